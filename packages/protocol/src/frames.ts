@@ -1,0 +1,123 @@
+/** WebSocket frames. Every client frame is parsed with `clientFrame` before it is acted on. */
+import { z } from 'zod';
+import { limits } from './limits.js';
+import { clientMsgId, messageBody, positiveSeq } from './rest.js';
+import { conversation, id, message, receiptKind, user, isoTime } from './models.js';
+import type { ErrorCode } from './errors.js';
+
+const requestId = z.union([z.string().max(64), z.number()]).optional();
+
+export const authFrame = z.object({ type: z.literal('auth'), id: requestId, token: z.string().min(1).max(4096) });
+export const sendFrame = z
+  .object({
+    type: z.literal('send'),
+    id: requestId,
+    conversationId: id.optional(),
+    /** A userId: the direct conversation with that user (created when missing). */
+    to: id.optional(),
+    clientMsgId,
+    body: messageBody,
+    replyToSeq: positiveSeq.optional(),
+  })
+  .refine((f) => (f.conversationId === undefined) !== (f.to === undefined), {
+    message: 'exactly one of conversationId and to is required',
+    path: ['conversationId'],
+  });
+export const typingFrame = z.object({ type: z.literal('typing'), id: requestId, conversationId: id });
+export const deliveredFrame = z.object({
+  type: z.literal('delivered'),
+  id: requestId,
+  conversationId: id,
+  seq: z.number().int().nonnegative(),
+});
+export const readFrame = z.object({
+  type: z.literal('read'),
+  id: requestId,
+  conversationId: id,
+  seq: z.number().int().nonnegative(),
+});
+export const syncFrame = z.object({
+  type: z.literal('sync'),
+  id: requestId,
+  cursors: z
+    .record(id, z.number().int().nonnegative())
+    .refine((c) => Object.keys(c).length <= 10_000, 'at most 10000 cursors'),
+});
+export const pingFrame = z.object({ type: z.literal('ping'), id: requestId });
+
+export const clientFrame = z.union([
+  authFrame,
+  sendFrame,
+  typingFrame,
+  deliveredFrame,
+  readFrame,
+  syncFrame,
+  pingFrame,
+]);
+export type ClientFrame = z.infer<typeof clientFrame>;
+export const clientFrameSchemas = {
+  auth: authFrame,
+  send: sendFrame,
+  typing: typingFrame,
+  delivered: deliveredFrame,
+  read: readFrame,
+  sync: syncFrame,
+  ping: pingFrame,
+} as const;
+export type ClientFrameType = keyof typeof clientFrameSchemas;
+export const clientFrameTypes = Object.keys(clientFrameSchemas) as ClientFrameType[];
+
+export type SendFrame = z.infer<typeof sendFrame>;
+export type SyncFrame = z.infer<typeof syncFrame>;
+
+/** Server → client. */
+export const serverFrameSchemas = {
+  ready: z.object({ type: z.literal('ready'), user, sessionId: z.string() }),
+  ok: z.looseObject({ type: z.literal('ok'), id: requestId }),
+  error: z.object({
+    type: z.literal('error'),
+    id: requestId,
+    code: z.string(),
+    message: z.string(),
+  }),
+  message: z.object({ type: z.literal('message'), message }),
+  'message.updated': z.object({ type: z.literal('message.updated'), message }),
+  receipt: z.object({
+    type: z.literal('receipt'),
+    conversationId: id,
+    userId: id,
+    kind: receiptKind,
+    seq: z.number().int().nonnegative(),
+  }),
+  typing: z.object({ type: z.literal('typing'), conversationId: id, userId: id }),
+  presence: z.object({
+    type: z.literal('presence'),
+    userId: id,
+    online: z.boolean(),
+    lastSeenAt: isoTime.nullable(),
+  }),
+  conversation: z.object({ type: z.literal('conversation'), conversation }),
+  /** Extension: the caller lost access to a conversation (removed, left); drop it locally. */
+  'conversation.removed': z.object({ type: z.literal('conversation.removed'), conversationId: id }),
+} as const;
+export type ServerFrameType = keyof typeof serverFrameSchemas;
+export const serverFrameTypes = Object.keys(serverFrameSchemas) as ServerFrameType[];
+export type ServerFrame = {
+  [K in ServerFrameType]: z.infer<(typeof serverFrameSchemas)[K]>;
+}[ServerFrameType];
+export type ServerFrameOf<K extends ServerFrameType> = z.infer<(typeof serverFrameSchemas)[K]>;
+
+export interface ErrorFrame {
+  type: 'error';
+  id?: string | number;
+  code: ErrorCode;
+  message: string;
+}
+
+/** The `ok` answer to `sync`. */
+export interface SyncResult {
+  conversations: { id: string; lastSeq: number }[];
+  truncated: string[];
+}
+
+export { limits };

@@ -1,0 +1,28 @@
+/** Numbers both ends agree on. */
+export const limits = {
+  /** Largest WebSocket frame, in bytes; larger closes the socket with 1009. */
+  maxFrameBytes: 64 * 1024,
+  /** Largest REST JSON body, in bytes. */
+  maxJsonBodyBytes: 64 * 1024,
+  /** Message body length in code points, after trimming. */
+  maxBodyChars: 4000,
+  maxClientMsgIdChars: 64,
+  historyDefaultLimit: 50,
+  historyMaxLimit: 200,
+  /** `sync` replays at most this many messages per conversation. */
+  syncMaxPerConversation: 500,
+  /** Members see a `typing` event for about this long. */
+  typingTtlMs: 5000,
+  /** A client sends `typing` at most this often per conversation; more is dropped. */
+  typingThrottleMs: 2000,
+  /** A browser must send its `auth` frame within this time. */
+  authTimeoutMs: 10_000,
+  usernameMin: 3,
+  usernameMax: 32,
+  passwordMin: 8,
+  passwordMax: 256,
+  displayNameMax: 64,
+  groupTitleMax: 100,
+  groupMaxMembers: 1024,
+  userSearchMax: 20,
+} as const;

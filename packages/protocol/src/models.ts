@@ -1,0 +1,97 @@
+/** The shapes the server returns. Both ends import the types; the sdk may parse with the schemas. */
+import { z } from 'zod';
+
+export const id = z.string().min(1).max(64);
+export const isoTime = z.string();
+export const seq = z.number().int().nonnegative();
+
+export const user = z.object({
+  id,
+  username: z.string(),
+  displayName: z.string(),
+});
+export type User = z.infer<typeof user>;
+
+export const role = z.enum(['admin', 'member']);
+export type Role = z.infer<typeof role>;
+
+export const member = z.object({
+  user,
+  role,
+  /** Extension: how far this member has read and received, so a sender can draw ticks. */
+  readSeq: seq,
+  deliveredSeq: seq,
+});
+export type Member = z.infer<typeof member>;
+
+export const systemEvent = z.object({
+  kind: z.enum(['created', 'added', 'removed', 'left', 'renamed', 'promoted', 'demoted']),
+  actorId: id.nullable(),
+  userIds: z.array(id),
+  title: z.string().optional(),
+});
+export type SystemEvent = z.infer<typeof systemEvent>;
+
+export const attachment = z.object({
+  id,
+  name: z.string(),
+  mime: z.string(),
+  size: z.number().int().nonnegative(),
+});
+export type Attachment = z.infer<typeof attachment>;
+
+export const message = z.object({
+  id,
+  conversationId: id,
+  seq: z.number().int().positive(),
+  /** null for system messages. */
+  senderId: id.nullable(),
+  /** null for system messages. */
+  clientMsgId: z.string().nullable(),
+  body: z.string(),
+  createdAt: isoTime,
+  editedAt: isoTime.nullable(),
+  deletedAt: isoTime.nullable(),
+  replyToSeq: z.number().int().positive().nullable(),
+  attachments: z.array(attachment),
+  reactions: z.record(z.string(), z.array(id)),
+  system: systemEvent.optional(),
+});
+export type Message = z.infer<typeof message>;
+
+export const conversationKind = z.enum(['direct', 'group']);
+export type ConversationKind = z.infer<typeof conversationKind>;
+
+export const conversation = z.object({
+  id,
+  kind: conversationKind,
+  /** Group title; for a direct conversation the other person's display name. */
+  title: z.string(),
+  members: z.array(member),
+  lastMessage: message.nullable(),
+  lastSeq: seq,
+  /** The caller's own read position: the same on every device. */
+  readSeq: seq,
+  unreadCount: z.number().int().nonnegative(),
+  createdAt: isoTime,
+  /** Extension: time of the latest message, or creation; the list is ordered by it. */
+  lastActivityAt: isoTime,
+});
+export type Conversation = z.infer<typeof conversation>;
+
+export const contact = z.object({
+  user,
+  online: z.boolean(),
+  lastSeenAt: isoTime.nullable(),
+});
+export type Contact = z.infer<typeof contact>;
+
+export const receipt = z.object({
+  userId: id,
+  deliveredAt: isoTime.nullable(),
+  readAt: isoTime.nullable(),
+});
+export type Receipt = z.infer<typeof receipt>;
+
+export const receiptKind = z.enum(['delivered', 'read']);
+export type ReceiptKind = z.infer<typeof receiptKind>;

@@ -1,0 +1,108 @@
+/** REST request bodies and queries, validated by the server before anything else runs. */
+import { z } from 'zod';
+import { limits } from './limits.js';
+import { id, role, conversation, contact, message, user, receipt } from './models.js';
+
+const codePoints = (s: string) => [...s].length;
+
+export const username = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(limits.usernameMin, `username must be ${limits.usernameMin}–${limits.usernameMax} characters`)
+  .max(limits.usernameMax, `username must be ${limits.usernameMin}–${limits.usernameMax} characters`)
+  .regex(/^[a-z0-9_.]+$/, 'username may contain only a-z, 0-9, "_" and "."');
+
+export const password = z
+  .string()
+  .min(limits.passwordMin, `password must be at least ${limits.passwordMin} characters`)
+  .max(limits.passwordMax, `password must be at most ${limits.passwordMax} characters`);
+
+export const displayName = z
+  .string()
+  .trim()
+  .min(1, 'displayName must not be empty')
+  .max(limits.displayNameMax, `displayName must be at most ${limits.displayNameMax} characters`);
+
+/** A message body: 1–4,000 code points after trimming; stored trimmed. */
+export const messageBody = z
+  .string()
+  .trim()
+  .refine((s) => s.length > 0, 'body must not be empty')
+  .refine(
+    (s) => codePoints(s) <= limits.maxBodyChars,
+    `body must be at most ${limits.maxBodyChars} characters`,
+  );
+
+export const clientMsgId = z.string().min(1).max(limits.maxClientMsgIdChars);
+export const positiveSeq = z.number().int().positive();
+
+export const registerBody = z.object({ username, password, displayName: displayName.optional() });
+export const loginBody = z.object({
+  username: z.string().max(256),
+  password: z.string().max(limits.passwordMax),
+});
+export const refreshBody = z.object({ refreshToken: z.string().min(1).max(512).optional() });
+export const patchMeBody = z.object({ displayName });
+export const changePasswordBody = z.object({
+  currentPassword: z.string().max(limits.passwordMax),
+  newPassword: password,
+});
+export const deleteMeBody = z.object({ password: z.string().max(limits.passwordMax) });
+export const usersQuery = z.object({ query: z.string().max(limits.usernameMax).default('') });
+
+export const addContactBody = z.object({ username: z.string().min(1).max(256) });
+export const blockBody = z.object({ userId: id });
+
+export const createConversationBody = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('direct'), userId: id }),
+  z.object({
+    kind: z.literal('group'),
+    title: z.string().trim().min(1).max(limits.groupTitleMax),
+    memberIds: z.array(id).max(limits.groupMaxMembers - 1),
+  }),
+]);
+
+export const historyQuery = z.object({
+  before: z.coerce.number().int().positive().optional(),
+  after: z.coerce.number().int().nonnegative().optional(),
+  limit: z.coerce.number().int().min(1).max(limits.historyMaxLimit).default(limits.historyDefaultLimit),
+});
+
+export const sendMessageBody = z.object({
+  clientMsgId,
+  body: messageBody,
+  replyToSeq: positiveSeq.optional(),
+});
+export const readBody = z.object({ seq: z.number().int().nonnegative() });
+
+export const patchConversationBody = z.object({
+  title: z.string().trim().min(1).max(limits.groupTitleMax),
+});
+export const addMembersBody = z.object({ userIds: z.array(id).min(1).max(limits.groupMaxMembers) });
+export const patchMemberBody = z.object({ role });
+export const editMessageBody = z.object({ body: messageBody });
+export const reactionBody = z.object({ emoji: z.string().min(1).max(32) });
+export const searchQuery = z.object({
+  q: z.string().trim().min(1).max(200),
+  conversationId: id.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** Response shapes, for the sdk and the docs. */
+export const authResponse = z.object({
+  user,
+  accessToken: z.string(),
+  refreshToken: z.string(),
+});
+export const tokensResponse = z.object({ accessToken: z.string(), refreshToken: z.string() });
+export const historyResponse = z.object({ messages: z.array(message), hasMore: z.boolean() });
+export const conversationsResponse = z.object({ conversations: z.array(conversation) });
+export const contactsResponse = z.object({ contacts: z.array(contact) });
+export const receiptsResponse = z.object({ receipts: z.array(receipt) });
+
+export type RegisterBody = z.infer<typeof registerBody>;
+export type CreateConversationBody = z.infer<typeof createConversationBody>;
+export type HistoryQuery = z.infer<typeof historyQuery>;
+export type AuthResponse = z.infer<typeof authResponse>;
+export type TokensResponse = z.infer<typeof tokensResponse>;
