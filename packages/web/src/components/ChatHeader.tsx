@@ -1,0 +1,65 @@
+import type { Conversation } from '@letter/protocol';
+import type { Presence } from '../app/model';
+import { peerOf } from '../app/model';
+import { formatPresence } from '../lib/format';
+import { Avatar } from './Avatar';
+
+export interface ChatHeaderProps {
+  conversation: Conversation;
+  meId: string;
+  /** Presence of the other person in a direct chat. */
+  peerPresence: Presence | undefined;
+  typingUserIds: readonly string[];
+  onBack: () => void;
+  now?: Date | undefined;
+}
+
+export function ChatHeader({
+  conversation,
+  meId,
+  peerPresence,
+  typingUserIds,
+  onBack,
+  now,
+}: ChatHeaderProps) {
+  const peer = conversation.kind === 'direct' ? peerOf(conversation.members, meId) : undefined;
+  const nameOf = (id: string) =>
+    conversation.members.find((m) => m.user.id === id)?.user.displayName ?? 'Someone';
+  const typers = typingUserIds.filter((id) => id !== meId);
+
+  let status: string;
+  if (typers.length > 0) {
+    status =
+      conversation.kind === 'direct'
+        ? 'typing…'
+        : `${typers.map(nameOf).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…`;
+  } else if (peer) {
+    status = peerPresence ? formatPresence(peerPresence.online, peerPresence.lastSeenAt, now) : '';
+  } else {
+    status = conversation.members
+      .map((m) => (m.user.id === meId ? 'You' : m.user.displayName))
+      .join(', ');
+  }
+
+  return (
+    <header className="chat-header">
+      <button
+        type="button"
+        className="icon-button back-button"
+        aria-label="Back to chats"
+        onClick={onBack}
+      >
+        <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
+          <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" strokeWidth="2" />
+        </svg>
+      </button>
+      <Avatar name={conversation.title} colorKey={peer?.id ?? conversation.id} />
+      <div className="chat-header-text">
+        <h2 className="chat-title">{conversation.title}</h2>
+        <p className={`chat-status${typers.length > 0 ? ' typing-text' : ''}`} aria-live="polite">
+          {status}
+        </p>
+      </div>
+    </header>
+  );
+}

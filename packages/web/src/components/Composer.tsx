@@ -1,0 +1,99 @@
+import { useRef, useState } from 'react';
+import type { KeyboardEvent } from 'react';
+
+export interface ComposerProps {
+  /** Returns once the message is in the outbox; the composer clears at once regardless. */
+  onSend: (body: string) => void;
+  /** Called on input; the composer throttles so the server sees at most one per interval. */
+  onTyping?: (() => void) | undefined;
+  disabled?: boolean | undefined;
+  /** Restored text when switching back to a chat. */
+  draft?: string | undefined;
+  onDraftChange?: ((text: string) => void) | undefined;
+  maxLength?: number | undefined;
+}
+
+/** The contract drops `typing` frames sent more often than every 2 s. */
+const TYPING_INTERVAL_MS = 2000;
+const MAX_ROWS = 6;
+
+export function Composer({
+  onSend,
+  onTyping,
+  disabled = false,
+  draft = '',
+  onDraftChange,
+  maxLength = 4000,
+}: ComposerProps) {
+  const [text, setText] = useState(draft);
+  const lastTypingAt = useRef(0);
+  const inputRef = useRef<HTMLTextAreaElement>(null);
+  const canSend = text.trim().length > 0 && !disabled;
+
+  function update(next: string) {
+    setText(next);
+    onDraftChange?.(next);
+  }
+
+  function send() {
+    const body = text.trim();
+    if (!body || disabled) return;
+    onSend(body);
+    update('');
+    lastTypingAt.current = 0;
+    inputRef.current?.focus();
+  }
+
+  function handleKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    // While an IME composes (Japanese, Chinese…), Enter confirms the candidate, not the message.
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  }
+
+  function handleChange(next: string) {
+    update(next);
+    const now = Date.now();
+    if (next.trim() && onTyping && now - lastTypingAt.current >= TYPING_INTERVAL_MS) {
+      lastTypingAt.current = now;
+      onTyping();
+    }
+  }
+
+  const rows = Math.min(MAX_ROWS, Math.max(1, text.split('\n').length));
+  return (
+    <form
+      className="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <textarea
+        ref={inputRef}
+        className="composer-input"
+        aria-label="Message"
+        placeholder="Type a message"
+        rows={rows}
+        value={text}
+        maxLength={maxLength}
+        disabled={disabled}
+        onChange={(e) => handleChange(e.target.value)}
+        onKeyDown={handleKeyDown}
+        // The chat opens ready to type, as in any messenger.
+        autoFocus
+      />
+      <button
+        type="submit"
+        className="icon-button send-button"
+        aria-label="Send"
+        disabled={!canSend}
+      >
+        <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
+          <path d="M3 20.5l18-8.5L3 3.5v6.6l12.8 1.9L3 13.9z" fill="currentColor" />
+        </svg>
+      </button>
+    </form>
+  );
+}
