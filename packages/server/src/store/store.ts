@@ -191,7 +191,11 @@ export interface Store {
    */
   appendMessage(message: NewMessage): Promise<AppendResult>;
   /** History page for a member (null when not a member), ascending by seq. */
-  history(conversationId: string, viewerId: string, range: HistoryRange): Promise<HistoryPage | null>;
+  history(
+    conversationId: string,
+    viewerId: string,
+    range: HistoryRange,
+  ): Promise<HistoryPage | null>;
   getMessage(conversationId: string, seq: number): Promise<Message | null>;
 
   /**
@@ -207,6 +211,15 @@ export interface Store {
   ): Promise<PositionResult | null>;
   /** Per member but the sender: when `seq` was delivered to and read by them. */
   receipts(conversationId: string, seq: number): Promise<Receipt[]>;
+
+  /** Cumulative group-commit counters, where the implementation batches (for /metrics). */
+  stats?(): StoreStats;
+}
+
+export interface StoreStats {
+  transactions: number;
+  requests: number;
+  maxBatch: number;
 }
 
 export type { Role, SystemEvent };

@@ -6,7 +6,9 @@ export interface Ids {
 }
 export type IdPrefix = 'u' | 'c' | 'm' | 's' | 'f';
 
-export const randomIds: Ids = { next: (prefix) => `${prefix}_${randomBytes(12).toString('base64url')}` };
+export const randomIds: Ids = {
+  next: (prefix) => `${prefix}_${randomBytes(12).toString('base64url')}`,
+};
 
 /** Deterministic ids for tests: u_1, u_2, … */
 export class CountingIds implements Ids {

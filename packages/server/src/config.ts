@@ -1,0 +1,61 @@
+/** Configuration from the environment, read once at start-up (see the README's table). */
+import { resolve } from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  jwtSecret: string | undefined;
+  /** Extra origins allowed for the WebSocket handshake and CORS. */
+  allowedOrigins: string[];
+  rateLimits: boolean;
+  logLevel: string;
+  /** Where the built web app lives; served at `/` when present. */
+  webRoot: string | undefined;
+  /** Access-token lifetime. */
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  /** A user shows offline only after their last session has been gone this long. */
+  presenceGraceMs: number;
+  /** Unsent bytes a socket may hold before it is cut off as a slow consumer (1008). */
+  maxBufferedBytes: number;
+  heartbeatMs: number;
+  /** How long a socket without an Authorization header has to send its `auth` frame (4408 after). */
+  authTimeoutMs: number;
+  /** Argon2id cost; tests may lower memory cost only through code, never the environment. */
+  argon2: { memoryCost: number; timeCost: number };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const int = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be an integer`);
+    return value;
+  };
+  return {
+    port: int('PORT', 3000),
+    host: env.HOST || '127.0.0.1',
+    dataDir: resolve(env.LETTER_DATA_DIR || './data'),
+    databaseUrl: env.LETTER_DATABASE_URL || undefined,
+    redisUrl: env.LETTER_REDIS_URL || undefined,
+    jwtSecret: env.LETTER_JWT_SECRET || undefined,
+    allowedOrigins: (env.LETTER_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    rateLimits: env.LETTER_RATE_LIMITS !== 'off',
+    logLevel: env.LETTER_LOG_LEVEL || 'info',
+    webRoot: env.LETTER_WEB_ROOT || undefined,
+    accessTtlSeconds: int('LETTER_ACCESS_TTL_SECONDS', 15 * 60),
+    refreshTtlSeconds: int('LETTER_REFRESH_TTL_SECONDS', 30 * 24 * 3600),
+    presenceGraceMs: int('LETTER_PRESENCE_GRACE_MS', 5000),
+    maxBufferedBytes: int('LETTER_MAX_BUFFERED_BYTES', 1024 * 1024),
+    heartbeatMs: int('LETTER_HEARTBEAT_MS', 30_000),
+    authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
+    argon2: { memoryCost: 19456, timeCost: 2 },
+  };
+}

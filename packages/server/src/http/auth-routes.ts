@@ -1,0 +1,76 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/cookie';
+import {
+  changePasswordBody,
+  LetterError,
+  loginBody,
+  parseOrThrow,
+  refreshBody,
+  registerBody,
+} from '@letter/protocol';
+import { authenticate, limit, noContent, type RouteContext } from './context.js';
+
+/** Browsers keep the refresh token here, out of reach of page scripts. */
+export const REFRESH_COOKIE = 'letter_refresh';
+const COOKIE_PATH = '/api/auth';
+
+export function authRoutes(app: FastifyInstance, context: RouteContext): void {
+  const { auth } = context;
+
+  const setRefreshCookie = (request: FastifyRequest, reply: FastifyReply, token: string) =>
+    reply.setCookie(REFRESH_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: request.protocol === 'https',
+      path: COOKIE_PATH,
+      maxAge: context.config.refreshTtlSeconds,
+    });
+
+  app.post('/api/auth/register', async (request, reply) => {
+    limit(context.limiters.registerByIp, request.ip);
+    const body = parseOrThrow(registerBody, request.body);
+    const credentials = await auth.register(body.username, body.password, body.displayName);
+    setRefreshCookie(request, reply, credentials.refreshToken);
+    return reply.code(201).send(credentials);
+  });
+
+  app.post('/api/auth/login', async (request, reply) => {
+    const body = parseOrThrow(loginBody, request.body);
+    // Both limits apply to every name, existing or not, so a 429 reveals nothing.
+    limit(context.limiters.loginByIp, request.ip);
+    limit(context.limiters.loginByName, body.username.trim().toLowerCase());
+    const credentials = await auth.login(body.username, body.password);
+    setRefreshCookie(request, reply, credentials.refreshToken);
+    return credentials;
+  });
+
+  app.post('/api/auth/refresh', async (request, reply) => {
+    const body = parseOrThrow(refreshBody, request.body ?? {});
+    const fromCookie = body.refreshToken === undefined;
+    const token = body.refreshToken ?? request.cookies[REFRESH_COOKIE];
+    if (!token) throw new LetterError('unauthorized', 'No refresh token.');
+    try {
+      const { accessToken, refreshToken } = await auth.refresh(token);
+      if (fromCookie) setRefreshCookie(request, reply, refreshToken);
+      return { accessToken, refreshToken };
+    } catch (error) {
+      if (fromCookie) reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH });
+      throw error;
+    }
+  });
+
+  app.post('/api/auth/logout', async (request, reply) => {
+    const claims = await authenticate(context, request);
+    await auth.logout(claims.sessionId);
+    reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH });
+    return noContent(reply);
+  });
+
+  app.post('/api/me/password', async (request, reply) => {
+    const claims = await authenticate(context, request);
+    const body = parseOrThrow(changePasswordBody, request.body);
+    limit(context.limiters.loginByName, `user:${claims.userId}`);
+    await auth.changePassword(claims, body.currentPassword, body.newPassword);
+    return noContent(reply);
+  });
+}

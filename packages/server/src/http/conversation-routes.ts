@@ -1,0 +1,70 @@
+/**
+ * Conversations and messages over REST.
+ *
+ * Architecture Invariant: every route that takes a conversation id answers 404 to non-members,
+ * through `chat.requireMember` or a store read that returns null for them.
+ */
+import type { FastifyInstance } from 'fastify';
+import {
+  createConversationBody,
+  historyQuery,
+  LetterError,
+  parseOrThrow,
+  readBody,
+  sendMessageBody,
+} from '@letter/protocol';
+import { authenticate, noContent, type RouteContext } from './context.js';
+
+type WithId = { Params: { id: string } };
+
+export function conversationRoutes(app: FastifyInstance, context: RouteContext): void {
+  const { store, chat } = context;
+
+  app.get('/api/conversations', async (request) => {
+    const { userId } = await authenticate(context, request);
+    return { conversations: await store.listConversations(userId) };
+  });
+
+  app.post('/api/conversations', async (request, reply) => {
+    const { userId } = await authenticate(context, request);
+    const body = parseOrThrow(createConversationBody, request.body);
+    if (body.kind === 'direct') {
+      const { conversation, created } = await chat.openDirect(userId, body.userId);
+      return reply.code(created ? 201 : 200).send({ conversation });
+    }
+    const conversation = await chat.createGroup(userId, body.title, body.memberIds);
+    return reply.code(201).send({ conversation });
+  });
+
+  app.get<WithId>('/api/conversations/:id', async (request) => {
+    const { userId } = await authenticate(context, request);
+    const conversation = await store.getConversation(request.params.id, userId);
+    if (!conversation) throw new LetterError('not_found');
+    return { conversation };
+  });
+
+  app.get<WithId>('/api/conversations/:id/messages', async (request) => {
+    const { userId } = await authenticate(context, request);
+    const range = parseOrThrow(historyQuery, request.query);
+    const page = await store.history(request.params.id, userId, range);
+    if (!page) throw new LetterError('not_found');
+    return page;
+  });
+
+  app.post<WithId>('/api/conversations/:id/messages', async (request, reply) => {
+    const { userId } = await authenticate(context, request);
+    const body = parseOrThrow(sendMessageBody, request.body);
+    const { message, created } = await chat.send(userId, {
+      ...body,
+      conversationId: request.params.id,
+    });
+    return reply.code(created ? 201 : 200).send({ message });
+  });
+
+  app.post<WithId>('/api/conversations/:id/read', async (request, reply) => {
+    const { userId } = await authenticate(context, request);
+    const body = parseOrThrow(readBody, request.body);
+    await chat.advance(userId, request.params.id, 'read', body.seq);
+    return noContent(reply);
+  });
+}

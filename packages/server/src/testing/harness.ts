@@ -1,0 +1,220 @@
+/**
+ * Test harness: real Letter nodes on random ports with temp data dirs, and a raw WebSocket
+ * client that speaks the contract. Integration tests go through real HTTP and WebSocket.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { argon2Hasher } from '../auth/passwords.js';
+import type { Bus } from '../bus/bus.js';
+import { loadConfig, type Config } from '../config.js';
+import { createNode, type LetterNode } from '../node.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from '../util/clock.js';
+
+export interface TestServer {
+  node: LetterNode;
+  url: string;
+  wsUrl: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  config?: Partial<Config>;
+  bus?: Bus;
+  store?: Store;
+  clock?: Clock;
+  dataDir?: string;
+}
+
+export function tempDir(prefix = 'letter-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? tempDir();
+  const config: Config = {
+    ...loadConfig({}),
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    rateLimits: false,
+    presenceGraceMs: 200,
+    webRoot: join(dataDir, 'no-web'),
+    ...options.config,
+  };
+  const node = await createNode({
+    config,
+    logger: false,
+    // Argon2id as in production, at a lower memory cost so suites stay fast.
+    hasher: argon2Hasher({ memoryCost: 1024, timeCost: 2 }),
+    ...(options.bus && { bus: options.bus }),
+    ...(options.store && { store: options.store }),
+    ...(options.clock && { clock: options.clock }),
+  });
+  const url = await node.listen();
+  return {
+    node,
+    url,
+    wsUrl: url.replace(/^http/, 'ws') + '/ws',
+    dataDir,
+    async stop() {
+      await node.stop();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ApiResult<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export async function api<T = any>(
+  server: { url: string },
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+): Promise<ApiResult<T>> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(server.url + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: any = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // keep text
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+export interface TestUser {
+  user: { id: string; username: string; displayName: string };
+  accessToken: string;
+  refreshToken: string;
+}
+
+let userCounter = 0;
+export async function register(server: { url: string }, name = 'user'): Promise<TestUser> {
+  const username = `${name}_${process.pid}_${++userCounter}`.toLowerCase().slice(0, 32);
+  const result = await api(server, 'POST', '/api/auth/register', undefined, {
+    username,
+    password: 'correct horse battery',
+  });
+  if (result.status !== 201)
+    throw new Error(`register failed: ${result.status} ${JSON.stringify(result.body)}`);
+  return result.body as TestUser;
+}
+
+export async function directConversation(
+  server: { url: string },
+  a: TestUser,
+  b: TestUser,
+): Promise<string> {
+  const result = await api(server, 'POST', '/api/conversations', a.accessToken, {
+    kind: 'direct',
+    userId: b.user.id,
+  });
+  return result.body.conversation.id as string;
+}
+
+export interface Frame {
+  type: string;
+  id?: string | number;
+  [key: string]: any;
+}
+
+/** A raw contract client: keeps every frame, lets a test wait for one. */
+export class TestSocket {
+  readonly frames: Frame[] = [];
+  readonly ws: WebSocket;
+  closed: Promise<{ code: number; reason: string }>;
+  private waiters: ((frame: Frame) => boolean)[] = [];
+  private n = 0;
+
+  constructor(url: string, options: { token?: string; header?: boolean; origin?: string } = {}) {
+    const headers: Record<string, string> = {};
+    if (options.token && options.header !== false)
+      headers.authorization = `Bearer ${options.token}`;
+    if (options.origin) headers.origin = options.origin;
+    this.ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    this.ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as Frame;
+      this.frames.push(frame);
+      this.waiters = this.waiters.filter((waiter) => !waiter(frame));
+    });
+    this.ws.on('error', () => {});
+    this.closed = new Promise((resolve) =>
+      this.ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
+    if (options.token && options.header === false) {
+      this.ws.on('open', () =>
+        this.ws.send(JSON.stringify({ type: 'auth', token: options.token })),
+      );
+    }
+  }
+
+  static async connect(
+    server: { wsUrl: string },
+    token: string,
+    header = true,
+  ): Promise<TestSocket> {
+    const socket = new TestSocket(server.wsUrl, { token, header });
+    await socket.waitFor((f) => f.type === 'ready');
+    return socket;
+  }
+
+  waitFor(predicate: (frame: Frame) => boolean, ms = 5000): Promise<Frame> {
+    const hit = this.frames.find(predicate);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out waiting for a frame; got ${JSON.stringify(this.frames.slice(-5))}`,
+            ),
+          ),
+        ms,
+      );
+      this.waiters.push((frame) => {
+        if (!predicate(frame)) return false;
+        clearTimeout(timer);
+        resolve(frame);
+        return true;
+      });
+    });
+  }
+
+  /** Sends a frame with a fresh id and waits for its ok/error. */
+  request(frame: Frame, ms = 5000): Promise<Frame> {
+    const id = `r${++this.n}`;
+    const answer = this.waitFor((f) => f.id === id && (f.type === 'ok' || f.type === 'error'), ms);
+    this.ws.send(JSON.stringify({ ...frame, id }));
+    return answer;
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.ws.send(data);
+  }
+
+  of(type: string): Frame[] {
+    return this.frames.filter((f) => f.type === type);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

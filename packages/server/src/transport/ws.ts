@@ -1,0 +1,203 @@
+/**
+ * The WebSocket transport: handshake (path, Origin, auth), frame size, heartbeat and
+ * backpressure. It turns sockets into hub `Connection`s and text into `FrameRouter` calls.
+ *
+ * Architecture Invariant: this is the only module that imports `ws`.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { closeCodes, limits, LetterError } from '@letter/protocol';
+import type { AccessClaims } from '../auth/tokens.js';
+import type { Connection } from '../hub/hub.js';
+
+export interface TransportDeps {
+  authenticate(token: string | undefined): Promise<AccessClaims>;
+  /** Whether a browser page of this origin may open a socket (`host` is the request's Host). */
+  originAllowed(origin: string, host: string | undefined): boolean;
+  /** Called once a socket is authenticated; returns the handler for its text frames. */
+  onOpen(connection: Connection): { onText(text: string): void; onClose(): void };
+  maxBufferedBytes: number;
+  heartbeatMs: number;
+  authTimeoutMs?: number;
+  log: { warn(details: object, message: string): void };
+}
+
+interface SocketState {
+  alive: boolean;
+  connection: WsConnection | undefined;
+}
+
+class WsConnection implements Connection {
+  readonly id = randomBytes(9).toString('base64url');
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly userId: string,
+    readonly sessionId: string,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  send(frame: Buffer): void {
+    const socket = this.socket;
+    if (socket.readyState !== 1) return;
+    if (socket.bufferedAmount + frame.length > this.maxBufferedBytes) {
+      // A reader this far behind would make us buffer without bound: cut it off instead.
+      this.close(closeCodes.policy.code, 'slow consumer');
+      return;
+    }
+    socket.send(frame, { binary: false, compress: false });
+  }
+
+  close(code: number, reason: string): void {
+    closeSocket(this.socket, code, reason);
+  }
+}
+
+function closeSocket(socket: WebSocket, code: number, reason: string): void {
+  if (socket.readyState === 2 || socket.readyState === 3) return;
+  socket.close(code, reason);
+  // A peer that never answers the close handshake (or cannot, being too slow) is dropped.
+  setTimeout(() => socket.terminate(), 2000).unref();
+}
+
+export class WebSocketTransport {
+  private readonly wss: WebSocketServer;
+  private readonly states = new Map<WebSocket, SocketState>();
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private accepting = true;
+
+  constructor(private readonly deps: TransportDeps) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  /** Serves `GET /ws` upgrades on the HTTP server fastify listens with. */
+  attach(server: Server): void {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.onUpgrade(request, socket, head);
+    });
+    this.heartbeat = setInterval(() => this.beat(), this.deps.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get socketCount(): number {
+    return this.states.size;
+  }
+
+  /** Refuses new sockets and closes every open one with `code` (1012 on restart). */
+  async drain(code: number = closeCodes.restart.code, reason = 'server restart'): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.heartbeat);
+    for (const socket of this.states.keys()) closeSocket(socket, code, reason);
+    const deadline = Date.now() + 3000;
+    while (this.states.size > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    for (const socket of this.states.keys()) socket.terminate();
+  }
+
+  private async onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== '/ws') return refuse(socket, 404, 'Not Found');
+    if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
+    const origin = request.headers.origin;
+    if (origin !== undefined && !this.deps.originAllowed(origin, request.headers.host)) {
+      return refuse(socket, 403, 'Forbidden');
+    }
+    const header = request.headers.authorization;
+    let claims: AccessClaims | undefined;
+    let headerRejected = false;
+    if (header !== undefined) {
+      const token = /^Bearer (.+)$/i.exec(header)?.[1];
+      claims = await this.deps.authenticate(token).catch(() => undefined);
+      headerRejected = !claims;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      if (headerRejected) return closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
+      this.onSocket(ws, claims);
+    });
+  }
+
+  private onSocket(ws: WebSocket, claims: AccessClaims | undefined): void {
+    const state: SocketState = { alive: true, connection: undefined };
+    this.states.set(ws, state);
+    let handler: { onText(text: string): void; onClose(): void } | undefined;
+    let authTimer: ReturnType<typeof setTimeout> | undefined;
+    const open = (claims: AccessClaims) => {
+      const connection = new WsConnection(
+        ws,
+        claims.userId,
+        claims.sessionId,
+        this.deps.maxBufferedBytes,
+      );
+      state.connection = connection;
+      handler = this.deps.onOpen(connection);
+    };
+    if (claims) open(claims);
+    else {
+      authTimer = setTimeout(
+        () => closeSocket(ws, closeCodes.auth_timeout.code, 'auth timeout'),
+        this.deps.authTimeoutMs ?? limits.authTimeoutMs,
+      );
+    }
+    let authenticating = false;
+    ws.on('pong', () => (state.alive = true));
+    ws.on('message', (data, isBinary) => {
+      state.alive = true;
+      const text = isBinary ? '' : data.toString();
+      if (handler) return handler.onText(text);
+      if (authenticating) return;
+      authenticating = true;
+      void this.authenticateFirstFrame(text).then(
+        (claims) => {
+          clearTimeout(authTimer);
+          if (ws.readyState === 1) open(claims);
+        },
+        () => {
+          clearTimeout(authTimer);
+          closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
+        },
+      );
+    });
+    ws.on('error', (error) => this.deps.log.warn({ err: error.message }, 'socket error'));
+    ws.on('close', () => {
+      clearTimeout(authTimer);
+      this.states.delete(ws);
+      handler?.onClose();
+    });
+  }
+
+  private async authenticateFirstFrame(text: string): Promise<AccessClaims> {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      throw new LetterError('unauthorized');
+    }
+    const { type, token } = (frame ?? {}) as { type?: unknown; token?: unknown };
+    if (type !== 'auth' || typeof token !== 'string') throw new LetterError('unauthorized');
+    return this.deps.authenticate(token);
+  }
+
+  /** Terminates sockets that did not answer the previous ping. */
+  private beat(): void {
+    for (const [ws, state] of this.states) {
+      if (!state.alive) {
+        ws.terminate();
+        continue;
+      }
+      state.alive = false;
+      ws.ping();
+    }
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
