@@ -1,1 +1,146 @@
-export {};
+/**
+ * `npm run bench [-- --quick] [--targets=letter,ws,socketio] [--out=DIR]`
+ *
+ * Measures Letter against a bare `ws` relay and a Socket.IO relay, one after another on this
+ * machine, and writes bench/results/<timestamp>.md and .json. See packages/bench/README.md.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fullConfig, quickConfig } from './config.js';
+import { canPin, killAll, ownFileLimit, wrapCommand } from './proc.js';
+import { buildFigures, evaluate, renderMarkdown } from './report.js';
+import type { Report } from './report.js';
+import { notRun, runTarget } from './run.js';
+import type { TargetResult } from './run.js';
+import { LetterTarget, makeTarget, targetLabels, targetNames } from './targets.js';
+import type { TargetName } from './targets.js';
+
+const SERVER_CORE = 0;
+const GENERATOR_CORE = 1;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '../../..');
+const args = process.argv.slice(2);
+
+function option(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+/**
+ * The generator re-executes itself once through a shell that raises the open-file limit and
+ * pins it to its core; everything it spawns is pinned to the other core explicitly.
+ */
+function reexecPinned(): void {
+  const [cmd, ...rest] = wrapCommand(
+    [process.execPath, fileURLToPath(import.meta.url), ...args],
+    canPin ? GENERATOR_CORE : undefined,
+  );
+  const child = spawn(cmd!, rest, { stdio: 'inherit', env: { ...process.env, LETTER_BENCH_INNER: '1' } });
+  // Ctrl-C reaches both of us through the terminal; the inner process does the cleanup.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
+}
+
+function cpusAllowed(): string {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const config = args.includes('--quick') ? quickConfig : fullConfig;
+  const wanted = (option('targets')?.split(',') ?? targetNames) as TargetName[];
+  const outDir = resolve(option('out') ?? join(repoRoot, 'bench/results'));
+  const workDir = mkdtempSync(join(tmpdir(), 'letter-bench-logs-'));
+  const started = performance.now();
+  const log = (line: string) =>
+    process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping servers`);
+    killAll();
+    process.exit(130);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('exit', killAll);
+
+  const fileLimit = ownFileLimit();
+  const pinned = canPin
+    ? `servers on core ${SERVER_CORE}, generator on cores ${cpusAllowed()} (taskset)`
+    : 'not pinned (taskset missing or a single core)';
+  log(`${config.quick ? 'quick' : 'full'} run; ${pinned}; open-file limit ${fileLimit}; logs in ${workDir}`);
+
+  const env = { repoRoot, workDir, serverCore: canPin ? SERVER_CORE : undefined };
+  const results: TargetResult[] = [];
+  for (const name of targetNames.filter((n) => wanted.includes(n))) {
+    if (name === 'letter' && !LetterTarget.available(repoRoot)) {
+      results.push(notRun({ name, label: targetLabels[name] }, 'packages/server/dist/main.js does not exist (build the server first)'));
+      log('Letter: not built, skipped');
+      continue;
+    }
+    const target = makeTarget(name, env);
+    try {
+      results.push(await runTarget(target, { config, fileLimit, log }));
+    } finally {
+      await target.stop();
+      if (target instanceof LetterTarget) target.dispose();
+    }
+  }
+
+  const figures = buildFigures(results, config);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const report: Report = {
+    meta: {
+      timestamp: stamp,
+      node: process.version,
+      cpus: cpus().length,
+      pinned,
+      fileLimit,
+      commit: gitCommit(),
+      quick: config.quick,
+      durationSec: (performance.now() - started) / 1000,
+    },
+    config,
+    results,
+    figures,
+    evaluations: evaluate(results, figures),
+  };
+  const markdown = renderMarkdown(report);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(outDir, `${stamp}.md`), markdown);
+  process.stdout.write(`${markdown}\n`);
+  log(`wrote ${join(outDir, stamp)}.md and .json; server logs in ${workDir}`);
+}
+
+if (process.env.LETTER_BENCH_INNER !== '1' && process.platform === 'linux') {
+  reexecPinned();
+} else {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      killAll();
+      process.exit(1);
+    },
+  );
+}

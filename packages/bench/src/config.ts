@@ -1,0 +1,90 @@
+/** Sizes and durations of every scenario, full and `--quick`. */
+
+export interface BenchConfig {
+  quick: boolean;
+  /** Authenticated 1:1 pairs chatting in scenarios (a), (b), (c), (g). */
+  pairs: number;
+  /** Unrecorded run before the step search, so JIT warm-up is not measured. */
+  warmupMs: number;
+  /** Length of each step of the throughput search (a). */
+  stepMs: number;
+  startRate: number;
+  maxRate: number;
+  /** Bisection steps between the last passing and first failing rate. */
+  refineSteps: number;
+  maxSteps: number;
+  /** A step passes with p99 at or below this and nothing lost. */
+  p99LimitMs: number;
+  /** (b) and (c): the fixed rate and how long. */
+  fixedRate: number;
+  fixedMs: number;
+  /** (g): how long to run at half the max rate, and how often to read the stall gauge. */
+  stallMs: number;
+  stallScrapeMs: number;
+  /** (d): idle connections to hold, in increasing order. */
+  idleCounts: number[];
+  /** (d): Letter's idle sockets are spread over this many users. */
+  idleUsers: number;
+  /** (e): handshakes to complete, and how many in flight. */
+  connectCount: number;
+  connectConcurrency: number;
+  /** (f): group sizes (recipients besides the sender) and the delivery rate to hold. */
+  groupSizes: number[];
+  groupDeliveriesPerSec: number;
+  groupMs: number;
+  /** How long after the last send a delivery may still arrive before it counts as lost. */
+  drainMs: number;
+}
+
+export const fullConfig: BenchConfig = {
+  quick: false,
+  pairs: 100,
+  warmupMs: 3000,
+  stepMs: 5000,
+  startRate: 4000,
+  maxRate: 256_000,
+  refineSteps: 3,
+  maxSteps: 14,
+  p99LimitMs: 100,
+  fixedRate: 5000,
+  fixedMs: 10_000,
+  stallMs: 60_000,
+  stallScrapeMs: 5000,
+  idleCounts: [10_000, 19_500],
+  idleUsers: 100,
+  connectCount: 2000,
+  connectConcurrency: 100,
+  groupSizes: [100, 1000],
+  groupDeliveriesPerSec: 10_000,
+  groupMs: 10_000,
+  drainMs: 5000,
+};
+
+export const quickConfig: BenchConfig = {
+  quick: true,
+  pairs: 10,
+  warmupMs: 500,
+  stepMs: 1000,
+  startRate: 2000,
+  maxRate: 64_000,
+  refineSteps: 0,
+  maxSteps: 4,
+  p99LimitMs: 100,
+  fixedRate: 5000,
+  fixedMs: 1500,
+  stallMs: 2000,
+  stallScrapeMs: 1000,
+  idleCounts: [1000],
+  idleUsers: 10,
+  connectCount: 300,
+  connectConcurrency: 50,
+  groupSizes: [50],
+  groupDeliveriesPerSec: 5000,
+  groupMs: 1500,
+  drainMs: 3000,
+};
+
+/** Letter users the run needs: both ends of every pair, and a sender plus the largest group. */
+export function usersNeeded(config: BenchConfig): number {
+  return Math.max(2 * config.pairs, Math.max(...config.groupSizes) + 1, config.idleUsers);
+}

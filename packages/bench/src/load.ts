@@ -1,0 +1,221 @@
+/**
+ * The open-loop load engine. Message i of a run is *intended* at t0 + i/rate, whatever
+ * happened to earlier messages; latency is measured from that intended time, not from when
+ * the generator got round to sending it. A stalled server therefore shows its stall in the
+ * latencies of every message that should have gone out meanwhile (no coordinated omission).
+ *
+ * Every run is bounded: a fixed count of messages (rate × duration), a drain deadline, and
+ * an early stop when the backlog shows the server cannot keep up.
+ */
+import * as hdr from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+import { makeTag, parseTag } from './clients.js';
+import type { BenchClient, Hooks, Tag } from './clients.js';
+import type { Route } from './targets.js';
+import { processCpuMicros } from './proc.js';
+
+export interface Sender {
+  client: BenchClient;
+  route: Route;
+}
+
+export interface LoadSpec {
+  /** Messages per second, spread round-robin over `senders`. */
+  rate: number;
+  durationMs: number;
+  senders: Sender[];
+  /** The shared hooks object every client of this run was connected with. */
+  hooks: Hooks;
+  serverPid: number;
+  /** Give up waiting for deliveries this long after the last send. */
+  drainMs: number;
+  /** Stop sending when this many seconds' worth of deliveries are outstanding. */
+  maxBacklogSeconds: number;
+  /** Letter answers each send with an ok; count and time those too. */
+  expectAcks: boolean;
+}
+
+/** Latency summary in milliseconds. */
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export interface LoadResult {
+  rate: number;
+  durationMs: number;
+  sent: number;
+  expectedDeliveries: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  errors: number;
+  firstErrors: string[];
+  /** Deliveries per second over the sending window. */
+  deliveredPerSec: number;
+  latency: LatencySummary;
+  /** Time until the last recipient of a message had it (equals `latency` for 1:1). */
+  completion: LatencySummary;
+  ack: LatencySummary | undefined;
+  /** Share of one core the generator used while sending (1 = a whole core). */
+  generatorCpu: number;
+  serverCpu: number;
+  /** Server CPU µs (utime+stime, all threads) per delivered message, sending + drain. */
+  serverCpuMicrosPerDelivery: number;
+  aborted: string | undefined;
+  /** The generator itself fell behind its schedule by more than 100 ms at some point. */
+  generatorLagMs: number;
+}
+
+let runCounter = 0;
+const PAD_TO = 64;
+
+function histogram(): Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120e6, numberOfSignificantValueDigits: 3 });
+}
+
+export function summarize(h: Histogram): LatencySummary {
+  const ms = (us: number) => Math.round(us) / 1000;
+  return {
+    count: h.totalCount,
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p99: ms(h.getValueAtPercentile(99)),
+    p999: ms(h.getValueAtPercentile(99.9)),
+    max: ms(h.maxValue),
+  };
+}
+
+/** A body that looks like a short chat message and starts with the tag. */
+function bodyFor(tag: string): string {
+  return tag.length >= PAD_TO ? tag : tag + 'x'.repeat(PAD_TO - tag.length);
+}
+
+export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
+  const run = ++runCounter;
+  const total = Math.max(1, Math.round((spec.rate * spec.durationMs) / 1000));
+  const interval = 1000 / spec.rate;
+  const recipientsPerMessage = spec.senders.map((s) => s.route.recipients);
+  const remaining = new Int32Array(total);
+  const delivery = histogram();
+  const completion = histogram();
+  const ack = histogram();
+  let sent = 0;
+  let expected = 0;
+  let delivered = 0;
+  let acked = 0;
+  let duplicates = 0;
+  let errors = 0;
+  let generatorLagMs = 0;
+  const firstErrors: string[] = [];
+  const tag: Tag = { run: 0, seq: 0, intendedMicros: 0 };
+
+  spec.hooks.onDelivery = (data) => {
+    const nowMicros = performance.now() * 1000;
+    if (!parseTag(data, tag) || tag.run !== run || tag.seq >= total) return;
+    const left = --remaining[tag.seq]!;
+    if (left < 0) {
+      duplicates++;
+      remaining[tag.seq] = 0;
+      return;
+    }
+    delivered++;
+    const latency = Math.max(1, Math.round(nowMicros - tag.intendedMicros));
+    delivery.recordValue(latency);
+    if (left === 0) completion.recordValue(latency);
+  };
+  spec.hooks.onAck = (data) => {
+    const nowMicros = performance.now() * 1000;
+    if (!parseTag(data, tag) || tag.run !== run) return;
+    acked++;
+    ack.recordValue(Math.max(1, Math.round(nowMicros - tag.intendedMicros)));
+  };
+  spec.hooks.onError = (text) => {
+    errors++;
+    if (firstErrors.length < 3) firstErrors.push(text.slice(0, 300));
+  };
+
+  const cpu0 = process.cpuUsage();
+  const server0 = processCpuMicros(spec.serverPid);
+  // Start a little ahead so the first batch is not already late.
+  const t0 = performance.now() + 2;
+  let aborted: string | undefined;
+  const meanRecipients = recipientsPerMessage.reduce((a, b) => a + b, 0) / recipientsPerMessage.length;
+  const backlogLimit = Math.max(1000, spec.rate * meanRecipients * spec.maxBacklogSeconds);
+
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor((now - t0) / interval) + 1);
+      if (due > sent) generatorLagMs = Math.max(generatorLagMs, now - (t0 + sent * interval));
+      while (sent < due) {
+        const intended = t0 + sent * interval;
+        const index = sent % spec.senders.length;
+        const sender = spec.senders[index]!;
+        const t = makeTag(run, sent, Math.round(intended * 1000));
+        remaining[sent] = recipientsPerMessage[index]!;
+        expected += recipientsPerMessage[index]!;
+        sender.client.socket.send(sender.route.frame(t, bodyFor(t)));
+        sent++;
+      }
+      if (expected - delivered > backlogLimit) {
+        aborted = `backlog over ${spec.maxBacklogSeconds} s of deliveries`;
+      }
+      if (sent >= total || aborted) return resolve();
+      setTimeout(tick, Math.max(0, t0 + sent * interval - performance.now()));
+    };
+    tick();
+  });
+
+  const sendingMs = performance.now() - t0;
+  const cpuSending = process.cpuUsage(cpu0);
+  const serverSending = processCpuMicros(spec.serverPid);
+  const drainDeadline = performance.now() + spec.drainMs;
+  while (performance.now() < drainDeadline) {
+    if (delivered >= expected && (!spec.expectAcks || acked >= sent)) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const server1 = processCpuMicros(spec.serverPid);
+
+  const result: LoadResult = {
+    rate: spec.rate,
+    durationMs: spec.durationMs,
+    sent,
+    expectedDeliveries: expected,
+    delivered,
+    lost: expected - delivered,
+    duplicates,
+    errors,
+    firstErrors,
+    deliveredPerSec: delivered / ((aborted ? sendingMs : spec.durationMs) / 1000),
+    latency: summarize(delivery),
+    completion: summarize(completion),
+    ack: spec.expectAcks ? summarize(ack) : undefined,
+    generatorCpu: (cpuSending.user + cpuSending.system) / 1000 / sendingMs,
+    serverCpu: (serverSending - server0) / 1000 / sendingMs,
+    serverCpuMicrosPerDelivery: delivered > 0 ? (server1 - server0) / delivered : NaN,
+    aborted,
+    generatorLagMs,
+  };
+  spec.hooks.onDelivery = () => {};
+  spec.hooks.onAck = () => {};
+  for (const h of [delivery, completion, ack]) h.destroy();
+  return result;
+}
+
+/** Waits until the server has been quiet (no stray deliveries) for `quietMs`, bounded. */
+export async function quiesce(hooks: Hooks, quietMs: number, maxMs: number): Promise<void> {
+  let last = performance.now();
+  const start = last;
+  hooks.onDelivery = () => (last = performance.now());
+  hooks.onAck = () => (last = performance.now());
+  while (performance.now() - last < quietMs && performance.now() - start < maxMs) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  hooks.onDelivery = () => {};
+  hooks.onAck = () => {};
+}

@@ -1,0 +1,134 @@
+/**
+ * One target, every scenario, in an order that keeps them from disturbing each other:
+ * connect rate first (fresh server), then the pairs' runs, then groups; RSS per idle
+ * connection last, on a restarted server so earlier garbage is not in its baseline.
+ */
+import type { BenchConfig } from './config.js';
+import { usersNeeded } from './config.js';
+import { closeAll } from './clients.js';
+import type { LoadResult } from './load.js';
+import {
+  connectPairs,
+  measureConnect,
+  measureFixed,
+  measureGroup,
+  measureIdle,
+  measureStall,
+  measureThroughput,
+} from './scenarios.js';
+import type { ConnectResult, GroupResult, IdleResult, Pairs, StallResult, ThroughputResult } from './scenarios.js';
+import { LetterTarget } from './targets.js';
+import type { Target, TargetName } from './targets.js';
+
+export interface TargetResult {
+  name: TargetName;
+  label: string;
+  /** `ok`: every scenario ran; `partial`: some failed (see notes); `not run`: never started. */
+  status: 'ok' | 'partial' | 'not run';
+  notes: string[];
+  setupMs?: number;
+  connect?: ConnectResult;
+  throughput?: ThroughputResult;
+  fixed?: LoadResult;
+  stall?: StallResult;
+  groups: GroupResult[];
+  idle?: IdleResult;
+}
+
+export interface RunContext {
+  config: BenchConfig;
+  fileLimit: number;
+  log(line: string): void;
+}
+
+export function notRun(target: Target | { name: TargetName; label: string }, reason: string): TargetResult {
+  return { name: target.name, label: target.label, status: 'not run', notes: [reason], groups: [] };
+}
+
+export async function runTarget(target: Target, ctx: RunContext): Promise<TargetResult> {
+  const { config, log } = ctx;
+  const result: TargetResult = { name: target.name, label: target.label, status: 'ok', notes: [], groups: [] };
+  const attempt = async <T>(scenario: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    log(`${target.label}: ${scenario}`);
+    try {
+      return await fn();
+    } catch (err) {
+      result.status = 'partial';
+      result.notes.push(`${scenario}: ${(err as Error).message}`);
+      log(`${target.label}: ${scenario} failed: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const letter = target instanceof LetterTarget ? target : undefined;
+  const renew = async (count: number) => {
+    if (letter) await letter.renewStale(0, count);
+  };
+  const users = usersNeeded(config);
+
+  try {
+    await target.start();
+  } catch (err) {
+    return notRun(target, `could not start: ${(err as Error).message}`);
+  }
+  try {
+    const setupStarted = performance.now();
+    const setup = await attempt(`setup (${letter ? `registering ${users} users` : 'no users to register'})`, async () => {
+      await target.ensureUsers(users);
+      return true;
+    });
+    result.setupMs = Math.round(performance.now() - setupStarted);
+    if (!setup) return result;
+
+    result.connect = await attempt('(e) connect + auth rate', () => measureConnect(target, config, users));
+
+    await renew(users);
+    const pairs: Pairs | undefined = await attempt(`connecting ${config.pairs} pairs`, () =>
+      connectPairs(target, config),
+    );
+    if (pairs) {
+      try {
+        result.throughput = await attempt('(a) 1:1 throughput step search', () =>
+          measureThroughput(target, pairs, config),
+        );
+        log(`${target.label}: max ${result.throughput?.maxPerSec ?? 0} msg/s`);
+        result.fixed = await attempt(`(b, c) fixed ${config.fixedRate} msg/s`, () =>
+          measureFixed(target, pairs, config),
+        );
+        const max = result.throughput?.maxPerSec ?? 0;
+        const half = max > 0 ? Math.round(max / 2) : Math.round(config.startRate / 2);
+        if (max === 0) result.notes.push(`(g) ran at ${half} msg/s: no passing throughput step to halve`);
+        result.stall = await attempt(`(g) event-loop stall at ${half} msg/s`, () =>
+          measureStall(target, pairs, config, half),
+        );
+      } finally {
+        await closeAll(pairs.clients);
+      }
+    }
+
+    for (const members of config.groupSizes) {
+      await renew(users);
+      const group = await attempt(`(f) group fan-out to ${members}`, () => measureGroup(target, config, members));
+      if (group) result.groups.push(group);
+    }
+  } finally {
+    await target.stop();
+  }
+
+  // (d) on a fresh process: same data dir for Letter, so the users are still there.
+  const restarted = await attempt('restart for (d)', async () => {
+    await target.start();
+    return true;
+  });
+  if (restarted) {
+    try {
+      await renew(config.idleUsers);
+      const idleUsers = letter ? Math.min(config.idleUsers, users) : users;
+      result.idle = await attempt('(d) RSS per idle connection', () =>
+        measureIdle(target, config, idleUsers, ctx.fileLimit),
+      );
+    } finally {
+      await target.stop();
+    }
+  }
+  return result;
+}

@@ -1,0 +1,273 @@
+/**
+ * The three servers under test behind one interface: how to start one, who its users are,
+ * how a client connects, and how a 1:1 or group message is addressed on its wire.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectClient } from './clients.js';
+import type { BenchClient, Hooks, Protocol } from './clients.js';
+import type { LetterUser } from './letter-api.js';
+import { boundedAll, createDirect, createGroup, healthy, register, renew } from './letter-api.js';
+import { scrape } from './metrics.js';
+import type { Samples } from './metrics.js';
+import { freePort, sleep, spawnServer, stopServer } from './proc.js';
+import type { SpawnedServer } from './proc.js';
+
+export type TargetName = 'letter' | 'ws' | 'socketio';
+export const targetNames: TargetName[] = ['letter', 'ws', 'socketio'];
+export const targetLabels: Record<TargetName, string> = {
+  letter: 'Letter',
+  ws: 'bare ws',
+  socketio: 'Socket.IO',
+};
+
+/** How one benchmark message is put on the wire for a given destination. */
+export interface Route {
+  /** The whole frame for a message whose unique tag is `tag` and body `body`. */
+  frame(tag: string, body: string): string;
+  /** How many sockets receive each message. */
+  recipients: number;
+}
+
+export interface Target {
+  readonly name: TargetName;
+  readonly label: string;
+  readonly baseUrl: string;
+  readonly pid: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Makes sure users 0..count-1 exist (Letter registers them once and keeps them). */
+  ensureUsers(count: number): Promise<void>;
+  /** Connects as `user`; relays identify the socket by `alias` (default `u<user>`). */
+  connect(user: number, hooks: Hooks, opts?: { alias?: string; rooms?: string[] }): Promise<BenchClient>;
+  direct(from: number, to: number): Promise<Route>;
+  /** A group whose members (besides the sender) must connect with `rooms`. */
+  group(sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }>;
+  metrics(): Promise<Samples | undefined>;
+  /** Where the server's output goes, for the report's error notes. */
+  readonly logFile: string;
+}
+
+export interface TargetEnv {
+  repoRoot: string;
+  workDir: string;
+  serverCore: number | undefined;
+}
+
+const json = JSON.stringify;
+
+abstract class ServerTarget implements Target {
+  abstract readonly name: TargetName;
+  protected server: SpawnedServer | undefined;
+  protected port = 0;
+  private starts = 0;
+  constructor(protected readonly env: TargetEnv) {}
+
+  get label(): string {
+    return targetLabels[this.name];
+  }
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+  get pid(): number {
+    if (!this.server) throw new Error(`${this.label} is not running`);
+    return this.server.pid;
+  }
+  get logFile(): string {
+    return join(this.env.workDir, `${this.name}.log`);
+  }
+
+  protected abstract argv(): string[];
+  protected abstract extraEnv(): NodeJS.ProcessEnv;
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    this.starts++;
+    const env = {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(this.port),
+      HOST: '127.0.0.1',
+      ...this.extraEnv(),
+    };
+    const server = spawnServer(this.argv(), { env, logFile: this.logFile, core: this.env.serverCore });
+    this.server = server;
+    let exited: string | undefined;
+    void server.exited.then((code) => (exited = code));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (exited !== undefined) throw new Error(`${this.label} exited (${exited}) while starting; see ${this.logFile}`);
+      if (await healthy(this.baseUrl)) return;
+      await sleep(200);
+    }
+    throw new Error(`${this.label} did not answer /healthz within 60 s; see ${this.logFile}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.server) await stopServer(this.server);
+    this.server = undefined;
+  }
+
+  metrics(): Promise<Samples | undefined> {
+    return scrape(this.baseUrl);
+  }
+
+  abstract ensureUsers(count: number): Promise<void>;
+  abstract connect(user: number, hooks: Hooks, opts?: { alias?: string; rooms?: string[] }): Promise<BenchClient>;
+  abstract direct(from: number, to: number): Promise<Route>;
+  abstract group(sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }>;
+}
+
+/** Letter, default configuration: SQLite in a fresh temp dir, durable acks, no rate limits. */
+export class LetterTarget extends ServerTarget {
+  readonly name = 'letter' as const;
+  readonly users: LetterUser[] = [];
+  private readonly dataDir = mkdtempSync(join(tmpdir(), 'letter-bench-'));
+  private readonly directs = new Map<string, string>();
+
+  static entry(repoRoot: string): string {
+    return join(repoRoot, 'packages/server/dist/main.js');
+  }
+  static available(repoRoot: string): boolean {
+    return existsSync(LetterTarget.entry(repoRoot));
+  }
+
+  protected argv(): string[] {
+    return [process.execPath, LetterTarget.entry(this.env.repoRoot)];
+  }
+  protected extraEnv(): NodeJS.ProcessEnv {
+    return { LETTER_DATA_DIR: this.dataDir, LETTER_RATE_LIMITS: 'off' };
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+  }
+
+  /** Removes the temp data dir; only after the last stop. */
+  dispose(): void {
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  async ensureUsers(count: number): Promise<void> {
+    const missing = Array.from({ length: Math.max(0, count - this.users.length) }, (_, i) => this.users.length + i);
+    // argon2 makes registration slow; a few in flight keep the server's thread pool busy.
+    const made: LetterUser[] = [];
+    await boundedAll(missing, 8, async (index) => {
+      made[index - this.users.length] = await register(this.baseUrl, `bench_u${index}`, 'bench-password-1');
+    });
+    this.users.push(...made);
+    await this.renewStale(0, this.users.length);
+  }
+
+  /** Tokens are short-lived; renew those older than five minutes before a scenario uses them. */
+  async renewStale(from: number, to: number): Promise<void> {
+    const stale = this.users.slice(from, to).filter((u) => Date.now() - u.issuedAt > 5 * 60_000);
+    await boundedAll(stale, 16, (user) => renew(this.baseUrl, user));
+  }
+
+  private user(index: number): LetterUser {
+    const user = this.users[index];
+    if (!user) throw new Error(`user ${index} was not registered`);
+    return user;
+  }
+
+  connect(user: number, hooks: Hooks): Promise<BenchClient> {
+    return connectClient({ url: this.wsUrl, protocol: 'letter', hooks, token: this.user(user).accessToken });
+  }
+
+  async direct(from: number, to: number): Promise<Route> {
+    const a = this.user(from);
+    const b = this.user(to);
+    const key = [a.id, b.id].sort().join(':');
+    let conversationId = this.directs.get(key);
+    if (!conversationId) {
+      conversationId = await createDirect(this.baseUrl, a.accessToken, b.id);
+      this.directs.set(key, conversationId);
+    }
+    return sendRoute(conversationId, 1);
+  }
+
+  async group(sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }> {
+    const ids = members.map((m) => this.user(m).id);
+    const conversationId = await createGroup(this.baseUrl, this.user(sender).accessToken, title, ids);
+    return { route: sendRoute(conversationId, members.length), rooms: [] };
+  }
+}
+
+function sendRoute(conversationId: string, recipients: number): Route {
+  const head = `{"type":"send","conversationId":${json(conversationId)},"id":"`;
+  return {
+    recipients,
+    frame: (tag, body) => `${head}${tag}","clientMsgId":"${tag}","body":"${body}"}`,
+  };
+}
+
+/** The bare `ws` relay in relays/ws.ts. */
+export class WsRelayTarget extends ServerTarget {
+  readonly name = 'ws' as const;
+  protected argv(): string[] {
+    return [process.execPath, join(this.env.repoRoot, 'packages/bench/dist/relays/ws.js')];
+  }
+  protected extraEnv(): NodeJS.ProcessEnv {
+    return {};
+  }
+  async ensureUsers(): Promise<void> {}
+  connect(user: number, hooks: Hooks, opts?: { alias?: string; rooms?: string[] }): Promise<BenchClient> {
+    return connectClient({
+      url: this.wsUrl,
+      protocol: 'ws',
+      hooks,
+      id: opts?.alias ?? `u${user}`,
+      rooms: opts?.rooms ?? [],
+    });
+  }
+  async direct(_from: number, to: number): Promise<Route> {
+    const head = `{"to":"u${to}","body":"`;
+    return { recipients: 1, frame: (_tag, body) => `${head}${body}"}` };
+  }
+  async group(_sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }> {
+    const head = `{"room":${json(title)},"body":"`;
+    return { route: { recipients: members.length, frame: (_tag, body) => `${head}${body}"}` }, rooms: [title] };
+  }
+}
+
+/** The Socket.IO relay in relays/socketio.ts, spoken to in raw engine.io v4 frames. */
+export class SocketIoTarget extends ServerTarget {
+  readonly name = 'socketio' as const;
+  protected argv(): string[] {
+    return [process.execPath, join(this.env.repoRoot, 'packages/bench/dist/relays/socketio.js')];
+  }
+  protected extraEnv(): NodeJS.ProcessEnv {
+    return {};
+  }
+  async ensureUsers(): Promise<void> {}
+  connect(user: number, hooks: Hooks, opts?: { alias?: string; rooms?: string[] }): Promise<BenchClient> {
+    return connectClient({
+      url: this.wsUrl,
+      protocol: 'socketio',
+      hooks,
+      id: opts?.alias ?? `u${user}`,
+      rooms: opts?.rooms ?? [],
+    });
+  }
+  async direct(_from: number, to: number): Promise<Route> {
+    const head = `42["chat",{"to":"u${to}","body":"`;
+    return { recipients: 1, frame: (_tag, body) => `${head}${body}"}]` };
+  }
+  async group(_sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }> {
+    const head = `42["room",{"room":${json(title)},"body":"`;
+    return { route: { recipients: members.length, frame: (_tag, body) => `${head}${body}"}]` }, rooms: [title] };
+  }
+}
+
+export function makeTarget(name: TargetName, env: TargetEnv): Target {
+  if (name === 'letter') return new LetterTarget(env);
+  if (name === 'ws') return new WsRelayTarget(env);
+  return new SocketIoTarget(env);
+}
+
+export type { Protocol };
