@@ -1,0 +1,224 @@
+/**
+ * The SQLite store: the shared conformance suite over the worker store, plus what only SQLite has
+ * (files, migrations on reopen, integrity, group commit, crash durability).
+ * The worker runs compiled code from dist/: run `npx tsc -b packages/server` first.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { User } from '@letter/protocol';
+import { latestVersion } from './sqlite-migrations.js';
+import { describeStore } from './store.suite.js';
+import { T0, expectCode, range } from './store.suite.helpers.js';
+import { openSqliteStore, workerScriptUrl, type SqliteStoreHandle } from './worker-store.js';
+
+const workerFile = fileURLToPath(workerScriptUrl());
+
+beforeAll(() => {
+  if (!existsSync(workerFile)) {
+    throw new Error(`${workerFile} is missing: run \`npx tsc -b packages/server\` before vitest.`);
+  }
+});
+
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function tempFile(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'letter-sqlite-'));
+  dirs.push(dir);
+  return join(dir, 'letter.db');
+}
+
+describeStore('sqlite (worker thread)', async () => {
+  const store = await openSqliteStore({ file: await tempFile() });
+  return { store, cleanup: () => store.close() };
+});
+
+let n = 0;
+async function seed(store: SqliteStoreHandle, users = 2): Promise<User[]> {
+  const made: User[] = [];
+  for (let i = 0; i < users; i++) {
+    made.push(
+      await store.createUser({
+        id: `u_${++n}`,
+        username: `seed${n}`,
+        displayName: `Seed ${n}`,
+        passwordHash: 'h',
+        createdAt: T0,
+      }),
+    );
+  }
+  return made;
+}
+
+const append = (store: SqliteStoreHandle, conversationId: string, senderId: string, i: number) =>
+  store.appendMessage({
+    id: `m_${++n}`,
+    conversationId,
+    senderId,
+    clientMsgId: `cm_${n}`,
+    body: `message ${i}`,
+    replyToSeq: null,
+    createdAt: T0 + i,
+  });
+
+function inspect<T>(file: string, read: (db: Database.Database) => T): T {
+  const db = new Database(file, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+describe('SQLite store', () => {
+  it('keeps everything across close and reopen, and migrates idempotently', async () => {
+    const file = await tempFile();
+    let store = await openSqliteStore({ file });
+    const [a, b] = await seed(store);
+    const { conversation } = await store.openDirect('c_keep', a!.id, b!.id, T0);
+    for (const i of range(1, 3)) await append(store, conversation.id, a!.id, i);
+    const before = await store.getConversation(conversation.id, b!.id);
+    await store.close();
+
+    for (let reopen = 0; reopen < 2; reopen++) {
+      store = await openSqliteStore({ file });
+      await store.migrate();
+      expect(await store.getUser(a!.id)).toMatchObject({ username: a!.username });
+      expect(await store.getConversation(conversation.id, b!.id)).toEqual(before);
+      const page = await store.history(conversation.id, b!.id, { limit: 10 });
+      expect(page!.messages.map((m) => m.body)).toEqual(['message 1', 'message 2', 'message 3']);
+      await store.close();
+    }
+    expect(inspect(file, (db) => db.pragma('user_version', { simple: true }))).toBe(latestVersion);
+  });
+
+  it('groups a burst of concurrent appends into few transactions', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file });
+    const users = await seed(store, 11);
+    const hub = users[0]!;
+    const conversations: string[] = [];
+    for (const peer of users.slice(1)) {
+      conversations.push((await store.openDirect(`c_${++n}`, hub.id, peer.id, T0)).conversation.id);
+    }
+    const start = store.stats();
+    const began = performance.now();
+    const results = await Promise.all(
+      range(1, 500).map((i) =>
+        append(
+          store,
+          conversations[i % conversations.length]!,
+          i % 2 ? hub.id : users[1 + (i % 10)]!.id,
+          i,
+        ),
+      ),
+    );
+    const ms = performance.now() - began;
+    const end = store.stats();
+    const requests = end.requests - start.requests;
+    const transactions = end.transactions - start.transactions;
+    console.log(
+      `500 concurrent appends: ${ms.toFixed(0)} ms (${Math.round(500 / (ms / 1000))}/s), ` +
+        `${transactions} transactions, ${(requests / transactions).toFixed(1)} requests each, ` +
+        `largest batch ${end.maxBatch}`,
+    );
+    expect(requests).toBe(500);
+    expect(requests / transactions).toBeGreaterThan(1);
+    for (const id of conversations) {
+      const seqs = results.filter((r) => r.message.conversationId === id).map((r) => r.message.seq);
+      expect(seqs.sort((x, y) => x - y)).toEqual(range(1, 50));
+    }
+    await store.close();
+    expect(inspect(file, (db) => db.pragma('integrity_check', { simple: true }))).toBe('ok');
+    expect(inspect(file, (db) => db.pragma('foreign_key_check'))).toEqual([]);
+    expect(inspect(file, (db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
+  });
+
+  it('isolates a failing request from the others in its batch', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file });
+    const [a, b, outsider] = await seed(store, 3);
+    const { conversation } = await store.openDirect('c_iso', a!.id, b!.id, T0);
+    const outcomes = await Promise.allSettled(
+      range(1, 20).map((i) => append(store, conversation.id, i % 4 ? a!.id : outsider!.id, i)),
+    );
+    const failed = outcomes.filter((o) => o.status === 'rejected');
+    expect(failed).toHaveLength(5);
+    for (const failure of failed) await expectCode(Promise.reject(failure.reason), 'not_found');
+    const page = await store.history(conversation.id, a!.id, { limit: 50 });
+    expect(page!.messages.map((m) => m.seq)).toEqual(range(1, 15));
+    await store.close();
+  });
+
+  it('answers every queued call before closing, and refuses calls after', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file });
+    const [a, b] = await seed(store);
+    const { conversation } = await store.openDirect('c_close', a!.id, b!.id, T0);
+    const pending = range(1, 50).map((i) => append(store, conversation.id, a!.id, i));
+    const closing = store.close();
+    await expect(store.ping()).rejects.toThrow(/closed/);
+    expect((await Promise.all(pending)).map((r) => r.message.seq)).toEqual(range(1, 50));
+    await closing;
+    await store.close();
+    expect(inspect(file, (db) => db.prepare('SELECT count(*) AS n FROM messages').get())).toEqual({
+      n: 50,
+    });
+  });
+
+  it('keeps every acknowledged append when the process is killed with SIGKILL', async () => {
+    const file = await tempFile();
+    const storeModule = new URL('./worker-store.js', workerScriptUrl()).href;
+    // A child process appends as fast as it can and prints each acknowledged seq.
+    const script = `
+      const { openSqliteStore } = await import(${JSON.stringify(storeModule)});
+      const store = await openSqliteStore({ file: ${JSON.stringify(file)} });
+      for (const id of ['u_a', 'u_b']) {
+        await store.createUser({ id, username: id, displayName: id, passwordHash: 'h', createdAt: 0 });
+      }
+      await store.openDirect('c_kill', 'u_a', 'u_b', 0);
+      for (let i = 1; ; i += 8) {
+        await Promise.all(Array.from({ length: 8 }, (_, k) => store
+          .appendMessage({ id: 'm_' + (i + k), conversationId: 'c_kill', senderId: 'u_a',
+            clientMsgId: 'k' + (i + k), body: 'x', replyToSeq: null, createdAt: i + k })
+          .then((r) => process.stdout.write(r.message.seq + '\\n'))));
+      }`;
+    const scriptFile = join(dirname(file), 'append-forever.mjs');
+    await writeFile(scriptFile, script);
+    const child = spawn(process.execPath, [scriptFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const acknowledged: number[] = [];
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop()!;
+        acknowledged.push(...lines.map(Number));
+        if (acknowledged.length >= 200 && !child.killed) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+      child.on('error', reject);
+    });
+    expect(acknowledged.length).toBeGreaterThanOrEqual(200);
+
+    const store = await openSqliteStore({ file });
+    const stored = await store.history('c_kill', 'u_a', { after: 0, limit: 200 });
+    const conversation = await store.getConversation('c_kill', 'u_a');
+    expect(conversation!.lastSeq).toBeGreaterThanOrEqual(Math.max(...acknowledged));
+    expect(stored!.messages.map((m) => m.seq)).toEqual(
+      range(1, Math.min(200, conversation!.lastSeq)),
+    );
+    await store.close();
+    expect(inspect(file, (db) => db.pragma('integrity_check', { simple: true }))).toBe('ok');
+  });
+});
