@@ -65,7 +65,7 @@ describe('ChatList', () => {
   it('orders chats by latest activity and shows name, preview, time and unread badge', () => {
     renderList();
     const items = within(screen.getByRole('list', { name: 'Chats' })).getAllByRole('button');
-    expect(items.map((b) => b.querySelector('.chat-list-title').textContent)).toEqual([
+    expect(items.map((b) => b.querySelector('.chat-list-title')?.textContent)).toEqual([
       'Carol Chen',
       'Bob Brown',
       'Hiking',

@@ -36,7 +36,8 @@ export function describeError(error: unknown): string {
   // bad_request messages name the field ("username: …"), which is what the person needs to fix.
   if (code === 'bad_request' && typeof coded.message === 'string') return capitalize(coded.message);
   if (code && FRIENDLY[code]) return FRIENDLY[code];
-  if (error instanceof TypeError) return 'Cannot reach the server. Check your connection.';
+  if (error instanceof TypeError || (error instanceof Error && error.name === 'NetworkError'))
+    return 'Cannot reach the server. Check your connection.';
   return 'Something went wrong. Please try again.';
 }
 

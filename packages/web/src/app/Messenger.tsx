@@ -1,0 +1,143 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { User } from '@letter/protocol';
+import { ChatList } from '../components/ChatList';
+import { ChatView } from '../components/ChatView';
+import { ConnectionBanner } from '../components/ConnectionBanner';
+import { Contacts } from '../components/Contacts';
+import { NewGroup } from '../components/NewGroup';
+import { Panel } from '../components/Panel';
+import { SidebarHeader } from '../components/SidebarHeader';
+import { usePort, useSelectedChat, useSnapshot } from './hooks';
+
+type SidebarPanel = 'chats' | 'newChat' | 'newGroup';
+
+const EMPTY_THREAD = { messages: [], hasMore: true, loadingOlder: false } as const;
+
+/** The signed-in app: chat list on the left, the open chat on the right (one at a time on phones). */
+export function Messenger({ me }: { me: User }) {
+  const port = usePort();
+  const snapshot = useSnapshot();
+  const [selectedId, select] = useSelectedChat();
+  const [panel, setPanel] = useState<SidebarPanel>('chats');
+  // Unsent text per chat; a plain map because typing must not re-render the whole app.
+  const [drafts] = useState(() => new Map<string, string>());
+  const conversation = snapshot.conversations.find((c) => c.id === selectedId) ?? null;
+  const thread = (selectedId && snapshot.threads[selectedId]) || EMPTY_THREAD;
+
+  useUnreadTitle(snapshot.conversations.reduce((sum, c) => sum + c.unreadCount, 0));
+
+  useEffect(() => {
+    if (selectedId) port.openThread(selectedId);
+  }, [port, selectedId]);
+
+  // Read receipts go out only while the page is really in front of the person.
+  const seenRef = useRef<{ id: string; seq: number } | null>(null);
+  const onSeen = useCallback(
+    (seq: number) => {
+      if (!selectedId) return;
+      seenRef.current = { id: selectedId, seq };
+      if (document.visibilityState === 'visible') port.markRead(selectedId, seq);
+    },
+    [port, selectedId],
+  );
+  useEffect(() => {
+    const onVisible = () => {
+      const seen = seenRef.current;
+      if (document.visibilityState === 'visible' && seen) port.markRead(seen.id, seen.seq);
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => document.removeEventListener('visibilitychange', onVisible);
+  }, [port]);
+
+  const startChat = async (userId: string) => {
+    const direct = await port.openDirect(userId);
+    setPanel('chats');
+    select(direct.id);
+  };
+
+  return (
+    <div className="app" data-screen={conversation ? 'chat' : 'list'}>
+      <ConnectionBanner status={snapshot.connection} />
+      <aside className="sidebar" aria-label="Chats and contacts">
+        {panel === 'chats' && (
+          <>
+            <SidebarHeader
+              me={me}
+              onNewChat={() => setPanel('newChat')}
+              onNewGroup={() => setPanel('newGroup')}
+              onLogout={() => void port.logout()}
+            />
+            <ChatList
+              conversations={snapshot.conversations}
+              meId={me.id}
+              presence={snapshot.presence}
+              typing={snapshot.typing}
+              selectedId={selectedId}
+              onSelect={select}
+            />
+          </>
+        )}
+        {panel === 'newChat' && (
+          <Panel title="New chat" onClose={() => setPanel('chats')}>
+            <Contacts
+              contacts={snapshot.contacts}
+              meId={me.id}
+              onSearch={port.searchUsers}
+              onAddContact={port.addContact}
+              onStartChat={(userId) => void startChat(userId)}
+              onNewGroup={() => setPanel('newGroup')}
+            />
+          </Panel>
+        )}
+        {panel === 'newGroup' && (
+          <Panel title="New group" onClose={() => setPanel('chats')}>
+            <NewGroup
+              contacts={snapshot.contacts}
+              onCreate={async (title, memberIds) => {
+                const group = await port.createGroup(title, memberIds);
+                setPanel('chats');
+                select(group.id);
+              }}
+            />
+          </Panel>
+        )}
+      </aside>
+      <main className="main">
+        {conversation ? (
+          <ChatView
+            key={conversation.id}
+            conversation={conversation}
+            meId={me.id}
+            messages={thread.messages}
+            hasMore={thread.hasMore}
+            loadingOlder={thread.loadingOlder}
+            presence={snapshot.presence}
+            typingUserIds={snapshot.typing[conversation.id] ?? []}
+            onLoadOlder={() => port.loadOlder(conversation.id)}
+            onSend={(body) => port.send(conversation.id, body)}
+            onTyping={() => port.typing(conversation.id)}
+            onSeen={onSeen}
+            onRetry={(key) => port.retry(conversation.id, key)}
+            onBack={() => select(null)}
+            draft={drafts.get(conversation.id)}
+            onDraftChange={(text) => drafts.set(conversation.id, text)}
+          />
+        ) : (
+          <div className="welcome">
+            <h2>Letter</h2>
+            <p>Pick a chat on the left, or start a new one.</p>
+            <p className="muted">Messages are kept on your own server.</p>
+          </div>
+        )}
+      </main>
+    </div>
+  );
+}
+
+/** "(3) Letter" while anything is unread, so a background tab still says so. */
+function useUnreadTitle(unread: number) {
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Letter` : 'Letter';
+  }, [unread]);
+  useEffect(() => () => void (document.title = 'Letter'), []);
+}

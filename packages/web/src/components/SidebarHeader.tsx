@@ -1,0 +1,70 @@
+import type { User } from '@letter/protocol';
+import { Avatar } from './Avatar';
+
+export interface SidebarHeaderProps {
+  me: User;
+  onNewChat: () => void;
+  onNewGroup: () => void;
+  onLogout: () => void;
+}
+
+export function SidebarHeader({ me, onNewChat, onNewGroup, onLogout }: SidebarHeaderProps) {
+  return (
+    <header className="sidebar-header">
+      <div className="me">
+        <Avatar name={me.displayName} colorKey={me.id} size="small" />
+        <span className="me-name" title={`@${me.username}`}>
+          {me.displayName}
+        </span>
+      </div>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="New chat"
+        title="New chat"
+        onClick={onNewChat}
+      >
+        <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+          <path
+            d="M4 19.5V6a2 2 0 0 1 2-2h12a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H7.5zM12 7.5v6M9 10.5h6"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="1.8"
+          />
+        </svg>
+      </button>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="New group"
+        title="New group"
+        onClick={onNewGroup}
+      >
+        <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+          <path
+            d="M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zm7 0a3 3 0 1 0 0-6M2.5 20c0-3.6 2.9-6 6.5-6s6.5 2.4 6.5 6M17 14c2.7.3 4.5 2.6 4.5 6"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="1.8"
+          />
+        </svg>
+      </button>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="Log out"
+        title="Log out"
+        onClick={onLogout}
+      >
+        <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+          <path
+            d="M14 4H6a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h8M10 12h10M16.5 8.5L20 12l-3.5 3.5"
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="1.8"
+          />
+        </svg>
+      </button>
+    </header>
+  );
+}
