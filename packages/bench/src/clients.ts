@@ -73,7 +73,10 @@ export function connectClient(opts: ConnectOptions): Promise<BenchClient> {
 
   return new Promise<BenchClient>((resolve, reject) => {
     let ready = false;
-    const timer = setTimeout(() => fail(new Error('timed out waiting for the connection to be ready')), opts.timeoutMs ?? 15_000);
+    const timer = setTimeout(
+      () => fail(new Error('timed out waiting for the connection to be ready')),
+      opts.timeoutMs ?? 15_000,
+    );
     const fail = (err: Error) => {
       if (ready) return;
       ready = true;

@@ -36,7 +36,11 @@ interface AuthAnswer {
   refreshToken: string;
 }
 
-export async function register(base: string, username: string, password: string): Promise<LetterUser> {
+export async function register(
+  base: string,
+  username: string,
+  password: string,
+): Promise<LetterUser> {
   const answer = await call<AuthAnswer>(base, 'POST', '/api/auth/register', { username, password });
   return { ...answer, id: answer.user.id, username, password, issuedAt: Date.now() };
 }
@@ -81,7 +85,13 @@ function conversationId(answer: ConversationAnswer): string {
 
 export async function createDirect(base: string, token: string, userId: string): Promise<string> {
   return conversationId(
-    await call<ConversationAnswer>(base, 'POST', '/api/conversations', { kind: 'direct', userId }, token),
+    await call<ConversationAnswer>(
+      base,
+      'POST',
+      '/api/conversations',
+      { kind: 'direct', userId },
+      token,
+    ),
   );
 }
 

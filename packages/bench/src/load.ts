@@ -27,7 +27,10 @@ export interface LoadSpec {
   /** The shared hooks object every client of this run was connected with. */
   hooks: Hooks;
   serverPid: number;
-  /** Give up waiting for deliveries this long after the last send. */
+  /**
+   * After the last send, wait for deliveries until none has arrived for this long (a slow
+   * server is not a lossy one); `DRAIN_CAP_MS` bounds the wait in any case.
+   */
   drainMs: number;
   /** Stop sending when this many seconds' worth of deliveries are outstanding. */
   maxBacklogSeconds: number;
@@ -72,10 +75,15 @@ export interface LoadResult {
 }
 
 let runCounter = 0;
+const DRAIN_CAP_MS = 30_000;
 const PAD_TO = 64;
 
 function histogram(): Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120e6, numberOfSignificantValueDigits: 3 });
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120e6,
+    numberOfSignificantValueDigits: 3,
+  });
 }
 
 export function summarize(h: Histogram): LatencySummary {
@@ -111,6 +119,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   let duplicates = 0;
   let errors = 0;
   let generatorLagMs = 0;
+  let lastProgress = performance.now();
   const firstErrors: string[] = [];
   const tag: Tag = { run: 0, seq: 0, intendedMicros: 0 };
 
@@ -124,6 +133,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
       return;
     }
     delivered++;
+    lastProgress = nowMicros / 1000;
     const latency = Math.max(1, Math.round(nowMicros - tag.intendedMicros));
     delivery.recordValue(latency);
     if (left === 0) completion.recordValue(latency);
@@ -132,6 +142,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
     const nowMicros = performance.now() * 1000;
     if (!parseTag(data, tag) || tag.run !== run) return;
     acked++;
+    lastProgress = nowMicros / 1000;
     ack.recordValue(Math.max(1, Math.round(nowMicros - tag.intendedMicros)));
   };
   spec.hooks.onError = (text) => {
@@ -144,7 +155,8 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   // Start a little ahead so the first batch is not already late.
   const t0 = performance.now() + 2;
   let aborted: string | undefined;
-  const meanRecipients = recipientsPerMessage.reduce((a, b) => a + b, 0) / recipientsPerMessage.length;
+  const meanRecipients =
+    recipientsPerMessage.reduce((a, b) => a + b, 0) / recipientsPerMessage.length;
   const backlogLimit = Math.max(1000, spec.rate * meanRecipients * spec.maxBacklogSeconds);
 
   await new Promise<void>((resolve) => {
@@ -174,8 +186,9 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   const sendingMs = performance.now() - t0;
   const cpuSending = process.cpuUsage(cpu0);
   const serverSending = processCpuMicros(spec.serverPid);
-  const drainDeadline = performance.now() + spec.drainMs;
-  while (performance.now() < drainDeadline) {
+  const drainCap = performance.now() + DRAIN_CAP_MS;
+  lastProgress = Math.max(lastProgress, performance.now());
+  while (performance.now() < drainCap && performance.now() - lastProgress < spec.drainMs) {
     if (delivered >= expected && (!spec.expectAcks || acked >= sent)) break;
     await new Promise((r) => setTimeout(r, 10));
   }

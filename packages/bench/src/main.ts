@@ -39,7 +39,10 @@ function reexecPinned(): void {
     [process.execPath, fileURLToPath(import.meta.url), ...args],
     canPin ? GENERATOR_CORE : undefined,
   );
-  const child = spawn(cmd!, rest, { stdio: 'inherit', env: { ...process.env, LETTER_BENCH_INNER: '1' } });
+  const child = spawn(cmd!, rest, {
+    stdio: 'inherit',
+    env: { ...process.env, LETTER_BENCH_INNER: '1' },
+  });
   // Ctrl-C reaches both of us through the terminal; the inner process does the cleanup.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => child.kill('SIGTERM'));
@@ -48,7 +51,9 @@ function reexecPinned(): void {
 
 function cpusAllowed(): string {
   try {
-    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?';
+    return (
+      /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?'
+    );
   } catch {
     return '?';
   }
@@ -56,7 +61,10 @@ function cpusAllowed(): string {
 
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    }).trim();
   } catch {
     return 'unknown';
   }
@@ -87,13 +95,20 @@ async function main(): Promise<void> {
   const pinned = canPin
     ? `servers on core ${SERVER_CORE}, generator on cores ${cpusAllowed()} (taskset)`
     : 'not pinned (taskset missing or a single core)';
-  log(`${config.quick ? 'quick' : 'full'} run; ${pinned}; open-file limit ${fileLimit}; logs in ${workDir}`);
+  log(
+    `${config.quick ? 'quick' : 'full'} run; ${pinned}; open-file limit ${fileLimit}; logs in ${workDir}`,
+  );
 
   const env = { repoRoot, workDir, serverCore: canPin ? SERVER_CORE : undefined };
   const results: TargetResult[] = [];
   for (const name of targetNames.filter((n) => wanted.includes(n))) {
     if (name === 'letter' && !LetterTarget.available(repoRoot)) {
-      results.push(notRun({ name, label: targetLabels[name] }, 'packages/server/dist/main.js does not exist (build the server first)'));
+      results.push(
+        notRun(
+          { name, label: targetLabels[name] },
+          'packages/server/dist/main.js does not exist (build the server first)',
+        ),
+      );
       log('Letter: not built, skipped');
       continue;
     }

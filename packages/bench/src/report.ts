@@ -58,8 +58,16 @@ function figure(results: TargetResult[], label: string, unit: string, pick: Pick
     if ((picked.generatorCpu ?? 0) > GENERATOR_CPU_LIMIT) invalid.push(r.name);
   }
   const ratio = (base: number | undefined) =>
-    values.letter !== undefined && base !== undefined && base !== 0 ? values.letter / base : undefined;
-  return { label, unit, values, ratios: { ws: ratio(values.ws), socketio: ratio(values.socketio) }, invalid };
+    values.letter !== undefined && base !== undefined && base !== 0
+      ? values.letter / base
+      : undefined;
+  return {
+    label,
+    unit,
+    values,
+    ratios: { ws: ratio(values.ws), socketio: ratio(values.socketio) },
+    invalid,
+  };
 }
 
 /** RSS per connection at the largest count every target reached. */
@@ -72,11 +80,14 @@ function idleCount(results: TargetResult[]): number[] {
 export function buildFigures(results: TargetResult[], config: BenchConfig): Figure[] {
   const f = (label: string, unit: string, pick: Pick) => figure(results, label, unit, pick);
   const figures: Figure[] = [
-    f('(a) 1:1 max delivered msg/s (p99 ≤ 100 ms, 0 lost)', 'msg/s', (r) =>
-      r.throughput && {
-        value: r.throughput.maxPerSec,
-        generatorCpu: r.throughput.valid ? 0 : 1,
-      },
+    f(
+      '(a) 1:1 max delivered msg/s (p99 ≤ 100 ms, 0 lost)',
+      'msg/s',
+      (r) =>
+        r.throughput && {
+          value: r.throughput.maxPerSec,
+          generatorCpu: r.throughput.valid ? 0 : 1,
+        },
     ),
     f('(a) rows per store transaction at saturation', 'rows/tx', (r) => ({
       value: r.throughput?.rowsPerTransaction,
@@ -88,16 +99,28 @@ export function buildFigures(results: TargetResult[], config: BenchConfig): Figu
     ['max', 'max'],
   ] as const) {
     figures.push(
-      f(`(b) ${label} latency at ${config.fixedRate} msg/s`, 'ms', (r) =>
-        r.fixed && { value: r.fixed.latency[key], generatorCpu: r.fixed.generatorCpu },
+      f(
+        `(b) ${label} latency at ${config.fixedRate} msg/s`,
+        'ms',
+        (r) => r.fixed && { value: r.fixed.latency[key], generatorCpu: r.fixed.generatorCpu },
       ),
     );
   }
   figures.push(
     f(`(b) lost at ${config.fixedRate} msg/s`, 'msgs', (r) => r.fixed && { value: r.fixed.lost }),
-    f(`(b) Letter send→ok p99 at ${config.fixedRate} msg/s`, 'ms', (r) => r.fixed?.ack && { value: r.fixed.ack.p99 }),
-    f('(c) server CPU per delivered message', 'µs', (r) =>
-      r.fixed && { value: r.fixed.serverCpuMicrosPerDelivery, generatorCpu: r.fixed.generatorCpu },
+    f(
+      `(b) Letter send→ok p99 at ${config.fixedRate} msg/s`,
+      'ms',
+      (r) => r.fixed?.ack && { value: r.fixed.ack.p99 },
+    ),
+    f(
+      '(c) server CPU per delivered message',
+      'µs',
+      (r) =>
+        r.fixed && {
+          value: r.fixed.serverCpuMicrosPerDelivery,
+          generatorCpu: r.fixed.generatorCpu,
+        },
     ),
   );
   for (const count of idleCount(results)) {
@@ -109,7 +132,11 @@ export function buildFigures(results: TargetResult[], config: BenchConfig): Figu
     );
   }
   figures.push(
-    f('(e) connect + auth rate', 'conn/s', (r) => r.connect && { value: r.connect.perSec, generatorCpu: r.connect.generatorCpu }),
+    f(
+      '(e) connect + auth rate',
+      'conn/s',
+      (r) => r.connect && { value: r.connect.perSec, generatorCpu: r.connect.generatorCpu },
+    ),
   );
   for (const members of config.groupSizes) {
     const g = (r: TargetResult) => r.groups.find((x) => x.members === members)?.load;
@@ -141,8 +168,10 @@ export function buildFigures(results: TargetResult[], config: BenchConfig): Figu
     );
   }
   figures.push(
-    f(`(g) longest event-loop stall, ${config.stallMs / 1000} s at half max rate`, 'ms', (r) =>
-      r.stall && { value: r.stall.maxStallMs, generatorCpu: r.stall.load.generatorCpu },
+    f(
+      `(g) longest event-loop stall, ${config.stallMs / 1000} s at half max rate`,
+      'ms',
+      (r) => r.stall && { value: r.stall.maxStallMs, generatorCpu: r.stall.load.generatorCpu },
     ),
     f('(g) lost during the stall run', 'msgs', (r) => r.stall && { value: r.stall.load.lost }),
   );
@@ -169,37 +198,129 @@ export function evaluate(results: TargetResult[], figures: Figure[]): Evaluation
     const letter = fig?.values.letter;
     const b = fig ? bound(fig.values) : undefined;
     if (letter === undefined || b === undefined || !Number.isFinite(b)) {
-      out.push({ target, value: 'n/a', status: 'n/a', invalid: false, note: 'missing measurement' });
+      out.push({
+        target,
+        value: 'n/a',
+        status: 'n/a',
+        invalid: false,
+        note: 'missing measurement',
+      });
       return;
     }
-    const invalid = !!fig && (fig.invalid.includes('letter') || baselines.some((t) => fig.invalid.includes(t)));
+    const invalid =
+      !!fig && (fig.invalid.includes('letter') || baselines.some((t) => fig.invalid.includes(t)));
     const ok = pass(letter, b) && !extraFail;
-    const note = [extraFail, invalid ? `generator above ${GENERATOR_CPU_LIMIT * 100}% of a core` : undefined]
+    const note = [
+      extraFail,
+      invalid ? `generator above ${GENERATOR_CPU_LIMIT * 100}% of a core` : undefined,
+    ]
       .filter(Boolean)
       .join('; ');
-    out.push({ target, value: show(letter, b), status: ok ? 'PASS' : 'FAIL', invalid, ...(note ? { note } : {}) });
+    out.push({
+      target,
+      value: show(letter, b),
+      status: ok ? 'PASS' : 'FAIL',
+      invalid,
+      ...(note ? { note } : {}),
+    });
   };
   const tp = find(figures, '(a) 1:1');
-  check('1:1 throughput ≥ 0.7 × bare ws', tp, (v) => v.ws && 0.7 * v.ws, (l, b) => l >= b, (l, b) => `${fmt(l)} vs ≥ ${fmt(b)}`, ['ws']);
-  check('1:1 throughput ≥ 1.5 × Socket.IO', tp, (v) => v.socketio && 1.5 * v.socketio, (l, b) => l >= b, (l, b) => `${fmt(l)} vs ≥ ${fmt(b)}`, ['socketio']);
+  check(
+    '1:1 throughput ≥ 0.7 × bare ws',
+    tp,
+    (v) => v.ws && 0.7 * v.ws,
+    (l, b) => l >= b,
+    (l, b) => `${fmt(l)} vs ≥ ${fmt(b)}`,
+    ['ws'],
+  );
+  check(
+    '1:1 throughput ≥ 1.5 × Socket.IO',
+    tp,
+    (v) => v.socketio && 1.5 * v.socketio,
+    (l, b) => l >= b,
+    (l, b) => `${fmt(l)} vs ≥ ${fmt(b)}`,
+    ['socketio'],
+  );
 
   const letterFixed = results.find((r) => r.name === 'letter')?.fixed;
-  const lostNote = letterFixed && letterFixed.lost > 0 ? `${letterFixed.lost} messages lost` : undefined;
+  const lostNote =
+    letterFixed && letterFixed.lost > 0 ? `${letterFixed.lost} messages lost` : undefined;
   const p99 = find(figures, '(b) p99');
-  check('p99 at 5,000 msg/s ≤ 10 ms', p99, () => 10, (l, b) => l <= b, (l) => `${fmt(l)} ms`, [], lostNote);
-  check('p99 at 5,000 msg/s ≤ 1.5 × bare ws p99 + 1 ms', p99, (v) => v.ws !== undefined ? 1.5 * v.ws + 1 : undefined, (l, b) => l <= b, (l, b) => `${fmt(l)} ms vs ≤ ${fmt(b)} ms`, ['ws'], lostNote);
-  check('server CPU per message ≤ 1.4 × bare ws', find(figures, '(c)'), (v) => v.ws && 1.4 * v.ws, (l, b) => l <= b, (l, b) => `${fmt(l)} µs vs ≤ ${fmt(b)} µs`, ['ws']);
+  check(
+    'p99 at 5,000 msg/s ≤ 10 ms',
+    p99,
+    () => 10,
+    (l, b) => l <= b,
+    (l) => `${fmt(l)} ms`,
+    [],
+    lostNote,
+  );
+  check(
+    'p99 at 5,000 msg/s ≤ 1.5 × bare ws p99 + 1 ms',
+    p99,
+    (v) => (v.ws !== undefined ? 1.5 * v.ws + 1 : undefined),
+    (l, b) => l <= b,
+    (l, b) => `${fmt(l)} ms vs ≤ ${fmt(b)} ms`,
+    ['ws'],
+    lostNote,
+  );
+  check(
+    'server CPU per message ≤ 1.4 × bare ws',
+    find(figures, '(c)'),
+    (v) => v.ws && 1.4 * v.ws,
+    (l, b) => l <= b,
+    (l, b) => `${fmt(l)} µs vs ≤ ${fmt(b)} µs`,
+    ['ws'],
+  );
 
   const idle = figures.filter((f) => f.label.startsWith('(d)')).at(-1);
-  check('RSS per idle authenticated connection ≤ 10 KiB', idle, () => 10, (l, b) => l <= b, (l) => `${fmt(l)} KiB`);
-  check('RSS per idle connection ≤ 1.25 × bare ws', idle, (v) => v.ws && 1.25 * v.ws, (l, b) => l <= b, (l, b) => `${fmt(l)} KiB vs ≤ ${fmt(b)} KiB`);
+  check(
+    'RSS per idle authenticated connection ≤ 10 KiB',
+    idle,
+    () => 10,
+    (l, b) => l <= b,
+    (l) => `${fmt(l)} KiB`,
+  );
+  check(
+    'RSS per idle connection ≤ 1.25 × bare ws',
+    idle,
+    (v) => v.ws && 1.25 * v.ws,
+    (l, b) => l <= b,
+    (l, b) => `${fmt(l)} KiB vs ≤ ${fmt(b)} KiB`,
+  );
 
   const conn = find(figures, '(e)');
-  check('connect + auth rate ≥ 0.7 × bare ws', conn, (v) => v.ws && 0.7 * v.ws, (l, b) => l >= b, (l, b) => `${fmt(l)}/s vs ≥ ${fmt(b)}/s`, ['ws']);
-  check('connect + auth rate ≥ 3 × Socket.IO', conn, (v) => v.socketio && 3 * v.socketio, (l, b) => l >= b, (l, b) => `${fmt(l)}/s vs ≥ ${fmt(b)}/s`, ['socketio']);
+  check(
+    'connect + auth rate ≥ 0.7 × bare ws',
+    conn,
+    (v) => v.ws && 0.7 * v.ws,
+    (l, b) => l >= b,
+    (l, b) => `${fmt(l)}/s vs ≥ ${fmt(b)}/s`,
+    ['ws'],
+  );
+  check(
+    'connect + auth rate ≥ 3 × Socket.IO',
+    conn,
+    (v) => v.socketio && 3 * v.socketio,
+    (l, b) => l >= b,
+    (l, b) => `${fmt(l)}/s vs ≥ ${fmt(b)}/s`,
+    ['socketio'],
+  );
 
-  check('longest event-loop stall ≤ 50 ms (60 s at half max rate)', find(figures, '(g) longest'), () => 50, (l, b) => l <= b, (l) => `${fmt(l)} ms`);
-  check('rows per transaction at saturation ≥ 20', find(figures, '(a) rows'), () => 20, (l, b) => l >= b, (l) => fmt(l));
+  check(
+    'longest event-loop stall ≤ 50 ms (60 s at half max rate)',
+    find(figures, '(g) longest'),
+    () => 50,
+    (l, b) => l <= b,
+    (l) => `${fmt(l)} ms`,
+  );
+  check(
+    'rows per transaction at saturation ≥ 20',
+    find(figures, '(a) rows'),
+    () => 20,
+    (l, b) => l >= b,
+    (l) => fmt(l),
+  );
   return out;
 }
 
@@ -217,7 +338,10 @@ function ratio(v: number | undefined): string {
 export function renderMarkdown(report: Report): string {
   const { meta, results, figures, evaluations } = report;
   const lines: string[] = [];
-  lines.push(`# Letter benchmark ${meta.timestamp}${meta.quick ? ' (quick: sanity only, not comparable)' : ''}`, '');
+  lines.push(
+    `# Letter benchmark ${meta.timestamp}${meta.quick ? ' (quick: sanity only, not comparable)' : ''}`,
+    '',
+  );
   lines.push(
     `Node ${meta.node}, ${meta.cpus} cores, ${meta.pinned}, open-file limit ${meta.fileLimit}, ` +
       `commit ${meta.commit}, ${Math.round(meta.durationSec)} s.`,
@@ -226,11 +350,18 @@ export function renderMarkdown(report: Report): string {
   lines.push('| Figure | Letter | bare ws | Socket.IO | Letter / ws | Letter / Socket.IO |');
   lines.push('|---|---:|---:|---:|---:|---:|');
   for (const f of figures) {
-    const cell = (t: TargetName) => `${formatNumber(f.values[t])}${f.invalid.includes(t) ? ' ⚠' : ''}`;
+    const cell = (t: TargetName) =>
+      `${formatNumber(f.values[t])}${f.invalid.includes(t) ? ' ⚠' : ''}`;
     const unit = f.unit ? ` (${f.unit})` : '';
-    lines.push(`| ${f.label}${unit} | ${cell('letter')} | ${cell('ws')} | ${cell('socketio')} | ${ratio(f.ratios.ws)} | ${ratio(f.ratios.socketio)} |`);
+    lines.push(
+      `| ${f.label}${unit} | ${cell('letter')} | ${cell('ws')} | ${cell('socketio')} | ${ratio(f.ratios.ws)} | ${ratio(f.ratios.socketio)} |`,
+    );
   }
-  lines.push('', '⚠ = the load generator used more than 90% of a core during that run: invalid.', '');
+  lines.push(
+    '',
+    '⚠ = the load generator used more than 90% of a core during that run: invalid.',
+    '',
+  );
   lines.push('## Targets', '', '| Target | Letter | Result |', '|---|---|---|');
   for (const e of evaluations) {
     const status = e.invalid ? `${e.status} (invalid)` : e.status;
@@ -239,11 +370,16 @@ export function renderMarkdown(report: Report): string {
   lines.push('', '## Throughput steps', '');
   for (const r of results) {
     if (!r.throughput) continue;
-    lines.push(`**${r.label}**`, '', '| rate | delivered/s | p99 ms | lost | server CPU | generator CPU | pass |', '|---:|---:|---:|---:|---:|---:|---|');
+    lines.push(
+      `**${r.label}**`,
+      '',
+      '| rate | delivered/s | p99 ms | lost | server CPU | generator CPU | pass |',
+      '|---:|---:|---:|---:|---:|---:|---|',
+    );
     for (const s of r.throughput.steps) {
       lines.push(
         `| ${formatNumber(s.rate)} | ${formatNumber(s.deliveredPerSec)} | ${formatNumber(s.p99)} | ${s.lost} | ` +
-          `${Math.round(s.serverCpu * 100)}% | ${Math.round(s.generatorCpu * 100)}% | ${s.pass ? 'yes' : s.aborted ?? 'no'} |`,
+          `${Math.round(s.serverCpu * 100)}% | ${Math.round(s.generatorCpu * 100)}% | ${s.pass ? 'yes' : (s.aborted ?? 'no')} |`,
       );
     }
     lines.push('');
@@ -251,12 +387,18 @@ export function renderMarkdown(report: Report): string {
   lines.push('## Notes', '');
   for (const r of results) {
     const extra = [...r.notes];
-    if (r.connect && r.connect.failures > 0) extra.push(`(e) ${r.connect.failures} handshakes failed: ${r.connect.reasons.join('; ')}`);
-    if (r.idle && r.idle.failures > 0) extra.push(`(d) ${r.idle.failures} idle connections failed: ${r.idle.reasons.join('; ')}`);
-    if (r.idle && r.idle.skipped.length > 0) extra.push(`(d) skipped ${r.idle.skipped.join(', ')}: open-file limit ${meta.fileLimit}`);
-    if (r.fixed && r.fixed.errors > 0) extra.push(`(b) ${r.fixed.errors} error frames, e.g. ${r.fixed.firstErrors[0] ?? ''}`);
-    if (r.stall?.metric === undefined && r.stall) extra.push('(g) no event-loop metric in /metrics');
-    if (r.setupMs !== undefined && r.name === 'letter') extra.push(`setup (register users) took ${Math.round(r.setupMs / 1000)} s`);
+    if (r.connect && r.connect.failures > 0)
+      extra.push(`(e) ${r.connect.failures} handshakes failed: ${r.connect.reasons.join('; ')}`);
+    if (r.idle && r.idle.failures > 0)
+      extra.push(`(d) ${r.idle.failures} idle connections failed: ${r.idle.reasons.join('; ')}`);
+    if (r.idle && r.idle.skipped.length > 0)
+      extra.push(`(d) skipped ${r.idle.skipped.join(', ')}: open-file limit ${meta.fileLimit}`);
+    if (r.fixed && r.fixed.errors > 0)
+      extra.push(`(b) ${r.fixed.errors} error frames, e.g. ${r.fixed.firstErrors[0] ?? ''}`);
+    if (r.stall?.metric === undefined && r.stall)
+      extra.push('(g) no event-loop metric in /metrics');
+    if (r.setupMs !== undefined && r.name === 'letter')
+      extra.push(`setup (register users) took ${Math.round(r.setupMs / 1000)} s`);
     lines.push(`- ${r.label}: ${r.status}${extra.length ? `; ${extra.join('; ')}` : ''}`);
   }
   lines.push('');

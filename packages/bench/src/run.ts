@@ -16,7 +16,14 @@ import {
   measureStall,
   measureThroughput,
 } from './scenarios.js';
-import type { ConnectResult, GroupResult, IdleResult, Pairs, StallResult, ThroughputResult } from './scenarios.js';
+import type {
+  ConnectResult,
+  GroupResult,
+  IdleResult,
+  Pairs,
+  StallResult,
+  ThroughputResult,
+} from './scenarios.js';
 import { LetterTarget } from './targets.js';
 import type { Target, TargetName } from './targets.js';
 
@@ -41,13 +48,22 @@ export interface RunContext {
   log(line: string): void;
 }
 
-export function notRun(target: Target | { name: TargetName; label: string }, reason: string): TargetResult {
+export function notRun(
+  target: Target | { name: TargetName; label: string },
+  reason: string,
+): TargetResult {
   return { name: target.name, label: target.label, status: 'not run', notes: [reason], groups: [] };
 }
 
 export async function runTarget(target: Target, ctx: RunContext): Promise<TargetResult> {
   const { config, log } = ctx;
-  const result: TargetResult = { name: target.name, label: target.label, status: 'ok', notes: [], groups: [] };
+  const result: TargetResult = {
+    name: target.name,
+    label: target.label,
+    status: 'ok',
+    notes: [],
+    groups: [],
+  };
   const attempt = async <T>(scenario: string, fn: () => Promise<T>): Promise<T | undefined> => {
     log(`${target.label}: ${scenario}`);
     try {
@@ -72,14 +88,19 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
   }
   try {
     const setupStarted = performance.now();
-    const setup = await attempt(`setup (${letter ? `registering ${users} users` : 'no users to register'})`, async () => {
-      await target.ensureUsers(users);
-      return true;
-    });
+    const setup = await attempt(
+      `setup (${letter ? `registering ${users} users` : 'no users to register'})`,
+      async () => {
+        await target.ensureUsers(users);
+        return true;
+      },
+    );
     result.setupMs = Math.round(performance.now() - setupStarted);
     if (!setup) return result;
 
-    result.connect = await attempt('(e) connect + auth rate', () => measureConnect(target, config, users));
+    result.connect = await attempt('(e) connect + auth rate', () =>
+      measureConnect(target, config, users),
+    );
 
     await renew(users);
     const pairs: Pairs | undefined = await attempt(`connecting ${config.pairs} pairs`, () =>
@@ -96,7 +117,8 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
         );
         const max = result.throughput?.maxPerSec ?? 0;
         const half = max > 0 ? Math.round(max / 2) : Math.round(config.startRate / 2);
-        if (max === 0) result.notes.push(`(g) ran at ${half} msg/s: no passing throughput step to halve`);
+        if (max === 0)
+          result.notes.push(`(g) ran at ${half} msg/s: no passing throughput step to halve`);
         result.stall = await attempt(`(g) event-loop stall at ${half} msg/s`, () =>
           measureStall(target, pairs, config, half),
         );
@@ -107,7 +129,9 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
 
     for (const members of config.groupSizes) {
       await renew(users);
-      const group = await attempt(`(f) group fan-out to ${members}`, () => measureGroup(target, config, members));
+      const group = await attempt(`(f) group fan-out to ${members}`, () =>
+        measureGroup(target, config, members),
+      );
       if (group) result.groups.push(group);
     }
   } finally {

@@ -30,7 +30,11 @@ export interface ConnectResult {
   generatorCpu: number;
 }
 
-export async function measureConnect(target: Target, config: BenchConfig, users: number): Promise<ConnectResult> {
+export async function measureConnect(
+  target: Target,
+  config: BenchConfig,
+  users: number,
+): Promise<ConnectResult> {
   const hooks = freshHooks();
   const open = (i: number) => target.connect(i % users, hooks, { alias: `c${i}` });
   // Warm-up: the first handshakes pay for JIT and lazy module loading on both sides.
@@ -71,7 +75,13 @@ export async function connectPairs(target: Target, config: BenchConfig): Promise
   return { hooks, clients, senders };
 }
 
-function pairRun(target: Target, pairs: Pairs, config: BenchConfig, rate: number, durationMs: number) {
+function pairRun(
+  target: Target,
+  pairs: Pairs,
+  config: BenchConfig,
+  rate: number,
+  durationMs: number,
+) {
   return runOpenLoop({
     rate,
     durationMs,
@@ -111,7 +121,10 @@ export interface ThroughputResult {
   valid: boolean;
 }
 
-function rowsPerTransaction(before: Samples | undefined, after: Samples | undefined): number | undefined {
+function rowsPerTransaction(
+  before: Samples | undefined,
+  after: Samples | undefined,
+): number | undefined {
   const delta = (name: string) => {
     const a = after && sumOf(after, name);
     const b = before && sumOf(before, name);
@@ -122,7 +135,11 @@ function rowsPerTransaction(before: Samples | undefined, after: Samples | undefi
   return transactions && requests !== undefined ? requests / transactions : undefined;
 }
 
-export async function measureThroughput(target: Target, pairs: Pairs, config: BenchConfig): Promise<ThroughputResult> {
+export async function measureThroughput(
+  target: Target,
+  pairs: Pairs,
+  config: BenchConfig,
+): Promise<ThroughputResult> {
   await pairRun(target, pairs, config, Math.min(config.startRate, 2000), config.warmupMs);
   await quiesce(pairs.hooks, 300, 15_000);
 
@@ -169,15 +186,25 @@ export async function measureThroughput(target: Target, pairs: Pairs, config: Be
     if (await step(rate)) lo = rate;
     else hi = rate;
   }
-  for (let k = 0; k < config.refineSteps && lo !== undefined && hi !== undefined && hi - lo > lo * 0.05; k++) {
+  for (
+    let k = 0;
+    k < config.refineSteps && lo !== undefined && hi !== undefined && hi - lo > lo * 0.05;
+    k++
+  ) {
     const mid = Math.round((lo + hi) / 2);
     if (await step(mid)) lo = mid;
     else hi = mid;
   }
 
   const passing = steps.filter((s) => s.pass);
-  const bestStep = passing.reduce<Step | undefined>((a, s) => (!a || s.deliveredPerSec > a.deliveredPerSec ? s : a), undefined);
-  const saturated = steps.reduce<Step | undefined>((a, s) => (!a || s.deliveredPerSec > a.deliveredPerSec ? s : a), undefined);
+  const bestStep = passing.reduce<Step | undefined>(
+    (a, s) => (!a || s.deliveredPerSec > a.deliveredPerSec ? s : a),
+    undefined,
+  );
+  const saturated = steps.reduce<Step | undefined>(
+    (a, s) => (!a || s.deliveredPerSec > a.deliveredPerSec ? s : a),
+    undefined,
+  );
   const firstFail = hi !== undefined ? steps.find((s) => s.rate === hi) : undefined;
   const valid = [bestStep, firstFail].every((s) => !s || s.generatorCpu <= GENERATOR_CPU_LIMIT);
   return {
@@ -191,7 +218,11 @@ export async function measureThroughput(target: Target, pairs: Pairs, config: Be
 
 // ---------------------------------------------------------------- (b) + (c) fixed rate
 
-export async function measureFixed(target: Target, pairs: Pairs, config: BenchConfig): Promise<LoadResult> {
+export async function measureFixed(
+  target: Target,
+  pairs: Pairs,
+  config: BenchConfig,
+): Promise<LoadResult> {
   await quiesce(pairs.hooks, 300, 20_000);
   return runOpenLoop({
     rate: config.fixedRate,
@@ -252,7 +283,13 @@ export async function measureStall(
   running = false;
   await poller;
   await read();
-  return { rate, durationMs: config.stallMs, maxStallMs: maxStall === undefined ? undefined : maxStall * 1000, metric, load };
+  return {
+    rate,
+    durationMs: config.stallMs,
+    maxStallMs: maxStall === undefined ? undefined : maxStall * 1000,
+    metric,
+    load,
+  };
 }
 
 // ---------------------------------------------------------------- (f) group fan-out
@@ -263,7 +300,11 @@ export interface GroupResult {
   connectFailures: number;
 }
 
-export async function measureGroup(target: Target, config: BenchConfig, members: number): Promise<GroupResult> {
+export async function measureGroup(
+  target: Target,
+  config: BenchConfig,
+  members: number,
+): Promise<GroupResult> {
   const hooks = freshHooks();
   const memberIndexes = Array.from({ length: members }, (_, i) => i + 1);
   const { route, rooms } = await target.group(0, memberIndexes, `g${members}x${Date.now() % 1e6}`);
@@ -275,7 +316,8 @@ export async function measureGroup(target: Target, config: BenchConfig, members:
     120_000,
   );
   try {
-    if (joined.failures > 0) throw new Error(`${joined.failures} members could not connect: ${joined.reasons.join('; ')}`);
+    if (joined.failures > 0)
+      throw new Error(`${joined.failures} members could not connect: ${joined.reasons.join('; ')}`);
     const rate = Math.max(1, Math.round(config.groupDeliveriesPerSec / members));
     await runOpenLoop({
       rate,

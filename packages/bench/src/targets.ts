@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectClient } from './clients.js';
-import type { BenchClient, Hooks, Protocol } from './clients.js';
+import type { BenchClient, Hooks } from './clients.js';
 import type { LetterUser } from './letter-api.js';
 import { boundedAll, createDirect, createGroup, healthy, register, renew } from './letter-api.js';
 import { scrape } from './metrics.js';
@@ -40,10 +40,18 @@ export interface Target {
   /** Makes sure users 0..count-1 exist (Letter registers them once and keeps them). */
   ensureUsers(count: number): Promise<void>;
   /** Connects as `user`; relays identify the socket by `alias` (default `u<user>`). */
-  connect(user: number, hooks: Hooks, opts?: { alias?: string; rooms?: string[] }): Promise<BenchClient>;
+  connect(
+    user: number,
+    hooks: Hooks,
+    opts?: { alias?: string; rooms?: string[] },
+  ): Promise<BenchClient>;
   direct(from: number, to: number): Promise<Route>;
   /** A group whose members (besides the sender) must connect with `rooms`. */
-  group(sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }>;
+  group(
+    sender: number,
+    members: number[],
+    title: string,
+  ): Promise<{ route: Route; rooms: string[] }>;
   metrics(): Promise<Samples | undefined>;
   /** Where the server's output goes, for the report's error notes. */
   readonly logFile: string;
@@ -61,7 +69,6 @@ abstract class ServerTarget implements Target {
   abstract readonly name: TargetName;
   protected server: SpawnedServer | undefined;
   protected port = 0;
-  private starts = 0;
   constructor(protected readonly env: TargetEnv) {}
 
   get label(): string {
@@ -86,7 +93,6 @@ abstract class ServerTarget implements Target {
 
   async start(): Promise<void> {
     this.port = await freePort();
-    this.starts++;
     const env = {
       ...process.env,
       NODE_ENV: 'production',
@@ -94,13 +100,18 @@ abstract class ServerTarget implements Target {
       HOST: '127.0.0.1',
       ...this.extraEnv(),
     };
-    const server = spawnServer(this.argv(), { env, logFile: this.logFile, core: this.env.serverCore });
+    const server = spawnServer(this.argv(), {
+      env,
+      logFile: this.logFile,
+      core: this.env.serverCore,
+    });
     this.server = server;
     let exited: string | undefined;
     void server.exited.then((code) => (exited = code));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (exited !== undefined) throw new Error(`${this.label} exited (${exited}) while starting; see ${this.logFile}`);
+      if (exited !== undefined)
+        throw new Error(`${this.label} exited (${exited}) while starting; see ${this.logFile}`);
       if (await healthy(this.baseUrl)) return;
       await sleep(200);
     }
@@ -117,9 +128,17 @@ abstract class ServerTarget implements Target {
   }
 
   abstract ensureUsers(count: number): Promise<void>;
-  abstract connect(user: number, hooks: Hooks, opts?: { alias?: string; rooms?: string[] }): Promise<BenchClient>;
+  abstract connect(
+    user: number,
+    hooks: Hooks,
+    opts?: { alias?: string; rooms?: string[] },
+  ): Promise<BenchClient>;
   abstract direct(from: number, to: number): Promise<Route>;
-  abstract group(sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }>;
+  abstract group(
+    sender: number,
+    members: number[],
+    title: string,
+  ): Promise<{ route: Route; rooms: string[] }>;
 }
 
 /** Letter, default configuration: SQLite in a fresh temp dir, durable acks, no rate limits. */
@@ -143,21 +162,24 @@ export class LetterTarget extends ServerTarget {
     return { LETTER_DATA_DIR: this.dataDir, LETTER_RATE_LIMITS: 'off' };
   }
 
-  override async stop(): Promise<void> {
-    await super.stop();
-  }
-
   /** Removes the temp data dir; only after the last stop. */
   dispose(): void {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   async ensureUsers(count: number): Promise<void> {
-    const missing = Array.from({ length: Math.max(0, count - this.users.length) }, (_, i) => this.users.length + i);
+    const missing = Array.from(
+      { length: Math.max(0, count - this.users.length) },
+      (_, i) => this.users.length + i,
+    );
     // argon2 makes registration slow; a few in flight keep the server's thread pool busy.
     const made: LetterUser[] = [];
     await boundedAll(missing, 8, async (index) => {
-      made[index - this.users.length] = await register(this.baseUrl, `bench_u${index}`, 'bench-password-1');
+      made[index - this.users.length] = await register(
+        this.baseUrl,
+        `bench_u${index}`,
+        'bench-password-1',
+      );
     });
     this.users.push(...made);
     await this.renewStale(0, this.users.length);
@@ -176,7 +198,12 @@ export class LetterTarget extends ServerTarget {
   }
 
   connect(user: number, hooks: Hooks): Promise<BenchClient> {
-    return connectClient({ url: this.wsUrl, protocol: 'letter', hooks, token: this.user(user).accessToken });
+    return connectClient({
+      url: this.wsUrl,
+      protocol: 'letter',
+      hooks,
+      token: this.user(user).accessToken,
+    });
   }
 
   async direct(from: number, to: number): Promise<Route> {
@@ -191,9 +218,18 @@ export class LetterTarget extends ServerTarget {
     return sendRoute(conversationId, 1);
   }
 
-  async group(sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }> {
+  async group(
+    sender: number,
+    members: number[],
+    title: string,
+  ): Promise<{ route: Route; rooms: string[] }> {
     const ids = members.map((m) => this.user(m).id);
-    const conversationId = await createGroup(this.baseUrl, this.user(sender).accessToken, title, ids);
+    const conversationId = await createGroup(
+      this.baseUrl,
+      this.user(sender).accessToken,
+      title,
+      ids,
+    );
     return { route: sendRoute(conversationId, members.length), rooms: [] };
   }
 }
@@ -216,7 +252,11 @@ export class WsRelayTarget extends ServerTarget {
     return {};
   }
   async ensureUsers(): Promise<void> {}
-  connect(user: number, hooks: Hooks, opts?: { alias?: string; rooms?: string[] }): Promise<BenchClient> {
+  connect(
+    user: number,
+    hooks: Hooks,
+    opts?: { alias?: string; rooms?: string[] },
+  ): Promise<BenchClient> {
     return connectClient({
       url: this.wsUrl,
       protocol: 'ws',
@@ -229,9 +269,16 @@ export class WsRelayTarget extends ServerTarget {
     const head = `{"to":"u${to}","body":"`;
     return { recipients: 1, frame: (_tag, body) => `${head}${body}"}` };
   }
-  async group(_sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }> {
+  async group(
+    _sender: number,
+    members: number[],
+    title: string,
+  ): Promise<{ route: Route; rooms: string[] }> {
     const head = `{"room":${json(title)},"body":"`;
-    return { route: { recipients: members.length, frame: (_tag, body) => `${head}${body}"}` }, rooms: [title] };
+    return {
+      route: { recipients: members.length, frame: (_tag, body) => `${head}${body}"}` },
+      rooms: [title],
+    };
   }
 }
 
@@ -245,7 +292,11 @@ export class SocketIoTarget extends ServerTarget {
     return {};
   }
   async ensureUsers(): Promise<void> {}
-  connect(user: number, hooks: Hooks, opts?: { alias?: string; rooms?: string[] }): Promise<BenchClient> {
+  connect(
+    user: number,
+    hooks: Hooks,
+    opts?: { alias?: string; rooms?: string[] },
+  ): Promise<BenchClient> {
     return connectClient({
       url: this.wsUrl,
       protocol: 'socketio',
@@ -258,9 +309,16 @@ export class SocketIoTarget extends ServerTarget {
     const head = `42["chat",{"to":"u${to}","body":"`;
     return { recipients: 1, frame: (_tag, body) => `${head}${body}"}]` };
   }
-  async group(_sender: number, members: number[], title: string): Promise<{ route: Route; rooms: string[] }> {
+  async group(
+    _sender: number,
+    members: number[],
+    title: string,
+  ): Promise<{ route: Route; rooms: string[] }> {
     const head = `42["room",{"room":${json(title)},"body":"`;
-    return { route: { recipients: members.length, frame: (_tag, body) => `${head}${body}"}]` }, rooms: [title] };
+    return {
+      route: { recipients: members.length, frame: (_tag, body) => `${head}${body}"}]` },
+      rooms: [title],
+    };
   }
 }
 
@@ -270,4 +328,3 @@ export function makeTarget(name: TargetName, env: TargetEnv): Target {
   return new SocketIoTarget(env);
 }
 
-export type { Protocol };
