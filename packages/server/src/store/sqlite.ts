@@ -226,7 +226,7 @@ export class SqliteStore implements SyncStore {
   }
 
   isBlockedEitherWay(a: string, b: string): boolean {
-    return this.q.blockEitherWay.get({ a, b }) !== undefined;
+    return this.q.blockEitherWay.get({ a, b })?.blocked === 1;
   }
 
   presenceAudience(userId: string): string[] {
@@ -303,7 +303,6 @@ export class SqliteStore implements SyncStore {
       now,
       readSeq: 1,
     });
-    this.logPosition(id, creatorId, 'delivered', 1, now);
     this.logPosition(id, creatorId, 'read', 1, now);
     for (const member of others) {
       this.q.insertMember.run({
@@ -372,7 +371,7 @@ export class SqliteStore implements SyncStore {
       return { message: this.requireMessage(conversationId, existing.seq), created: false };
     }
     if (membership.kind === 'direct') {
-      const peerId = this.memberIds(conversationId).find((member) => member !== senderId);
+      const peerId = this.q.peerOf.get({ conversationId, userId: senderId })?.user_id;
       if (peerId !== undefined && this.isBlockedEitherWay(senderId, peerId)) {
         throw new LetterError('blocked');
       }
@@ -445,8 +444,10 @@ export class SqliteStore implements SyncStore {
     const readSeq = kind === 'read' ? Math.max(member.read_seq, target) : member.read_seq;
     // Reading implies having received.
     const deliveredSeq = Math.max(member.delivered_seq, kind === 'read' ? readSeq : target);
+    // A read entry also dates delivery (receipts take the earlier of both), so a read that
+    // drags delivered along writes one entry, not two.
     if (readSeq > member.read_seq) this.logPosition(conversationId, userId, 'read', readSeq, now);
-    if (deliveredSeq > member.delivered_seq) {
+    else if (deliveredSeq > member.delivered_seq) {
       this.logPosition(conversationId, userId, 'delivered', deliveredSeq, now);
     }
     const changed = readSeq > member.read_seq || deliveredSeq > member.delivered_seq;
@@ -460,11 +461,18 @@ export class SqliteStore implements SyncStore {
     const message = this.q.messageBySeq.get({ conversationId, seq });
     if (!message) return [];
     const rows = this.q.receipts.all({ conversationId, seq, senderId: message.sender_id ?? '' });
-    return rows.map((row) => ({
-      userId: row.user_id,
-      deliveredAt: row.delivered_at === null ? null : iso(row.delivered_at),
-      readAt: row.read_at === null ? null : iso(row.read_at),
-    }));
+    return rows.map((row) => {
+      // Reading implies delivery, and read entries stand in for delivered ones.
+      const delivered =
+        row.delivered_at === null || row.read_at === null
+          ? (row.delivered_at ?? row.read_at)
+          : Math.min(row.delivered_at, row.read_at);
+      return {
+        userId: row.user_id,
+        deliveredAt: delivered === null ? null : iso(delivered),
+        readAt: row.read_at === null ? null : iso(row.read_at),
+      };
+    });
   }
 
   // Helpers
@@ -501,22 +509,19 @@ export class SqliteStore implements SyncStore {
   }
 
   /**
-   * The sender has seen everything up to their own message. The log entry is only worth writing
-   * when it covers someone else's message: with the position already at seq - 1 it would only
-   * date the sender's own message, which receipts never report.
+   * The sender has seen everything up to their own message. One read entry dates both positions;
+   * it is only worth writing when it covers someone else's message: with the position already at
+   * seq - 1 it would only date the sender's own message, which receipts never report.
    */
   private moveOwnPositions(
     conversationId: string,
     userId: string,
-    before: { read_seq: number; delivered_seq: number },
+    before: { read_seq: number },
     seq: number,
     now: number,
   ): void {
     this.q.setPositions.run({ conversationId, userId, readSeq: seq, deliveredSeq: seq });
     if (before.read_seq < seq - 1) this.logPosition(conversationId, userId, 'read', seq, now);
-    if (before.delivered_seq < seq - 1) {
-      this.logPosition(conversationId, userId, 'delivered', seq, now);
-    }
   }
 
   private logPosition(
