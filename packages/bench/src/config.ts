@@ -84,7 +84,14 @@ export const quickConfig: BenchConfig = {
   drainMs: 2000,
 };
 
-/** Letter users the run needs: both ends of every pair, and a sender plus the largest group. */
-export function usersNeeded(config: BenchConfig): number {
-  return Math.max(2 * config.pairs, Math.max(...config.groupSizes) + 1, config.idleUsers);
+/** Letter users the run needs: both ends of every pair, a sender plus the largest group, and
+ * the owners of the idle sockets; registered once (argon2 is slow) and reused everywhere. */
+export function usersNeeded(config: BenchConfig, scenarios: ReadonlySet<string>): number {
+  const has = (s: string) => scenarios.has(s);
+  return Math.max(
+    2,
+    has('a') || has('b') || has('g') ? 2 * config.pairs : 0,
+    has('f') ? Math.max(...config.groupSizes) + 1 : 0,
+    has('d') ? config.idleUsers : 0,
+  );
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--targets=letter,ws,socketio] [--out=DIR]`
+ * `npm run bench [-- --quick] [--targets=letter,ws,socketio] [--scenarios=a,b,d,e,f,g] [--out=DIR]`
  *
  * Measures Letter against a bare `ws` relay and a Socket.IO relay, one after another on this
  * machine, and writes bench/results/<timestamp>.md and .json. See packages/bench/README.md.
@@ -13,8 +13,8 @@ import { fullConfig, quickConfig } from './config.js';
 import { canPin, killAll, ownFileLimit, wrapCommand } from './proc.js';
 import { buildFigures, evaluate, renderMarkdown } from './report.js';
 import type { Report } from './report.js';
-import { notRun, runTarget } from './run.js';
-import type { TargetResult } from './run.js';
+import { allScenarios, notRun, runTarget } from './run.js';
+import type { Scenario, TargetResult } from './run.js';
 import { LetterTarget, makeTarget, targetLabels, targetNames } from './targets.js';
 import type { TargetName } from './targets.js';
 
@@ -73,6 +73,11 @@ function gitCommit(): string {
 async function main(): Promise<void> {
   const config = args.includes('--quick') ? quickConfig : fullConfig;
   const wanted = (option('targets')?.split(',') ?? targetNames) as TargetName[];
+  const scenarios = new Set(
+    (option('scenarios')?.split(',') ?? allScenarios).map((s) =>
+      s === 'c' ? 'b' : s,
+    ) as Scenario[],
+  );
   const outDir = resolve(option('out') ?? join(repoRoot, 'bench/results'));
   const workDir = mkdtempSync(join(tmpdir(), 'letter-bench-logs-'));
   const started = performance.now();
@@ -114,7 +119,7 @@ async function main(): Promise<void> {
     }
     const target = makeTarget(name, env);
     try {
-      results.push(await runTarget(target, { config, fileLimit, log }));
+      results.push(await runTarget(target, { config, scenarios, fileLimit, log }));
     } finally {
       await target.stop();
       if (target instanceof LetterTarget) target.dispose();

@@ -42,8 +42,13 @@ export interface TargetResult {
   idle?: IdleResult;
 }
 
+/** Scenario letters of issue 5; (c) is measured during (b). */
+export type Scenario = 'a' | 'b' | 'd' | 'e' | 'f' | 'g';
+export const allScenarios: Scenario[] = ['a', 'b', 'd', 'e', 'f', 'g'];
+
 export interface RunContext {
   config: BenchConfig;
+  scenarios: Set<Scenario>;
   fileLimit: number;
   log(line: string): void;
 }
@@ -79,7 +84,8 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
   const renew = async (count: number) => {
     if (letter) await letter.renewStale(0, count);
   };
-  const users = usersNeeded(config);
+  const want = (s: Scenario) => ctx.scenarios.has(s);
+  const users = usersNeeded(config, ctx.scenarios);
 
   try {
     await target.start();
@@ -98,36 +104,45 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
     result.setupMs = Math.round(performance.now() - setupStarted);
     if (!setup) return result;
 
-    result.connect = await attempt('(e) connect + auth rate', () =>
-      measureConnect(target, config, users),
-    );
+    if (want('e')) {
+      result.connect = await attempt('(e) connect + auth rate', () =>
+        measureConnect(target, config, users),
+      );
+    }
 
     await renew(users);
-    const pairs: Pairs | undefined = await attempt(`connecting ${config.pairs} pairs`, () =>
-      connectPairs(target, config),
-    );
+    const pairs: Pairs | undefined =
+      want('a') || want('b') || want('g')
+        ? await attempt(`connecting ${config.pairs} pairs`, () => connectPairs(target, config))
+        : undefined;
     if (pairs) {
       try {
-        result.throughput = await attempt('(a) 1:1 throughput step search', () =>
-          measureThroughput(target, pairs, config),
-        );
-        log(`${target.label}: max ${result.throughput?.maxPerSec ?? 0} msg/s`);
-        result.fixed = await attempt(`(b, c) fixed ${config.fixedRate} msg/s`, () =>
-          measureFixed(target, pairs, config),
-        );
+        if (want('a')) {
+          result.throughput = await attempt('(a) 1:1 throughput step search', () =>
+            measureThroughput(target, pairs, config),
+          );
+          log(`${target.label}: max ${result.throughput?.maxPerSec ?? 0} msg/s`);
+        }
+        if (want('b')) {
+          result.fixed = await attempt(`(b, c) fixed ${config.fixedRate} msg/s`, () =>
+            measureFixed(target, pairs, config),
+          );
+        }
         const max = result.throughput?.maxPerSec ?? 0;
         const half = max > 0 ? Math.round(max / 2) : Math.round(config.startRate / 2);
-        if (max === 0)
-          result.notes.push(`(g) ran at ${half} msg/s: no passing throughput step to halve`);
-        result.stall = await attempt(`(g) event-loop stall at ${half} msg/s`, () =>
-          measureStall(target, pairs, config, half),
-        );
+        if (want('g')) {
+          if (max === 0)
+            result.notes.push(`(g) ran at ${half} msg/s: no passing throughput step to halve`);
+          result.stall = await attempt(`(g) event-loop stall at ${half} msg/s`, () =>
+            measureStall(target, pairs, config, half),
+          );
+        }
       } finally {
         await closeAll(pairs.clients);
       }
     }
 
-    for (const members of config.groupSizes) {
+    for (const members of want('f') ? config.groupSizes : []) {
       await renew(users);
       const group = await attempt(`(f) group fan-out to ${members}`, () =>
         measureGroup(target, config, members),
@@ -139,6 +154,7 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
   }
 
   // (d) on a fresh process: same data dir for Letter, so the users are still there.
+  if (!want('d')) return result;
   const restarted = await attempt('restart for (d)', async () => {
     await target.start();
     return true;

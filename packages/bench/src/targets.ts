@@ -327,4 +327,3 @@ export function makeTarget(name: TargetName, env: TargetEnv): Target {
   if (name === 'ws') return new WsRelayTarget(env);
   return new SocketIoTarget(env);
 }
-
