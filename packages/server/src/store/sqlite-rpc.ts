@@ -50,6 +50,7 @@ export const isStoreMethod = (name: unknown): name is StoreMethod =>
 
 export interface WorkerOptions {
   file: string;
+  busyTimeoutMs?: number | undefined;
 }
 
 export type ToWorker =

@@ -28,7 +28,11 @@ if (!port) throw new Error('sqlite-worker.ts must run in a worker thread');
 const post = (message: FromWorker): void => port.postMessage(message);
 
 // A failure here surfaces as the worker's 'error' event, which rejects openSqliteStore.
-const store = new SqliteStore((workerData as WorkerOptions).file);
+const options = workerData as WorkerOptions;
+const store = new SqliteStore(
+  options.file,
+  options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs },
+);
 store.migrate();
 
 const stats: StoreStats = { transactions: 0, requests: 0, maxBatch: 0 };
@@ -72,32 +76,53 @@ const inSavepoint = store.db.transaction((call: Call): unknown => {
 
 function runBatch(batch: Call[]): Reply[] {
   const db = store.db;
-  let replies: Reply[] = [];
-  let committedReplies: Reply[] = [];
-  db.exec('BEGIN IMMEDIATE');
+  /** Final answers: failed calls, and successes SQLite undid. */
+  const settled: Reply[] = [];
+  /** Successes that stand only if COMMIT does. */
+  let pending: Reply[] = [];
+  let beginError = begin();
   for (const call of batch) {
+    if (beginError) {
+      settled.push({ id: call.id, error: beginError });
+      continue;
+    }
     try {
-      replies.push({ id: call.id, value: inSavepoint(call) });
+      pending.push({ id: call.id, value: inSavepoint(call) });
     } catch (error) {
-      replies.push({ id: call.id, error: serialize(error) });
+      settled.push({ id: call.id, error: serialize(error) });
     }
     if (!db.inTransaction) {
       // SQLite rolled the whole transaction back (e.g. disk full): the earlier successes of this
       // batch are gone too, so they must not be acknowledged.
-      committedReplies = committedReplies.concat(replies.map(undone));
-      replies = [];
-      db.exec('BEGIN IMMEDIATE');
+      settled.push(...pending.map(undone));
+      pending = [];
+      beginError = begin();
     }
   }
+  if (beginError) return settled;
   try {
     db.exec('COMMIT');
     stats.transactions += 1;
     stats.maxBatch = Math.max(stats.maxBatch, batch.length);
-    return committedReplies.concat(replies);
+    return settled.concat(pending);
   } catch (error) {
-    if (db.inTransaction) db.exec('ROLLBACK');
     const failure = serialize(error);
-    return committedReplies.concat(replies.map((reply) => ({ id: reply.id, error: failure })));
+    try {
+      if (db.inTransaction) db.exec('ROLLBACK');
+    } catch {
+      // The failed COMMIT's own error is the one worth reporting.
+    }
+    return settled.concat(pending.map((reply) => ({ id: reply.id, error: failure })));
+  }
+}
+
+/** Takes the write lock for a batch; a failure (e.g. SQLITE_BUSY) fails the batch, not the worker. */
+function begin(): SerializedError | null {
+  try {
+    store.db.exec('BEGIN IMMEDIATE');
+    return null;
+  } catch (error) {
+    return serialize(error);
   }
 }
 

@@ -174,6 +174,20 @@ describe('SQLite store', () => {
     });
   });
 
+  it('fails only the batch that meets a lock held by another process, then recovers', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file, busyTimeoutMs: 50 });
+    const [a, b] = await seed(store);
+    const { conversation } = await store.openDirect('c_busy', a!.id, b!.id, T0);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    await expect(append(store, conversation.id, a!.id, 1)).rejects.toThrow(/locked|busy/i);
+    other.exec('ROLLBACK');
+    other.close();
+    expect((await append(store, conversation.id, a!.id, 2)).message.seq).toBe(1);
+    await store.close();
+  });
+
   it('keeps every acknowledged append when the process is killed with SIGKILL', async () => {
     const file = await tempFile();
     const storeModule = new URL('./worker-store.js', workerScriptUrl()).href;

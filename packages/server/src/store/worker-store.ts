@@ -3,8 +3,9 @@
  * (sqlite-worker.ts), answered after the batch holding it committed. The event loop never waits
  * on SQLite, not for queries, not for fsync, not for WAL checkpoints.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LetterError, isErrorCode } from '@letter/protocol';
 import type { Store, StoreStats } from './store.js';
@@ -24,6 +25,8 @@ export interface SqliteStoreHandle extends Store {
 export interface SqliteStoreOptions {
   /** The database file; its directory is created when missing. */
   file: string;
+  /** How long a batch waits for a write lock another process holds (default 5000 ms). */
+  busyTimeoutMs?: number;
 }
 
 /**
@@ -47,8 +50,12 @@ interface Pending {
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStoreHandle> {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-  const workerData: WorkerOptions = { file: options.file };
-  const worker = new Worker(workerScriptUrl(), { workerData });
+  const script = workerScriptUrl();
+  if (!existsSync(script)) {
+    throw new Error(`${fileURLToPath(script)} is missing: build the server first (npx tsc -b).`);
+  }
+  const workerData: WorkerOptions = { file: options.file, busyTimeoutMs: options.busyTimeoutMs };
+  const worker = new Worker(script, { workerData });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let stats: StoreStats = { transactions: 0, requests: 0, maxBatch: 0 };
