@@ -1,0 +1,235 @@
+/**
+ * Typed methods for every authenticated REST route of the contract. Each call takes a fresh
+ * access token from the `TokenSource`; on a 401 it asks for a renewal once (coalesced by
+ * auth.ts, since refresh tokens rotate) and retries once. Auth routes themselves live in auth.ts.
+ */
+import type {
+  Contact,
+  Conversation,
+  CreateConversationBody,
+  HistoryQuery,
+  Message,
+  Receipt,
+  Role,
+  User,
+} from '@letter/protocol';
+import { LetterError } from './errors.js';
+import type { HttpRequest, HttpTransport } from './http.js';
+
+export interface TokenSource {
+  /** A usable access token (refreshed first when about to expire); null when signed out. */
+  accessToken(): Promise<string | null>;
+  /** After `rejected` got a 401: a renewed token (one refresh for many callers) or null. */
+  renewAfterRejection(rejected: string): Promise<string | null>;
+}
+
+export interface SearchResult {
+  message: Message;
+  conversationId: string;
+  snippet: string;
+}
+
+export type HistoryPageQuery = Partial<HistoryQuery>;
+
+export interface HistoryPage {
+  messages: Message[];
+  hasMore: boolean;
+}
+
+export class LetterApi {
+  constructor(
+    private readonly http: HttpTransport,
+    private readonly tokens: TokenSource,
+  ) {}
+
+  /** Any authenticated request; public so the app can reach a route this class lacks. */
+  async request<T>(request: Omit<HttpRequest, 'token'>): Promise<T> {
+    const token = await this.tokens.accessToken();
+    if (!token) throw new LetterError('unauthorized', 'not signed in');
+    try {
+      return await this.http.request<T>({ ...request, token });
+    } catch (error) {
+      if (!(error instanceof LetterError) || error.code !== 'unauthorized') throw error;
+      const renewed = await this.tokens.renewAfterRejection(token);
+      if (!renewed) throw error;
+      return this.http.request<T>({ ...request, token: renewed });
+    }
+  }
+
+  // Me
+  async me(): Promise<User> {
+    return (await this.request<{ user: User }>({ method: 'GET', path: '/api/me' })).user;
+  }
+  async updateMe(body: { displayName: string }): Promise<User> {
+    return (await this.request<{ user: User }>({ method: 'PATCH', path: '/api/me', body })).user;
+  }
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.request({
+      method: 'POST',
+      path: '/api/me/password',
+      body: { currentPassword, newPassword },
+    });
+  }
+  exportMe(): Promise<unknown> {
+    return this.request({ method: 'GET', path: '/api/me/export' });
+  }
+  async deleteMe(password: string): Promise<void> {
+    await this.request({ method: 'DELETE', path: '/api/me', body: { password } });
+  }
+  async searchUsers(query: string): Promise<User[]> {
+    const res = await this.request<{ users: User[] }>({
+      method: 'GET',
+      path: '/api/users',
+      query: { query },
+    });
+    return res.users;
+  }
+
+  // Contacts and blocks
+  async contacts(): Promise<Contact[]> {
+    return (await this.request<{ contacts: Contact[] }>({ method: 'GET', path: '/api/contacts' }))
+      .contacts;
+  }
+  async addContact(username: string): Promise<Contact> {
+    const res = await this.request<{ contact: Contact }>({
+      method: 'POST',
+      path: '/api/contacts',
+      body: { username },
+    });
+    return res.contact;
+  }
+  async removeContact(userId: string): Promise<void> {
+    await this.request({ method: 'DELETE', path: `/api/contacts/${enc(userId)}` });
+  }
+  async blocks(): Promise<User[]> {
+    return (await this.request<{ users: User[] }>({ method: 'GET', path: '/api/blocks' })).users;
+  }
+  async block(userId: string): Promise<void> {
+    await this.request({ method: 'POST', path: '/api/blocks', body: { userId } });
+  }
+  async unblock(userId: string): Promise<void> {
+    await this.request({ method: 'DELETE', path: `/api/blocks/${enc(userId)}` });
+  }
+
+  // Conversations
+  async conversations(): Promise<Conversation[]> {
+    const res = await this.request<{ conversations: Conversation[] }>({
+      method: 'GET',
+      path: '/api/conversations',
+    });
+    return res.conversations;
+  }
+  async conversation(id: string): Promise<Conversation> {
+    return this.unwrapConversation({ method: 'GET', path: `/api/conversations/${enc(id)}` });
+  }
+  /** Direct: 201 new or 200 the pair's existing one; group: the caller becomes admin. */
+  createConversation(body: CreateConversationBody): Promise<Conversation> {
+    return this.unwrapConversation({ method: 'POST', path: '/api/conversations', body });
+  }
+  renameConversation(id: string, title: string): Promise<Conversation> {
+    return this.unwrapConversation({
+      method: 'PATCH',
+      path: `/api/conversations/${enc(id)}`,
+      body: { title },
+    });
+  }
+  addMembers(id: string, userIds: string[]): Promise<Conversation> {
+    return this.unwrapConversation({
+      method: 'POST',
+      path: `/api/conversations/${enc(id)}/members`,
+      body: { userIds },
+    });
+  }
+  /** Admins remove anyone; any member may pass their own id to leave. */
+  async removeMember(id: string, userId: string): Promise<void> {
+    await this.request({
+      method: 'DELETE',
+      path: `/api/conversations/${enc(id)}/members/${enc(userId)}`,
+    });
+  }
+  setMemberRole(id: string, userId: string, role: Role): Promise<Conversation> {
+    return this.unwrapConversation({
+      method: 'PATCH',
+      path: `/api/conversations/${enc(id)}/members/${enc(userId)}`,
+      body: { role },
+    });
+  }
+
+  // Messages
+  history(id: string, query: HistoryPageQuery = {}): Promise<HistoryPage> {
+    return this.request<HistoryPage>({
+      method: 'GET',
+      path: `/api/conversations/${enc(id)}/messages`,
+      query: { before: query.before, after: query.after, limit: query.limit },
+    });
+  }
+  /** The REST twin of the `send` frame; idempotent on clientMsgId. */
+  async sendMessage(
+    id: string,
+    body: { clientMsgId: string; body: string; replyToSeq?: number },
+  ): Promise<Message> {
+    return this.unwrapMessage({
+      method: 'POST',
+      path: `/api/conversations/${enc(id)}/messages`,
+      body,
+    });
+  }
+  async markRead(id: string, seq: number): Promise<void> {
+    await this.request({
+      method: 'POST',
+      path: `/api/conversations/${enc(id)}/read`,
+      body: { seq },
+    });
+  }
+  editMessage(id: string, seq: number, body: string): Promise<Message> {
+    return this.unwrapMessage({
+      method: 'PATCH',
+      path: `/api/conversations/${enc(id)}/messages/${seq}`,
+      body: { body },
+    });
+  }
+  async deleteMessage(id: string, seq: number): Promise<void> {
+    await this.request({ method: 'DELETE', path: `/api/conversations/${enc(id)}/messages/${seq}` });
+  }
+  react(id: string, seq: number, emoji: string): Promise<Message> {
+    return this.unwrapMessage({
+      method: 'PUT',
+      path: `/api/conversations/${enc(id)}/messages/${seq}/reactions`,
+      body: { emoji },
+    });
+  }
+  unreact(id: string, seq: number): Promise<Message> {
+    return this.unwrapMessage({
+      method: 'DELETE',
+      path: `/api/conversations/${enc(id)}/messages/${seq}/reactions`,
+    });
+  }
+  async receipts(id: string, seq: number): Promise<Receipt[]> {
+    const res = await this.request<{ receipts: Receipt[] }>({
+      method: 'GET',
+      path: `/api/conversations/${enc(id)}/messages/${seq}/receipts`,
+    });
+    return res.receipts;
+  }
+  async search(query: {
+    q: string;
+    conversationId?: string;
+    limit?: number;
+  }): Promise<SearchResult[]> {
+    const res = await this.request<{ results: SearchResult[] }>({
+      method: 'GET',
+      path: '/api/search',
+      query: { q: query.q, conversationId: query.conversationId, limit: query.limit },
+    });
+    return res.results;
+  }
+
+  private async unwrapConversation(request: Omit<HttpRequest, 'token'>): Promise<Conversation> {
+    return (await this.request<{ conversation: Conversation }>(request)).conversation;
+  }
+  private async unwrapMessage(request: Omit<HttpRequest, 'token'>): Promise<Message> {
+    return (await this.request<{ message: Message }>(request)).message;
+  }
+}
+
+const enc = encodeURIComponent;

@@ -1,0 +1,567 @@
+/**
+ * `LetterClient`: the one client of the contract. It composes the pieces — REST (`api`), the
+ * session (`auth`), the WebSocket (`connection`), the outbox, catching up (`sync.ts`) and the
+ * state store — and is what the web app talks to. See README.md for the guided tour.
+ */
+import { limits } from '@letter/protocol';
+import type {
+  Contact,
+  Conversation,
+  Message,
+  RegisterBody,
+  Role,
+  SyncResult,
+  User,
+} from '@letter/protocol';
+import { LetterApi } from './api.js';
+import { AuthSession } from './auth.js';
+import type { AuthMode, RefreshLock, RefreshTokenStore } from './auth.js';
+import type { BackoffOptions } from './backoff.js';
+import { makeIdFactory, systemClock, systemRandom } from './clock.js';
+import type { Clock, Random, TimerHandle } from './clock.js';
+import { Connection } from './connection.js';
+import type { ConnectionStatus, ConnectionTimings, PushFrame } from './connection.js';
+import { Emitter } from './emitter.js';
+import { LetterError } from './errors.js';
+import { HttpTransport } from './http.js';
+import type { FetchLike } from './http.js';
+import { MemoryOutboxStorage } from './outbox/memory.js';
+import { Outbox } from './outbox/outbox.js';
+import type { OutboxEntry, OutboxStorage } from './outbox/storage.js';
+import { PositionReporter } from './positions.js';
+import { globalWebSocket, webSocketUrl } from './socket.js';
+import type { WebSocketConstructor } from './socket.js';
+import { frameToEvent } from './state/reduce.js';
+import type { ClientState, PendingMessage } from './state/types.js';
+import { StateStore } from './state-store.js';
+import { Catchup } from './sync.js';
+
+export interface LetterClientOptions {
+  /** The server's origin (and prefix), e.g. `https://chat.example.com`; '' = this page's origin. */
+  baseUrl?: string;
+  /** Defaults to `baseUrl` with ws(s): and `/ws`. */
+  wsUrl?: string;
+  fetch?: FetchLike;
+  /** Defaults to the global WebSocket (browsers); in Node pass `ws`'s `WebSocket`. */
+  WebSocket?: WebSocketConstructor;
+  /** `cookie` in browsers (the refresh token stays in an HttpOnly cookie), `token` elsewhere. */
+  authMode?: AuthMode;
+  /** Token mode: where the refresh token lives between runs (default: memory). */
+  refreshTokenStore?: RefreshTokenStore;
+  refreshLock?: RefreshLock;
+  /** `include` when the API is on another origin in cookie mode. */
+  credentials?: RequestCredentials;
+  /** Default: memory. Browsers: `new IndexedDbOutboxStorage()`. */
+  outboxStorage?: OutboxStorage;
+  clock?: Clock;
+  random?: Random;
+  /** Makes clientMsgIds. */
+  newId?: () => string;
+  backoff?: BackoffOptions;
+  timings?: Partial<ConnectionTimings> & { syncTimeoutMs?: number; gapCheckDelayMs?: number };
+  /** Reconnect at once when the browser reports the network back (default true). */
+  watchNetwork?: boolean;
+}
+
+export interface ClientEvents {
+  /** A new message from someone else (notifications, sounds); not replays of old ones. */
+  message: { message: Message; conversation: Conversation };
+  connection: ConnectionStatus;
+  /** The session ended without the user signing out: show the sign-in screen. */
+  sessionExpired: LetterError;
+  /** Something failed in the background (sync, storage, a malformed frame); the client goes on. */
+  error: { context: string; error: unknown };
+}
+
+export interface SendOptions {
+  replyToSeq?: number | null;
+}
+
+export class LetterClient {
+  readonly api: LetterApi;
+  readonly auth: AuthSession;
+  readonly connection: Connection;
+  readonly events = new Emitter<ClientEvents>();
+  /** For `useSyncExternalStore(client.subscribe, client.getSnapshot)`. */
+  readonly subscribe: (listener: () => void) => () => void;
+  readonly getSnapshot: () => ClientState;
+
+  private readonly store = new StateStore();
+  private readonly clock: Clock;
+  private readonly outbox: Outbox;
+  private readonly positions: PositionReporter;
+  private readonly catchup: Catchup;
+  private readonly typingSent = new Map<string, number>();
+  private readonly gapChecks = new Map<string, TimerHandle>();
+  private readonly syncTimeoutMs: number;
+  private readonly gapCheckDelayMs: number;
+  private typingTimer: { handle: TimerHandle; at: number } | null = null;
+  private syncing = false;
+  private resumeRun = 0;
+  private unwatchNetwork: (() => void) | null = null;
+
+  constructor(options: LetterClientOptions = {}) {
+    const clock = (this.clock = options.clock ?? systemClock);
+    const random = options.random ?? systemRandom;
+    const baseUrl = options.baseUrl ?? '';
+    const fetchImpl = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    const http = new HttpTransport({
+      baseUrl,
+      fetch: fetchImpl,
+      credentials: options.credentials ?? 'same-origin',
+      now: () => clock.now(),
+    });
+    const isBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+    this.auth = new AuthSession({
+      http,
+      clock,
+      random,
+      mode: options.authMode ?? (isBrowser ? 'cookie' : 'token'),
+      ...(options.refreshTokenStore ? { refreshTokenStore: options.refreshTokenStore } : {}),
+      ...(options.refreshLock ? { lock: options.refreshLock } : {}),
+    });
+    this.api = new LetterApi(http, this.auth);
+    const WebSocketImpl = options.WebSocket ?? globalWebSocket();
+    if (!WebSocketImpl)
+      throw new Error('no WebSocket here: pass options.WebSocket (e.g. from "ws")');
+    this.connection = new Connection({
+      url: options.wsUrl ?? webSocketUrl(baseUrl),
+      WebSocket: WebSocketImpl,
+      clock,
+      random,
+      auth: this.auth,
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(options.timings ? { timings: options.timings } : {}),
+    });
+    this.syncTimeoutMs = options.timings?.syncTimeoutMs ?? 60_000;
+    this.gapCheckDelayMs = options.timings?.gapCheckDelayMs ?? 1_000;
+    this.subscribe = this.store.subscribe;
+    this.getSnapshot = this.store.getSnapshot;
+
+    this.outbox = new Outbox({
+      storage: options.outboxStorage ?? new MemoryOutboxStorage(),
+      clock,
+      random,
+      newId: options.newId ?? makeIdFactory(random),
+      sender: {
+        ready: () => this.connection.status === 'online' && !this.syncing,
+        send: async (entry) => {
+          const ok = await this.connection.request<{ message: Message }>({
+            type: 'send',
+            conversationId: entry.conversationId,
+            clientMsgId: entry.clientMsgId,
+            body: entry.body,
+            ...(entry.replyToSeq !== null ? { replyToSeq: entry.replyToSeq } : {}),
+          });
+          return ok.message;
+        },
+      },
+      listener: {
+        changed: (entry) =>
+          this.store.dispatch({ type: 'pending.upsert', pending: toPending(entry) }),
+        acknowledged: (_entry, message) => this.receive(message, false),
+        removed: (entry) =>
+          this.store.dispatch({
+            type: 'pending.remove',
+            conversationId: entry.conversationId,
+            clientMsgId: entry.clientMsgId,
+          }),
+        storageError: (error) => this.report('outbox storage', error),
+      },
+    });
+    this.positions = new PositionReporter(this.connection, (error) =>
+      this.report('positions', error),
+    );
+    this.catchup = new Catchup({
+      api: this.api,
+      sync: async (cursors) =>
+        (await this.connection.request<SyncResult>(
+          { type: 'sync', cursors },
+          this.syncTimeoutMs,
+        )) as SyncResult,
+      getState: this.store.getSnapshot,
+      dispatch: (event) => this.store.dispatch(event),
+      removeConversation: (id) => this.dropConversation(id),
+      received: (id, messages) => {
+        for (const message of messages) this.outbox.acknowledge(message);
+        this.reportDelivered(id, messages);
+      },
+      pageSize: limits.historyMaxLimit,
+    });
+    this.wire();
+    if (options.watchNetwork ?? true) this.watchNetwork();
+  }
+
+  // Session
+
+  async register(body: RegisterBody): Promise<User> {
+    return this.auth.register(body);
+  }
+
+  async login(username: string, password: string): Promise<User> {
+    return this.auth.login(username, password);
+  }
+
+  /** Picks up an existing session (cookie or stored refresh token) and connects; null if none. */
+  async resume(): Promise<User | null> {
+    return this.auth.resume();
+  }
+
+  /** Signs out everywhere this device holds: server session, socket, state, unsent messages. */
+  async logout(): Promise<void> {
+    this.connection.stop();
+    await this.outbox.clear();
+    await this.auth.logout();
+  }
+
+  /** Connects (after a `stopped` close code, or `disconnect()`). Sign-in connects by itself. */
+  connect(): void {
+    if (this.auth.state.status === 'signedIn') this.connection.start();
+  }
+
+  disconnect(): void {
+    this.connection.stop();
+  }
+
+  /** Stops everything; the client cannot be used afterwards. */
+  close(): void {
+    this.connection.stop();
+    this.outbox.close();
+    this.auth.dispose();
+    this.unwatchNetwork?.();
+    if (this.typingTimer) this.clock.clearTimeout(this.typingTimer.handle);
+    for (const handle of this.gapChecks.values()) this.clock.clearTimeout(handle);
+    this.events.clear();
+  }
+
+  // Messages
+
+  /**
+   * Queues a message: it is in the state as pending before this returns, survives reloads
+   * (with a persistent OutboxStorage) and is sent, in order, as soon as the socket allows.
+   */
+  send(conversationId: string, body: string, options: SendOptions = {}): PendingMessage {
+    const text = body.trim();
+    if (text.length === 0 || [...text].length > limits.maxBodyChars) {
+      throw new LetterError('bad_request', `body must be 1–${limits.maxBodyChars} characters`);
+    }
+    if (!this.getSnapshot().conversations[conversationId]) {
+      throw new LetterError('not_found', 'unknown conversation');
+    }
+    return toPending(
+      this.outbox.compose({ conversationId, body: text, replyToSeq: options.replyToSeq ?? null }),
+    );
+  }
+
+  /** Puts a failed message back in line. */
+  retrySend(clientMsgId: string): void {
+    this.outbox.retry(clientMsgId);
+  }
+
+  discardSend(clientMsgId: string): void {
+    this.outbox.discard(clientMsgId);
+  }
+
+  /** Loads the page before the oldest held message (the latest page on first open). */
+  async loadOlder(
+    conversationId: string,
+    limit: number = limits.historyDefaultLimit,
+  ): Promise<{ hasMore: boolean }> {
+    return { hasMore: await this.catchup.loadOlder(conversationId, limit) };
+  }
+
+  /** Marks everything held in the conversation read (locally at once, then on the server). */
+  markRead(conversationId: string): void {
+    const state = this.getSnapshot();
+    const conversation = state.conversations[conversationId];
+    const me = state.me;
+    if (!conversation || !me) return;
+    const seq = state.timelines[conversationId]?.messages.at(-1)?.seq ?? conversation.lastSeq;
+    if (seq <= conversation.readSeq && conversation.unreadCount === 0) return;
+    this.store.dispatch({ type: 'receipt', conversationId, userId: me.id, kind: 'read', seq });
+    this.positions.read(conversationId, seq);
+  }
+
+  /** Tells the others you are typing; throttled as the contract asks. */
+  sendTyping(conversationId: string): void {
+    const now = this.clock.now();
+    if (now - (this.typingSent.get(conversationId) ?? -Infinity) < limits.typingThrottleMs) return;
+    if (this.connection.notify({ type: 'typing', conversationId })) {
+      this.typingSent.set(conversationId, now);
+    }
+  }
+
+  async editMessage(conversationId: string, seq: number, body: string): Promise<Message> {
+    const message = await this.api.editMessage(conversationId, seq, body);
+    this.store.dispatch({ type: 'message.updated', message });
+    return message;
+  }
+
+  /** The tombstone arrives as `message.updated`. */
+  deleteMessage(conversationId: string, seq: number): Promise<void> {
+    return this.api.deleteMessage(conversationId, seq);
+  }
+
+  async react(conversationId: string, seq: number, emoji: string | null): Promise<Message> {
+    const message = emoji
+      ? await this.api.react(conversationId, seq, emoji)
+      : await this.api.unreact(conversationId, seq);
+    this.store.dispatch({ type: 'message.updated', message });
+    return message;
+  }
+
+  // Conversations, contacts
+
+  /** The direct conversation with a user, created when missing. */
+  openDirect(userId: string): Promise<Conversation> {
+    return this.adopt(this.api.createConversation({ kind: 'direct', userId }));
+  }
+
+  createGroup(title: string, memberIds: string[]): Promise<Conversation> {
+    return this.adopt(this.api.createConversation({ kind: 'group', title, memberIds }));
+  }
+
+  renameConversation(conversationId: string, title: string): Promise<Conversation> {
+    return this.adopt(this.api.renameConversation(conversationId, title));
+  }
+
+  addMembers(conversationId: string, userIds: string[]): Promise<Conversation> {
+    return this.adopt(this.api.addMembers(conversationId, userIds));
+  }
+
+  setMemberRole(conversationId: string, userId: string, role: Role): Promise<Conversation> {
+    return this.adopt(this.api.setMemberRole(conversationId, userId, role));
+  }
+
+  async removeMember(conversationId: string, userId: string): Promise<void> {
+    await this.api.removeMember(conversationId, userId);
+    if (userId === this.getSnapshot().me?.id) this.dropConversation(conversationId);
+  }
+
+  leaveConversation(conversationId: string): Promise<void> {
+    const me = this.getSnapshot().me;
+    if (!me) return Promise.reject(new LetterError('unauthorized', 'not signed in'));
+    return this.removeMember(conversationId, me.id);
+  }
+
+  /** Contacts, with presence seeded from them (live `presence` frames keep it current). */
+  async loadContacts(): Promise<readonly Contact[]> {
+    const contacts = await this.api.contacts();
+    this.store.dispatch({ type: 'contacts', contacts });
+    return contacts;
+  }
+
+  async addContact(username: string): Promise<Contact> {
+    const contact = await this.api.addContact(username);
+    const current = this.getSnapshot().contacts ?? [];
+    const contacts = [...current.filter((c) => c.user.id !== contact.user.id), contact];
+    this.store.dispatch({ type: 'contacts', contacts });
+    return contact;
+  }
+
+  async removeContact(userId: string): Promise<void> {
+    await this.api.removeContact(userId);
+    const current = this.getSnapshot().contacts ?? [];
+    this.store.dispatch({
+      type: 'contacts',
+      contacts: current.filter((c) => c.user.id !== userId),
+    });
+  }
+
+  async updateMe(displayName: string): Promise<User> {
+    const user = await this.api.updateMe({ displayName });
+    this.auth.setUser(user);
+    return user;
+  }
+
+  /** Unsent and failed messages of the signed-in user, in replay order. */
+  outboxEntries(): readonly OutboxEntry[] {
+    return this.outbox.list();
+  }
+
+  /** Resolves once every outbox write issued so far reached storage (tests, before unload). */
+  outboxFlushed(): Promise<void> {
+    return this.outbox.flushed();
+  }
+
+  // Wiring
+
+  private wire(): void {
+    this.auth.events.on('change', (state) => {
+      const previous = this.getSnapshot().me;
+      if (state.status === 'signedIn' && state.user && previous && previous.id !== state.user.id) {
+        this.store.dispatch({ type: 'reset' });
+        this.positions.reset();
+      }
+      this.store.dispatch({ type: 'session', status: state.status, user: state.user });
+      if (state.status === 'signedIn' && state.user) {
+        void this.outbox.open(state.user.id);
+        this.connection.start();
+      } else if (state.status === 'signedOut') {
+        this.connection.stop();
+        this.outbox.close();
+        this.positions.reset();
+      }
+    });
+    this.auth.events.on('expired', (error) => this.events.emit('sessionExpired', error));
+    this.connection.events.on('status', (status) => {
+      this.store.dispatch({ type: 'connection', status });
+      this.events.emit('connection', status);
+    });
+    this.connection.events.on('ready', (frame) => void this.onReady(frame.user));
+    this.connection.events.on('frame', (frame) => this.onFrame(frame));
+    this.connection.events.on('protocolError', (problem) => this.report('protocol', problem));
+  }
+
+  private async onReady(user: User): Promise<void> {
+    const run = ++this.resumeRun;
+    const isCurrent = () => run === this.resumeRun && this.connection.status === 'online';
+    this.auth.setUser(user);
+    this.setSyncing(true);
+    try {
+      await this.catchup.resume(isCurrent);
+    } catch (error) {
+      if (isCurrent()) this.report('sync', error);
+    } finally {
+      if (run === this.resumeRun) {
+        this.setSyncing(false);
+        this.outbox.kick();
+        this.positions.flush();
+      }
+    }
+  }
+
+  private onFrame(frame: PushFrame): void {
+    switch (frame.type) {
+      case 'message':
+        return this.receive(frame.message, true);
+      case 'conversation.removed':
+        return this.dropConversation(frame.conversationId);
+      case 'conversation':
+        this.store.dispatch({ type: 'conversation', conversation: frame.conversation });
+        return this.checkGapSoon(frame.conversation.id);
+      case 'typing':
+        this.store.dispatch(frameToEvent(frame, this.clock.now()));
+        return this.scheduleTypingExpiry();
+      default:
+        this.store.dispatch(frameToEvent(frame, this.clock.now()));
+    }
+  }
+
+  /** A message from a frame or a send's `ok`: dedup, outbox, delivery report, notification. */
+  private receive(message: Message, live: boolean): void {
+    const id = message.conversationId;
+    const before = this.getSnapshot().conversations[id];
+    this.outbox.acknowledge(message);
+    const me = this.getSnapshot().me?.id;
+    if (!before) {
+      // A conversation we do not know yet (someone wrote to us first): its snapshot covers this.
+      void this.catchup.fetchConversation(id).then(
+        (conversation) => {
+          if (conversation && live && message.senderId !== me) {
+            this.positions.delivered(id, message.seq);
+            this.events.emit('message', { message, conversation });
+          }
+        },
+        (error: unknown) => this.report('fetch conversation', error),
+      );
+      return;
+    }
+    this.store.dispatch({ type: 'message', message });
+    if (message.senderId === me) return;
+    this.positions.delivered(id, message.seq);
+    this.checkGapSoon(id);
+    const after = this.getSnapshot().conversations[id];
+    if (live && after && message.seq > before.lastSeq) {
+      this.events.emit('message', { message, conversation: after });
+    }
+  }
+
+  private reportDelivered(id: string, messages: readonly Message[]): void {
+    const me = this.getSnapshot().me?.id;
+    let seq = 0;
+    for (const message of messages) if (message.senderId !== me) seq = Math.max(seq, message.seq);
+    if (seq > 0) this.positions.delivered(id, seq);
+  }
+
+  /**
+   * A hole above the cursor while live: usually a reordering that heals itself within moments,
+   * so look again shortly before paging REST. During a resume the catch-up handles it.
+   */
+  private checkGapSoon(id: string): void {
+    if (this.syncing || this.gapChecks.has(id) || !this.catchup.needsFill(id)) return;
+    this.gapChecks.set(
+      id,
+      this.clock.setTimeout(() => {
+        this.gapChecks.delete(id);
+        if (this.syncing || this.connection.status !== 'online') return;
+        this.catchup.fillGap(id).catch((error: unknown) => this.report('gap fill', error));
+      }, this.gapCheckDelayMs),
+    );
+  }
+
+  private dropConversation(id: string): void {
+    this.store.dispatch({ type: 'conversation.removed', conversationId: id });
+    this.outbox.dropConversation(id);
+    this.positions.forget(id);
+  }
+
+  private scheduleTypingExpiry(): void {
+    const now = this.clock.now();
+    this.store.dispatch({ type: 'typing.expire', now });
+    let next = Infinity;
+    for (const users of Object.values(this.getSnapshot().typing)) {
+      for (const expiresAt of Object.values(users)) next = Math.min(next, expiresAt);
+    }
+    if (this.typingTimer && this.typingTimer.at <= next) return;
+    if (this.typingTimer) this.clock.clearTimeout(this.typingTimer.handle);
+    this.typingTimer = null;
+    if (next === Infinity) return;
+    this.typingTimer = {
+      at: next,
+      handle: this.clock.setTimeout(() => {
+        this.typingTimer = null;
+        this.scheduleTypingExpiry();
+      }, next - now),
+    };
+  }
+
+  private async adopt(request: Promise<Conversation>): Promise<Conversation> {
+    const conversation = await request;
+    this.store.dispatch({ type: 'conversation', conversation });
+    return this.getSnapshot().conversations[conversation.id] ?? conversation;
+  }
+
+  private setSyncing(syncing: boolean): void {
+    this.syncing = syncing;
+    this.store.dispatch({ type: 'syncing', syncing });
+  }
+
+  private report(context: string, error: unknown): void {
+    this.events.emit('error', { context, error });
+  }
+
+  private watchNetwork(): void {
+    const target = globalThis as {
+      addEventListener?: (type: string, listener: () => void) => void;
+      removeEventListener?: (type: string, listener: () => void) => void;
+    };
+    if (typeof target.addEventListener !== 'function') return;
+    const online = () => this.connection.reconnectNow();
+    target.addEventListener('online', online);
+    this.unwatchNetwork = () => target.removeEventListener?.('online', online);
+  }
+}
+
+function toPending(entry: OutboxEntry): PendingMessage {
+  return {
+    clientMsgId: entry.clientMsgId,
+    conversationId: entry.conversationId,
+    senderId: entry.userId,
+    body: entry.body,
+    replyToSeq: entry.replyToSeq,
+    createdAt: entry.createdAt,
+    status: entry.status,
+    error: entry.error,
+  };
+}

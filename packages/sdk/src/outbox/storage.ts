@@ -1,0 +1,30 @@
+/**
+ * Where unsent messages wait, so they survive a reload or going offline. Implementations:
+ * `memory.ts` (tests, Node), `indexeddb.ts` (browsers). Entries belong to a user: another account
+ * signing in on the same browser never sends someone else's messages.
+ *
+ * Contract: `put` resolves once the entry is durable; `load` returns every entry of the user in
+ * any order (the outbox sorts by `position`); `delete` of a missing entry is a no-op.
+ */
+import type { ErrorCode } from '@letter/protocol';
+
+export interface OutboxEntry {
+  userId: string;
+  clientMsgId: string;
+  conversationId: string;
+  body: string;
+  replyToSeq: number | null;
+  /** When it was composed (ISO), shown on the local echo. */
+  createdAt: string;
+  /** Composition order across the user's outbox: the replay order. */
+  position: number;
+  status: 'pending' | 'failed';
+  /** The permanent error of a failed entry. */
+  error: ErrorCode | null;
+}
+
+export interface OutboxStorage {
+  load(userId: string): Promise<OutboxEntry[]>;
+  put(entry: OutboxEntry): Promise<void>;
+  delete(userId: string, clientMsgId: string): Promise<void>;
+}

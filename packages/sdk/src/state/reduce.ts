@@ -1,0 +1,371 @@
+/**
+ * `reduce(state, event)`: the one way the client state changes, a pure function. Server frames
+ * go through `applyFrame`, which only turns a frame into its event (typing needs a clock).
+ */
+import { limits } from '@letter/protocol';
+import type { Conversation, Member, Message } from '@letter/protocol';
+import type { PushFrame } from '../connection.js';
+import {
+  addMessages,
+  emptyTimeline,
+  updateMessage,
+  upsertPending,
+  withoutAcknowledged,
+} from './timeline.js';
+import { computeUnread } from './unread.js';
+import { initialState } from './types.js';
+import type { ClientState, PendingMessage, StateEvent, UnreadBase } from './types.js';
+
+export function applyFrame(state: ClientState, frame: PushFrame, now: number): ClientState {
+  return reduce(state, frameToEvent(frame, now));
+}
+
+export function frameToEvent(frame: PushFrame, now: number): StateEvent {
+  switch (frame.type) {
+    case 'typing':
+      return {
+        type: 'typing',
+        conversationId: frame.conversationId,
+        userId: frame.userId,
+        expiresAt: now + limits.typingTtlMs,
+      };
+    case 'message':
+    case 'message.updated':
+      return { type: frame.type, message: frame.message };
+    case 'receipt':
+      return { ...frame };
+    case 'presence':
+      return { ...frame };
+    case 'conversation':
+      return { type: 'conversation', conversation: frame.conversation };
+    case 'conversation.removed':
+      return { type: 'conversation.removed', conversationId: frame.conversationId };
+  }
+}
+
+export function reduce(state: ClientState, event: StateEvent): ClientState {
+  switch (event.type) {
+    case 'session':
+      if (event.status === 'signedOut')
+        return { ...initialState, connection: state.connection, session: 'signedOut' };
+      return { ...state, session: event.status, me: event.user ?? state.me };
+    case 'connection':
+      return state.connection === event.status ? state : { ...state, connection: event.status };
+    case 'syncing':
+      return state.syncing === event.syncing ? state : { ...state, syncing: event.syncing };
+    case 'conversations.loaded':
+      return loadConversations(state, event.conversations);
+    case 'conversation':
+      return reorder(upsertConversation(state, event.conversation));
+    case 'conversation.removed':
+      return removeConversation(state, event.conversationId);
+    case 'message':
+      return applyMessages(state, event.message.conversationId, [event.message]);
+    case 'messages.page':
+      return applyMessages(state, event.conversationId, event.messages);
+    case 'message.updated':
+      return applyUpdate(state, event.message);
+    case 'receipt':
+      return applyReceipt(state, event);
+    case 'typing':
+      return applyTyping(state, event.conversationId, event.userId, event.expiresAt);
+    case 'typing.expire':
+      return expireTyping(state, event.now);
+    case 'presence':
+      return {
+        ...state,
+        presence: {
+          ...state.presence,
+          [event.userId]: { online: event.online, lastSeenAt: event.lastSeenAt },
+        },
+      };
+    case 'contacts': {
+      const presence = { ...state.presence };
+      for (const c of event.contacts) {
+        presence[c.user.id] = { online: c.online, lastSeenAt: c.lastSeenAt };
+      }
+      return { ...state, contacts: event.contacts, presence };
+    }
+    case 'pending.upsert': {
+      const id = event.pending.conversationId;
+      return withPending(state, id, upsertPending(state.pending[id] ?? [], event.pending));
+    }
+    case 'pending.remove': {
+      const list = state.pending[event.conversationId] ?? [];
+      const kept = list.filter((p) => p.clientMsgId !== event.clientMsgId);
+      return kept.length === list.length ? state : withPending(state, event.conversationId, kept);
+    }
+    case 'reset':
+      return { ...initialState, connection: state.connection, session: state.session };
+  }
+}
+
+function loadConversations(state: ClientState, list: readonly Conversation[]): ClientState {
+  let next = state;
+  const listed = new Set(list.map((c) => c.id));
+  for (const id of Object.keys(state.conversations)) {
+    if (!listed.has(id)) next = removeConversation(next, id);
+  }
+  for (const conversation of list) next = upsertConversation(next, conversation);
+  return reorder({ ...next, conversationsLoaded: true });
+}
+
+/**
+ * Merges a conversation snapshot from the server. Structure (title, members, roles) comes from
+ * the snapshot; positions only move forward, because the snapshot may predate messages and
+ * receipts already applied here.
+ */
+function upsertConversation(state: ClientState, incoming: Conversation): ClientState {
+  const existing = state.conversations[incoming.id];
+  let merged = incoming;
+  if (existing) {
+    const newer = incoming.lastSeq >= existing.lastSeq;
+    merged = {
+      ...incoming,
+      lastSeq: Math.max(existing.lastSeq, incoming.lastSeq),
+      lastMessage: newer ? incoming.lastMessage : existing.lastMessage,
+      readSeq: Math.max(existing.readSeq, incoming.readSeq),
+      lastActivityAt: later(existing.lastActivityAt, incoming.lastActivityAt),
+      members: incoming.members.map((m) => {
+        const old = existing.members.find((o) => o.user.id === m.user.id);
+        return old ? mergeMember(m, old) : m;
+      }),
+    };
+  }
+  const base = state.unreadBase[incoming.id];
+  const nextBase: UnreadBase =
+    !base || incoming.lastSeq >= base.lastSeq
+      ? { lastSeq: incoming.lastSeq, readSeq: incoming.readSeq, unreadCount: incoming.unreadCount }
+      : base;
+  let timeline = state.timelines[incoming.id] ?? emptyTimeline(incoming.lastSeq);
+  // Nothing held yet: older history is paged on demand, so the cursor may start at the top.
+  if (timeline.messages.length === 0 && incoming.lastSeq > timeline.cursor) {
+    timeline = { ...timeline, cursor: incoming.lastSeq };
+  }
+  return withUnread(
+    {
+      ...state,
+      conversations: { ...state.conversations, [incoming.id]: merged },
+      unreadBase: { ...state.unreadBase, [incoming.id]: nextBase },
+      timelines: { ...state.timelines, [incoming.id]: timeline },
+    },
+    incoming.id,
+  );
+}
+
+function removeConversation(state: ClientState, id: string): ClientState {
+  if (!state.conversations[id] && !state.timelines[id]) return state;
+  const { [id]: _c, ...conversations } = state.conversations;
+  const { [id]: _t, ...timelines } = state.timelines;
+  const { [id]: _b, ...unreadBase } = state.unreadBase;
+  const { [id]: _y, ...typing } = state.typing;
+  const { [id]: _p, ...pending } = state.pending;
+  return {
+    ...state,
+    conversations,
+    timelines,
+    unreadBase,
+    typing,
+    pending,
+    conversationOrder: state.conversationOrder.filter((c) => c !== id),
+  };
+}
+
+function applyMessages(
+  state: ClientState,
+  conversationId: string,
+  messages: readonly Message[],
+): ClientState {
+  const conversation = state.conversations[conversationId];
+  const timeline = state.timelines[conversationId];
+  // Unknown conversation: the client fetches it; its snapshot will account for this message.
+  if (messages.length === 0) return state;
+  const pendingList = state.pending[conversationId] ?? [];
+  const acknowledged = withoutAcknowledged(pendingList, messages);
+  if (acknowledged !== pendingList) state = withPending(state, conversationId, acknowledged);
+  if (!conversation || !timeline) return state;
+  const nextTimeline = addMessages(timeline, messages);
+  if (nextTimeline === timeline) return state;
+  const meId = state.me?.id ?? null;
+  let next = { ...conversation };
+  let typing = state.typing;
+  for (const message of messages) {
+    if (message.seq > next.lastSeq) {
+      next.lastSeq = message.seq;
+      next.lastMessage = message;
+    }
+    next.lastActivityAt = later(next.lastActivityAt, message.createdAt);
+    const sender = message.senderId;
+    if (sender === null) continue;
+    // The server moves the sender's own read and delivered positions to the message it sent.
+    next.members = next.members.map((m) =>
+      m.user.id === sender
+        ? mergeMember(m, { ...m, readSeq: message.seq, deliveredSeq: message.seq })
+        : m,
+    );
+    if (sender === meId) next.readSeq = Math.max(next.readSeq, message.seq);
+    if (typing[conversationId]?.[sender] !== undefined) {
+      const { [sender]: _gone, ...rest } = typing[conversationId]!;
+      typing = { ...typing, [conversationId]: rest };
+    }
+  }
+  const activityChanged = next.lastActivityAt !== conversation.lastActivityAt;
+  next = sameConversation(conversation, next) ? conversation : next;
+  const updated = withUnread(
+    {
+      ...state,
+      typing,
+      conversations: { ...state.conversations, [conversationId]: next },
+      timelines: { ...state.timelines, [conversationId]: nextTimeline },
+    },
+    conversationId,
+  );
+  return activityChanged ? reorder(updated) : updated;
+}
+
+function applyUpdate(state: ClientState, message: Message): ClientState {
+  const id = message.conversationId;
+  const conversation = state.conversations[id];
+  const timeline = state.timelines[id];
+  if (!conversation || !timeline) return state;
+  const nextTimeline = updateMessage(timeline, message);
+  const isLast = conversation.lastMessage?.seq === message.seq;
+  if (nextTimeline === timeline && !isLast) return state;
+  return {
+    ...state,
+    conversations: isLast
+      ? { ...state.conversations, [id]: { ...conversation, lastMessage: message } }
+      : state.conversations,
+    timelines: { ...state.timelines, [id]: nextTimeline },
+  };
+}
+
+function applyReceipt(
+  state: ClientState,
+  receipt: Extract<StateEvent, { type: 'receipt' }>,
+): ClientState {
+  const conversation = state.conversations[receipt.conversationId];
+  if (!conversation) return state;
+  const isRead = receipt.kind === 'read';
+  const members = conversation.members.map((m) =>
+    m.user.id === receipt.userId
+      ? mergeMember(m, {
+          ...m,
+          // Reading implies having received.
+          deliveredSeq: receipt.seq,
+          readSeq: isRead ? receipt.seq : m.readSeq,
+        })
+      : m,
+  );
+  const mine = isRead && receipt.userId === state.me?.id;
+  const next: Conversation = {
+    ...conversation,
+    members,
+    readSeq: mine ? Math.max(conversation.readSeq, receipt.seq) : conversation.readSeq,
+  };
+  if (sameConversation(conversation, next)) return state;
+  return withUnread(
+    { ...state, conversations: { ...state.conversations, [conversation.id]: next } },
+    conversation.id,
+  );
+}
+
+function applyTyping(
+  state: ClientState,
+  conversationId: string,
+  userId: string,
+  expiresAt: number,
+): ClientState {
+  if (userId === state.me?.id || !state.conversations[conversationId]) return state;
+  return {
+    ...state,
+    typing: {
+      ...state.typing,
+      [conversationId]: { ...state.typing[conversationId], [userId]: expiresAt },
+    },
+  };
+}
+
+function expireTyping(state: ClientState, now: number): ClientState {
+  let changed = false;
+  const typing: Record<string, Record<string, number>> = {};
+  for (const [conversationId, users] of Object.entries(state.typing)) {
+    const live = Object.entries(users).filter(([, expiresAt]) => expiresAt > now);
+    if (live.length !== Object.keys(users).length) changed = true;
+    if (live.length > 0) typing[conversationId] = Object.fromEntries(live);
+  }
+  return changed ? { ...state, typing } : state;
+}
+
+function withPending(
+  state: ClientState,
+  conversationId: string,
+  list: readonly PendingMessage[],
+): ClientState {
+  if (list.length === 0) {
+    if (!state.pending[conversationId]) return state;
+    const { [conversationId]: _gone, ...pending } = state.pending;
+    return { ...state, pending };
+  }
+  return { ...state, pending: { ...state.pending, [conversationId]: list } };
+}
+
+/** Recomputes one conversation's unread count from its base and what is held. */
+function withUnread(state: ClientState, id: string): ClientState {
+  const conversation = state.conversations[id];
+  const base = state.unreadBase[id];
+  const timeline = state.timelines[id];
+  if (!conversation || !base || !timeline) return state;
+  const unreadCount = computeUnread(
+    base,
+    conversation.readSeq,
+    timeline.messages,
+    state.me?.id ?? null,
+  );
+  if (unreadCount === conversation.unreadCount) return state;
+  return {
+    ...state,
+    conversations: { ...state.conversations, [id]: { ...conversation, unreadCount } },
+  };
+}
+
+/** Latest activity first; ties by id so the order is the same on every device. */
+function reorder(state: ClientState): ClientState {
+  const order = Object.values(state.conversations)
+    .sort(
+      (a, b) =>
+        compareActivity(b.lastActivityAt, a.lastActivityAt) ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    )
+    .map((c) => c.id);
+  const same =
+    order.length === state.conversationOrder.length &&
+    order.every((id, i) => id === state.conversationOrder[i]);
+  return same ? state : { ...state, conversationOrder: order };
+}
+
+function compareActivity(a: string, b: string): number {
+  return Date.parse(a) - Date.parse(b);
+}
+
+function later(a: string, b: string): string {
+  return compareActivity(a, b) >= 0 ? a : b;
+}
+
+function mergeMember(incoming: Member, other: Member): Member {
+  const readSeq = Math.max(incoming.readSeq, other.readSeq);
+  const deliveredSeq = Math.max(incoming.deliveredSeq, other.deliveredSeq, readSeq);
+  if (readSeq === incoming.readSeq && deliveredSeq === incoming.deliveredSeq) return incoming;
+  return { ...incoming, readSeq, deliveredSeq };
+}
+
+function sameConversation(a: Conversation, b: Conversation): boolean {
+  return (
+    a.lastSeq === b.lastSeq &&
+    a.lastMessage === b.lastMessage &&
+    a.readSeq === b.readSeq &&
+    a.lastActivityAt === b.lastActivityAt &&
+    a.members.length === b.members.length &&
+    a.members.every((m, i) => m === b.members[i])
+  );
+}

@@ -1,0 +1,175 @@
+/** The REST half of FakeServer: enough of the contract's routes to exercise the sdk. */
+import { errorCodes, isErrorCode, limits } from '@letter/protocol';
+import type { ErrorCode } from '@letter/protocol';
+import type { FakeServer } from './fake-server.js';
+
+class HttpError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+  ) {
+    super(message ?? errorCodes[code].message);
+  }
+}
+
+type Json = Record<string, unknown>;
+
+export async function handleRest(
+  server: FakeServer,
+  url: string,
+  init: RequestInit,
+): Promise<Response> {
+  // Answers come on a later tick, like a network would.
+  await Promise.resolve();
+  if (server.offline) throw new TypeError('fetch failed');
+  const { pathname, searchParams } = new URL(url, 'http://fake.test');
+  const method = init.method ?? 'GET';
+  server.requests.push(`${method} ${pathname}`);
+  const override = server.restOverride?.(method, pathname, init);
+  if (override) return override;
+  const body = typeof init.body === 'string' ? (JSON.parse(init.body) as Json) : undefined;
+  const headers = new Headers(init.headers);
+  const bearer = headers.get('authorization')?.replace(/^Bearer /, '') ?? null;
+  try {
+    const result = route(server, method, pathname, searchParams, body, bearer, init);
+    if (result === null) return new Response(null, { status: 204 });
+    return json(result.status ?? 200, result.body);
+  } catch (error) {
+    const raw = (error as { code?: unknown }).code;
+    const code = typeof raw === 'string' && isErrorCode(raw) ? raw : 'internal';
+    return json(errorCodes[code].status, { error: { code, message: (error as Error).message } });
+  }
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  });
+}
+
+function route(
+  server: FakeServer,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  body: Json | undefined,
+  bearer: string | null,
+  init: RequestInit,
+): { status?: number; body: unknown } | null {
+  const key = `${method} ${path}`;
+  if (key === 'POST /api/auth/register') {
+    const username = String(body?.username ?? '').toLowerCase();
+    if (server.userByName(username)) throw new HttpError('username_taken');
+    const user = server.addUser(
+      username,
+      String(body?.displayName ?? username),
+      String(body?.password),
+    );
+    return { status: 201, body: { user, ...server.openSession(user.id) } };
+  }
+  if (key === 'POST /api/auth/login') {
+    const user = server.userByName(String(body?.username ?? '').toLowerCase());
+    if (!user || server.users.get(user.id)!.password !== body?.password) {
+      throw new HttpError('invalid_credentials');
+    }
+    return { body: { user, ...server.openSession(user.id) } };
+  }
+  if (key === 'POST /api/auth/refresh') {
+    // Cookie mode: no body; the browser sends the cookie unless credentials say omit.
+    const token =
+      typeof body?.refreshToken === 'string'
+        ? body.refreshToken
+        : init.credentials === 'omit'
+          ? null
+          : server.cookie;
+    const tokens = token ? server.refresh(token) : null;
+    if (!tokens) throw new HttpError('unauthorized');
+    return { body: tokens };
+  }
+
+  const claims = server.verify(bearer);
+  if (!claims) throw new HttpError('unauthorized');
+  const me = claims.userId;
+  if (key === 'POST /api/auth/logout') {
+    server.revokeSession(claims.sessionId);
+    server.cookie = null;
+    return null;
+  }
+  if (key === 'GET /api/me') return { body: { user: server.user(me) } };
+  if (key === 'PATCH /api/me') {
+    const user = server.user(me);
+    user.displayName = String(body?.displayName);
+    return { body: { user } };
+  }
+  if (key === 'GET /api/contacts') {
+    const contacts = [...server.users.values()]
+      .filter(({ user }) => user.id !== me)
+      .map(({ user }) => ({
+        user,
+        online: server.socketsOf(user.id).length > 0,
+        lastSeenAt: null,
+      }));
+    return { body: { contacts } };
+  }
+  if (key === 'GET /api/conversations') return { body: { conversations: server.list(me) } };
+  if (key === 'POST /api/conversations') {
+    if (body?.kind === 'direct') {
+      const existed = server.list(me).length;
+      const conversation = server.openDirect(me, String(body.userId));
+      return {
+        status: server.list(me).length > existed ? 201 : 200,
+        body: { conversation: server.view(conversation.id, me) },
+      };
+    }
+    const conversation = server.createGroup(me, String(body?.title), body?.memberIds as string[]);
+    return { status: 201, body: { conversation: server.view(conversation.id, me) } };
+  }
+
+  const match = /^\/api\/conversations\/([^/]+)(?:\/(messages|members|read)(?:\/([^/]+))?)?$/.exec(
+    path,
+  );
+  if (!match) throw new HttpError('not_found');
+  const [, id = '', sub, arg] = match;
+  const conversation = server.require(decodeURIComponent(id), me);
+  const view = () => ({ body: { conversation: server.view(conversation.id, me) } });
+  if (sub === undefined && method === 'GET') return view();
+  if (sub === undefined && method === 'PATCH') {
+    server.rename(me, conversation.id, String(body?.title));
+    return view();
+  }
+  if (sub === 'members' && method === 'POST') {
+    server.addMembers(me, conversation.id, body?.userIds as string[]);
+    return view();
+  }
+  if (sub === 'members' && method === 'DELETE' && arg) {
+    server.removeMember(me, conversation.id, decodeURIComponent(arg));
+    return null;
+  }
+  if (sub === 'read' && method === 'POST') {
+    server.advance(me, conversation.id, 'read', Number(body?.seq));
+    return null;
+  }
+  if (sub === 'messages' && method === 'GET' && !arg) {
+    const number = (name: string) => (query.has(name) ? Number(query.get(name)) : undefined);
+    const range = {
+      limit: number('limit') ?? limits.historyDefaultLimit,
+      ...(query.has('before') ? { before: number('before')! } : {}),
+      ...(query.has('after') ? { after: number('after')! } : {}),
+    };
+    return { body: server.history(conversation.id, range) };
+  }
+  if (sub === 'messages' && method === 'POST' && !arg) {
+    const { message, created } = server.post(
+      me,
+      conversation.id,
+      String(body?.body),
+      String(body?.clientMsgId),
+    );
+    return { status: created ? 201 : 200, body: { message } };
+  }
+  if (sub === 'messages' && method === 'PATCH' && arg) {
+    return { body: { message: server.edit(conversation.id, Number(arg), String(body?.body)) } };
+  }
+  throw new HttpError('not_found');
+}
