@@ -100,6 +100,47 @@ describe('SQLite store', () => {
     expect(inspect(file, (db) => db.pragma('user_version', { simple: true }))).toBe(latestVersion);
   });
 
+  it('shows reactions grouped by emoji and tombstones without content', async () => {
+    const file = await tempFile();
+    let store = await openSqliteStore({ file });
+    const [a, b] = await seed(store);
+    const { conversation } = await store.openDirect('c_view', a!.id, b!.id, T0);
+    await append(store, conversation.id, a!.id, 1);
+    await append(store, conversation.id, b!.id, 2);
+    await store.close();
+    // No Store method writes these yet; the rows are what later features will write.
+    const db = new Database(file);
+    const react = db.prepare(
+      'INSERT INTO reactions (conversation_id, seq, user_id, emoji, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    react.run(conversation.id, 1, b!.id, '👍', T0 + 1);
+    react.run(conversation.id, 1, a!.id, '👍', T0 + 2);
+    react.run(conversation.id, 2, a!.id, '🎉', T0 + 3);
+    db.prepare('UPDATE messages SET deleted_at = ? WHERE conversation_id = ? AND seq = 2').run(
+      T0 + 4,
+      conversation.id,
+    );
+    db.close();
+
+    store = await openSqliteStore({ file });
+    expect((await store.getMessage(conversation.id, 1))!.reactions).toEqual({
+      '👍': [b!.id, a!.id],
+    });
+    const page = await store.history(conversation.id, a!.id, { limit: 10 });
+    expect(page!.messages[0]!.reactions).toEqual({ '👍': [b!.id, a!.id] });
+    const tombstone = {
+      seq: 2,
+      body: '',
+      reactions: {},
+      deletedAt: new Date(T0 + 4).toISOString(),
+    };
+    expect(page!.messages[1]).toMatchObject(tombstone);
+    expect((await store.getConversation(conversation.id, a!.id))!.lastMessage).toMatchObject(
+      tombstone,
+    );
+    await store.close();
+  });
+
   it('groups a burst of concurrent appends into few transactions', async () => {
     const file = await tempFile();
     const store = await openSqliteStore({ file });
