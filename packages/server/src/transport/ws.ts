@@ -55,6 +55,9 @@ class WsConnection implements Connection {
   }
 }
 
+/** Frames a socket may send after `auth` and before its answer; more is a misbehaving client. */
+const MAX_FRAMES_BEFORE_AUTH = 32;
+
 function closeSocket(socket: WebSocket, code: number, reason: string): void {
   if (socket.readyState === 2 || socket.readyState === 3) return;
   socket.close(code, reason);
@@ -147,17 +150,25 @@ export class WebSocketTransport {
       );
     }
     let authenticating = false;
+    // Frames a client pipelines behind its `auth` frame wait for the verdict, not the void.
+    const early: string[] = [];
     ws.on('pong', () => (state.alive = true));
     ws.on('message', (data, isBinary) => {
       state.alive = true;
       const text = isBinary ? '' : data.toString();
       if (handler) return handler.onText(text);
-      if (authenticating) return;
+      if (authenticating) {
+        if (early.length < MAX_FRAMES_BEFORE_AUTH) early.push(text);
+        else closeSocket(ws, closeCodes.policy.code, 'too many frames before auth');
+        return;
+      }
       authenticating = true;
       void this.authenticateFirstFrame(text).then(
         (claims) => {
           clearTimeout(authTimer);
-          if (ws.readyState === 1) open(claims);
+          if (ws.readyState !== 1) return;
+          open(claims);
+          for (const text of early.splice(0)) handler?.onText(text);
         },
         () => {
           clearTimeout(authTimer);
