@@ -357,6 +357,30 @@ describe('auth', () => {
       socket.close();
     });
 
+    it('answers frames pipelined right behind the auth frame, after ready', async () => {
+      const alice = await register(server, 'wspipe');
+      const socket = new TestSocket(server.wsUrl);
+      await new Promise((resolve) => socket.ws.once('open', resolve));
+      socket.sendRaw(JSON.stringify({ type: 'auth', token: alice.accessToken }));
+      socket.sendRaw(JSON.stringify({ type: 'ping', id: 'p1' }));
+      socket.sendRaw(JSON.stringify({ type: 'sync', id: 'p2', cursors: {} }));
+      await socket.waitFor((f) => f.id === 'p2');
+      expect(socket.frames.map((f) => `${f.type}:${f.id ?? ''}`)).toEqual([
+        'ready:',
+        'ok:p1',
+        'ok:p2',
+      ]);
+      socket.close();
+
+      // Behind a bad token they are dropped with the socket, never answered.
+      const refused = new TestSocket(server.wsUrl);
+      await new Promise((resolve) => refused.ws.once('open', resolve));
+      refused.sendRaw(JSON.stringify({ type: 'auth', token: 'forged' }));
+      refused.sendRaw(JSON.stringify({ type: 'ping', id: 'p3' }));
+      expect(await closeCode(refused)).toBe(4401);
+      expect(refused.frames).toEqual([]);
+    });
+
     it('closes with 4401 for a bad token, in the header or the first frame', async () => {
       expect(await closeCode(new TestSocket(server.wsUrl, { token: 'not-a-token' }))).toBe(4401);
       expect(
