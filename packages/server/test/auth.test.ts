@@ -564,6 +564,17 @@ describe('profile, search, contacts and blocks', () => {
       caller.accessToken,
     );
     expect(none.body).toEqual({ users: [] });
+    // Search characters are literal: no wildcard finds everyone.
+    for (const query of ['%', '_', '*', '.', `${prefix.slice(0, -1)}_`]) {
+      const wild = await api(
+        server,
+        'GET',
+        `/api/users?query=${encodeURIComponent(query)}`,
+        caller.accessToken,
+      );
+      expect(wild.status, query).toBe(200);
+      expect(wild.body, query).toEqual({ users: [] });
+    }
     expect((await api(server, 'GET', `/api/users?query=${prefix}`)).status).toBe(401);
   });
 

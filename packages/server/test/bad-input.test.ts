@@ -143,6 +143,28 @@ describe('REST bodies', () => {
       json,
       'displayName',
     ],
+    [
+      'deeply nested arrays',
+      'POST',
+      () => '/api/auth/login',
+      `{"username":${'['.repeat(20_000)}${']'.repeat(20_000)},"password":"x"}`,
+      json,
+      'username',
+    ],
+    [
+      'a __proto__ key',
+      'POST',
+      () => '/api/auth/login',
+      '{"__proto__":{"admin":true},"username":"a","password":"b"}',
+      json,
+    ],
+    [
+      'a constructor.prototype key',
+      'POST',
+      () => '/api/auth/login',
+      '{"constructor":{"prototype":{"admin":true}},"username":"a","password":"b"}',
+      json,
+    ],
   ];
 
   it.each(rows)('%s → 400 bad_request', async (_label, method, path, body, type, field) => {
@@ -433,6 +455,22 @@ describe('WebSocket frames', () => {
       expect((await socket.request({ type: 'ping' })).type).toBe('ok');
     },
   );
+
+  it('deep nesting and prototype keys in a frame do no harm', async () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    socket.sendRaw(`{"type":"ping","id":"deep","pad":${deep}}`);
+    expect(await socket.waitFor((f) => f.id === 'deep')).toMatchObject({ type: 'ok' });
+    const nested = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    socket.sendRaw(`{"type":"sync","id":"nested","cursors":${nested}}`);
+    expect(await socket.waitFor((f) => f.id === 'nested')).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+    });
+    socket.sendRaw('{"type":"ping","id":"proto","__proto__":{"type":"send","body":"x"}}');
+    expect(await socket.waitFor((f) => f.id === 'proto')).toMatchObject({ type: 'ok' });
+    expect(({} as Record<string, unknown>).type).toBeUndefined();
+    expect((await socket.request({ type: 'ping' })).type).toBe('ok');
+  });
 
   it('a frame over 64 KiB closes the socket with 1009; the server goes on', async () => {
     const victim = await TestSocket.connect(server, alice.accessToken);
