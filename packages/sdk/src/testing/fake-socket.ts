@@ -74,7 +74,7 @@ export class FakeClientSocket implements WebSocketLike {
       this.readyState = 3;
       queueMicrotask(() => this.onclose?.({ code, reason }));
     } else {
-      this.readyState = 2;
+      // Frames already in flight are delivered before the close, as TCP would.
       queueMicrotask(finish);
     }
   }
@@ -90,6 +90,8 @@ export class FakeServerSocket {
   readonly received: Record<string, unknown>[] = [];
   /** Deliver this many more frames, then drop the line (1006) and lose the rest. */
   failAfter: number | null = null;
+  /** Frames for which this returns true never reach the client (a lossy path). */
+  lose: ((frame: Record<string, unknown>) => boolean) | null = null;
 
   constructor(
     readonly client: FakeClientSocket,
@@ -97,9 +99,9 @@ export class FakeServerSocket {
   ) {}
 
   send(frame: Record<string, unknown>): void {
-    if (!this.open) return;
+    if (!this.open || this.lose?.(frame)) return;
     if (this.failAfter !== null) {
-      if (this.failAfter <= 0) return this.drop();
+      if (this.failAfter <= 0) return this.drop(false);
       this.failAfter--;
     }
     this.sent.push(frame);
@@ -114,12 +116,12 @@ export class FakeServerSocket {
     this.client.closeFromServer(code, reason, false);
   }
 
-  /** The line dies (1006): frames in flight are lost. */
-  drop(): void {
+  /** The line dies (1006); `abrupt` loses frames still in flight, else they arrive first. */
+  drop(abrupt = true): void {
     if (!this.open) return;
     this.open = false;
     this.host.closed(this);
-    this.client.closeFromServer(1006, '', true);
+    this.client.closeFromServer(1006, '', abrupt);
   }
 
   /** @internal */
