@@ -12,7 +12,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { makeTag, parseTag } from './clients.js';
 import type { BenchClient, Hooks, Tag } from './clients.js';
 import type { Route } from './targets.js';
-import { processCpuMicros } from './proc.js';
+import { machineBusyMicros, processCpuMicros } from './proc.js';
 
 export interface Sender {
   client: BenchClient;
@@ -67,6 +67,8 @@ export interface LoadResult {
   /** Share of one core the generator used while sending (1 = a whole core). */
   generatorCpu: number;
   serverCpu: number;
+  /** Cores' worth of CPU used by everything else on the machine while sending. */
+  otherCpu: number;
   /** Server CPU µs (utime+stime, all threads) per delivered message, sending + drain. */
   serverCpuMicrosPerDelivery: number;
   aborted: string | undefined;
@@ -152,6 +154,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
 
   const cpu0 = process.cpuUsage();
   const server0 = processCpuMicros(spec.serverPid);
+  const machine0 = machineBusyMicros();
   // Start a little ahead so the first batch is not already late.
   const t0 = performance.now() + 2;
   let aborted: string | undefined;
@@ -186,6 +189,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   const sendingMs = performance.now() - t0;
   const cpuSending = process.cpuUsage(cpu0);
   const serverSending = processCpuMicros(spec.serverPid);
+  const machineSending = machineBusyMicros();
   const drainCap = performance.now() + DRAIN_CAP_MS;
   lastProgress = Math.max(lastProgress, performance.now());
   while (performance.now() < drainCap && performance.now() - lastProgress < spec.drainMs) {
@@ -210,6 +214,16 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
     ack: spec.expectAcks ? summarize(ack) : undefined,
     generatorCpu: (cpuSending.user + cpuSending.system) / 1000 / sendingMs,
     serverCpu: (serverSending - server0) / 1000 / sendingMs,
+    otherCpu: Math.max(
+      0,
+      (machineSending -
+        machine0 -
+        (serverSending - server0) -
+        cpuSending.user -
+        cpuSending.system) /
+        1000 /
+        sendingMs,
+    ),
     serverCpuMicrosPerDelivery: delivered > 0 ? (server1 - server0) / delivered : NaN,
     aborted,
     generatorLagMs,

@@ -6,7 +6,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fullConfig, quickConfig } from './config.js';
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   process.on('exit', killAll);
 
   const fileLimit = ownFileLimit();
+  const loadAverageAtStart = loadavg()[0] ?? 0;
   const pinned = canPin
     ? `servers on core ${SERVER_CORE}, generator on cores ${cpusAllowed()} (taskset)`
     : 'not pinned (taskset missing or a single core)';
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
       commit: gitCommit(),
       quick: config.quick,
       durationSec: (performance.now() - started) / 1000,
+      loadAverageAtStart,
     },
     config,
     results,

@@ -131,6 +131,23 @@ export function processCpuMicros(pid: number): number {
   return (ticks * 1e6) / clockTicks;
 }
 
+/**
+ * CPU time the whole machine spent busy (all cores, every process, the kernel), in µs, from
+ * /proc/stat. Minus what the server and the generator used, it says how much else was running:
+ * on a shared machine that is what makes one report differ from the next.
+ */
+export function machineBusyMicros(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    // cpu user nice system idle iowait irq softirq steal ...
+    const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    const ticks = user! + nice! + system! + irq! + softirq! + (steal ?? 0);
+    return (ticks * 1e6) / clockTicks;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Resident set size in bytes, from /proc/<pid>/status (VmRSS is in kB). */
 export function processRssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -105,6 +105,7 @@ export interface Step {
   aborted: string | undefined;
   generatorCpu: number;
   serverCpu: number;
+  otherCpu: number;
   pass: boolean;
   /** Letter: store requests per transaction during this step. */
   rowsPerTransaction: number | undefined;
@@ -160,6 +161,7 @@ export async function measureThroughput(
       aborted: r.aborted,
       generatorCpu: r.generatorCpu,
       serverCpu: r.serverCpu,
+      otherCpu: r.otherCpu,
       pass,
       rowsPerTransaction: rowsPerTransaction(before, after),
     });
@@ -181,7 +183,7 @@ export async function measureThroughput(
     }
   }
   // Nothing passed at the start rate: walk down until something does.
-  while (lo === undefined && hi !== undefined && hi > 250 && steps.length < config.maxSteps + 4) {
+  while (lo === undefined && hi !== undefined && hi > 125 && steps.length < config.maxSteps + 5) {
     rate = Math.round(hi / 2);
     if (await step(rate)) lo = rate;
     else hi = rate;
