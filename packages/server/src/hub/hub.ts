@@ -26,6 +26,8 @@ export interface MessageKey {
 }
 
 const CHANNEL = 'letter:events';
+/** How many revoked session ids a hub remembers: far more than can be mid-handshake at once. */
+const REVOKED_MEMORY = 10_000;
 
 export type HubEvent =
   | { kind: 'sessions-revoked'; sessionIds: string[] }
@@ -36,6 +38,11 @@ export class Hub {
   private readonly bySession = new Map<string, Set<Connection>>();
   private readonly listeners: ((event: HubEvent) => void)[] = [];
   private unsubscribe: (() => Promise<void>) | undefined;
+  /**
+   * Sessions revoked lately, oldest first. A socket can pass its token check just before its
+   * session is revoked and attach just after the revocation event went by; it must die too.
+   */
+  private readonly revoked = new Set<string>();
 
   constructor(private readonly bus: Bus) {}
 
@@ -53,6 +60,7 @@ export class Hub {
   }
 
   attach(connection: Connection): void {
+    if (this.revoked.has(connection.sessionId)) return connection.close(4401, 'session ended');
     addTo(this.byUser, connection.userId, connection);
     addTo(this.bySession, connection.sessionId, connection);
   }
@@ -106,12 +114,21 @@ export class Hub {
       const event = JSON.parse(payload.slice(1)) as HubEvent;
       if (event.kind === 'sessions-revoked') {
         for (const sessionId of event.sessionIds) {
+          this.rememberRevoked(sessionId);
           for (const connection of this.bySession.get(sessionId) ?? []) {
             connection.close(4401, 'session ended');
           }
         }
       }
       for (const listener of this.listeners) listener(event);
+    }
+  }
+
+  private rememberRevoked(sessionId: string): void {
+    this.revoked.add(sessionId);
+    for (const oldest of this.revoked) {
+      if (this.revoked.size <= REVOKED_MEMORY) break;
+      this.revoked.delete(oldest);
     }
   }
 
