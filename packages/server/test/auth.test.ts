@@ -229,6 +229,20 @@ describe('auth', () => {
       otherSocket.close();
     });
 
+    it('also closes sockets that were mid-handshake when the session ended', async () => {
+      // The logout races the handshake; whichever wins, the socket must end with 4401.
+      for (let i = 0; i < 20; i++) {
+        const alice = await register(server, 'logoutrace');
+        const socket = new TestSocket(server.wsUrl, {
+          token: alice.accessToken,
+          header: i % 2 === 0,
+        });
+        await sleep(i % 5);
+        expect((await api(server, 'POST', '/api/auth/logout', alice.accessToken)).status).toBe(204);
+        expect(await closeCode(socket), `attempt ${i}`).toBe(4401);
+      }
+    });
+
     it('needs a valid access token', async () => {
       const result = await api(server, 'POST', '/api/auth/logout');
       expect(result.status).toBe(401);
