@@ -36,10 +36,13 @@ describe('resume after a drop', () => {
     const state = client.getSnapshot();
     expect(state.connection).toBe('online');
     const sync = socket().received.find((f) => f.type === 'sync');
-    expect(sync?.cursors).toEqual({ [direct.id]: 4, [group.id]: 1 });
+    // The group was never opened: the fresh list moved its cursor to the top (its last message
+    // and unread count come from the list; history loads when it is opened).
+    expect(sync?.cursors).toEqual({ [direct.id]: 4, [group.id]: 2 });
     expect(seqs(state.timelines[direct.id]!.messages)).toEqual(range(1, 15));
     expect(state.timelines[direct.id]!.cursor).toBe(15);
-    expect(seqs(state.timelines[group.id]!.messages)).toEqual([2]);
+    expect(seqs(state.timelines[group.id]!.messages)).toEqual([]);
+    expect(state.conversations[group.id]!.lastMessage?.body).toBe('group while away');
     expect(state.conversations[direct.id]!.unreadCount).toBe(15);
     expect(state.conversations[group.id]!.unreadCount).toBe(2);
     // Same createdAt (the fake clock stood still): ties order by id.

@@ -1,7 +1,9 @@
 /**
  * Catching up: what runs after every `ready`, and the REST paging that fills holes.
  *
- * After `ready`: load the conversation list once (first connect), send `sync` with the cursor
+ * After `ready`: load the conversation list (every time: `sync` replays messages but not
+ * receipts, so read positions, unread counts and members that changed while we were away only
+ * show in a fresh list; one request per reconnect buys that), send `sync` with the cursor
  * of every known conversation (the server replays what was missed as `message` frames, then
  * answers with every conversation's lastSeq and the ones it `truncated`), drop conversations
  * that are no longer listed, fetch the ones we do not know, and page the rest of every
@@ -40,11 +42,9 @@ export class Catchup {
   /** The post-`ready` sequence; `isCurrent` turns false when a newer connection took over. */
   async resume(isCurrent: () => boolean): Promise<void> {
     const { deps } = this;
-    if (!deps.getState().conversationsLoaded) {
-      const list = await deps.api.conversations();
-      if (!isCurrent()) return;
-      deps.dispatch({ type: 'conversations.loaded', conversations: list });
-    }
+    const list = await deps.api.conversations();
+    if (!isCurrent()) return;
+    deps.dispatch({ type: 'conversations.loaded', conversations: list });
     const before = deps.getState();
     const cursors: Record<string, number> = {};
     for (const id of Object.keys(before.conversations)) {

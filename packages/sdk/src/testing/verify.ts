@@ -1,0 +1,55 @@
+/**
+ * Zulip's `verify_action` for Letter: the state a client built from a snapshot plus the events
+ * it received must equal a fresh snapshot. These normalizers reduce both sides to what the UI
+ * renders from a conversation list (order, unread counts, positions, last message).
+ */
+import type { Conversation } from '@letter/protocol';
+import type { ClientState } from '../state/types.js';
+import type { FakeServer } from './fake-server.js';
+
+export interface ConversationSummary {
+  id: string;
+  kind: string;
+  title: string;
+  members: { userId: string; role: string; readSeq: number; deliveredSeq: number }[];
+  lastSeq: number;
+  lastMessage: { seq: number; body: string; editedAt: string | null } | null;
+  readSeq: number;
+  unreadCount: number;
+  lastActivityAt: string;
+}
+
+export function summarize(conversation: Conversation): ConversationSummary {
+  return {
+    id: conversation.id,
+    kind: conversation.kind,
+    title: conversation.title,
+    members: conversation.members
+      .map((m) => ({
+        userId: m.user.id,
+        role: m.role,
+        readSeq: m.readSeq,
+        deliveredSeq: m.deliveredSeq,
+      }))
+      .sort((a, b) => (a.userId < b.userId ? -1 : 1)),
+    lastSeq: conversation.lastSeq,
+    lastMessage: conversation.lastMessage && {
+      seq: conversation.lastMessage.seq,
+      body: conversation.lastMessage.body,
+      editedAt: conversation.lastMessage.editedAt,
+    },
+    readSeq: conversation.readSeq,
+    unreadCount: conversation.unreadCount,
+    lastActivityAt: conversation.lastActivityAt,
+  };
+}
+
+/** The client's conversation list, in its order. */
+export function clientView(state: ClientState): ConversationSummary[] {
+  return state.conversationOrder.map((id) => summarize(state.conversations[id]!));
+}
+
+/** What a fresh `GET /api/conversations` would say. */
+export function freshView(server: FakeServer, userId: string): ConversationSummary[] {
+  return server.list(userId).map(summarize);
+}
