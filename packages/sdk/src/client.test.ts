@@ -102,4 +102,174 @@ describe('LetterClient against the fake server', () => {
     expect(await client.loadOlder(direct.id)).toEqual({ hasMore: false });
     client.close();
   });
+
+  it('subscribe/getSnapshot: one notification per burst, immutable snapshots', async () => {
+    const { server, bob, direct } = setup();
+    const client = await signedIn(server);
+    let notified = 0;
+    const unsubscribe = client.subscribe(() => notified++);
+    const before = client.getSnapshot();
+    const beforeTimeline = before.timelines[direct.id];
+    for (let i = 0; i < 20; i++) server.post(bob.id, direct.id, `m${i}`);
+    await settle();
+    expect(notified).toBeGreaterThanOrEqual(1);
+    expect(notified).toBeLessThanOrEqual(4); // the burst, the delivery receipt, …; not 20
+    expect(before.timelines[direct.id]).toBe(beforeTimeline);
+    expect(beforeTimeline!.messages).toHaveLength(0);
+    const after = client.getSnapshot();
+    expect(client.getSnapshot()).toBe(after); // stable between changes
+    unsubscribe();
+    server.post(bob.id, direct.id, 'unseen');
+    await settle();
+    const count = notified;
+    expect(count).toBe(notified);
+    client.close();
+  });
+
+  it('reports delivery once per burst and reads through the socket', async () => {
+    const { server, bob, direct, alice } = setup();
+    const client = await signedIn(server);
+    const socket = server.socketsOf(alice.id)[0]!;
+    for (let i = 0; i < 10; i++) server.post(bob.id, direct.id, `m${i}`);
+    await settle();
+    const delivered = socket.received.filter((f) => f.type === 'delivered');
+    expect(delivered).toEqual([
+      { type: 'delivered', conversationId: direct.id, seq: 10, id: expect.any(Number) },
+    ]);
+    client.markRead(direct.id);
+    client.markRead(direct.id);
+    await settle();
+    expect(socket.received.filter((f) => f.type === 'read')).toHaveLength(1);
+    client.close();
+  });
+
+  it('keeps a read made offline and sends it once back online', async () => {
+    const { server, bob, direct, alice, clock } = setup();
+    const client = await signedIn(server);
+    server.post(bob.id, direct.id, 'one');
+    await settle();
+    server.refuseSockets = true;
+    server.closeAll(1012);
+    await settle();
+    client.markRead(direct.id);
+    expect(client.getSnapshot().conversations[direct.id]!.unreadCount).toBe(0);
+    server.refuseSockets = false;
+    await clock.advance(1_000);
+    expect(server.member(server.conversations.get(direct.id)!, alice.id)!.readSeq).toBe(1);
+    expect(client.getSnapshot().conversations[direct.id]!.unreadCount).toBe(0);
+    client.close();
+  });
+
+  it('shows typing for about 5 s and throttles its own typing frames', async () => {
+    const { server, bob, alice, direct, clock } = setup();
+    const client = await signedIn(server);
+    const bobClient = await signedIn(server, 'bob');
+    bobClient.sendTyping(direct.id);
+    bobClient.sendTyping(direct.id); // throttled
+    await settle();
+    expect(client.getSnapshot().typing[direct.id]).toEqual({ [bob.id]: clock.now() + 5_000 });
+    await clock.advance(4_999);
+    expect(Object.keys(client.getSnapshot().typing[direct.id] ?? {})).toEqual([bob.id]);
+    await clock.advance(1);
+    expect(client.getSnapshot().typing).toEqual({});
+    const typingFrames = server.socketsOf(bob.id)[0]!.received.filter((f) => f.type === 'typing');
+    expect(typingFrames).toHaveLength(1);
+    expect(alice.id).toBeTruthy();
+    client.close();
+    bobClient.close();
+  });
+
+  it('emits message events for new messages from others only, not for replays', async () => {
+    const { server, bob, direct, clock, alice } = setup();
+    const client = await signedIn(server);
+    const notified: string[] = [];
+    client.events.on('message', ({ message }) => notified.push(message.body));
+    server.post(bob.id, direct.id, 'live');
+    client.send(direct.id, 'mine');
+    await settle();
+    server.socketsOf(alice.id)[0]!.send({
+      type: 'message',
+      message: server.conversations.get(direct.id)!.messages[0]!,
+    });
+    await settle();
+    expect(notified).toEqual(['live']);
+    await clock.advance(1);
+    client.close();
+  });
+
+  it('a message in a conversation it does not know yet: fetches it, then notifies', async () => {
+    const { server, alice, clock } = setup();
+    const client = await signedIn(server);
+    const carol = server.addUser('carol', 'Carol');
+    await clock.advance(1_000);
+    server.socketsOf(alice.id)[0]!.lose = (frame) => frame.type === 'conversation';
+    const notified: string[] = [];
+    client.events.on('message', ({ message, conversation }) =>
+      notified.push(`${conversation.title}: ${message.body}`),
+    );
+    // A direct conversation appears without a `conversation` frame, with its first message.
+    const conversation = server.conversations.get(server.openDirect(carol.id, alice.id).id)!;
+    server.post(carol.id, conversation.id, 'hi, it is carol');
+    await settle();
+    const state = client.getSnapshot();
+    expect(state.conversationOrder[0]).toBe(conversation.id);
+    expect(state.conversations[conversation.id]).toMatchObject({
+      title: 'Carol',
+      unreadCount: 1,
+      lastSeq: 1,
+    });
+    expect(notified).toEqual(['Carol: hi, it is carol']);
+    client.close();
+  });
+
+  it('presence comes from contacts, then from presence frames', async () => {
+    const { server, bob, alice } = setup();
+    const client = await signedIn(server);
+    await client.loadContacts();
+    expect(client.getSnapshot().presence[bob.id]).toEqual({ online: false, lastSeenAt: null });
+    server.socketsOf(alice.id)[0]!.send({
+      type: 'presence',
+      userId: bob.id,
+      online: true,
+      lastSeenAt: null,
+    });
+    await settle();
+    expect(client.getSnapshot().presence[bob.id]).toEqual({ online: true, lastSeenAt: null });
+    client.close();
+  });
+
+  it('groups: create, rename, leave; removal drops the conversation and its unsent messages', async () => {
+    const { server, bob, alice, clock } = setup();
+    const client = await signedIn(server);
+    const group = await client.createGroup('Plans', [bob.id]);
+    expect(client.getSnapshot().conversations[group.id]?.title).toBe('Plans');
+    await client.renameConversation(group.id, 'Better plans');
+    expect(client.getSnapshot().conversations[group.id]?.title).toBe('Better plans');
+    server.refuseSockets = true;
+    server.closeAll(1012);
+    await settle();
+    client.send(group.id, 'will never be sent');
+    server.refuseSockets = false;
+    server.removeMember(bob.id, group.id, alice.id);
+    await clock.advance(1_000);
+    const state = client.getSnapshot();
+    expect(state.conversations[group.id]).toBeUndefined();
+    expect(state.pending[group.id]).toBeUndefined();
+    expect(client.outboxEntries()).toEqual([]);
+    const second = await client.createGroup('Again', [bob.id]);
+    await client.leaveConversation(second.id);
+    expect(client.getSnapshot().conversations[second.id]).toBeUndefined();
+    client.close();
+  });
+
+  it('edits apply at once from the REST answer', async () => {
+    const { server, direct } = setup();
+    const client = await signedIn(server);
+    client.send(direct.id, 'tpyo');
+    await settle();
+    await client.editMessage(direct.id, 1, 'typo');
+    expect(client.getSnapshot().timelines[direct.id]!.messages[0]!.body).toBe('typo');
+    expect(client.getSnapshot().conversations[direct.id]!.lastMessage?.body).toBe('typo');
+    client.close();
+  });
 });

@@ -420,6 +420,9 @@ export class LetterClient {
     this.setSyncing(true);
     try {
       await this.catchup.resume(isCurrent);
+      // Unsent messages for conversations that no longer exist (gone while this tab was closed).
+      if (isCurrent())
+        this.outbox.retainConversations((id) => id in this.getSnapshot().conversations);
     } catch (error) {
       if (isCurrent()) this.report('sync', error);
     } finally {

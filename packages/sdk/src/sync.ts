@@ -44,7 +44,7 @@ export class Catchup {
     const { deps } = this;
     const list = await deps.api.conversations();
     if (!isCurrent()) return;
-    deps.dispatch({ type: 'conversations.loaded', conversations: list });
+    this.replaceList(list);
     const before = deps.getState();
     const cursors: Record<string, number> = {};
     for (const id of Object.keys(before.conversations)) {
@@ -60,9 +60,9 @@ export class Catchup {
     }
     const unknown = [...listed.keys()].filter((id) => !deps.getState().conversations[id]);
     if (unknown.length > fetchOneByOneMax) {
-      const list = await deps.api.conversations();
+      const again = await deps.api.conversations();
       if (!isCurrent()) return;
-      deps.dispatch({ type: 'conversations.loaded', conversations: list });
+      this.replaceList(again);
     } else {
       await Promise.all(unknown.map((id) => this.fetchConversation(id)));
       if (!isCurrent()) return;
@@ -72,6 +72,15 @@ export class Catchup {
       if (!isCurrent()) return;
       await this.fillGap(id, lastSeq);
     }
+  }
+
+  /** The full list is the truth: what it lacks is gone (with its unsent messages). */
+  private replaceList(list: readonly Conversation[]): void {
+    const listed = new Set(list.map((c) => c.id));
+    for (const id of Object.keys(this.deps.getState().conversations)) {
+      if (!listed.has(id)) this.deps.removeConversation(id);
+    }
+    this.deps.dispatch({ type: 'conversations.loaded', conversations: list });
   }
 
   /** Loads a conversation we do not know (a message or sync named it); null when not allowed. */

@@ -170,6 +170,14 @@ export class Outbox {
     }
   }
 
+  /** Drops entries of every conversation `exists` rejects (gone while we were away). */
+  retainConversations(exists: (conversationId: string) => boolean): void {
+    const gone = new Set(
+      this.entries.filter((e) => !exists(e.conversationId)).map((e) => e.conversationId),
+    );
+    for (const id of gone) this.dropConversation(id);
+  }
+
   /** Sends the head of every conversation's queue that is not already on its way. */
   kick(): void {
     if (this.loading || !this.options.sender.ready()) return;
