@@ -17,17 +17,19 @@ function setup(mode: AuthMode = 'token', store?: RefreshTokenStore, accessTtlSec
     credentials: 'same-origin',
     now: () => clock.now(),
   });
-  const auth = new AuthSession({
-    http,
-    clock,
-    random: () => 0.5,
-    mode,
-    ...(store ? { refreshTokenStore: store } : {}),
-    lock: (task) => task(),
-  });
+  const makeAuth = () =>
+    new AuthSession({
+      http,
+      clock,
+      random: () => 0.5,
+      mode,
+      ...(store ? { refreshTokenStore: store } : {}),
+      lock: (task) => task(),
+    });
+  const auth = makeAuth();
   const api = new LetterApi(http, auth);
   const refreshes = () => server.requests.filter((r) => r === 'POST /api/auth/refresh').length;
-  return { clock, server, auth, api, refreshes };
+  return { clock, server, auth, api, refreshes, makeAuth };
 }
 
 describe('auth', () => {
@@ -134,7 +136,7 @@ describe('auth', () => {
       load: async () => null,
       save: async (t) => void saves.push(t),
     };
-    const { auth, server } = setup('cookie', store);
+    const { auth, server, makeAuth } = setup('cookie', store);
     const bodies: unknown[] = [];
     server.restOverride = (method, path, init) => {
       if (path === '/api/auth/refresh') bodies.push(init.body);
@@ -145,9 +147,7 @@ describe('auth', () => {
     expect(bodies).toEqual([undefined]);
     expect(saves).toEqual([]);
     // A reload: a new session object resumes from the cookie alone.
-    const { auth: reloaded } = {
-      auth: new AuthSession({ ...(auth as unknown as { options: never }).options }),
-    };
+    const reloaded = makeAuth();
     expect(await reloaded.resume()).toMatchObject({ username: 'alice' });
   });
 
