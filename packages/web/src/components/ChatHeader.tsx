@@ -36,9 +36,12 @@ export function ChatHeader({
   } else if (peer) {
     status = peerPresence ? formatPresence(peerPresence.online, peerPresence.lastSeenAt, now) : '';
   } else {
-    status = conversation.members
-      .map((m) => (m.user.id === meId ? 'You' : m.user.displayName))
-      .join(', ');
+    // Members by name, with "You" last, as WhatsApp lists them.
+    const others = conversation.members
+      .filter((m) => m.user.id !== meId)
+      .map((m) => m.user.displayName)
+      .sort((a, b) => a.localeCompare(b));
+    status = [...others, 'You'].join(', ');
   }
 
   return (

@@ -32,6 +32,14 @@ async function newPage(options: { viewport?: typeof DESKTOP; dark?: boolean } = 
   contexts.push(context);
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT.timeout);
+  if (process.env.LETTER_E2E_DEBUG) {
+    const name = `page${contexts.length}`;
+    page.on('console', (m) => console.log(name, 'console', m.text()));
+    page.on('websocket', (ws) => {
+      ws.on('framesent', (f) => console.log(name, '>>', String(f.payload).slice(0, 160)));
+      ws.on('framereceived', (f) => console.log(name, '<<', String(f.payload).slice(0, 160)));
+    });
+  }
   await page.goto(server.url);
   return page;
 }
@@ -143,7 +151,11 @@ describe('Letter in the browser', () => {
 
   it('shows when the other person is typing and whether they are online', async () => {
     await expect.poll(() => alice.locator('.chat-status').textContent(), WAIT).toBe('online');
-    await bob.getByRole('textbox', { name: 'Message' }).pressSequentially('I am wri');
+    // Typing for over two seconds: the server drops typing frames closer than 2 s apart, and
+    // Bob's last one (while writing his reply) may be more recent than that.
+    await bob.getByRole('textbox', { name: 'Message' }).pressSequentially('I am writing a reply', {
+      delay: 130,
+    });
     await expect.poll(() => alice.locator('.chat-status').textContent(), WAIT).toBe('typing…');
     await bob.getByRole('textbox', { name: 'Message' }).fill('');
     await shot(alice, 'chat-view-desktop');
@@ -177,7 +189,6 @@ describe('Letter in the browser', () => {
     expect(await alice.getByRole('button', { name: 'Log in' }).count()).toBe(0);
     await alice.goto(server.url);
     await chatItem(alice, 'Bob').waitFor();
-    await shot(alice, 'chat-list-desktop');
   }, 60_000);
 
   it('never shows the chat to a third person', async () => {
@@ -195,6 +206,35 @@ describe('Letter in the browser', () => {
     expect(text).not.toContain('Hi Bob');
     expect(text).not.toContain('offline two');
     expect(await carol.getByRole('list', { name: 'Chats' }).count()).toBe(0);
+  }, 60_000);
+
+  it('creates a group that its members see, with who wrote what', async () => {
+    await addContact(alice, 'carol', 'Carol');
+    await alice.getByRole('button', { name: 'New group' }).click();
+    await alice.getByLabel('Group name').fill('Weekend hike');
+    await alice.getByRole('checkbox', { name: 'Bob' }).check();
+    await alice.getByRole('checkbox', { name: 'Carol' }).check();
+    await alice.getByRole('button', { name: /^Create group/ }).click();
+    await expect
+      .poll(() => alice.getByRole('heading', { name: 'Weekend hike' }).isVisible())
+      .toBe(true);
+    await send(alice, 'Who is in for Saturday?');
+    await bubble(alice, 'Who is in for Saturday?').waitFor();
+
+    // Bob is in another chat: the group shows up in his list with its unread badge.
+    await chatItem(bob, 'Weekend hike').waitFor();
+    await expect
+      .poll(() => chatItem(bob, 'Weekend hike').textContent(), WAIT)
+      .toContain('Alice: Who is in for Saturday?');
+    await shot(bob, 'chat-list-desktop');
+    await chatItem(bob, 'Weekend hike').click();
+    await send(bob, 'Me! I will bring snacks');
+    await bubble(alice, 'I will bring snacks').waitFor();
+    expect(await bubble(alice, 'I will bring snacks').locator('.sender').textContent()).toBe('Bob');
+    await expect
+      .poll(() => tickOf(alice, 'Who is in for Saturday?'), WAIT)
+      .toMatch(/Sent|Delivered/);
+    await shot(alice, 'group-chat-desktop');
   }, 60_000);
 
   it('scrolls back through a long history without the view jumping', async () => {

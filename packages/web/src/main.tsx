@@ -1,0 +1,32 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { IndexedDbOutboxStorage, LetterClient, MemoryOutboxStorage } from '@letter/sdk';
+import { App } from './app/App';
+import { PortContext } from './app/hooks';
+import { createSdkPort } from './app/sdk-port';
+import './styles.css';
+
+function outboxStorage() {
+  // Private windows in some browsers have no IndexedDB: unsent messages then live in memory.
+  try {
+    return new IndexedDbOutboxStorage();
+  } catch {
+    return new MemoryOutboxStorage();
+  }
+}
+
+// Cookie mode: the refresh token stays in the server's HttpOnly cookie; the access token only
+// ever lives in this client's memory.
+const client = new LetterClient({ authMode: 'cookie', outboxStorage: outboxStorage() });
+client.events.on('error', ({ context, error }) => console.warn(`letter: ${context}`, error));
+const port = createSdkPort(client);
+
+const root = document.getElementById('root');
+if (!root) throw new Error('#root is missing from index.html');
+createRoot(root).render(
+  <StrictMode>
+    <PortContext.Provider value={port}>
+      <App />
+    </PortContext.Provider>
+  </StrictMode>,
+);
