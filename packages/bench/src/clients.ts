@@ -173,10 +173,17 @@ export async function connectMany(
   concurrency: number,
   open: (index: number) => Promise<BenchClient>,
   deadlineMs: number,
-): Promise<{ clients: BenchClient[]; failures: number; reasons: string[]; elapsedMs: number }> {
+): Promise<{
+  clients: BenchClient[];
+  failures: number;
+  /** Indexes that did not connect (failed or never tried before the deadline). */
+  failed: number[];
+  reasons: string[];
+  elapsedMs: number;
+}> {
   const clients: BenchClient[] = [];
   const reasons: string[] = [];
-  let failures = 0;
+  const done = new Uint8Array(count);
   let nextIndex = 0;
   const started = performance.now();
   const worker = async () => {
@@ -184,15 +191,23 @@ export async function connectMany(
       const index = nextIndex++;
       try {
         clients.push(await open(index));
+        done[index] = 1;
       } catch (err) {
-        failures++;
-        if (reasons.length < 5) reasons.push((err as Error).message);
+        const reason = (err as Error).message;
+        if (reasons.length < 5 && !reasons.includes(reason)) reasons.push(reason);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  failures += count - clients.length - failures;
-  return { clients, failures, reasons, elapsedMs: performance.now() - started };
+  const failed: number[] = [];
+  for (let i = 0; i < count; i++) if (!done[i]) failed.push(i);
+  return {
+    clients,
+    failures: failed.length,
+    failed,
+    reasons,
+    elapsedMs: performance.now() - started,
+  };
 }
 
 /** Closes clients and waits until their sockets are really gone (bounded). */

@@ -57,7 +57,7 @@ export const fullConfig: BenchConfig = {
   groupSizes: [100, 1000],
   groupDeliveriesPerSec: 10_000,
   groupMs: 10_000,
-  drainMs: 3000,
+  drainMs: 5000,
 };
 
 export const quickConfig: BenchConfig = {
@@ -81,7 +81,7 @@ export const quickConfig: BenchConfig = {
   groupSizes: [50],
   groupDeliveriesPerSec: 5000,
   groupMs: 1500,
-  drainMs: 2000,
+  drainMs: 3000,
 };
 
 /** Letter users the run needs: both ends of every pair, a sender plus the largest group, and

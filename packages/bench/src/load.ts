@@ -72,6 +72,8 @@ export interface LoadResult {
   /** Server CPU µs (utime+stime, all threads) per delivered message, sending + drain. */
   serverCpuMicrosPerDelivery: number;
   aborted: string | undefined;
+  /** Deliveries of this run that arrived after the drain gave up (they are in `lost`). */
+  late: number;
   /** The generator itself fell behind its schedule by more than 100 ms at some point. */
   generatorLagMs: number;
 }
@@ -226,9 +228,14 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
     ),
     serverCpuMicrosPerDelivery: delivered > 0 ? (server1 - server0) / delivered : NaN,
     aborted,
+    late: 0,
     generatorLagMs,
   };
-  spec.hooks.onDelivery = () => {};
+  // Keep counting what still arrives for this run until the next run takes the hooks over:
+  // a long stall looks like loss to the drain, and the report should say it was not.
+  spec.hooks.onDelivery = (data) => {
+    if (parseTag(data, tag) && tag.run === run) result.late++;
+  };
   spec.hooks.onAck = () => {};
   for (const h of [delivery, completion, ack]) h.destroy();
   return result;
@@ -238,11 +245,18 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
 export async function quiesce(hooks: Hooks, quietMs: number, maxMs: number): Promise<void> {
   let last = performance.now();
   const start = last;
-  hooks.onDelivery = () => (last = performance.now());
-  hooks.onAck = () => (last = performance.now());
+  const { onDelivery, onAck } = hooks;
+  hooks.onDelivery = (data) => {
+    last = performance.now();
+    onDelivery(data);
+  };
+  hooks.onAck = (data) => {
+    last = performance.now();
+    onAck(data);
+  };
   while (performance.now() - last < quietMs && performance.now() - start < maxMs) {
     await new Promise((r) => setTimeout(r, 50));
   }
-  hooks.onDelivery = () => {};
-  hooks.onAck = () => {};
+  hooks.onDelivery = onDelivery;
+  hooks.onAck = onAck;
 }

@@ -417,6 +417,22 @@ export function renderMarkdown(report: Report): string {
       extra.push(`(d) skipped ${r.idle.skipped.join(', ')}: open-file limit ${meta.fileLimit}`);
     if (r.fixed && r.fixed.errors > 0)
       extra.push(`(b) ${r.fixed.errors} error frames, e.g. ${r.fixed.firstErrors[0] ?? ''}`);
+    const runs = [
+      ['(b)', r.fixed],
+      ['(g)', r.stall?.load],
+      ...r.groups.map((g) => [`(f) group ${g.members}`, g.load] as const),
+    ] as const;
+    for (const [name, load] of runs) {
+      if (load?.late)
+        extra.push(`${name} ${load.late} of the lost deliveries arrived after the drain`);
+      if (load?.aborted) extra.push(`${name} stopped early: ${load.aborted}`);
+    }
+    for (const g of r.groups) {
+      if (g.connectRetries > 0)
+        extra.push(
+          `(f) group ${g.members}: ${g.connectRetries} members needed a second connection attempt`,
+        );
+    }
     if (r.stall?.metric === undefined && r.stall)
       extra.push('(g) no event-loop metric in /metrics');
     if (r.setupMs !== undefined && r.name === 'letter')

@@ -40,11 +40,7 @@ export interface Target {
   /** Makes sure users 0..count-1 exist (Letter registers them once and keeps them). */
   ensureUsers(count: number): Promise<void>;
   /** Connects as `user`; relays identify the socket by `alias` (default `u<user>`). */
-  connect(
-    user: number,
-    hooks: Hooks,
-    opts?: { alias?: string; rooms?: string[] },
-  ): Promise<BenchClient>;
+  connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient>;
   direct(from: number, to: number): Promise<Route>;
   /** A group whose members (besides the sender) must connect with `rooms`. */
   group(
@@ -55,6 +51,13 @@ export interface Target {
   metrics(): Promise<Samples | undefined>;
   /** Where the server's output goes, for the report's error notes. */
   readonly logFile: string;
+}
+
+export interface ConnectOpts {
+  alias?: string;
+  rooms?: string[];
+  /** Until the socket is usable (Letter: `ready`); default 15 s. */
+  timeoutMs?: number;
 }
 
 export interface TargetEnv {
@@ -128,11 +131,7 @@ abstract class ServerTarget implements Target {
   }
 
   abstract ensureUsers(count: number): Promise<void>;
-  abstract connect(
-    user: number,
-    hooks: Hooks,
-    opts?: { alias?: string; rooms?: string[] },
-  ): Promise<BenchClient>;
+  abstract connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient>;
   abstract direct(from: number, to: number): Promise<Route>;
   abstract group(
     sender: number,
@@ -197,12 +196,13 @@ export class LetterTarget extends ServerTarget {
     return user;
   }
 
-  connect(user: number, hooks: Hooks): Promise<BenchClient> {
+  connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient> {
     return connectClient({
       url: this.wsUrl,
       protocol: 'letter',
       hooks,
       token: this.user(user).accessToken,
+      timeoutMs: opts?.timeoutMs,
     });
   }
 
@@ -252,17 +252,14 @@ export class WsRelayTarget extends ServerTarget {
     return {};
   }
   async ensureUsers(): Promise<void> {}
-  connect(
-    user: number,
-    hooks: Hooks,
-    opts?: { alias?: string; rooms?: string[] },
-  ): Promise<BenchClient> {
+  connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient> {
     return connectClient({
       url: this.wsUrl,
       protocol: 'ws',
       hooks,
       id: opts?.alias ?? `u${user}`,
       rooms: opts?.rooms ?? [],
+      timeoutMs: opts?.timeoutMs,
     });
   }
   async direct(_from: number, to: number): Promise<Route> {
@@ -292,17 +289,14 @@ export class SocketIoTarget extends ServerTarget {
     return {};
   }
   async ensureUsers(): Promise<void> {}
-  connect(
-    user: number,
-    hooks: Hooks,
-    opts?: { alias?: string; rooms?: string[] },
-  ): Promise<BenchClient> {
+  connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient> {
     return connectClient({
       url: this.wsUrl,
       protocol: 'socketio',
       hooks,
       id: opts?.alias ?? `u${user}`,
       rooms: opts?.rooms ?? [],
+      timeoutMs: opts?.timeoutMs,
     });
   }
   async direct(_from: number, to: number): Promise<Route> {
