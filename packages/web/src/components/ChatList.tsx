@@ -120,7 +120,7 @@ function ChatListItem({
           </span>
           {online && <span className="visually-hidden">, online</span>}
           {unread > 0 && (
-            <span className="unread-badge" aria-label={`${unread} unread`}>
+            <span className="unread-badge" role="img" aria-label={`${unread} unread`}>
               {unread > 999 ? '999+' : unread}
             </span>
           )}

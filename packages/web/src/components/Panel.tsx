@@ -11,7 +11,14 @@ export function Panel({
   children: ReactNode;
 }) {
   return (
-    <section className="panel" aria-label={title}>
+    <section
+      className="panel"
+      aria-label={title}
+      // Escape backs out, like closing a drawer.
+      onKeyDown={(event) => {
+        if (event.key === 'Escape') onClose();
+      }}
+    >
       <header className="panel-header">
         <button type="button" className="icon-button" aria-label="Back" onClick={onClose}>
           <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">

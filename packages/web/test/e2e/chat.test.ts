@@ -18,6 +18,7 @@ const WAIT = { timeout: 15_000 };
 let server: RunningServer;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
+const problems: string[] = [];
 let alice: Page;
 let bob: Page;
 
@@ -32,6 +33,12 @@ async function newPage(options: { viewport?: typeof DESKTOP; dark?: boolean } = 
   contexts.push(context);
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT.timeout);
+  // The server's CSP allows no inline script or style: any violation, or any uncaught error,
+  // fails the suite at the end.
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (/Content[- ]Security[- ]Policy/i.test(message.text())) problems.push(message.text());
+  });
   if (process.env.LETTER_E2E_DEBUG) {
     const name = `page${contexts.length}`;
     page.on('console', (m) => console.log(name, 'console', m.text()));
@@ -313,4 +320,8 @@ describe('Letter in the browser', () => {
     await alice.reload();
     await alice.getByRole('button', { name: 'Log in' }).waitFor();
   }, 30_000);
+
+  it('ran without script errors or Content-Security-Policy violations', () => {
+    expect(problems).toEqual([]);
+  });
 });
