@@ -420,9 +420,11 @@ export class LetterClient {
     this.setSyncing(true);
     try {
       await this.catchup.resume(isCurrent);
-      // Unsent messages for conversations that no longer exist (gone while this tab was closed).
-      if (isCurrent())
+      if (isCurrent()) {
+        // Unsent messages for conversations that no longer exist (gone while this tab was closed).
         this.outbox.retainConversations((id) => id in this.getSnapshot().conversations);
+        this.reportListDelivered();
+      }
     } catch (error) {
       if (isCurrent()) this.report('sync', error);
     } finally {
@@ -477,6 +479,21 @@ export class LetterClient {
     const after = this.getSnapshot().conversations[id];
     if (live && after && message.seq > before.lastSeq) {
       this.events.emit('message', { message, conversation: after });
+    }
+  }
+
+  /**
+   * The list itself reached this device (previews, unread counts): that is "delivered" for the
+   * sender's ticks, even for conversations whose messages were never paged in.
+   */
+  private reportListDelivered(): void {
+    const state = this.getSnapshot();
+    const me = state.me?.id;
+    for (const conversation of Object.values(state.conversations)) {
+      const mine = conversation.members.find((m) => m.user.id === me);
+      if (mine && mine.deliveredSeq < conversation.lastSeq) {
+        this.positions.delivered(conversation.id, conversation.lastSeq);
+      }
     }
   }
 
