@@ -11,6 +11,8 @@ export interface Config {
   /** Extra origins allowed for the WebSocket handshake and CORS. */
   allowedOrigins: string[];
   rateLimits: boolean;
+  /** Which peers may set X-Forwarded-For (proxy-addr names like `loopback`, addresses, CIDRs). */
+  trustProxy: string[] | boolean;
   logLevel: string;
   /** Where the built web app lives; served at `/` when present. */
   webRoot: string | undefined;
@@ -48,6 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((o) => o.trim())
       .filter(Boolean),
     rateLimits: env.LETTER_RATE_LIMITS !== 'off',
+    trustProxy: parseTrustProxy(env.LETTER_TRUST_PROXY),
     logLevel: env.LETTER_LOG_LEVEL || 'info',
     webRoot: env.LETTER_WEB_ROOT || undefined,
     accessTtlSeconds: int('LETTER_ACCESS_TTL_SECONDS', 15 * 60),
@@ -58,4 +61,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
     argon2: { memoryCost: 19456, timeCost: 2 },
   };
+}
+
+function parseTrustProxy(raw: string | undefined): string[] | boolean {
+  if (raw === undefined || raw === '') return ['loopback'];
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 }

@@ -27,8 +27,8 @@ import { conversationRoutes } from './http/conversation-routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { Metrics } from './metrics.js';
-import { MemoryPresence } from './presence/memory.js';
-import type { Presence } from './presence/presence.js';
+import { BusPresence } from './presence/bus-presence.js';
+import { RedisBus } from './bus/redis.js';
 import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/worker-store.js';
 import { WebSocketTransport } from './transport/ws.js';
@@ -65,13 +65,15 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
+  const ownsStore = !options.store;
   const store = options.store ?? (await openDefaultStore(config));
   await store.migrate();
   const ownsBus = !options.bus;
-  const bus = options.bus ?? new MemoryBus();
+  const bus = options.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new MemoryBus());
   const hub = new Hub(bus);
   await hub.start();
-  const presence: Presence = new MemoryPresence(clock, config.presenceGraceMs);
+  const presence = new BusPresence(bus, clock, { graceMs: config.presenceGraceMs });
+  await presence.start();
   const on = config.rateLimits;
   const chat = new ChatService({
     store,
@@ -105,7 +107,9 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
     },
     bodyLimit: limits.maxJsonBodyBytes,
-    trustProxy: true,
+    // X-Forwarded-For is believed only from the configured proxies, or it would let any client
+    // pick the address the rate limits key on.
+    trustProxy: config.trustProxy,
   });
   const metrics = new Metrics({ connections: () => hub.connectionCount, store });
   let state: 'starting' | 'ready' | 'draining' = 'starting';
@@ -236,7 +240,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       metrics.stop();
       await hub.stop();
       if (ownsBus) await bus.close();
-      await store.close();
+      if (ownsStore) await store.close();
     },
   };
 }
