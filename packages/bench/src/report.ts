@@ -86,10 +86,11 @@ function idleCount(results: TargetResult[]): number[] {
 }
 
 export function buildFigures(results: TargetResult[], config: BenchConfig): Figure[] {
+  const rate = config.fixedRate.toLocaleString('en-US');
   const f = (label: string, unit: string, pick: Pick) => figure(results, label, unit, pick);
   const figures: Figure[] = [
     f(
-      '(a) 1:1 max delivered msg/s (p99 ≤ 100 ms, 0 lost)',
+      `(a) 1:1 max delivered msg/s (p99 ≤ ${config.p99LimitMs} ms, 0 lost)`,
       'msg/s',
       (r) =>
         r.throughput && {
@@ -108,16 +109,16 @@ export function buildFigures(results: TargetResult[], config: BenchConfig): Figu
   ] as const) {
     figures.push(
       f(
-        `(b) ${label} latency at ${config.fixedRate} msg/s`,
+        `(b) ${label} latency at ${rate} msg/s`,
         'ms',
         (r) => r.fixed && { value: r.fixed.latency[key], generatorCpu: r.fixed.generatorCpu },
       ),
     );
   }
   figures.push(
-    f(`(b) lost at ${config.fixedRate} msg/s`, 'msgs', (r) => r.fixed && { value: r.fixed.lost }),
+    f(`(b) lost at ${rate} msg/s`, 'msgs', (r) => r.fixed && { value: r.fixed.lost }),
     f(
-      `(b) Letter send→ok p99 at ${config.fixedRate} msg/s`,
+      `(b) Letter send→ok p99 at ${rate} msg/s`,
       'ms',
       (r) => r.fixed?.ack && { value: r.fixed.ack.p99 },
     ),
