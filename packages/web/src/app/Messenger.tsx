@@ -49,10 +49,14 @@ export function Messenger({ me }: { me: User }) {
     return () => document.removeEventListener('visibilitychange', onVisible);
   }, [port]);
 
-  const startChat = async (userId: string) => {
-    const direct = await port.openDirect(userId);
-    setPanel('chats');
-    select(direct.id);
+  const startChat = (userId: string) => {
+    port.openDirect(userId).then(
+      (direct) => {
+        setPanel('chats');
+        select(direct.id);
+      },
+      (error: unknown) => console.warn('letter: could not open the chat', error),
+    );
   };
 
   return (
@@ -65,7 +69,11 @@ export function Messenger({ me }: { me: User }) {
               me={me}
               onNewChat={() => setPanel('newChat')}
               onNewGroup={() => setPanel('newGroup')}
-              onLogout={() => void port.logout()}
+              onLogout={() => {
+                // The next person to sign in on this tab should not land in this chat.
+                select(null);
+                void port.logout();
+              }}
             />
             <ChatList
               conversations={snapshot.conversations}
@@ -84,7 +92,7 @@ export function Messenger({ me }: { me: User }) {
               meId={me.id}
               onSearch={port.searchUsers}
               onAddContact={port.addContact}
-              onStartChat={(userId) => void startChat(userId)}
+              onStartChat={startChat}
               onNewGroup={() => setPanel('newGroup')}
             />
           </Panel>

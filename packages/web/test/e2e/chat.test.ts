@@ -13,7 +13,7 @@ import * as api from './api';
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const PASSWORD = 'correct horse battery';
-const WAIT = { timeout: 15_000 };
+const WAIT = { timeout: 20_000 };
 
 let server: RunningServer;
 let browser: Browser;
