@@ -7,7 +7,11 @@
 export const closeCodes = {
   normal: { code: 1000, action: 'stop', reason: 'normal closure' },
   going_away: { code: 1001, action: 'reconnect', reason: 'going away' },
-  policy: { code: 1008, action: 'reconnect', reason: 'policy violation (rate limit, slow consumer)' },
+  policy: {
+    code: 1008,
+    action: 'reconnect',
+    reason: 'policy violation (rate limit, slow consumer)',
+  },
   too_big: { code: 1009, action: 'reconnect', reason: 'frame too big' },
   restart: { code: 1012, action: 'reconnect', reason: 'server restart; reconnect with jitter' },
   unauthorized: { code: 4401, action: 'refresh', reason: 'unauthorized' },

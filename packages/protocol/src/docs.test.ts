@@ -14,7 +14,7 @@ function tableKeys(heading: string): string[] {
   const section = end < 0 ? rest : rest.slice(0, end);
   return section
     .split('\n')
-    .filter((line) => line.startsWith('|') && !line.startsWith('|---'))
+    .filter((line) => line.startsWith('|') && !/^\|\s*:?-{3}/.test(line))
     .slice(1)
     .map((line) => (line.split('|')[1] ?? '').trim().replace(/`/g, ''));
 }
@@ -24,7 +24,7 @@ describe('docs/protocol.md', () => {
     const rows = tableKeys('## Error codes');
     expect(new Set(rows)).toEqual(new Set(Object.keys(errorCodes)));
     for (const [code, { status }] of Object.entries(errorCodes)) {
-      expect(docs).toMatch(new RegExp(`\\| \`${code}\` \\| ${status} \\|`));
+      expect(docs).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*${status}\\s*\\|`));
     }
   });
 
@@ -32,7 +32,7 @@ describe('docs/protocol.md', () => {
     const rows = tableKeys('## Close codes');
     expect(new Set(rows)).toEqual(new Set(Object.values(closeCodes).map((c) => String(c.code))));
     for (const [name, { code, action }] of Object.entries(closeCodes)) {
-      expect(docs).toMatch(new RegExp(`\\| ${code} \\| \`${name}\` \\| ${action}`));
+      expect(docs).toMatch(new RegExp(`\\|\\s*${code}\\s*\\|\\s*\`${name}\`\\s*\\|\\s*${action}`));
     }
   });
 

@@ -17,14 +17,21 @@ const COOKIE_PATH = '/api/auth';
 export function authRoutes(app: FastifyInstance, context: RouteContext): void {
   const { auth } = context;
 
-  const setRefreshCookie = (request: FastifyRequest, reply: FastifyReply, token: string) =>
-    reply.setCookie(REFRESH_COOKIE, token, {
+  const cookieOptions = (request: FastifyRequest) =>
+    ({
       httpOnly: true,
       sameSite: 'strict',
       secure: request.protocol === 'https',
       path: COOKIE_PATH,
+    }) as const;
+  const setRefreshCookie = (request: FastifyRequest, reply: FastifyReply, token: string) =>
+    reply.setCookie(REFRESH_COOKIE, token, {
+      ...cookieOptions(request),
       maxAge: context.config.refreshTtlSeconds,
     });
+  // Cleared with the same attributes it was set with, so every browser matches the two.
+  const clearRefreshCookie = (request: FastifyRequest, reply: FastifyReply) =>
+    reply.clearCookie(REFRESH_COOKIE, cookieOptions(request));
 
   app.post('/api/auth/register', async (request, reply) => {
     limit(context.limiters.registerByIp, request.ip);
@@ -54,7 +61,7 @@ export function authRoutes(app: FastifyInstance, context: RouteContext): void {
       if (fromCookie) setRefreshCookie(request, reply, refreshToken);
       return { accessToken, refreshToken };
     } catch (error) {
-      if (fromCookie) reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH });
+      if (fromCookie) clearRefreshCookie(request, reply);
       throw error;
     }
   });
@@ -62,7 +69,7 @@ export function authRoutes(app: FastifyInstance, context: RouteContext): void {
   app.post('/api/auth/logout', async (request, reply) => {
     const claims = await authenticate(context, request);
     await auth.logout(claims.sessionId);
-    reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH });
+    clearRefreshCookie(request, reply);
     return noContent(reply);
   });
 

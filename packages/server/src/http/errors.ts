@@ -10,14 +10,12 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.code(errorCodes[code].status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((request, reply) => {
-    return reply
-      .code(404)
-      .send({
-        error: {
-          code: 'not_found',
-          message: `No route ${request.method} ${request.url.split('?')[0]}.`,
-        },
-      });
+    return reply.code(404).send({
+      error: {
+        code: 'not_found',
+        message: `No route ${request.method} ${request.url.split('?')[0]}.`,
+      },
+    });
   });
 }
 
