@@ -376,9 +376,9 @@ export interface IdleResult {
 }
 
 /** Waits until RSS stops moving (GC and allocator settling), bounded; returns the last reading. */
-async function settledRss(pid: number): Promise<number> {
+async function settledRss(pid: number, maxWaitMs: number): Promise<number> {
   let last = processRssBytes(pid);
-  for (let i = 0; i < 10; i++) {
+  for (let waited = 0; waited < maxWaitMs; waited += 500) {
     await sleep(500);
     const now = processRssBytes(pid);
     if (Math.abs(now - last) < last * 0.005) return now;
@@ -397,8 +397,9 @@ export async function measureIdle(
   const hooks = freshHooks();
   const open = (i: number) => target.connect(i % users, hooks, { alias: `idle${i}` });
   await closeAll((await connectMany(50, 25, open, 30_000)).clients);
-  await sleep(1000);
-  const baseline = await settledRss(target.pid);
+  const settleMs = config.quick ? 1500 : 5000;
+  await sleep(config.quick ? 500 : 1000);
+  const baseline = await settledRss(target.pid, settleMs);
   const clients: BenchClient[] = [];
   const points: IdlePoint[] = [];
   const skipped: number[] = [];
@@ -416,7 +417,7 @@ export async function measureIdle(
       clients.push(...more.clients);
       failures += more.failures;
       reasons.push(...more.reasons.slice(0, 5 - reasons.length));
-      const rss = await settledRss(target.pid);
+      const rss = await settledRss(target.pid, settleMs);
       points.push({
         connections: clients.length,
         rssBytes: rss,
