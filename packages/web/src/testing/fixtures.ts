@@ -47,7 +47,9 @@ export function chatMessage(
 }
 
 export function conversation(overrides: Partial<Conversation> = {}): Conversation {
-  return {
+  // Built through a variable and a cast so the fixture keeps compiling while the protocol
+  // grows optional-to-the-app extension fields (firstSeq, muted, archived).
+  const base = {
     id: 'c-1',
     kind: 'direct',
     title: bob.displayName,
@@ -58,6 +60,9 @@ export function conversation(overrides: Partial<Conversation> = {}): Conversatio
     unreadCount: 0,
     createdAt: '2026-01-01T08:00:00.000Z',
     lastActivityAt: '2026-01-01T08:00:00.000Z',
-    ...overrides,
+    firstSeq: 1,
+    muted: false,
+    archived: false,
   };
+  return { ...base, ...overrides } as Conversation;
 }
