@@ -43,8 +43,9 @@ function reexecPinned(): void {
     stdio: 'inherit',
     env: { ...process.env, LETTER_BENCH_INNER: '1' },
   });
-  // Ctrl-C reaches both of us through the terminal; the inner process does the cleanup.
-  process.on('SIGINT', () => {});
+  // Ctrl-C reaches both of us through the terminal; the inner process does the cleanup (a
+  // second signal is harmless there), and a signal sent to this pid alone is passed on.
+  process.on('SIGINT', () => child.kill('SIGINT'));
   process.on('SIGTERM', () => child.kill('SIGTERM'));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
 }
