@@ -128,6 +128,9 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
         frameAncestors: ["'none'"],
         baseUri: ["'self'"],
         formAction: ["'self'"],
+        // Helmet adds upgrade-insecure-requests by default, which makes a browser fetch the app's
+        // own scripts over https when Letter is served over plain http on a LAN address.
+        upgradeInsecureRequests: null,
       },
     },
   });

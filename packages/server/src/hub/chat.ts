@@ -185,7 +185,8 @@ export class ChatService {
     const members = await this.requireMember(conversationId, userId);
     const key = `${userId}\n${conversationId}`;
     const now = this.deps.clock.now();
-    if (now - (this.typingAt.get(key) ?? -Infinity) < limits.typingThrottleMs) return;
+    // Shorter than the client's own throttle, so a client's honest cadence is never dropped.
+    if (now - (this.typingAt.get(key) ?? -Infinity) < limits.typingThrottleMs * 0.75) return;
     if (this.typingAt.size > 100_000) this.typingAt.clear();
     this.typingAt.set(key, now);
     this.deps.hub.deliver(
