@@ -25,4 +25,9 @@ export const limits = {
   groupTitleMax: 100,
   groupMaxMembers: 1024,
   userSearchMax: 20,
+  /** An emoji reaction, in UTF-16 code units: one grapheme cluster, ZWJ families included. */
+  emojiMaxChars: 32,
+  searchQueryMaxChars: 200,
+  searchDefaultLimit: 20,
+  searchMaxLimit: 100,
 } as const;

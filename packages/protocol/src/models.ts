@@ -76,6 +76,15 @@ export const conversation = z.object({
   createdAt: isoTime,
   /** Extension: time of the latest message, or creation; the list is ordered by it. */
   lastActivityAt: isoTime,
+  /**
+   * Extension: the first seq the viewer may see. A member added to a group sees history from
+   * the system message that added them on; everyone else from 1.
+   */
+  firstSeq: z.number().int().positive(),
+  /** Extension: the viewer muted it (still counted in `unreadCount`; no notifications). */
+  muted: z.boolean(),
+  /** Extension: the viewer archived it; a new message from someone else un-archives it. */
+  archived: z.boolean(),
 });
 export type Conversation = z.infer<typeof conversation>;
 
@@ -95,3 +104,22 @@ export type Receipt = z.infer<typeof receipt>;
 
 export const receiptKind = z.enum(['delivered', 'read']);
 export type ReceiptKind = z.infer<typeof receiptKind>;
+
+/** Where a search term matched, in UTF-16 code units (JavaScript string indices) of `snippet`. */
+export const highlight = z.object({
+  start: z.number().int().nonnegative(),
+  length: z.number().int().positive(),
+});
+export type Highlight = z.infer<typeof highlight>;
+
+/**
+ * One search hit. `snippet` is plain text, never HTML: an excerpt of the body around the first
+ * match, with `…` where it was cut. Render it as text and mark the `highlights` ranges.
+ */
+export const searchResult = z.object({
+  message,
+  conversationId: id,
+  snippet: z.string(),
+  highlights: z.array(highlight),
+});
+export type SearchResult = z.infer<typeof searchResult>;

@@ -1,7 +1,17 @@
 /** REST request bodies and queries, validated by the server before anything else runs. */
 import { z } from 'zod';
 import { limits } from './limits.js';
-import { id, role, conversation, contact, message, user, receipt } from './models.js';
+import {
+  id,
+  isoTime,
+  role,
+  conversation,
+  contact,
+  message,
+  user,
+  receipt,
+  searchResult,
+} from './models.js';
 
 const codePoints = (s: string) => [...s].length;
 
@@ -9,8 +19,14 @@ export const username = z
   .string()
   .trim()
   .toLowerCase()
-  .min(limits.usernameMin, `username must be ${limits.usernameMin}–${limits.usernameMax} characters`)
-  .max(limits.usernameMax, `username must be ${limits.usernameMin}–${limits.usernameMax} characters`)
+  .min(
+    limits.usernameMin,
+    `username must be ${limits.usernameMin}–${limits.usernameMax} characters`,
+  )
+  .max(
+    limits.usernameMax,
+    `username must be ${limits.usernameMin}–${limits.usernameMax} characters`,
+  )
   .regex(/^[a-z0-9_.]+$/, 'username may contain only a-z, 0-9, "_" and "."');
 
 export const password = z
@@ -66,7 +82,12 @@ export const createConversationBody = z.discriminatedUnion('kind', [
 export const historyQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
   after: z.coerce.number().int().nonnegative().optional(),
-  limit: z.coerce.number().int().min(1).max(limits.historyMaxLimit).default(limits.historyDefaultLimit),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(limits.historyMaxLimit)
+    .default(limits.historyDefaultLimit),
 });
 
 export const sendMessageBody = z.object({
@@ -76,18 +97,55 @@ export const sendMessageBody = z.object({
 });
 export const readBody = z.object({ seq: z.number().int().nonnegative() });
 
+/** A seq in a path (`/messages/:seq`). */
+export const messageParams = z.object({
+  seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+});
+
 export const patchConversationBody = z.object({
   title: z.string().trim().min(1).max(limits.groupTitleMax),
 });
 export const addMembersBody = z.object({ userIds: z.array(id).min(1).max(limits.groupMaxMembers) });
 export const patchMemberBody = z.object({ role });
 export const editMessageBody = z.object({ body: messageBody });
-export const reactionBody = z.object({ emoji: z.string().min(1).max(32) });
+
+let graphemes: Intl.Segmenter | undefined;
+/** A pictograph, a flag (two regional indicators) or a keycap (`1️⃣`). */
+const emojiMark = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3/u;
+
+/** True for exactly one emoji: one grapheme cluster (skin tones, ZWJ families, flags) that is one. */
+export function isSingleEmoji(text: string): boolean {
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  let count = 0;
+  for (const _ of graphemes.segment(text)) if (++count > 1) return false;
+  return count === 1 && emojiMark.test(text);
+}
+
+export const emoji = z
+  .string()
+  .min(1, 'emoji must not be empty')
+  .max(limits.emojiMaxChars, 'emoji must be a single emoji')
+  .refine(isSingleEmoji, 'emoji must be a single emoji');
+export const reactionBody = z.object({ emoji });
+
 export const searchQuery = z.object({
-  q: z.string().trim().min(1).max(200),
+  q: z.string().trim().min(1, 'q must not be empty').max(limits.searchQueryMaxChars),
   conversationId: id.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(limits.searchMaxLimit)
+    .default(limits.searchDefaultLimit),
 });
+
+/** Extension: the caller's own settings of a conversation. At least one field. */
+export const conversationSettingsBody = z
+  .object({ muted: z.boolean().optional(), archived: z.boolean().optional() })
+  .refine((b) => b.muted !== undefined || b.archived !== undefined, {
+    message: 'give muted or archived',
+    path: ['muted'],
+  });
 
 /** Response shapes, for the sdk and the docs. */
 export const authResponse = z.object({
@@ -100,9 +158,29 @@ export const historyResponse = z.object({ messages: z.array(message), hasMore: z
 export const conversationsResponse = z.object({ conversations: z.array(conversation) });
 export const contactsResponse = z.object({ contacts: z.array(contact) });
 export const receiptsResponse = z.object({ receipts: z.array(receipt) });
+export const conversationResponse = z.object({ conversation });
+export const messageResponse = z.object({ message });
+export const searchResponse = z.object({ results: z.array(searchResult) });
+
+/** `GET /api/me/export`: everything Letter keeps about the caller, in one document. */
+export const exportDocument = z.object({
+  format: z.literal('letter-export/1'),
+  exportedAt: isoTime,
+  user: user.extend({ createdAt: isoTime }),
+  contacts: z.array(user),
+  blocks: z.array(user),
+  /** As the caller sees them now. */
+  conversations: z.array(conversation),
+  /** Every message the caller sent and has not deleted, by conversation then seq. */
+  messages: z.array(message),
+});
 
 export type RegisterBody = z.infer<typeof registerBody>;
 export type CreateConversationBody = z.infer<typeof createConversationBody>;
 export type HistoryQuery = z.infer<typeof historyQuery>;
 export type AuthResponse = z.infer<typeof authResponse>;
 export type TokensResponse = z.infer<typeof tokensResponse>;
+export type ConversationSettingsBody = z.infer<typeof conversationSettingsBody>;
+export type SearchQuery = z.infer<typeof searchQuery>;
+export type SearchResponse = z.infer<typeof searchResponse>;
+export type ExportDocument = z.infer<typeof exportDocument>;

@@ -44,6 +44,9 @@ function conversation(overrides: Partial<Conversation> = {}): Conversation {
     unreadCount: 0,
     createdAt: t(0),
     lastActivityAt: t(0),
+    firstSeq: 1,
+    muted: false,
+    archived: false,
     ...overrides,
   };
 }

@@ -310,6 +310,10 @@ export class FakeServer implements FakeSocketHost {
       unreadCount: c.messages.filter((m) => m.seq > me.readSeq && m.senderId !== viewerId).length,
       createdAt: new Date(c.createdAt).toISOString(),
       lastActivityAt: last?.createdAt ?? new Date(c.createdAt).toISOString(),
+      // The fake does not model join seqs or per-member settings.
+      firstSeq: 1,
+      muted: false,
+      archived: false,
     };
   }
 
