@@ -59,6 +59,7 @@ export interface ConversationsTable {
   last_seq: number;
   created_at: number;
   last_activity_at: number;
+  members_version: number;
 }
 
 export interface MembersTable {
@@ -68,6 +69,9 @@ export interface MembersTable {
   joined_at: number;
   read_seq: number;
   delivered_seq: number;
+  join_seq: number;
+  muted: 0 | 1;
+  archived: 0 | 1;
 }
 
 export interface MessagesTable {
@@ -100,6 +104,16 @@ export interface PositionLogTable {
   at: number;
 }
 
+/**
+ * The FTS5 index (external content over messages). `messages_fts` is its hidden column, the
+ * left side of MATCH; `rowid` equals messages.rowid.
+ */
+export interface MessagesFtsTable {
+  rowid: number;
+  body: string;
+  messages_fts: string;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -111,6 +125,7 @@ export interface DB {
   messages: MessagesTable;
   reactions: ReactionsTable;
   position_log: PositionLogTable;
+  messages_fts: MessagesFtsTable;
 }
 
 /** A query builder that never connects: it only compiles SQL for better-sqlite3 to run. */

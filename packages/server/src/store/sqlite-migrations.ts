@@ -129,6 +129,48 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'groups, message actions, search, per-member settings',
+    sql: `
+      -- The first seq a member may see: 0 for the founding members, the seq of the "added"
+      -- system message for anyone added later (a re-add sets a new one).
+      ALTER TABLE members ADD COLUMN join_seq INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0 CHECK (muted IN (0, 1));
+      ALTER TABLE members ADD COLUMN archived INTEGER NOT NULL DEFAULT 0
+        CHECK (archived IN (0, 1));
+      -- Every send un-archives the conversation for everyone else: a probe of this partial
+      -- index instead of a scan over the members of a large group.
+      CREATE INDEX members_archived ON members(conversation_id, user_id) WHERE archived = 1;
+      -- Bumped by every membership change, so a node can tell whether its cached member list
+      -- is the one a message was appended under (see ChatService.send).
+      ALTER TABLE conversations ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0;
+
+      -- Full-text search over message bodies. External content: the text lives only in
+      -- messages; the triggers keep the index equal to it on insert, edit, delete-for-everyone
+      -- (body set to '') and row deletion. System messages and tombstones have empty bodies
+      -- and so no tokens. The key is messages' rowid, which VACUUM preserves (a table copy with
+      -- the transfer optimisation); after any other bulk rewrite run
+      -- INSERT INTO messages_fts(messages_fts) VALUES ('rebuild').
+      CREATE VIRTUAL TABLE messages_fts USING fts5(
+        body,
+        content = 'messages',
+        content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+      END;
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+      END;
+      CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+        INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+      END;
+      INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    `,
+  },
 ];
 
 export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);

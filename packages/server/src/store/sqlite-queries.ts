@@ -50,7 +50,13 @@ function conversationViewQueries(db: Db, single: boolean) {
     conversations: prepare(db, (p: P) =>
       mine(p)
         .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-        .select([...CONVERSATION_COLUMNS, 'mine.read_seq as viewer_read_seq'])
+        .select([
+          ...CONVERSATION_COLUMNS,
+          'mine.read_seq as viewer_read_seq',
+          'mine.join_seq as viewer_join_seq',
+          'mine.muted as viewer_muted',
+          'mine.archived as viewer_archived',
+        ])
         .orderBy('c.last_activity_at', 'desc')
         .orderBy('c.id', 'desc'),
     ),
@@ -68,6 +74,7 @@ function conversationViewQueries(db: Db, single: boolean) {
           'm.delivered_seq',
         ])
         .orderBy('m.conversation_id')
+        .orderBy('m.join_seq')
         .orderBy('m.joined_at')
         .orderBy('m.user_id'),
     ),
@@ -297,6 +304,7 @@ export function createQueries(db: Db) {
             last_seq: p.lastSeq,
             created_at: p.now,
             last_activity_at: p.now,
+            members_version: 0,
           })
           .onConflict((oc) => oc.column('direct_key').doNothing()),
     ),
@@ -305,7 +313,7 @@ export function createQueries(db: Db) {
     ),
     insertMember: prepare(
       db,
-      (p: ConvUser & { role: 'admin' | 'member'; now: number; readSeq: number }) =>
+      (p: ConvUser & { role: 'admin' | 'member'; now: number; readSeq: number; joinSeq: number }) =>
         qb.insertInto('members').values({
           conversation_id: p.conversationId,
           user_id: p.userId,
@@ -313,6 +321,9 @@ export function createQueries(db: Db) {
           joined_at: p.now,
           read_seq: p.readSeq,
           delivered_seq: p.readSeq,
+          join_seq: p.joinSeq,
+          muted: 0,
+          archived: 0,
         }),
     ),
     /** The member row with what every access check on a conversation needs. */
@@ -320,7 +331,15 @@ export function createQueries(db: Db) {
       qb
         .selectFrom('members as m')
         .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
-        .select(['c.kind', 'c.last_seq', 'm.read_seq', 'm.delivered_seq'])
+        .select([
+          'c.kind',
+          'c.last_seq',
+          'c.members_version',
+          'm.role',
+          'm.read_seq',
+          'm.delivered_seq',
+          'm.join_seq',
+        ])
         .where('m.conversation_id', '=', p.conversationId)
         .where('m.user_id', '=', p.userId),
     ),
@@ -329,17 +348,35 @@ export function createQueries(db: Db) {
         .selectFrom('members')
         .select('user_id')
         .where('conversation_id', '=', p.conversationId)
+        .orderBy('join_seq')
         .orderBy('joined_at')
         .orderBy('user_id'),
     ),
-    /** The other member of a direct conversation. */
+    membersVersion: prepare(db, (p: Conv) =>
+      qb.selectFrom('conversations').select('members_version').where('id', '=', p.conversationId),
+    ),
+    /** The other member of a direct conversation, and whether their account was deleted. */
     peerOf: prepare(db, (p: ConvUser) =>
       qb
-        .selectFrom('members')
-        .select('user_id')
-        .where('conversation_id', '=', p.conversationId)
-        .where('user_id', '!=', p.userId)
+        .selectFrom('members as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .select(['m.user_id', 'u.deleted_at'])
+        .where('m.conversation_id', '=', p.conversationId)
+        .where('m.user_id', '!=', p.userId)
         .limit(ONE),
+    ),
+    /**
+     * A new message un-archives the conversation for everyone but its sender; the partial
+     * index members_archived makes this a probe, not a scan of the group.
+     */
+    unarchiveOthers: prepare(db, (p: ConvUser) =>
+      qb
+        .updateTable('members')
+        .set({ archived: 0 })
+        .where('conversation_id', '=', p.conversationId)
+        // A literal, not a parameter: only then can SQLite use the partial index.
+        .where('archived', '=', sql.lit<1>(1))
+        .where('user_id', '!=', p.userId),
     ),
     summaries: prepare(db, (p: { userId: string }) =>
       qb
@@ -363,7 +400,7 @@ export function createQueries(db: Db) {
           last_activity_at: sql<number>`max(last_activity_at, ${p.now})`,
         }))
         .where('id', '=', p.conversationId)
-        .returning('last_seq'),
+        .returning(['last_seq', 'members_version']),
     ),
     insertMessage: prepare(
       db,
@@ -485,6 +522,9 @@ export function createQueries(db: Db) {
         })
         .where('m.conversation_id', '=', p.conversationId)
         .where('m.user_id', '!=', p.senderId)
+        // Someone who joined after the message never saw it and has no receipt for it.
+        .where('m.join_seq', '<=', p.seq)
+        .orderBy('m.join_seq')
         .orderBy('m.joined_at')
         .orderBy('m.user_id'),
     ),

@@ -16,8 +16,14 @@ export interface ReactionRow {
   emoji: string;
 }
 
-export interface ConversationRow extends Omit<ConversationsTable, 'direct_key'> {
+export interface ConversationRow extends Omit<
+  ConversationsTable,
+  'direct_key' | 'members_version'
+> {
   viewer_read_seq: number;
+  viewer_join_seq: number;
+  viewer_muted: 0 | 1;
+  viewer_archived: 0 | 1;
 }
 
 export interface MemberRow {
@@ -28,6 +34,13 @@ export interface MemberRow {
   role: 'admin' | 'member';
   read_seq: number;
   delivered_seq: number;
+}
+
+/** A member row with the member's own settings, for building every member's view at once. */
+export interface MemberViewRow extends MemberRow {
+  join_seq: number;
+  muted: 0 | 1;
+  archived: 0 | 1;
 }
 
 export type UserRow = Pick<UsersTable, 'id' | 'username' | 'display_name'>;
@@ -43,6 +56,7 @@ export const toUserRecord = (row: UsersTable): UserRecord => ({
   passwordHash: row.password_hash,
   createdAt: row.created_at,
   lastSeenAt: row.last_seen_at,
+  deletedAt: row.deleted_at,
 });
 
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -109,20 +123,61 @@ export function toConversations(
   }
   return conversations.map((row) => {
     const memberRows = membersOf.get(row.id) ?? [];
-    const peer = memberRows.find((m) => m.user_id !== viewerId);
-    return {
-      id: row.id,
-      kind: row.kind,
-      title: row.kind === 'group' ? (row.title ?? '') : (peer?.display_name ?? ''),
-      members: memberRows.map(toMember),
-      lastMessage: lastOf.get(row.id) ?? null,
-      lastSeq: row.last_seq,
-      readSeq: row.viewer_read_seq,
-      unreadCount: Math.max(0, row.last_seq - row.viewer_read_seq),
-      createdAt: iso(row.created_at),
-      lastActivityAt: iso(row.last_activity_at),
-    };
+    return toConversation(viewerId, row, memberRows, memberRows.map(toMember), lastOf.get(row.id));
   });
+}
+
+/**
+ * Every listed member's own view of one conversation. The views share one `members` array, so
+ * the worker's structured clone and the heap hold it once, however large the group.
+ */
+export function toMemberViews(
+  conversation: Omit<ConversationRow, `viewer_${string}`>,
+  memberRows: MemberViewRow[],
+  lastMessage: Message | undefined,
+  viewerIds: string[],
+): Conversation[] {
+  const members = memberRows.map(toMember);
+  const byId = new Map(memberRows.map((row) => [row.user_id, row]));
+  const views: Conversation[] = [];
+  for (const viewerId of viewerIds) {
+    const own = byId.get(viewerId);
+    if (!own) continue;
+    const row: ConversationRow = {
+      ...conversation,
+      viewer_read_seq: own.read_seq,
+      viewer_join_seq: own.join_seq,
+      viewer_muted: own.muted,
+      viewer_archived: own.archived,
+    };
+    views.push(toConversation(viewerId, row, memberRows, members, lastMessage));
+  }
+  return views;
+}
+
+function toConversation(
+  viewerId: string,
+  row: ConversationRow,
+  memberRows: MemberRow[],
+  members: Member[],
+  lastMessage: Message | undefined,
+): Conversation {
+  const peer = memberRows.find((m) => m.user_id !== viewerId);
+  return {
+    id: row.id,
+    kind: row.kind,
+    title: row.kind === 'group' ? (row.title ?? '') : (peer?.display_name ?? ''),
+    members,
+    lastMessage: lastMessage ?? null,
+    lastSeq: row.last_seq,
+    readSeq: row.viewer_read_seq,
+    unreadCount: Math.max(0, row.last_seq - row.viewer_read_seq),
+    createdAt: iso(row.created_at),
+    lastActivityAt: iso(row.last_activity_at),
+    firstSeq: Math.max(1, row.viewer_join_seq),
+    muted: row.viewer_muted === 1,
+    archived: row.viewer_archived === 1,
+  };
 }
 
 const toMember = (row: MemberRow): Member => ({

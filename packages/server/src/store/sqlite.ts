@@ -3,33 +3,48 @@
  * (sqlite-worker.ts), which wraps each call in a savepoint of a group-commit transaction; the
  * methods themselves assume they already run inside a transaction.
  */
-import Database from 'better-sqlite3';
 import {
   LetterError,
   type Conversation,
   type Message,
   type Receipt,
   type ReceiptKind,
-  type User,
+  type SearchResult,
+  type SystemEvent,
 } from '@letter/protocol';
 import { iso } from '../util/clock.js';
 import type {
+  AccountDeletion,
   AppendResult,
+  ConversationSettings,
   ConversationSummary,
+  GroupChangeBase,
   HistoryPage,
   HistoryRange,
+  MemberChange,
+  MemberSet,
+  MessageChange,
+  MessageTarget,
   NewMessage,
-  NewUser,
   PositionResult,
-  RefreshOutcome,
-  SessionRecord,
+  SearchInput,
   Store,
-  UserRecord,
 } from './store.js';
-import type { Db } from './sqlite-db.js';
-import { migrate } from './sqlite-migrations.js';
-import { createQueries, type ConversationViewQueries, type Queries } from './sqlite-queries.js';
-import { toConversations, toMessage, toMessages, toUser, toUserRecord } from './sqlite-views.js';
+import type { ConversationViewQueries, Queries } from './sqlite-queries.js';
+import { SqliteAccounts } from './sqlite-accounts.js';
+import { SqliteGroups } from './sqlite-groups.js';
+import { SqliteMessageActions } from './sqlite-message-actions.js';
+import { SqlitePeople, type SqliteOptions } from './sqlite-people.js';
+import { searchMessages } from './sqlite-search.js';
+import {
+  toConversations,
+  toMemberViews,
+  toMessage,
+  toMessages,
+  type MessageRow,
+} from './sqlite-views.js';
+
+export { openDatabase, type SqliteOptions } from './sqlite-people.js';
 
 /** The Store methods the worker forwards; close and stats belong to the worker itself. */
 export type StoreMethod = Exclude<keyof Store, 'close' | 'stats'>;
@@ -42,195 +57,29 @@ export type SyncStore = {
 /** Above every seq: `seq < NO_UPPER_BOUND` is the absent `before`. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
-export interface SqliteOptions {
-  /** Milliseconds to wait for a lock held by another connection (e.g. a backup). */
-  busyTimeoutMs?: number;
-}
+/** A member row with what access checks need (see `membership` in sqlite-queries.ts). */
+export type Membership = NonNullable<ReturnType<Queries['membership']['get']>>;
 
-export function openDatabase(file: string, options: SqliteOptions = {}): Db {
-  const db = new Database(file);
-  try {
-    db.pragma('journal_mode = WAL');
-    // An acknowledged message must survive power loss, not only a crash: fsync every commit.
-    // Group commit in the worker spreads that fsync over a whole batch of requests.
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-    db.pragma('temp_store = MEMORY');
-    // Automatic checkpoints stay on: they run on this (worker) thread after a commit.
-    return db;
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-}
-
-export class SqliteStore implements SyncStore {
-  readonly db: Db;
-  private readonly q: Queries;
+export class SqliteStore extends SqlitePeople implements SyncStore {
+  private readonly groups: SqliteGroups;
+  private readonly actions: SqliteMessageActions;
+  private readonly accounts: SqliteAccounts;
 
   constructor(file: string, options: SqliteOptions = {}) {
-    this.db = openDatabase(file, options);
-    this.q = createQueries(this.db);
+    super(file, options);
+    this.groups = new SqliteGroups(this);
+    this.actions = new SqliteMessageActions(this);
+    this.accounts = new SqliteAccounts(this, this.groups);
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  // Accounts (sqlite-accounts.ts); users, sessions and contacts are in sqlite-people.ts
+
+  deleteUser(input: { userId: string; now: number; messageIdPrefix: string }): AccountDeletion {
+    return this.accounts.deleteUser(input);
   }
 
-  migrate(): void {
-    migrate(this.db);
-  }
-
-  ping(): void {
-    this.db.prepare('SELECT 1').get();
-  }
-
-  // Users
-
-  createUser(user: NewUser): User {
-    const username = user.username.toLowerCase();
-    if (this.q.userByUsername.get({ username })) throw new LetterError('username_taken');
-    this.q.insertUser.run({ ...user, username });
-    return { id: user.id, username, displayName: user.displayName };
-  }
-
-  getUserByUsername(username: string): UserRecord | null {
-    const row = this.q.userByUsername.get({ username: username.toLowerCase() });
-    return row ? toUserRecord(row) : null;
-  }
-
-  getUser(id: string): UserRecord | null {
-    const row = this.q.userById.get({ id });
-    return row ? toUserRecord(row) : null;
-  }
-
-  getUsers(ids: string[]): User[] {
-    const byId = new Map(
-      this.q.usersByIds.all({ idsJson: JSON.stringify(ids) }).map((row) => [row.id, toUser(row)]),
-    );
-    const seen = new Set<string>();
-    const users: User[] = [];
-    for (const id of ids) {
-      const user = byId.get(id);
-      if (user && !seen.has(id)) users.push(user);
-      seen.add(id);
-    }
-    return users;
-  }
-
-  searchUsers(prefix: string, limit: number, excludeId: string): User[] {
-    const from = prefix.toLowerCase();
-    // A range on the username index: every string with this prefix sorts below prefix+U+10FFFF.
-    const rows = this.q.searchUsers.all({ from, to: `${from}\u{10FFFF}`, excludeId, limit });
-    return rows.map(toUser);
-  }
-
-  updateDisplayName(userId: string, displayName: string): User {
-    if (this.q.setDisplayName.run({ id: userId, displayName }).changes === 0) {
-      throw new LetterError('not_found');
-    }
-    return toUser(this.requireUser(userId));
-  }
-
-  updatePasswordHash(userId: string, passwordHash: string): void {
-    if (this.q.setPasswordHash.run({ id: userId, passwordHash }).changes === 0) {
-      throw new LetterError('not_found');
-    }
-  }
-
-  setLastSeen(userId: string, at: number): void {
-    this.q.setLastSeen.run({ id: userId, at });
-  }
-
-  // Sessions
-
-  createSession(session: {
-    id: string;
-    userId: string;
-    refreshHash: string;
-    createdAt: number;
-    expiresAt: number;
-  }): void {
-    this.q.insertSession.run(session);
-    this.q.insertRefreshToken.run({
-      tokenHash: session.refreshHash,
-      sessionId: session.id,
-      expiresAt: session.expiresAt,
-    });
-  }
-
-  getSession(id: string): SessionRecord | null {
-    const row = this.q.sessionById.get({ id });
-    return row ? toSession(row) : null;
-  }
-
-  rotateRefreshToken(
-    oldHash: string,
-    newHash: string,
-    now: number,
-    expiresAt: number,
-  ): RefreshOutcome {
-    const row = this.q.refreshToken.get({ tokenHash: oldHash });
-    if (!row || row.revoked_at !== null) return { kind: 'invalid' };
-    if (row.spent_at !== null) {
-      // Someone presents a token that was already exchanged: one of the two copies is stolen,
-      // and we cannot tell which, so the whole session dies.
-      this.q.revokeSession.run({ id: row.id, now });
-      return { kind: 'reuse', sessionId: row.id, userId: row.user_id };
-    }
-    if (row.expires_at <= now) return { kind: 'invalid' };
-    this.q.spendRefreshToken.run({ tokenHash: oldHash, now });
-    this.q.insertRefreshToken.run({ tokenHash: newHash, sessionId: row.id, expiresAt });
-    return { kind: 'rotated', session: toSession(row) };
-  }
-
-  revokeSession(id: string, now: number): void {
-    this.q.revokeSession.run({ id, now });
-  }
-
-  revokeUserSessions(userId: string, now: number, exceptId?: string): string[] {
-    const rows = this.q.revokeUserSessions.all({ userId, now, exceptId: exceptId ?? '' });
-    return rows.map((row) => row.id);
-  }
-
-  // Contacts and blocks
-
-  addContact(ownerId: string, contactId: string, now: number): boolean {
-    this.requireUser(contactId);
-    return this.q.insertContact.run({ ownerId, contactId, now }).changes > 0;
-  }
-
-  removeContact(ownerId: string, contactId: string): void {
-    this.q.deleteContact.run({ ownerId, contactId });
-  }
-
-  listContacts(ownerId: string): { user: User; lastSeenAt: string | null }[] {
-    return this.q.contacts.all({ ownerId }).map((row) => ({
-      user: toUser(row),
-      lastSeenAt: row.last_seen_at === null ? null : iso(row.last_seen_at),
-    }));
-  }
-
-  block(blockerId: string, blockedId: string, now: number): void {
-    this.requireUser(blockedId);
-    this.q.insertBlock.run({ blockerId, blockedId, now });
-  }
-
-  unblock(blockerId: string, blockedId: string): void {
-    this.q.deleteBlock.run({ blockerId, blockedId });
-  }
-
-  listBlocked(blockerId: string): User[] {
-    return this.q.blocked.all({ blockerId }).map(toUser);
-  }
-
-  isBlockedEitherWay(a: string, b: string): boolean {
-    return this.q.blockEitherWay.get({ a, b })?.blocked === 1;
-  }
-
-  presenceAudience(userId: string): string[] {
-    return this.q.presenceAudience.all({ userId }).map((row) => row.id);
+  sentMessages(userId: string): Message[] {
+    return this.accounts.sentMessages(userId);
   }
 
   // Conversations
@@ -263,6 +112,7 @@ export class SqliteStore implements SyncStore {
           role: 'member',
           now,
           readSeq: 0,
+          joinSeq: 0,
         });
       }
     } else {
@@ -285,9 +135,7 @@ export class SqliteStore implements SyncStore {
   }): Conversation {
     const { id, creatorId, createdAt: now } = group;
     const others = [...new Set(group.memberIds)].filter((member) => member !== creatorId);
-    if (this.getUsers([creatorId, ...others]).length !== others.length + 1) {
-      throw new LetterError('not_found', 'Unknown user.');
-    }
+    for (const userId of [creatorId, ...others]) this.requireUser(userId);
     this.q.insertConversation.run({
       id,
       kind: 'group',
@@ -302,6 +150,7 @@ export class SqliteStore implements SyncStore {
       role: 'admin',
       now,
       readSeq: 1,
+      joinSeq: 0,
     });
     this.logPosition(id, creatorId, 'read', 1, now);
     for (const member of others) {
@@ -311,6 +160,7 @@ export class SqliteStore implements SyncStore {
         role: 'member',
         now,
         readSeq: 0,
+        joinSeq: 0,
       });
     }
     this.q.insertMessage.run({
@@ -348,8 +198,56 @@ export class SqliteStore implements SyncStore {
     return this.q.memberIds.all({ conversationId }).map((row) => row.user_id);
   }
 
+  memberSet(conversationId: string): MemberSet {
+    const version = this.q.membersVersion.get({ conversationId })?.members_version ?? 0;
+    return { userIds: this.memberIds(conversationId), version };
+  }
+
   isMember(conversationId: string, userId: string): boolean {
     return this.q.membership.get({ conversationId, userId }) !== undefined;
+  }
+
+  conversationViews(conversationId: string, userIds: string[]): Conversation[] {
+    const conversation = this.a.conversationById.get({ conversationId });
+    if (!conversation) return [];
+    const members = this.a.membersOf.all({ conversationId });
+    const last = this.getMessage(conversationId, conversation.last_seq) ?? undefined;
+    return toMemberViews(conversation, members, last, userIds);
+  }
+
+  updateSettings(
+    conversationId: string,
+    userId: string,
+    settings: ConversationSettings,
+  ): Conversation | null {
+    if (!this.isMember(conversationId, userId)) return null;
+    this.a.setSettings.run({
+      conversationId,
+      userId,
+      muted: settings.muted,
+      archived: settings.archived,
+    });
+    return this.getConversation(conversationId, userId);
+  }
+
+  // Group management (sqlite-groups.ts)
+
+  renameGroup(input: GroupChangeBase & { title: string }): MemberChange {
+    return this.groups.rename(input);
+  }
+
+  addMembers(input: GroupChangeBase & { userIds: string[] }): MemberChange {
+    return this.groups.addMembers(input);
+  }
+
+  removeMember(input: GroupChangeBase & { userId: string }): MemberChange {
+    return this.groups.removeMember(input);
+  }
+
+  setMemberRole(
+    input: GroupChangeBase & { userId: string; role: 'admin' | 'member' },
+  ): MemberChange {
+    return this.groups.setRole(input);
   }
 
   // Messages
@@ -370,19 +268,16 @@ export class SqliteStore implements SyncStore {
       }
       return { message: this.requireMessage(conversationId, existing.seq), created: false };
     }
-    if (membership.kind === 'direct') {
-      const peerId = this.q.peerOf.get({ conversationId, userId: senderId })?.user_id;
-      if (peerId !== undefined && this.isBlockedEitherWay(senderId, peerId)) {
-        throw new LetterError('blocked');
-      }
-    }
+    if (membership.kind === 'direct') this.checkDirectSend(conversationId, senderId);
     if (
       message.replyToSeq !== null &&
-      !this.q.messageBySeq.get({ conversationId, seq: message.replyToSeq })
+      (message.replyToSeq < membership.join_seq ||
+        !this.q.messageBySeq.get({ conversationId, seq: message.replyToSeq }))
     ) {
       throw new LetterError('bad_request', 'replyToSeq does not refer to a message here.');
     }
-    const seq = this.q.takeSeq.get({ conversationId, now: message.createdAt })!.last_seq;
+    const taken = this.q.takeSeq.get({ conversationId, now: message.createdAt })!;
+    const seq = taken.last_seq;
     const row = {
       id: message.id,
       conversation_id: conversationId,
@@ -398,15 +293,22 @@ export class SqliteStore implements SyncStore {
     };
     this.q.insertMessage.run({ ...message, seq, systemJson: null });
     this.moveOwnPositions(conversationId, senderId, membership, seq, message.createdAt);
-    return { message: toMessage(row), created: true };
+    this.q.unarchiveOthers.run({ conversationId, userId: senderId });
+    const result: AppendResult = { message: toMessage(row), created: true };
+    if (message.knownMembersVersion !== taken.members_version) {
+      result.members = { userIds: this.memberIds(conversationId), version: taken.members_version };
+    }
+    return result;
   }
 
   history(conversationId: string, viewerId: string, range: HistoryRange): HistoryPage | null {
-    if (!this.isMember(conversationId, viewerId)) return null;
+    const member = this.q.membership.get({ conversationId, userId: viewerId });
+    if (!member) return null;
     const limit = Math.max(0, Math.trunc(range.limit));
     const params = {
       conversationId,
-      after: range.after ?? 0,
+      // Nothing from before the member joined: the page stops there with hasMore false.
+      after: Math.max(range.after ?? 0, member.join_seq - 1),
       before: range.before ?? NO_UPPER_BOUND,
       limit: limit + 1,
     };
@@ -457,9 +359,38 @@ export class SqliteStore implements SyncStore {
       : { seq: deliveredSeq, changed: deliveredSeq > member.delivered_seq };
   }
 
-  receipts(conversationId: string, seq: number): Receipt[] {
+  // Message actions (sqlite-message-actions.ts) and search (sqlite-search.ts)
+
+  editMessage(input: MessageTarget & { body: string }): MessageChange {
+    return this.actions.edit(input);
+  }
+
+  deleteMessage(input: MessageTarget): MessageChange {
+    return this.actions.delete(input);
+  }
+
+  setReaction(input: MessageTarget & { emoji: string }): MessageChange {
+    return this.actions.setReaction(input);
+  }
+
+  removeReaction(input: MessageTarget): MessageChange {
+    return this.actions.removeReaction(input);
+  }
+
+  search(viewerId: string, input: SearchInput): SearchResult[] | null {
+    if (input.conversationId !== undefined && !this.isMember(input.conversationId, viewerId)) {
+      return null;
+    }
+    const reactionsOf = (conversationId: string, seq: number) =>
+      this.getMessage(conversationId, seq)?.reactions ?? {};
+    return searchMessages(this.a, reactionsOf, viewerId, input);
+  }
+
+  receipts(conversationId: string, seq: number, viewerId: string): Receipt[] | null {
+    const viewer = this.q.membership.get({ conversationId, userId: viewerId });
+    if (!viewer || seq < viewer.join_seq) return null;
     const message = this.q.messageBySeq.get({ conversationId, seq });
-    if (!message) return [];
+    if (!message) return null;
     const rows = this.q.receipts.all({ conversationId, seq, senderId: message.sender_id ?? '' });
     return rows.map((row) => {
       // Reading implies delivery, and read entries stand in for delivered ones.
@@ -502,10 +433,61 @@ export class SqliteStore implements SyncStore {
     return message;
   }
 
-  private requireUser(id: string) {
-    const row = this.q.userById.get({ id });
-    if (!row || row.deleted_at !== null) throw new LetterError('not_found', 'Unknown user.');
-    return row;
+  /** The actor's membership, or `not_found`: the one answer a non-member gets. */
+  requireMembership(conversationId: string, userId: string): Membership {
+    const membership = this.q.membership.get({ conversationId, userId });
+    if (!membership) throw new LetterError('not_found');
+    return membership;
+  }
+
+  /** Sending (or editing, reacting) in a direct conversation: refused when blocked or deleted. */
+  checkDirectSend(conversationId: string, userId: string): void {
+    const peer = this.q.peerOf.get({ conversationId, userId });
+    if (!peer) return;
+    if (peer.deleted_at !== null) throw new LetterError('forbidden', 'This account was deleted.');
+    if (this.isBlockedEitherWay(userId, peer.user_id)) throw new LetterError('blocked');
+  }
+
+  /**
+   * Appends a system message with the next seq. The actor, when still a member, has seen it:
+   * like a sender, their positions move to it.
+   */
+  appendSystemMessage(
+    conversationId: string,
+    id: string,
+    event: SystemEvent,
+    now: number,
+  ): Message {
+    const seq = this.q.takeSeq.get({ conversationId, now })!.last_seq;
+    const row: MessageRow = {
+      id,
+      conversation_id: conversationId,
+      seq,
+      sender_id: null,
+      client_msg_id: null,
+      body: '',
+      created_at: now,
+      edited_at: null,
+      deleted_at: null,
+      reply_to_seq: null,
+      system_json: JSON.stringify(event),
+    };
+    this.q.insertMessage.run({
+      id,
+      conversationId,
+      seq,
+      senderId: null,
+      clientMsgId: null,
+      body: '',
+      createdAt: now,
+      replyToSeq: null,
+      systemJson: row.system_json,
+    });
+    if (event.actorId !== null) {
+      const actor = this.q.membership.get({ conversationId, userId: event.actorId });
+      if (actor) this.moveOwnPositions(conversationId, event.actorId, actor, seq, now);
+    }
+    return toMessage(row);
   }
 
   /**
@@ -537,17 +519,3 @@ export class SqliteStore implements SyncStore {
 
 /** One key per unordered pair; JSON keeps it unambiguous whatever characters ids contain. */
 const directKeyOf = (a: string, b: string): string => JSON.stringify(a < b ? [a, b] : [b, a]);
-
-function toSession(row: {
-  id: string;
-  user_id: string;
-  created_at: number;
-  revoked_at: number | null;
-}): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}

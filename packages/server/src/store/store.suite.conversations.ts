@@ -188,7 +188,12 @@ function describeAppends(kit: SuiteKit): void {
         attachments: [],
         reactions: {},
       };
-      expect(result).toEqual({ message: expected, created: true });
+      // Without knownMembersVersion the result says who the members are at the commit.
+      expect(result).toEqual({
+        message: expected,
+        created: true,
+        members: { userIds: sorted([a!.id, b!.id]), version: 0 },
+      });
       expect(await kit.store.getMessage(conversationId, 1)).toEqual(expected);
       expect(await kit.store.getMessage(conversationId, 2)).toBeNull();
 
@@ -373,7 +378,7 @@ function describePositions(kit: SuiteKit): void {
       const conversationId = await kit.group(a!, [b!, c!], T0);
       const receipts = async (seq: number) =>
         Object.fromEntries(
-          (await kit.store.receipts(conversationId, seq)).map((r) => [
+          (await kit.store.receipts(conversationId, seq, a!.id))!.map((r) => [
             r.userId,
             [r.deliveredAt, r.readAt],
           ]),
@@ -413,7 +418,9 @@ function describePositions(kit: SuiteKit): void {
         [b!.id]: [iso(T0 + 2), iso(T0 + 3)],
         [c!.id]: [iso(T0 + 6), iso(T0 + 6)],
       });
-      expect(await kit.store.receipts(conversationId, 99)).toEqual([]);
+      expect(await kit.store.receipts(conversationId, 99, a!.id)).toBeNull();
+      const outsider = await kit.user();
+      expect(await kit.store.receipts(conversationId, 2, outsider.id)).toBeNull();
     });
   });
 }

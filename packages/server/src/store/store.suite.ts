@@ -4,7 +4,9 @@
  * engine (files, pragmas, batching) belongs in that engine's own test file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeActionTests } from './store.suite.actions.js';
 import { describeConversationTests } from './store.suite.conversations.js';
+import { describeGroupTests } from './store.suite.groups.js';
 import { SuiteKit, T0, expectCode, iso, sorted, type OpenStore } from './store.suite.helpers.js';
 
 export type { OpenStore };
@@ -35,6 +37,8 @@ export function describeStore(name: string, open: OpenStore): void {
     describeSessionTests(kit);
     describeContactTests(kit);
     describeConversationTests(kit);
+    describeGroupTests(kit);
+    describeActionTests(kit);
   });
 }
 
@@ -51,7 +55,13 @@ function describeUserTests(kit: SuiteKit): void {
         createdAt: T0,
       });
       expect(user).toEqual({ id, username, displayName: 'Ann' });
-      const record = { ...user, passwordHash: 'h1', createdAt: T0, lastSeenAt: null };
+      const record = {
+        ...user,
+        passwordHash: 'h1',
+        createdAt: T0,
+        lastSeenAt: null,
+        deletedAt: null,
+      };
       expect(await kit.store.getUser(id)).toEqual(record);
       expect(await kit.store.getUserByUsername(username)).toEqual(record);
       expect(await kit.store.getUser(kit.id('u'))).toBeNull();

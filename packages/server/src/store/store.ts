@@ -18,6 +18,7 @@ import type {
   Receipt,
   ReceiptKind,
   Role,
+  SearchResult,
   SystemEvent,
   User,
 } from '@letter/protocol';
@@ -26,6 +27,8 @@ export interface UserRecord extends User {
   passwordHash: string;
   createdAt: number;
   lastSeenAt: number | null;
+  /** Set once the account was deleted: then the record is a tombstone ("Deleted account"). */
+  deletedAt: number | null;
 }
 
 export interface NewUser {
@@ -60,12 +63,28 @@ export interface NewMessage {
   body: string;
   replyToSeq: number | null;
   createdAt: number;
+  /**
+   * The members version of the caller's cached member list, if it has one. When the
+   * conversation's version differs at commit, the result carries the current `members`.
+   */
+  knownMembersVersion?: number | undefined;
 }
 
 export interface AppendResult {
   message: Message;
   /** false when (senderId, clientMsgId) already existed: `message` is the original. */
   created: boolean;
+  /**
+   * The members at the commit of a created message, when they differ from
+   * `knownMembersVersion` (always when it was not given): exactly who may receive it.
+   */
+  members?: MemberSet | undefined;
+}
+
+/** The members of a conversation and the version of that list (bumped by every change). */
+export interface MemberSet {
+  userIds: string[];
+  version: number;
 }
 
 export interface HistoryPage {
@@ -88,11 +107,74 @@ export interface PositionResult {
   changed: boolean;
 }
 
+/** The outcome of a group change (rename, members added or removed, roles). */
 export interface MemberChange {
-  conversation: Conversation;
-  /** The system message recording the change, already appended with its own seq. */
-  message: Message | null;
+  conversationId: string;
+  /**
+   * The system messages recording the change, in seq order: the change itself and, when the
+   * last admin went, the automatic promotion (actorId null). Empty when nothing changed.
+   */
+  messages: Message[];
+  /** The members after the change, with its members version. */
+  members: MemberSet;
+  /** Members who joined with this change (they see history from its first message on). */
+  addedUserIds: string[];
+  /** Members who lost access with this change. */
+  removedUserIds: string[];
 }
+
+/** Ids for the system messages a group change may append: the change and a hand-over. */
+export type SystemMessageIds = [string, string];
+
+export interface GroupChangeBase {
+  conversationId: string;
+  /** Who acts; must be a member (else `not_found`) and, except to leave, an admin. */
+  actorId: string;
+  now: number;
+  messageIds: SystemMessageIds;
+}
+
+/** The outcome of an edit, a delete or a reaction. */
+export interface MessageChange {
+  /** The message after the change, as members see it (a tombstone after a delete). */
+  message: Message;
+  /** false when it already was so (same body, already deleted, same reaction): no event. */
+  changed: boolean;
+  /** The members at commit: who hears of the change. */
+  memberIds: string[];
+}
+
+export interface MessageTarget {
+  conversationId: string;
+  seq: number;
+  /** The member acting; `not_found` unless they are a member who may see `seq`. */
+  userId: string;
+  now: number;
+}
+
+export interface ConversationSettings {
+  muted?: boolean | undefined;
+  archived?: boolean | undefined;
+}
+
+export interface SearchInput {
+  /** The user's words as typed; the store escapes them (no query syntax reaches the engine). */
+  text: string;
+  conversationId?: string | undefined;
+  limit: number;
+}
+
+export interface AccountDeletion {
+  /** Sessions that were live and are now revoked: their sockets must close (4401). */
+  revokedSessionIds: string[];
+  /** One per group the user was in: they left it (with the admin hand-over rule). */
+  groupChanges: MemberChange[];
+  /** Direct conversations they were in; the peers now see "Deleted account". */
+  directConversationIds: string[];
+}
+
+/** What a deleted account looks like from outside. */
+export const DELETED_DISPLAY_NAME = 'Deleted account';
 
 export interface ConversationSummary {
   id: string;
@@ -110,7 +192,9 @@ export interface Store {
   // Users
   /** Throws `LetterError('username_taken')` on a case-insensitive clash. */
   createUser(user: NewUser): Promise<User>;
+  /** null for unknown usernames and for deleted accounts (they cannot log in). */
   getUserByUsername(username: string): Promise<UserRecord | null>;
+  /** Deleted accounts too: their tombstone, displayName "Deleted account". */
   getUser(id: string): Promise<UserRecord | null>;
   getUsers(ids: string[]): Promise<User[]>;
   /** Usernames starting with `prefix` (lower-cased), ordered by username, excluding `excludeId`. */
@@ -118,6 +202,21 @@ export interface Store {
   updateDisplayName(userId: string, displayName: string): Promise<User>;
   updatePasswordHash(userId: string, passwordHash: string): Promise<void>;
   setLastSeen(userId: string, at: number): Promise<void>;
+  /**
+   * Deletes an account, atomically: username freed (replaced by a tombstone no registration
+   * can produce), display name "Deleted account", password hash cleared, every session
+   * revoked, contacts and blocks of and by the user removed, every group left (appending a
+   * `left` message and handing admin over as `removeMember` does). Their messages stay. Direct
+   * conversations stay, but nobody can send in them any more (`forbidden`). System message ids
+   * are `${messageIdPrefix}.${n}`. `not_found` when the user does not exist or is deleted.
+   */
+  deleteUser(input: {
+    userId: string;
+    now: number;
+    messageIdPrefix: string;
+  }): Promise<AccountDeletion>;
+  /** Every message the user sent that is not deleted, by conversation and seq (export). */
+  sentMessages(userId: string): Promise<Message[]>;
 
   // Sessions and refresh tokens (only hashes are stored)
   createSession(session: {
@@ -180,7 +279,42 @@ export interface Store {
   listConversationSummaries(userId: string): Promise<ConversationSummary[]>;
   /** Member ids of a conversation ([] when it does not exist). */
   memberIds(conversationId: string): Promise<string[]>;
+  /** Member ids with the members version ({[], 0} when it does not exist). */
+  memberSet(conversationId: string): Promise<MemberSet>;
   isMember(conversationId: string, userId: string): Promise<boolean>;
+  /**
+   * The conversation as each of `userIds` sees it, in that order, skipping non-members: one
+   * set of reads for a whole announcement instead of one per member.
+   */
+  conversationViews(conversationId: string, userIds: string[]): Promise<Conversation[]>;
+  /** Sets the viewer's own muted/archived flags; null when not a member. */
+  updateSettings(
+    conversationId: string,
+    userId: string,
+    settings: ConversationSettings,
+  ): Promise<Conversation | null>;
+
+  // Group management. Every method checks, inside its transaction: the actor is a member
+  // (`not_found`), the conversation is a group (`forbidden`), the actor is an admin where
+  // needed (`forbidden`). A group never has zero admins while it has members: when the last
+  // admin leaves, is removed or demotes themselves, the longest-standing remaining member
+  // (earliest join seq, then join time, then id) becomes admin, recorded as a `promoted`
+  // system message with actorId null.
+  /** Renames (admins). The same title again changes nothing. */
+  renameGroup(input: GroupChangeBase & { title: string }): Promise<MemberChange>;
+  /**
+   * Adds members (admins); existing members are skipped, unknown or deleted users are
+   * `not_found`, more than limits.groupMaxMembers is `bad_request`. The new members see history
+   * from the `added` message on and have it unread.
+   */
+  addMembers(input: GroupChangeBase & { userIds: string[] }): Promise<MemberChange>;
+  /**
+   * Removes `userId` (admins), or leaves when `userId` is the actor (any member). `not_found`
+   * when `userId` is not a member. Their read positions go with them; a re-add starts afresh.
+   */
+  removeMember(input: GroupChangeBase & { userId: string }): Promise<MemberChange>;
+  /** Promotes or demotes (admins). A sole member cannot demote themselves (`bad_request`). */
+  setMemberRole(input: GroupChangeBase & { userId: string; role: Role }): Promise<MemberChange>;
 
   // Messages
   /**
@@ -190,13 +324,42 @@ export interface Store {
    * Advances the sender's own read and delivered position to the new seq.
    */
   appendMessage(message: NewMessage): Promise<AppendResult>;
-  /** History page for a member (null when not a member), ascending by seq. */
+  /**
+   * History page for a member (null when not a member), ascending by seq. Only seqs from the
+   * member's first visible seq (their join) on; `hasMore` is false at that boundary.
+   */
   history(
     conversationId: string,
     viewerId: string,
     range: HistoryRange,
   ): Promise<HistoryPage | null>;
+  /** Any message, whoever asks: for the server's own use, never answered to a client as is. */
   getMessage(conversationId: string, seq: number): Promise<Message | null>;
+
+  // Message actions. `not_found` unless the actor is a member who may see the seq and it
+  // exists; system messages cannot be edited, deleted or reacted to (`forbidden`).
+  /**
+   * Edits one's own message (`forbidden` for anyone else's or a deleted one); sets editedAt.
+   * `blocked` in a direct conversation blocked either way, `forbidden` when the peer's account
+   * was deleted, as for sends.
+   */
+  editMessage(input: MessageTarget & { body: string }): Promise<MessageChange>;
+  /**
+   * Deletes for everyone: one's own message, or anyone's for a group admin (`forbidden`
+   * otherwise). The body is erased from storage and the search index, reactions go, deletedAt
+   * is set; the seq stays as a tombstone. Deleting a tombstone again changes nothing.
+   */
+  deleteMessage(input: MessageTarget): Promise<MessageChange>;
+  /** Sets the actor's one reaction on a message, replacing theirs (`forbidden` on tombstones). */
+  setReaction(input: MessageTarget & { emoji: string }): Promise<MessageChange>;
+  /** Removes the actor's reaction, if any. */
+  removeReaction(input: MessageTarget): Promise<MessageChange>;
+  /**
+   * Full-text search over the viewer's conversations (or one of them: null when not a member),
+   * only seqs they may see, not deleted, best match first. Words match by prefix, all must
+   * occur; case and diacritics are ignored.
+   */
+  search(viewerId: string, input: SearchInput): Promise<SearchResult[] | null>;
 
   /**
    * Moves a member's delivered or read position forward (clamped to lastSeq; reading implies
@@ -209,8 +372,12 @@ export interface Store {
     seq: number,
     now: number,
   ): Promise<PositionResult | null>;
-  /** Per member but the sender: when `seq` was delivered to and read by them. */
-  receipts(conversationId: string, seq: number): Promise<Receipt[]>;
+  /**
+   * Per member but the sender (and but members who joined after `seq`): when `seq` was
+   * delivered to and read by them. null unless `viewerId` is a member who may see `seq` and it
+   * exists.
+   */
+  receipts(conversationId: string, seq: number, viewerId: string): Promise<Receipt[] | null>;
 
   /** Cumulative group-commit counters, where the implementation batches (for /metrics). */
   stats?(): StoreStats;
