@@ -102,9 +102,11 @@ export function summarize(h: Histogram): LatencySummary {
   };
 }
 
+const PAD = 'x'.repeat(PAD_TO);
+
 /** A body that looks like a short chat message and starts with the tag. */
 function bodyFor(tag: string): string {
-  return tag.length >= PAD_TO ? tag : tag + 'x'.repeat(PAD_TO - tag.length);
+  return tag.length >= PAD_TO ? tag : tag + PAD.slice(tag.length);
 }
 
 export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
