@@ -135,6 +135,16 @@ export class AuthService {
     return claims;
   }
 
+  /**
+   * Sessions another service revoked in the store (account deletion): forgotten here and
+   * announced like a logout, so their sockets close with 4401 on every node.
+   */
+  sessionsEnded(sessionIds: string[]): void {
+    if (sessionIds.length === 0) return;
+    this.forget(sessionIds);
+    this.deps.onRevoked(sessionIds);
+  }
+
   /** Drops cached knowledge of sessions revoked here or on another node. */
   forget(sessionIds: string[]): void {
     for (const id of sessionIds) this.liveSessions.delete(id);

@@ -14,6 +14,8 @@ import {
   sendMessageBody,
 } from '@letter/protocol';
 import { authenticate, noContent, type RouteContext } from './context.js';
+import { groupRoutes } from './group-routes.js';
+import { messageRoutes } from './message-routes.js';
 
 type WithId = { Params: { id: string } };
 
@@ -67,4 +69,7 @@ export function conversationRoutes(app: FastifyInstance, context: RouteContext):
     await chat.advance(userId, request.params.id, 'read', body.seq);
     return noContent(reply);
   });
+
+  groupRoutes(app, context);
+  messageRoutes(app, context);
 }

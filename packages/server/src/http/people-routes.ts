@@ -11,6 +11,7 @@ import {
   type User,
 } from '@letter/protocol';
 import { iso } from '../util/clock.js';
+import { accountRoutes } from './account-routes.js';
 import { authenticate, noContent, type RouteContext } from './context.js';
 
 const publicUser = (user: User): User => ({
@@ -96,4 +97,6 @@ export function peopleRoutes(app: FastifyInstance, context: RouteContext): void 
     await store.unblock(userId, request.params.userId);
     return noContent(reply);
   });
+
+  accountRoutes(app, context);
 }

@@ -13,13 +13,17 @@ import {
   type ReceiptKind,
   type SyncResult,
 } from '@letter/protocol';
-import type { Store } from '../store/store.js';
+import type { MemberSet, MemberView, Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { iso } from '../util/clock.js';
 import type { Ids } from '../util/ids.js';
 import type { RateLimiter } from '../util/rate.js';
 import type { Hub, MessageKey } from './hub.js';
 import type { Presence, PresenceChange } from '../presence/presence.js';
+import { AccountService } from './accounts.js';
+import { GroupService } from './groups.js';
+import { MessageActions } from './message-actions.js';
+import { takeSendToken } from './send-limit.js';
 
 export interface SendInput {
   conversationId?: string | undefined;
@@ -42,26 +46,78 @@ export interface ChatDeps {
 const MEMBER_CACHE_MAX = 20_000;
 
 export class ChatService {
-  /** conversationId → member ids; dropped on every membership change anywhere in the cluster. */
-  private readonly members = new Map<string, Promise<string[]>>();
+  /** Group management and per-member settings. */
+  readonly groups: GroupService;
+  /** Edits, deletes, reactions, receipts and search. */
+  readonly messages: MessageActions;
+  /** Account deletion and export. */
+  readonly accounts: AccountService;
+
+  /**
+   * conversationId → members, with the version of that list. Dropped on every membership change
+   * anywhere in the cluster. Message fan-out never trusts it blindly: the store compares its
+   * version at commit (see `send`). Typing and receipts use it as is.
+   */
+  private readonly members = new Map<string, MemberSet>();
+  private readonly loading = new Map<string, Promise<MemberSet>>();
+  /**
+   * Counts drops. A member list read before a drop may be stale: it is used for the call that
+   * read it but not cached (a reply can arrive after the drop that should have superseded it).
+   */
+  private drops = 0;
   private readonly typingAt = new Map<string, number>();
 
   constructor(private readonly deps: ChatDeps) {
     deps.hub.onEvent((event) => {
-      if (event.kind === 'membership-changed') this.members.delete(event.conversationId);
+      if (event.kind === 'membership-changed') this.dropMembers(event.conversationId);
     });
     deps.presence.onChange((change) => void this.announcePresence(change));
+    this.groups = new GroupService(this, deps);
+    this.messages = new MessageActions(deps);
+    this.accounts = new AccountService(this, deps);
   }
 
-  memberIds(conversationId: string): Promise<string[]> {
-    let cached = this.members.get(conversationId);
-    if (!cached) {
-      if (this.members.size >= MEMBER_CACHE_MAX) this.members.clear();
-      cached = this.deps.store.memberIds(conversationId);
-      this.members.set(conversationId, cached);
-      cached.catch(() => this.members.delete(conversationId));
+  async memberIds(conversationId: string): Promise<string[]> {
+    const known = this.members.get(conversationId);
+    if (known) return known.userIds;
+    let loading = this.loading.get(conversationId);
+    if (!loading) {
+      const drops = this.drops;
+      const pending = this.deps.store.memberSet(conversationId);
+      loading = pending;
+      this.loading.set(conversationId, pending);
+      const settle = () => {
+        if (this.loading.get(conversationId) === pending) this.loading.delete(conversationId);
+      };
+      pending.then((set) => {
+        settle();
+        if (drops === this.drops) this.remember(conversationId, set);
+      }, settle);
     }
-    return cached;
+    return (await loading).userIds;
+  }
+
+  /**
+   * Members changed: forget them here at once, before anything else runs on this node, and
+   * tell every other node. Callers invoke it synchronously after the store's commit resolved,
+   * so no event of the conversation can go out on this node with the old list.
+   */
+  membersChanged(conversationId: string): void {
+    this.dropMembers(conversationId);
+    this.deps.hub.publish({ kind: 'membership-changed', conversationId });
+  }
+
+  private dropMembers(conversationId: string): void {
+    this.drops += 1;
+    this.members.delete(conversationId);
+    this.loading.delete(conversationId);
+  }
+
+  private remember(conversationId: string, set: MemberSet): void {
+    const known = this.members.get(conversationId);
+    if (known && known.version > set.version) return;
+    if (!known && this.members.size >= MEMBER_CACHE_MAX) this.members.clear();
+    this.members.set(conversationId, set);
   }
 
   /** Throws not_found unless the user is a member. */
@@ -76,11 +132,14 @@ export class ChatService {
     input: SendInput,
     exceptConnectionId?: string,
   ): Promise<{ message: Message; created: boolean }> {
-    const retryAfter = this.deps.sendLimiter.take(userId);
-    if (retryAfter > 0) throw new LetterError('rate_limited', 'Sending too fast.', retryAfter);
+    takeSendToken(this.deps.sendLimiter, userId);
     const conversationId =
       input.conversationId ?? (await this.openDirect(userId, input.to ?? '')).conversation.id;
     const { store, ids, clock, hub } = this.deps;
+    // The store tells whether this list is the one at the commit, and sends the right one if
+    // not: a message reaches exactly its members then, whatever this node's cache holds.
+    const cached = this.members.get(conversationId);
+    const drops = this.drops;
     const result = await store.appendMessage({
       id: ids.next('m'),
       conversationId,
@@ -89,9 +148,11 @@ export class ChatService {
       body: input.body,
       replyToSeq: input.replyToSeq ?? null,
       createdAt: clock.now(),
+      knownMembersVersion: cached?.version,
     });
     if (result.created) {
-      const members = await this.memberIds(conversationId);
+      if (result.members && drops === this.drops) this.remember(conversationId, result.members);
+      const members = result.members?.userIds ?? cached?.userIds ?? [];
       const { message } = result;
       hub.deliver(members, { type: 'message', message }, exceptConnectionId, {
         conversationId,
@@ -143,14 +204,15 @@ export class ChatService {
 
   /** Sends each member their own view of the conversation (titles and read state differ). */
   async announceConversation(conversationId: string, userIds: string[]): Promise<void> {
-    this.deps.hub.publish({ kind: 'membership-changed', conversationId });
-    this.members.delete(conversationId);
-    await Promise.all(
-      userIds.map(async (memberId) => {
-        const conversation = await this.deps.store.getConversation(conversationId, memberId);
-        if (conversation) this.deps.hub.deliver([memberId], { type: 'conversation', conversation });
-      }),
-    );
+    this.membersChanged(conversationId);
+    this.deliverViews(await this.deps.store.conversationViews(conversationId, userIds));
+  }
+
+  /** Each member's own view to that member's sessions. */
+  deliverViews(views: MemberView[]): void {
+    for (const { userId, conversation } of views) {
+      this.deps.hub.deliver([userId], { type: 'conversation', conversation });
+    }
   }
 
   async advance(

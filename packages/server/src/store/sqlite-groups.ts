@@ -133,12 +133,14 @@ export class SqliteGroups {
     messages: Message[],
     who: { added?: string[]; removed?: string[] } = {},
   ): MemberChange {
+    const members = this.store.memberSet(conversationId);
     return {
       conversationId,
       messages,
-      members: this.store.memberSet(conversationId),
+      members,
       addedUserIds: who.added ?? [],
       removedUserIds: who.removed ?? [],
+      views: this.store.conversationViews(conversationId, members.userIds),
     };
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { Conversation, Member, Message, SystemEvent, User } from '@letter/protocol';
 import { iso } from '../util/clock.js';
-import type { UserRecord } from './store.js';
+import type { MemberView, UserRecord } from './store.js';
 import type { ConversationsTable, MessagesTable, UsersTable } from './sqlite-db.js';
 
 export type MessageRow = MessagesTable;
@@ -136,10 +136,10 @@ export function toMemberViews(
   memberRows: MemberViewRow[],
   lastMessage: Message | undefined,
   viewerIds: string[],
-): Conversation[] {
+): MemberView[] {
   const members = memberRows.map(toMember);
   const byId = new Map(memberRows.map((row) => [row.user_id, row]));
-  const views: Conversation[] = [];
+  const views: MemberView[] = [];
   for (const viewerId of viewerIds) {
     const own = byId.get(viewerId);
     if (!own) continue;
@@ -150,7 +150,8 @@ export function toMemberViews(
       viewer_muted: own.muted,
       viewer_archived: own.archived,
     };
-    views.push(toConversation(viewerId, row, memberRows, members, lastMessage));
+    const view = toConversation(viewerId, row, memberRows, members, lastMessage);
+    views.push({ userId: viewerId, conversation: view });
   }
   return views;
 }

@@ -23,6 +23,7 @@ import type {
   HistoryRange,
   MemberChange,
   MemberSet,
+  MemberView,
   MessageChange,
   MessageTarget,
   NewMessage,
@@ -207,7 +208,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     return this.q.membership.get({ conversationId, userId }) !== undefined;
   }
 
-  conversationViews(conversationId: string, userIds: string[]): Conversation[] {
+  conversationViews(conversationId: string, userIds: string[]): MemberView[] {
     const conversation = this.a.conversationById.get({ conversationId });
     if (!conversation) return [];
     const members = this.a.membersOf.all({ conversationId });

@@ -48,6 +48,11 @@ export function describeGroupTests(kit: SuiteKit): void {
         unreadCount: 2,
       });
 
+      expect(change.views).toEqual(
+        await kit.store.conversationViews(group, change.members.userIds),
+      );
+      expect(change.views.map((v) => v.userId)).toEqual(change.members.userIds);
+      expect(change.views.map((v) => v.conversation.id)).toEqual([group, group]);
       const same = await kit.store.renameGroup({ ...base(group, admin!), title: 'New name' });
       expect(same.messages).toEqual([]);
       await expectCode(
@@ -161,6 +166,10 @@ export function describeGroupTests(kit: SuiteKit): void {
         [3, { kind: 'removed', actorId: admin!.id, userIds: [b!.id] }],
       ]);
       expect(removed.removedUserIds).toEqual([b!.id]);
+      for (const view of removed.views) {
+        expect(view.conversation).toEqual(await kit.store.getConversation(group, view.userId));
+      }
+      expect(removed.views.map((v) => v.userId)).toEqual(removed.members.userIds);
       expect(sorted(removed.members.userIds)).toEqual(sorted([admin!.id, c!.id]));
       expect(await kit.store.getConversation(group, b!.id)).toBeNull();
       expect(await kit.store.history(group, b!.id, { limit: 10 })).toBeNull();
@@ -321,8 +330,8 @@ export function describeGroupTests(kit: SuiteKit): void {
       await kit.store.updateSettings(group, b!.id, { muted: true });
       const views = await kit.store.conversationViews(group, [b!.id, outsider!.id, admin!.id]);
       expect(views).toEqual([
-        await kit.store.getConversation(group, b!.id),
-        await kit.store.getConversation(group, admin!.id),
+        { userId: b!.id, conversation: await kit.store.getConversation(group, b!.id) },
+        { userId: admin!.id, conversation: await kit.store.getConversation(group, admin!.id) },
       ]);
       expect(await kit.store.conversationViews(kit.id('c'), [admin!.id])).toEqual([]);
     });

@@ -121,6 +121,17 @@ export interface MemberChange {
   addedUserIds: string[];
   /** Members who lost access with this change. */
   removedUserIds: string[];
+  /**
+   * Every member's own view after the change: read in the same transaction, so the events of a
+   * change describe exactly the state it committed.
+   */
+  views: MemberView[];
+}
+
+/** A conversation as one member sees it. */
+export interface MemberView {
+  userId: string;
+  conversation: Conversation;
 }
 
 /** Ids for the system messages a group change may append: the change and a hand-over. */
@@ -286,7 +297,7 @@ export interface Store {
    * The conversation as each of `userIds` sees it, in that order, skipping non-members: one
    * set of reads for a whole announcement instead of one per member.
    */
-  conversationViews(conversationId: string, userIds: string[]): Promise<Conversation[]>;
+  conversationViews(conversationId: string, userIds: string[]): Promise<MemberView[]>;
   /** Sets the viewer's own muted/archived flags; null when not a member. */
   updateSettings(
     conversationId: string,
