@@ -67,8 +67,15 @@ export interface WorkerOptions {
   busyTimeoutMs?: number | undefined;
 }
 
+export interface Call {
+  id: number;
+  method: StoreMethod;
+  args: unknown[];
+}
+
 export type ToWorker =
-  | { type: 'call'; id: number; method: StoreMethod; args: unknown[] }
+  /** Every call made in one tick of the main thread, posted as one message. */
+  | { type: 'calls'; calls: Call[] }
   /** Answer everything queued before this, close the database, then answer `closed`. */
   | { type: 'close' };
 

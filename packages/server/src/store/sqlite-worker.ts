@@ -10,6 +10,7 @@ import type { StoreStats } from './store.js';
 import { SqliteStore } from './sqlite.js';
 import {
   isStoreMethod,
+  type Call,
   type FromWorker,
   type Reply,
   type SerializedError,
@@ -19,8 +20,6 @@ import {
 
 /** Bounds the latency a single batch adds to its first request. */
 const MAX_BATCH = 1000;
-
-type Call = Extract<ToWorker, { type: 'call' }>;
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-worker.ts must run in a worker thread');
@@ -40,8 +39,8 @@ let queue: Call[] = [];
 let flushScheduled = false;
 
 port.on('message', (message: ToWorker) => {
-  if (message.type === 'call') {
-    queue.push(message);
+  if (message.type === 'calls') {
+    for (const call of message.calls) queue.push(call);
     // setImmediate runs after every message already waiting on the port has been queued.
     if (!flushScheduled) {
       flushScheduled = true;

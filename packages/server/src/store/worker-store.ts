@@ -11,6 +11,7 @@ import { LetterError, isErrorCode } from '@letter/protocol';
 import type { Store, StoreStats } from './store.js';
 import {
   storeMethods,
+  type Call,
   type FromWorker,
   type SerializedError,
   type ToWorker,
@@ -107,14 +108,26 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   worker.on('exit', (code) => fail(new Error(`the SQLite worker exited (code ${code})`)));
   worker.unref();
 
+  /**
+   * Calls made in one tick go to the worker as one message: a burst of sends then costs one
+   * structured clone and one message event on each side, not one per call.
+   */
+  let outgoing: Call[] = [];
+  const post = (): void => {
+    if (outgoing.length === 0) return;
+    const message: ToWorker = { type: 'calls', calls: outgoing };
+    outgoing = [];
+    worker.postMessage(message);
+  };
+
   const call = (method: StoreMethod, args: unknown[]): Promise<unknown> => {
     if (unusable) return Promise.reject(unusable);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       if (pending.size === 1) worker.ref();
-      const message: ToWorker = { type: 'call', id, method, args };
-      worker.postMessage(message);
+      if (outgoing.length === 0) queueMicrotask(post);
+      outgoing.push({ id, method, args });
     });
   };
 
@@ -125,6 +138,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
       worker.ref();
       // The worker answers every call queued before `close`, then closes the database.
       const closed = new Promise<void>((resolve) => (onClosed = resolve));
+      post();
       const message: ToWorker = { type: 'close' };
       worker.postMessage(message);
       await closed;
