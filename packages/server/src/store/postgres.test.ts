@@ -1,0 +1,258 @@
+/**
+ * The PostgreSQL store: the shared conformance suite, plus what only PostgreSQL has — migrations
+ * racing between nodes, data across reopen, and two stores (two nodes' pools) writing the same
+ * rows at once. Needs LETTER_TEST_PG_URL (skipped locally without it, required in CI); every
+ * store gets a schema of its own, dropped afterwards.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { User } from '@letter/protocol';
+import { postgresTestUrl } from '../testing/services.js';
+import { pgLatestVersion, pgMigrations } from './postgres-migrations.js';
+import {
+  adminQuery,
+  dropSchema,
+  freshSchemaName,
+  openTestPostgresStore,
+} from './postgres-testing.js';
+import { openPostgresStore } from './postgres.js';
+import type { Store } from './store.js';
+import { describeStore } from './store.suite.js';
+import { T0, expectCode, range } from './store.suite.helpers.js';
+
+const url = postgresTestUrl();
+
+if (!url) {
+  describe('PostgreSQL store', () => {
+    it.skip('needs LETTER_TEST_PG_URL (postgres://…): not set, so nothing ran', () => {});
+  });
+} else {
+  describeStore('postgres', () => openTestPostgresStore(url));
+  describePostgresOnly(url);
+}
+
+function describePostgresOnly(url: string): void {
+  const schemas: string[] = [];
+  const stores: Store[] = [];
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await Promise.all(schemas.map((schema) => dropSchema(url, schema)));
+  });
+
+  /** A store on `schema` (a fresh one by default), closed and dropped after the file. */
+  const open = async (schema = freshSchemaName(), migrate = true): Promise<Store> => {
+    if (!schemas.includes(schema)) schemas.push(schema);
+    const store = await openPostgresStore({ url, schema, migrate, maxConnections: 4 });
+    stores.push(store);
+    return store;
+  };
+
+  const applied = (schema: string) =>
+    adminQuery<{ version: number; name: string }>(
+      url,
+      `SELECT version, name FROM "${schema}".schema_migrations ORDER BY version`,
+    );
+
+  let n = 0;
+  const user = async (store: Store): Promise<User> => {
+    const id = `u_pg_${++n}`;
+    return store.createUser({
+      id,
+      username: `pg${n}_${Date.now()}`,
+      displayName: `Person ${n}`,
+      passwordHash: 'h',
+      createdAt: T0,
+    });
+  };
+
+  describe('PostgreSQL store: schema and migrations', () => {
+    it('migrates idempotently, one row per version', async () => {
+      const schema = freshSchemaName();
+      const store = await open(schema, false);
+      await store.migrate();
+      await store.migrate();
+      expect(await applied(schema)).toEqual(
+        pgMigrations.map((m) => ({ version: m.version, name: m.name })),
+      );
+      expect(pgLatestVersion).toBe(pgMigrations.length);
+    });
+
+    it('lets two nodes migrate one schema at the same time', async () => {
+      const schema = freshSchemaName();
+      const [a, b, c] = await Promise.all([
+        open(schema, false),
+        open(schema, false),
+        open(schema, false),
+      ]);
+      await Promise.all([a.migrate(), b.migrate(), c.migrate(), a.migrate()]);
+      expect((await applied(schema)).map((row) => row.version)).toEqual(
+        pgMigrations.map((m) => m.version),
+      );
+      // Both see one schema: a user created through one is found through the other.
+      const created = await user(a);
+      expect((await b.getUser(created.id))?.username).toBe(created.username);
+    });
+
+    it('refuses a schema name that is not a plain identifier', async () => {
+      await expect(openPostgresStore({ url, schema: 'x"; DROP TABLE users; --' })).rejects.toThrow(
+        /schema must match/,
+      );
+    });
+
+    it('keeps data across close and reopen', async () => {
+      const schema = freshSchemaName();
+      const first = await openPostgresStore({ url, schema });
+      schemas.push(schema);
+      const [a, b] = [await user(first), await user(first)];
+      const { conversation } = await first.openDirect('c_reopen', a.id, b.id, T0);
+      const sent = await first.appendMessage({
+        id: 'm_reopen',
+        conversationId: conversation.id,
+        senderId: a.id,
+        clientMsgId: 'cm_reopen',
+        body: 'still here after a restart',
+        replyToSeq: null,
+        createdAt: T0 + 1,
+      });
+      await first.close();
+      await expect(first.getUser(a.id)).rejects.toThrow(/closed/);
+
+      const second = await open(schema);
+      expect(await second.getMessage(conversation.id, 1)).toEqual(sent.message);
+      expect((await second.getConversation(conversation.id, b.id))?.unreadCount).toBe(1);
+      expect(await second.findDirect(b.id, a.id)).toBe(conversation.id);
+    });
+  });
+
+  describe('PostgreSQL store: two nodes writing at once', () => {
+    it('agrees on one direct conversation and gap-free seqs across pools', async () => {
+      const schema = freshSchemaName();
+      const [one, two] = [await open(schema), await open(schema)];
+      const [a, b, c] = [await user(one), await user(one), await user(one)];
+      const opened = await Promise.all(
+        range(1, 6).map((i) =>
+          (i % 2 ? one : two).openDirect(
+            `c_race_${i}`,
+            i % 3 ? a.id : b.id,
+            i % 3 ? b.id : a.id,
+            T0,
+          ),
+        ),
+      );
+      expect(new Set(opened.map((o) => o.conversation.id)).size).toBe(1);
+      expect(opened.filter((o) => o.created)).toHaveLength(1);
+
+      const group = await one.createGroup({
+        id: 'c_race_group',
+        title: 'Race',
+        creatorId: a.id,
+        memberIds: [b.id, c.id],
+        createdAt: T0,
+        systemMessageId: 'm_race_created',
+      });
+      const senders = [a, b, c];
+      const results = await Promise.all(
+        range(1, 40).map((i) =>
+          (i % 2 ? one : two).appendMessage({
+            id: `m_race_${i}`,
+            conversationId: group.id,
+            senderId: senders[i % 3]!.id,
+            clientMsgId: `cm_race_${i}`,
+            body: `m${i}`,
+            replyToSeq: null,
+            createdAt: T0 + i,
+          }),
+        ),
+      );
+      expect(results.map((r) => r.message.seq).sort((x, y) => x - y)).toEqual(range(2, 41));
+      expect((await two.getConversation(group.id, c.id))?.lastSeq).toBe(41);
+    });
+
+    it('returns the identical original to concurrent repeats sent through both pools', async () => {
+      const schema = freshSchemaName();
+      const [one, two] = [await open(schema), await open(schema)];
+      const [a, b] = [await user(one), await user(one)];
+      const { conversation } = await one.openDirect('c_dup', a.id, b.id, T0);
+      const results = await Promise.all(
+        range(1, 10).map((i) =>
+          (i % 2 ? one : two).appendMessage({
+            id: `m_dup_${i}`,
+            conversationId: conversation.id,
+            senderId: a.id,
+            clientMsgId: 'same',
+            body: `attempt ${i}`,
+            replyToSeq: null,
+            createdAt: T0 + i,
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      for (const result of results) expect(result.message).toEqual(results[0]!.message);
+      expect((await two.getConversation(conversation.id, a.id))?.lastSeq).toBe(1);
+    });
+
+    it('rotates a refresh token once; the concurrent second presentation is reuse', async () => {
+      const schema = freshSchemaName();
+      const [one, two] = [await open(schema), await open(schema)];
+      const a = await user(one);
+      await one.createSession({
+        id: 's_race',
+        userId: a.id,
+        refreshHash: 'r0',
+        createdAt: T0,
+        expiresAt: T0 + 60_000,
+      });
+      const outcomes = await Promise.all([
+        one.rotateRefreshToken('r0', 'r1', T0 + 1, T0 + 90_000),
+        two.rotateRefreshToken('r0', 'r2', T0 + 1, T0 + 90_000),
+      ]);
+      expect(outcomes.map((o) => o.kind).sort()).toEqual(['reuse', 'rotated']);
+      expect((await two.getSession('s_race'))?.revokedAt).toBe(T0 + 1);
+    });
+
+    it('never moves a position back when moves race', async () => {
+      const schema = freshSchemaName();
+      const [one, two] = [await open(schema), await open(schema)];
+      const [a, b] = [await user(one), await user(one)];
+      const { conversation } = await one.openDirect('c_pos', a.id, b.id, T0);
+      for (const i of range(1, 20)) {
+        await one.appendMessage({
+          id: `m_pos_${i}`,
+          conversationId: conversation.id,
+          senderId: a.id,
+          clientMsgId: `cm_pos_${i}`,
+          body: `m${i}`,
+          replyToSeq: null,
+          createdAt: T0 + i,
+        });
+      }
+      await Promise.all(
+        range(1, 20).map((seq) =>
+          (seq % 2 ? one : two).advancePosition(conversation.id, b.id, 'read', seq, T0 + 100),
+        ),
+      );
+      const view = await one.getConversation(conversation.id, b.id);
+      expect(view).toMatchObject({ readSeq: 20, unreadCount: 0 });
+    });
+  });
+
+  describe('PostgreSQL store: text PostgreSQL cannot hold', () => {
+    it('answers bad_request for U+0000 in a message body', async () => {
+      const store = await open();
+      const [a, b] = [await user(store), await user(store)];
+      const { conversation } = await store.openDirect('c_nul', a.id, b.id, T0);
+      await expectCode(
+        store.appendMessage({
+          id: 'm_nul',
+          conversationId: conversation.id,
+          senderId: a.id,
+          clientMsgId: 'cm_nul',
+          body: 'a\u0000b',
+          replyToSeq: null,
+          createdAt: T0,
+        }),
+        'bad_request',
+      );
+      expect((await store.getConversation(conversation.id, a.id))?.lastSeq).toBe(0);
+    });
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * Opens the PostgreSQL store (LETTER_DATABASE_URL): a `pg` pool, kysely over it, the schema
+ * migrated, and a handle that knows which calls are still running so `close` can wait for them.
+ * The logic lives in postgres-store.ts and its parts; ARCHITECTURE.md ("PostgreSQL") explains
+ * the transaction and locking design.
+ */
+import type { Store } from './store.js';
+import { createDb, createPool, mapInputError, type PostgresOptions } from './postgres-db.js';
+import { PostgresStore, type PostgresStoreMethods } from './postgres-store.js';
+
+export interface PostgresStoreOptions extends PostgresOptions {
+  /** Migrate the schema while opening (default true, as the SQLite store does). */
+  migrate?: boolean | undefined;
+}
+
+/** Every forwarded method, checked complete by the type: a new Store method fails to compile. */
+const methods: Record<keyof PostgresStoreMethods, true> = {
+  migrate: true,
+  ping: true,
+  createUser: true,
+  getUserByUsername: true,
+  getUser: true,
+  getUsers: true,
+  searchUsers: true,
+  updateDisplayName: true,
+  updatePasswordHash: true,
+  setLastSeen: true,
+  deleteUser: true,
+  sentMessages: true,
+  createSession: true,
+  getSession: true,
+  rotateRefreshToken: true,
+  revokeSession: true,
+  revokeUserSessions: true,
+  addContact: true,
+  removeContact: true,
+  listContacts: true,
+  block: true,
+  unblock: true,
+  listBlocked: true,
+  isBlockedEitherWay: true,
+  presenceAudience: true,
+  openDirect: true,
+  findDirect: true,
+  createGroup: true,
+  getConversation: true,
+  listConversations: true,
+  listConversationSummaries: true,
+  memberIds: true,
+  memberSet: true,
+  isMember: true,
+  conversationViews: true,
+  updateSettings: true,
+  renameGroup: true,
+  addMembers: true,
+  removeMember: true,
+  setMemberRole: true,
+  appendMessage: true,
+  history: true,
+  getMessage: true,
+  editMessage: true,
+  deleteMessage: true,
+  setReaction: true,
+  removeReaction: true,
+  search: true,
+  advancePosition: true,
+  receipts: true,
+};
+
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  let pool = createPool(options);
+  try {
+    // Guarantee 1 needs COMMIT to wait for the WAL flush. That is PostgreSQL's default; a server
+    // configured with synchronous_commit=off gets it back for Letter's sessions.
+    const { rows } = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+    if (rows[0]?.synchronous_commit === 'off') {
+      await pool.end();
+      pool = createPool(options, { synchronousCommit: true });
+    }
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+  const db = createDb(pool);
+  const store = new PostgresStore(db, options.schema);
+  try {
+    if (options.migrate !== false) await store.migrate();
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    throw error;
+  }
+
+  const running = new Set<Promise<unknown>>();
+  let closing: Promise<void> | null = null;
+
+  const call = (method: keyof PostgresStoreMethods, args: unknown[]): Promise<unknown> => {
+    if (closing) return Promise.reject(new Error('The store is closed.'));
+    const run = (store[method] as (...a: unknown[]) => Promise<unknown>)
+      .apply(store, args)
+      .catch((error: unknown) => {
+        throw mapInputError(error);
+      });
+    const tracked = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    running.add(tracked);
+    void tracked.then(() => running.delete(tracked));
+    return run;
+  };
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      // Every call already running finishes (and commits) before the pool goes.
+      while (running.size > 0) await Promise.all([...running]);
+      await db.destroy();
+    })();
+    return closing;
+  };
+
+  const handle: Record<string, unknown> = { close };
+  for (const method of Object.keys(methods) as (keyof PostgresStoreMethods)[]) {
+    handle[method] = (...args: unknown[]) => call(method, args);
+  }
+  return handle as unknown as Store;
+}

@@ -1,0 +1,129 @@
+/**
+ * The logical schema every SQL store shares, as kysely table types: one row shape per table, so
+ * the row-to-protocol functions (sqlite-views.ts) serve SQLite and PostgreSQL alike. Times are
+ * epoch milliseconds; flags are 0/1 (SQLite has no boolean, and PostgreSQL stores a smallint
+ * with a CHECK so both engines hand back the same rows). Engine-only tables and columns (FTS5's
+ * virtual table, PostgreSQL's tsvector) are added by each engine's own DB type.
+ */
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  created_at: number;
+  last_seen_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  session_id: string;
+  expires_at: number;
+  spent_at: number | null;
+}
+
+export interface ContactsTable {
+  owner_id: string;
+  contact_id: string;
+  created_at: number;
+}
+
+export interface BlocksTable {
+  blocker_id: string;
+  blocked_id: string;
+  created_at: number;
+}
+
+export interface ConversationsTable {
+  id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  direct_key: string | null;
+  last_seq: number;
+  created_at: number;
+  last_activity_at: number;
+  members_version: number;
+}
+
+export interface MembersTable {
+  conversation_id: string;
+  user_id: string;
+  role: 'admin' | 'member';
+  joined_at: number;
+  read_seq: number;
+  delivered_seq: number;
+  join_seq: number;
+  muted: 0 | 1;
+  archived: 0 | 1;
+}
+
+export interface MessagesTable {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string | null;
+  client_msg_id: string | null;
+  body: string;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+  reply_to_seq: number | null;
+  system_json: string | null;
+}
+
+export interface ReactionsTable {
+  conversation_id: string;
+  seq: number;
+  user_id: string;
+  emoji: string;
+  created_at: number;
+}
+
+export interface PositionLogTable {
+  conversation_id: string;
+  user_id: string;
+  kind: 'delivered' | 'read';
+  seq: number;
+  at: number;
+}
+
+/** The tables both engines have, with the same columns. */
+export interface SharedTables {
+  users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  contacts: ContactsTable;
+  blocks: BlocksTable;
+  conversations: ConversationsTable;
+  members: MembersTable;
+  messages: MessagesTable;
+  reactions: ReactionsTable;
+  position_log: PositionLogTable;
+}
+
+/** The columns of a message row, in the order every message query selects them. */
+export const MESSAGE_COLUMNS = [
+  'msg.id',
+  'msg.conversation_id',
+  'msg.seq',
+  'msg.sender_id',
+  'msg.client_msg_id',
+  'msg.body',
+  'msg.created_at',
+  'msg.edited_at',
+  'msg.deleted_at',
+  'msg.reply_to_seq',
+  'msg.system_json',
+] as const;
+
+/** One key per unordered pair; JSON keeps it unambiguous whatever characters ids contain. */
+export const directKeyOf = (a: string, b: string): string =>
+  JSON.stringify(a < b ? [a, b] : [b, a]);
