@@ -29,6 +29,7 @@ import { peopleRoutes } from './http/people-routes.js';
 import { Metrics } from './metrics.js';
 import { BusPresence } from './presence/bus-presence.js';
 import { RedisBus } from './bus/redis.js';
+import { openPostgresStore } from './store/postgres.js';
 import type { Store } from './store/store.js';
 import { openSqliteStore } from './store/worker-store.js';
 import { WebSocketTransport } from './transport/ws.js';
@@ -249,9 +250,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
 }
 
 async function openDefaultStore(config: Config): Promise<Store> {
-  if (config.databaseUrl) {
-    throw new Error('LETTER_DATABASE_URL is set, but the PostgreSQL store is not implemented yet.');
-  }
+  if (config.databaseUrl) return openPostgresStore({ url: config.databaseUrl });
   return openSqliteStore({ file: join(config.dataDir, 'letter.db') });
 }
 
