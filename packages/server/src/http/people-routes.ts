@@ -45,6 +45,16 @@ export function peopleRoutes(app: FastifyInstance, context: RouteContext): void 
     return { users: await store.searchUsers(prefix, limits.userSearchMax, userId) };
   });
 
+  // Extension: names the sender of a message whose author left the group or deleted the
+  // account (then displayName is "Deleted account"). Ids are unguessable and only learned from
+  // shared conversations, so this reveals no more than a display name.
+  app.get<{ Params: { id: string } }>('/api/users/:id', async (request) => {
+    await authenticate(context, request);
+    const user = await store.getUser(request.params.id);
+    if (!user) throw new LetterError('not_found', 'No such user.');
+    return { user: publicUser(user) };
+  });
+
   app.get('/api/contacts', async (request) => {
     const { userId } = await authenticate(context, request);
     const contacts = await store.listContacts(userId);
