@@ -30,7 +30,9 @@ describe('account data', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    [ana, ben, cat] = await Promise.all(['ana', 'ben', 'cat'].map((u) => register(server, u)));
+    [ana, ben, cat] = (await Promise.all(
+      ['ana', 'ben', 'cat'].map((u) => register(server, u)),
+    )) as [TestUser, TestUser, TestUser];
     await api(server, 'POST', '/api/contacts', ana.accessToken, { username: ben.user.username });
     await api(server, 'POST', '/api/contacts', ben.accessToken, { username: ana.user.username });
     await api(server, 'POST', '/api/blocks', ana.accessToken, { userId: cat.user.id });

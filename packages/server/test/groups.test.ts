@@ -41,9 +41,9 @@ describe('group management', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    [ana, ben, cat, dan, eve] = await Promise.all(
+    [ana, ben, cat, dan, eve] = (await Promise.all(
       ['ana', 'ben', 'cat', 'dan', 'eve'].map((name) => register(server, name)),
-    );
+    )) as [TestUser, TestUser, TestUser, TestUser, TestUser];
   });
   afterAll(async () => {
     for (const socket of sockets) socket.close();

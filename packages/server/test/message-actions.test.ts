@@ -42,9 +42,9 @@ describe('message actions', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    [ana, ben, cat, eve] = await Promise.all(
+    [ana, ben, cat, eve] = (await Promise.all(
       ['ana', 'ben', 'cat', 'eve'].map((name) => register(server, name)),
-    );
+    )) as [TestUser, TestUser, TestUser, TestUser];
     direct = await directConversation(server, ana, ben);
     const created = await api(server, 'POST', '/api/conversations', ana.accessToken, {
       kind: 'group',
@@ -52,9 +52,9 @@ describe('message actions', () => {
       memberIds: [ben.user.id, cat.user.id],
     });
     group = created.body.conversation.id;
-    [anaLaptop, benPhone, eveSocket] = await Promise.all(
+    [anaLaptop, benPhone, eveSocket] = (await Promise.all(
       [ana, ben, eve].map((user) => TestSocket.connect(server, user.accessToken)),
-    );
+    )) as [TestSocket, TestSocket, TestSocket];
   });
   afterAll(async () => {
     for (const socket of [anaLaptop, benPhone, eveSocket]) socket.close();

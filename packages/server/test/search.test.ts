@@ -33,7 +33,9 @@ describe('search', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    [ana, ben, eve] = await Promise.all(['ana', 'ben', 'eve'].map((u) => register(server, u)));
+    [ana, ben, eve] = (await Promise.all(
+      ['ana', 'ben', 'eve'].map((u) => register(server, u)),
+    )) as [TestUser, TestUser, TestUser];
     direct = await directConversation(server, ana, ben);
     eveDirect = await directConversation(server, eve, ben);
   });
