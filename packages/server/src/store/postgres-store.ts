@@ -16,7 +16,6 @@ import {
   type SearchResult,
   type SystemEvent,
 } from '@letter/protocol';
-import { iso } from '../util/clock.js';
 import type {
   AccountDeletion,
   AppendResult,
@@ -40,6 +39,7 @@ import { PostgresAccounts } from './postgres-accounts.js';
 import { PostgresGroups } from './postgres-groups.js';
 import { PostgresMessageActions } from './postgres-message-actions.js';
 import { PostgresPeople } from './postgres-people.js';
+import { advancePosition, logPosition, moveOwnPositions, receipts } from './postgres-positions.js';
 import { searchMessages, searchVector } from './postgres-search.js';
 import {
   conversationsFor,
@@ -165,7 +165,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
           ...others.map((member) => newMember(id, member, 'member', now, 0, 0)),
         ])
         .execute();
-      await this.logPosition(tx, id, creatorId, 'read', 1, now);
+      await logPosition(tx, id, creatorId, 'read', 1, now);
       await this.insertMessage(tx, {
         id: group.systemMessageId,
         conversation_id: id,
@@ -308,7 +308,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
         if (!original) throw new Error('a conflicting send vanished');
         throw new Abort(await this.repeatOf(tx, original, conversationId));
       }
-      await this.moveOwnPositions(tx, conversationId, senderId, membership, seq, createdAt);
+      await moveOwnPositions(tx, conversationId, senderId, membership, seq, createdAt);
       // Every send un-archives the conversation for the others (the partial index makes it a
       // probe).
       await tx
@@ -373,97 +373,20 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return messages[0] ?? null;
   }
 
-  async advancePosition(
+  // Positions and receipts (postgres-positions.ts)
+
+  advancePosition(
     conversationId: string,
     userId: string,
     kind: ReceiptKind,
     seq: number,
     now: number,
   ): Promise<PositionResult | null> {
-    return writeTx(this.db, async (tx) => {
-      // The member row is locked, so two moves of one position queue and neither goes back.
-      const member = await tx
-        .selectFrom('members as m')
-        .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
-        .select(['m.read_seq', 'm.delivered_seq', 'c.last_seq'])
-        .where('m.conversation_id', '=', conversationId)
-        .where('m.user_id', '=', userId)
-        .forUpdate('m')
-        .executeTakeFirst();
-      if (!member) return null;
-      const target = Math.min(Math.trunc(seq), member.last_seq);
-      const readSeq = kind === 'read' ? Math.max(member.read_seq, target) : member.read_seq;
-      // Reading implies having received.
-      const deliveredSeq = Math.max(member.delivered_seq, kind === 'read' ? readSeq : target);
-      // A read entry also dates delivery (receipts take the earlier of both), so a read that
-      // drags delivered along writes one entry, not two.
-      if (readSeq > member.read_seq) {
-        await this.logPosition(tx, conversationId, userId, 'read', readSeq, now);
-      } else if (deliveredSeq > member.delivered_seq) {
-        await this.logPosition(tx, conversationId, userId, 'delivered', deliveredSeq, now);
-      }
-      if (readSeq > member.read_seq || deliveredSeq > member.delivered_seq) {
-        await this.setPositions(tx, conversationId, userId, readSeq, deliveredSeq);
-      }
-      return kind === 'read'
-        ? { seq: readSeq, changed: readSeq > member.read_seq }
-        : { seq: deliveredSeq, changed: deliveredSeq > member.delivered_seq };
-    });
+    return advancePosition(this.db, conversationId, userId, kind, seq, now);
   }
 
-  async receipts(conversationId: string, seq: number, viewerId: string): Promise<Receipt[] | null> {
-    return readTx(this.db, async (tx) => {
-      const viewer = await membershipOf(tx, conversationId, viewerId);
-      if (!viewer || seq < viewer.join_seq) return null;
-      const message = await tx
-        .selectFrom('messages')
-        .select('sender_id')
-        .where('conversation_id', '=', conversationId)
-        .where('seq', '=', seq)
-        .executeTakeFirst();
-      if (!message) return null;
-      const rows = await tx
-        .selectFrom('members as m')
-        .select((eb) => {
-          // Positions and times grow together, so the first log entry at or past `seq` holds
-          // the answer.
-          const firstAt = (kind: ReceiptKind) =>
-            eb
-              .selectFrom('position_log as l')
-              .select('l.at')
-              .whereRef('l.conversation_id', '=', 'm.conversation_id')
-              .whereRef('l.user_id', '=', 'm.user_id')
-              .where('l.kind', '=', kind)
-              .where('l.seq', '>=', seq)
-              .orderBy('l.seq')
-              .limit(1);
-          return [
-            'm.user_id',
-            firstAt('delivered').as('delivered_at'),
-            firstAt('read').as('read_at'),
-          ];
-        })
-        .where('m.conversation_id', '=', conversationId)
-        .where('m.user_id', '!=', message.sender_id ?? '')
-        // Someone who joined after the message never saw it and has no receipt for it.
-        .where('m.join_seq', '<=', seq)
-        .orderBy('m.join_seq')
-        .orderBy('m.joined_at')
-        .orderBy('m.user_id')
-        .execute();
-      return rows.map((row) => {
-        // Reading implies delivery, and read entries stand in for delivered ones.
-        const delivered =
-          row.delivered_at === null || row.read_at === null
-            ? (row.delivered_at ?? row.read_at)
-            : Math.min(row.delivered_at, row.read_at);
-        return {
-          userId: row.user_id,
-          deliveredAt: delivered === null ? null : iso(delivered),
-          readAt: row.read_at === null ? null : iso(row.read_at),
-        };
-      });
-    });
+  receipts(conversationId: string, seq: number, viewerId: string): Promise<Receipt[] | null> {
+    return receipts(this.db, conversationId, seq, viewerId);
   }
 
   // Message actions (postgres-message-actions.ts) and search (postgres-search.ts)
@@ -578,56 +501,9 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     await this.insertMessage(db, row);
     if (event.actorId !== null) {
       const actor = await membershipOf(db, conversationId, event.actorId);
-      if (actor)
-        await this.moveOwnPositions(db, conversationId, event.actorId, actor, row.seq, now);
+      if (actor) await moveOwnPositions(db, conversationId, event.actorId, actor, row.seq, now);
     }
     return toMessages([row], [])[0]!;
-  }
-
-  async logPosition(
-    db: Db,
-    conversationId: string,
-    userId: string,
-    kind: ReceiptKind,
-    seq: number,
-    at: number,
-  ): Promise<void> {
-    await db
-      .insertInto('position_log')
-      .values({ conversation_id: conversationId, user_id: userId, kind, seq, at })
-      .execute();
-  }
-
-  private async setPositions(
-    db: Db,
-    conversationId: string,
-    userId: string,
-    readSeq: number,
-    deliveredSeq: number,
-  ): Promise<void> {
-    await db
-      .updateTable('members')
-      .set({ read_seq: readSeq, delivered_seq: deliveredSeq })
-      .where('conversation_id', '=', conversationId)
-      .where('user_id', '=', userId)
-      .execute();
-  }
-
-  /**
-   * The sender has seen everything up to their own message. One read entry dates both positions;
-   * it is only worth writing when it covers someone else's message.
-   */
-  private async moveOwnPositions(
-    db: Db,
-    conversationId: string,
-    userId: string,
-    before: { read_seq: number },
-    seq: number,
-    now: number,
-  ): Promise<void> {
-    await this.setPositions(db, conversationId, userId, seq, seq);
-    if (before.read_seq < seq - 1)
-      await this.logPosition(db, conversationId, userId, 'read', seq, now);
   }
 
   private messageByClientId(db: Db, senderId: string, clientMsgId: string) {
