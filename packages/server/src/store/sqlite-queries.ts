@@ -366,18 +366,17 @@ export function createQueries(db: Db) {
         .limit(ONE),
     ),
     /**
-     * A new message un-archives the conversation for everyone but its sender; the partial
-     * index members_archived makes this a probe, not a scan of the group.
+     * A new message un-archives the conversation for everyone but its sender. INDEXED BY the
+     * partial index members_archived: a probe of the few archived rows instead of a walk over
+     * every member of a large group (without ANALYZE statistics SQLite would pick the primary
+     * key), and a prepare-time error should the index ever go missing.
      */
-    unarchiveOthers: prepare(db, (p: ConvUser) =>
-      qb
-        .updateTable('members')
-        .set({ archived: 0 })
-        .where('conversation_id', '=', p.conversationId)
-        // A literal, not a parameter: only then can SQLite use the partial index.
-        .where('archived', '=', sql.lit<1>(1))
-        .where('user_id', '!=', p.userId),
-    ),
+    unarchiveOthers: prepare(db, (p: ConvUser) => ({
+      compile: () =>
+        sql`UPDATE members INDEXED BY members_archived SET archived = 0
+            WHERE conversation_id = ${p.conversationId} AND archived = 1
+              AND user_id != ${p.userId}`.compile(qb),
+    })),
     summaries: prepare(db, (p: { userId: string }) =>
       qb
         .selectFrom('members as mine')

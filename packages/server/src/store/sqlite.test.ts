@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '@letter/protocol';
-import { latestVersion } from './sqlite-migrations.js';
+import { latestVersion, migrations } from './sqlite-migrations.js';
+import { createQueries } from './sqlite-queries.js';
 import { describeStore } from './store.suite.js';
 import { T0, expectCode, range } from './store.suite.helpers.js';
 import { openSqliteStore, workerScriptUrl, type SqliteStoreHandle } from './worker-store.js';
@@ -275,5 +276,104 @@ describe('SQLite store', () => {
     );
     await store.close();
     expect(inspect(file, (db) => db.pragma('integrity_check', { simple: true }))).toBe('ok');
+  });
+
+  it('migrates a version-1 database: existing messages become searchable', async () => {
+    const file = await tempFile();
+    const old = new Database(file);
+    old.exec(migrations.find((m) => m.version === 1)!.sql);
+    old.pragma('user_version = 1');
+    const user = old.prepare(
+      'INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    user.run('u_old1', 'old1', 'Old One', 'h', T0);
+    user.run('u_old2', 'old2', 'Old Two', 'h', T0);
+    old
+      .prepare(
+        'INSERT INTO conversations (id, kind, direct_key, last_seq, created_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run('c_old', 'direct', '["u_old1","u_old2"]', 2, T0, T0);
+    const member = old.prepare(
+      'INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)',
+    );
+    member.run('c_old', 'u_old1', 'member', T0);
+    member.run('c_old', 'u_old2', 'member', T0);
+    const message = old.prepare(
+      'INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    message.run('m_old1', 'c_old', 1, 'u_old1', 'k1', 'written before search existed', T0);
+    message.run('m_old2', 'c_old', 2, 'u_old2', 'k2', 'another ancient message', T0);
+    old.close();
+
+    const store = await openSqliteStore({ file });
+    const hits = await store.search('u_old2', { text: 'search existed', limit: 10 });
+    expect(hits!.map((h) => h.message.id)).toEqual(['m_old1']);
+    expect(await store.getConversation('c_old', 'u_old1')).toMatchObject({
+      firstSeq: 1,
+      muted: false,
+      archived: false,
+    });
+    await store.close();
+    expect(inspect(file, (db) => db.pragma('user_version', { simple: true }))).toBe(latestVersion);
+  });
+
+  it('keeps the search index equal to the messages through edits, deletes and VACUUM', async () => {
+    const file = await tempFile();
+    let store = await openSqliteStore({ file });
+    const [a, b] = await seed(store);
+    const { conversation } = await store.openDirect('c_fts', a!.id, b!.id, T0);
+    for (const i of range(1, 30)) await append(store, conversation.id, i % 2 ? a!.id : b!.id, i);
+    const at = (seq: number, userId: string) => ({
+      conversationId: conversation.id,
+      seq,
+      userId,
+      now: T0 + 100,
+    });
+    for (const seq of range(1, 10)) {
+      const sender = seq % 2 ? a! : b!;
+      if (seq % 3 === 0) await store.deleteMessage(at(seq, sender.id));
+      else await store.editMessage({ ...at(seq, sender.id), body: `rewritten ${seq}` });
+    }
+    await store.close();
+
+    // FTS5's own check compares the index with the content table, row by row.
+    const check = (db: Database.Database) =>
+      db
+        .prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`)
+        .run();
+    const db = new Database(file);
+    check(db);
+    db.exec('DELETE FROM messages WHERE seq = 30');
+    check(db);
+    db.exec('VACUUM');
+    check(db);
+    db.close();
+
+    store = await openSqliteStore({ file });
+    const found = async (text: string) =>
+      (await store.search(a!.id, { text, limit: 50 }))!
+        .map((h) => h.message.seq)
+        .sort((x, y) => x - y);
+    expect(await found('rewritten')).toEqual([1, 2, 4, 5, 7, 8, 10]);
+    expect(await found('message')).toEqual(range(11, 29));
+    await store.close();
+  });
+
+  it('un-archives with a probe of the partial index, not a scan of the group', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file });
+    await store.close();
+    const plan = inspect(file, (db) => {
+      const { sql } = createQueries(db).unarchiveOthers;
+      return (
+        db
+          .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          // Parameter values do not change the plan; the literal `archived = 1` does.
+          .all(...Array.from(sql.matchAll(/\?/g), () => 'x'))
+          .map((row) => (row as { detail: string }).detail)
+          .join('\n')
+      );
+    });
+    expect(plan).toMatch(/members_archived/);
   });
 });
