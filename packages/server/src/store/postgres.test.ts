@@ -5,7 +5,7 @@
  * store gets a schema of its own, dropped afterwards.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { User } from '@letter/protocol';
+import { LetterError, type User } from '@letter/protocol';
 import { postgresTestUrl } from '../testing/services.js';
 import { pgLatestVersion, pgMigrations } from './postgres-migrations.js';
 import {
@@ -232,6 +232,104 @@ function describePostgresOnly(url: string): void {
       );
       const view = await one.getConversation(conversation.id, b.id);
       expect(view).toMatchObject({ readSeq: 20, unreadCount: 0 });
+    });
+  });
+
+  describe('PostgreSQL store: everything at once', () => {
+    it('keeps seqs gap-free and every group with an admin under mixed concurrent writers', async () => {
+      const schema = freshSchemaName();
+      const [one, two] = [await open(schema), await open(schema)];
+      const people: User[] = [];
+      for (const _ of range(1, 10)) people.push(await user(one));
+      const groups: string[] = [];
+      for (const g of range(1, 3)) {
+        const group = await one.createGroup({
+          id: `c_mix_${g}`,
+          title: 'Mixed',
+          creatorId: people[0]!.id,
+          memberIds: people.slice(1, 7).map((p) => p.id),
+          createdAt: T0,
+          systemMessageId: `m_mix_created_${g}`,
+        });
+        groups.push(group.id);
+      }
+      // A fixed pseudo-random sequence, so a failure can be replayed.
+      let state = 0x2545f491;
+      const random = () => {
+        state = (state * 1103515245 + 12345) % 2 ** 31;
+        return state / 2 ** 31;
+      };
+      const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)]!;
+      const seq = () => 1 + Math.floor(random() * 15);
+      const unexpected: unknown[] = [];
+      const operations = range(1, 240).map((i) => {
+        const store = i % 2 ? one : two;
+        const conversationId = pick(groups);
+        const [actor, other] = [pick(people), pick(people)];
+        const base = { conversationId, actorId: actor.id, now: T0 + i };
+        const messageIds: [string, string] = [`m_mix_${i}_a`, `m_mix_${i}_b`];
+        const target = { conversationId, userId: actor.id, now: T0 + i };
+        const r = random();
+        const run = (): Promise<unknown> => {
+          if (r < 0.4) {
+            return store.appendMessage({
+              id: `m_mix_${i}`,
+              conversationId,
+              senderId: actor.id,
+              clientMsgId: `cm_mix_${i % 60}`,
+              body: `message ${i}`,
+              replyToSeq: null,
+              createdAt: T0 + i,
+            });
+          }
+          if (r < 0.5) return store.addMembers({ ...base, messageIds, userIds: [other.id] });
+          if (r < 0.6) return store.removeMember({ ...base, messageIds, userId: other.id });
+          if (r < 0.65) {
+            return store.setMemberRole({ ...base, messageIds, userId: other.id, role: 'member' });
+          }
+          if (r < 0.72)
+            return store.setReaction({ ...target, seq: seq(), emoji: pick(['👍', '🎉']) });
+          if (r < 0.78) return store.editMessage({ ...target, seq: seq(), body: `edit ${i}` });
+          if (r < 0.82) return store.deleteMessage({ ...target, seq: seq() });
+          if (r < 0.92)
+            return store.advancePosition(conversationId, actor.id, 'read', seq(), T0 + i);
+          if (r < 0.95) {
+            return store.deleteUser({
+              userId: actor.id,
+              now: T0 + i,
+              messageIdPrefix: `m_del_${i}`,
+            });
+          }
+          return store.openDirect(`c_mix_d_${i}`, actor.id, other.id, T0 + i);
+        };
+        // Refusals (not a member any more, not an admin, a deleted account…) are answers.
+        return run().catch((error: unknown) => {
+          if (!(error instanceof LetterError)) unexpected.push(error);
+        });
+      });
+      await Promise.all(operations);
+      expect(unexpected).toEqual([]);
+
+      for (const conversationId of groups) {
+        const [conversation] = await adminQuery<{ last_seq: number }>(
+          url,
+          `SELECT last_seq FROM "${schema}".conversations WHERE id = $1`,
+          [conversationId],
+        );
+        const seqs = await adminQuery<{ seq: number }>(
+          url,
+          `SELECT seq FROM "${schema}".messages WHERE conversation_id = $1 ORDER BY seq`,
+          [conversationId],
+        );
+        expect(seqs.map((row) => row.seq)).toEqual(range(1, conversation!.last_seq));
+        const [roles] = await adminQuery<{ members: string; admins: string }>(
+          url,
+          `SELECT count(*) AS members, count(*) FILTER (WHERE role = 'admin') AS admins
+             FROM "${schema}".members WHERE conversation_id = $1`,
+          [conversationId],
+        );
+        expect(Number(roles!.admins) > 0).toBe(Number(roles!.members) > 0);
+      }
     });
   });
 
