@@ -12,97 +12,23 @@ import {
   SqliteQueryCompiler,
   type Compilable,
 } from 'kysely';
+import type { SharedTables } from './tables.js';
 
 export type Db = BetterSqlite3.Database;
 
-export interface UsersTable {
-  id: string;
-  username: string;
-  display_name: string;
-  password_hash: string;
-  created_at: number;
-  last_seen_at: number | null;
-  deleted_at: number | null;
-}
-
-export interface SessionsTable {
-  id: string;
-  user_id: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-export interface RefreshTokensTable {
-  token_hash: string;
-  session_id: string;
-  expires_at: number;
-  spent_at: number | null;
-}
-
-export interface ContactsTable {
-  owner_id: string;
-  contact_id: string;
-  created_at: number;
-}
-
-export interface BlocksTable {
-  blocker_id: string;
-  blocked_id: string;
-  created_at: number;
-}
-
-export interface ConversationsTable {
-  id: string;
-  kind: 'direct' | 'group';
-  title: string | null;
-  direct_key: string | null;
-  last_seq: number;
-  created_at: number;
-  last_activity_at: number;
-  members_version: number;
-}
-
-export interface MembersTable {
-  conversation_id: string;
-  user_id: string;
-  role: 'admin' | 'member';
-  joined_at: number;
-  read_seq: number;
-  delivered_seq: number;
-  join_seq: number;
-  muted: 0 | 1;
-  archived: 0 | 1;
-}
-
-export interface MessagesTable {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  sender_id: string | null;
-  client_msg_id: string | null;
-  body: string;
-  created_at: number;
-  edited_at: number | null;
-  deleted_at: number | null;
-  reply_to_seq: number | null;
-  system_json: string | null;
-}
-
-export interface ReactionsTable {
-  conversation_id: string;
-  seq: number;
-  user_id: string;
-  emoji: string;
-  created_at: number;
-}
-
-export interface PositionLogTable {
-  conversation_id: string;
-  user_id: string;
-  kind: 'delivered' | 'read';
-  seq: number;
-  at: number;
-}
+// The tables both SQL stores share (tables.ts); FTS5's virtual table is SQLite's own.
+export type {
+  BlocksTable,
+  ContactsTable,
+  ConversationsTable,
+  MembersTable,
+  MessagesTable,
+  PositionLogTable,
+  ReactionsTable,
+  RefreshTokensTable,
+  SessionsTable,
+  UsersTable,
+} from './tables.js';
 
 /**
  * The FTS5 index (external content over messages). `messages_fts` is its hidden column, the
@@ -114,17 +40,7 @@ export interface MessagesFtsTable {
   messages_fts: string;
 }
 
-export interface DB {
-  users: UsersTable;
-  sessions: SessionsTable;
-  refresh_tokens: RefreshTokensTable;
-  contacts: ContactsTable;
-  blocks: BlocksTable;
-  conversations: ConversationsTable;
-  members: MembersTable;
-  messages: MessagesTable;
-  reactions: ReactionsTable;
-  position_log: PositionLogTable;
+export interface DB extends SharedTables {
   messages_fts: MessagesFtsTable;
 }
 
