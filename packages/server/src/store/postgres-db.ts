@@ -80,17 +80,37 @@ export function createPool(
     startup.push(`-c search_path=${checkSchemaName(options.schema)}`);
   }
   if (settings.synchronousCommit) startup.push('-c synchronous_commit=on');
+  const { url, urlOptions } = withoutOptions(options.url);
   const config: pg.PoolConfig = {
-    connectionString: options.url,
+    connectionString: url,
     max: options.maxConnections ?? 10,
     types: types as pg.CustomTypesConfig,
   };
-  if (startup.length > 0) config.options = startup.join(' ');
+  // Ours come last, so they win over the same setting in the URL's own `options`.
+  const combined = [urlOptions, ...startup].filter(Boolean).join(' ');
+  if (combined) config.options = combined;
   const pool = new pg.Pool(config);
   // An idle connection that dies (server restart, network) must not crash the process: the
   // pool drops it and the next query opens a new one.
   pool.on('error', () => {});
   return pool;
+}
+
+/**
+ * pg lets an `options` parameter in the URL replace the `options` of the config, which would
+ * drop our settings; so it is taken out of the URL and merged instead.
+ */
+function withoutOptions(connectionString: string): { url: string; urlOptions: string } {
+  try {
+    const url = new URL(connectionString);
+    const urlOptions = url.searchParams.get('options');
+    if (urlOptions === null) return { url: connectionString, urlOptions: '' };
+    url.searchParams.delete('options');
+    return { url: url.toString(), urlOptions };
+  } catch {
+    // Not a URL pg-connection-string would read as one (e.g. a socket path): leave it alone.
+    return { url: connectionString, urlOptions: '' };
+  }
 }
 
 export function createDb(pool: pg.Pool): Db {

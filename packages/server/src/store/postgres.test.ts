@@ -98,6 +98,18 @@ function describePostgresOnly(url: string): void {
       );
     });
 
+    it('keeps its own schema when the URL carries options of its own', async () => {
+      const schema = freshSchemaName();
+      schemas.push(schema);
+      const withOptions = new URL(url);
+      withOptions.searchParams.set('options', '-c search_path=public -c statement_timeout=60000');
+      const store = await openPostgresStore({ url: withOptions.toString(), schema });
+      stores.push(store);
+      const created = await user(store);
+      const rows = await adminQuery<{ id: string }>(url, `SELECT id FROM "${schema}".users`);
+      expect(rows.map((row) => row.id)).toEqual([created.id]);
+    });
+
     it('keeps data across close and reopen', async () => {
       const schema = freshSchemaName();
       const first = await openPostgresStore({ url, schema });
