@@ -6,6 +6,7 @@
  * Frames are never JSON-parsed on the hot path: every benchmark message carries a tag
  * `~b<run>.<seq>.<intendedMicros>~` that `parseTag` finds with one `indexOf`.
  */
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 
 /** Where a client's incoming benchmark frames go; the load engine swaps these per run. */
@@ -21,7 +22,37 @@ export const noHooks: Hooks = { onDelivery() {}, onAck() {}, onError() {} };
 /** A connected, authenticated client. */
 export interface BenchClient {
   readonly socket: WebSocket;
+  /** Sends one text frame (ASCII/UTF-8) on the hot path; see `frameText`. */
+  sendText(text: string): void;
   close(): void;
+}
+
+/**
+ * One whole client-to-server text frame in one buffer: FIN + text opcode, the length, and a
+ * zero masking key (masking with zeros leaves the payload as it is, so there is no XOR pass;
+ * the server still unmasks, so its work is unchanged). Written straight to the TCP socket,
+ * this is one `write` per message instead of ws's cork/write/write/uncork: at the bare relay's
+ * rate the generator would otherwise cost about as much CPU per message as the relay itself.
+ * Safe next to ws's own sends because without permessage-deflate ws writes synchronously.
+ */
+export function frameText(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const header = length < 126 ? 6 : length < 65536 ? 8 : 14;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (length < 126) {
+    frame[1] = 0x80 | length;
+  } else if (length < 65536) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.writeUInt32BE(0, header - 4);
+  frame.write(text, header);
+  return frame;
 }
 
 export type Protocol = 'letter' | 'ws' | 'socketio';
@@ -43,6 +74,10 @@ const MESSAGE = Buffer.from('"type":"message"');
 const ERROR = Buffer.from('"type":"error"');
 const TAG = Buffer.from('~b');
 
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 /** Opens one socket and resolves once the server considers it authenticated and usable. */
 export function connectClient(opts: ConnectOptions): Promise<BenchClient> {
   const { protocol, hooks } = opts;
@@ -61,10 +96,20 @@ export function connectClient(opts: ConnectOptions): Promise<BenchClient> {
     headers,
     perMessageDeflate: false,
     handshakeTimeout: opts.timeoutMs ?? 15_000,
+    // The generator must stay cheaper than the cheapest server. A zero masking key makes ws
+    // skip the XOR pass (the server still unmasks every frame, so its work is unchanged), and
+    // our own frames need no UTF-8 check on the way back.
+    generateMask: zeroMask,
+    skipUTF8Validation: true,
   });
   let closing = false;
   const client: BenchClient = {
     socket,
+    sendText: (text) => {
+      // ws keeps the TCP socket in `_socket` once open; before that nothing is sent anyway.
+      const raw = (socket as unknown as { _socket: Socket | null })._socket;
+      if (raw && socket.readyState === WebSocket.OPEN) raw.write(frameText(text));
+    },
     close: () => {
       closing = true;
       socket.terminate();

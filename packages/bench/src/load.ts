@@ -178,7 +178,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
         const t = makeTag(run, sent, Math.round(intended * 1000));
         remaining[sent] = recipientsPerMessage[index]!;
         expected += recipientsPerMessage[index]!;
-        sender.client.socket.send(sender.route.frame(t, bodyFor(t)));
+        sender.client.sendText(sender.route.frame(t, bodyFor(t)));
         sent++;
       }
       if (expected - delivered > backlogLimit) {
