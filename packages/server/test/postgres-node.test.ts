@@ -1,11 +1,13 @@
 /**
  * Letter on PostgreSQL end to end: a node whose store is PostgreSQL runs a short chat over REST
  * and WebSocket (register, direct conversation, send, receive, history, sync); a node started
- * from LETTER_DATABASE_URL alone (node.ts picks the store) sees the same data; and with Redis
+ * from LETTER_DATABASE_URL alone (node.ts picks the store) sees the same data; `kill -9` of a
+ * node process right after a burst of acknowledged sends loses none of them; and with Redis
  * too, two nodes with a pool each exchange a message, as a real deployment does. Every run works
  * in a schema of its own, dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBus } from '../src/bus/redis.js';
 import {
@@ -22,11 +24,13 @@ import {
   directConversation,
   register,
   startServer,
+  tempDir,
   TestSocket,
   type TestServer,
   type TestUser,
 } from '../src/testing/harness.js';
 import { postgresTestUrl, redisTestUrl } from '../src/testing/services.js';
+import { killChildren, startChild } from './child.js';
 
 const pgUrl = postgresTestUrl();
 const redisUrl = pgUrl ? redisTestUrl() : undefined;
@@ -37,6 +41,7 @@ if (!pgUrl) {
   });
 } else {
   describeOnePostgresNode(pgUrl);
+  describeKill(pgUrl);
   if (redisUrl) describeTwoNodes(pgUrl, redisUrl);
   else {
     describe('two nodes on PostgreSQL and Redis', () => {
@@ -177,6 +182,53 @@ function describeOnePostgresNode(url: string): void {
         expect(page.body.messages.map((m: { seq: number }) => m.seq)).toEqual([5]);
       } finally {
         await other.stop();
+      }
+    });
+  });
+}
+
+function describeKill(url: string): void {
+  describe('kill -9 of a node on PostgreSQL', () => {
+    const schema = freshSchemaName();
+    let dir: string;
+    afterAll(async () => {
+      await killChildren();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      await dropSchema(url, schema);
+    });
+
+    it('loses no acknowledged message', { timeout: 120_000 }, async () => {
+      // The child knows only LETTER_DATABASE_URL; its search path keeps it in our schema.
+      await adminQuery(url, `CREATE SCHEMA "${schema}"`);
+      const databaseUrl = new URL(url);
+      databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
+      dir = tempDir('letter-pg-kill-');
+      const child = await startChild(dir, { LETTER_DATABASE_URL: databaseUrl.toString() });
+      const ana = await register(child, 'kill_a');
+      const ben = await register(child, 'kill_b');
+      const conversationId = await directConversation(child, ana, ben);
+      const socket = await TestSocket.connect(child, ana.accessToken);
+      const acknowledged: number[] = [];
+      const sends = Array.from({ length: 50 }, (_v, i) =>
+        socket
+          .request({ type: 'send', conversationId, clientMsgId: `k${i}`, body: `burst ${i}` })
+          .then((answer) => {
+            if (answer.type === 'ok') acknowledged.push(answer.message.seq as number);
+          }),
+      );
+      await Promise.all(sends);
+      expect(acknowledged).toHaveLength(50);
+      await child.stop('SIGKILL');
+
+      const store = await openPostgresStore({ url, schema, maxConnections: 2 });
+      try {
+        const page = await store.history(conversationId, ben.user.id, { after: 0, limit: 200 });
+        expect(page!.messages.map((m) => m.seq)).toEqual([...acknowledged].sort((a, b) => a - b));
+        expect(page!.messages.map((m) => m.seq)).toEqual(
+          Array.from({ length: 50 }, (_v, i) => i + 1),
+        );
+      } finally {
+        await store.close();
       }
     });
   });
