@@ -2,13 +2,19 @@
  * Group management through real HTTP and WebSocket: rename, add, remove, leave, roles, the
  * admin hand-over, history from one's join, and that a removed member learns nothing more.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bus } from '../src/bus/bus.js';
+import { MemoryBus } from '../src/bus/memory.js';
+import type { Store } from '../src/store/store.js';
+import { openSqliteStore } from '../src/store/worker-store.js';
 import {
   api,
   directConversation,
   register,
   sleep,
   startServer,
+  tempDir,
   TestSocket,
   type Frame,
   type TestServer,
@@ -472,5 +478,84 @@ describe('group management', () => {
       const mine = list.body.conversations.find((c: any) => c.id === id);
       expect(mine).toMatchObject({ muted: true, archived: false, unreadCount: 1 });
     });
+  });
+});
+
+/** A node's view of a shared bus that hears everything `delayMs` late: a slow subscriber. */
+class LateBus implements Bus {
+  constructor(
+    private readonly bus: Bus,
+    private readonly delayMs: number,
+  ) {}
+  publish(channel: string, payload: string): Promise<void> {
+    return this.bus.publish(channel, payload);
+  }
+  subscribe(channel: string, onPayload: (payload: string) => void) {
+    return this.bus.subscribe(channel, (payload) => {
+      setTimeout(() => onPayload(payload), this.delayMs);
+    });
+  }
+  async close(): Promise<void> {}
+}
+
+describe('a removal on one node, a send on another that has not heard of it yet', () => {
+  let store: Store;
+  let bus: MemoryBus;
+  let nodeA: TestServer;
+  let nodeB: TestServer;
+  const sockets: TestSocket[] = [];
+
+  beforeAll(async () => {
+    store = await openSqliteStore({ file: join(tempDir(), 'letter.db') });
+    bus = new MemoryBus();
+    const config = { jwtSecret: 'groups-cluster-secret' };
+    nodeA = await startServer({ store, bus, config });
+    nodeB = await startServer({ store, bus: new LateBus(bus, 400), config });
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await nodeA.stop();
+    await nodeB.stop();
+    await bus.close();
+    await store.close();
+  });
+
+  it('still keeps the message from the removed member: the store checks the member list', async () => {
+    const [ana, ben, cat] = (await Promise.all(
+      ['ana', 'ben', 'cat'].map((name) => register(nodeA, name)),
+    )) as [TestUser, TestUser, TestUser];
+    const created = await api(nodeA, 'POST', '/api/conversations', ana.accessToken, {
+      kind: 'group',
+      title: 'Two nodes',
+      memberIds: [ben.user.id, cat.user.id],
+    });
+    const id = created.body.conversation.id as string;
+    const catOnA = await TestSocket.connect(nodeA, cat.accessToken);
+    sockets.push(catOnA);
+    const send = (body: string) =>
+      api(nodeB, 'POST', `/api/conversations/${id}/messages`, ben.accessToken, {
+        clientMsgId: body,
+        body,
+      });
+    // Node B caches the member list (with Cat) while sending this one.
+    await sleep(500);
+    const before = await send('before the removal');
+    await catOnA.waitFor((f) => f.type === 'message' && f.message.id === before.body.message.id);
+
+    const removed = await api(
+      nodeA,
+      'DELETE',
+      `/api/conversations/${id}/members/${cat.user.id}`,
+      ana.accessToken,
+    );
+    expect(removed.status).toBe(204);
+    // Node B hears of the removal 400 ms from now; this send goes through it before that.
+    const after = await send('after the removal');
+    expect(after.status).toBe(201);
+    await sleep(600);
+    const leaked = catOnA.frames.filter(
+      (f) => f.type === 'message' && f.message.id === after.body.message.id,
+    );
+    expect(leaked).toEqual([]);
   });
 });
