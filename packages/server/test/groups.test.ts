@@ -103,6 +103,9 @@ describe('group management', () => {
       readSeq: 0,
       unreadCount: 2,
     });
+    // The event is the member's own view: what they would fetch now.
+    const fetched = await api(server, 'GET', `/api/conversations/${id}`, ben.accessToken);
+    expect(event.conversation).toEqual(fetched.body.conversation);
     const system = await benSocket.waitFor((f) => f.type === 'message' && f.message.seq === 2);
     expect(system.message).toMatchObject({
       conversationId: id,
