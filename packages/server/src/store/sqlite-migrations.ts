@@ -149,8 +149,8 @@ export const migrations: readonly Migration[] = [
       -- Full-text search over message bodies. External content: the text lives only in
       -- messages; the triggers keep the index equal to it on insert, edit, delete-for-everyone
       -- (body set to '') and row deletion. System messages and tombstones have empty bodies
-      -- and so no tokens. The key is messages' rowid, which VACUUM preserves (a table copy with
-      -- the transfer optimisation); after any other bulk rewrite run
+      -- and so no tokens. The key is messages' rowid, which VACUUM keeps (sqlite.test.ts checks
+      -- with FTS5's integrity-check); after any other bulk rewrite of messages run
       -- INSERT INTO messages_fts(messages_fts) VALUES ('rebuild').
       CREATE VIRTUAL TABLE messages_fts USING fts5(
         body,
