@@ -7,7 +7,11 @@ import type { ErrorCode } from './errors.js';
 
 const requestId = z.union([z.string().max(64), z.number()]).optional();
 
-export const authFrame = z.object({ type: z.literal('auth'), id: requestId, token: z.string().min(1).max(4096) });
+export const authFrame = z.object({
+  type: z.literal('auth'),
+  id: requestId,
+  token: z.string().min(1).max(4096),
+});
 export const sendFrame = z
   .object({
     type: z.literal('send'),
@@ -23,7 +27,11 @@ export const sendFrame = z
     message: 'exactly one of conversationId and to is required',
     path: ['conversationId'],
   });
-export const typingFrame = z.object({ type: z.literal('typing'), id: requestId, conversationId: id });
+export const typingFrame = z.object({
+  type: z.literal('typing'),
+  id: requestId,
+  conversationId: id,
+});
 export const deliveredFrame = z.object({
   type: z.literal('delivered'),
   id: requestId,
