@@ -34,9 +34,14 @@ export const password = z
   .min(limits.passwordMin, `password must be at least ${limits.passwordMin} characters`)
   .max(limits.passwordMax, `password must be at most ${limits.passwordMax} characters`);
 
+/** PostgreSQL text cannot hold U+0000 and no person types it: refused at the edge for every store. */
+const noNul = (s: string) => !s.includes('\u0000');
+const noNulMessage = 'must not contain the NUL character (U+0000)';
+
 export const displayName = z
   .string()
   .trim()
+  .refine(noNul, `displayName ${noNulMessage}`)
   .min(1, 'displayName must not be empty')
   .max(limits.displayNameMax, `displayName must be at most ${limits.displayNameMax} characters`);
 
@@ -45,12 +50,24 @@ export const messageBody = z
   .string()
   .trim()
   .refine((s) => s.length > 0, 'body must not be empty')
+  .refine(noNul, `body ${noNulMessage}`)
   .refine(
     (s) => codePoints(s) <= limits.maxBodyChars,
     `body must be at most ${limits.maxBodyChars} characters`,
   );
 
-export const clientMsgId = z.string().min(1).max(limits.maxClientMsgIdChars);
+export const groupTitle = z
+  .string()
+  .trim()
+  .min(1)
+  .max(limits.groupTitleMax)
+  .refine(noNul, `title ${noNulMessage}`);
+
+export const clientMsgId = z
+  .string()
+  .min(1)
+  .max(limits.maxClientMsgIdChars)
+  .refine(noNul, `clientMsgId ${noNulMessage}`);
 export const positiveSeq = z.number().int().positive();
 
 export const registerBody = z.object({ username, password, displayName: displayName.optional() });
@@ -74,7 +91,7 @@ export const createConversationBody = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('direct'), userId: id }),
   z.object({
     kind: z.literal('group'),
-    title: z.string().trim().min(1).max(limits.groupTitleMax),
+    title: groupTitle,
     memberIds: z.array(id).max(limits.groupMaxMembers - 1),
   }),
 ]);
@@ -103,7 +120,7 @@ export const messageParams = z.object({
 });
 
 export const patchConversationBody = z.object({
-  title: z.string().trim().min(1).max(limits.groupTitleMax),
+  title: groupTitle,
 });
 export const addMembersBody = z.object({ userIds: z.array(id).min(1).max(limits.groupMaxMembers) });
 export const patchMemberBody = z.object({ role });
@@ -129,7 +146,12 @@ export const emoji = z
 export const reactionBody = z.object({ emoji });
 
 export const searchQuery = z.object({
-  q: z.string().trim().min(1, 'q must not be empty').max(limits.searchQueryMaxChars),
+  q: z
+    .string()
+    .trim()
+    .min(1, 'q must not be empty')
+    .max(limits.searchQueryMaxChars)
+    .refine(noNul, `q ${noNulMessage}`),
   conversationId: id.optional(),
   limit: z.coerce
     .number()
