@@ -6,11 +6,14 @@
 import type {
   Contact,
   Conversation,
+  ConversationSettingsBody,
   CreateConversationBody,
+  ExportDocument,
   HistoryQuery,
   Message,
   Receipt,
   Role,
+  SearchResult,
   User,
 } from '@letter/protocol';
 import { LetterError } from './errors.js';
@@ -23,11 +26,7 @@ export interface TokenSource {
   renewAfterRejection(rejected: string): Promise<string | null>;
 }
 
-export interface SearchResult {
-  message: Message;
-  conversationId: string;
-  snippet: string;
-}
+export type { SearchResult };
 
 export type HistoryPageQuery = Partial<HistoryQuery>;
 
@@ -70,8 +69,8 @@ export class LetterApi {
       body: { currentPassword, newPassword },
     });
   }
-  exportMe(): Promise<unknown> {
-    return this.request({ method: 'GET', path: '/api/me/export' });
+  exportMe(): Promise<ExportDocument> {
+    return this.request<ExportDocument>({ method: 'GET', path: '/api/me/export' });
   }
   async deleteMe(password: string): Promise<void> {
     await this.request({ method: 'DELETE', path: '/api/me', body: { password } });
@@ -83,6 +82,12 @@ export class LetterApi {
       query: { query },
     });
     return res.users;
+  }
+
+  /** Any user by id, also one who left or deleted the account (`"Deleted account"`). */
+  async user(id: string): Promise<User> {
+    return (await this.request<{ user: User }>({ method: 'GET', path: `/api/users/${enc(id)}` }))
+      .user;
   }
 
   // Contacts and blocks
@@ -152,6 +157,15 @@ export class LetterApi {
       method: 'PATCH',
       path: `/api/conversations/${enc(id)}/members/${enc(userId)}`,
       body: { role },
+    });
+  }
+
+  /** The caller's own flags; at least one field. */
+  updateSettings(id: string, settings: ConversationSettingsBody): Promise<Conversation> {
+    return this.unwrapConversation({
+      method: 'PATCH',
+      path: `/api/conversations/${enc(id)}/settings`,
+      body: settings,
     });
   }
 

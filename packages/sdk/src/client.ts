@@ -7,12 +7,18 @@ import { limits } from '@letter/protocol';
 import type {
   Contact,
   Conversation,
+  ConversationSettingsBody,
+  ExportDocument,
   Message,
+  Receipt,
   RegisterBody,
   Role,
+  SearchResult,
   SyncResult,
   User,
 } from '@letter/protocol';
+import { ClientActions } from './actions.js';
+import type { SearchOptions } from './actions.js';
 import { LetterApi } from './api.js';
 import { AuthSession } from './auth.js';
 import type { AuthMode, RefreshLock, RefreshTokenStore } from './auth.js';
@@ -28,13 +34,17 @@ import type { FetchLike } from './http.js';
 import { MemoryOutboxStorage } from './outbox/memory.js';
 import { Outbox } from './outbox/outbox.js';
 import type { OutboxEntry, OutboxStorage } from './outbox/storage.js';
+import { globalNetworkTarget, watchNetwork } from './network.js';
+import type { NetworkTarget } from './network.js';
 import { PositionReporter } from './positions.js';
 import { globalWebSocket, webSocketUrl } from './socket.js';
 import type { WebSocketConstructor } from './socket.js';
 import { frameToEvent } from './state/reduce.js';
+import { toPending } from './state/timeline.js';
 import type { ClientState, PendingMessage } from './state/types.js';
 import { StateStore } from './state-store.js';
 import { Catchup } from './sync.js';
+import { TypingExpiry } from './typing.js';
 
 export interface LetterClientOptions {
   /** The server's origin (and prefix), e.g. `https://chat.example.com`; '' = this page's origin. */
@@ -59,8 +69,13 @@ export interface LetterClientOptions {
   newId?: () => string;
   backoff?: BackoffOptions;
   timings?: Partial<ConnectionTimings> & { syncTimeoutMs?: number; gapCheckDelayMs?: number };
-  /** Reconnect at once when the browser reports the network back (default true). */
+  /**
+   * Follow the browser's `offline`/`online` events (default true): drop the socket at once when
+   * the network goes, reconnect and sync at once when it is back.
+   */
   watchNetwork?: boolean;
+  /** Where those events come from (default: `window`); tests pass an EventTarget. */
+  networkTarget?: NetworkTarget;
 }
 
 export interface ClientEvents {
@@ -95,10 +110,13 @@ export class LetterClient {
   private readonly gapChecks = new Map<string, TimerHandle>();
   private readonly syncTimeoutMs: number;
   private readonly gapCheckDelayMs: number;
-  private typingTimer: { handle: TimerHandle; at: number } | null = null;
   private syncing = false;
   private resumeRun = 0;
   private unwatchNetwork: (() => void) | null = null;
+  /** The socket was dropped because the network went away: reconnect when it is back. */
+  private droppedForNetwork = false;
+  private readonly actions: ClientActions;
+  private readonly typingExpiry: TypingExpiry;
 
   constructor(options: LetterClientOptions = {}) {
     const clock = (this.clock = options.clock ?? systemClock);
@@ -188,8 +206,24 @@ export class LetterClient {
       },
       pageSize: limits.historyMaxLimit,
     });
+    this.typingExpiry = new TypingExpiry(clock, this.store.getSnapshot, (event) =>
+      this.store.dispatch(event),
+    );
+    this.actions = new ClientActions({
+      api: this.api,
+      clock,
+      getState: this.store.getSnapshot,
+      dispatch: (event) => this.store.dispatch(event),
+      signOut: () => this.logout(),
+    });
     this.wire();
-    if (options.watchNetwork ?? true) this.watchNetwork();
+    const network = options.networkTarget ?? globalNetworkTarget();
+    if ((options.watchNetwork ?? true) && network) {
+      this.unwatchNetwork = watchNetwork(network, {
+        offline: () => this.networkOffline(),
+        online: () => this.networkOnline(),
+      });
+    }
   }
 
   // Session
@@ -229,7 +263,7 @@ export class LetterClient {
     this.outbox.close();
     this.auth.dispose();
     this.unwatchNetwork?.();
-    if (this.typingTimer) this.clock.clearTimeout(this.typingTimer.handle);
+    this.typingExpiry.stop();
     for (const handle of this.gapChecks.values()) this.clock.clearTimeout(handle);
     this.events.clear();
   }
@@ -291,23 +325,44 @@ export class LetterClient {
     }
   }
 
-  async editMessage(conversationId: string, seq: number, body: string): Promise<Message> {
-    const message = await this.api.editMessage(conversationId, seq, body);
-    this.store.dispatch({ type: 'message.updated', message });
-    return message;
+  // Message actions, search, settings, account (actions.ts)
+  editMessage(conversationId: string, seq: number, body: string): Promise<Message> {
+    return this.actions.editMessage(conversationId, seq, body);
   }
-
-  /** The tombstone arrives as `message.updated`. */
+  /** Deletes for everyone; the held copy becomes a tombstone at once. */
   deleteMessage(conversationId: string, seq: number): Promise<void> {
-    return this.api.deleteMessage(conversationId, seq);
+    return this.actions.deleteMessage(conversationId, seq);
   }
-
-  async react(conversationId: string, seq: number, emoji: string | null): Promise<Message> {
-    const message = emoji
-      ? await this.api.react(conversationId, seq, emoji)
-      : await this.api.unreact(conversationId, seq);
-    this.store.dispatch({ type: 'message.updated', message });
-    return message;
+  /** My one reaction (replacing any other); `null` removes it. */
+  react(conversationId: string, seq: number, emoji: string | null): Promise<Message> {
+    return this.actions.react(conversationId, seq, emoji);
+  }
+  unreact(conversationId: string, seq: number): Promise<Message> {
+    return this.actions.react(conversationId, seq, null);
+  }
+  receipts(conversationId: string, seq: number): Promise<Receipt[]> {
+    return this.actions.receipts(conversationId, seq);
+  }
+  search(q: string, options?: SearchOptions): Promise<SearchResult[]> {
+    return this.actions.search(q, options);
+  }
+  updateSettings(id: string, settings: ConversationSettingsBody): Promise<Conversation> {
+    return this.actions.updateSettings(id, settings);
+  }
+  exportMyData(): Promise<ExportDocument> {
+    return this.actions.exportMyData();
+  }
+  /** Deletes the account (needs the password), then signs this device out. */
+  deleteAccount(password: string): Promise<void> {
+    return this.actions.deleteAccount(password);
+  }
+  /** Names any user by id (cached), also senders who left or deleted their account. */
+  getUser(id: string): Promise<User> {
+    return this.actions.getUser(id);
+  }
+  /** A user already known here (members, contacts, earlier `getUser`), without a request. */
+  cachedUser(id: string): User | undefined {
+    return this.actions.cachedUser(id);
   }
 
   // Conversations, contacts
@@ -345,29 +400,15 @@ export class LetterClient {
   }
 
   /** Contacts, with presence seeded from them (live `presence` frames keep it current). */
-  async loadContacts(): Promise<readonly Contact[]> {
-    const contacts = await this.api.contacts();
-    this.store.dispatch({ type: 'contacts', contacts });
-    return contacts;
+  loadContacts(): Promise<readonly Contact[]> {
+    return this.actions.loadContacts();
   }
-
-  async addContact(username: string): Promise<Contact> {
-    const contact = await this.api.addContact(username);
-    const current = this.getSnapshot().contacts ?? [];
-    const contacts = [...current.filter((c) => c.user.id !== contact.user.id), contact];
-    this.store.dispatch({ type: 'contacts', contacts });
-    return contact;
+  addContact(username: string): Promise<Contact> {
+    return this.actions.addContact(username);
   }
-
-  async removeContact(userId: string): Promise<void> {
-    await this.api.removeContact(userId);
-    const current = this.getSnapshot().contacts ?? [];
-    this.store.dispatch({
-      type: 'contacts',
-      contacts: current.filter((c) => c.user.id !== userId),
-    });
+  removeContact(userId: string): Promise<void> {
+    return this.actions.removeContact(userId);
   }
-
   async updateMe(displayName: string): Promise<User> {
     const user = await this.api.updateMe({ displayName });
     this.auth.setUser(user);
@@ -392,12 +433,14 @@ export class LetterClient {
       if (state.status === 'signedIn' && state.user && previous && previous.id !== state.user.id) {
         this.store.dispatch({ type: 'reset' });
         this.positions.reset();
+        this.actions.reset();
       }
       this.store.dispatch({ type: 'session', status: state.status, user: state.user });
       if (state.status === 'signedIn' && state.user) {
         void this.outbox.open(state.user.id);
-        this.connection.start();
+        if (!this.droppedForNetwork) this.connection.start();
       } else if (state.status === 'signedOut') {
+        this.actions.reset();
         this.connection.stop();
         this.outbox.close();
         this.positions.reset();
@@ -447,7 +490,7 @@ export class LetterClient {
         return this.checkGapSoon(frame.conversation.id);
       case 'typing':
         this.store.dispatch(frameToEvent(frame, this.clock.now()));
-        return this.scheduleTypingExpiry();
+        return this.typingExpiry.schedule();
       default:
         this.store.dispatch(frameToEvent(frame, this.clock.now()));
     }
@@ -526,26 +569,6 @@ export class LetterClient {
     this.positions.forget(id);
   }
 
-  private scheduleTypingExpiry(): void {
-    const now = this.clock.now();
-    this.store.dispatch({ type: 'typing.expire', now });
-    let next = Infinity;
-    for (const users of Object.values(this.getSnapshot().typing)) {
-      for (const expiresAt of Object.values(users)) next = Math.min(next, expiresAt);
-    }
-    if (this.typingTimer && this.typingTimer.at <= next) return;
-    if (this.typingTimer) this.clock.clearTimeout(this.typingTimer.handle);
-    this.typingTimer = null;
-    if (next === Infinity) return;
-    this.typingTimer = {
-      at: next,
-      handle: this.clock.setTimeout(() => {
-        this.typingTimer = null;
-        this.scheduleTypingExpiry();
-      }, next - now),
-    };
-  }
-
   private async adopt(request: Promise<Conversation>): Promise<Conversation> {
     const conversation = await request;
     this.store.dispatch({ type: 'conversation', conversation });
@@ -561,27 +584,19 @@ export class LetterClient {
     this.events.emit('error', { context, error });
   }
 
-  private watchNetwork(): void {
-    const target = globalThis as {
-      addEventListener?: (type: string, listener: () => void) => void;
-      removeEventListener?: (type: string, listener: () => void) => void;
-    };
-    if (typeof target.addEventListener !== 'function') return;
-    const online = () => this.connection.reconnectNow();
-    target.addEventListener('online', online);
-    this.unwatchNetwork = () => target.removeEventListener?.('online', online);
+  private networkOffline(): void {
+    if (this.connection.status === 'offline' && !this.droppedForNetwork) return;
+    this.droppedForNetwork = true;
+    // The outbox keeps what was not acknowledged and sends it after the next sync.
+    this.connection.stop();
   }
-}
 
-function toPending(entry: OutboxEntry): PendingMessage {
-  return {
-    clientMsgId: entry.clientMsgId,
-    conversationId: entry.conversationId,
-    senderId: entry.userId,
-    body: entry.body,
-    replyToSeq: entry.replyToSeq,
-    createdAt: entry.createdAt,
-    status: entry.status,
-    error: entry.error,
-  };
+  private networkOnline(): void {
+    if (this.droppedForNetwork) {
+      this.droppedForNetwork = false;
+      this.connect();
+    } else {
+      this.connection.reconnectNow();
+    }
+  }
 }

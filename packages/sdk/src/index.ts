@@ -2,6 +2,11 @@
 export { LetterClient } from './client.js';
 export type { ClientEvents, LetterClientOptions, SendOptions } from './client.js';
 
+export { ClientActions } from './actions.js';
+export type { ActionDeps, SearchOptions } from './actions.js';
+export { globalNetworkTarget, watchNetwork } from './network.js';
+export type { NetworkTarget } from './network.js';
+export { TypingExpiry } from './typing.js';
 export { LetterApi } from './api.js';
 export type { HistoryPage, HistoryPageQuery, SearchResult, TokenSource } from './api.js';
 export { AuthSession, defaultRefreshLock, memoryRefreshTokenStore } from './auth.js';
@@ -74,7 +79,14 @@ export type {
   Timeline,
   UnreadBase,
 } from './state/types.js';
-export { addMessages, findBySeq, hasOlder, lowerBound, oldestSeq } from './state/timeline.js';
+export {
+  addMessages,
+  findBySeq,
+  hasOlder,
+  lowerBound,
+  oldestSeq,
+  toPending,
+} from './state/timeline.js';
 export { computeUnread, countsAsUnread } from './state/unread.js';
 export {
   selectConversations,

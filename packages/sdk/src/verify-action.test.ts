@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LetterClient } from './client.js';
+import { fakeDelete, fakeReact } from './testing/fake-actions.js';
 import {
   FakeClock,
   FakeServer,
@@ -42,11 +43,17 @@ async function world(): Promise<World> {
 }
 
 /** Runs an action, lets every event arrive, and compares with a fresh snapshot. */
-async function verifyAction(w: World, action: () => void | Promise<void>): Promise<void> {
+async function verifyAction(w: World, action: () => unknown): Promise<void> {
   await action();
   await settle();
   await w.clock.advance(2_000); // reconnect and gap-check timers
-  expect(clientView(w.client.getSnapshot())).toEqual(freshView(w.server, w.alice));
+  const state = w.client.getSnapshot();
+  expect(clientView(state)).toEqual(freshView(w.server, w.alice));
+  // Every held message equals the server's copy: edits, tombstones and reactions arrived.
+  for (const [id, timeline] of Object.entries(state.timelines)) {
+    const stored = w.server.conversations.get(id)!.messages;
+    for (const message of timeline.messages) expect(message).toEqual(stored[message.seq - 1]);
+  }
 }
 
 type Action =
@@ -60,6 +67,10 @@ type Action =
   | { kind: 'removeAlice'; where: number }
   | { kind: 'addCarol'; where: number }
   | { kind: 'edit'; where: number }
+  | { kind: 'delete'; where: number }
+  | { kind: 'react'; who: 'bob' | 'carol' | 'alice'; where: number; emoji: string }
+  | { kind: 'archive'; where: number; archived: boolean }
+  | { kind: 'readdAlice'; where: number }
   | { kind: 'tick' }
   | { kind: 'drop'; missed: number; readsWhileAway: boolean };
 
@@ -69,7 +80,14 @@ function conversationIds(w: World): string[] {
   );
 }
 
-function perform(w: World, action: Action): void {
+/** The newest message people can act on (not a system message, not deleted). */
+function lastActionable(w: World, id: string) {
+  return w.server.conversations
+    .get(id)!
+    .messages.findLast((m) => m.senderId !== null && m.deletedAt === null);
+}
+
+function perform(w: World, action: Action): void | Promise<unknown> {
   const ids = conversationIds(w);
   const pick = (n: number) => ids[n % ids.length];
   const user = (who: 'bob' | 'carol' | 'aliceElsewhere') =>
@@ -137,6 +155,31 @@ function perform(w: World, action: Action): void {
       if (id && last) w.server.edit(id, last.seq, 'edited');
       return;
     }
+    case 'delete': {
+      const id = pick(action.where);
+      const last = id ? lastActionable(w, id) : undefined;
+      if (id && last) tryIt(() => fakeDelete(w.server, last.senderId!, id, last.seq));
+      return;
+    }
+    case 'react': {
+      const id = pick(action.where);
+      const last = id ? lastActionable(w, id) : undefined;
+      if (!id || !last) return;
+      if (action.who === 'alice') return w.client.react(id, last.seq, action.emoji);
+      tryIt(() => fakeReact(w.server, user(action.who as 'bob'), id, last.seq, action.emoji));
+      return;
+    }
+    case 'archive': {
+      const id = pick(action.where);
+      if (id) return w.client.updateSettings(id, { archived: action.archived });
+      return;
+    }
+    case 'readdAlice': {
+      const id = w.groups[action.where % w.groups.length]!;
+      if (!w.server.member(w.server.conversations.get(id)!, w.alice))
+        tryIt(() => w.server.addMembers(w.bob, id, [w.alice]));
+      return;
+    }
     case 'tick':
       void w.clock.advance(1_000);
       return;
@@ -178,6 +221,15 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constant('removeAlice' as const), where: fc.nat(5) }),
   fc.record({ kind: fc.constant('addCarol' as const), where: fc.nat(5) }),
   fc.record({ kind: fc.constant('edit' as const), where: fc.nat(5) }),
+  fc.record({ kind: fc.constant('delete' as const), where: fc.nat(5) }),
+  fc.record({
+    kind: fc.constant('react' as const),
+    who: fc.constantFrom('bob' as const, 'carol' as const, 'alice' as const),
+    where: fc.nat(5),
+    emoji: fc.constantFrom('👍', '❤️'),
+  }),
+  fc.record({ kind: fc.constant('archive' as const), where: fc.nat(5), archived: fc.boolean() }),
+  fc.record({ kind: fc.constant('readdAlice' as const), where: fc.nat(5) }),
   fc.record({ kind: fc.constant('tick' as const) }),
   fc.record({
     kind: fc.constant('drop' as const),
@@ -194,7 +246,7 @@ describe('verify_action: snapshot + events == fresh snapshot', () => {
     w.client.close();
   });
 
-  it.each<[string, (w: World) => void]>([
+  it.each<[string, (w: World) => void | Promise<void>]>([
     ['a peer posts', (w) => void w.server.post(w.bob, w.direct, 'hi')],
     [
       'alice posts from another device',
@@ -211,6 +263,23 @@ describe('verify_action: snapshot + events == fresh snapshot', () => {
     ],
     ['alice is removed from a group', (w) => w.server.removeMember(w.bob, w.groups[0]!, w.alice)],
     ['the last message is edited', (w) => void w.server.edit(w.direct, 1, 'edited')],
+    ['a peer deletes a message', (w) => fakeDelete(w.server, w.bob, w.direct, 1)],
+    ['a peer reacts', (w) => void fakeReact(w.server, w.bob, w.direct, 1, '👍')],
+    ['alice reacts here', (w) => w.client.react(w.direct, 1, '❤️').then(() => undefined)],
+    [
+      'alice archives, then a peer writes',
+      async (w) => {
+        await w.client.updateSettings(w.direct, { archived: true });
+        w.server.post(w.bob, w.direct, 'wake up');
+      },
+    ],
+    [
+      'alice is removed and added again',
+      (w) => {
+        w.server.removeMember(w.bob, w.groups[0]!, w.alice);
+        w.server.addMembers(w.bob, w.groups[0]!, [w.alice]);
+      },
+    ],
     [
       'the line drops while alice reads elsewhere and bob reads',
       (w) => {

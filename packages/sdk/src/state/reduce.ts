@@ -60,7 +60,11 @@ export function reduce(state: ClientState, event: StateEvent): ClientState {
     case 'conversation.removed':
       return removeConversation(state, event.conversationId);
     case 'message':
-      return applyMessages(state, event.message.conversationId, [event.message]);
+      return unarchive(
+        applyMessages(state, event.message.conversationId, [event.message]),
+        state,
+        event.message,
+      );
     case 'messages.page':
       return applyMessages(state, event.conversationId, event.messages);
     case 'message.updated':
@@ -138,6 +142,9 @@ function upsertConversation(state: ClientState, incoming: Conversation): ClientS
       ? { lastSeq: incoming.lastSeq, readSeq: incoming.readSeq, unreadCount: incoming.unreadCount }
       : base;
   let timeline = state.timelines[incoming.id] ?? emptyTimeline(incoming.lastSeq);
+  if ((timeline.firstSeq ?? 1) !== incoming.firstSeq) {
+    timeline = { ...timeline, firstSeq: incoming.firstSeq };
+  }
   // Nothing held yet: older history is paged on demand, so the cursor may start at the top.
   if (timeline.messages.length === 0 && incoming.lastSeq > timeline.cursor) {
     timeline = { ...timeline, cursor: incoming.lastSeq };
@@ -221,6 +228,24 @@ function applyMessages(
     conversationId,
   );
   return activityChanged ? reorder(updated) : updated;
+}
+
+/**
+ * A new message from someone else un-archives the conversation, as the server does in the same
+ * transaction without a separate event. Only past what the snapshot knew (`lastSeq`), so a
+ * replay of an older message never undoes an archive made after it.
+ */
+function unarchive(next: ClientState, before: ClientState, message: Message): ClientState {
+  const id = message.conversationId;
+  const previous = before.conversations[id];
+  const conversation = next.conversations[id];
+  if (!previous || !conversation?.archived) return next;
+  if (message.senderId === null || message.senderId === next.me?.id) return next;
+  if (message.seq <= previous.lastSeq) return next;
+  return {
+    ...next,
+    conversations: { ...next.conversations, [id]: { ...conversation, archived: false } },
+  };
 }
 
 function applyUpdate(state: ClientState, message: Message): ClientState {

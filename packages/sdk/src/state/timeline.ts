@@ -1,5 +1,6 @@
 /** Pure operations on one conversation's timeline: merge by seq, drop duplicates, move the cursor. */
 import type { Message } from '@letter/protocol';
+import type { OutboxEntry } from '../outbox/storage.js';
 import type { PendingMessage, Timeline } from './types.js';
 
 export function emptyTimeline(cursor: number): Timeline {
@@ -25,7 +26,7 @@ export function findBySeq(messages: readonly Message[], seq: number): Message | 
 
 /** True when older history exists that is not loaded. */
 export function hasOlder(timeline: Timeline): boolean {
-  return (timeline.messages[0]?.seq ?? timeline.cursor + 1) > 1;
+  return (timeline.messages[0]?.seq ?? timeline.cursor + 1) > (timeline.firstSeq ?? 1);
 }
 
 /** The seq below which `loadOlder` pages. */
@@ -53,7 +54,7 @@ export function addMessages(timeline: Timeline, incoming: readonly Message[]): T
   if (accepted.length === 0) return timeline;
   accepted.reverse();
   const messages = merge(timeline.messages, accepted);
-  return { messages, cursor: advanceCursor(messages, timeline.cursor) };
+  return { ...timeline, messages, cursor: advanceCursor(messages, timeline.cursor) };
 }
 
 /** Replaces held copies (edit, delete, reaction); messages not held are not added. */
@@ -111,4 +112,18 @@ export function upsertPending(
   if (index === -1) next.push(pending);
   else next[index] = pending;
   return next;
+}
+
+/** The state's view of an outbox entry: a local echo. */
+export function toPending(entry: OutboxEntry): PendingMessage {
+  return {
+    clientMsgId: entry.clientMsgId,
+    conversationId: entry.conversationId,
+    senderId: entry.userId,
+    body: entry.body,
+    replyToSeq: entry.replyToSeq,
+    createdAt: entry.createdAt,
+    status: entry.status,
+    error: entry.error,
+  };
 }

@@ -35,6 +35,8 @@ export interface Timeline {
    * advances through messages actually held, so a gap is never skipped.
    */
   readonly cursor: number;
+  /** The first seq the viewer may see (`conversation.firstSeq`); history stops there. Default 1. */
+  readonly firstSeq?: number;
 }
 
 /** The server's unread count and the positions it was computed at; see unread.ts. */

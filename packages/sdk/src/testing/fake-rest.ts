@@ -1,6 +1,15 @@
 /** The REST half of FakeServer: enough of the contract's routes to exercise the sdk. */
 import { errorCodes, isErrorCode, limits } from '@letter/protocol';
 import type { ErrorCode } from '@letter/protocol';
+import {
+  fakeDelete,
+  fakeDeleteMe,
+  fakeExport,
+  fakeReact,
+  fakeReceipts,
+  fakeSearch,
+  fakeSettings,
+} from './fake-actions.js';
 import type { FakeServer } from './fake-server.js';
 
 class HttpError extends Error {
@@ -102,6 +111,23 @@ function route(
     user.displayName = String(body?.displayName);
     return { body: { user } };
   }
+  if (key === 'GET /api/me/export') return { body: fakeExport(server, me) };
+  if (key === 'DELETE /api/me') {
+    fakeDeleteMe(server, me, body?.password);
+    return null;
+  }
+  if (key === 'GET /api/search') {
+    const q = query.get('q') ?? '';
+    const limit = Number(query.get('limit') ?? 20);
+    const results = fakeSearch(server, me, q, query.get('conversationId'), limit);
+    return { body: { results } };
+  }
+  const userMatch = /^\/api\/users\/([^/]+)$/.exec(path);
+  if (method === 'GET' && userMatch) {
+    const entry = server.users.get(decodeURIComponent(userMatch[1]!));
+    if (!entry) throw new HttpError('not_found');
+    return { body: { user: entry.user } };
+  }
   if (key === 'GET /api/contacts') {
     const contacts = [...server.users.values()]
       .filter(({ user }) => user.id !== me)
@@ -126,11 +152,12 @@ function route(
     return { status: 201, body: { conversation: server.view(conversation.id, me) } };
   }
 
-  const match = /^\/api\/conversations\/([^/]+)(?:\/(messages|members|read)(?:\/([^/]+))?)?$/.exec(
-    path,
-  );
+  const match =
+    /^\/api\/conversations\/([^/]+)(?:\/(messages|members|read|settings)(?:\/([^/]+)(?:\/(reactions|receipts))?)?)?$/.exec(
+      path,
+    );
   if (!match) throw new HttpError('not_found');
-  const [, id = '', sub, arg] = match;
+  const [, id = '', sub, arg, action] = match;
   const conversation = server.require(decodeURIComponent(id), me);
   const view = () => ({ body: { conversation: server.view(conversation.id, me) } });
   if (sub === undefined && method === 'GET') return view();
@@ -150,6 +177,21 @@ function route(
     server.advance(me, conversation.id, 'read', Number(body?.seq));
     return null;
   }
+  if (sub === 'settings' && method === 'PATCH') {
+    fakeSettings(server, me, conversation.id, body ?? {});
+    return view();
+  }
+  if (sub === 'messages' && arg && action === 'reactions') {
+    const emoji = method === 'PUT' ? String(body?.emoji) : null;
+    return { body: { message: fakeReact(server, me, conversation.id, Number(arg), emoji) } };
+  }
+  if (sub === 'messages' && arg && action === 'receipts' && method === 'GET') {
+    return { body: { receipts: fakeReceipts(server, me, conversation.id, Number(arg)) } };
+  }
+  if (sub === 'messages' && method === 'DELETE' && arg && !action) {
+    fakeDelete(server, me, conversation.id, Number(arg));
+    return null;
+  }
   if (sub === 'messages' && method === 'GET' && !arg) {
     const number = (name: string) => (query.has(name) ? Number(query.get(name)) : undefined);
     const range = {
@@ -157,7 +199,7 @@ function route(
       ...(query.has('before') ? { before: number('before')! } : {}),
       ...(query.has('after') ? { after: number('after')! } : {}),
     };
-    return { body: server.history(conversation.id, range) };
+    return { body: server.history(conversation.id, range, me) };
   }
   if (sub === 'messages' && method === 'POST' && !arg) {
     const { message, created } = server.post(
@@ -165,10 +207,12 @@ function route(
       conversation.id,
       String(body?.body),
       String(body?.clientMsgId),
+      undefined,
+      typeof body?.replyToSeq === 'number' ? body.replyToSeq : null,
     );
     return { status: created ? 201 : 200, body: { message } };
   }
-  if (sub === 'messages' && method === 'PATCH' && arg) {
+  if (sub === 'messages' && method === 'PATCH' && arg && !action) {
     return { body: { message: server.edit(conversation.id, Number(arg), String(body?.body)) } };
   }
   throw new HttpError('not_found');

@@ -19,6 +19,10 @@ export interface FakeMember {
   role: Role;
   readSeq: number;
   deliveredSeq: number;
+  /** The first seq this member may see (added later: the `added` message). Default 1. */
+  firstSeq?: number;
+  muted?: boolean;
+  archived?: boolean;
 }
 
 export interface FakeConversation {
@@ -216,15 +220,23 @@ export class FakeServer implements FakeSocketHost {
     body: string,
     clientMsgId: string = this.nextId('cm'),
     except?: FakeServerSocket,
+    replyToSeq: number | null = null,
   ): { message: Message; created: boolean } {
     const conversation = this.require(conversationId, senderId);
     const existing = conversation.messages.find(
       (m) => m.senderId === senderId && m.clientMsgId === clientMsgId,
     );
     if (existing) return { message: existing, created: false };
-    const message = this.append(conversation, { senderId, clientMsgId, body: body.trim() });
+    const message = this.append(conversation, {
+      senderId,
+      clientMsgId,
+      body: body.trim(),
+      replyToSeq,
+    });
     const sender = this.member(conversation, senderId)!;
     sender.readSeq = sender.deliveredSeq = message.seq;
+    // A new message from someone else un-archives, without an event of its own.
+    for (const m of conversation.members) if (m.userId !== senderId) m.archived = false;
     this.broadcast(conversation, { type: 'message', message }, except);
     return { message, created: true };
   }
@@ -256,9 +268,17 @@ export class FakeServer implements FakeSocketHost {
 
   addMembers(actorId: string, conversationId: string, userIds: string[]): void {
     const conversation = this.require(conversationId, actorId);
+    const firstSeq = conversation.messages.length + 1;
     for (const userId of userIds) {
       if (!this.member(conversation, userId)) {
-        conversation.members.push({ userId, role: 'member', readSeq: 0, deliveredSeq: 0 });
+        const seen = firstSeq - 1;
+        conversation.members.push({
+          userId,
+          role: 'member',
+          readSeq: seen,
+          deliveredSeq: seen,
+          firstSeq,
+        });
       }
     }
     this.system(conversation, { kind: 'added', actorId, userIds });
@@ -292,6 +312,7 @@ export class FakeServer implements FakeSocketHost {
     const c = this.conversations.get(conversationId);
     const me = c && this.member(c, viewerId);
     if (!c || !me) return null;
+    const firstSeq = me.firstSeq ?? 1;
     const last = c.messages.at(-1) ?? null;
     const peer = c.members.find((m) => m.userId !== viewerId);
     return {
@@ -310,10 +331,9 @@ export class FakeServer implements FakeSocketHost {
       unreadCount: c.messages.filter((m) => m.seq > me.readSeq && m.senderId !== viewerId).length,
       createdAt: new Date(c.createdAt).toISOString(),
       lastActivityAt: last?.createdAt ?? new Date(c.createdAt).toISOString(),
-      // The fake does not model join seqs or per-member settings.
-      firstSeq: 1,
-      muted: false,
-      archived: false,
+      firstSeq,
+      muted: me.muted ?? false,
+      archived: me.archived ?? false,
     };
   }
 
@@ -332,8 +352,11 @@ export class FakeServer implements FakeSocketHost {
   history(
     conversationId: string,
     range: { before?: number; after?: number; limit: number },
+    viewerId?: string,
   ): { messages: Message[]; hasMore: boolean } {
-    let messages = this.conversations.get(conversationId)!.messages;
+    const conversation = this.conversations.get(conversationId)!;
+    const firstSeq = (viewerId && this.member(conversation, viewerId)?.firstSeq) || 1;
+    let messages = conversation.messages.filter((m) => m.seq >= firstSeq);
     if (range.before !== undefined) messages = messages.filter((m) => m.seq < range.before!);
     if (range.after !== undefined) {
       messages = messages.filter((m) => m.seq > range.after!);
@@ -420,6 +443,7 @@ export class FakeServer implements FakeSocketHost {
           frame.body as string,
           frame.clientMsgId as string,
           socket,
+          (frame.replyToSeq as number | undefined) ?? null,
         );
         return { type: 'ok', message };
       }
@@ -441,7 +465,8 @@ export class FakeServer implements FakeSocketHost {
         for (const [id, cursor] of Object.entries(frame.cursors as Record<string, number>)) {
           const conversation = this.conversations.get(id);
           if (!conversation || !this.member(conversation, userId)) continue;
-          const missed = conversation.messages.filter((m) => m.seq > cursor);
+          const from = this.member(conversation, userId)!.firstSeq ?? 1;
+          const missed = conversation.messages.filter((m) => m.seq > cursor && m.seq >= from);
           for (const message of missed.slice(0, this.syncMax))
             socket.send({ type: 'message', message });
           if (missed.length > this.syncMax) result.truncated.push(id);
@@ -477,6 +502,7 @@ export class FakeServer implements FakeSocketHost {
       clientMsgId: string | null;
       body: string;
       system?: SystemEvent;
+      replyToSeq?: number | null;
     },
   ): Message {
     const message: Message = {
@@ -489,7 +515,7 @@ export class FakeServer implements FakeSocketHost {
       createdAt: this.iso(),
       editedAt: null,
       deletedAt: null,
-      replyToSeq: null,
+      replyToSeq: fields.replyToSeq ?? null,
       attachments: [],
       reactions: {},
       ...(fields.system ? { system: fields.system } : {}),
@@ -509,14 +535,14 @@ export class FakeServer implements FakeSocketHost {
   }
 
   /** A `conversation` frame to every member, each with their own view. */
-  private announce(conversation: FakeConversation): void {
+  announce(conversation: FakeConversation): void {
     for (const member of conversation.members) {
       const view = this.view(conversation.id, member.userId);
       if (view) this.toUser(member.userId, { type: 'conversation', conversation: view });
     }
   }
 
-  private broadcast(
+  broadcast(
     conversation: FakeConversation,
     frame: Record<string, unknown>,
     except?: FakeServerSocket,
@@ -524,7 +550,7 @@ export class FakeServer implements FakeSocketHost {
     for (const member of conversation.members) this.toUser(member.userId, frame, except);
   }
 
-  private toUser(userId: string, frame: Record<string, unknown>, except?: FakeServerSocket): void {
+  toUser(userId: string, frame: Record<string, unknown>, except?: FakeServerSocket): void {
     for (const socket of this.sockets) {
       if (socket.userId === userId && socket !== except) socket.send(frame);
     }

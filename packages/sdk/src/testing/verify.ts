@@ -13,10 +13,19 @@ export interface ConversationSummary {
   title: string;
   members: { userId: string; role: string; readSeq: number; deliveredSeq: number }[];
   lastSeq: number;
-  lastMessage: { seq: number; body: string; editedAt: string | null } | null;
+  lastMessage: {
+    seq: number;
+    body: string;
+    editedAt: string | null;
+    deletedAt: string | null;
+    reactions: Record<string, string[]>;
+  } | null;
   readSeq: number;
   unreadCount: number;
   lastActivityAt: string;
+  firstSeq: number;
+  muted: boolean;
+  archived: boolean;
 }
 
 export function summarize(conversation: Conversation): ConversationSummary {
@@ -37,10 +46,15 @@ export function summarize(conversation: Conversation): ConversationSummary {
       seq: conversation.lastMessage.seq,
       body: conversation.lastMessage.body,
       editedAt: conversation.lastMessage.editedAt,
+      deletedAt: conversation.lastMessage.deletedAt,
+      reactions: conversation.lastMessage.reactions,
     },
     readSeq: conversation.readSeq,
     unreadCount: conversation.unreadCount,
     lastActivityAt: conversation.lastActivityAt,
+    firstSeq: conversation.firstSeq,
+    muted: conversation.muted,
+    archived: conversation.archived,
   };
 }
 
