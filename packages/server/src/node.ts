@@ -190,8 +190,9 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   /** Sends `ready` before anything else; frames that arrive meanwhile wait their turn. */
   function openSession(socket: Connection) {
     const connection = new HeldConnection(socket);
-    const reply = (frame: object) => connection.sendDirect(Buffer.from(JSON.stringify(frame)));
-    const frameContext = { connection, reply };
+    const replyJson = (json: string) => connection.sendDirect(Buffer.from(json));
+    const reply = (frame: object) => replyJson(JSON.stringify(frame));
+    const frameContext = { connection, reply, replyJson };
     let queue: string[] | undefined = [];
     let closed = false;
     void store.getUser(connection.userId).then(

@@ -18,7 +18,7 @@ import type { Clock } from '../util/clock.js';
 import { iso } from '../util/clock.js';
 import type { Ids } from '../util/ids.js';
 import type { RateLimiter } from '../util/rate.js';
-import type { Hub, MessageKey } from './hub.js';
+import { messageFrameJson, type Hub, type MessageKey } from './hub.js';
 import type { Presence, PresenceChange } from '../presence/presence.js';
 import { AccountService } from './accounts.js';
 import { GroupService } from './groups.js';
@@ -154,7 +154,7 @@ export class ChatService {
       if (result.members && drops === this.drops) this.remember(conversationId, result.members);
       const members = result.members?.userIds ?? cached?.userIds ?? [];
       const { message } = result;
-      hub.deliver(members, { type: 'message', message }, exceptConnectionId, {
+      hub.deliverJson(members, messageFrameJson(message), exceptConnectionId, {
         conversationId,
         seq: message.seq,
       });

@@ -11,13 +11,15 @@ import {
   type ClientFrameType,
 } from '@letter/protocol';
 import type { ChatService } from './chat.js';
-import type { Connection } from './hub.js';
+import { messageJson, type Connection } from './hub.js';
 import type { HeldConnection } from './held-connection.js';
 
 export interface FrameContext {
   connection: HeldConnection;
   /** Writes a frame to this socket only, ahead of held events. */
   reply(frame: object): void;
+  /** `reply` for a frame already serialized. */
+  replyJson(json: string): void;
 }
 
 export interface FrameLog {
@@ -102,7 +104,10 @@ export class FrameRouter {
         const { message } = await this.chat.send(userId, frame, connectionId);
         this.refusedInARow.delete(context.connection);
         this.onSendLatency((performance.now() - started) / 1000);
-        return { message };
+        // The message's JSON was made for the event already: the ok reuses it.
+        const idPart = id === undefined ? '' : `,"id":${JSON.stringify(id)}`;
+        context.replyJson(`{"type":"ok"${idPart},"message":${messageJson(message)}}`);
+        return ANSWERED;
       }
       case 'typing':
         await this.chat.typing(userId, frame.conversationId);

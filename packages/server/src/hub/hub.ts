@@ -96,7 +96,17 @@ export class Hub {
     key?: MessageKey,
   ): void {
     if (userIds.length === 0) return;
-    const json = JSON.stringify(frame);
+    this.deliverJson(userIds, JSON.stringify(frame), exceptConnectionId, key);
+  }
+
+  /** `deliver` for a frame already serialized (a message's JSON is made once: `messageJson`). */
+  deliverJson(
+    userIds: readonly string[],
+    json: string,
+    exceptConnectionId = '',
+    key?: MessageKey,
+  ): void {
+    if (userIds.length === 0) return;
     const keyText = key ? `${key.seq} ${key.conversationId}` : '';
     void this.bus.publish(
       CHANNEL,
@@ -167,4 +177,18 @@ function removeFrom(map: Map<string, Set<Connection>>, key: string, connection: 
   if (!set) return;
   set.delete(connection);
   if (set.size === 0) map.delete(key);
+}
+
+const messageJsonCache = new WeakMap<object, string>();
+
+/** A message's JSON, made once however many frames carry it (the event and the sender's ok). */
+export function messageJson(message: object): string {
+  let json = messageJsonCache.get(message);
+  if (json === undefined) messageJsonCache.set(message, (json = JSON.stringify(message)));
+  return json;
+}
+
+/** The `message` event frame, built around the message's cached JSON. */
+export function messageFrameJson(message: object): string {
+  return `{"type":"message","message":${messageJson(message)}}`;
 }

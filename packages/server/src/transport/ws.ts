@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeCodes, limits, LetterError } from '@letter/protocol';
@@ -47,6 +48,7 @@ class WsConnection implements Connection {
       this.close(closeCodes.policy.code, 'slow consumer');
       return;
     }
+    corkUntilNextTurn(socket);
     socket.send(frame, { binary: false, compress: false });
   }
 
@@ -57,6 +59,24 @@ class WsConnection implements Connection {
 
 /** Frames a socket may send after `auth` and before its answer; more is a misbehaving client. */
 const MAX_FRAMES_BEFORE_AUTH = 32;
+
+/**
+ * Frames written to one socket in one turn of the event loop leave in one write: a batch of store
+ * replies resolves dozens of `ok`s for the same sender at once, and each would otherwise cost its
+ * own syscall. `_socket` is ws's underlying net.Socket (ws 8 is pinned).
+ */
+const corked = new Set<Socket>();
+function corkUntilNextTurn(socket: WebSocket): void {
+  const tcp = (socket as unknown as { _socket?: Socket })._socket;
+  if (!tcp || corked.has(tcp)) return;
+  if (corked.size === 0) setImmediate(uncorkAll);
+  corked.add(tcp);
+  tcp.cork();
+}
+function uncorkAll(): void {
+  for (const tcp of corked) tcp.uncork();
+  corked.clear();
+}
 
 function closeSocket(socket: WebSocket, code: number, reason: string): void {
   if (socket.readyState === 2 || socket.readyState === 3) return;
