@@ -8,8 +8,16 @@ import { NewGroup } from '../components/NewGroup';
 import { Panel } from '../components/Panel';
 import { SidebarHeader } from '../components/SidebarHeader';
 import { usePort, useSelectedChat, useSnapshot } from './hooks';
+import {
+  InfoPane,
+  MainPane,
+  SearchPane,
+  SettingsPane,
+  unreadForTitle,
+  useScrollToSeq,
+} from './panels';
 
-type SidebarPanel = 'chats' | 'newChat' | 'newGroup';
+type SidebarPanel = 'chats' | 'newChat' | 'newGroup' | 'search' | 'settings' | 'archived';
 
 const EMPTY_THREAD = { messages: [], hasMore: true, loadingOlder: false } as const;
 
@@ -24,7 +32,28 @@ export function Messenger({ me }: { me: User }) {
   const conversation = snapshot.conversations.find((c) => c.id === selectedId) ?? null;
   const thread = (selectedId && snapshot.threads[selectedId]) || EMPTY_THREAD;
 
-  useUnreadTitle(snapshot.conversations.reduce((sum, c) => sum + c.unreadCount, 0));
+  useUnreadTitle(unreadForTitle(snapshot.conversations));
+
+  // Group/contact info beside the open chat, and a search hit to scroll to.
+  const [infoFor, setInfoFor] = useState<string | null>(null);
+  const [focus, setFocus] = useState<{ id: string; seq: number } | null>(null);
+  const clearFocus = useCallback(() => setFocus(null), []);
+  useScrollToSeq(focus, selectedId, thread, clearFocus);
+  // A new object per render is fine: the header re-renders with the Messenger anyway.
+  const headerActions = {
+    onOpenInfo: (id: string) => setInfoFor(id),
+    onSetSettings: (id: string, settings: { muted?: boolean; archived?: boolean }) => {
+      port
+        .setChatSettings(id, settings)
+        .catch((error: unknown) => console.warn('letter: could not change the chat', error));
+    },
+  };
+  const signOut = () => {
+    // The next person to sign in on this tab should not land in this chat.
+    select(null);
+    setPanel('chats');
+    void port.logout();
+  };
 
   useEffect(() => {
     if (selectedId) port.openThread(selectedId);
@@ -69,11 +98,9 @@ export function Messenger({ me }: { me: User }) {
               me={me}
               onNewChat={() => setPanel('newChat')}
               onNewGroup={() => setPanel('newGroup')}
-              onLogout={() => {
-                // The next person to sign in on this tab should not land in this chat.
-                select(null);
-                void port.logout();
-              }}
+              onLogout={signOut}
+              onSearch={() => setPanel('search')}
+              onSettings={() => setPanel('settings')}
             />
             <ChatList
               conversations={snapshot.conversations}
@@ -82,8 +109,36 @@ export function Messenger({ me }: { me: User }) {
               typing={snapshot.typing}
               selectedId={selectedId}
               onSelect={select}
+              onShowArchived={() => setPanel('archived')}
             />
           </>
+        )}
+        {panel === 'archived' && (
+          <Panel title="Archived" onClose={() => setPanel('chats')}>
+            <ChatList
+              conversations={snapshot.conversations}
+              meId={me.id}
+              presence={snapshot.presence}
+              typing={snapshot.typing}
+              selectedId={selectedId}
+              onSelect={select}
+              archived
+            />
+          </Panel>
+        )}
+        {panel === 'search' && (
+          <SearchPane
+            snapshot={snapshot}
+            me={me}
+            onClose={() => setPanel('chats')}
+            onOpen={(id, seq) => {
+              setFocus({ id, seq });
+              select(id);
+            }}
+          />
+        )}
+        {panel === 'settings' && (
+          <SettingsPane me={me} onClose={() => setPanel('chats')} onLogout={signOut} />
         )}
         {panel === 'newChat' && (
           <Panel title="New chat" onClose={() => setPanel('chats')}>
@@ -110,7 +165,7 @@ export function Messenger({ me }: { me: User }) {
           </Panel>
         )}
       </aside>
-      <main className="main">
+      <MainPane actions={headerActions}>
         {conversation ? (
           <ChatView
             key={conversation.id}
@@ -137,7 +192,15 @@ export function Messenger({ me }: { me: User }) {
             <p className="muted">Messages are kept on your own server.</p>
           </div>
         )}
-      </main>
+        {conversation && infoFor === conversation.id && (
+          <InfoPane
+            conversation={conversation}
+            me={me}
+            snapshot={snapshot}
+            onClose={() => setInfoFor(null)}
+          />
+        )}
+      </MainPane>
     </div>
   );
 }

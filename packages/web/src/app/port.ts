@@ -4,6 +4,7 @@
  */
 import type { Contact, Conversation, User } from '@letter/protocol';
 import type { ChatMessage, ConnectionStatus, Presence } from './model';
+import type { ConversationPort } from './conversation-port';
 
 export type AuthStatus = 'unknown' | 'signedIn' | 'signedOut';
 
@@ -26,7 +27,7 @@ export interface AppSnapshot {
   threads: Readonly<Record<string, Thread>>;
 }
 
-export interface LetterPort {
+export interface LetterPort extends ConversationPort {
   subscribe(listener: () => void): () => void;
   /** The same object until something changes, as useSyncExternalStore requires. */
   getSnapshot(): AppSnapshot;

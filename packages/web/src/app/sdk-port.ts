@@ -9,6 +9,7 @@ import { hasOlder } from '@letter/sdk';
 import type { ClientState, LetterClient, PendingMessage, Timeline } from '@letter/sdk';
 import type { ChatMessage, ConnectionStatus } from './model';
 import type { AppSnapshot, AuthStatus, LetterPort, Thread } from './port';
+import { createConversationPort } from './sdk-conversation-port';
 
 /** Own messages are keyed by clientMsgId so the pending echo and the stored copy share a node. */
 const OWN = 'c:';
@@ -201,6 +202,8 @@ export function createSdkPort(client: LetterClient): LetterPort {
   }
 
   return {
+    // Group management, search, mute/archive, settings: see sdk-conversation-port.ts.
+    ...createConversationPort(client),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

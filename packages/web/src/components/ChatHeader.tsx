@@ -1,8 +1,11 @@
+import { useContext } from 'react';
 import type { Conversation } from '@letter/protocol';
 import type { Presence } from '../app/model';
 import { peerOf } from '../app/model';
 import { formatPresence } from '../lib/format';
 import { Avatar } from './Avatar';
+import { MutedIcon } from './ChatList';
+import { ChatHeaderActionsContext, ChatMenu } from './ChatMenu';
 
 export interface ChatHeaderProps {
   conversation: Conversation;
@@ -26,6 +29,7 @@ export function ChatHeader({
   const nameOf = (id: string) =>
     conversation.members.find((m) => m.user.id === id)?.user.displayName ?? 'Someone';
   const typers = typingUserIds.filter((id) => id !== meId);
+  const actions = useContext(ChatHeaderActionsContext);
 
   let status: string;
   if (typers.length > 0) {
@@ -57,12 +61,20 @@ export function ChatHeader({
         </svg>
       </button>
       <Avatar name={conversation.title} colorKey={peer?.id ?? conversation.id} />
-      <div className="chat-header-text">
-        <h2 className="chat-title">{conversation.title}</h2>
+      <div
+        className={`chat-header-text${actions ? ' clickable' : ''}`}
+        // A shortcut for the pointer; the menu offers the same to the keyboard.
+        onClick={actions ? () => actions.onOpenInfo(conversation.id) : undefined}
+      >
+        <h2 className="chat-title">
+          {conversation.title}
+          {conversation.muted && <MutedIcon />}
+        </h2>
         <p className={`chat-status${typers.length > 0 ? ' typing-text' : ''}`} aria-live="polite">
           {status}
         </p>
       </div>
+      {actions && <ChatMenu conversation={conversation} actions={actions} />}
     </header>
   );
 }

@@ -15,6 +15,10 @@ export interface ChatListProps {
   typing: Readonly<Record<string, readonly string[]>>;
   selectedId: string | null;
   onSelect: (conversationId: string) => void;
+  /** Show the archived chats instead of the main list. */
+  archived?: boolean | undefined;
+  /** Opens the archived view from the "Archived (n)" row of the main list. */
+  onShowArchived?: (() => void) | undefined;
   now?: Date;
 }
 
@@ -25,9 +29,13 @@ export function byLatestActivity(a: Conversation, b: Conversation): number {
 }
 
 export function ChatList(props: ChatListProps) {
-  const { conversations, meId, selectedId, onSelect } = props;
+  const { meId, selectedId, onSelect, archived = false, onShowArchived } = props;
   const [filter, setFilter] = useState('');
   const needle = filter.trim().toLowerCase();
+  // Archived chats live in their own view; the server (and the sdk, live) un-archive a chat
+  // when someone else writes, so this only renders the flag.
+  const conversations = props.conversations.filter((c) => c.archived === archived);
+  const archivedCount = archived ? 0 : props.conversations.length - conversations.length;
   const shown = [...conversations]
     .sort(byLatestActivity)
     .filter((c) => !needle || c.title.toLowerCase().includes(needle));
@@ -43,8 +51,16 @@ export function ChatList(props: ChatListProps) {
           onChange={(e) => setFilter(e.target.value)}
         />
       </div>
+      {archivedCount > 0 && onShowArchived && (
+        <button type="button" className="archived-row" onClick={onShowArchived}>
+          <ArchiveIcon />
+          <span>Archived ({archivedCount})</span>
+        </button>
+      )}
       {conversations.length === 0 ? (
-        <p className="empty-hint">No chats yet. Start one with the new chat button.</p>
+        <p className="empty-hint">
+          {archived ? 'No archived chats.' : 'No chats yet. Start one with the new chat button.'}
+        </p>
       ) : shown.length === 0 ? (
         <p className="empty-hint">No chats match “{filter}”.</p>
       ) : (
@@ -86,6 +102,7 @@ function ChatListItem({
   const last = conversation.lastMessage;
   const time = last?.createdAt ?? conversation.lastActivityAt ?? conversation.createdAt;
   const unread = conversation.unreadCount;
+  const muted = conversation.muted;
   const nameOf = (id: string) =>
     conversation.members.find((m) => m.user.id === id)?.user.displayName ?? 'Someone';
 
@@ -119,8 +136,13 @@ function ChatListItem({
             )}
           </span>
           {online && <span className="visually-hidden">, online</span>}
+          {muted && <MutedIcon />}
           {unread > 0 && (
-            <span className="unread-badge" role="img" aria-label={`${unread} unread`}>
+            <span
+              className={`unread-badge${muted ? ' muted-badge' : ''}`}
+              role="img"
+              aria-label={`${unread} unread`}
+            >
               {unread > 999 ? '999+' : unread}
             </span>
           )}
@@ -170,5 +192,33 @@ function Preview({ conversation, message, meId, nameOf }: PreviewProps) {
       {prefix}
       {body}
     </>
+  );
+}
+
+export function MutedIcon() {
+  return (
+    <span className="muted-icon" role="img" aria-label="muted" title="Muted">
+      <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+        <path
+          d="M11 5L6.5 9H3v6h3.5l4.5 4zM16 9.5l5 5M21 9.5l-5 5"
+          fill="none"
+          stroke="currentColor"
+          strokeWidth="1.8"
+        />
+      </svg>
+    </span>
+  );
+}
+
+function ArchiveIcon() {
+  return (
+    <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+      <path
+        d="M3.5 4.5h17v4h-17zM5 8.5v11h14v-11M9.5 12.5h5"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="1.8"
+      />
+    </svg>
   );
 }

@@ -5,14 +5,17 @@ export function Panel({
   title,
   onClose,
   children,
+  className,
 }: {
   title: string;
   onClose: () => void;
   children: ReactNode;
+  /** Extra class, e.g. `side-panel` for the info panel over the chat. */
+  className?: string | undefined;
 }) {
   return (
     <section
-      className="panel"
+      className={className ? `panel ${className}` : 'panel'}
       aria-label={title}
       // Escape backs out, like closing a drawer.
       onKeyDown={(event) => {

@@ -6,9 +6,18 @@ export interface SidebarHeaderProps {
   onNewChat: () => void;
   onNewGroup: () => void;
   onLogout: () => void;
+  onSearch?: (() => void) | undefined;
+  onSettings?: (() => void) | undefined;
 }
 
-export function SidebarHeader({ me, onNewChat, onNewGroup, onLogout }: SidebarHeaderProps) {
+export function SidebarHeader({
+  me,
+  onNewChat,
+  onNewGroup,
+  onLogout,
+  onSearch,
+  onSettings,
+}: SidebarHeaderProps) {
   return (
     <header className="sidebar-header">
       <div className="me">
@@ -17,6 +26,24 @@ export function SidebarHeader({ me, onNewChat, onNewGroup, onLogout }: SidebarHe
           {me.displayName}
         </span>
       </div>
+      {onSearch && (
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Search messages"
+          title="Search messages"
+          onClick={onSearch}
+        >
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+            <path
+              d="M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13zM15.3 15.3L20 20"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.8"
+            />
+          </svg>
+        </button>
+      )}
       <button
         type="button"
         className="icon-button"
@@ -49,6 +76,24 @@ export function SidebarHeader({ me, onNewChat, onNewGroup, onLogout }: SidebarHe
           />
         </svg>
       </button>
+      {onSettings && (
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Settings"
+          title="Settings"
+          onClick={onSettings}
+        >
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+            <path
+              d="M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM12 2.5v3M12 18.5v3M2.5 12h3M18.5 12h3M5.3 5.3l2.1 2.1M16.6 16.6l2.1 2.1M5.3 18.7l2.1-2.1M16.6 7.4l2.1-2.1"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.8"
+            />
+          </svg>
+        </button>
+      )}
       <button
         type="button"
         className="icon-button"
