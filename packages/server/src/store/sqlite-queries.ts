@@ -371,6 +371,12 @@ export function createQueries(db: Db) {
      * every member of a large group (without ANALYZE statistics SQLite would pick the primary
      * key), and a prepare-time error should the index ever go missing.
      */
+    /** Cheap probe on the partial index: most conversations have nobody archived. */
+    anyArchived: prepare(db, (p: { conversationId: string }) => ({
+      compile: () =>
+        sql<{ one: number }>`SELECT 1 AS one FROM members INDEXED BY members_archived
+            WHERE conversation_id = ${p.conversationId} AND archived = 1 LIMIT 1`.compile(qb),
+    })),
     unarchiveOthers: prepare(db, (p: ConvUser) => ({
       compile: () =>
         sql`UPDATE members INDEXED BY members_archived SET archived = 0

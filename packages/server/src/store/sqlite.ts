@@ -294,7 +294,10 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     };
     this.q.insertMessage.run({ ...message, seq, systemJson: null });
     this.moveOwnPositions(conversationId, senderId, membership, seq, message.createdAt);
-    this.q.unarchiveOthers.run({ conversationId, userId: senderId });
+    // An UPDATE that matches nothing still costs ~10× this probe, and it usually matches nothing.
+    if (this.q.anyArchived.get({ conversationId })) {
+      this.q.unarchiveOthers.run({ conversationId, userId: senderId });
+    }
     const result: AppendResult = { message: toMessage(row), created: true };
     if (message.knownMembersVersion !== taken.members_version) {
       result.members = { userIds: this.memberIds(conversationId), version: taken.members_version };
