@@ -6,66 +6,13 @@
  */
 import type { Store } from './store.js';
 import { createDb, createPool, mapInputError, type PostgresOptions } from './postgres-db.js';
-import { PostgresStore, type PostgresStoreMethods } from './postgres-store.js';
+import { PostgresStore } from './postgres-store.js';
+import { storeMethods, type StoreMethod } from './store-methods.js';
 
 export interface PostgresStoreOptions extends PostgresOptions {
   /** Migrate the schema while opening (default true, as the SQLite store does). */
   migrate?: boolean | undefined;
 }
-
-/** Every forwarded method, checked complete by the type: a new Store method fails to compile. */
-const methods: Record<keyof PostgresStoreMethods, true> = {
-  migrate: true,
-  ping: true,
-  createUser: true,
-  getUserByUsername: true,
-  getUser: true,
-  getUsers: true,
-  searchUsers: true,
-  updateDisplayName: true,
-  updatePasswordHash: true,
-  setLastSeen: true,
-  deleteUser: true,
-  sentMessages: true,
-  createSession: true,
-  getSession: true,
-  rotateRefreshToken: true,
-  revokeSession: true,
-  revokeUserSessions: true,
-  addContact: true,
-  removeContact: true,
-  listContacts: true,
-  block: true,
-  unblock: true,
-  listBlocked: true,
-  isBlockedEitherWay: true,
-  presenceAudience: true,
-  openDirect: true,
-  findDirect: true,
-  createGroup: true,
-  getConversation: true,
-  listConversations: true,
-  listConversationSummaries: true,
-  memberIds: true,
-  memberSet: true,
-  isMember: true,
-  conversationViews: true,
-  updateSettings: true,
-  renameGroup: true,
-  addMembers: true,
-  removeMember: true,
-  setMemberRole: true,
-  appendMessage: true,
-  history: true,
-  getMessage: true,
-  editMessage: true,
-  deleteMessage: true,
-  setReaction: true,
-  removeReaction: true,
-  search: true,
-  advancePosition: true,
-  receipts: true,
-};
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   let pool = createPool(options);
@@ -93,7 +40,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const running = new Set<Promise<unknown>>();
   let closing: Promise<void> | null = null;
 
-  const call = (method: keyof PostgresStoreMethods, args: unknown[]): Promise<unknown> => {
+  const call = (method: StoreMethod, args: unknown[]): Promise<unknown> => {
     if (closing) return Promise.reject(new Error('The store is closed.'));
     const run = (store[method] as (...a: unknown[]) => Promise<unknown>)
       .apply(store, args)
@@ -119,7 +66,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   };
 
   const handle: Record<string, unknown> = { close };
-  for (const method of Object.keys(methods) as (keyof PostgresStoreMethods)[]) {
+  for (const method of Object.keys(storeMethods) as StoreMethod[]) {
     handle[method] = (...args: unknown[]) => call(method, args);
   }
   return handle as unknown as Store;

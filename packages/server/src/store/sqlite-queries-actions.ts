@@ -4,26 +4,13 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
+import { MESSAGE_COLUMNS } from './tables.js';
 
 const ONE = sql.lit(1);
 
 type Conv = { conversationId: string };
 type ConvUser = { conversationId: string; userId: string };
 type ConvSeq = { conversationId: string; seq: number };
-
-const MESSAGE_COLUMNS = [
-  'msg.id',
-  'msg.conversation_id',
-  'msg.seq',
-  'msg.sender_id',
-  'msg.client_msg_id',
-  'msg.body',
-  'msg.created_at',
-  'msg.edited_at',
-  'msg.deleted_at',
-  'msg.reply_to_seq',
-  'msg.system_json',
-] as const;
 
 /** Search hits, best first; `marked` is the body with every match between \u0002 and \u0003. */
 function searchQuery(db: Db, inOneConversation: boolean) {

@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
+import { MESSAGE_COLUMNS } from './tables.js';
 
 /**
  * Constants go into the SQL text, not into bound parameters: SQLite plans `LIMIT 1` better than
@@ -15,20 +16,6 @@ type Id = { id: string };
 type Conv = { conversationId: string };
 type ConvUser = { conversationId: string; userId: string };
 type Pair = { a: string; b: string };
-
-const MESSAGE_COLUMNS = [
-  'msg.id',
-  'msg.conversation_id',
-  'msg.seq',
-  'msg.sender_id',
-  'msg.client_msg_id',
-  'msg.body',
-  'msg.created_at',
-  'msg.edited_at',
-  'msg.deleted_at',
-  'msg.reply_to_seq',
-  'msg.system_json',
-] as const;
 
 const CONVERSATION_COLUMNS = [
   'c.id',

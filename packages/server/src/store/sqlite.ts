@@ -48,7 +48,8 @@ import {
 export { openDatabase, type SqliteOptions } from './sqlite-people.js';
 
 /** The Store methods the worker forwards; close and stats belong to the worker itself. */
-export type StoreMethod = Exclude<keyof Store, 'close' | 'stats'>;
+import type { StoreMethod } from './store-methods.js';
+export type { StoreMethod };
 
 /** The Store with every method synchronous: what the worker calls. */
 export type SyncStore = {
