@@ -177,13 +177,18 @@ export function Messenger({ me }: { me: User }) {
             presence={snapshot.presence}
             typingUserIds={snapshot.typing[conversation.id] ?? []}
             onLoadOlder={() => port.loadOlder(conversation.id)}
-            onSend={(body) => port.send(conversation.id, body)}
+            onSend={(body, replyToSeq) => port.send(conversation.id, body, replyToSeq)}
             onTyping={() => port.typing(conversation.id)}
             onSeen={onSeen}
             onRetry={(key) => port.retry(conversation.id, key)}
             onBack={() => select(null)}
             draft={drafts.get(conversation.id)}
             onDraftChange={(text) => drafts.set(conversation.id, text)}
+            onEdit={(seq, body) => port.editMessage(conversation.id, seq, body)}
+            onDelete={(seq) => port.deleteMessage(conversation.id, seq)}
+            onReact={(seq, emoji) => port.react(conversation.id, seq, emoji)}
+            onLoadReceipts={(seq) => port.receipts(conversation.id, seq)}
+            lookupUser={port.lookupUser}
           />
         ) : (
           <div className="welcome">

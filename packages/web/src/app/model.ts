@@ -16,6 +16,10 @@ export interface ChatMessage {
   editedAt: string | null;
   deletedAt: string | null;
   system?: SystemEvent | undefined;
+  /** The seq this message answers (a quoted preview above the text). */
+  replyToSeq?: number | null | undefined;
+  /** emoji → user ids, in reaction order (one reaction per person). */
+  reactions?: Readonly<Record<string, readonly string[]>> | undefined;
   /** Set while the message is not yet acknowledged by the server. */
   outbox?: 'sending' | 'failed' | undefined;
 }
@@ -66,12 +70,25 @@ export function describeSystem(
     case 'removed':
       return `${actor} removed ${whom}`;
     case 'left':
-      return `${whom ? whom.charAt(0).toUpperCase() + whom.slice(1) : actor} left`;
+      return `${whom ? capitalize(whom) : actor} left`;
     case 'renamed':
       return `${actor} renamed the group${event.title ? ` to "${event.title}"` : ''}`;
     case 'promoted':
+      // actorId null: the automatic hand-over when the last admin left.
+      if (event.actorId === null)
+        return `${capitalize(whom)} ${whom === 'you' ? 'are' : 'is'} now an admin`;
       return `${actor} made ${whom} an admin`;
     case 'demoted':
       return `${actor} removed ${whom} as admin`;
   }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The first line of a message, for reply quotes. */
+export function firstLine(body: string, max = 80): string {
+  const line = body.split('\n', 1)[0]!.trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

@@ -5,6 +5,7 @@
 import type { Contact, Conversation, User } from '@letter/protocol';
 import type { ChatMessage, ConnectionStatus, Presence } from './model';
 import type { ConversationPort } from './conversation-port';
+import type { MessagePort } from './message-port';
 
 export type AuthStatus = 'unknown' | 'signedIn' | 'signedOut';
 
@@ -27,7 +28,7 @@ export interface AppSnapshot {
   threads: Readonly<Record<string, Thread>>;
 }
 
-export interface LetterPort extends ConversationPort {
+export interface LetterPort extends ConversationPort, MessagePort {
   subscribe(listener: () => void): () => void;
   /** The same object until something changes, as useSyncExternalStore requires. */
   getSnapshot(): AppSnapshot;
@@ -46,7 +47,8 @@ export interface LetterPort extends ConversationPort {
   /** Makes sure the latest page of a conversation is loaded (idempotent). */
   openThread(conversationId: string): void;
   loadOlder(conversationId: string): void;
-  send(conversationId: string, body: string): void;
+  /** `replyToSeq`: the message this one answers. */
+  send(conversationId: string, body: string, replyToSeq?: number | null): void;
   retry(conversationId: string, key: string): void;
   typing(conversationId: string): void;
   markRead(conversationId: string, seq: number): void;

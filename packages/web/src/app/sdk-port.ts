@@ -10,6 +10,7 @@ import type { ClientState, LetterClient, PendingMessage, Timeline } from '@lette
 import type { ChatMessage, ConnectionStatus } from './model';
 import type { AppSnapshot, AuthStatus, LetterPort, Thread } from './port';
 import { createConversationPort } from './sdk-conversation-port';
+import { createMessagePort } from './sdk-message-port';
 
 /** Own messages are keyed by clientMsgId so the pending echo and the stored copy share a node. */
 const OWN = 'c:';
@@ -51,22 +52,8 @@ export function createSdkPort(client: LetterClient): LetterPort {
     for (const listener of [...listeners]) listener();
   });
 
-  // The browser knows at once when the network is gone; a socket can look open for a minute
-  // more (until its heartbeat fails), and meanwhile sends would sit in its buffer rather than
-  // in the outbox. So drop the socket now and reconnect, with a sync, when the network is back.
-  let networkOffline = typeof navigator !== 'undefined' && navigator.onLine === false;
-  if (typeof window !== 'undefined') {
-    window.addEventListener('offline', () => {
-      networkOffline = true;
-      client.disconnect();
-      changed();
-    });
-    window.addEventListener('online', () => {
-      networkOffline = false;
-      client.connect();
-      changed();
-    });
-  }
+  // Network loss (the browser's offline/online events) is handled inside the sdk: it drops the
+  // socket at once and reconnects and syncs when the network is back.
 
   function viewOfMessage(message: Message, meId: string | null): ChatMessage {
     let view = messageViews.get(message);
@@ -81,6 +68,8 @@ export function createSdkPort(client: LetterClient): LetterPort {
         editedAt: message.editedAt,
         deletedAt: message.deletedAt,
         system: message.system,
+        replyToSeq: message.replyToSeq,
+        reactions: message.reactions,
       };
       messageViews.set(message, view);
     }
@@ -98,6 +87,7 @@ export function createSdkPort(client: LetterClient): LetterPort {
         createdAt: pending.createdAt,
         editedAt: null,
         deletedAt: null,
+        replyToSeq: pending.replyToSeq,
         outbox: pending.status === 'failed' ? 'failed' : 'sending',
       };
       messageViews.set(pending, view);
@@ -170,7 +160,7 @@ export function createSdkPort(client: LetterClient): LetterPort {
     if (status === 'unknown' && resumeFailed) status = 'signedOut';
     return {
       auth: { status, user: state.me },
-      connection: networkOffline ? 'offline' : (state.connection as ConnectionStatus),
+      connection: state.connection as ConnectionStatus,
       conversations: lastOrder.list,
       contacts: state.contacts ?? [],
       presence: state.presence,
@@ -204,6 +194,8 @@ export function createSdkPort(client: LetterClient): LetterPort {
   return {
     // Group management, search, mute/archive, settings: see sdk-conversation-port.ts.
     ...createConversationPort(client),
+    // Edit, delete, reactions, receipts, user lookups: see sdk-message-port.ts.
+    ...createMessagePort(client),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -246,9 +238,9 @@ export function createSdkPort(client: LetterClient): LetterPort {
       loadOlder(id);
     },
     loadOlder,
-    send(id, body) {
+    send(id, body, replyToSeq) {
       try {
-        client.send(id, body);
+        client.send(id, body, { replyToSeq: replyToSeq ?? null });
       } catch (error) {
         console.warn('letter: send refused', error);
       }

@@ -214,7 +214,7 @@ describe('ChatView', () => {
     const user = userEvent.setup();
     const { props } = renderChat();
     await user.type(screen.getByRole('textbox', { name: 'Message' }), 'hello{Enter}');
-    expect(props.onSend).toHaveBeenCalledWith('hello');
+    expect(props.onSend).toHaveBeenCalledWith('hello', null);
   });
 });
 

@@ -1,9 +1,13 @@
-import type { Conversation } from '@letter/protocol';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { Conversation, Receipt, User } from '@letter/protocol';
 import type { ChatMessage, Presence } from '../app/model';
 import { peerOf } from '../app/model';
 import { ChatHeader } from './ChatHeader';
 import { Composer } from './Composer';
+import type { MessageActions } from './MessageBubble';
+import { MessageInfo } from './MessageInfo';
 import { MessageList } from './MessageList';
+import { ReplyTarget } from './ReplyPreview';
 
 export interface ChatViewProps {
   conversation: Conversation;
@@ -14,7 +18,8 @@ export interface ChatViewProps {
   presence: Readonly<Record<string, Presence>>;
   typingUserIds: readonly string[];
   onLoadOlder: () => void;
-  onSend: (body: string) => void;
+  /** `replyToSeq`: the message this one answers, when the reader chose Reply. */
+  onSend: (body: string, replyToSeq?: number | null) => void;
   onTyping?: (() => void) | undefined;
   onSeen?: ((seq: number) => void) | undefined;
   onRetry?: ((key: string) => void) | undefined;
@@ -22,11 +27,75 @@ export interface ChatViewProps {
   draft?: string | undefined;
   onDraftChange?: ((text: string) => void) | undefined;
   now?: Date | undefined;
+  onEdit?: ((seq: number, body: string) => Promise<unknown>) | undefined;
+  onDelete?: ((seq: number) => Promise<unknown>) | undefined;
+  onReact?: ((seq: number, emoji: string | null) => Promise<unknown>) | undefined;
+  onLoadReceipts?: ((seq: number) => Promise<readonly Receipt[]>) | undefined;
+  /** Names people who are no longer members (left, removed, deleted their account). */
+  lookupUser?: ((userId: string) => Promise<User>) | undefined;
 }
 
 export function ChatView(props: ChatViewProps) {
-  const { conversation, meId } = props;
+  const { conversation, meId, messages } = props;
   const peer = conversation.kind === 'direct' ? peerOf(conversation.members, meId) : undefined;
+  const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
+  const [editing, setEditing] = useState<ChatMessage | null>(null);
+  const [deleting, setDeleting] = useState<ChatMessage | null>(null);
+  const [infoSeq, setInfoSeq] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const names = useFormerMembers(conversation, messages, props.lookupUser);
+
+  const nameOf = (id: string) =>
+    conversation.members.find((m) => m.user.id === id)?.user.displayName ?? names[id] ?? 'Someone';
+  const senderName = (m: ChatMessage | null) =>
+    !m?.senderId ? '' : m.senderId === meId ? 'yourself' : nameOf(m.senderId);
+
+  const fail = (what: string) => (e: unknown) => {
+    console.warn(`letter: ${what} failed`, e);
+    setError(`Could not ${what}. Try again.`);
+  };
+
+  const me = conversation.members.find((m) => m.user.id === meId);
+  const actions: MessageActions = {
+    onReply: (m) => {
+      setEditing(null);
+      setReplyTo(m);
+    },
+    onEdit:
+      props.onEdit &&
+      ((m) => {
+        setReplyTo(null);
+        setEditing(m);
+      }),
+    onDelete: props.onDelete && ((m) => setDeleting(m)),
+    onReact:
+      props.onReact &&
+      ((m, emoji) => {
+        if (m.seq !== null) props.onReact?.(m.seq, emoji).catch(fail('react'));
+      }),
+    onInfo: props.onLoadReceipts && ((m) => setInfoSeq(m.seq)),
+    canDeleteOthers: conversation.kind === 'group' && me?.role === 'admin',
+  };
+
+  // The message being answered or edited may change (edit elsewhere, delete): show it current.
+  const current = (m: ChatMessage | null) => m && (messages.find((x) => x.key === m.key) ?? m);
+
+  const context = editing ? (
+    <ReplyTarget
+      mode="edit"
+      original={current(editing) ?? undefined}
+      senderName=""
+      onCancel={() => setEditing(null)}
+    />
+  ) : replyTo ? (
+    <ReplyTarget
+      mode="reply"
+      original={current(replyTo) ?? undefined}
+      senderName={senderName(replyTo)}
+      onCancel={() => setReplyTo(null)}
+    />
+  ) : null;
+
   return (
     <section className="chat-view" aria-label={`Chat with ${conversation.title}`}>
       <ChatHeader
@@ -40,7 +109,7 @@ export function ChatView(props: ChatViewProps) {
       <MessageList
         // A fresh list per chat: scroll memory must not leak from one conversation to the next.
         key={conversation.id}
-        messages={props.messages}
+        messages={messages}
         members={conversation.members}
         meId={meId}
         kind={conversation.kind}
@@ -50,14 +119,115 @@ export function ChatView(props: ChatViewProps) {
         onSeen={props.onSeen}
         onRetry={props.onRetry}
         now={props.now}
+        actions={actions}
+        nameOf={nameOf}
       />
-      <Composer
-        key={`composer-${conversation.id}`}
-        onSend={props.onSend}
-        onTyping={props.onTyping}
-        draft={props.draft}
-        onDraftChange={props.onDraftChange}
-      />
+      {error && (
+        <p className="chat-error" role="alert">
+          {error}{' '}
+          <button type="button" className="link-button" onClick={() => setError(null)}>
+            Dismiss
+          </button>
+        </p>
+      )}
+      {deleting && (
+        <div className="confirm-bar" role="alertdialog" aria-label="Delete message">
+          <span>Delete this message for everyone?</span>
+          <button type="button" className="link-button" onClick={() => setDeleting(null)}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            className="danger-button"
+            autoFocus
+            onClick={() => {
+              const seq = deleting.seq;
+              setDeleting(null);
+              if (seq !== null) props.onDelete?.(seq).catch(fail('delete the message'));
+            }}
+          >
+            Delete
+          </button>
+        </div>
+      )}
+      {infoSeq !== null && props.onLoadReceipts && (
+        <MessageInfo
+          key={infoSeq}
+          seq={infoSeq}
+          load={props.onLoadReceipts}
+          nameOf={nameOf}
+          onClose={() => setInfoSeq(null)}
+        />
+      )}
+      {editing && editing.seq !== null ? (
+        <Composer
+          key={`edit-${editing.key}`}
+          mode="edit"
+          draft={editing.body}
+          context={context}
+          onCancel={() => setEditing(null)}
+          onSend={(body) => {
+            const seq = editing.seq!;
+            setEditing(null);
+            if (body !== editing.body) props.onEdit?.(seq, body).catch(fail('edit the message'));
+          }}
+        />
+      ) : (
+        <Composer
+          key={`composer-${conversation.id}`}
+          onSend={(body) => {
+            props.onSend(body, replyTo?.seq ?? null);
+            setReplyTo(null);
+          }}
+          onTyping={props.onTyping}
+          draft={props.draft}
+          onDraftChange={props.onDraftChange}
+          context={context}
+          onCancel={replyTo ? () => setReplyTo(null) : undefined}
+        />
+      )}
     </section>
   );
+}
+
+/**
+ * Names of people in the messages who are no longer members (they left, were removed or
+ * deleted their account), fetched once each.
+ */
+function useFormerMembers(
+  conversation: Conversation,
+  messages: readonly ChatMessage[],
+  lookupUser: ((userId: string) => Promise<User>) | undefined,
+): Readonly<Record<string, string>> {
+  const [names, setNames] = useState<Record<string, string>>({});
+  const asked = useRef(new Set<string>());
+  const missing = useMemo(() => {
+    const members = new Set(conversation.members.map((m) => m.user.id));
+    const ids = new Set<string>();
+    const add = (id: string | null | undefined) => {
+      if (id && !members.has(id)) ids.add(id);
+    };
+    for (const m of messages) {
+      add(m.senderId);
+      if (m.system) {
+        add(m.system.actorId);
+        m.system.userIds.forEach(add);
+      }
+      for (const users of Object.values(m.reactions ?? {})) users.forEach(add);
+    }
+    return [...ids].sort().join(',');
+  }, [conversation.members, messages]);
+
+  useEffect(() => {
+    if (!lookupUser || !missing) return;
+    for (const id of missing.split(',')) {
+      if (asked.current.has(id)) continue;
+      asked.current.add(id);
+      lookupUser(id).then(
+        (user) => setNames((n) => ({ ...n, [id]: user.displayName })),
+        () => undefined,
+      );
+    }
+  }, [missing, lookupUser]);
+  return names;
 }

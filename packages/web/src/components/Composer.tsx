@@ -1,5 +1,5 @@
 import { useRef, useState } from 'react';
-import type { KeyboardEvent } from 'react';
+import type { KeyboardEvent, ReactNode } from 'react';
 
 export interface ComposerProps {
   /** Returns once the message is in the outbox; the composer clears at once regardless. */
@@ -11,6 +11,12 @@ export interface ComposerProps {
   draft?: string | undefined;
   onDraftChange?: ((text: string) => void) | undefined;
   maxLength?: number | undefined;
+  /** Shown above the input: the message being answered or edited. */
+  context?: ReactNode;
+  /** Esc in the input: cancel the reply or the edit. */
+  onCancel?: (() => void) | undefined;
+  /** `edit`: the text is a message being edited; the button saves it. */
+  mode?: 'send' | 'edit' | undefined;
 }
 
 /** The contract drops `typing` frames sent more often than every 2 s. */
@@ -24,6 +30,9 @@ export function Composer({
   draft = '',
   onDraftChange,
   maxLength = 4000,
+  context,
+  onCancel,
+  mode = 'send',
 }: ComposerProps) {
   const [text, setText] = useState(draft);
   const lastTypingAt = useRef(0);
@@ -45,6 +54,11 @@ export function Composer({
   }
 
   function handleKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === 'Escape' && onCancel) {
+      event.preventDefault();
+      onCancel();
+      return;
+    }
     // While an IME composes (Japanese, Chinese…), Enter confirms the candidate, not the message.
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
@@ -63,37 +77,51 @@ export function Composer({
 
   const rows = Math.min(MAX_ROWS, Math.max(1, text.split('\n').length));
   return (
-    <form
-      className="composer"
-      onSubmit={(e) => {
-        e.preventDefault();
-        send();
-      }}
-    >
-      <textarea
-        ref={inputRef}
-        className="composer-input"
-        aria-label="Message"
-        placeholder="Type a message"
-        rows={rows}
-        value={text}
-        maxLength={maxLength}
-        disabled={disabled}
-        onChange={(e) => handleChange(e.target.value)}
-        onKeyDown={handleKeyDown}
-        // The chat opens ready to type, as in any messenger.
-        autoFocus
-      />
-      <button
-        type="submit"
-        className="icon-button send-button"
-        aria-label="Send"
-        disabled={!canSend}
+    <div className="composer-wrap">
+      {context}
+      <form
+        className="composer"
+        onSubmit={(e) => {
+          e.preventDefault();
+          send();
+        }}
       >
-        <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
-          <path d="M3 20.5l18-8.5L3 3.5v6.6l12.8 1.9L3 13.9z" fill="currentColor" />
-        </svg>
-      </button>
-    </form>
+        <textarea
+          ref={inputRef}
+          className="composer-input"
+          aria-label={mode === 'edit' ? 'Edit message' : 'Message'}
+          placeholder="Type a message"
+          rows={rows}
+          value={text}
+          maxLength={maxLength}
+          disabled={disabled}
+          onChange={(e) => handleChange(e.target.value)}
+          onKeyDown={handleKeyDown}
+          // The chat opens ready to type, as in any messenger.
+          autoFocus
+        />
+        <button
+          type="submit"
+          className="icon-button send-button"
+          aria-label={mode === 'edit' ? 'Save' : 'Send'}
+          disabled={!canSend}
+        >
+          {mode === 'edit' ? (
+            <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
+              <path
+                d="M5 12.5l4.5 4.5L19 7.5"
+                fill="none"
+                stroke="currentColor"
+                strokeWidth="2.2"
+              />
+            </svg>
+          ) : (
+            <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
+              <path d="M3 20.5l18-8.5L3 3.5v6.6l12.8 1.9L3 13.9z" fill="currentColor" />
+            </svg>
+          )}
+        </button>
+      </form>
+    </div>
   );
 }

@@ -2,7 +2,21 @@ import type { CSSProperties } from 'react';
 import type { ChatMessage, Tick } from '../app/model';
 import { formatClock, hueOf } from '../lib/format';
 import { Linkified } from '../lib/linkify';
+import { MessageMenu } from './MessageMenu';
+import { ReactionBar } from './ReactionBar';
+import { ReplyPreview } from './ReplyPreview';
 import { Ticks } from './Ticks';
+
+/** What can be done to a message; each callback is optional, so a list can be read-only. */
+export interface MessageActions {
+  onReply?: ((message: ChatMessage) => void) | undefined;
+  onEdit?: ((message: ChatMessage) => void) | undefined;
+  onDelete?: ((message: ChatMessage) => void) | undefined;
+  onReact?: ((message: ChatMessage, emoji: string | null) => void) | undefined;
+  onInfo?: ((message: ChatMessage) => void) | undefined;
+  /** Group admins may delete anyone's messages. */
+  canDeleteOthers?: boolean | undefined;
+}
 
 export interface MessageBubbleProps {
   message: ChatMessage;
@@ -15,14 +29,28 @@ export interface MessageBubbleProps {
   continued: boolean;
   tick: Tick | null;
   onRetry?: ((key: string) => void) | undefined;
+  meId?: string | undefined;
+  /** The message this one replies to: undefined when it is not loaded. */
+  quote?: { original: ChatMessage | undefined; senderName: string } | undefined;
+  onJumpToQuote?: ((seq: number) => void) | undefined;
+  nameOf?: ((userId: string) => string) | undefined;
+  actions?: MessageActions | undefined;
+  highlighted?: boolean | undefined;
 }
 
 export function MessageBubble(props: MessageBubbleProps) {
-  const { message, mine, senderName, showSender, continued, tick, onRetry } = props;
+  const { message, mine, senderName, showSender, continued, tick, onRetry, actions } = props;
   const deleted = message.deletedAt !== null;
+  const stored = message.seq !== null && message.outbox === undefined;
+  const meId = props.meId ?? '';
+  const nameOf = props.nameOf ?? (() => 'Someone');
+  const reactions = message.reactions ?? {};
+  const myReaction =
+    Object.entries(reactions).find(([, users]) => users.includes(meId))?.[0] ?? null;
+  const replyToSeq = message.replyToSeq ?? null;
   return (
     <li
-      className={`message ${mine ? 'mine' : 'theirs'}${continued ? ' continued' : ''}`}
+      className={`message ${mine ? 'mine' : 'theirs'}${continued ? ' continued' : ''}${props.highlighted ? ' highlighted' : ''}`}
       data-seq={message.seq ?? undefined}
       data-key={message.key}
     >
@@ -36,6 +64,13 @@ export function MessageBubble(props: MessageBubbleProps) {
           </span>
         ) : (
           <span className="visually-hidden">{mine ? 'You' : senderName}: </span>
+        )}
+        {replyToSeq !== null && !deleted && (
+          <ReplyPreview
+            original={props.quote?.original}
+            senderName={props.quote?.senderName ?? ''}
+            onJump={() => props.onJumpToQuote?.(replyToSeq)}
+          />
         )}
         <span className="body">
           {deleted ? (
@@ -51,7 +86,30 @@ export function MessageBubble(props: MessageBubbleProps) {
           <time dateTime={message.createdAt}>{formatClock(message.createdAt)}</time>
           {tick && <Ticks tick={tick} />}
         </span>
+        {stored && !deleted && actions && (
+          <MessageMenu
+            label={`${mine ? 'your message' : `message from ${senderName}`}`}
+            myReaction={myReaction}
+            canReact
+            canEdit={mine}
+            canDelete={mine || actions.canDeleteOthers === true}
+            canInfo={mine}
+            onReply={actions.onReply && (() => actions.onReply?.(message))}
+            onReact={actions.onReact && ((emoji) => actions.onReact?.(message, emoji))}
+            onEdit={actions.onEdit && (() => actions.onEdit?.(message))}
+            onDelete={actions.onDelete && (() => actions.onDelete?.(message))}
+            onInfo={actions.onInfo && (() => actions.onInfo?.(message))}
+          />
+        )}
       </div>
+      {!deleted && (
+        <ReactionBar
+          reactions={reactions}
+          meId={meId}
+          nameOf={nameOf}
+          onToggle={actions?.onReact && ((emoji) => actions.onReact?.(message, emoji))}
+        />
+      )}
       {message.outbox === 'failed' && onRetry && (
         <button type="button" className="link-button retry" onClick={() => onRetry(message.key)}>
           Not sent. Retry

@@ -5,6 +5,8 @@ import type { ChatMessage } from '../app/model';
 import { describeSystem, tickOf } from '../app/model';
 import { dayKey, formatDayLabel } from '../lib/format';
 import { MessageBubble } from './MessageBubble';
+import type { MessageActions } from './MessageBubble';
+import '../message-actions.css';
 
 export interface MessageListProps {
   /** Ascending by seq; outbox messages last. */
@@ -19,7 +21,14 @@ export interface MessageListProps {
   onSeen?: ((seq: number) => void) | undefined;
   onRetry?: ((key: string) => void) | undefined;
   now?: Date | undefined;
+  /** Reply, edit, delete, react, info; without it the bubbles have no menu. */
+  actions?: MessageActions | undefined;
+  /** Names anyone by id (also people no longer members); defaults to the member list. */
+  nameOf?: ((userId: string) => string) | undefined;
 }
+
+/** How long a message jumped to (from a reply quote) stays highlighted. */
+const HIGHLIGHT_MS = 2000;
 
 /** Within this many pixels of the end counts as "at the bottom". */
 const BOTTOM_SLACK = 48;
@@ -113,9 +122,33 @@ export function MessageList(props: MessageListProps) {
     setSeenKey(lastKey);
   }
 
+  // A reply quote was clicked: load older pages until the original is there, then show it
+  // (scrolled into view and briefly highlighted, as plain DOM work).
+  const [jump, setJump] = useState<{ seq: number; n: number } | null>(null);
+  const handledJump = useRef(0);
+  useEffect(() => {
+    if (!jump || handledJump.current === jump.n) return;
+    const node = scrollerRef.current?.querySelector<HTMLElement>(`[data-seq="${jump.seq}"]`);
+    if (node) {
+      handledJump.current = jump.n;
+      node.scrollIntoView?.({ block: 'center' });
+      node.classList.add('highlighted');
+      setTimeout(() => node.classList.remove('highlighted'), HIGHLIGHT_MS);
+      return;
+    }
+    const oldest = messages.find((m) => m.seq !== null)?.seq ?? null;
+    if (hasMore && (oldest === null || oldest > jump.seq)) {
+      if (!loadingOlder) onLoadOlder();
+    } else {
+      handledJump.current = jump.n; // not in this conversation's history
+    }
+  }, [jump, messages, hasMore, loadingOlder, onLoadOlder]);
+  const jumpTo = (seq: number) => setJump((j) => ({ seq, n: (j?.n ?? 0) + 1 }));
+
   const unseen = atBottom ? 0 : countNewFromOthers(messages, seenKey, meId);
-  const nameOf = (id: string) =>
-    members.find((m) => m.user.id === id)?.user.displayName ?? 'Someone';
+  const nameOf =
+    props.nameOf ??
+    ((id: string) => members.find((m) => m.user.id === id)?.user.displayName ?? 'Someone');
 
   return (
     <div className="message-list-wrap">
@@ -136,7 +169,16 @@ export function MessageList(props: MessageListProps) {
           messages.length > 0 && <p className="history-status">Start of the conversation</p>
         )}
         <ol className="messages">
-          {renderRows(messages, { meId, kind, members, nameOf, onRetry, now: props.now })}
+          {renderRows(messages, {
+            meId,
+            kind,
+            members,
+            nameOf,
+            onRetry,
+            now: props.now,
+            actions: props.actions,
+            onJumpTo: jumpTo,
+          })}
         </ol>
       </div>
       {!atBottom && (
@@ -167,10 +209,14 @@ interface RowContext {
   nameOf: (id: string) => string;
   onRetry: ((key: string) => void) | undefined;
   now: Date | undefined;
+  actions: MessageActions | undefined;
+  onJumpTo: (seq: number) => void;
 }
 
 function renderRows(messages: readonly ChatMessage[], ctx: RowContext) {
   const rows: ReactNode[] = [];
+  const bySeq = new Map<number, ChatMessage>();
+  for (const m of messages) if (m.seq !== null) bySeq.set(m.seq, m);
   let previous: ChatMessage | undefined;
   for (const message of messages) {
     const day = dayKey(message.createdAt);
@@ -191,6 +237,18 @@ function renderRows(messages: readonly ChatMessage[], ctx: RowContext) {
     } else {
       const mine = message.senderId === ctx.meId;
       const continued = !newDay && !previous?.system && previous?.senderId === message.senderId;
+      const original = message.replyToSeq ? bySeq.get(message.replyToSeq) : undefined;
+      const quote = message.replyToSeq
+        ? {
+            original,
+            senderName:
+              original?.senderId === ctx.meId
+                ? 'You'
+                : original?.senderId
+                  ? ctx.nameOf(original.senderId)
+                  : '',
+          }
+        : undefined;
       rows.push(
         <MessageBubble
           key={message.key}
@@ -201,6 +259,11 @@ function renderRows(messages: readonly ChatMessage[], ctx: RowContext) {
           continued={continued}
           tick={mine ? tickOf(message, ctx.members, ctx.meId) : null}
           onRetry={ctx.onRetry}
+          meId={ctx.meId}
+          quote={quote}
+          onJumpToQuote={ctx.onJumpTo}
+          nameOf={ctx.nameOf}
+          actions={ctx.actions}
         />,
       );
     }
