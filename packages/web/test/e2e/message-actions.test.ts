@@ -1,0 +1,148 @@
+/**
+ * End to end, issue 6 at the message level: two people reply, edit, react, read receipts in
+ * message info, and delete for everyone, each seen on the other side. The tests build on
+ * each other.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { launchBrowser, startServer } from './harness';
+import type { RunningServer } from './harness';
+import * as api from './api';
+
+const DESKTOP = { width: 1280, height: 800 };
+const PASSWORD = 'correct horse battery';
+const WAIT = { timeout: 20_000 };
+
+let server: RunningServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const problems: string[] = [];
+let ann: Page;
+let ben: Page;
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB' });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT.timeout);
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (/Content[- ]Security[- ]Policy/i.test(message.text())) problems.push(message.text());
+  });
+  await page.goto(server.url);
+  return page;
+}
+
+async function logIn(page: Page, username: string) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'New chat' }).waitFor();
+}
+
+function openChat(page: Page, title: string) {
+  return page
+    .getByRole('list', { name: 'Chats' })
+    .getByRole('button', { name: new RegExp(`^${title}`) })
+    .click();
+}
+
+function bubble(page: Page, text: string): Locator {
+  return page.getByRole('log', { name: 'Messages' }).locator('li.message', { hasText: text });
+}
+
+async function action(page: Page, text: string, item: string) {
+  await bubble(page, text)
+    .getByRole('button', { name: /^Message actions/ })
+    .click();
+  await page
+    .getByRole('menu', { name: 'Message actions' })
+    .getByRole(/^React|^Remove/.test(item) ? 'menuitemradio' : 'menuitem', { name: item })
+    .click();
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  const [a, b] = await Promise.all([
+    api.register(server.url, 'ann', 'Ann', PASSWORD),
+    api.register(server.url, 'ben', 'Ben', PASSWORD),
+  ]);
+  await api.addContact(server.url, a, 'ben');
+  await api.addContact(server.url, b, 'ann');
+  const direct = await api.directWith(server.url, b, a.user.id);
+  await api.post(server.url, b, direct.id, 'Where shall we meet?\nAny time after six');
+}, 60_000);
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close().catch(() => undefined);
+  await server?.stop();
+});
+
+describe('message actions between two people', () => {
+  it('a reply quotes the original on both sides', async () => {
+    [ann, ben] = await Promise.all([newPage(), newPage()]);
+    await Promise.all([logIn(ann, 'ann'), logIn(ben, 'ben')]);
+    await Promise.all([openChat(ann, 'Ben'), openChat(ben, 'Ann')]);
+
+    await action(ann, 'Where shall we meet?', 'Reply');
+    await ann.getByRole('status').getByText('Replying to Ben').waitFor();
+    const input = ann.getByRole('textbox', { name: 'Message' });
+    await input.fill('At the station');
+    await input.press('Enter');
+
+    // Ann quotes Ben; Ben sees his own words quoted as "You".
+    for (const [page, who] of [
+      [ann, 'Ben'],
+      [ben, 'You'],
+    ] as const) {
+      const quote = bubble(page, 'At the station').getByRole('button', {
+        name: new RegExp(`^Reply to ${who}`),
+      });
+      await quote.waitFor();
+      expect(await quote.textContent()).toContain('Where shall we meet?');
+      expect(await quote.textContent()).not.toContain('Any time after six');
+    }
+    // The quote leads back to the original.
+    await bubble(ben, 'At the station')
+      .getByRole('button', { name: /^Reply to You/ })
+      .click();
+    await ben.locator('li.message.highlighted', { hasText: 'Where shall we meet?' }).waitFor();
+  }, 90_000);
+
+  it('an edit shows "edited" on the other side', async () => {
+    await action(ann, 'At the station', 'Edit');
+    const editor = ann.getByRole('textbox', { name: 'Edit message' });
+    await editor.fill('At the main station');
+    await editor.press('Enter');
+    await bubble(ben, 'At the main station').getByText('edited').waitFor();
+  }, 60_000);
+
+  it('a reaction shows as a chip on the other side, with who reacted', async () => {
+    await action(ben, 'At the main station', 'React 👍');
+    const chip = bubble(ann, 'At the main station').getByRole('button', { name: '👍 1: Ben' });
+    await chip.waitFor();
+  }, 60_000);
+
+  it('message info lists the other person as having read it', async () => {
+    await action(ann, 'At the main station', 'Message info');
+    const info = ann.getByRole('dialog', { name: 'Message info' });
+    await info.getByRole('region', { name: 'Read by' }).getByText('Ben').waitFor();
+    await info.getByRole('button', { name: 'Close message info' }).click();
+  }, 60_000);
+
+  it('delete for everyone leaves a tombstone on the other side', async () => {
+    await action(ann, 'At the main station', 'Delete for everyone');
+    await ann
+      .getByRole('alertdialog', { name: 'Delete message' })
+      .getByRole('button', { name: 'Delete' })
+      .click();
+    await ben
+      .getByRole('log', { name: 'Messages' })
+      .getByText('This message was deleted')
+      .waitFor();
+    expect(await bubble(ben, 'At the main station').count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
