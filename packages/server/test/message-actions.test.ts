@@ -137,7 +137,11 @@ describe('message actions', () => {
 
   it('deletes for everyone: a tombstone keeps the seq, the text is gone from storage', async () => {
     const { seq } = await send(ana, direct, 'regrettable words');
+    // The reaction's own event must be in before the delete's waiter is armed, or it could be
+    // the frame that waiter catches.
+    const reacted = updated(benPhone, seq);
     await api(server, 'PUT', path(direct, seq, '/reactions'), ben.accessToken, { emoji: '😮' });
+    expect((await reacted).message.reactions).toEqual({ '😮': [ben.user.id] });
     const benSees = updated(benPhone, seq);
     const deleted = await api(server, 'DELETE', path(direct, seq), ana.accessToken);
     expect(deleted.status).toBe(204);
