@@ -26,6 +26,8 @@ export interface Config {
   heartbeatMs: number;
   /** How long a socket without an Authorization header has to send its `auth` frame (4408 after). */
   authTimeoutMs: number;
+  /** SQLite only: how long a batch may wait for company under sustained load (0: never). */
+  sqliteCommitDelayMs: number;
   /** Argon2id cost; tests may lower memory cost only through code, never the environment. */
   argon2: { memoryCost: number; timeCost: number };
 }
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedBytes: int('LETTER_MAX_BUFFERED_BYTES', 1024 * 1024),
     heartbeatMs: int('LETTER_HEARTBEAT_MS', 30_000),
     authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
+    sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', 2),
     argon2: { memoryCost: 19456, timeCost: 2 },
   };
 }

@@ -252,7 +252,10 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
 
 async function openDefaultStore(config: Config): Promise<Store> {
   if (config.databaseUrl) return openPostgresStore({ url: config.databaseUrl });
-  return openSqliteStore({ file: join(config.dataDir, 'letter.db') });
+  return openSqliteStore({
+    file: join(config.dataDir, 'letter.db'),
+    commitDelayMs: config.sqliteCommitDelayMs,
+  });
 }
 
 /** CORS only for the configured extra origins; same-origin requests need none. */

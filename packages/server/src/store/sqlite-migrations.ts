@@ -171,6 +171,17 @@ export const migrations: readonly Migration[] = [
       INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
     `,
   },
+  {
+    version: 3,
+    name: 'search index filled per batch, not per row',
+    sql: `
+      -- New messages reach messages_fts in one INSERT … SELECT per worker batch
+      -- (SqliteStore.indexPending), before that batch commits: one FTS5 insert per row from a
+      -- trigger cost ~25 µs a message (docs/performance.md). Edits, deletions and row deletes
+      -- keep their triggers; the store runs indexPending before any of them (and before search).
+      DROP TRIGGER messages_fts_insert;
+    `,
+  },
 ];
 
 export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -421,6 +421,17 @@ export function createQueries(db: Db) {
           system_json: p.systemJson,
         }),
     ),
+    /**
+     * Adds rows to the search index by rowid (a JSON array): the batched replacement of an
+     * AFTER INSERT trigger. System messages and tombstones go in too, with their empty bodies, so
+     * the index's row count matches the table and its delete triggers always find their row.
+     */
+    indexMessages: prepare(db, (p: { rowids: string }) => ({
+      compile: () =>
+        sql`INSERT INTO messages_fts(rowid, body)
+            SELECT rowid, body FROM messages
+            WHERE rowid IN (SELECT value FROM json_each(${p.rowids}))`.compile(qb),
+    })),
     messageByClientId: prepare(db, (p: { senderId: string; clientMsgId: string }) =>
       qb
         .selectFrom('messages as msg')

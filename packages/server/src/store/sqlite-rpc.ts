@@ -10,6 +10,8 @@ export { isStoreMethod, storeMethods } from './store-methods.js';
 export interface WorkerOptions {
   file: string;
   busyTimeoutMs?: number | undefined;
+  /** Longest a batch may wait for company under sustained load (see sqlite-worker.ts). */
+  commitDelayMs?: number | undefined;
 }
 
 export interface Call {
@@ -19,8 +21,11 @@ export interface Call {
 }
 
 export type ToWorker =
-  /** Every call made in one tick of the main thread, posted as one message. */
-  | { type: 'calls'; calls: Call[] }
+  /**
+   * Every call made in one tick of the main thread, posted as one message. `sentAt`:
+   * performance.timeOrigin + performance.now() when posted (comparable across threads).
+   */
+  | { type: 'calls'; calls: Call[]; sentAt: number }
   /** Answer everything queued before this, close the database, then answer `closed`. */
   | { type: 'close' };
 

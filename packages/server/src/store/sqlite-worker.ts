@@ -3,8 +3,15 @@
  * the previous batch was committing runs in the next batch, one `BEGIN IMMEDIATE … COMMIT`, each
  * request in its own savepoint so a failing one undoes only itself. Replies go out only after
  * COMMIT returned, so an answer always means "durable". One fsync thus covers a whole burst.
+ *
+ * A commit costs ~250 µs of CPU (WAL write and fsync) whatever its size, so at a steady 5,000
+ * requests/s, committing each as it comes spends most of a core on commits. Like PostgreSQL's
+ * commit_delay, a batch therefore waits up to `commitDelayMs` for company, but only when the
+ * recent arrival rate says company is coming (two or more requests within the delay); a lone
+ * request on a quiet server commits at once. docs/performance.md has the measurements.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import { LetterError } from '@letter/protocol';
 import type { StoreStats } from './store.js';
 import { SqliteStore } from './sqlite.js';
@@ -20,6 +27,12 @@ import {
 
 /** Bounds the latency a single batch adds to its first request. */
 const MAX_BATCH = 1000;
+/** A waiting batch this large commits at once: waiting longer would save little. */
+const FULL_BATCH = 256;
+/** Wait only when at least this many more requests are expected within the delay. */
+const MIN_COMPANY = 2;
+/** The arrival rate is a count decayed with this time constant. */
+const RATE_WINDOW_MS = 50;
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-worker.ts must run in a worker thread');
@@ -28,24 +41,32 @@ const post = (message: FromWorker): void => port.postMessage(message);
 
 // A failure here surfaces as the worker's 'error' event, which rejects openSqliteStore.
 const options = workerData as WorkerOptions;
+const commitDelayMs = Math.max(0, options.commitDelayMs ?? 2);
 const store = new SqliteStore(
   options.file,
   options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs },
 );
 store.migrate();
+// Every call runs in a savepoint and runBatch indexes before COMMIT: what deferral needs.
+store.deferSearchIndex = true;
 
 const stats: StoreStats = { transactions: 0, requests: 0, maxBatch: 0 };
 let queue: Call[] = [];
-let flushScheduled = false;
+/** `now`: a flush is queued with setImmediate; `waiting`: a batch is waiting for company. */
+let scheduled: 'now' | 'waiting' | null = null;
+let delayTimer: NodeJS.Timeout | undefined;
+/** When the oldest queued call was posted: a batch waits from then, not from when we saw it. */
+let oldestSentAt = 0;
+let recentArrivals = 0;
+let lastArrival = performance.now();
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'calls') {
+    if (queue.length === 0) oldestSentAt = message.sentAt;
     for (const call of message.calls) queue.push(call);
-    // setImmediate runs after every message already waiting on the port has been queued.
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
+    // The rate is judged on what came before these calls: a lone request on a quiet server
+    // must not count as the company it would wait for.
+    schedule(arrivalsBefore(message.calls.length));
   } else if (message.type === 'close') {
     flush();
     store.close();
@@ -55,8 +76,40 @@ port.on('message', (message: ToWorker) => {
 });
 post({ type: 'ready' });
 
+/** The recent arrival count before `count` new calls, which it then adds. */
+function arrivalsBefore(count: number): number {
+  const now = performance.now();
+  const before = recentArrivals * Math.exp(-(now - lastArrival) / RATE_WINDOW_MS);
+  recentArrivals = before + count;
+  lastArrival = now;
+  return before;
+}
+
+/**
+ * Commits now, or waits for company: only while the oldest queued call is younger than the
+ * delay (calls that queued up behind a commit have waited already), the rate says company is
+ * coming, and the batch is not full yet.
+ */
+function schedule(recent: number): void {
+  if (scheduled === 'now') return;
+  const expected = (recent / RATE_WINDOW_MS) * commitDelayMs;
+  const waitMs = oldestSentAt + commitDelayMs - (performance.timeOrigin + performance.now());
+  if (waitMs >= 1 && expected >= MIN_COMPANY && queue.length < FULL_BATCH) {
+    if (scheduled === null) {
+      scheduled = 'waiting';
+      delayTimer = setTimeout(flush, waitMs);
+    }
+    return;
+  }
+  clearTimeout(delayTimer);
+  scheduled = 'now';
+  // setImmediate runs after every message already waiting on the port has been queued.
+  setImmediate(flush);
+}
+
 function flush(): void {
-  flushScheduled = false;
+  clearTimeout(delayTimer);
+  scheduled = null;
   while (queue.length > 0) {
     const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
     queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
@@ -93,6 +146,7 @@ function runBatch(batch: Call[]): Reply[] {
     if (!db.inTransaction) {
       // SQLite rolled the whole transaction back (e.g. disk full): the earlier successes of this
       // batch are gone too, so they must not be acknowledged.
+      store.forgetPending();
       settled.push(...pending.map(undone));
       pending = [];
       beginError = begin();
@@ -100,12 +154,14 @@ function runBatch(batch: Call[]): Reply[] {
   }
   if (beginError) return settled;
   try {
+    store.indexPending();
     db.exec('COMMIT');
     stats.transactions += 1;
     stats.maxBatch = Math.max(stats.maxBatch, batch.length);
     return settled.concat(pending);
   } catch (error) {
     const failure = serialize(error);
+    store.forgetPending();
     try {
       if (db.inTransaction) db.exec('ROLLBACK');
     } catch {
@@ -117,6 +173,7 @@ function runBatch(batch: Call[]): Reply[] {
 
 /** Takes the write lock for a batch; a failure (e.g. SQLITE_BUSY) fails the batch, not the worker. */
 function begin(): SerializedError | null {
+  store.forgetPending();
   try {
     store.db.exec('BEGIN IMMEDIATE');
     return null;

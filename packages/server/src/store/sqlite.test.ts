@@ -359,6 +359,94 @@ describe('SQLite store', () => {
     await store.close();
   });
 
+  it('indexes a batch before it commits, with edits, deletes, searches and failures in the batch', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file });
+    const [a, b] = await seed(store);
+    const { conversation } = await store.openDirect('c_batch_fts', a!.id, b!.id, T0);
+    const c = conversation.id;
+    const send = (body: string) =>
+      store.appendMessage({
+        id: `m_${++n}`,
+        conversationId: c,
+        senderId: a!.id,
+        clientMsgId: `cm_${n}`,
+        body,
+        replyToSeq: null,
+        createdAt: T0,
+      });
+    const target = (seq: number, userId: string) => ({ conversationId: c, seq, userId, now: T0 });
+    const before = store.stats();
+    // Issued in one tick, so the worker runs them as one batch, in this order.
+    const calls = [
+      send('alpha one'),
+      send('bravo two'),
+      // Fails after the worker indexed the two rows above inside its savepoint: the rollback
+      // takes that indexing back, and the rows must wait for the next chance.
+      store.editMessage({ ...target(1, b!.id), body: 'not yours' }),
+      send('charlie three'),
+      store.search(b!.id, { text: 'bravo', limit: 10 }),
+      store.editMessage({ ...target(3, a!.id), body: 'delta four' }),
+      store.deleteMessage(target(1, a!.id)),
+      send('echo five'),
+    ];
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((s) => s.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      ...Array<string>(5).fill('fulfilled'),
+    ]);
+    const after = store.stats();
+    expect(after.transactions - before.transactions).toBe(1);
+    const hits = (settled[4] as PromiseFulfilledResult<{ message: { seq: number } }[]>).value;
+    expect(hits.map((h) => h.message.seq)).toEqual([2]);
+
+    const found = async (text: string) =>
+      (await store.search(a!.id, { text, limit: 10 }))!.map((h) => h.message.seq);
+    expect(await found('alpha')).toEqual([]);
+    expect(await found('bravo')).toEqual([2]);
+    expect(await found('charlie')).toEqual([]);
+    expect(await found('delta')).toEqual([3]);
+    expect(await found('echo')).toEqual([4]);
+    await store.close();
+    // FTS5's own check compares the index with the content table, row by row (it writes, so
+    // not through `inspect`).
+    const db = new Database(file);
+    db.prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`).run();
+    db.close();
+  });
+
+  it('commits a lone request at once, and under load lets a batch wait for company', async () => {
+    const file = await tempFile();
+    // A long delay, so that waiting shows in the timings beyond doubt.
+    const store = await openSqliteStore({ file, commitDelayMs: 100 });
+    const [a, b] = await seed(store);
+    const { conversation } = await store.openDirect('c_delay', a!.id, b!.id, T0);
+    let i = 0;
+    const timed = async () => {
+      const began = performance.now();
+      await append(store, conversation.id, a!.id, ++i);
+      return performance.now() - began;
+    };
+    // Quiet server: no waiting.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await timed()).toBeLessThan(90);
+    // A burst makes the arrival rate high: the next lone request waits for company...
+    await Promise.all(range(1, 50).map(() => append(store, conversation.id, a!.id, ++i)));
+    const before = store.stats();
+    const waited = await timed();
+    expect(waited).toBeGreaterThanOrEqual(95);
+    // ...and requests arriving meanwhile join its batch.
+    const joined = await Promise.all([
+      timed(),
+      new Promise((resolve) => setTimeout(resolve, 30)).then(timed),
+    ]);
+    expect(joined[1]!).toBeLessThan(joined[0]!);
+    expect(store.stats().transactions - before.transactions).toBe(2);
+    await store.close();
+  });
+
   it('un-archives with a probe of the partial index, not a scan of the group', async () => {
     const file = await tempFile();
     const store = await openSqliteStore({ file });

@@ -165,7 +165,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
         joinSeq: 0,
       });
     }
-    this.q.insertMessage.run({
+    this.insertMessageRow({
       id: group.systemMessageId,
       conversationId: id,
       seq: 1,
@@ -293,7 +293,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
       reply_to_seq: message.replyToSeq,
       system_json: null,
     };
-    this.q.insertMessage.run({ ...message, seq, systemJson: null });
+    this.insertMessageRow({ ...message, seq, systemJson: null });
     this.moveOwnPositions(conversationId, senderId, membership, seq, message.createdAt);
     // An UPDATE that matches nothing still costs ~10× this probe, and it usually matches nothing.
     if (this.q.anyArchived.get({ conversationId })) {
@@ -367,11 +367,11 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
   // Message actions (sqlite-message-actions.ts) and search (sqlite-search.ts)
 
   editMessage(input: MessageTarget & { body: string }): MessageChange {
-    return this.actions.edit(input);
+    return this.withIndexCaughtUp(() => this.actions.edit(input));
   }
 
   deleteMessage(input: MessageTarget): MessageChange {
-    return this.actions.delete(input);
+    return this.withIndexCaughtUp(() => this.actions.delete(input));
   }
 
   setReaction(input: MessageTarget & { emoji: string }): MessageChange {
@@ -388,7 +388,54 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     }
     const reactionsOf = (conversationId: string, seq: number) =>
       this.getMessage(conversationId, seq)?.reactions ?? {};
-    return searchMessages(this.a, reactionsOf, viewerId, input);
+    return this.withIndexCaughtUp(() => searchMessages(this.a, reactionsOf, viewerId, input));
+  }
+
+  // The search index, filled per batch (migration 3)
+
+  /**
+   * When on, inserted messages wait in `unindexed` and reach the FTS index in one statement
+   * (indexPending) instead of one FTS5 insert each: ~25 µs less per message. Only for a caller
+   * that runs every call in a savepoint and calls indexPending before COMMIT and forgetPending
+   * after a rollback of the whole transaction, as the worker does; off, every row is indexed by
+   * the statement that inserted it, like the trigger this replaces.
+   */
+  deferSearchIndex = false;
+  /** Rowids inserted since the index last caught up (a rolled-back row is harmlessly absent). */
+  private unindexed: number[] = [];
+
+  private insertMessageRow(row: Parameters<Queries['insertMessage']['run']>[0]): void {
+    const { lastInsertRowid } = this.q.insertMessage.run(row);
+    this.unindexed.push(Number(lastInsertRowid));
+    if (!this.deferSearchIndex) this.indexPending();
+  }
+
+  /** Brings the search index up to every row inserted so far in this transaction. */
+  indexPending(): void {
+    if (this.unindexed.length === 0) return;
+    this.q.indexMessages.run({ rowids: JSON.stringify(this.unindexed) });
+    this.unindexed = [];
+  }
+
+  /** The transaction was rolled back: the rows waiting for the index are gone with it. */
+  forgetPending(): void {
+    this.unindexed = [];
+  }
+
+  /**
+   * Runs `fn`, which reads the index or changes indexed bodies (whose triggers delete the old
+   * text from the index: it must be there). Should `fn` fail, its savepoint undoes the indexing
+   * too, so the rows go back to waiting.
+   */
+  private withIndexCaughtUp<T>(fn: () => T): T {
+    const waiting = this.unindexed;
+    this.indexPending();
+    try {
+      return fn();
+    } catch (error) {
+      this.unindexed = waiting;
+      throw error;
+    }
   }
 
   receipts(conversationId: string, seq: number, viewerId: string): Receipt[] | null {
@@ -477,7 +524,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
       reply_to_seq: null,
       system_json: JSON.stringify(event),
     };
-    this.q.insertMessage.run({
+    this.insertMessageRow({
       id,
       conversationId,
       seq,

@@ -28,6 +28,11 @@ export interface SqliteStoreOptions {
   file: string;
   /** How long a batch waits for a write lock another process holds (default 5000 ms). */
   busyTimeoutMs?: number;
+  /**
+   * Under sustained load, how long a batch may wait for more requests before it commits
+   * (default 2 ms; 0 commits as soon as the previous commit is done). See sqlite-worker.ts.
+   */
+  commitDelayMs?: number;
 }
 
 /**
@@ -55,7 +60,11 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   if (!existsSync(script)) {
     throw new Error(`${fileURLToPath(script)} is missing: build the server first (npx tsc -b).`);
   }
-  const workerData: WorkerOptions = { file: options.file, busyTimeoutMs: options.busyTimeoutMs };
+  const workerData: WorkerOptions = {
+    file: options.file,
+    busyTimeoutMs: options.busyTimeoutMs,
+    commitDelayMs: options.commitDelayMs,
+  };
   const worker = new Worker(script, { workerData });
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -115,7 +124,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   let outgoing: Call[] = [];
   const post = (): void => {
     if (outgoing.length === 0) return;
-    const message: ToWorker = { type: 'calls', calls: outgoing };
+    const sentAt = performance.timeOrigin + performance.now();
+    const message: ToWorker = { type: 'calls', calls: outgoing, sentAt };
     outgoing = [];
     worker.postMessage(message);
   };
