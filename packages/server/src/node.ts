@@ -13,7 +13,7 @@ import { limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
 import { AuthService } from './auth/service.js';
-import { AccessTokens } from './auth/tokens.js';
+import { AccessTokens, type AccessClaims } from './auth/tokens.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
 import type { Config } from './config.js';
@@ -30,7 +30,7 @@ import { Metrics } from './metrics.js';
 import { BusPresence } from './presence/bus-presence.js';
 import { RedisBus } from './bus/redis.js';
 import { openPostgresStore } from './store/postgres.js';
-import type { Store } from './store/store.js';
+import type { Store, UserRecord } from './store/store.js';
 import { openSqliteStore } from './store/worker-store.js';
 import { WebSocketTransport } from './transport/ws.js';
 import { systemClock, type Clock } from './util/clock.js';
@@ -170,8 +170,17 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   await serveWebApp(app, config.webRoot ?? defaultWebRoot);
 
   const router = new FrameRouter(chat, app.log, (seconds) => metrics.sendSeconds.observe(seconds));
-  const transport = new WebSocketTransport({
-    authenticate: (token) => auth.authenticate(token),
+  const transport = new WebSocketTransport<AccessClaims & { user: Promise<UserRecord | null> }>({
+    // The user for `ready` is fetched alongside the session check: one store round trip.
+    authenticate: async (token) => {
+      const { claims, alongside } = await auth.authenticateWith(token, (verified) => {
+        const user = store.getUser(verified.userId);
+        // Unawaited when the session turns out dead; openSession handles its failure otherwise.
+        user.catch(() => undefined);
+        return user;
+      });
+      return { ...claims, user: alongside };
+    },
     originAllowed: (origin, host) => {
       if (config.allowedOrigins.includes(origin)) return true;
       try {
@@ -180,7 +189,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
         return false;
       }
     },
-    onOpen: (connection) => openSession(connection),
+    onOpen: (connection, claims) => openSession(connection, claims.user),
     maxBufferedBytes: config.maxBufferedBytes,
     heartbeatMs: config.heartbeatMs,
     authTimeoutMs: config.authTimeoutMs,
@@ -188,14 +197,14 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   });
 
   /** Sends `ready` before anything else; frames that arrive meanwhile wait their turn. */
-  function openSession(socket: Connection) {
+  function openSession(socket: Connection, user: Promise<UserRecord | null>) {
     const connection = new HeldConnection(socket);
     const replyJson = (json: string) => connection.sendDirect(Buffer.from(json));
     const reply = (frame: object) => replyJson(JSON.stringify(frame));
     const frameContext = { connection, reply, replyJson };
     let queue: string[] | undefined = [];
     let closed = false;
-    void store.getUser(connection.userId).then(
+    void user.then(
       (user) => {
         if (closed) return;
         if (!user) return connection.close(4401, 'unknown user');

@@ -119,20 +119,37 @@ export class AuthService {
 
   /** Access token → claims, or throws `unauthorized` (forged, expired, or its session revoked). */
   async authenticate(token: string | undefined): Promise<AccessClaims> {
-    if (!token) throw new LetterError('unauthorized');
-    const claims = await this.deps.tokens.verify(token);
+    return (await this.authenticateWith(token, () => undefined)).claims;
+  }
+
+  /**
+   * `authenticate`, starting `alongside(claims)` once the token is verified and before the
+   * session is looked up: a caller's own store query then travels in the same worker round trip
+   * as the session check (the WebSocket handshake fetches the user for `ready` this way). Its
+   * result is handed back only if the session is live.
+   */
+  async authenticateWith<T>(
+    token: string | undefined,
+    alongside: (claims: AccessClaims) => T,
+  ): Promise<{ claims: AccessClaims; alongside: T }> {
+    const claims = token ? this.deps.tokens.verifyNow(token) : null;
     if (!claims) throw new LetterError('unauthorized');
+    const extra = alongside(claims);
+    await this.checkSession(claims);
+    return { claims, alongside: extra };
+  }
+
+  private async checkSession(claims: AccessClaims): Promise<void> {
     const now = this.deps.clock.now();
     const cached = this.liveSessions.get(claims.sessionId);
     if (cached && cached.userId === claims.userId && now - cached.checkedAt < SESSION_CACHE_MS)
-      return claims;
+      return;
     const session = await this.deps.store.getSession(claims.sessionId);
     if (!session || session.revokedAt !== null || session.userId !== claims.userId) {
       throw new LetterError('unauthorized');
     }
     if (this.liveSessions.size >= SESSION_CACHE_MAX) this.liveSessions.clear();
     this.liveSessions.set(claims.sessionId, { userId: claims.userId, checkedAt: now });
-    return claims;
   }
 
   /**

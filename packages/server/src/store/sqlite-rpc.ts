@@ -5,7 +5,7 @@
 import type { StoreStats } from './store.js';
 import type { StoreMethod } from './store-methods.js';
 
-export { isStoreMethod, storeMethods } from './store-methods.js';
+export { isReadOnly, isStoreMethod, storeMethods } from './store-methods.js';
 
 export interface WorkerOptions {
   file: string;

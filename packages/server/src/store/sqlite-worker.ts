@@ -16,6 +16,7 @@ import { LetterError } from '@letter/protocol';
 import type { StoreStats } from './store.js';
 import { SqliteStore } from './sqlite.js';
 import {
+  isReadOnly,
   isStoreMethod,
   type Call,
   type FromWorker,
@@ -113,18 +114,56 @@ function flush(): void {
   while (queue.length > 0) {
     const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
     queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
-    const replies = runBatch(batch);
+    const replies = batch.every(isRead) ? runReads(batch) : runBatch(batch);
     stats.requests += batch.length;
     post({ type: 'replies', replies, stats: { ...stats } });
   }
 }
 
-/** Inside the batch's transaction, better-sqlite3 runs this as a SAVEPOINT. */
-const inSavepoint = store.db.transaction((call: Call): unknown => {
+const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly(call.method);
+
+function invoke(call: Call): unknown {
   if (!isStoreMethod(call.method)) throw new Error(`unknown store method ${String(call.method)}`);
   const method = store[call.method] as (...args: unknown[]) => unknown;
   return method.apply(store, call.args);
-});
+}
+
+/** Inside the batch's transaction, better-sqlite3 runs this as a SAVEPOINT. */
+const inSavepoint = store.db.transaction(invoke);
+
+/** A read needs no savepoint: it has nothing to undo. */
+const runCall = (call: Call): unknown => (isRead(call) ? invoke(call) : inSavepoint(call));
+
+/**
+ * A batch of reads only: one read transaction (a consistent snapshot, no write lock, nothing to
+ * sync), with writes refused outright should a method labelled `read` ever write.
+ */
+function runReads(batch: Call[]): Reply[] {
+  const db = store.db;
+  const replies: Reply[] = [];
+  try {
+    db.pragma('query_only = ON');
+    db.exec('BEGIN');
+    for (const call of batch) {
+      try {
+        replies.push({ id: call.id, value: invoke(call) });
+      } catch (error) {
+        replies.push({ id: call.id, error: serialize(error) });
+      }
+    }
+    db.exec('COMMIT');
+  } catch (error) {
+    // Only BEGIN or COMMIT of a read transaction can land here (e.g. an I/O error).
+    const failure = serialize(error);
+    const answered = new Set(replies.map((reply) => reply.id));
+    for (const call of batch)
+      if (!answered.has(call.id)) replies.push({ id: call.id, error: failure });
+    if (db.inTransaction) db.exec('ROLLBACK');
+  } finally {
+    db.pragma('query_only = OFF');
+  }
+  return replies;
+}
 
 function runBatch(batch: Call[]): Reply[] {
   const db = store.db;
@@ -139,7 +178,7 @@ function runBatch(batch: Call[]): Reply[] {
       continue;
     }
     try {
-      pending.push({ id: call.id, value: inSavepoint(call) });
+      pending.push({ id: call.id, value: runCall(call) });
     } catch (error) {
       settled.push({ id: call.id, error: serialize(error) });
     }

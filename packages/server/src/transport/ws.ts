@@ -13,12 +13,16 @@ import { closeCodes, limits, LetterError } from '@letter/protocol';
 import type { AccessClaims } from '../auth/tokens.js';
 import type { Connection } from '../hub/hub.js';
 
-export interface TransportDeps {
-  authenticate(token: string | undefined): Promise<AccessClaims>;
+/**
+ * `C`: what authentication yields, handed to `onOpen` as is (the composition root uses it to
+ * carry a lookup started during the handshake).
+ */
+export interface TransportDeps<C extends AccessClaims = AccessClaims> {
+  authenticate(token: string | undefined): Promise<C>;
   /** Whether a browser page of this origin may open a socket (`host` is the request's Host). */
   originAllowed(origin: string, host: string | undefined): boolean;
   /** Called once a socket is authenticated; returns the handler for its text frames. */
-  onOpen(connection: Connection): { onText(text: string): void; onClose(): void };
+  onOpen(connection: Connection, claims: C): { onText(text: string): void; onClose(): void };
   maxBufferedBytes: number;
   heartbeatMs: number;
   authTimeoutMs?: number;
@@ -85,13 +89,13 @@ function closeSocket(socket: WebSocket, code: number, reason: string): void {
   setTimeout(() => socket.terminate(), 2000).unref();
 }
 
-export class WebSocketTransport {
+export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   private readonly wss: WebSocketServer;
   private readonly states = new Map<WebSocket, SocketState>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private accepting = true;
 
-  constructor(private readonly deps: TransportDeps) {
+  constructor(private readonly deps: TransportDeps<C>) {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: limits.maxFrameBytes,
@@ -134,7 +138,7 @@ export class WebSocketTransport {
       return refuse(socket, 403, 'Forbidden');
     }
     const header = request.headers.authorization;
-    let claims: AccessClaims | undefined;
+    let claims: C | undefined;
     let headerRejected = false;
     if (header !== undefined) {
       const token = /^Bearer (.+)$/i.exec(header)?.[1];
@@ -147,12 +151,12 @@ export class WebSocketTransport {
     });
   }
 
-  private onSocket(ws: WebSocket, claims: AccessClaims | undefined): void {
+  private onSocket(ws: WebSocket, claims: C | undefined): void {
     const state: SocketState = { alive: true, connection: undefined };
     this.states.set(ws, state);
     let handler: { onText(text: string): void; onClose(): void } | undefined;
     let authTimer: ReturnType<typeof setTimeout> | undefined;
-    const open = (claims: AccessClaims) => {
+    const open = (claims: C) => {
       const connection = new WsConnection(
         ws,
         claims.userId,
@@ -160,7 +164,7 @@ export class WebSocketTransport {
         this.deps.maxBufferedBytes,
       );
       state.connection = connection;
-      handler = this.deps.onOpen(connection);
+      handler = this.deps.onOpen(connection, claims);
     };
     if (claims) open(claims);
     else {
@@ -204,7 +208,7 @@ export class WebSocketTransport {
     });
   }
 
-  private async authenticateFirstFrame(text: string): Promise<AccessClaims> {
+  private async authenticateFirstFrame(text: string): Promise<C> {
     let frame: unknown;
     try {
       frame = JSON.parse(text);
