@@ -256,21 +256,26 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
 
   appendMessage(message: NewMessage): AppendResult {
     const { conversationId, senderId, clientMsgId } = message;
-    const membership = this.q.membership.get({ conversationId, userId: senderId });
-    if (!membership) throw new LetterError('not_found');
+    const check = this.q.appendCheck.get({ conversationId, userId: senderId, clientMsgId });
+    if (!check) throw new LetterError('not_found');
     // A retry of a send that already committed gets its original answer, even if a block
     // happened in between: the message was sent before the block.
-    const existing = this.q.messageByClientId.get({ senderId, clientMsgId });
-    if (existing) {
-      if (existing.conversation_id !== conversationId) {
+    if (check.existing_seq !== null) {
+      if (check.existing_conversation_id !== conversationId) {
         throw new LetterError(
           'bad_request',
           'clientMsgId was already used in another conversation.',
         );
       }
-      return { message: this.requireMessage(conversationId, existing.seq), created: false };
+      return { message: this.requireMessage(conversationId, check.existing_seq), created: false };
     }
-    if (membership.kind === 'direct') this.checkDirectSend(conversationId, senderId);
+    if (check.peer_id !== null) {
+      if (check.peer_deleted_at !== null) {
+        throw new LetterError('forbidden', 'This account was deleted.');
+      }
+      if (check.blocked) throw new LetterError('blocked');
+    }
+    const membership = check;
     if (
       message.replyToSeq !== null &&
       (message.replyToSeq < membership.join_seq ||
