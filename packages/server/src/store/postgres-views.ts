@@ -7,7 +7,7 @@
 import type { Conversation, Message } from '@letter/protocol';
 import type { MemberSet, MemberView } from './store.js';
 import type { Db } from './postgres-db.js';
-import { MESSAGE_COLUMNS } from './tables.js';
+import { MESSAGE_COLUMNS, type Membership } from './tables.js';
 import {
   toConversations,
   toMemberViews,
@@ -26,16 +26,7 @@ const CONVERSATION_COLUMNS = [
   'c.last_activity_at',
 ] as const;
 
-/** A member row with what every access check on a conversation needs. */
-export interface Membership {
-  kind: 'direct' | 'group';
-  last_seq: number;
-  members_version: number;
-  role: 'admin' | 'member';
-  read_seq: number;
-  delivered_seq: number;
-  join_seq: number;
-}
+export type { Membership } from './tables.js';
 
 export async function membershipOf(
   db: Db,

@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
-import { MESSAGE_COLUMNS } from './tables.js';
+import { MESSAGE_COLUMNS, type Membership } from './tables.js';
 
 /**
  * Constants go into the SQL text, not into bound parameters: SQLite plans `LIMIT 1` better than
@@ -89,14 +89,7 @@ function conversationViewQueries(db: Db, single: boolean) {
 export type ConversationViewQueries = ReturnType<typeof conversationViewQueries>;
 
 /** appendCheck's row: the membership columns, then what the append decides on. */
-export interface AppendCheckRow {
-  kind: 'direct' | 'group';
-  last_seq: number;
-  members_version: number;
-  role: 'admin' | 'member';
-  read_seq: number;
-  delivered_seq: number;
-  join_seq: number;
+export interface AppendCheckRow extends Membership {
   existing_seq: number | null;
   existing_conversation_id: string | null;
   peer_id: string | null;

@@ -127,3 +127,14 @@ export const MESSAGE_COLUMNS = [
 /** One key per unordered pair; JSON keeps it unambiguous whatever characters ids contain. */
 export const directKeyOf = (a: string, b: string): string =>
   JSON.stringify(a < b ? [a, b] : [b, a]);
+
+/** A member row with what every access check on a conversation needs (both stores). */
+export interface Membership {
+  kind: 'direct' | 'group';
+  last_seq: number;
+  members_version: number;
+  role: 'admin' | 'member';
+  read_seq: number;
+  delivered_seq: number;
+  join_seq: number;
+}
