@@ -132,8 +132,9 @@ function rowsPerTransaction(
     return a === undefined || b === undefined ? undefined : a - b;
   };
   const transactions = delta('letter_store_transactions_total');
-  const requests = delta('letter_store_requests_total');
-  return transactions && requests !== undefined ? requests / transactions : undefined;
+  // Writes, not all requests: reads run outside write transactions and would inflate the ratio.
+  const writes = delta('letter_store_writes_total');
+  return transactions && writes !== undefined ? writes / transactions : undefined;
 }
 
 export async function measureThroughput(

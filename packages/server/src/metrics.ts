@@ -43,7 +43,7 @@ export class Metrics {
       },
     });
     const storeStats = () =>
-      sources.store.stats?.() ?? { transactions: 0, requests: 0, maxBatch: 0 };
+      sources.store.stats?.() ?? { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
     new Gauge({
       name: 'letter_store_transactions_total',
       help: 'Store write transactions committed (group commit: many requests per transaction)',
@@ -58,6 +58,14 @@ export class Metrics {
       registers: [registry],
       collect() {
         this.set(storeStats().requests);
+      },
+    });
+    new Gauge({
+      name: 'letter_store_writes_total',
+      help: 'Store requests that wrote, each inside one of the write transactions',
+      registers: [registry],
+      collect() {
+        this.set(storeStats().writes);
       },
     });
     new Gauge({

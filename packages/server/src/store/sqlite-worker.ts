@@ -51,7 +51,7 @@ store.migrate();
 // Every call runs in a savepoint and runBatch indexes before COMMIT: what deferral needs.
 store.deferSearchIndex = true;
 
-const stats: StoreStats = { transactions: 0, requests: 0, maxBatch: 0 };
+const stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
 let queue: Call[] = [];
 /** `now`: a flush is queued with setImmediate; `waiting`: a batch is waiting for company. */
 let scheduled: 'now' | 'waiting' | null = null;
@@ -196,6 +196,7 @@ function runBatch(batch: Call[]): Reply[] {
     store.indexPending();
     db.exec('COMMIT');
     stats.transactions += 1;
+    stats.writes += batch.filter((call) => !isRead(call)).length;
     stats.maxBatch = Math.max(stats.maxBatch, batch.length);
     return settled.concat(pending);
   } catch (error) {

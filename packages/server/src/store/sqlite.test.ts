@@ -173,7 +173,15 @@ describe('SQLite store', () => {
         `largest batch ${end.maxBatch}`,
     );
     expect(requests).toBe(500);
+    expect(end.writes - start.writes).toBe(500);
     expect(requests / transactions).toBeGreaterThan(1);
+    // Reads run outside write transactions: they count as requests, never as writes.
+    const beforeReads = store.stats();
+    await Promise.all(conversations.map((id) => store.memberIds(id)));
+    const afterReads = store.stats();
+    expect(afterReads.requests - beforeReads.requests).toBe(conversations.length);
+    expect(afterReads.writes).toBe(beforeReads.writes);
+    expect(afterReads.transactions).toBe(beforeReads.transactions);
     for (const id of conversations) {
       const seqs = results.filter((r) => r.message.conversationId === id).map((r) => r.message.seq);
       expect(seqs.sort((x, y) => x - y)).toEqual(range(1, 50));

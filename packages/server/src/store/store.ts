@@ -395,8 +395,13 @@ export interface Store {
 }
 
 export interface StoreStats {
+  /** Write transactions committed. */
   transactions: number;
+  /** Every request served, reads included. */
   requests: number;
+  /** Requests that wrote, each inside one of `transactions`: writes / transactions = rows per commit. */
+  writes: number;
+  /** The largest write batch. */
   maxBatch: number;
 }
 

@@ -68,7 +68,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   const worker = new Worker(script, { workerData });
   const pending = new Map<number, Pending>();
   let nextId = 1;
-  let stats: StoreStats = { transactions: 0, requests: 0, maxBatch: 0 };
+  let stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
   /** Set once the store can take no more calls: closing, closed, or the worker died. */
   let unusable: Error | null = null;
   let closing: Promise<void> | null = null;
