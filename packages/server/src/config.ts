@@ -1,5 +1,6 @@
 /** Configuration from the environment, read once at start-up (see the README's table). */
 import { resolve } from 'node:path';
+import { DEFAULT_COMMIT_DELAY_MS } from './store/sqlite-rpc.js';
 
 export interface Config {
   port: number;
@@ -61,7 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedBytes: int('LETTER_MAX_BUFFERED_BYTES', 1024 * 1024),
     heartbeatMs: int('LETTER_HEARTBEAT_MS', 30_000),
     authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
-    sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', 2),
+    sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
     argon2: { memoryCost: 19456, timeCost: 2 },
   };
 }

@@ -132,7 +132,7 @@ export class AuthService {
     token: string | undefined,
     alongside: (claims: AccessClaims) => T,
   ): Promise<{ claims: AccessClaims; alongside: T }> {
-    const claims = token ? this.deps.tokens.verifyNow(token) : null;
+    const claims = token ? this.deps.tokens.verify(token) : null;
     if (!claims) throw new LetterError('unauthorized');
     const extra = alongside(claims);
     await this.checkSession(claims);

@@ -45,12 +45,7 @@ export class AccessTokens {
   }
 
   /** The claims, or null for anything forged, expired, of another kind or malformed. */
-  async verify(token: string): Promise<AccessClaims | null> {
-    return this.verifyNow(token);
-  }
-
-  /** `verify`, synchronously. */
-  verifyNow(token: string): AccessClaims | null {
+  verify(token: string): AccessClaims | null {
     if (token.length > MAX_TOKEN_LENGTH) return null;
     const parts = token.split('.');
     if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) return null;

@@ -470,13 +470,6 @@ export function createQueries(db: Db) {
             SELECT rowid, body FROM messages
             WHERE rowid IN (SELECT value FROM json_each(${p.rowids}))`.compile(qb),
     })),
-    messageByClientId: prepare(db, (p: { senderId: string; clientMsgId: string }) =>
-      qb
-        .selectFrom('messages as msg')
-        .select(MESSAGE_COLUMNS)
-        .where('msg.sender_id', '=', p.senderId)
-        .where('msg.client_msg_id', '=', p.clientMsgId),
-    ),
     messageBySeq: prepare(db, (p: Conv & { seq: number }) =>
       qb
         .selectFrom('messages as msg')

@@ -7,6 +7,9 @@ import type { StoreMethod } from './store-methods.js';
 
 export { isReadOnly, isStoreMethod, storeMethods } from './store-methods.js';
 
+/** How long a batch may wait for company by default (LETTER_SQLITE_COMMIT_DELAY_MS). */
+export const DEFAULT_COMMIT_DELAY_MS = 2;
+
 export interface WorkerOptions {
   file: string;
   busyTimeoutMs?: number | undefined;

@@ -16,6 +16,7 @@ import { LetterError } from '@letter/protocol';
 import type { StoreStats } from './store.js';
 import { SqliteStore } from './sqlite.js';
 import {
+  DEFAULT_COMMIT_DELAY_MS,
   isReadOnly,
   isStoreMethod,
   type Call,
@@ -42,7 +43,7 @@ const post = (message: FromWorker): void => port.postMessage(message);
 
 // A failure here surfaces as the worker's 'error' event, which rejects openSqliteStore.
 const options = workerData as WorkerOptions;
-const commitDelayMs = Math.max(0, options.commitDelayMs ?? 2);
+const commitDelayMs = Math.max(0, options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS);
 const store = new SqliteStore(
   options.file,
   options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs },
@@ -131,9 +132,6 @@ function invoke(call: Call): unknown {
 /** Inside the batch's transaction, better-sqlite3 runs this as a SAVEPOINT. */
 const inSavepoint = store.db.transaction(invoke);
 
-/** A read needs no savepoint: it has nothing to undo. */
-const runCall = (call: Call): unknown => (isRead(call) ? invoke(call) : inSavepoint(call));
-
 /**
  * A batch of reads only: one read transaction (a consistent snapshot, no write lock, nothing to
  * sync), with writes refused outright should a method labelled `read` ever write.
@@ -171,6 +169,8 @@ function runBatch(batch: Call[]): Reply[] {
   const settled: Reply[] = [];
   /** Successes that stand only if COMMIT does. */
   let pending: Reply[] = [];
+  /** Writing calls in the transaction that is open. */
+  let writes = 0;
   let beginError = begin();
   for (const call of batch) {
     if (beginError) {
@@ -178,7 +178,10 @@ function runBatch(batch: Call[]): Reply[] {
       continue;
     }
     try {
-      pending.push({ id: call.id, value: runCall(call) });
+      // A read needs no savepoint: it has nothing to undo.
+      const read = isRead(call);
+      if (!read) writes += 1;
+      pending.push({ id: call.id, value: read ? invoke(call) : inSavepoint(call) });
     } catch (error) {
       settled.push({ id: call.id, error: serialize(error) });
     }
@@ -188,6 +191,7 @@ function runBatch(batch: Call[]): Reply[] {
       store.forgetPending();
       settled.push(...pending.map(undone));
       pending = [];
+      writes = 0;
       beginError = begin();
     }
   }
@@ -196,7 +200,7 @@ function runBatch(batch: Call[]): Reply[] {
     store.indexPending();
     db.exec('COMMIT');
     stats.transactions += 1;
-    stats.writes += batch.filter((call) => !isRead(call)).length;
+    stats.writes += writes;
     stats.maxBatch = Math.max(stats.maxBatch, batch.length);
     return settled.concat(pending);
   } catch (error) {

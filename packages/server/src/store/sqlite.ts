@@ -269,16 +269,10 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
       }
       return { message: this.requireMessage(conversationId, check.existing_seq), created: false };
     }
-    if (check.peer_id !== null) {
-      if (check.peer_deleted_at !== null) {
-        throw new LetterError('forbidden', 'This account was deleted.');
-      }
-      if (check.blocked) throw new LetterError('blocked');
-    }
-    const membership = check;
+    if (check.peer_id !== null) refuseDirectSend(check.peer_deleted_at, check.blocked === 1);
     if (
       message.replyToSeq !== null &&
-      (message.replyToSeq < membership.join_seq ||
+      (message.replyToSeq < check.join_seq ||
         !this.q.messageBySeq.get({ conversationId, seq: message.replyToSeq }))
     ) {
       throw new LetterError('bad_request', 'replyToSeq does not refer to a message here.');
@@ -299,7 +293,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
       system_json: null,
     };
     this.insertMessageRow({ ...message, seq, systemJson: null });
-    this.moveOwnPositions(conversationId, senderId, membership, seq, message.createdAt);
+    this.moveOwnPositions(conversationId, senderId, check, seq, message.createdAt);
     // An UPDATE that matches nothing still costs ~10× this probe, and it usually matches nothing.
     if (this.q.anyArchived.get({ conversationId })) {
       this.q.unarchiveOthers.run({ conversationId, userId: senderId });
@@ -501,8 +495,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
   checkDirectSend(conversationId: string, userId: string): void {
     const peer = this.q.peerOf.get({ conversationId, userId });
     if (!peer) return;
-    if (peer.deleted_at !== null) throw new LetterError('forbidden', 'This account was deleted.');
-    if (this.isBlockedEitherWay(userId, peer.user_id)) throw new LetterError('blocked');
+    refuseDirectSend(peer.deleted_at, this.isBlockedEitherWay(userId, peer.user_id));
   }
 
   /**
@@ -572,6 +565,12 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
   ): void {
     this.q.logPosition.run({ conversationId, userId, kind, seq, at });
   }
+}
+
+/** A direct conversation takes no new words when the peer's account is gone or either blocked. */
+function refuseDirectSend(peerDeletedAt: number | null, blocked: boolean): void {
+  if (peerDeletedAt !== null) throw new LetterError('forbidden', 'This account was deleted.');
+  if (blocked) throw new LetterError('blocked');
 }
 
 /** One key per unordered pair; JSON keeps it unambiguous whatever characters ids contain. */
