@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectClient } from './clients.js';
-import type { BenchClient, Hooks } from './clients.js';
+import type { BenchClient, Hooks, Protocol } from './clients.js';
 import type { LetterUser } from './letter-api.js';
 import { boundedAll, createDirect, createGroup, healthy, register, renew } from './letter-api.js';
 import { scrape } from './metrics.js';
@@ -242,11 +242,18 @@ function sendRoute(conversationId: string, recipients: number): Route {
   };
 }
 
-/** The bare `ws` relay in relays/ws.ts. */
-export class WsRelayTarget extends ServerTarget {
-  readonly name = 'ws' as const;
+/**
+ * A baseline relay (relays/*.ts): no users, ids are `u<index>`, and a direct or room frame is
+ * the relay's JSON inside the protocol's own envelope (`before` … `after`).
+ */
+abstract class RelayTarget extends ServerTarget {
+  protected abstract readonly script: string;
+  protected abstract readonly protocol: Protocol;
+  /** What goes around the relay JSON of a direct or room frame (an event packet for Socket.IO). */
+  protected abstract envelope(kind: 'direct' | 'room'): { before: string; after: string };
+
   protected argv(): string[] {
-    return [process.execPath, join(this.env.repoRoot, 'packages/bench/dist/relays/ws.js')];
+    return [process.execPath, join(this.env.repoRoot, 'packages/bench/dist/relays', this.script)];
   }
   protected extraEnv(): NodeJS.ProcessEnv {
     return {};
@@ -255,7 +262,7 @@ export class WsRelayTarget extends ServerTarget {
   connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient> {
     return connectClient({
       url: this.wsUrl,
-      protocol: 'ws',
+      protocol: this.protocol,
       hooks,
       id: opts?.alias ?? `u${user}`,
       rooms: opts?.rooms ?? [],
@@ -263,56 +270,41 @@ export class WsRelayTarget extends ServerTarget {
     });
   }
   async direct(_from: number, to: number): Promise<Route> {
-    const head = `{"to":"u${to}","body":"`;
-    return { recipients: 1, frame: (_tag, body) => `${head}${body}"}` };
+    const { before, after } = this.envelope('direct');
+    const head = `${before}{"to":"u${to}","body":"`;
+    return { recipients: 1, frame: (_tag, body) => `${head}${body}"}${after}` };
   }
   async group(
     _sender: number,
     members: number[],
     title: string,
   ): Promise<{ route: Route; rooms: string[] }> {
-    const head = `{"room":${json(title)},"body":"`;
+    const { before, after } = this.envelope('room');
+    const head = `${before}{"room":${json(title)},"body":"`;
     return {
-      route: { recipients: members.length, frame: (_tag, body) => `${head}${body}"}` },
+      route: { recipients: members.length, frame: (_tag, body) => `${head}${body}"}${after}` },
       rooms: [title],
     };
   }
 }
 
+/** The bare `ws` relay in relays/ws.ts: the relay's JSON is the whole frame. */
+export class WsRelayTarget extends RelayTarget {
+  readonly name = 'ws' as const;
+  protected readonly script = 'ws.js';
+  protected readonly protocol = 'ws' as const;
+  protected envelope(): { before: string; after: string } {
+    return { before: '', after: '' };
+  }
+}
+
 /** The Socket.IO relay in relays/socketio.ts, spoken to in raw engine.io v4 frames. */
-export class SocketIoTarget extends ServerTarget {
+export class SocketIoTarget extends RelayTarget {
   readonly name = 'socketio' as const;
-  protected argv(): string[] {
-    return [process.execPath, join(this.env.repoRoot, 'packages/bench/dist/relays/socketio.js')];
-  }
-  protected extraEnv(): NodeJS.ProcessEnv {
-    return {};
-  }
-  async ensureUsers(): Promise<void> {}
-  connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient> {
-    return connectClient({
-      url: this.wsUrl,
-      protocol: 'socketio',
-      hooks,
-      id: opts?.alias ?? `u${user}`,
-      rooms: opts?.rooms ?? [],
-      timeoutMs: opts?.timeoutMs,
-    });
-  }
-  async direct(_from: number, to: number): Promise<Route> {
-    const head = `42["chat",{"to":"u${to}","body":"`;
-    return { recipients: 1, frame: (_tag, body) => `${head}${body}"}]` };
-  }
-  async group(
-    _sender: number,
-    members: number[],
-    title: string,
-  ): Promise<{ route: Route; rooms: string[] }> {
-    const head = `42["room",{"room":${json(title)},"body":"`;
-    return {
-      route: { recipients: members.length, frame: (_tag, body) => `${head}${body}"}]` },
-      rooms: [title],
-    };
+  protected readonly script = 'socketio.js';
+  protected readonly protocol = 'socketio' as const;
+  protected envelope(kind: 'direct' | 'room'): { before: string; after: string } {
+    return { before: `42["${kind === 'direct' ? 'chat' : 'room'}",`, after: ']' };
   }
 }
 
