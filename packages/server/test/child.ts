@@ -4,7 +4,9 @@
  * Run `npx tsc -b packages/server` first: the child runs the compiled code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../src/testing/harness.js';
 
 const mainJs = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -96,6 +98,21 @@ export async function startChild(
 }
 
 /** For afterAll: kills every child still running, whatever a failed test left behind. */
+const scratchDirs: string[] = [];
+
+/** A fresh data directory for a test's servers (child or in-process), removed by cleanUp. */
+export function scratchDir(prefix: string): string {
+  const dir = tempDir(prefix);
+  scratchDirs.push(dir);
+  return dir;
+}
+
+/** For afterAll: kills every child still running, then removes every scratchDir. */
+export async function cleanUp(): Promise<void> {
+  await killChildren();
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export async function killChildren(): Promise<void> {
   const waits = [...running].map(
     (child) =>

@@ -3,7 +3,7 @@
  * history; and `kill -9` of a real server process right after a burst of acknowledged sends loses
  * none of them (guarantee 1), leaves seqs gap-free and the database intact.
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,23 +12,14 @@ import {
   directConversation,
   register,
   startServer,
-  tempDir,
   TestSocket,
   type TestUser,
 } from '../src/testing/harness.js';
-import { killChildren, startChild } from './child.js';
+import { cleanUp, scratchDir, startChild } from './child.js';
 
-const dirs: string[] = [];
-function dataDir(): string {
-  const dir = tempDir('letter-durability-');
-  dirs.push(dir);
-  return dir;
-}
+const dataDir = () => scratchDir('letter-durability-');
 
-afterAll(async () => {
-  await killChildren();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(cleanUp);
 
 interface Message {
   seq: number;

@@ -3,7 +3,6 @@
  * (sockets closed with 1012, acknowledged writes kept, exit 0), and logs that never carry
  * passwords or tokens.
  */
-import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -11,23 +10,14 @@ import {
   register,
   sleep,
   startServer,
-  tempDir,
   TestSocket,
   type TestUser,
 } from '../src/testing/harness.js';
-import { killChildren, startChild } from './child.js';
+import { cleanUp, scratchDir, startChild } from './child.js';
 
-const dirs: string[] = [];
-function dataDir(): string {
-  const dir = tempDir('letter-ops-');
-  dirs.push(dir);
-  return dir;
-}
+const dataDir = () => scratchDir('letter-ops-');
 
-afterAll(async () => {
-  await killChildren();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(cleanUp);
 
 /** The value of an unlabelled Prometheus sample, or undefined when absent. */
 function sample(text: string, name: string): number | undefined {
