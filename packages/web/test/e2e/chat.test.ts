@@ -4,51 +4,36 @@
  * first, chat in the next ones), the way a person would use the app.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { join } from 'node:path';
-import { ensureScreenshotDir, launchBrowser, startServer } from './harness';
+import {
+  DESKTOP,
+  ensureScreenshotDir,
+  launchBrowser,
+  logIn,
+  Pages,
+  PASSWORD,
+  startServer,
+  WAIT,
+} from './harness';
 import type { RunningServer } from './harness';
 import * as api from './api';
 
-const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const PASSWORD = 'correct horse battery';
-const WAIT = { timeout: 20_000 };
 
 let server: RunningServer;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
-const problems: string[] = [];
+let pages: Pages;
 let alice: Page;
 let bob: Page;
 
-async function newPage(options: { viewport?: typeof DESKTOP; dark?: boolean } = {}) {
-  const context = await browser.newContext({
+function newPage(options: { viewport?: typeof DESKTOP; dark?: boolean } = {}): Promise<Page> {
+  return pages.open({
     viewport: options.viewport ?? DESKTOP,
     colorScheme: options.dark ? 'dark' : 'light',
-    locale: 'en-GB',
     timezoneId: 'Europe/Berlin',
     deviceScaleFactor: 1,
   });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT.timeout);
-  // The server's CSP allows no inline script or style: any violation, or any uncaught error,
-  // fails the suite at the end.
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (/Content[- ]Security[- ]Policy/i.test(message.text())) problems.push(message.text());
-  });
-  if (process.env.LETTER_E2E_DEBUG) {
-    const name = `page${contexts.length}`;
-    page.on('console', (m) => console.log(name, 'console', m.text()));
-    page.on('websocket', (ws) => {
-      ws.on('framesent', (f) => console.log(name, '>>', String(f.payload).slice(0, 160)));
-      ws.on('framereceived', (f) => console.log(name, '<<', String(f.payload).slice(0, 160)));
-    });
-  }
-  await page.goto(server.url);
-  return page;
 }
 
 async function signUp(page: Page, username: string, displayName: string) {
@@ -57,13 +42,6 @@ async function signUp(page: Page, username: string, displayName: string) {
   await page.getByLabel(/Display name/).fill(displayName);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('button', { name: 'New chat' }).waitFor();
-}
-
-async function logIn(page: Page, username: string) {
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('button', { name: 'New chat' }).waitFor();
 }
 
@@ -101,10 +79,11 @@ async function shot(page: Page, name: string) {
 beforeAll(async () => {
   server = await startServer();
   browser = await launchBrowser();
+  pages = new Pages(browser, server.url);
 }, 60_000);
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
+  await pages?.close();
   await browser?.close().catch(() => undefined);
   await server?.stop();
 });
@@ -322,6 +301,6 @@ describe('Letter in the browser', () => {
   }, 30_000);
 
   it('ran without script errors or Content-Security-Policy violations', () => {
-    expect(problems).toEqual([]);
+    expect(pages.problems).toEqual([]);
   });
 });

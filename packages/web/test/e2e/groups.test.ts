@@ -4,49 +4,31 @@
  * The tests run in order and build on each other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureScreenshotDir, launchBrowser, startServer } from './harness';
+import {
+  ensureScreenshotDir,
+  launchBrowser,
+  logIn,
+  Pages,
+  PASSWORD,
+  startServer,
+  WAIT,
+} from './harness';
 import type { RunningServer } from './harness';
 import * as api from './api';
 
-const DESKTOP = { width: 1280, height: 800 };
-const PASSWORD = 'correct horse battery';
-const WAIT = { timeout: 20_000 };
-
 let server: RunningServer;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
-const problems: string[] = [];
+let pages: Pages;
 let ann: Page;
 let ben: Page;
 let cat: Page;
 let accounts: Record<'ann' | 'ben' | 'cat', api.Account>;
 
-async function newPage() {
-  const context = await browser.newContext({
-    viewport: DESKTOP,
-    locale: 'en-GB',
-    timezoneId: 'Europe/Berlin',
-    deviceScaleFactor: 1,
-  });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT.timeout);
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (/Content[- ]Security[- ]Policy/i.test(message.text())) problems.push(message.text());
-  });
-  await page.goto(server.url);
-  return page;
-}
-
-async function logIn(page: Page, username: string) {
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('button', { name: 'New chat' }).waitFor();
+function newPage(): Promise<Page> {
+  return pages.open({ timezoneId: 'Europe/Berlin', deviceScaleFactor: 1 });
 }
 
 function chatItem(page: Page, title: string): Locator {
@@ -81,6 +63,7 @@ async function shot(page: Page, name: string) {
 beforeAll(async () => {
   server = await startServer();
   browser = await launchBrowser();
+  pages = new Pages(browser, server.url);
   const [a, b, c] = await Promise.all([
     api.register(server.url, 'ann', 'Ann', PASSWORD),
     api.register(server.url, 'ben', 'Ben', PASSWORD),
@@ -94,7 +77,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
+  await pages?.close();
   await browser?.close().catch(() => undefined);
   await server?.stop();
 });
@@ -249,6 +232,6 @@ describe('groups, search, mute, archive and settings in the browser', () => {
   }, 60_000);
 
   it('ran without script errors or Content-Security-Policy violations', () => {
-    expect(problems).toEqual([]);
+    expect(pages.problems).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 
 export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 export const screenshotDir = join(repoRoot, 'docs/screenshots');
@@ -150,4 +150,61 @@ export async function launchBrowser(): Promise<Browser> {
 export function ensureScreenshotDir(): string {
   mkdirSync(screenshotDir, { recursive: true });
   return screenshotDir;
+}
+
+export const DESKTOP = { width: 1280, height: 800 };
+/** Every e2e account's password. */
+export const PASSWORD = 'correct horse battery';
+export const WAIT = { timeout: 20_000 };
+
+/**
+ * A suite's pages, each in a fresh browser context (desktop size and en-GB unless `open` says
+ * otherwise). The server's CSP allows no inline script or style: every violation and every
+ * uncaught page error lands in `problems`, which each suite expects empty at its end.
+ */
+export class Pages {
+  readonly problems: string[] = [];
+  private readonly contexts: BrowserContext[] = [];
+
+  constructor(
+    private readonly browser: Browser,
+    private readonly url: string,
+  ) {}
+
+  async open(options: BrowserContextOptions = {}): Promise<Page> {
+    const context = await this.browser.newContext({
+      viewport: DESKTOP,
+      locale: 'en-GB',
+      ...options,
+    });
+    this.contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT.timeout);
+    page.on('pageerror', (error) => this.problems.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      if (/Content[- ]Security[- ]Policy/i.test(message.text())) this.problems.push(message.text());
+    });
+    if (process.env.LETTER_E2E_DEBUG) {
+      const name = `page${this.contexts.length}`;
+      page.on('console', (m) => console.log(name, 'console', m.text()));
+      page.on('websocket', (ws) => {
+        ws.on('framesent', (f) => console.log(name, '>>', String(f.payload).slice(0, 160)));
+        ws.on('framereceived', (f) => console.log(name, '<<', String(f.payload).slice(0, 160)));
+      });
+    }
+    await page.goto(this.url);
+    return page;
+  }
+
+  async close(): Promise<void> {
+    for (const context of this.contexts) await context.close().catch(() => undefined);
+  }
+}
+
+/** Logs in from the login screen and waits for the chat list. */
+export async function logIn(page: Page, username: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'New chat' }).waitFor();
 }

@@ -4,40 +4,19 @@
  * each other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { launchBrowser, startServer } from './harness';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { launchBrowser, logIn, Pages, PASSWORD, startServer } from './harness';
 import type { RunningServer } from './harness';
 import * as api from './api';
 
-const DESKTOP = { width: 1280, height: 800 };
-const PASSWORD = 'correct horse battery';
-const WAIT = { timeout: 20_000 };
-
 let server: RunningServer;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
-const problems: string[] = [];
+let pages: Pages;
 let ann: Page;
 let ben: Page;
 
-async function newPage() {
-  const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-GB' });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT.timeout);
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (/Content[- ]Security[- ]Policy/i.test(message.text())) problems.push(message.text());
-  });
-  await page.goto(server.url);
-  return page;
-}
-
-async function logIn(page: Page, username: string) {
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('button', { name: 'New chat' }).waitFor();
+function newPage(): Promise<Page> {
+  return pages.open();
 }
 
 function openChat(page: Page, title: string) {
@@ -64,6 +43,7 @@ async function action(page: Page, text: string, item: string) {
 beforeAll(async () => {
   server = await startServer();
   browser = await launchBrowser();
+  pages = new Pages(browser, server.url);
   const [a, b] = await Promise.all([
     api.register(server.url, 'ann', 'Ann', PASSWORD),
     api.register(server.url, 'ben', 'Ben', PASSWORD),
@@ -75,7 +55,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
+  await pages?.close();
   await browser?.close().catch(() => undefined);
   await server?.stop();
 });
@@ -143,6 +123,6 @@ describe('message actions between two people', () => {
       .getByText('This message was deleted')
       .waitFor();
     expect(await bubble(ben, 'At the main station').count()).toBe(0);
-    expect(problems).toEqual([]);
+    expect(pages.problems).toEqual([]);
   }, 60_000);
 });
