@@ -7,7 +7,15 @@
 import type { Conversation, Message } from '@letter/protocol';
 import type { MemberSet, MemberView } from './store.js';
 import type { Db } from './postgres-db.js';
-import { MESSAGE_COLUMNS, type Membership } from './tables.js';
+import {
+  CONVERSATION_COLUMNS,
+  MEMBER_COLUMNS,
+  MEMBER_VIEW_COLUMNS,
+  MEMBERSHIP_COLUMNS,
+  MESSAGE_COLUMNS,
+  VIEWER_COLUMNS,
+  type Membership,
+} from './tables.js';
 import {
   toConversations,
   toMemberViews,
@@ -16,15 +24,6 @@ import {
   type MessageRow,
   type ReactionRow,
 } from './sqlite-views.js';
-
-const CONVERSATION_COLUMNS = [
-  'c.id',
-  'c.kind',
-  'c.title',
-  'c.last_seq',
-  'c.created_at',
-  'c.last_activity_at',
-] as const;
 
 export type { Membership } from './tables.js';
 
@@ -36,15 +35,7 @@ export async function membershipOf(
   return db
     .selectFrom('members as m')
     .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
-    .select([
-      'c.kind',
-      'c.last_seq',
-      'c.members_version',
-      'm.role',
-      'm.read_seq',
-      'm.delivered_seq',
-      'm.join_seq',
-    ])
+    .select(MEMBERSHIP_COLUMNS)
     .where('m.conversation_id', '=', conversationId)
     .where('m.user_id', '=', userId)
     .executeTakeFirst();
@@ -67,13 +58,7 @@ export async function conversationsFor(
   };
   const conversations: ConversationRow[] = await mine()
     .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-    .select([
-      ...CONVERSATION_COLUMNS,
-      'mine.read_seq as viewer_read_seq',
-      'mine.join_seq as viewer_join_seq',
-      'mine.muted as viewer_muted',
-      'mine.archived as viewer_archived',
-    ])
+    .select([...CONVERSATION_COLUMNS, ...VIEWER_COLUMNS])
     .orderBy('c.last_activity_at', 'desc')
     .orderBy('c.id', 'desc')
     .execute();
@@ -81,15 +66,7 @@ export async function conversationsFor(
   const members = await mine()
     .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
     .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select([
-      'm.conversation_id',
-      'm.user_id',
-      'u.username',
-      'u.display_name',
-      'm.role',
-      'm.read_seq',
-      'm.delivered_seq',
-    ])
+    .select([...MEMBER_COLUMNS])
     .orderBy('m.conversation_id')
     .orderBy('m.join_seq')
     .orderBy('m.joined_at')
@@ -129,18 +106,7 @@ export async function memberViews(
   const members = await db
     .selectFrom('members as m')
     .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select([
-      'm.conversation_id',
-      'm.user_id',
-      'u.username',
-      'u.display_name',
-      'm.role',
-      'm.read_seq',
-      'm.delivered_seq',
-      'm.join_seq',
-      'm.muted',
-      'm.archived',
-    ])
+    .select([...MEMBER_VIEW_COLUMNS])
     .where('m.conversation_id', '=', conversationId)
     .orderBy('m.join_seq')
     .orderBy('m.joined_at')

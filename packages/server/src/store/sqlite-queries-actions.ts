@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
-import { MESSAGE_COLUMNS } from './tables.js';
+import { MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
 
 const ONE = sql.lit(1);
 
@@ -98,18 +98,7 @@ export function createActionQueries(db: Db) {
       qb
         .selectFrom('members as m')
         .innerJoin('users as u', 'u.id', 'm.user_id')
-        .select([
-          'm.conversation_id',
-          'm.user_id',
-          'u.username',
-          'u.display_name',
-          'm.role',
-          'm.read_seq',
-          'm.delivered_seq',
-          'm.join_seq',
-          'm.muted',
-          'm.archived',
-        ])
+        .select([...MEMBER_VIEW_COLUMNS])
         .where('m.conversation_id', '=', p.conversationId)
         .orderBy('m.join_seq')
         .orderBy('m.joined_at')

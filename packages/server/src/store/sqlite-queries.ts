@@ -4,7 +4,14 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
-import { MESSAGE_COLUMNS, type Membership } from './tables.js';
+import {
+  CONVERSATION_COLUMNS,
+  MEMBER_COLUMNS,
+  MEMBERSHIP_COLUMNS,
+  MESSAGE_COLUMNS,
+  VIEWER_COLUMNS,
+  type Membership,
+} from './tables.js';
 
 /**
  * Constants go into the SQL text, not into bound parameters: SQLite plans `LIMIT 1` better than
@@ -17,15 +24,6 @@ type Conv = { conversationId: string };
 type ConvUser = { conversationId: string; userId: string };
 type Pair = { a: string; b: string };
 
-const CONVERSATION_COLUMNS = [
-  'c.id',
-  'c.kind',
-  'c.title',
-  'c.last_seq',
-  'c.created_at',
-  'c.last_activity_at',
-] as const;
-
 /** Conversation views, either for all of a viewer's conversations or for one of them. */
 function conversationViewQueries(db: Db, single: boolean) {
   type P = { viewerId: string; conversationId: string };
@@ -37,13 +35,7 @@ function conversationViewQueries(db: Db, single: boolean) {
     conversations: prepare(db, (p: P) =>
       mine(p)
         .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-        .select([
-          ...CONVERSATION_COLUMNS,
-          'mine.read_seq as viewer_read_seq',
-          'mine.join_seq as viewer_join_seq',
-          'mine.muted as viewer_muted',
-          'mine.archived as viewer_archived',
-        ])
+        .select([...CONVERSATION_COLUMNS, ...VIEWER_COLUMNS])
         .orderBy('c.last_activity_at', 'desc')
         .orderBy('c.id', 'desc'),
     ),
@@ -51,15 +43,7 @@ function conversationViewQueries(db: Db, single: boolean) {
       mine(p)
         .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
         .innerJoin('users as u', 'u.id', 'm.user_id')
-        .select([
-          'm.conversation_id',
-          'm.user_id',
-          'u.username',
-          'u.display_name',
-          'm.role',
-          'm.read_seq',
-          'm.delivered_seq',
-        ])
+        .select([...MEMBER_COLUMNS])
         .orderBy('m.conversation_id')
         .orderBy('m.join_seq')
         .orderBy('m.joined_at')
@@ -327,15 +311,7 @@ export function createQueries(db: Db) {
       qb
         .selectFrom('members as m')
         .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
-        .select([
-          'c.kind',
-          'c.last_seq',
-          'c.members_version',
-          'm.role',
-          'm.read_seq',
-          'm.delivered_seq',
-          'm.join_seq',
-        ])
+        .select(MEMBERSHIP_COLUMNS)
         .where('m.conversation_id', '=', p.conversationId)
         .where('m.user_id', '=', p.userId),
     ),

@@ -124,9 +124,57 @@ export const MESSAGE_COLUMNS = [
   'msg.system_json',
 ] as const;
 
+/** A conversation's own columns (alias c). */
+export const CONVERSATION_COLUMNS = [
+  'c.id',
+  'c.kind',
+  'c.title',
+  'c.last_seq',
+  'c.created_at',
+  'c.last_activity_at',
+] as const;
+
+/** The viewer's own member row beside each conversation of a list (alias mine). */
+export const VIEWER_COLUMNS = [
+  'mine.read_seq as viewer_read_seq',
+  'mine.join_seq as viewer_join_seq',
+  'mine.muted as viewer_muted',
+  'mine.archived as viewer_archived',
+] as const;
+
+/** A member as every view lists them (aliases m: members, u: users). */
+export const MEMBER_COLUMNS = [
+  'm.conversation_id',
+  'm.user_id',
+  'u.username',
+  'u.display_name',
+  'm.role',
+  'm.read_seq',
+  'm.delivered_seq',
+] as const;
+
+/** MEMBER_COLUMNS and the member's own settings: what the view each member gets needs. */
+export const MEMBER_VIEW_COLUMNS = [
+  ...MEMBER_COLUMNS,
+  'm.join_seq',
+  'm.muted',
+  'm.archived',
+] as const;
+
 /** One key per unordered pair; JSON keeps it unambiguous whatever characters ids contain. */
 export const directKeyOf = (a: string, b: string): string =>
   JSON.stringify(a < b ? [a, b] : [b, a]);
+
+/** Membership's columns (aliases m: members, c: conversations). */
+export const MEMBERSHIP_COLUMNS = [
+  'c.kind',
+  'c.last_seq',
+  'c.members_version',
+  'm.role',
+  'm.read_seq',
+  'm.delivered_seq',
+  'm.join_seq',
+] as const;
 
 /** A member row with what every access check on a conversation needs (both stores). */
 export interface Membership {
