@@ -9,7 +9,7 @@ import { iso } from '../util/clock.js';
 import type { NewUser, RefreshOutcome, SessionRecord, UserRecord } from './store.js';
 import { violatedConstraint, writeTx, type Db } from './postgres-db.js';
 import { migratePostgres } from './postgres-migrations.js';
-import { toUser, toUserRecord } from './sqlite-views.js';
+import { toSession, toUser, toUserRecord } from './sqlite-views.js';
 
 export abstract class PostgresPeople {
   constructor(
@@ -375,18 +375,4 @@ export abstract class PostgresPeople {
     const live = await this.lockUsers(db, ids);
     for (const id of ids) if (!live.has(id)) throw new LetterError('not_found', 'Unknown user.');
   }
-}
-
-function toSession(row: {
-  id: string;
-  user_id: string;
-  created_at: number;
-  revoked_at: number | null;
-}): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
 }

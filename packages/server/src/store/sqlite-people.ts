@@ -11,7 +11,7 @@ import type { Db } from './sqlite-db.js';
 import { migrate } from './sqlite-migrations.js';
 import { createQueries, type Queries } from './sqlite-queries.js';
 import { createActionQueries, type ActionQueries } from './sqlite-queries-actions.js';
-import { toUser, toUserRecord } from './sqlite-views.js';
+import { toSession, toUser, toUserRecord } from './sqlite-views.js';
 
 export interface SqliteOptions {
   /** Milliseconds to wait for a lock held by another connection (e.g. a backup). */
@@ -213,18 +213,4 @@ export abstract class SqlitePeople {
     if (!row || row.deleted_at !== null) throw new LetterError('not_found', 'Unknown user.');
     return row;
   }
-}
-
-function toSession(row: {
-  id: string;
-  user_id: string;
-  created_at: number;
-  revoked_at: number | null;
-}): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
 }

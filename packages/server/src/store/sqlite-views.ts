@@ -4,8 +4,8 @@
  */
 import type { Conversation, Member, Message, SystemEvent, User } from '@letter/protocol';
 import { iso } from '../util/clock.js';
-import type { MemberView, UserRecord } from './store.js';
-import type { ConversationsTable, MessagesTable, UsersTable } from './sqlite-db.js';
+import type { MemberView, SessionRecord, UserRecord } from './store.js';
+import type { ConversationsTable, MessagesTable, SessionsTable, UsersTable } from './sqlite-db.js';
 
 export type MessageRow = MessagesTable;
 
@@ -57,6 +57,13 @@ export const toUserRecord = (row: UsersTable): UserRecord => ({
   createdAt: row.created_at,
   lastSeenAt: row.last_seen_at,
   deletedAt: row.deleted_at,
+});
+
+export const toSession = (row: SessionsTable): SessionRecord => ({
+  id: row.id,
+  userId: row.user_id,
+  createdAt: row.created_at,
+  revokedAt: row.revoked_at,
 });
 
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
