@@ -4,6 +4,7 @@ import type { Contact, Conversation, Member, Role } from '@letter/protocol';
 import type { Presence } from '../app/model';
 import { describeError } from '../lib/errors';
 import { Avatar } from './Avatar';
+import { ContactPicker } from './ContactPicker';
 
 export interface GroupInfoProps {
   conversation: Conversation;
@@ -207,33 +208,13 @@ function AddMembers(props: {
       </button>
     );
   }
-  const toggle = (id: string) => {
-    const next = new Set(picked);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
-    setPicked(next);
-  };
   return (
     <fieldset className="add-members">
       <legend>Add members</legend>
       {props.contacts.length === 0 && (
         <p className="empty-hint">All your contacts are in this group already.</p>
       )}
-      <ul className="people">
-        {props.contacts.map((contact) => (
-          <li key={contact.user.id}>
-            <label className="person person-check">
-              <input
-                type="checkbox"
-                checked={picked.has(contact.user.id)}
-                onChange={() => toggle(contact.user.id)}
-              />
-              <Avatar name={contact.user.displayName} colorKey={contact.user.id} />
-              <span className="person-name">{contact.user.displayName}</span>
-            </label>
-          </li>
-        ))}
-      </ul>
+      <ContactPicker contacts={props.contacts} picked={picked} onChange={setPicked} />
       <div className="button-row">
         <button type="button" className="secondary-button" onClick={() => setOpen(false)}>
           Cancel

@@ -2,7 +2,7 @@ import { useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import type { Contact } from '@letter/protocol';
 import { describeError } from '../lib/errors';
-import { Avatar } from './Avatar';
+import { ContactPicker } from './ContactPicker';
 
 export interface NewGroupProps {
   contacts: readonly Contact[];
@@ -15,13 +15,6 @@ export function NewGroup({ contacts, onCreate }: NewGroupProps) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const ids = useId();
-
-  function toggle(userId: string) {
-    const next = new Set(picked);
-    if (next.has(userId)) next.delete(userId);
-    else next.add(userId);
-    setPicked(next);
-  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -52,21 +45,7 @@ export function NewGroup({ contacts, onCreate }: NewGroupProps) {
         {contacts.length === 0 && (
           <p className="empty-hint">Add contacts first to put them in a group.</p>
         )}
-        <ul className="people">
-          {contacts.map((contact) => (
-            <li key={contact.user.id}>
-              <label className="person person-check">
-                <input
-                  type="checkbox"
-                  checked={picked.has(contact.user.id)}
-                  onChange={() => toggle(contact.user.id)}
-                />
-                <Avatar name={contact.user.displayName} colorKey={contact.user.id} />
-                <span className="person-name">{contact.user.displayName}</span>
-              </label>
-            </li>
-          ))}
-        </ul>
+        <ContactPicker contacts={contacts} picked={picked} onChange={setPicked} />
       </fieldset>
       {error && (
         <p className="form-error" role="alert">
