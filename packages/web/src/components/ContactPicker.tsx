@@ -3,7 +3,7 @@ import { Avatar } from './Avatar';
 
 /** Contacts with a checkbox each: who goes into a new group, or is added to one. */
 export function ContactPicker(props: {
-  contacts: Contact[];
+  contacts: readonly Contact[];
   picked: ReadonlySet<string>;
   onChange: (picked: ReadonlySet<string>) => void;
 }) {
