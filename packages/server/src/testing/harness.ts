@@ -174,6 +174,20 @@ export class TestSocket {
     return socket;
   }
 
+  /**
+   * Authenticates with a first `auth` frame and resolves once that is sent, without waiting for
+   * `ready`: frames sent next are pipelined behind `auth`, and the server handles them right
+   * after `ready`, before any live event can reach the socket (docs/protocol.md, sync).
+   */
+  static async pipelined(server: { wsUrl: string }, token: string): Promise<TestSocket> {
+    const socket = new TestSocket(server.wsUrl, { token, header: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.ws.once('open', () => resolve());
+      socket.ws.once('error', reject);
+    });
+    return socket;
+  }
+
   waitFor(predicate: (frame: Frame) => boolean, ms = 5000): Promise<Frame> {
     const hit = this.frames.find(predicate);
     if (hit) return Promise.resolve(hit);
