@@ -498,6 +498,9 @@ class LateBus implements Bus {
       setTimeout(() => onPayload(payload), this.delayMs);
     });
   }
+  isUp(): boolean {
+    return this.bus.isUp();
+  }
   async close(): Promise<void> {}
 }
 

@@ -9,5 +9,7 @@ export interface Bus {
   publish(channel: string, payload: string): Promise<void>;
   /** Returns an unsubscribe function. */
   subscribe(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** False while the bus cannot reach its broker (`/healthz` reports `bus` as down). */
+  isUp(): boolean;
   close(): Promise<void>;
 }

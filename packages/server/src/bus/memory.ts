@@ -29,6 +29,10 @@ export class MemoryBus implements Bus {
     };
   }
 
+  isUp(): boolean {
+    return !this.closed;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.channels.clear();
