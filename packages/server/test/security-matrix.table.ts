@@ -548,3 +548,29 @@ export const eventRows: Record<ServerFrameType, EventRow> = {
   conversation: { forbidden: outsiders((f) => f.conversation.id) },
   'conversation.removed': { forbidden: outsiders((f) => f.conversationId) },
 };
+
+/**
+ * The routes fastify registered, as `METHOD /path`, read from `printRoutes` (the tree of path
+ * segments) and each confirmed with `hasRoute`, so a misparse fails instead of hiding a route.
+ */
+export function registeredRoutes(server: TestServer): string[] {
+  const { app } = server.node;
+  const tree = app.printRoutes({ commonPrefix: false });
+  const stack: { indent: number; path: string }[] = [];
+  const routes: string[] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^([\s│├└─]*)(\S.*?) \(([A-Z, ]+)\)$/.exec(line);
+    if (!match) continue;
+    const indent = match[1]!.length;
+    while (stack.length && stack.at(-1)!.indent >= indent) stack.pop();
+    const path = (stack.at(-1)?.path ?? '') + match[2]!;
+    stack.push({ indent, path });
+    for (const method of match[3]!.split(', ')) {
+      if (method === 'HEAD') continue;
+      if (!app.hasRoute({ method: method as 'GET', url: path }))
+        throw new Error(`printRoutes parsed to ${method} ${path}, which hasRoute does not know`);
+      routes.push(`${method} ${path}`);
+    }
+  }
+  return routes;
+}
