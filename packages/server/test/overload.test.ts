@@ -15,6 +15,7 @@ import {
   sleep,
   startServer,
   TestSocket,
+  type Frame,
   type TestServer,
 } from '../src/testing/harness.js';
 import { loadConfig } from '../src/config.js';
@@ -76,14 +77,16 @@ describe('a flood of sends', () => {
     for (let batch = 0; batch < 10 && flooder.ws.readyState === flooder.ws.OPEN; batch++) {
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          flooder
-            .request({
+          Promise.race([
+            flooder.request({
               type: 'send',
               conversationId: conversation,
               clientMsgId: `flood-${batch}-${i}`,
               body: 'flood',
-            })
-            .catch(() => ({ type: 'unanswered' }) as { type: string; code?: string }),
+            }),
+            // Frames still in flight when the socket is closed get no answer.
+            flooder.closed.then(() => ({ type: 'unanswered' }) as Frame),
+          ]),
         ),
       );
       for (const frame of results) {
@@ -180,5 +183,36 @@ describe('a slow consumer', () => {
       sent - 1,
       sent,
     ]);
+  });
+});
+
+describe('a fast reader', () => {
+  it('is not taken for a slow consumer when one sync replays more than the cap at once', async () => {
+    server = await startServer();
+    const reader = await register(server, 'burst_r');
+    const sender = await register(server, 'burst_s');
+    const conversation = await directConversation(server, reader, sender);
+    // 4000 characters of 3 UTF-8 bytes: 12 kB a message, 120 of them are past the 1 MiB cap.
+    const body = '字'.repeat(4000);
+    const count = Math.ceil(loadConfig({}).maxBufferedBytes / (3 * 4000)) + 30;
+    for (let i = 0; i < count; i++) {
+      const sent = await api(
+        server,
+        'POST',
+        `/api/conversations/${conversation}/messages`,
+        sender.accessToken,
+        { clientMsgId: `burst-${i}`, body },
+      );
+      expect(sent.status).toBe(201);
+    }
+    const socket = await TestSocket.connect(server, reader.accessToken);
+    sockets.push(socket);
+    const sync = await Promise.race([
+      socket.request({ type: 'sync', cursors: { [conversation]: 0 } }, 15_000),
+      socket.closed.then(({ code }) => ({ type: `closed ${code}` })),
+    ]);
+    expect(sync.type).toBe('ok');
+    expect(socket.of('message')).toHaveLength(count);
+    expect((await socket.request({ type: 'ping' })).type).toBe('ok');
   });
 });
