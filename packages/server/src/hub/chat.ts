@@ -230,8 +230,8 @@ export class ChatService {
     );
     if (!result) throw new LetterError('not_found');
     if (result.changed) {
-      const members = await this.memberIds(conversationId);
-      this.deps.hub.deliver(members, {
+      // The store's audience: members added after this position hear nothing of it.
+      this.deps.hub.deliver(result.audience, {
         type: 'receipt',
         conversationId,
         userId,

@@ -358,9 +358,14 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     }
     const changed = readSeq > member.read_seq || deliveredSeq > member.delivered_seq;
     if (changed) this.q.setPositions.run({ conversationId, userId, readSeq, deliveredSeq });
-    return kind === 'read'
-      ? { seq: readSeq, changed: readSeq > member.read_seq }
-      : { seq: deliveredSeq, changed: deliveredSeq > member.delivered_seq };
+    const [newSeq, moved] =
+      kind === 'read'
+        ? [readSeq, readSeq > member.read_seq]
+        : [deliveredSeq, deliveredSeq > member.delivered_seq];
+    const audience = moved
+      ? this.q.memberIdsSeeing.all({ conversationId, seq: newSeq }).map((row) => row.user_id)
+      : [];
+    return { seq: newSeq, changed: moved, audience };
   }
 
   // Message actions (sqlite-message-actions.ts) and search (sqlite-search.ts)

@@ -347,23 +347,23 @@ function describePositions(kit: SuiteKit): void {
         };
       };
 
-      expect(await advance('delivered', 3)).toEqual({ seq: 3, changed: true });
-      expect(await advance('delivered', 2)).toEqual({ seq: 3, changed: false });
-      expect(await advance('read', 2)).toEqual({ seq: 2, changed: true });
+      expect(await advance('delivered', 3)).toMatchObject({ seq: 3, changed: true });
+      expect(await advance('delivered', 2)).toMatchObject({ seq: 3, changed: false });
+      expect(await advance('read', 2)).toMatchObject({ seq: 2, changed: true });
       expect(await view()).toEqual({
         readSeq: 2,
         unreadCount: 3,
         member: { readSeq: 2, deliveredSeq: 3 },
       });
-      expect(await advance('read', 1)).toEqual({ seq: 2, changed: false });
-      expect(await advance('read', 99)).toEqual({ seq: 5, changed: true });
+      expect(await advance('read', 1)).toMatchObject({ seq: 2, changed: false });
+      expect(await advance('read', 99)).toMatchObject({ seq: 5, changed: true });
       expect(await view()).toEqual({
         readSeq: 5,
         unreadCount: 0,
         member: { readSeq: 5, deliveredSeq: 5 },
       });
-      expect(await advance('delivered', 5)).toEqual({ seq: 5, changed: false });
-      expect(await advance('read', 0)).toEqual({ seq: 5, changed: false });
+      expect(await advance('delivered', 5)).toMatchObject({ seq: 5, changed: false });
+      expect(await advance('read', 0)).toMatchObject({ seq: 5, changed: false });
 
       await kit.send(conversationId, a!, 'm6', T0 + 200);
       expect(await view()).toEqual({

@@ -280,6 +280,27 @@ export function describeGroupTests(kit: SuiteKit): void {
       expect(await kit.store.receipts(group, 2, b!.id)).toBeNull();
     });
 
+    it('tells a moved position only to members who joined at or before it', async () => {
+      const [admin, b, late] = await kit.users(3);
+      const group = await kit.group(admin!, [b!]);
+      await kit.send(group, admin!, 'seq 2', T0 + 1);
+      await kit.store.addMembers({ ...base(group, admin!), userIds: [late!.id] }); // seq 3
+      const early = await kit.store.advancePosition(group, b!.id, 'read', 2, T0 + 2);
+      expect({ ...early, audience: sorted(early!.audience) }).toEqual({
+        seq: 2,
+        changed: true,
+        audience: sorted([admin!.id, b!.id]),
+      });
+      const after = await kit.store.advancePosition(group, b!.id, 'delivered', 3, T0 + 3);
+      expect({ ...after, audience: sorted(after!.audience) }).toEqual({
+        seq: 3,
+        changed: true,
+        audience: sorted([admin!.id, b!.id, late!.id]),
+      });
+      const same = await kit.store.advancePosition(group, b!.id, 'read', 1, T0 + 4);
+      expect(same).toEqual({ seq: 2, changed: false, audience: [] });
+    });
+
     it('refuses to manage a direct conversation', async () => {
       const [a, b, c] = await kit.users(3);
       const direct = await kit.direct(a!, b!);

@@ -105,6 +105,12 @@ export interface PositionResult {
   seq: number;
   /** Whether the position moved. */
   changed: boolean;
+  /**
+   * When it moved: the members who may hear of it, i.e. who joined at or before the new
+   * position (a member added later sees nothing from before their join point, receipts
+   * included). Empty when it did not move.
+   */
+  audience: string[];
 }
 
 /** The outcome of a group change (rename, members added or removed, roles). */

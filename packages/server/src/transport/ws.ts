@@ -48,6 +48,11 @@ class WsConnection implements Connection {
     const socket = this.socket;
     if (socket.readyState !== 1) return;
     if (socket.bufferedAmount + frame.length > this.maxBufferedBytes) {
+      // The frames corked this turn count in bufferedAmount too: hand them to the kernel first,
+      // or a burst (a sync replaying a long backlog) would cut a reader that keeps up.
+      uncork(socket);
+    }
+    if (socket.bufferedAmount + frame.length > this.maxBufferedBytes) {
       // A reader this far behind would make us buffer without bound: cut it off instead.
       this.close(closeCodes.policy.code, 'slow consumer');
       return;
@@ -76,6 +81,11 @@ function corkUntilNextTurn(socket: WebSocket): void {
   if (corked.size === 0) setImmediate(uncorkAll);
   corked.add(tcp);
   tcp.cork();
+}
+function uncork(socket: WebSocket): void {
+  const tcp = (socket as unknown as { _socket?: Socket })._socket;
+  if (!tcp || !corked.delete(tcp)) return;
+  tcp.uncork();
 }
 function uncorkAll(): void {
   for (const tcp of corked) tcp.uncork();
