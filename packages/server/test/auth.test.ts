@@ -642,6 +642,10 @@ describe('profile, search, contacts and blocks', () => {
     expect(again.status).toBe(200);
     expect(again.body.contact.user).toEqual(bob.user);
 
+    // Contacts are one-way: Bob's list is untouched.
+    expect((await api(server, 'GET', '/api/contacts', bob.accessToken)).body.contacts).toEqual([]);
+    // Presence shows once Bob adds Alice back (one-way contacts see nothing).
+    await api(server, 'POST', '/api/contacts', bob.accessToken, { username: alice.user.username });
     const bobSocket = await TestSocket.connect(server, bob.accessToken);
     const online = await api(server, 'GET', '/api/contacts', alice.accessToken);
     expect(online.status).toBe(200);
@@ -659,9 +663,6 @@ describe('profile, search, contacts and blocks', () => {
     expect(contacts).toHaveLength(1);
     expect(contacts[0]!.online).toBe(false);
     expect(new Date(contacts[0]!.lastSeenAt!).toISOString()).toBe(contacts[0]!.lastSeenAt);
-
-    // Contacts are one-way: Bob's list is untouched.
-    expect((await api(server, 'GET', '/api/contacts', bob.accessToken)).body.contacts).toEqual([]);
 
     const missing = await api(server, 'POST', '/api/contacts', alice.accessToken, {
       username: 'no_such_user_here',

@@ -251,8 +251,10 @@ export class ChatService {
     if (now - (this.typingAt.get(key) ?? -Infinity) < limits.typingThrottleMs * 0.75) return;
     if (this.typingAt.size > 100_000) this.typingAt.clear();
     this.typingAt.set(key, now);
+    // Nobody sees typing from someone they blocked or who blocked them, in groups too.
+    const blocked = new Set(await this.deps.store.blockPeers(userId));
     this.deps.hub.deliver(
-      members.filter((id) => id !== userId),
+      members.filter((id) => id !== userId && !blocked.has(id)),
       { type: 'typing', conversationId, userId },
     );
   }
