@@ -163,8 +163,8 @@ export class LetterTarget extends ServerTarget {
     return {
       LETTER_DATA_DIR: this.dataDir,
       LETTER_RATE_LIMITS: 'off',
-      LETTER_MAX_SOCKETS_PER_USER: '100000',
-      LETTER_MAX_UNAUTHENTICATED_SOCKETS_PER_IP: '100000',
+      LETTER_SOCKETS_PER_USER: '100000',
+      LETTER_ANON_SOCKETS_PER_IP: '100000',
     };
   }
 

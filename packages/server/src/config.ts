@@ -66,8 +66,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedBytes: int('LETTER_MAX_BUFFERED_BYTES', 1024 * 1024),
     heartbeatMs: int('LETTER_HEARTBEAT_MS', 30_000),
     authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
-    maxSocketsPerUser: int('LETTER_MAX_SOCKETS_PER_USER', 20),
-    maxUnauthenticatedSocketsPerIp: int('LETTER_MAX_UNAUTHENTICATED_SOCKETS_PER_IP', 50),
+    maxSocketsPerUser: int('LETTER_SOCKETS_PER_USER', 20),
+    maxUnauthenticatedSocketsPerIp: int('LETTER_ANON_SOCKETS_PER_IP', 50),
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
     argon2: { memoryCost: 19456, timeCost: 2 },
   };
