@@ -17,6 +17,14 @@ export const limits = {
   typingThrottleMs: 2000,
   /** A browser must send its `auth` frame within this time. */
   authTimeoutMs: 10_000,
+  /**
+   * Frames of any type one socket may send: a bucket of `frameBurst` refilled at
+   * `framesPerSecond`; over it → `error rate_limited`, and a socket that keeps on → close 1008.
+   */
+  frameBurst: 100,
+  framesPerSecond: 50,
+  /** Frames of one socket the server works on at once; it reads no more until one is done. */
+  maxFramesInFlight: 32,
   usernameMin: 3,
   usernameMax: 32,
   passwordMin: 8,

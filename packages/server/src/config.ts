@@ -27,6 +27,10 @@ export interface Config {
   heartbeatMs: number;
   /** How long a socket without an Authorization header has to send its `auth` frame (4408 after). */
   authTimeoutMs: number;
+  /** Sockets one user may hold on one node; the next is closed with 1008. */
+  maxSocketsPerUser: number;
+  /** Sockets from one client address not yet authenticated; the next handshake gets HTTP 429. */
+  maxUnauthenticatedSocketsPerIp: number;
   /** SQLite only: how long a batch may wait for company under sustained load (0: never). */
   sqliteCommitDelayMs: number;
   /** Argon2id cost; tests may lower memory cost only through code, never the environment. */
@@ -62,6 +66,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedBytes: int('LETTER_MAX_BUFFERED_BYTES', 1024 * 1024),
     heartbeatMs: int('LETTER_HEARTBEAT_MS', 30_000),
     authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
+    maxSocketsPerUser: int('LETTER_SOCKETS_PER_USER', 20),
+    maxUnauthenticatedSocketsPerIp: int('LETTER_ANON_SOCKETS_PER_IP', 50),
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
     argon2: { memoryCost: 19456, timeCost: 2 },
   };

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
+import proxyAddr from '@fastify/proxy-addr';
 import { limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
@@ -32,7 +33,7 @@ import { RedisBus } from './bus/redis.js';
 import { openPostgresStore } from './store/postgres.js';
 import type { Store, UserRecord } from './store/store.js';
 import { openSqliteStore } from './store/worker-store.js';
-import { WebSocketTransport } from './transport/ws.js';
+import { WebSocketTransport, type SocketHandler } from './transport/ws.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { randomIds, type Ids } from './util/ids.js';
 import { RateLimiter } from './util/rate.js';
@@ -169,7 +170,16 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   });
   await serveWebApp(app, config.webRoot ?? defaultWebRoot);
 
-  const router = new FrameRouter(chat, app.log, (seconds) => metrics.sendSeconds.observe(seconds));
+  const router = new FrameRouter(chat, app.log, {
+    clock,
+    rateLimits: on,
+    onSendLatency: (seconds) => metrics.sendSeconds.observe(seconds),
+  });
+  // The address fastify's `request.ip` gives, for upgrades fastify does not see.
+  const trusted =
+    typeof config.trustProxy === 'boolean'
+      ? () => config.trustProxy === true
+      : proxyAddr.compile(config.trustProxy);
   const transport = new WebSocketTransport<AccessClaims & { user: Promise<UserRecord | null> }>({
     // The user for `ready` is fetched alongside the session check: one store round trip.
     authenticate: async (token) => {
@@ -190,24 +200,43 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       }
     },
     onOpen: (connection, claims) => openSession(connection, claims.user),
+    clientAddress: (request) => proxyAddr(request, trusted),
+    maxSocketsPerUser: config.maxSocketsPerUser,
+    maxUnauthenticatedPerAddress: config.maxUnauthenticatedSocketsPerIp,
     maxBufferedBytes: config.maxBufferedBytes,
     heartbeatMs: config.heartbeatMs,
     authTimeoutMs: config.authTimeoutMs,
     log: app.log,
   });
 
-  /** Sends `ready` before anything else; frames that arrive meanwhile wait their turn. */
-  function openSession(socket: Connection, user: Promise<UserRecord | null>) {
+  /**
+   * Sends `ready` before anything else; frames that arrive meanwhile wait their turn (they
+   * count as in flight for the transport, so it stops reading beyond its limit).
+   */
+  function openSession(socket: Connection, user: Promise<UserRecord | null>): SocketHandler {
     const connection = new HeldConnection(socket);
     const replyJson = (json: string) => connection.sendDirect(Buffer.from(json));
     const reply = (frame: object) => replyJson(JSON.stringify(frame));
-    const frameContext = { connection, reply, replyJson };
-    let queue: string[] | undefined = [];
-    let closed = false;
+    const closed = new AbortController();
+    const frameContext = { connection, reply, replyJson, signal: closed.signal };
+    // Frames that came before `ready`, each with the resolve of its in-flight promise.
+    let queue: { text: string; done: () => void }[] | undefined = [];
+    let attached = false;
+    const flush = (run: boolean) => {
+      const waiting = queue ?? [];
+      queue = undefined;
+      for (const { text, done } of waiting) {
+        if (run) void router.handle(frameContext, text).then(done);
+        else done();
+      }
+    };
     void user.then(
       (user) => {
-        if (closed) return;
-        if (!user) return connection.close(4401, 'unknown user');
+        if (closed.signal.aborted) return flush(false);
+        if (!user) {
+          connection.close(4401, 'unknown user');
+          return flush(false);
+        }
         reply({
           type: 'ready',
           user: { id: user.id, username: user.username, displayName: user.displayName },
@@ -215,20 +244,25 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
         });
         hub.attach(connection);
         presence.connect(connection.userId);
-        const waiting = queue ?? [];
-        queue = undefined;
-        for (const text of waiting) void router.handle(frameContext, text);
+        attached = true;
+        // In this same turn: a `sync` among them holds live events before any can arrive.
+        flush(true);
       },
-      () => connection.close(1011, 'internal error'),
+      () => {
+        connection.close(1011, 'internal error');
+        flush(false);
+      },
     );
     return {
       onText(text: string) {
-        if (queue) queue.push(text);
-        else void router.handle(frameContext, text);
+        if (!queue) return router.handle(frameContext, text);
+        const waiting = queue;
+        return new Promise<void>((done) => waiting.push({ text, done }));
       },
       onClose() {
-        closed = true;
-        if (queue) return;
+        closed.abort();
+        flush(false);
+        if (!attached) return;
         hub.detach(connection);
         presence.disconnect(connection.userId);
       },

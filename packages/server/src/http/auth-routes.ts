@@ -43,10 +43,21 @@ export function authRoutes(app: FastifyInstance, context: RouteContext): void {
 
   app.post('/api/auth/login', async (request, reply) => {
     const body = parseOrThrow(loginBody, request.body);
-    // Both limits apply to every name, existing or not, so a 429 reveals nothing.
+    // Both limits apply to every name, existing or not, so a 429 reveals nothing. The one on
+    // the name is per address and counts failed guesses only: guesses from elsewhere cannot
+    // lock the owner out, and the owner's own logins never use it up.
     limit(context.limiters.loginByIp, request.ip);
-    limit(context.limiters.loginByName, body.username.trim().toLowerCase());
-    const credentials = await auth.login(body.username, body.password);
+    const guessKey = `${body.username.trim().toLowerCase()}\n${request.ip}`;
+    limit(context.limiters.loginByName, guessKey);
+    let credentials;
+    try {
+      credentials = await auth.login(body.username, body.password);
+    } catch (error) {
+      if (!(error instanceof LetterError && error.code === 'invalid_credentials'))
+        context.limiters.loginByName.refund(guessKey);
+      throw error;
+    }
+    context.limiters.loginByName.refund(guessKey);
     setRefreshCookie(request, reply, credentials.refreshToken);
     return credentials;
   });

@@ -251,8 +251,10 @@ export class ChatService {
     if (now - (this.typingAt.get(key) ?? -Infinity) < limits.typingThrottleMs * 0.75) return;
     if (this.typingAt.size > 100_000) this.typingAt.clear();
     this.typingAt.set(key, now);
+    // Nobody sees typing from someone they blocked or who blocked them, in groups too.
+    const blocked = new Set(await this.deps.store.blockPeers(userId));
     this.deps.hub.deliver(
-      members.filter((id) => id !== userId),
+      members.filter((id) => id !== userId && !blocked.has(id)),
       { type: 'typing', conversationId, userId },
     );
   }
@@ -261,16 +263,19 @@ export class ChatService {
    * Replays what the client missed after each cursor, in seq order, through `emit`; then
    * returns every conversation's lastSeq so the client notices ones it has never seen.
    * Conversations the user is not in are ignored silently: a cursor reveals nothing.
+   * Once `signal` is aborted (the socket closed) it reads nothing more from the store.
    */
   async sync(
     userId: string,
     cursors: Record<string, number>,
     emit: (frame: object, key: MessageKey) => void,
+    signal?: AbortSignal,
   ): Promise<SyncResult> {
     const summaries = await this.deps.store.listConversationSummaries(userId);
     const lastSeqs = new Map(summaries.map((s) => [s.id, s.lastSeq]));
     const truncated: string[] = [];
     for (const [conversationId, cursor] of Object.entries(cursors)) {
+      if (signal?.aborted) break;
       const lastSeq = lastSeqs.get(conversationId);
       if (lastSeq === undefined || lastSeq <= cursor) continue;
       const page = await this.deps.store.history(conversationId, userId, {

@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
+import { presenceVisible } from './presence-rule.js';
 import {
   CONVERSATION_COLUMNS,
   MEMBER_COLUMNS,
@@ -202,6 +203,7 @@ export function createQueries(db: Db) {
         .selectFrom('contacts as k')
         .innerJoin('users as u', 'u.id', 'k.contact_id')
         .select(['u.id', 'u.username', 'u.display_name', 'u.last_seen_at'])
+        .select(presenceVisible(sql.ref('k.owner_id'), sql.ref('k.contact_id')).as('visible'))
         .where('k.owner_id', '=', p.ownerId)
         .orderBy('u.username'),
     ),
@@ -248,18 +250,37 @@ export function createQueries(db: Db) {
           .as('blocked'),
       ),
     ),
+    // Who might see the user (contact owners, co-members), narrowed by the one rule.
     presenceAudience: prepare(db, (p: { userId: string }) =>
       qb
-        .selectFrom('contacts')
-        .select('owner_id as id')
-        .where('contact_id', '=', p.userId)
-        .union(
+        .selectFrom(
           qb
-            .selectFrom('members as mine')
-            .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
-            .select('m.user_id as id')
-            .where('mine.user_id', '=', p.userId)
-            .where('m.user_id', '!=', p.userId),
+            .selectFrom('contacts')
+            .select('owner_id as id')
+            .where('contact_id', '=', p.userId)
+            .union(
+              qb
+                .selectFrom('members as mine')
+                .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+                .select('m.user_id as id')
+                .where('mine.user_id', '=', p.userId)
+                .where('m.user_id', '!=', p.userId),
+            )
+            .as('candidate'),
+        )
+        .select('candidate.id')
+        .where(presenceVisible(sql.ref('candidate.id'), p.userId)),
+    ),
+    canSeePresence: prepare(db, (p: { viewerId: string; subjectId: string }) =>
+      qb.selectNoFrom(presenceVisible(p.viewerId, p.subjectId).as('visible')),
+    ),
+    blockPeers: prepare(db, (p: { userId: string }) =>
+      qb
+        .selectFrom('blocks')
+        .select('blocked_id as id')
+        .where('blocker_id', '=', p.userId)
+        .union(
+          qb.selectFrom('blocks').select('blocker_id as id').where('blocked_id', '=', p.userId),
         ),
     ),
 

@@ -4,7 +4,7 @@
  */
 import type { Conversation, Member, Message, SystemEvent, User } from '@letter/protocol';
 import { iso } from '../util/clock.js';
-import type { MemberView, SessionRecord, UserRecord } from './store.js';
+import type { ContactRecord, MemberView, SessionRecord, UserRecord } from './store.js';
 import type { ConversationsTable, MessagesTable, SessionsTable, UsersTable } from './sqlite-db.js';
 
 export type MessageRow = MessagesTable;
@@ -57,6 +57,16 @@ export const toUserRecord = (row: UsersTable): UserRecord => ({
   createdAt: row.created_at,
   lastSeenAt: row.last_seen_at,
   deletedAt: row.deleted_at,
+});
+
+/** A contact; who may not see the contact's presence learns no last-seen time either. */
+export const toContact = (
+  row: UserRow & Pick<UsersTable, 'last_seen_at'>,
+  presenceVisible: boolean,
+): ContactRecord => ({
+  user: toUser(row),
+  lastSeenAt: presenceVisible && row.last_seen_at !== null ? iso(row.last_seen_at) : null,
+  presenceVisible,
 });
 
 export const toSession = (row: SessionsTable): SessionRecord => ({

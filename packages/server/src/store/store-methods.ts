@@ -42,6 +42,8 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   listBlocked: 'read',
   isBlockedEitherWay: 'read',
   presenceAudience: 'read',
+  canSeePresence: 'read',
+  blockPeers: 'read',
   openDirect: 'write',
   findDirect: 'read',
   createGroup: 'write',

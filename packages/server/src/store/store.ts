@@ -31,6 +31,13 @@ export interface UserRecord extends User {
   deletedAt: number | null;
 }
 
+/** A contact as the owner may see them (`online` is the caller's to add, from presence). */
+export interface ContactRecord extends Omit<Contact, 'online' | 'user'> {
+  user: User;
+  /** Whether the owner may see this contact's presence (presence-rule.ts). */
+  presenceVisible: boolean;
+}
+
 export interface NewUser {
   id: string;
   /** Already lower-cased and validated. */
@@ -259,14 +266,22 @@ export interface Store {
   /** Returns false when the contact was already there. */
   addContact(ownerId: string, contactId: string, now: number): Promise<boolean>;
   removeContact(ownerId: string, contactId: string): Promise<void>;
-  listContacts(ownerId: string): Promise<(Omit<Contact, 'online'> & { user: User })[]>;
+  /** The owner's contacts; `lastSeenAt` is null where the rule hides their presence. */
+  listContacts(ownerId: string): Promise<ContactRecord[]>;
   block(blockerId: string, blockedId: string, now: number): Promise<void>;
   unblock(blockerId: string, blockedId: string): Promise<void>;
   listBlocked(blockerId: string): Promise<User[]>;
   /** True when either has blocked the other. */
   isBlockedEitherWay(a: string, b: string): Promise<boolean>;
-  /** Everyone who may see this user's presence: their contacts' owners and every co-member. */
+  /**
+   * Everyone who may see this user's presence (presence-rule.ts): mutual contacts and
+   * co-members, minus blocks either way.
+   */
   presenceAudience(userId: string): Promise<string[]>;
+  /** Whether `viewerId` may see the presence of `subjectId`, by the same rule. */
+  canSeePresence(viewerId: string, subjectId: string): Promise<boolean>;
+  /** Everyone the user has blocked or is blocked by. */
+  blockPeers(userId: string): Promise<string[]>;
 
   // Conversations
   /**
