@@ -149,7 +149,14 @@ export class RedisBus implements Bus {
     const up = this.isUp();
     if (up === this.wasUp) return;
     this.wasUp = up;
-    if (up) for (const listener of this.upListeners) listener();
+    if (!up) return;
+    for (const listener of this.upListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's bug must not become an uncaught exception in ioredis's event handler.
+      }
+    }
   }
 }
 

@@ -77,8 +77,9 @@ export class Hub {
    * session is revoked and attach just after the revocation event went by; it must die too.
    */
   private readonly revoked = new Set<string>();
-  /** Events that could not be published; sent again when the bus comes back. */
-  private pending: HubEvent[] = [];
+  /** What could not be published (revoked sessions, changed conversations); sent again on up. */
+  private pendingRevoked = new Set<string>();
+  private pendingMembers = new Set<string>();
   private busFailing = false;
   /** Publishes of this hub that failed (bus away or saturated); the bus is never the only copy. */
   publishFailures = 0;
@@ -183,8 +184,10 @@ export class Hub {
 
   private publishEvent(event: HubEvent): void {
     this.send(`E${this.nodeId}|${JSON.stringify(event)}`, () => {
-      this.pending.push(event);
-      if (this.pending.length > PENDING_MAX) this.pending.shift();
+      if (event.kind === 'sessions-revoked')
+        for (const id of event.sessionIds) addBounded(this.pendingRevoked, id);
+      if (event.kind === 'membership-changed')
+        addBounded(this.pendingMembers, event.conversationId);
     });
   }
 
@@ -220,13 +223,15 @@ export class Hub {
    * node's sessions against the store, tell listeners (cheap when nothing was missed).
    */
   private busUp(): void {
-    const pending = this.pending;
-    this.pending = [];
-    const revoked = pending.flatMap((e) => (e.kind === 'sessions-revoked' ? e.sessionIds : []));
+    const revoked = [...this.pendingRevoked];
+    const changed = [...this.pendingMembers];
+    this.pendingRevoked = new Set();
+    this.pendingMembers = new Set();
     for (let i = 0; i < revoked.length; i += 1000) {
       this.publishEvent({ kind: 'sessions-revoked', sessionIds: revoked.slice(i, i + 1000) });
     }
-    for (const event of pending) if (event.kind !== 'sessions-revoked') this.publishEvent(event);
+    for (const conversationId of changed)
+      this.publishEvent({ kind: 'membership-changed', conversationId });
     for (const listener of this.listeners) listener({ kind: 'bus-restored' });
     const check = this.options.endedSessions;
     if (!check || this.bySession.size === 0) return;
@@ -299,6 +304,15 @@ export class Hub {
         if (connection.id !== except) connection.send(frame, key);
       }
     }
+  }
+}
+
+/** Adds to an insertion-ordered set, forgetting the oldest beyond PENDING_MAX. */
+function addBounded(set: Set<string>, value: string): void {
+  set.add(value);
+  for (const oldest of set) {
+    if (set.size <= PENDING_MAX) break;
+    set.delete(oldest);
   }
 }
 
