@@ -209,6 +209,9 @@ if (redisUrl) {
       const ana = await register(n0, 'ana');
       const ben = await register(n0, 'ben');
       const cat = await register(n0, 'cat');
+      const gil = await register(n0, 'gil');
+      await api(n1, 'POST', '/api/contacts', gil.accessToken, { username: ana.user.username });
+      await directConversation(n0, ana, gil);
       await api(n1, 'POST', '/api/contacts', ben.accessToken, { username: ana.user.username });
       await directConversation(n0, ana, ben);
       const ac = await directConversation(n0, ana, cat);
@@ -237,8 +240,10 @@ if (redisUrl) {
       const during = await send('during');
       await catOn0.waitFor((f) => f.type === 'message' && f.message.id === during.message.id, 2000);
 
-      // Ben leaves (node 1 announces it offline: lost with the bus); two of Cat's sessions end.
+      // Ben leaves and Gil arrives (node 1's announcements are lost with the bus); two of Cat's
+      // sessions end.
       benOn1.close();
+      await connect(gil, 1);
       expect((await api(n0, 'POST', '/api/auth/logout', cat2.accessToken)).status).toBe(204);
       await store.revokeSession(cat3Session, Date.now());
 
@@ -251,6 +256,9 @@ if (redisUrl) {
       await sleep(400); // past the presence grace period on node 1
       expect(catOn1.frames.some((f) => f.message?.id === during.message.id)).toBe(false);
       expect(cat2On1.ws.readyState).toBe(cat2On1.ws.OPEN);
+      expect(anaOn0.frames.some((f) => f.type === 'presence' && f.userId === gil.user.id)).toBe(
+        false,
+      );
 
       for (const proxy of proxies) proxy.restore();
       await until(() => buses.every((bus) => bus.isUp()));
@@ -259,8 +267,9 @@ if (redisUrl) {
       expect((await cat2On1.closed).code).toBe(4401);
       expect((await cat3On1.closed).code).toBe(4401);
       expect((await api(n1, 'GET', '/api/me', cat3.accessToken)).status).toBe(401);
-      // Presence is corrected: Ben went offline while nobody could hear it.
+      // Presence is corrected: Ben went offline and Gil came online while nobody could hear it.
       await anaOn0.waitFor((f) => f.type === 'presence' && f.userId === ben.user.id && !f.online);
+      await anaOn0.waitFor((f) => f.type === 'presence' && f.userId === gil.user.id && f.online);
 
       // Cross-node delivery resumes, and a sync closes the gap.
       const after = await send('after');
