@@ -81,6 +81,7 @@ export class Hub {
   private pendingRevoked = new Set<string>();
   private pendingMembers = new Set<string>();
   private busFailing = false;
+  private stopped = false;
   /** Publishes of this hub that failed (bus away or saturated); the bus is never the only copy. */
   publishFailures = 0;
 
@@ -97,6 +98,7 @@ export class Hub {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.unsubscribe?.();
   }
 
@@ -223,6 +225,7 @@ export class Hub {
    * node's sessions against the store, tell listeners (cheap when nothing was missed).
    */
   private busUp(): void {
+    if (this.stopped) return;
     const revoked = [...this.pendingRevoked];
     const changed = [...this.pendingMembers];
     this.pendingRevoked = new Set();

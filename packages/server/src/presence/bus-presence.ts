@@ -42,6 +42,7 @@ export class BusPresence implements Presence {
   private readonly log: BusPresenceOptions['log'];
   private peersSeen = false;
   private failing = false;
+  private stopped = false;
 
   constructor(
     private readonly bus: Bus,
@@ -57,6 +58,7 @@ export class BusPresence implements Presence {
 
   async start(): Promise<void> {
     this.bus.onUp?.(() => {
+      if (this.stopped) return;
       // Back after an outage (or first connected): tell the others who is here, ask for theirs.
       this.send('F', [...this.local.keys()].join(','));
       this.send('S', '');
@@ -108,6 +110,7 @@ export class BusPresence implements Presence {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.heartbeat);
     for (const timer of this.pendingOffline.values()) clearTimeout(timer);
     this.pendingOffline.clear();
