@@ -299,6 +299,19 @@ if (redisUrl) {
       await bus.publish('hole', 'back');
     });
 
+    it('a node stops and its bus closes while Redis is away, without waiting for it', async () => {
+      const proxy = await FaultProxy.forUrl(redisUrl);
+      proxies.push(proxy);
+      const bus = new RedisBus(proxy.urlFor(redisUrl), prefix);
+      const node = await startServer({ store, bus, config: { jwtSecret: 'bus-faults-stop' } });
+      await until(() => bus.isUp());
+      proxy.cut();
+      await until(() => !bus.isUp());
+      await node.stop();
+      await bus.close();
+      expect(bus.isUp()).toBe(false);
+    });
+
     it('a revocation made on a node cut off from Redis reaches the other node once it is back', async () => {
       const n0 = nodes[0]!;
       const dan = await register(n0, 'dan');

@@ -101,7 +101,8 @@ export class RedisBus implements Bus {
       handlers.delete(own);
       if (handlers.size === 0 && this.handlers.get(name) === handlers) {
         this.handlers.delete(name);
-        await this.subscriber.unsubscribe(name).catch(() => {});
+        // Not awaited: with Redis away it would wait for its return (the handler is gone already).
+        this.subscriber.unsubscribe(name).catch(() => {});
       }
     };
   }
@@ -127,7 +128,7 @@ export class RedisBus implements Bus {
   async close(): Promise<void> {
     this.closed = true;
     this.handlers.clear();
-    await Promise.allSettled([this.publisher.quit(), this.subscriber.quit()]);
+    await Promise.all([end(this.publisher), end(this.subscriber)]);
   }
 
   /**
@@ -163,3 +164,16 @@ export class RedisBus implements Bus {
 /** Publishes that may wait for Redis at once; more are dropped (the bus is never the only copy). */
 const MAX_WAITING = 1_000;
 const PUBLISH_TIMEOUT_MS = 5_000;
+
+/** QUIT when Redis answers (at most 1 s), else just drop the connection: closing never hangs. */
+async function end(connection: Redis): Promise<void> {
+  if (connection.status === 'ready') {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      connection.quit().catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1000))),
+    ]);
+    clearTimeout(timer);
+  }
+  connection.disconnect();
+}
