@@ -2,7 +2,8 @@
  * The bus going away (issue 10): local delivery never goes through the bus, so sockets of one
  * node keep chatting with Redis cut; publishes stay bounded; when Redis is back, cross-node
  * delivery resumes, `sync` closes the gap, revocations made meanwhile take effect everywhere and
- * presence is corrected. Redis is cut through the fault proxy, never stopped.
+ * presence is corrected. Redis is cut through the fault proxy, never stopped. The Redis cases run
+ * with the nodes sharing SQLite, and again PostgreSQL when LETTER_TEST_PG_URL is set.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -23,7 +24,8 @@ import {
   type TestServer,
   type TestUser,
 } from '../src/testing/harness.js';
-import { redisTestUrl } from '../src/testing/services.js';
+import { postgresTestUrl, redisTestUrl } from '../src/testing/services.js';
+import { openTestPostgresStore } from '../src/store/postgres-testing.js';
 import type { Store } from '../src/store/store.js';
 import { openSqliteStore } from '../src/store/worker-store.js';
 
@@ -164,18 +166,47 @@ describe('local delivery', () => {
   });
 });
 
+interface OpenedStore {
+  store: Store;
+  close(): Promise<void>;
+}
+
 const redisUrl = redisTestUrl();
+const pgUrl = postgresTestUrl();
 if (redisUrl) {
+  describeRedisFaults('SQLite', redisUrl, async () => {
+    const store = await openSqliteStore({ file: join(tempDir(), 'letter.db') });
+    return { store, close: () => store.close() };
+  });
+  if (pgUrl) {
+    describeRedisFaults('PostgreSQL', redisUrl, async () => {
+      const pg = await openTestPostgresStore(pgUrl);
+      return { store: pg.store, close: pg.cleanup };
+    });
+  }
+} else {
   describe('two nodes over Redis, Redis cut and restored', () => {
+    it.skip('needs LETTER_TEST_REDIS_URL (CI sets it; there this suite must run)', () => {});
+  });
+}
+
+function describeRedisFaults(
+  storeName: string,
+  redisUrl: string,
+  openStore: () => Promise<OpenedStore>,
+): void {
+  describe(`two nodes on ${storeName} over Redis, Redis cut and restored`, () => {
     const prefix = `letter-faults-${randomBytes(6).toString('hex')}:`;
     let store: Store;
+    let opened: OpenedStore;
     let proxies: FaultProxy[];
     let buses: RedisBus[];
     let nodes: TestServer[];
     const sockets: TestSocket[] = [];
 
     beforeAll(async () => {
-      store = await openSqliteStore({ file: join(tempDir(), 'letter.db') });
+      opened = await openStore();
+      store = opened.store;
       proxies = [await FaultProxy.forUrl(redisUrl), await FaultProxy.forUrl(redisUrl)];
       buses = proxies.map((proxy) => new RedisBus(proxy.urlFor(redisUrl), prefix));
       const config = { jwtSecret: 'bus-faults-redis-secret', presenceGraceMs: 200 };
@@ -188,7 +219,7 @@ if (redisUrl) {
       for (const node of nodes) await node.stop();
       await Promise.all(buses.map((bus) => bus.close()));
       await Promise.all(proxies.map((proxy) => proxy.close()));
-      await store.close();
+      await opened.close();
     });
 
     const connect = async (user: TestUser, node: number) => {
@@ -371,9 +402,5 @@ if (redisUrl) {
         if (attempt === 10) throw new Error('cross-node delivery did not resume');
       }
     });
-  });
-} else {
-  describe('two nodes over Redis, Redis cut and restored', () => {
-    it.skip('needs LETTER_TEST_REDIS_URL (CI sets it; there this suite must run)', () => {});
   });
 }
