@@ -72,10 +72,20 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   await store.migrate();
   const ownsBus = !options.bus;
   const bus = options.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new MemoryBus());
-  const hub = new Hub(bus);
-  await hub.start();
-  const presence = new BusPresence(bus, clock, { graceMs: config.presenceGraceMs });
-  await presence.start();
+  // Started below, once the logger and the auth service they call exist.
+  const presence = new BusPresence(bus, clock, {
+    graceMs: config.presenceGraceMs,
+    log: { warn: (object, message) => app.log.warn(object, message) },
+  });
+  const hub = new Hub(bus, {
+    nodeId: presence.nodeId,
+    hasPeers: () => presence.hasPeers(),
+    endedSessions: (sessionIds) => auth.endedSessions(sessionIds),
+    log: {
+      warn: (object, message) => app.log.warn(object, message),
+      info: (object, message) => app.log.info(object, message),
+    },
+  });
   const on = config.rateLimits;
   const chat = new ChatService({
     store,
@@ -101,6 +111,8 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   });
   hub.onEvent((event) => {
     if (event.kind === 'sessions-revoked') auth.forget(event.sessionIds);
+    // Revocations made elsewhere during a bus outage went unheard: check sessions afresh.
+    if (event.kind === 'bus-restored') auth.forgetAll();
   });
 
   const app = Fastify({
@@ -113,7 +125,13 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     // pick the address the rate limits key on.
     trustProxy: config.trustProxy,
   });
-  const metrics = new Metrics({ connections: () => hub.connectionCount, store });
+  await hub.start();
+  await presence.start();
+  const metrics = new Metrics({
+    connections: () => hub.connectionCount,
+    store,
+    busDropped: () => hub.publishFailures,
+  });
   let state: 'starting' | 'ready' | 'draining' = 'starting';
 
   installErrorHandling(app);

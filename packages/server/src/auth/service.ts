@@ -31,6 +31,8 @@ export interface AuthDeps {
 /** How long a positive session check is trusted before asking the store again. */
 const SESSION_CACHE_MS = 10_000;
 const SESSION_CACHE_MAX = 50_000;
+/** Session look-ups in flight at once when re-checking a node's sockets. */
+const RECHECK_BATCH = 50;
 
 export class AuthService {
   private readonly liveSessions = new Map<string, { userId: string; checkedAt: number }>();
@@ -165,6 +167,28 @@ export class AuthService {
   /** Drops cached knowledge of sessions revoked here or on another node. */
   forget(sessionIds: string[]): void {
     for (const id of sessionIds) this.liveSessions.delete(id);
+  }
+
+  /** Drops every cached session check (revocations of a bus outage may have gone unheard). */
+  forgetAll(): void {
+    this.liveSessions.clear();
+  }
+
+  /**
+   * Of `sessionIds`, those the store says have ended (revoked, or gone with their account):
+   * after a bus outage, the sockets of a session revoked meanwhile on another node are found so.
+   */
+  async endedSessions(sessionIds: string[]): Promise<string[]> {
+    const ended: string[] = [];
+    for (let i = 0; i < sessionIds.length; i += RECHECK_BATCH) {
+      const batch = sessionIds.slice(i, i + RECHECK_BATCH);
+      const sessions = await Promise.all(batch.map((id) => this.deps.store.getSession(id)));
+      sessions.forEach((session, j) => {
+        if (!session || session.revokedAt !== null) ended.push(batch[j]!);
+      });
+    }
+    this.forget(ended);
+    return ended;
   }
 
   private async startSession(user: User): Promise<Credentials> {

@@ -70,6 +70,7 @@ export class ChatService {
   constructor(private readonly deps: ChatDeps) {
     deps.hub.onEvent((event) => {
       if (event.kind === 'membership-changed') this.dropMembers(event.conversationId);
+      if (event.kind === 'bus-restored') this.dropAllMembers(); // changes elsewhere went unheard
     });
     deps.presence.onChange((change) => void this.announcePresence(change));
     this.groups = new GroupService(this, deps);
@@ -105,6 +106,12 @@ export class ChatService {
   membersChanged(conversationId: string): void {
     this.dropMembers(conversationId);
     this.deps.hub.publish({ kind: 'membership-changed', conversationId });
+  }
+
+  private dropAllMembers(): void {
+    this.drops += 1;
+    this.members.clear();
+    this.loading.clear();
   }
 
   private dropMembers(conversationId: string): void {
@@ -292,14 +299,16 @@ export class ChatService {
 
   private async announcePresence(change: PresenceChange): Promise<void> {
     const { store, hub } = this.deps;
-    if (!change.online && change.lastSeenAt !== null)
+    if (!change.online && change.lastSeenAt !== null && !change.localOnly)
       await store.setLastSeen(change.userId, change.lastSeenAt);
     const audience = await store.presenceAudience(change.userId);
-    hub.deliver(audience, {
+    const frame = {
       type: 'presence',
       userId: change.userId,
       online: change.online,
       lastSeenAt: change.lastSeenAt === null ? null : iso(change.lastSeenAt),
-    });
+    };
+    if (change.localOnly) hub.deliverHere(audience, frame);
+    else hub.deliver(audience, frame);
   }
 }
