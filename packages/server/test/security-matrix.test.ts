@@ -166,15 +166,16 @@ function describeMatrix(
       notes.set('blocked', adminGroupOf.blocked);
       notes.set('blocker', adminGroupOf.blocker);
 
-      // The blocker's socket first, so it is there to (wrongly) hear the blocked side come online.
-      for (const actor of ['blocker', 'outsider', 'removed', 'lateJoiner', 'blocked'] as const)
-        sockets.set(actor, await TestSocket.connect(server, made[actor].accessToken));
-      ownerSocket = await TestSocket.connect(server, owner.accessToken);
-
+      // The block comes before any socket: a presence announced before it would be no leak.
       const block = await api(server, 'POST', '/api/blocks', blocker.accessToken, {
         userId: blocked.user.id,
       });
       expect(block.status).toBe(204);
+
+      // The blocker's socket first, so it is there to (wrongly) hear the blocked side come online.
+      for (const actor of ['blocker', 'outsider', 'removed', 'lateJoiner', 'blocked'] as const)
+        sockets.set(actor, await TestSocket.connect(server, made[actor].accessToken));
+      ownerSocket = await TestSocket.connect(server, owner.accessToken);
 
       // Two dead sessions of the disabled actor, each with a socket open when it ended.
       const loggedOut = await login(disabled);
