@@ -30,4 +30,9 @@ export const limits = {
   searchQueryMaxChars: 200,
   searchDefaultLimit: 20,
   searchMaxLimit: 100,
+  /**
+   * Search words shorter than this (letters and digits) are left out: a one-letter prefix
+   * matches most of the index. A query of only such words is `bad_request`.
+   */
+  searchMinWordChars: 2,
 } as const;

@@ -17,10 +17,14 @@ import type { SearchInput } from './store.js';
 import type { Db } from './postgres-db.js';
 import { MESSAGE_COLUMNS } from './tables.js';
 import { MATCH_CLOSE, MATCH_OPEN, buildSnippet } from './snippet.js';
+import { searchWords } from './search-words.js';
 import { toMessages, type MessageRow, type ReactionRow } from './sqlite-views.js';
 
-/** At most this many words are searched for, as in the SQLite store. */
-const MAX_TERMS = 16;
+/**
+ * A search's statement_timeout (postgres-store.ts): a broad prefix over a large index must not
+ * hold a pooled connection for long. Overridable per store (PostgresStoreOptions).
+ */
+export const DEFAULT_SEARCH_TIMEOUT_MS = 5000;
 /** Longer words are indexed by their start (a tsvector lexeme must stay under 2 KiB). */
 const MAX_WORD = 200;
 /** PostgreSQL keeps positions up to 16383. */
@@ -67,9 +71,9 @@ export function searchVector(body: string): string {
   return [...positions].map(([word, at]) => `${quote(word)}:${at.join(',')}`).join(' ');
 }
 
-/** The query terms of what the user typed: folded, distinct, at most MAX_TERMS. */
+/** The query terms of what the user typed (search-words.ts): folded, distinct. */
 export function searchTerms(text: string): string[] {
-  return [...new Set(words(text).slice(0, MAX_TERMS))];
+  return [...new Set(searchWords(text).map(foldWord))];
 }
 
 /** Every term a required prefix; null when the text has no word at all. */

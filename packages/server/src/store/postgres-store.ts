@@ -34,13 +34,13 @@ import type {
   SearchInput,
   Store,
 } from './store.js';
-import { Abort, readTx, writeTx, type Db } from './postgres-db.js';
+import { Abort, pgCode, readTx, writeTx, type Db } from './postgres-db.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { PostgresGroups } from './postgres-groups.js';
 import { PostgresMessageActions } from './postgres-message-actions.js';
 import { PostgresPeople } from './postgres-people.js';
 import { advancePosition, logPosition, moveOwnPositions, receipts } from './postgres-positions.js';
-import { searchMessages, searchVector } from './postgres-search.js';
+import { DEFAULT_SEARCH_TIMEOUT_MS, searchMessages, searchVector } from './postgres-search.js';
 import {
   conversationsFor,
   memberSetOf,
@@ -407,16 +407,34 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return this.actions.removeReaction(input);
   }
 
+  /** How long one search may run (its read transaction's statement_timeout), in ms. */
+  searchTimeoutMs = DEFAULT_SEARCH_TIMEOUT_MS;
+
   async search(viewerId: string, input: SearchInput): Promise<SearchResult[] | null> {
-    return readTx(this.db, async (tx) => {
-      if (
-        input.conversationId !== undefined &&
-        !(await membershipOf(tx, input.conversationId, viewerId))
-      ) {
-        return null;
+    try {
+      return await readTx(this.db, async (tx) => {
+        // SET LOCAL takes no parameters; set_config(…, true) is the same and does.
+        await sql`SELECT set_config('statement_timeout', ${String(this.searchTimeoutMs)}, true)`.execute(
+          tx,
+        );
+        if (
+          input.conversationId !== undefined &&
+          !(await membershipOf(tx, input.conversationId, viewerId))
+        ) {
+          return null;
+        }
+        return searchMessages(tx, viewerId, input);
+      });
+    } catch (error) {
+      // 57014 query_canceled: the statement_timeout above (nothing else cancels our queries).
+      if (pgCode(error) === '57014') {
+        throw new LetterError(
+          'bad_request',
+          'The search took too long; search for longer or fewer common words.',
+        );
       }
-      return searchMessages(tx, viewerId, input);
-    });
+      throw error;
+    }
   }
 
   // Helpers for this class and its parts (groups, message actions, accounts)

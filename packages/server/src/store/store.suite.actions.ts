@@ -221,6 +221,18 @@ function describeSearch(kit: SuiteKit): void {
       ).not.toBeNull();
     });
 
+    it('leaves out one-letter words and refuses a query of only those', async () => {
+      const [a, b] = await kit.users(2);
+      const direct = await kit.direct(a!, b!);
+      const word = kit.username('short');
+      await kit.send(direct, a!, `${word} a b`, T0);
+      expect(await bodies(a!, `a ${word} b`)).toEqual([`${word} a b`]);
+      await expectCode(kit.store.search(a!.id, { text: 'a b', limit: 5 }), 'bad_request');
+      await expectCode(kit.store.search(a!.id, { text: '"a"', limit: 5 }), 'bad_request');
+      // No word at all is still no result, not an error.
+      expect(await kit.store.search(a!.id, { text: '🙂 "', limit: 5 })).toEqual([]);
+    });
+
     it('treats query syntax as text and never fails on it', async () => {
       const [a, b] = await kit.users(2);
       const direct = await kit.direct(a!, b!);
@@ -239,7 +251,7 @@ function describeSearch(kit: SuiteKit): void {
         '-',
         '^',
         ':',
-        '{a b}',
+        '{ab cd}',
         `${word}"`,
         `"${word}`,
         `${word} OR nothing`,
