@@ -9,6 +9,9 @@ export const limits = {
   maxClientMsgIdChars: 64,
   historyDefaultLimit: 50,
   historyMaxLimit: 200,
+  /** `GET /api/conversations` pages: this many by default, at most the max. */
+  conversationsDefaultLimit: 200,
+  conversationsMaxLimit: 500,
   /** `sync` replays at most this many messages per conversation. */
   syncMaxPerConversation: 500,
   /** Members see a `typing` event for about this long. */

@@ -32,6 +32,8 @@ import type {
   NewMessage,
   PositionResult,
   SearchInput,
+  ConversationPageQuery,
+  SentMessagesPage,
   Store,
 } from './store.js';
 import { Abort, pgCode, readTx, writeTx, type Db } from './postgres-db.js';
@@ -71,8 +73,8 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return this.accounts.deleteUser(input);
   }
 
-  sentMessages(userId: string): Promise<Message[]> {
-    return this.accounts.sentMessages(userId);
+  sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
+    return this.accounts.sentMessages(userId, page);
   }
 
   // Conversations
@@ -195,8 +197,36 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return views[0] ?? null;
   }
 
-  listConversations(userId: string): Promise<Conversation[]> {
-    return readTx(this.db, (tx) => conversationsFor(tx, userId));
+  listConversations(userId: string, page: ConversationPageQuery): Promise<Conversation[]> {
+    return readTx(this.db, async (tx) => {
+      const { after } = page;
+      const rows = await tx
+        .selectFrom('members as mine')
+        .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+        .select('c.id')
+        .where('mine.user_id', '=', userId)
+        .$if(after !== undefined, (query) =>
+          query.where((eb) =>
+            eb.or([
+              eb('c.last_activity_at', '<', after!.activityAt),
+              eb.and([
+                eb('c.last_activity_at', '=', after!.activityAt),
+                eb('c.id', '<', after!.id),
+              ]),
+            ]),
+          ),
+        )
+        .orderBy('c.last_activity_at', 'desc')
+        .orderBy('c.id', 'desc')
+        .limit(Math.max(0, Math.trunc(page.limit)))
+        .execute();
+      if (rows.length === 0) return [];
+      return conversationsFor(
+        tx,
+        userId,
+        rows.map((row) => row.id),
+      );
+    });
   }
 
   async listConversationSummaries(userId: string): Promise<ConversationSummary[]> {

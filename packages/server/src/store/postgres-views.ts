@@ -4,6 +4,7 @@
  * the member row every access check starts from. Each takes a `Db`, which may be a transaction:
  * callers with several statements run them in one snapshot (readTx) or under their locks.
  */
+import { sql } from 'kysely';
 import type { Conversation, Message } from '@letter/protocol';
 import type { MemberSet, MemberView } from './store.js';
 import type { Db } from './postgres-db.js';
@@ -42,19 +43,19 @@ export async function membershipOf(
 }
 
 /**
- * The viewer's conversations (one, or all of them, latest activity first), each as they see
+ * The viewer's conversations (one, or the ids of a page, latest activity first), each as they see
  * it. Four queries: conversations, members, last messages, their reactions.
  */
 export async function conversationsFor(
   db: Db,
   viewerId: string,
-  conversationId?: string,
+  only: string | string[],
 ): Promise<Conversation[]> {
   const mine = () => {
     const base = db.selectFrom('members as mine').where('mine.user_id', '=', viewerId);
-    return conversationId === undefined
-      ? base
-      : base.where('mine.conversation_id', '=', conversationId);
+    return typeof only === 'string'
+      ? base.where('mine.conversation_id', '=', only)
+      : base.where('mine.conversation_id', '=', sql<string>`ANY(${only}::text[])`);
   };
   const conversations: ConversationRow[] = await mine()
     .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')

@@ -213,6 +213,15 @@ export const migrations: readonly Migration[] = [
       INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
     `,
   },
+  {
+    version: 5,
+    name: 'messages by sender, for the export in pages',
+    sql: `
+      -- The export reads a user's messages page by page in (conversation, seq) order; without
+      -- this index every page would read and sort all of them (quadratic in their number).
+      CREATE INDEX messages_by_sender ON messages(sender_id, conversation_id, seq);
+    `,
+  },
 ];
 
 export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -29,6 +29,8 @@ import type {
   NewMessage,
   PositionResult,
   SearchInput,
+  ConversationPageQuery,
+  SentMessagesPage,
   Store,
 } from './store.js';
 import type { ConversationViewQueries, Queries } from './sqlite-queries.js';
@@ -80,8 +82,8 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     return this.accounts.deleteUser(input);
   }
 
-  sentMessages(userId: string): Message[] {
-    return this.accounts.sentMessages(userId);
+  sentMessages(userId: string, page: SentMessagesPage): Message[] {
+    return this.accounts.sentMessages(userId, page);
   }
 
   // Conversations
@@ -188,8 +190,16 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     return this.views(this.q.viewOne, viewerId, conversationId)[0] ?? null;
   }
 
-  listConversations(userId: string): Conversation[] {
-    return this.views(this.q.viewAll, userId, '');
+  listConversations(userId: string, page: ConversationPageQuery): Conversation[] {
+    const ids = this.q.conversationPage.all({
+      userId,
+      // No cursor: before every time and id there is.
+      activityAt: page.after?.activityAt ?? Number.MAX_SAFE_INTEGER,
+      id: page.after?.id ?? '',
+      limit: Math.max(0, Math.trunc(page.limit)),
+    });
+    if (ids.length === 0) return [];
+    return this.views(this.q.viewPage, userId, JSON.stringify(ids.map((row) => row.id)));
   }
 
   listConversationSummaries(userId: string): ConversationSummary[] {
