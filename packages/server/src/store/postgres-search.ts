@@ -12,9 +12,10 @@
  * Highlights come from the same fold: a word is marked when its folded form starts with a term.
  */
 import { sql } from 'kysely';
-import type { SearchResult } from '@letter/protocol';
+import { LetterError, type SearchResult } from '@letter/protocol';
 import type { SearchInput } from './store.js';
-import type { Db } from './postgres-db.js';
+import { pgCode, readTx, type Db } from './postgres-db.js';
+import { membershipOf } from './postgres-views.js';
 import { MESSAGE_COLUMNS } from './tables.js';
 import { MATCH_CLOSE, MATCH_OPEN, buildSnippet } from './snippet.js';
 import { searchWords } from './search-words.js';
@@ -90,6 +91,41 @@ export function markMatches(body: string, terms: string[]): string {
       ? `${MATCH_OPEN}${word}${MATCH_CLOSE}`
       : word;
   });
+}
+
+/**
+ * A search in a read transaction of its own, under `timeoutMs` as its statement_timeout; null
+ * when `conversationId` is given and the viewer is not a member. A search stopped by the timeout
+ * is `bad_request` saying so, not a failure of the server.
+ */
+export async function searchInReadTx(
+  db: Db,
+  viewerId: string,
+  input: SearchInput,
+  timeoutMs: number,
+): Promise<SearchResult[] | null> {
+  try {
+    return await readTx(db, async (tx) => {
+      // SET LOCAL takes no parameters; set_config(…, true) is the same and does.
+      await sql`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(tx);
+      if (
+        input.conversationId !== undefined &&
+        !(await membershipOf(tx, input.conversationId, viewerId))
+      ) {
+        return null;
+      }
+      return await searchMessages(tx, viewerId, input);
+    });
+  } catch (error) {
+    // 57014 query_canceled: the statement_timeout above (nothing else cancels our queries).
+    if (pgCode(error) === '57014') {
+      throw new LetterError(
+        'bad_request',
+        'The search took too long; search for longer or fewer common words.',
+      );
+    }
+    throw error;
+  }
 }
 
 /**

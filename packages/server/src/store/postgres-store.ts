@@ -36,14 +36,15 @@ import type {
   SentMessagesPage,
   Store,
 } from './store.js';
-import { Abort, pgCode, readTx, writeTx, type Db } from './postgres-db.js';
+import { Abort, readTx, writeTx, type Db } from './postgres-db.js';
 import { PostgresAccounts } from './postgres-accounts.js';
 import { PostgresGroups } from './postgres-groups.js';
 import { PostgresMessageActions } from './postgres-message-actions.js';
 import { PostgresPeople } from './postgres-people.js';
 import { advancePosition, logPosition, moveOwnPositions, receipts } from './postgres-positions.js';
-import { DEFAULT_SEARCH_TIMEOUT_MS, searchMessages, searchVector } from './postgres-search.js';
+import { DEFAULT_SEARCH_TIMEOUT_MS, searchInReadTx, searchVector } from './postgres-search.js';
 import {
+  conversationPage,
   conversationsFor,
   memberSetOf,
   memberViews,
@@ -198,35 +199,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   }
 
   listConversations(userId: string, page: ConversationPageQuery): Promise<Conversation[]> {
-    return readTx(this.db, async (tx) => {
-      const { after } = page;
-      const rows = await tx
-        .selectFrom('members as mine')
-        .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-        .select('c.id')
-        .where('mine.user_id', '=', userId)
-        .$if(after !== undefined, (query) =>
-          query.where((eb) =>
-            eb.or([
-              eb('c.last_activity_at', '<', after!.activityAt),
-              eb.and([
-                eb('c.last_activity_at', '=', after!.activityAt),
-                eb('c.id', '<', after!.id),
-              ]),
-            ]),
-          ),
-        )
-        .orderBy('c.last_activity_at', 'desc')
-        .orderBy('c.id', 'desc')
-        .limit(Math.max(0, Math.trunc(page.limit)))
-        .execute();
-      if (rows.length === 0) return [];
-      return conversationsFor(
-        tx,
-        userId,
-        rows.map((row) => row.id),
-      );
-    });
+    return readTx(this.db, (tx) => conversationPage(tx, userId, page));
   }
 
   async listConversationSummaries(userId: string): Promise<ConversationSummary[]> {
@@ -440,31 +413,8 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   /** How long one search may run (its read transaction's statement_timeout), in ms. */
   searchTimeoutMs = DEFAULT_SEARCH_TIMEOUT_MS;
 
-  async search(viewerId: string, input: SearchInput): Promise<SearchResult[] | null> {
-    try {
-      return await readTx(this.db, async (tx) => {
-        // SET LOCAL takes no parameters; set_config(…, true) is the same and does.
-        await sql`SELECT set_config('statement_timeout', ${String(this.searchTimeoutMs)}, true)`.execute(
-          tx,
-        );
-        if (
-          input.conversationId !== undefined &&
-          !(await membershipOf(tx, input.conversationId, viewerId))
-        ) {
-          return null;
-        }
-        return searchMessages(tx, viewerId, input);
-      });
-    } catch (error) {
-      // 57014 query_canceled: the statement_timeout above (nothing else cancels our queries).
-      if (pgCode(error) === '57014') {
-        throw new LetterError(
-          'bad_request',
-          'The search took too long; search for longer or fewer common words.',
-        );
-      }
-      throw error;
-    }
+  search(viewerId: string, input: SearchInput): Promise<SearchResult[] | null> {
+    return searchInReadTx(this.db, viewerId, input, this.searchTimeoutMs);
   }
 
   // Helpers for this class and its parts (groups, message actions, accounts)

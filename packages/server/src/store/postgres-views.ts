@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Conversation, Message } from '@letter/protocol';
-import type { MemberSet, MemberView } from './store.js';
+import type { ConversationPageQuery, MemberSet, MemberView } from './store.js';
 import type { Db } from './postgres-db.js';
 import {
   CONVERSATION_COLUMNS,
@@ -90,6 +90,38 @@ export async function conversationsFor(
     .orderBy('r.user_id')
     .execute();
   return toConversations(viewerId, conversations, members, lastMessages, lastReactions);
+}
+
+/** A page of the viewer's conversations (Store.listConversations), each as they see it. */
+export async function conversationPage(
+  db: Db,
+  viewerId: string,
+  page: ConversationPageQuery,
+): Promise<Conversation[]> {
+  const { after } = page;
+  const rows = await db
+    .selectFrom('members as mine')
+    .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+    .select('c.id')
+    .where('mine.user_id', '=', viewerId)
+    .$if(after !== undefined, (query) =>
+      query.where((eb) =>
+        eb.or([
+          eb('c.last_activity_at', '<', after!.activityAt),
+          eb.and([eb('c.last_activity_at', '=', after!.activityAt), eb('c.id', '<', after!.id)]),
+        ]),
+      ),
+    )
+    .orderBy('c.last_activity_at', 'desc')
+    .orderBy('c.id', 'desc')
+    .limit(Math.max(0, Math.trunc(page.limit)))
+    .execute();
+  if (rows.length === 0) return [];
+  return conversationsFor(
+    db,
+    viewerId,
+    rows.map((row) => row.id),
+  );
 }
 
 /** The conversation as each of `userIds` sees it, in that order, skipping non-members. */
