@@ -16,7 +16,9 @@ export function accountRoutes(app: FastifyInstance, context: RouteContext): void
     // Streamed (chunked): a page is read from the store when the client took the one before.
     // Should a read fail midway, the connection is cut and the client holds invalid JSON,
     // never a document that looks complete.
-    return reply.send(Readable.from(chunks));
+    // Bytes, not objects: the stream then asks for the next page once less than its
+    // highWaterMark (16 KiB) is buffered, instead of holding up to 16 pages ahead.
+    return reply.send(Readable.from(chunks, { objectMode: false }));
   });
 
   app.delete('/api/me', async (request, reply) => {
