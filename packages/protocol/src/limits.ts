@@ -9,6 +9,9 @@ export const limits = {
   maxClientMsgIdChars: 64,
   historyDefaultLimit: 50,
   historyMaxLimit: 200,
+  /** `GET /api/conversations` pages: this many by default, at most the max. */
+  conversationsDefaultLimit: 200,
+  conversationsMaxLimit: 500,
   /** `sync` replays at most this many messages per conversation. */
   syncMaxPerConversation: 500,
   /** Members see a `typing` event for about this long. */
@@ -38,4 +41,9 @@ export const limits = {
   searchQueryMaxChars: 200,
   searchDefaultLimit: 20,
   searchMaxLimit: 100,
+  /**
+   * Search words shorter than this (letters and digits) are left out: a one-letter prefix
+   * matches most of the index. A query of only such words is `bad_request`.
+   */
+  searchMinWordChars: 2,
 } as const;

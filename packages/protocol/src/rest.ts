@@ -107,6 +107,17 @@ export const historyQuery = z.object({
     .default(limits.historyDefaultLimit),
 });
 
+/** `GET /api/conversations`: a page; `cursor` is a `nextCursor` the server gave, opaque. */
+export const conversationsQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(limits.conversationsMaxLimit)
+    .default(limits.conversationsDefaultLimit),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
 export const sendMessageBody = z.object({
   clientMsgId,
   body: messageBody,
@@ -177,7 +188,11 @@ export const authResponse = z.object({
 });
 export const tokensResponse = z.object({ accessToken: z.string(), refreshToken: z.string() });
 export const historyResponse = z.object({ messages: z.array(message), hasMore: z.boolean() });
-export const conversationsResponse = z.object({ conversations: z.array(conversation) });
+export const conversationsResponse = z.object({
+  conversations: z.array(conversation),
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
 export const contactsResponse = z.object({ contacts: z.array(contact) });
 export const receiptsResponse = z.object({ receipts: z.array(receipt) });
 export const conversationResponse = z.object({ conversation });
@@ -200,6 +215,8 @@ export const exportDocument = z.object({
 export type RegisterBody = z.infer<typeof registerBody>;
 export type CreateConversationBody = z.infer<typeof createConversationBody>;
 export type HistoryQuery = z.infer<typeof historyQuery>;
+export type ConversationsQuery = z.infer<typeof conversationsQuery>;
+export type ConversationsResponse = z.infer<typeof conversationsResponse>;
 export type AuthResponse = z.infer<typeof authResponse>;
 export type TokensResponse = z.infer<typeof tokensResponse>;
 export type ConversationSettingsBody = z.infer<typeof conversationSettingsBody>;

@@ -8,7 +8,13 @@ export { globalNetworkTarget, watchNetwork } from './network.js';
 export type { NetworkTarget } from './network.js';
 export { TypingExpiry } from './typing.js';
 export { LetterApi } from './api.js';
-export type { HistoryPage, HistoryPageQuery, SearchResult, TokenSource } from './api.js';
+export type {
+  ConversationsPageQuery,
+  HistoryPage,
+  HistoryPageQuery,
+  SearchResult,
+  TokenSource,
+} from './api.js';
 export { AuthSession, defaultRefreshLock, memoryRefreshTokenStore } from './auth.js';
 export type {
   AuthEvents,

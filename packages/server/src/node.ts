@@ -94,6 +94,10 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     clock,
     ids,
     sendLimiter: new RateLimiter(clock, 60, 20, on),
+    // 20 searches, then one a second: the web app searches at each 250 ms pause in typing, so
+    // a word typed slowly costs a few. 3 exports, then one every 20 minutes.
+    searchLimiter: new RateLimiter(clock, 20, 1, on),
+    exportLimiter: new RateLimiter(clock, 3, 1 / 1200, on),
     onMessage: () => metrics.messages.inc(),
   });
   const auth = new AuthService({

@@ -138,7 +138,17 @@ function route(
       }));
     return { body: { contacts } };
   }
-  if (key === 'GET /api/conversations') return { body: { conversations: server.list(me) } };
+  if (key === 'GET /api/conversations') {
+    // Pages like the server's; the cursor here is simply the last id of the page before.
+    const all = server.list(me);
+    const cursor = query.get('cursor');
+    const start = cursor === null ? 0 : all.findIndex((c) => c.id === cursor) + 1;
+    if (cursor !== null && start === 0) throw new HttpError('bad_request');
+    const limit = Number(query.get('limit') ?? 200);
+    const conversations = all.slice(start, start + limit);
+    const nextCursor = start + limit < all.length ? conversations.at(-1)!.id : null;
+    return { body: { conversations, nextCursor } };
+  }
   if (key === 'POST /api/conversations') {
     if (body?.kind === 'direct') {
       const existed = server.list(me).length;

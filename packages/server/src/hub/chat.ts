@@ -40,6 +40,10 @@ export interface ChatDeps {
   clock: Clock;
   ids: Ids;
   sendLimiter: RateLimiter;
+  /** Searches per user (message-actions.ts): each one reads the index. */
+  searchLimiter: RateLimiter;
+  /** Exports per user (accounts.ts): each one reads all the user's messages. */
+  exportLimiter: RateLimiter;
   onMessage?: (message: Message) => void;
 }
 

@@ -55,6 +55,8 @@ export class MessageActions {
   }
 
   async search(userId: string, query: SearchQuery): Promise<SearchResult[]> {
+    const retryAfter = this.deps.searchLimiter.take(userId);
+    if (retryAfter > 0) throw new LetterError('rate_limited', 'Searching too often.', retryAfter);
     const results = await this.deps.store.search(userId, {
       text: query.q,
       conversationId: query.conversationId,

@@ -32,6 +32,8 @@ import type {
   NewMessage,
   PositionResult,
   SearchInput,
+  ConversationPageQuery,
+  SentMessagesPage,
   Store,
 } from './store.js';
 import { Abort, readTx, writeTx, type Db } from './postgres-db.js';
@@ -40,8 +42,9 @@ import { PostgresGroups } from './postgres-groups.js';
 import { PostgresMessageActions } from './postgres-message-actions.js';
 import { PostgresPeople } from './postgres-people.js';
 import { advancePosition, logPosition, moveOwnPositions, receipts } from './postgres-positions.js';
-import { searchMessages, searchVector } from './postgres-search.js';
+import { DEFAULT_SEARCH_TIMEOUT_MS, searchInReadTx, searchVector } from './postgres-search.js';
 import {
+  conversationPage,
   conversationsFor,
   memberSetOf,
   memberViews,
@@ -71,8 +74,8 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return this.accounts.deleteUser(input);
   }
 
-  sentMessages(userId: string): Promise<Message[]> {
-    return this.accounts.sentMessages(userId);
+  sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
+    return this.accounts.sentMessages(userId, page);
   }
 
   // Conversations
@@ -195,8 +198,8 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return views[0] ?? null;
   }
 
-  listConversations(userId: string): Promise<Conversation[]> {
-    return readTx(this.db, (tx) => conversationsFor(tx, userId));
+  listConversations(userId: string, page: ConversationPageQuery): Promise<Conversation[]> {
+    return readTx(this.db, (tx) => conversationPage(tx, userId, page));
   }
 
   async listConversationSummaries(userId: string): Promise<ConversationSummary[]> {
@@ -407,16 +410,11 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return this.actions.removeReaction(input);
   }
 
-  async search(viewerId: string, input: SearchInput): Promise<SearchResult[] | null> {
-    return readTx(this.db, async (tx) => {
-      if (
-        input.conversationId !== undefined &&
-        !(await membershipOf(tx, input.conversationId, viewerId))
-      ) {
-        return null;
-      }
-      return searchMessages(tx, viewerId, input);
-    });
+  /** How long one search may run (its read transaction's statement_timeout), in ms. */
+  searchTimeoutMs = DEFAULT_SEARCH_TIMEOUT_MS;
+
+  search(viewerId: string, input: SearchInput): Promise<SearchResult[] | null> {
+    return searchInReadTx(this.db, viewerId, input, this.searchTimeoutMs);
   }
 
   // Helpers for this class and its parts (groups, message actions, accounts)

@@ -12,6 +12,8 @@ import { storeMethods, type StoreMethod } from './store-methods.js';
 export interface PostgresStoreOptions extends PostgresOptions {
   /** Migrate the schema while opening (default true, as the SQLite store does). */
   migrate?: boolean | undefined;
+  /** A search's statement_timeout in ms (default DEFAULT_SEARCH_TIMEOUT_MS, 5 s). */
+  searchTimeoutMs?: number | undefined;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
@@ -30,6 +32,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
   const db = createDb(pool);
   const store = new PostgresStore(db, options.schema);
+  if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
   try {
     if (options.migrate !== false) await store.migrate();
   } catch (error) {

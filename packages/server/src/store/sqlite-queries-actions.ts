@@ -216,31 +216,48 @@ export function createActionQueries(db: Db) {
         .where('m.user_id', '=', p.userId)
         .orderBy('c.id'),
     ),
-    /** Reads the UNIQUE (sender_id, client_msg_id) index by its first column. */
-    sentMessages: prepare(db, (p: { userId: string }) =>
-      qb
-        .selectFrom('messages as msg')
-        .select(MESSAGE_COLUMNS)
-        .where('msg.sender_id', '=', p.userId)
-        .where('msg.deleted_at', 'is', null)
-        .orderBy('msg.conversation_id')
-        .orderBy('msg.seq'),
+    /** A page of the export: the sender's messages after a (conversation, seq), in that order. */
+    sentMessages: prepare(
+      db,
+      (p: { userId: string; conversationId: string; seq: number; limit: number }) =>
+        qb
+          .selectFrom('messages as msg')
+          .select(MESSAGE_COLUMNS)
+          .where('msg.sender_id', '=', p.userId)
+          .where(sql<boolean>`(msg.conversation_id, msg.seq) > (${p.conversationId}, ${p.seq})`)
+          .where('msg.deleted_at', 'is', null)
+          .orderBy('msg.conversation_id')
+          .orderBy('msg.seq')
+          .limit(p.limit),
     ),
-    sentReactions: prepare(db, (p: { userId: string }) =>
-      qb
-        .selectFrom('messages as msg')
-        .innerJoin('reactions as r', (join) =>
-          join
-            .onRef('r.conversation_id', '=', 'msg.conversation_id')
-            .onRef('r.seq', '=', 'msg.seq'),
-        )
-        .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
-        .where('msg.sender_id', '=', p.userId)
-        .where('msg.deleted_at', 'is', null)
-        .orderBy('r.conversation_id')
-        .orderBy('r.seq')
-        .orderBy('r.created_at')
-        .orderBy('r.user_id'),
+    /** The reactions of the page: the sender's messages in (from, to]. */
+    sentReactions: prepare(
+      db,
+      (p: {
+        userId: string;
+        fromConversation: string;
+        fromSeq: number;
+        toConversation: string;
+        toSeq: number;
+      }) =>
+        qb
+          .selectFrom('messages as msg')
+          .innerJoin('reactions as r', (join) =>
+            join
+              .onRef('r.conversation_id', '=', 'msg.conversation_id')
+              .onRef('r.seq', '=', 'msg.seq'),
+          )
+          .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
+          .where('msg.sender_id', '=', p.userId)
+          .where(
+            sql<boolean>`(msg.conversation_id, msg.seq) > (${p.fromConversation}, ${p.fromSeq})`,
+          )
+          .where(sql<boolean>`(msg.conversation_id, msg.seq) <= (${p.toConversation}, ${p.toSeq})`)
+          .where('msg.deleted_at', 'is', null)
+          .orderBy('r.conversation_id')
+          .orderBy('r.seq')
+          .orderBy('r.created_at')
+          .orderBy('r.user_id'),
     ),
   };
 }

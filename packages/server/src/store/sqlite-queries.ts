@@ -27,10 +27,17 @@ type Pair = { a: string; b: string };
 
 /** Conversation views, either for all of a viewer's conversations or for one of them. */
 function conversationViewQueries(db: Db, single: boolean) {
+  /** `conversationId`: the one (single), else a JSON array of the ids of a page. */
   type P = { viewerId: string; conversationId: string };
   const mine = (p: P) => {
     const base = qb.selectFrom('members as mine').where('mine.user_id', '=', p.viewerId);
-    return single ? base.where('mine.conversation_id', '=', p.conversationId) : base;
+    return single
+      ? base.where('mine.conversation_id', '=', p.conversationId)
+      : base.where(
+          'mine.conversation_id',
+          'in',
+          sql<string>`(SELECT value FROM json_each(${p.conversationId}))`,
+        );
   };
   return {
     conversations: prepare(db, (p: P) =>
@@ -393,7 +400,26 @@ export function createQueries(db: Db) {
         .orderBy('c.last_activity_at', 'desc')
         .orderBy('c.id', 'desc'),
     ),
-    viewAll: conversationViewQueries(db, false),
+    /** The ids of a page of the user's conversations (Store.listConversations). */
+    conversationPage: prepare(
+      db,
+      (p: { userId: string; activityAt: number; id: string; limit: number }) =>
+        qb
+          .selectFrom('members as mine')
+          .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+          .select(['c.id'])
+          .where('mine.user_id', '=', p.userId)
+          .where((eb) =>
+            eb.or([
+              eb('c.last_activity_at', '<', p.activityAt),
+              eb.and([eb('c.last_activity_at', '=', p.activityAt), eb('c.id', '<', p.id)]),
+            ]),
+          )
+          .orderBy('c.last_activity_at', 'desc')
+          .orderBy('c.id', 'desc')
+          .limit(p.limit),
+    ),
+    viewPage: conversationViewQueries(db, false),
     viewOne: conversationViewQueries(db, true),
 
     // Messages

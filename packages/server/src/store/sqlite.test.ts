@@ -407,8 +407,10 @@ describe('SQLite store', () => {
     ]);
     const after = store.stats();
     expect(after.transactions - before.transactions).toBe(1);
+    // Search is a read: it does not index what this batch appended so far, so it sees the
+    // batch's own appends no more than any concurrent call would (they commit together).
     const hits = (settled[4] as PromiseFulfilledResult<{ message: { seq: number } }[]>).value;
-    expect(hits.map((h) => h.message.seq)).toEqual([2]);
+    expect(hits.map((h) => h.message.seq)).toEqual([]);
 
     const found = async (text: string) =>
       (await store.search(a!.id, { text, limit: 10 }))!.map((h) => h.message.seq);
@@ -423,6 +425,43 @@ describe('SQLite store', () => {
     const db = new Database(file);
     db.prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`).run();
     db.close();
+  });
+
+  it('searches in a read transaction: no write lock, and every committed row is found', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file });
+    const [a, b] = await seed(store);
+    const { conversation } = await store.openDirect('c_read_search', a!.id, b!.id, T0);
+    for (const i of range(1, 5)) await append(store, conversation.id, a!.id, i);
+    // Another connection holds the write lock: a search must not need it.
+    const other = new Database(file);
+    other.pragma('busy_timeout = 0');
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const before = store.stats();
+      const hits = await store.search(b!.id, { text: 'message', limit: 10 });
+      expect(hits!.map((h) => h.message.seq).sort((x, y) => x - y)).toEqual(range(1, 5));
+      // A read batch is not a write transaction.
+      expect(store.stats().transactions).toBe(before.transactions);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await store.close();
+  });
+
+  it('keeps prefix indexes of 2 and 3 characters in the search index (migration 4)', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file });
+    await store.close();
+    const ddl = inspect(
+      file,
+      (db) =>
+        db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'messages_fts'`).get() as {
+          sql: string;
+        },
+    );
+    expect(ddl.sql).toMatch(/prefix\s*=\s*'2 3'/);
   });
 
   it('commits a lone request at once, and under load lets a batch wait for company', async () => {

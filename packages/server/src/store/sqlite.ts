@@ -29,6 +29,8 @@ import type {
   NewMessage,
   PositionResult,
   SearchInput,
+  ConversationPageQuery,
+  SentMessagesPage,
   Store,
 } from './store.js';
 import type { ConversationViewQueries, Queries } from './sqlite-queries.js';
@@ -80,8 +82,8 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     return this.accounts.deleteUser(input);
   }
 
-  sentMessages(userId: string): Message[] {
-    return this.accounts.sentMessages(userId);
+  sentMessages(userId: string, page: SentMessagesPage): Message[] {
+    return this.accounts.sentMessages(userId, page);
   }
 
   // Conversations
@@ -188,8 +190,16 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     return this.views(this.q.viewOne, viewerId, conversationId)[0] ?? null;
   }
 
-  listConversations(userId: string): Conversation[] {
-    return this.views(this.q.viewAll, userId, '');
+  listConversations(userId: string, page: ConversationPageQuery): Conversation[] {
+    const ids = this.q.conversationPage.all({
+      userId,
+      // No cursor: before every time and id there is.
+      activityAt: page.after?.activityAt ?? Number.MAX_SAFE_INTEGER,
+      id: page.after?.id ?? '',
+      limit: Math.max(0, Math.trunc(page.limit)),
+    });
+    if (ids.length === 0) return [];
+    return this.views(this.q.viewPage, userId, JSON.stringify(ids.map((row) => row.id)));
   }
 
   listConversationSummaries(userId: string): ConversationSummary[] {
@@ -392,7 +402,10 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     }
     const reactionsOf = (conversationId: string, seq: number) =>
       this.getMessage(conversationId, seq)?.reactions ?? {};
-    return this.withIndexCaughtUp(() => searchMessages(this.a, reactionsOf, viewerId, input));
+    // No catching up: a read sees committed rows, and every committed row is indexed (the
+    // worker's runBatch calls indexPending before COMMIT). Inside a mixed batch, rows appended
+    // earlier in that batch are not found yet: they are as concurrent with the search as any.
+    return searchMessages(this.a, reactionsOf, viewerId, input);
   }
 
   // The search index, filled per batch (migration 3)
@@ -427,7 +440,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
   }
 
   /**
-   * Runs `fn`, which reads the index or changes indexed bodies (whose triggers delete the old
+   * Runs `fn`, which changes indexed bodies (whose triggers delete the old
    * text from the index: it must be there). Should `fn` fail, its savepoint undoes the indexing
    * too, so the rows go back to waiting.
    */

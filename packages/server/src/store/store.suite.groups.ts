@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { User } from '@letter/protocol';
 import type { SuiteKit } from './store.suite.helpers.js';
-import { T0, expectCode, iso, range, sorted } from './store.suite.helpers.js';
+import { ALL, T0, expectCode, iso, range, sorted } from './store.suite.helpers.js';
 
 export function describeGroupTests(kit: SuiteKit): void {
   const ids = (): [string, string] => [kit.id('m'), kit.id('m')];
@@ -175,7 +175,7 @@ export function describeGroupTests(kit: SuiteKit): void {
       expect(await kit.store.history(group, b!.id, { limit: 10 })).toBeNull();
       expect(await kit.store.receipts(group, 2, b!.id)).toBeNull();
       await expectCode(kit.send(group, b!), 'not_found');
-      expect(await kit.store.listConversations(b!.id)).toEqual([]);
+      expect(await kit.store.listConversations(b!.id, ALL)).toEqual([]);
 
       const left = await kit.store.removeMember({ ...base(group, c!), userId: c!.id });
       expect(left.messages.map((m) => m.system)).toEqual([

@@ -181,6 +181,22 @@ export interface ConversationSettings {
   archived?: boolean | undefined;
 }
 
+/** Where a page of conversations starts: after this activity time and id (exclusive). */
+export interface ConversationCursor {
+  activityAt: number;
+  id: string;
+}
+
+export interface ConversationPageQuery {
+  limit: number;
+  after?: ConversationCursor | undefined;
+}
+
+export interface SentMessagesPage {
+  limit: number;
+  after?: { conversationId: string; seq: number } | undefined;
+}
+
 export interface SearchInput {
   /** The user's words as typed; the store escapes them (no query syntax reaches the engine). */
   text: string;
@@ -239,8 +255,11 @@ export interface Store {
     now: number;
     messageIdPrefix: string;
   }): Promise<AccountDeletion>;
-  /** Every message the user sent that is not deleted, by conversation and seq (export). */
-  sentMessages(userId: string): Promise<Message[]>;
+  /**
+   * A page of the messages the user sent and did not delete, by conversation and seq, after
+   * `page.after` (export).
+   */
+  sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]>;
 
   // Sessions and refresh tokens (only hashes are stored)
   createSession(session: {
@@ -306,8 +325,12 @@ export interface Store {
   }): Promise<Conversation>;
   /** The conversation as `viewerId` sees it, or null when they are not a member. */
   getConversation(conversationId: string, viewerId: string): Promise<Conversation | null>;
-  /** Every conversation of the user, latest activity first. */
-  listConversations(userId: string): Promise<Conversation[]>;
+  /**
+   * A page of the user's conversations, latest activity first (ties: higher id first): at most
+   * `page.limit`, only those after `page.after` in that order. A conversation whose activity
+   * moves it ahead of `after` meanwhile is not on a later page (its event tells the client).
+   */
+  listConversations(userId: string, page: ConversationPageQuery): Promise<Conversation[]>;
   listConversationSummaries(userId: string): Promise<ConversationSummary[]>;
   /** Member ids of a conversation ([] when it does not exist). */
   memberIds(conversationId: string): Promise<string[]>;
