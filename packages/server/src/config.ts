@@ -29,6 +29,13 @@ export interface Config {
   authTimeoutMs: number;
   /** SQLite only: how long a batch may wait for company under sustained load (0: never). */
   sqliteCommitDelayMs: number;
+  /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */
+  database: {
+    poolSize: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    idleTimeoutMs: number;
+  };
   /** Argon2id cost; tests may lower memory cost only through code, never the environment. */
   argon2: { memoryCost: number; timeCost: number };
 }
@@ -63,6 +70,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatMs: int('LETTER_HEARTBEAT_MS', 30_000),
     authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
+    database: {
+      poolSize: int('LETTER_DATABASE_POOL_SIZE', 10),
+      connectTimeoutMs: int('LETTER_DATABASE_CONNECT_TIMEOUT_MS', 5000),
+      statementTimeoutMs: int('LETTER_DATABASE_STATEMENT_TIMEOUT_MS', 15_000),
+      idleTimeoutMs: int('LETTER_DATABASE_IDLE_TIMEOUT_MS', 30_000),
+    },
     argon2: { memoryCost: 19456, timeCost: 2 },
   };
 }

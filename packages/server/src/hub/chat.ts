@@ -41,6 +41,8 @@ export interface ChatDeps {
   ids: Ids;
   sendLimiter: RateLimiter;
   onMessage?: (message: Message) => void;
+  /** Where background work that failed (presence announcements) is reported. */
+  log?: { warn(details: object, message: string): void };
 }
 
 const MEMBER_CACHE_MAX = 20_000;
@@ -71,7 +73,12 @@ export class ChatService {
     deps.hub.onEvent((event) => {
       if (event.kind === 'membership-changed') this.dropMembers(event.conversationId);
     });
-    deps.presence.onChange((change) => void this.announcePresence(change));
+    // A presence change is background work: with the database away it is logged and skipped.
+    deps.presence.onChange((change) => {
+      this.announcePresence(change).catch((error: unknown) =>
+        deps.log?.warn({ err: error, userId: change.userId }, 'presence announcement failed'),
+      );
+    });
     this.groups = new GroupService(this, deps);
     this.messages = new MessageActions(deps);
     this.accounts = new AccountService(this, deps);
@@ -287,8 +294,14 @@ export class ChatService {
 
   private async announcePresence(change: PresenceChange): Promise<void> {
     const { store, hub } = this.deps;
-    if (!change.online && change.lastSeenAt !== null)
-      await store.setLastSeen(change.userId, change.lastSeenAt);
+    if (!change.online && change.lastSeenAt !== null) {
+      // Not saving lastSeenAt loses a detail; the announcement still goes out.
+      await store
+        .setLastSeen(change.userId, change.lastSeenAt)
+        .catch((error: unknown) =>
+          this.deps.log?.warn({ err: error, userId: change.userId }, 'saving lastSeenAt failed'),
+        );
+    }
     const audience = await store.presenceAudience(change.userId);
     hub.deliver(audience, {
       type: 'presence',

@@ -304,7 +304,13 @@ export function isUnavailableError(error: unknown): boolean {
 export function mapStoreError(error: unknown): unknown {
   if (error instanceof LetterError) return error;
   if (isUnavailableError(error)) {
-    return new LetterError('unavailable', 'The database is unavailable; nothing was saved.');
+    // The cause stays for the log (start-up says why it waits); clients see only the code.
+    const unavailable = new LetterError(
+      'unavailable',
+      'The database is unavailable; nothing was saved.',
+    );
+    unavailable.cause = error;
+    return unavailable;
   }
   return mapInputError(error);
 }
