@@ -284,7 +284,11 @@ async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise
       statementTimeoutMs,
       idleTimeoutMs,
       onConnectionError: (error) =>
-        log.warn({ err: error }, 'database connection lost; the pool opens a new one'),
+        // Message and code only: the error carries the pg client, connection parameters and all.
+        log.warn(
+          { error: error.message, code: (error as { code?: unknown }).code },
+          'database connection lost; the pool opens a new one',
+        ),
     });
   }
   return openSqliteStore({
