@@ -71,10 +71,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
     database: {
-      poolSize: int('LETTER_DATABASE_POOL_SIZE', 10),
-      connectTimeoutMs: int('LETTER_DATABASE_CONNECT_TIMEOUT_MS', 5000),
-      statementTimeoutMs: int('LETTER_DATABASE_STATEMENT_TIMEOUT_MS', 15_000),
-      idleTimeoutMs: int('LETTER_DATABASE_IDLE_TIMEOUT_MS', 30_000),
+      poolSize: int('LETTER_PG_POOL_SIZE', 10),
+      connectTimeoutMs: int('LETTER_PG_CONNECT_TIMEOUT_MS', 5000),
+      statementTimeoutMs: int('LETTER_PG_QUERY_TIMEOUT_MS', 15_000),
+      idleTimeoutMs: int('LETTER_PG_IDLE_TIMEOUT_MS', 30_000),
     },
     argon2: { memoryCost: 19456, timeCost: 2 },
   };

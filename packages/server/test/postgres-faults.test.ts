@@ -53,8 +53,8 @@ function describeFaults(url: string): void {
         proxy,
         env: {
           LETTER_DATABASE_URL: databaseUrl.toString(),
-          LETTER_DATABASE_CONNECT_TIMEOUT_MS: '1000',
-          LETTER_DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+          LETTER_PG_CONNECT_TIMEOUT_MS: '1000',
+          LETTER_PG_QUERY_TIMEOUT_MS: '1000',
         },
       };
     };
