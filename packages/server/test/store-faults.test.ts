@@ -109,6 +109,25 @@ describe('a node whose store or bus is away', () => {
     expect(history.body.messages.map((m: { body: string }) => m.body)).toEqual(['kept']);
   });
 
+  it('a cookie refresh with the database away answers 503 and keeps the cookie', async () => {
+    const login = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: ana.user.username, password: 'correct horse battery' }),
+    });
+    const cookie = login.headers.get('set-cookie')?.split(';')[0];
+    expect(cookie).toMatch(/^letter_refresh=/);
+    failing.add('rotateRefreshToken');
+    const refresh = await fetch(`${server.url}/api/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: cookie! },
+      body: '{}',
+    });
+    failing.clear();
+    expect(refresh.status).toBe(503);
+    expect(refresh.headers.get('set-cookie')).toBeNull();
+  });
+
   it('/healthz lists the database and the bus while they are away', async () => {
     const health = () => api(server, 'GET', '/healthz');
     expect(await health()).toMatchObject({ status: 200, body: { status: 'ok' } });
