@@ -160,7 +160,9 @@ export function createDb(pool: pg.Pool): Db {
 
 /**
  * Kysely releases a connection without saying how its last query went; a connection whose query
- * timed out or lost its server must not go back to the pool for the next call to hang on.
+ * timed out unanswered or lost its server must not go back to the pool for the next call to hang
+ * on (a statement PostgreSQL itself cancelled leaves a healthy one). Letter uses no cursors, so
+ * only the (sql, parameters) form of `query` is passed through.
  */
 function discardingBroken(pool: pg.Pool): PostgresPool {
   return {
@@ -169,7 +171,9 @@ function discardingBroken(pool: pg.Pool): PostgresPool {
       let broken: Error | undefined;
       const query = (sql: string, parameters: unknown[]) =>
         client.query(sql, parameters).catch((error: unknown) => {
-          if (isUnavailableError(error)) broken = error as Error;
+          const code = pgCode(error);
+          const lost = code === undefined || code.startsWith('08') || code.startsWith('57P');
+          if (lost && isUnavailableError(error)) broken = error as Error;
           throw error;
         });
       return { query, release: () => client.release(broken) } as unknown as PostgresPoolClient;
@@ -263,7 +267,7 @@ const CONNECTION_ERRNOS = new Set([
   'EAI_AGAIN',
 ]);
 const CONNECTION_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|is not queryable|Connection terminated due to connection timeout/;
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|is not queryable/;
 /**
  * SQLSTATEs of a database that is away or refusing for now: admin/crash shutdown, cannot connect
  * now, a statement cancelled by statement_timeout, too many connections, out of disk or memory,
@@ -297,9 +301,9 @@ export function isUnavailableError(error: unknown): boolean {
 
 /**
  * What a store call's failure becomes at the store's edge: input errors `bad_request`, an absent
- * database `unavailable` (nothing was committed: the transaction never reached COMMIT, or COMMIT
- * failed; an answer lost after COMMIT is the one case a retry with the same clientMsgId settles),
- * everything else as it was.
+ * database `unavailable`, everything else as it was (and `internal` on the wire). `unavailable`
+ * means the transaction did not commit, except when the connection died while COMMIT was in
+ * flight: then it may have, and the client's retry with the same clientMsgId finds the original.
  */
 export function mapStoreError(error: unknown): unknown {
   if (error instanceof LetterError) return error;
