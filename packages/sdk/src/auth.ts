@@ -212,7 +212,8 @@ export class AuthSession implements TokenSource {
       if (
         error instanceof LetterError &&
         error.code !== 'rate_limited' &&
-        error.code !== 'internal'
+        error.code !== 'internal' &&
+        error.code !== 'unavailable'
       ) {
         this.lose(error);
         return null;

@@ -37,6 +37,7 @@ const statusCodes: Record<number, ErrorCode> = {
   409: 'username_taken',
   413: 'payload_too_large',
   429: 'rate_limited',
+  503: 'unavailable',
 };
 
 export class HttpTransport {

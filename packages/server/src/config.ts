@@ -33,6 +33,13 @@ export interface Config {
   maxUnauthenticatedSocketsPerIp: number;
   /** SQLite only: how long a batch may wait for company under sustained load (0: never). */
   sqliteCommitDelayMs: number;
+  /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */
+  database: {
+    poolSize: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    idleTimeoutMs: number;
+  };
   /** Argon2id cost; tests may lower memory cost only through code, never the environment. */
   argon2: { memoryCost: number; timeCost: number };
 }
@@ -69,6 +76,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSocketsPerUser: int('LETTER_SOCKETS_PER_USER', 20),
     maxUnauthenticatedSocketsPerIp: int('LETTER_ANON_SOCKETS_PER_IP', 50),
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
+    database: {
+      poolSize: int('LETTER_PG_POOL_SIZE', 10),
+      connectTimeoutMs: int('LETTER_PG_CONNECT_TIMEOUT_MS', 5000),
+      statementTimeoutMs: int('LETTER_PG_QUERY_TIMEOUT_MS', 15_000),
+      idleTimeoutMs: int('LETTER_PG_IDLE_TIMEOUT_MS', 30_000),
+    },
     argon2: { memoryCost: 19456, timeCost: 2 },
   };
 }

@@ -5,12 +5,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import proxyAddr from '@fastify/proxy-addr';
-import { limits } from '@letter/protocol';
+import { closeCodes, LetterError, limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
 import { AuthService } from './auth/service.js';
@@ -36,6 +36,7 @@ import { openSqliteStore } from './store/worker-store.js';
 import { WebSocketTransport, type SocketHandler } from './transport/ws.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { randomIds, type Ids } from './util/ids.js';
+import { answersWithin, untilReachable } from './util/until-reachable.js';
 import { RateLimiter } from './util/rate.js';
 
 export interface NodeOptions {
@@ -67,9 +68,22 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    },
+    bodyLimit: limits.maxJsonBodyBytes,
+    // X-Forwarded-For is believed only from the configured proxies, or it would let any client
+    // pick the address the rate limits key on.
+    trustProxy: config.trustProxy,
+  });
   const ownsStore = !options.store;
-  const store = options.store ?? (await openDefaultStore(config));
-  await store.migrate();
+  // A database that is not up yet is waited for (a clear log line per attempt), not a crash.
+  const store =
+    options.store ??
+    (await untilReachable('database', () => openDefaultStore(config, app.log), app.log));
+  await untilReachable('database', () => store.migrate(), app.log);
   const ownsBus = !options.bus;
   const bus = options.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new MemoryBus());
   // Started below, once the logger and the auth service they call exist.
@@ -99,6 +113,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     searchLimiter: new RateLimiter(clock, 20, 1, on),
     exportLimiter: new RateLimiter(clock, 3, 1 / 1200, on),
     onMessage: () => metrics.messages.inc(),
+    log: app.log,
   });
   const auth = new AuthService({
     store,
@@ -119,16 +134,6 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     if (event.kind === 'bus-restored') auth.forgetAll();
   });
 
-  const app = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-    },
-    bodyLimit: limits.maxJsonBodyBytes,
-    // X-Forwarded-For is believed only from the configured proxies, or it would let any client
-    // pick the address the rate limits key on.
-    trustProxy: config.trustProxy,
-  });
   await hub.start();
   await presence.start();
   const metrics = new Metrics({
@@ -179,12 +184,11 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
 
   app.get('/healthz', async (_request, reply) => {
     if (state !== 'ready') return reply.code(503).send({ status: state });
-    try {
-      await store.ping();
-      return { status: 'ok' };
-    } catch {
-      return reply.code(503).send({ status: 'store unavailable' });
-    }
+    const down: string[] = [];
+    if (!(await answersWithin(store.ping(), HEALTH_PING_MS))) down.push('database');
+    if (!bus.isUp()) down.push('bus');
+    if (down.length === 0) return { status: 'ok' };
+    return reply.code(503).send({ status: 'degraded', down });
   });
   app.get('/metrics', async (_request, reply) => {
     reply.type(metrics.registry.contentType);
@@ -252,29 +256,35 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
         else done();
       }
     };
-    void user.then(
-      (user) => {
-        if (closed.signal.aborted) return flush(false);
-        if (!user) {
-          connection.close(4401, 'unknown user');
-          return flush(false);
-        }
-        reply({
-          type: 'ready',
-          user: { id: user.id, username: user.username, displayName: user.displayName },
-          sessionId: connection.sessionId,
-        });
-        hub.attach(connection);
-        presence.connect(connection.userId);
-        attached = true;
-        // In this same turn: a `sync` among them holds live events before any can arrive.
-        flush(true);
-      },
-      () => {
-        connection.close(1011, 'internal error');
-        flush(false);
-      },
-    );
+    user
+      .then(
+        (user) => {
+          if (closed.signal.aborted) return flush(false);
+          if (!user) {
+            connection.close(4401, 'unknown user');
+            return flush(false);
+          }
+          reply({
+            type: 'ready',
+            user: { id: user.id, username: user.username, displayName: user.displayName },
+            sessionId: connection.sessionId,
+          });
+          hub.attach(connection);
+          presence.connect(connection.userId);
+          attached = true;
+          // In this same turn: a `sync` among them holds live events before any can arrive.
+          flush(true);
+        },
+        (error: unknown) => {
+          // The database is away (or worse): this socket ends, the sdk reconnects with backoff.
+          app.log.warn({ err: error }, 'opening a session failed');
+          if (error instanceof LetterError && error.code === 'unavailable')
+            connection.close(closeCodes.unavailable.code, 'try again later');
+          else connection.close(1011, 'internal error');
+          flush(false);
+        },
+      )
+      .catch((error: unknown) => app.log.error({ err: error }, 'opening a session failed'));
     return {
       onText(text: string) {
         if (!queue) return router.handle(frameContext, text);
@@ -315,8 +325,26 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   };
 }
 
-async function openDefaultStore(config: Config): Promise<Store> {
-  if (config.databaseUrl) return openPostgresStore({ url: config.databaseUrl });
+/** /healthz waits this long for the store's answer before it reports the database down. */
+const HEALTH_PING_MS = 2000;
+
+async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise<Store> {
+  if (config.databaseUrl) {
+    const { poolSize, connectTimeoutMs, statementTimeoutMs, idleTimeoutMs } = config.database;
+    return openPostgresStore({
+      url: config.databaseUrl,
+      maxConnections: poolSize,
+      connectTimeoutMs,
+      statementTimeoutMs,
+      idleTimeoutMs,
+      onConnectionError: (error) =>
+        // Message and code only: the error carries the pg client, connection parameters and all.
+        log.warn(
+          { error: error.message, code: (error as { code?: unknown }).code },
+          'database connection lost; the pool opens a new one',
+        ),
+    });
+  }
   return openSqliteStore({
     file: join(config.dataDir, 'letter.db'),
     commitDelayMs: config.sqliteCommitDelayMs,

@@ -72,7 +72,9 @@ export function authRoutes(app: FastifyInstance, context: RouteContext): void {
       if (fromCookie) setRefreshCookie(request, reply, refreshToken);
       return { accessToken, refreshToken };
     } catch (error) {
-      if (fromCookie) clearRefreshCookie(request, reply);
+      // Only a dead token loses the cookie: with the database away (503) the browser keeps it.
+      const dead = error instanceof LetterError && error.code === 'unauthorized';
+      if (fromCookie && dead) clearRefreshCookie(request, reply);
       throw error;
     }
   });

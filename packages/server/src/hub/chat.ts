@@ -45,6 +45,8 @@ export interface ChatDeps {
   /** Exports per user (accounts.ts): each one reads all the user's messages. */
   exportLimiter: RateLimiter;
   onMessage?: (message: Message) => void;
+  /** Where background work that failed (presence announcements) is reported. */
+  log?: { warn(details: object, message: string): void };
 }
 
 const MEMBER_CACHE_MAX = 20_000;
@@ -76,7 +78,12 @@ export class ChatService {
       if (event.kind === 'membership-changed') this.dropMembers(event.conversationId);
       if (event.kind === 'bus-restored') this.dropAllMembers(); // changes elsewhere went unheard
     });
-    deps.presence.onChange((change) => void this.announcePresence(change));
+    // A presence change is background work: with the database away it is logged and skipped.
+    deps.presence.onChange((change) => {
+      this.announcePresence(change).catch((error: unknown) =>
+        deps.log?.warn({ err: error, userId: change.userId }, 'presence announcement failed'),
+      );
+    });
     this.groups = new GroupService(this, deps);
     this.messages = new MessageActions(deps);
     this.accounts = new AccountService(this, deps);
@@ -303,8 +310,14 @@ export class ChatService {
 
   private async announcePresence(change: PresenceChange): Promise<void> {
     const { store, hub } = this.deps;
-    if (!change.online && change.lastSeenAt !== null && !change.localOnly)
-      await store.setLastSeen(change.userId, change.lastSeenAt);
+    if (!change.online && change.lastSeenAt !== null && !change.localOnly) {
+      // Not saving lastSeenAt loses a detail; the announcement still goes out.
+      await store
+        .setLastSeen(change.userId, change.lastSeenAt)
+        .catch((error: unknown) =>
+          this.deps.log?.warn({ err: error, userId: change.userId }, 'saving lastSeenAt failed'),
+        );
+    }
     const audience = await store.presenceAudience(change.userId);
     const frame = {
       type: 'presence',
