@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
 import { MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
+import { membersWhoMaySee } from './shared-queries.js';
 
 const ONE = sql.lit(1);
 
@@ -124,6 +125,8 @@ export function createActionQueries(db: Db) {
     ),
 
     // Message actions
+    /** Who hears of a change to a message: members who may see its seq. */
+    membersWhoMaySee: prepare(db, (p: ConvSeq) => membersWhoMaySee(qb, p.conversationId, p.seq)),
     setBody: prepare(db, (p: ConvSeq & { body: string; now: number }) =>
       qb
         .updateTable('messages')

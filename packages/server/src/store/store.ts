@@ -151,7 +151,10 @@ export interface MessageChange {
   message: Message;
   /** false when it already was so (same body, already deleted, same reaction): no event. */
   changed: boolean;
-  /** The members at commit: who hears of the change. */
+  /**
+   * Who hears of the change: the members at commit who may see the message (joined at or
+   * before its seq, `membersWhoMaySee`). A later joiner never gets an older message's update.
+   */
   memberIds: string[];
 }
 
