@@ -57,6 +57,7 @@ export class PostgresGroups {
       );
       const added = wanted.filter((userId) => !present.has(userId));
       if (added.length === 0) return this.change(tx, conversationId, []);
+      await this.store.refuseBlockedMembers(tx, actorId, added);
       if (present.size + added.length > limits.groupMaxMembers) {
         throw new LetterError(
           'bad_request',

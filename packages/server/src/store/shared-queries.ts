@@ -3,6 +3,7 @@
  * that decides who may learn what is written once and compiled for each engine.
  */
 import type { Kysely } from 'kysely';
+import { LetterError } from '@letter/protocol';
 import type { SharedTables } from './tables.js';
 
 /**
@@ -10,11 +11,7 @@ import type { SharedTables } from './tables.js';
  * they may see) is at or before it. A change to a message (edit, delete, reaction) goes to them
  * only: someone added later never learns, not even through an update, what was said before.
  */
-export function membersWhoMaySee(
-  db: Kysely<SharedTables>,
-  conversationId: string,
-  seq: number,
-) {
+export function membersWhoMaySee(db: Kysely<SharedTables>, conversationId: string, seq: number) {
   return db
     .selectFrom('members')
     .select('user_id')
@@ -23,4 +20,28 @@ export function membersWhoMaySee(
     .orderBy('join_seq')
     .orderBy('joined_at')
     .orderBy('user_id');
+}
+
+/** Everyone `userId` blocked or was blocked by (either way counts). */
+export function blockedEitherWayWith(db: Kysely<SharedTables>, userId: string) {
+  return db
+    .selectFrom('blocks')
+    .select('blocked_id as user_id')
+    .where('blocker_id', '=', userId)
+    .union(
+      db.selectFrom('blocks').select('blocker_id as user_id').where('blocked_id', '=', userId),
+    );
+}
+
+/**
+ * Nobody is put into a group by someone they blocked, or who blocked them: `blocked` when any
+ * of `userIds` is in `blocked` (the actor's `blockedEitherWayWith`). Group creation and adding
+ * members, in both stores.
+ */
+export function refuseBlockedMembers(blocked: readonly string[], userIds: readonly string[]): void {
+  if (blocked.length === 0) return;
+  const set = new Set(blocked);
+  if (userIds.some((userId) => set.has(userId))) {
+    throw new LetterError('blocked', 'You cannot add someone who blocked you or whom you blocked.');
+  }
 }

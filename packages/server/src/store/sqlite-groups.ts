@@ -27,6 +27,7 @@ export class SqliteGroups {
     for (const userId of wanted) this.store.requireUser(userId);
     const added = wanted.filter((userId) => !this.store.isMember(conversationId, userId));
     if (added.length === 0) return this.change(conversationId, []);
+    this.store.refuseBlockedMembers(actorId, added);
     const { members } = this.store.a.counts.get({ conversationId })!;
     if (members + added.length > limits.groupMaxMembers) {
       throw new LetterError(

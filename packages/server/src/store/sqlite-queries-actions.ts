@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
 import { MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
-import { membersWhoMaySee } from './shared-queries.js';
+import { blockedEitherWayWith, membersWhoMaySee } from './shared-queries.js';
 
 const ONE = sql.lit(1);
 
@@ -45,6 +45,9 @@ function searchQuery(db: Db, inOneConversation: boolean) {
 export function createActionQueries(db: Db) {
   return {
     // Groups
+    blockedEitherWayWith: prepare(db, (p: { userId: string }) =>
+      blockedEitherWayWith(qb, p.userId),
+    ),
     conversationRow: prepare(db, (p: Conv) =>
       qb
         .selectFrom('conversations')

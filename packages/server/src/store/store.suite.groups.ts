@@ -294,6 +294,28 @@ export function describeGroupTests(kit: SuiteKit): void {
       );
       expect(sorted(await kit.store.memberIds(direct))).toEqual(sorted([a!.id, b!.id]));
     });
+
+    it('puts nobody in a group with someone they blocked or who blocked them', async () => {
+      const [admin, blocker, blockedOne, friend] = await kit.users(4);
+      await kit.store.block(blocker!.id, admin!.id, T0); // blocker blocked the admin
+      await kit.store.block(admin!.id, blockedOne!.id, T0); // the admin blocked blockedOne
+      for (const other of [blocker!, blockedOne!]) {
+        await expectCode(kit.group(admin!, [friend!, other]), 'blocked');
+      }
+      const group = await kit.group(admin!, [friend!]);
+      for (const other of [blocker!, blockedOne!]) {
+        await expectCode(
+          kit.store.addMembers({ ...base(group, admin!), userIds: [other.id] }),
+          'blocked',
+        );
+      }
+      expect(sorted(await kit.store.memberIds(group))).toEqual(sorted([admin!.id, friend!.id]));
+      // A block between two others is theirs: the admin may still add both.
+      await kit.store.block(friend!.id, blocker!.id, T0);
+      await kit.store.unblock(blocker!.id, admin!.id);
+      const change = await kit.store.addMembers({ ...base(group, admin!), userIds: [blocker!.id] });
+      expect(change.addedUserIds).toEqual([blocker!.id]);
+    });
   });
 
   describe('members version, views and settings', () => {

@@ -278,6 +278,7 @@ export interface Store {
   ): Promise<{ conversation: Conversation; created: boolean }>;
   /** Finds the direct conversation of a pair without creating it. */
   findDirect(userId: string, peerId: string): Promise<string | null>;
+  /** `blocked` when the creator blocked, or was blocked by, any of the members. */
   createGroup(group: {
     id: string;
     title: string;
@@ -318,7 +319,8 @@ export interface Store {
   renameGroup(input: GroupChangeBase & { title: string }): Promise<MemberChange>;
   /**
    * Adds members (admins); existing members are skipped, unknown or deleted users are
-   * `not_found`, more than limits.groupMaxMembers is `bad_request`. The new members see history
+   * `not_found`, more than limits.groupMaxMembers is `bad_request`, someone who blocked the
+   * actor or whom the actor blocked is `blocked`. The new members see history
    * from the `added` message on and have it unread.
    */
   addMembers(input: GroupChangeBase & { userIds: string[] }): Promise<MemberChange>;
