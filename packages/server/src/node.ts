@@ -83,6 +83,8 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     clock,
     ids,
     sendLimiter: new RateLimiter(clock, 60, 20, on),
+    // A group change reaches every member: 20 at once, then one every 5 s.
+    groupLimiter: new RateLimiter(clock, 20, 0.2, on),
     onMessage: () => metrics.messages.inc(),
   });
   const auth = new AuthService({

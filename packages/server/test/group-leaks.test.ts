@@ -13,6 +13,7 @@ import {
   type TestServer,
   type TestUser,
 } from '../src/testing/harness.js';
+import { ManualClock } from '../src/util/clock.js';
 
 const notFound = { error: { code: 'not_found', message: expect.any(String) } };
 
@@ -123,6 +124,74 @@ describe('group leaks', () => {
         status: 404,
         body: notFound,
       });
+    });
+  });
+
+  describe('group changes have a rate limit of their own', () => {
+    it('is off with LETTER_RATE_LIMITS=off, as in every other suite', async () => {
+      const [ana, ben] = (await users(2, 'free')) as [TestUser, TestUser];
+      for (let i = 0; i < 25; i++) await createGroup(ana, [ben]);
+    });
+
+    it('answers 429 rate_limited with Retry-After past the bucket, per user', async () => {
+      // Time stands still, so the bucket does not refill while the test runs, however slowly.
+      const clock = new ManualClock(Date.now());
+      const limited = await startServer({ config: { rateLimits: true }, clock });
+      try {
+        const register2 = (name: string) => register(limited, name);
+        const [ana, ben, cat] = await Promise.all(['rl', 'rl', 'rl'].map(register2));
+        const create = (user: TestUser) =>
+          api(limited, 'POST', '/api/conversations', user.accessToken, {
+            kind: 'group',
+            title: 'Many',
+            memberIds: [ben!.user.id],
+          });
+        const first = await create(ana!);
+        expect(first.status).toBe(201);
+        const id = first.body.conversation.id as string;
+        const members = `/api/conversations/${id}/members`;
+        // Creations and membership changes draw from one bucket of 20.
+        let taken = 1;
+        for (; taken < 10; taken++) expect((await create(ana!)).status).toBe(201);
+        for (; taken < 20; taken += 2) {
+          const add = await api(limited, 'POST', members, ana!.accessToken, {
+            userIds: [cat!.user.id],
+          });
+          expect(add.status).toBe(200);
+          const remove = await api(
+            limited,
+            'DELETE',
+            `${members}/${cat!.user.id}`,
+            ana!.accessToken,
+          );
+          expect(remove.status).toBe(204);
+        }
+        for (const refused of [
+          await create(ana!),
+          await api(limited, 'POST', members, ana!.accessToken, { userIds: [cat!.user.id] }),
+          await api(limited, 'PATCH', `/api/conversations/${id}`, ana!.accessToken, { title: 'x' }),
+        ]) {
+          expect(refused).toMatchObject({ status: 429, body: { error: { code: 'rate_limited' } } });
+          expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        }
+        // Sending is another bucket, and another user has their own.
+        const sent = await api(
+          limited,
+          'POST',
+          `/api/conversations/${id}/messages`,
+          ana!.accessToken,
+          {
+            clientMsgId: 'still-talking',
+            body: 'hi',
+          },
+        );
+        expect(sent.status).toBe(201);
+        expect((await create(ben!)).status).toBe(201);
+        clock.advance(5_000);
+        expect((await create(ana!)).status).toBe(201);
+      } finally {
+        await limited.stop();
+      }
     });
   });
 });

@@ -23,7 +23,7 @@ import type { Presence, PresenceChange } from '../presence/presence.js';
 import { AccountService } from './accounts.js';
 import { GroupService } from './groups.js';
 import { MessageActions } from './message-actions.js';
-import { takeSendToken } from './send-limit.js';
+import { takeGroupToken, takeSendToken } from './send-limit.js';
 
 export interface SendInput {
   conversationId?: string | undefined;
@@ -40,6 +40,8 @@ export interface ChatDeps {
   clock: Clock;
   ids: Ids;
   sendLimiter: RateLimiter;
+  /** Group creation and group changes, per actor (takeGroupToken). */
+  groupLimiter: RateLimiter;
   onMessage?: (message: Message) => void;
 }
 
@@ -180,6 +182,7 @@ export class ChatService {
 
   async createGroup(userId: string, title: string, memberIds: string[]): Promise<Conversation> {
     const { store, ids, clock } = this.deps;
+    takeGroupToken(this.deps.groupLimiter, userId);
     const others = [...new Set(memberIds)].filter((id) => id !== userId);
     if (others.length + 1 > limits.groupMaxMembers) {
       throw new LetterError(

@@ -11,7 +11,7 @@ import {
 } from '@letter/protocol';
 import type { GroupChangeBase, MemberChange, SystemMessageIds } from '../store/store.js';
 import type { ChatDeps, ChatService } from './chat.js';
-import { takeSendToken } from './send-limit.js';
+import { takeGroupToken } from './send-limit.js';
 
 export class GroupService {
   constructor(
@@ -105,7 +105,7 @@ export class GroupService {
 
   private base(actorId: string, conversationId: string): GroupChangeBase {
     const { clock, ids } = this.deps;
-    takeSendToken(this.deps.sendLimiter, actorId);
+    takeGroupToken(this.deps.groupLimiter, actorId);
     const messageIds: SystemMessageIds = [ids.next('m'), ids.next('m')];
     return { conversationId, actorId, now: clock.now(), messageIds };
   }
