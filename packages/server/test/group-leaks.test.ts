@@ -3,7 +3,7 @@
  * messages from before their join, membership changes cost one bounded frame per member, blocks
  * keep people out of each other's groups, and group changes have a rate limit of their own.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   api,
   register,
@@ -124,6 +124,94 @@ describe('group leaks', () => {
         status: 404,
         body: notFound,
       });
+    });
+  });
+
+  describe('a membership change in a large group', () => {
+    it('sends each member one frame whose size does not grow with the group, serialized once', async () => {
+      const n = 40;
+      const [admin, newcomer, ...others] = await users(n + 2, 'big');
+      const id = await createGroup(admin!, others);
+      const watched = [admin!, ...others.slice(0, 8)];
+      const memberSockets = await Promise.all(watched.map(connect));
+      const newcomerSocket = await connect(newcomer!);
+      const serialized = vi.spyOn(server.node.hub, 'deliverJson');
+      const path = `/api/conversations/${id}`;
+
+      const changes: [string, () => Promise<{ status: number }>][] = [
+        ['added', () => addMembers(admin!, id, [newcomer!])],
+        ['renamed', () => api(server, 'PATCH', path, admin!.accessToken, { title: 'Renamed' })],
+        [
+          'promoted',
+          () =>
+            api(server, 'PATCH', `${path}/members/${others[0]!.user.id}`, admin!.accessToken, {
+              role: 'admin',
+            }),
+        ],
+        [
+          'removed',
+          () => api(server, 'DELETE', `${path}/members/${others[1]!.user.id}`, admin!.accessToken),
+        ],
+      ];
+      let seq = 1;
+      for (const [kind, change] of changes) {
+        const from = memberSockets.map((socket) => socket.frames.length);
+        serialized.mockClear();
+        expect((await change()).status).toBeLessThan(300);
+        seq += 1;
+        // The system message comes last: every frame of the change has arrived by then.
+        const live = memberSockets.filter((_, i) => !(kind === 'removed' && i === 2));
+        for (const socket of live) {
+          await socket.waitFor((f) => f.type === 'message' && f.message.seq === seq);
+        }
+        live.forEach((socket) => {
+          const frames = socket.frames.slice(from[memberSockets.indexOf(socket)]);
+          const about = frames.filter((f) => f.type !== 'message' && f.type !== 'presence');
+          expect(about.map((f) => f.type)).toEqual(['conversation.changed']);
+          expect(JSON.stringify(about[0]).length).toBeLessThan(600);
+        });
+        const deltas = serialized.mock.calls.filter(([, json]) =>
+          json.includes('"type":"conversation.changed"'),
+        );
+        expect(deltas).toHaveLength(1);
+        // Every member but the one it added (who gets a view) and the one it removed.
+        expect(deltas[0]![0].length).toBe(kind === 'added' || kind === 'removed' ? n + 1 : n + 2);
+        const views = serialized.mock.calls.filter(([, json]) =>
+          json.startsWith('{"type":"conversation",'),
+        );
+        // Only the newcomer gets a full view, once.
+        expect(views.map(([userIds]) => userIds)).toEqual(
+          kind === 'added' ? [[newcomer!.user.id]] : [],
+        );
+      }
+      const view = await newcomerSocket.waitFor((f) => f.type === 'conversation');
+      expect(view.conversation.members).toHaveLength(n + 2);
+      expect(view.conversation.memberCount).toBe(n + 2);
+      serialized.mockRestore();
+
+      // The list previews a few members and counts them; the rest is fetched on demand.
+      const late = others[30]!;
+      const list = await api(server, 'GET', '/api/conversations', late.accessToken);
+      const entry = list.body.conversations.find((c: { id: string }) => c.id === id);
+      expect(entry.memberCount).toBe(n + 1);
+      const all = await api(server, 'GET', `${path}/members`, late.accessToken);
+      expect(all.status).toBe(200);
+      expect(all.body.memberCount).toBe(n + 1);
+      expect(all.body.members).toHaveLength(n + 1);
+      expect(all.body.membersVersion).toBe(entry.membersVersion);
+      const full = await api(server, 'GET', path, late.accessToken);
+      expect(full.body.conversation.members).toEqual(all.body.members);
+      // The first five in join order, and the viewer's own entry wherever it ranks.
+      const ids = (members: { user: { id: string } }[]) => members.map((m) => m.user.id);
+      const firstFive = ids(all.body.members).slice(0, 5);
+      const preview = firstFive.includes(late.user.id) ? firstFive : [...firstFive, late.user.id];
+      expect(ids(entry.members)).toEqual(preview);
+      for (const outsider of [others[1]!, (await users(1, 'out'))[0]!]) {
+        expect(await api(server, 'GET', `${path}/members`, outsider.accessToken)).toMatchObject({
+          status: 404,
+          body: notFound,
+        });
+      }
     });
   });
 

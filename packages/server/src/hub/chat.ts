@@ -211,10 +211,28 @@ export class ChatService {
     this.deliverViews(await this.deps.store.conversationViews(conversationId, userIds));
   }
 
-  /** Each member's own view to that member's sessions. */
+  /**
+   * Each member's own view to that member's sessions. Views of one conversation differ only in
+   * the viewer's own fields; members whose views are alike (everyone a change added, every
+   * founding member but the creator) share one frame, serialized once.
+   */
   deliverViews(views: MemberView[]): void {
-    for (const { userId, conversation } of views) {
-      this.deps.hub.deliver([userId], { type: 'conversation', conversation });
+    const alike = new Map<string, { conversation: Conversation; userIds: string[] }>();
+    for (const { userId, conversation: c } of views) {
+      const own = JSON.stringify([
+        c.title,
+        c.readSeq,
+        c.unreadCount,
+        c.firstSeq,
+        c.muted,
+        c.archived,
+      ]);
+      const entry = alike.get(own);
+      if (entry) entry.userIds.push(userId);
+      else alike.set(own, { conversation: c, userIds: [userId] });
+    }
+    for (const { conversation, userIds } of alike.values()) {
+      this.deps.hub.deliver(userIds, { type: 'conversation', conversation });
     }
   }
 

@@ -2,9 +2,9 @@
  * Queries both SQL stores run as they are: one kysely builder over the shared tables, so a rule
  * that decides who may learn what is written once and compiled for each engine.
  */
-import type { Kysely } from 'kysely';
-import { LetterError } from '@letter/protocol';
-import type { SharedTables } from './tables.js';
+import { sql, type Kysely } from 'kysely';
+import { LetterError, limits } from '@letter/protocol';
+import { MEMBER_COLUMNS, type SharedTables } from './tables.js';
 
 /**
  * The members who may see message `seq`, in join order: those whose join point (the first seq
@@ -44,4 +44,46 @@ export function refuseBlockedMembers(blocked: readonly string[], userIds: readon
   if (userIds.some((userId) => set.has(userId))) {
     throw new LetterError('blocked', 'You cannot add someone who blocked you or whom you blocked.');
   }
+}
+
+/**
+ * The members a conversation list shows of each of the viewer's conversations: the first
+ * limits.conversationListMembers in join order, and the viewer's own row wherever it ranks, each
+ * with how many members the conversation has. By conversation, then join order.
+ */
+export function memberPreview(db: Kysely<SharedTables>, viewerId: string) {
+  const ranked = db
+    .selectFrom('members as mine')
+    .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select([
+      ...MEMBER_COLUMNS,
+      sql<number>`cast(row_number() over (partition by m.conversation_id order by m.join_seq, m.joined_at, m.user_id) as integer)`.as(
+        'member_rank',
+      ),
+      sql<number>`cast(count(*) over (partition by m.conversation_id) as integer)`.as(
+        'member_count',
+      ),
+    ])
+    .where('mine.user_id', '=', viewerId);
+  return db
+    .selectFrom(ranked.as('p'))
+    .select([
+      'p.conversation_id',
+      'p.user_id',
+      'p.username',
+      'p.display_name',
+      'p.role',
+      'p.read_seq',
+      'p.delivered_seq',
+      'p.member_count',
+    ])
+    .where((eb) =>
+      eb.or([
+        eb('p.member_rank', '<=', sql.lit(limits.conversationListMembers)),
+        eb('p.user_id', '=', viewerId),
+      ]),
+    )
+    .orderBy('p.conversation_id')
+    .orderBy('p.member_rank');
 }

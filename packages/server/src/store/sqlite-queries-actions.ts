@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
-import { MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
+import { CONVERSATION_COLUMNS, MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
 import { blockedEitherWayWith, membersWhoMaySee } from './shared-queries.js';
 
 const ONE = sql.lit(1);
@@ -111,7 +111,7 @@ export function createActionQueries(db: Db) {
     conversationById: prepare(db, (p: Conv) =>
       qb
         .selectFrom('conversations as c')
-        .select(['c.id', 'c.kind', 'c.title', 'c.last_seq', 'c.created_at', 'c.last_activity_at'])
+        .select(CONVERSATION_COLUMNS)
         .where('c.id', '=', p.conversationId),
     ),
     setSettings: prepare(

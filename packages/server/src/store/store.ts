@@ -81,7 +81,7 @@ export interface AppendResult {
   members?: MemberSet | undefined;
 }
 
-/** The members of a conversation and the version of that list (bumped by every change). */
+/** The members of a conversation and the version of that list (bumped by every change of members or roles). */
 export interface MemberSet {
   userIds: string[];
   version: number;
@@ -122,8 +122,10 @@ export interface MemberChange {
   /** Members who lost access with this change. */
   removedUserIds: string[];
   /**
-   * Every member's own view after the change: read in the same transaction, so the events of a
-   * change describe exactly the state it committed.
+   * The own view after the change of each member it added, and of the actor when still a
+   * member (their answer): read in the same transaction, so the events of a change describe
+   * exactly the state it committed. Everyone else hears of it through one delta
+   * (`conversation.changed`, built from `messages`), not a view each.
    */
   views: MemberView[];
 }
