@@ -7,6 +7,7 @@ import { limits } from '@letter/protocol';
 import type {
   Contact,
   Conversation,
+  ConversationChange,
   ConversationSettingsBody,
   ExportDocument,
   Message,
@@ -388,6 +389,22 @@ export class LetterClient {
     return this.adopt(this.api.setMemberRole(conversationId, userId, role));
   }
 
+  /**
+   * Every member of a conversation, into the state: list entries carry only a preview (see
+   * `isComplete`). Resolves to the conversation as the state then holds it.
+   */
+  async loadMembers(conversationId: string): Promise<Conversation | undefined> {
+    const { members, memberCount, membersVersion } = await this.api.members(conversationId);
+    this.store.dispatch({
+      type: 'members',
+      conversationId,
+      members,
+      memberCount,
+      membersVersion,
+    });
+    return this.getSnapshot().conversations[conversationId];
+  }
+
   async removeMember(conversationId: string, userId: string): Promise<void> {
     await this.api.removeMember(conversationId, userId);
     if (userId === this.getSnapshot().me?.id) this.dropConversation(conversationId);
@@ -488,12 +505,29 @@ export class LetterClient {
       case 'conversation':
         this.store.dispatch({ type: 'conversation', conversation: frame.conversation });
         return this.checkGapSoon(frame.conversation.id);
+      case 'conversation.changed':
+        return this.applyChange(frame);
       case 'typing':
         this.store.dispatch(frameToEvent(frame, this.clock.now()));
         return this.typingExpiry.schedule();
       default:
         this.store.dispatch(frameToEvent(frame, this.clock.now()));
     }
+  }
+
+  /**
+   * A group change: applied on top when it follows the version held here; a conversation not
+   * known here, or a version jump (a change missed), is fetched whole instead.
+   */
+  private applyChange(change: ConversationChange): void {
+    const known = this.getSnapshot().conversations[change.conversationId];
+    if (known && change.membersVersion <= known.membersVersion + 1) {
+      this.store.dispatch({ type: 'conversation.changed', change });
+      return;
+    }
+    void this.catchup
+      .fetchConversation(change.conversationId)
+      .catch((error: unknown) => this.report('fetch conversation', error));
   }
 
   /** A message from a frame or a send's `ok`: dedup, outbox, delivery report, notification. */

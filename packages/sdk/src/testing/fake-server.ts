@@ -32,6 +32,8 @@ export interface FakeConversation {
   createdAt: number;
   members: FakeMember[];
   messages: Message[];
+  /** Bumped by every change of members or roles, as the server does. */
+  membersVersion?: number;
 }
 
 interface Session {
@@ -262,8 +264,8 @@ export class FakeServer implements FakeSocketHost {
   rename(actorId: string, conversationId: string, title: string): void {
     const conversation = this.require(conversationId, actorId);
     conversation.title = title;
+    this.announceChange(conversation, { title });
     this.system(conversation, { kind: 'renamed', actorId, userIds: [], title });
-    this.announce(conversation);
   }
 
   addMembers(actorId: string, conversationId: string, userIds: string[]): void {
@@ -281,20 +283,20 @@ export class FakeServer implements FakeSocketHost {
         });
       }
     }
+    this.announceChange(conversation, { added: userIds });
     this.system(conversation, { kind: 'added', actorId, userIds });
-    this.announce(conversation);
   }
 
   removeMember(actorId: string, conversationId: string, userId: string): void {
     const conversation = this.require(conversationId, actorId);
     conversation.members = conversation.members.filter((m) => m.userId !== userId);
+    this.toUser(userId, { type: 'conversation.removed', conversationId });
+    this.announceChange(conversation, { removed: [userId] });
     this.system(conversation, {
       kind: actorId === userId ? 'left' : 'removed',
       actorId,
       userIds: [userId],
     });
-    this.toUser(userId, { type: 'conversation.removed', conversationId });
-    this.announce(conversation);
   }
 
   edit(conversationId: string, seq: number, body: string): Message {
@@ -325,6 +327,8 @@ export class FakeServer implements FakeSocketHost {
         readSeq: m.readSeq,
         deliveredSeq: m.deliveredSeq,
       })),
+      memberCount: c.members.length,
+      membersVersion: c.membersVersion ?? 0,
       lastMessage: last,
       lastSeq: c.messages.length,
       readSeq: me.readSeq,
@@ -338,10 +342,17 @@ export class FakeServer implements FakeSocketHost {
   }
 
   /** The viewer's conversations, latest activity first (ties by id, as the sdk orders). */
+  /** As the server lists them: each entry previews the first 5 members and the viewer. */
   list(viewerId: string): Conversation[] {
     return [...this.conversations.keys()]
       .map((id) => this.view(id, viewerId))
       .filter((c): c is Conversation => c !== null)
+      .map((c) => ({
+        ...c,
+        members: c.members.filter(
+          (m, i) => i < limits.conversationListMembers || m.user.id === viewerId,
+        ),
+      }))
       .sort(
         (a, b) =>
           Date.parse(b.lastActivityAt) - Date.parse(a.lastActivityAt) ||
@@ -532,6 +543,40 @@ export class FakeServer implements FakeSocketHost {
       system: event,
     });
     this.broadcast(conversation, { type: 'message', message });
+  }
+
+  /**
+   * A group change as the server tells it: the full view to those it added, one
+   * `conversation.changed` delta to everyone else.
+   */
+  announceChange(
+    conversation: FakeConversation,
+    change: { added?: string[]; removed?: string[]; title?: string },
+  ): void {
+    const added = new Set(change.added ?? []);
+    if (added.size > 0 || (change.removed ?? []).length > 0) {
+      conversation.membersVersion = (conversation.membersVersion ?? 0) + 1;
+    }
+    const any = conversation.members[0];
+    const view = any ? this.view(conversation.id, any.userId)! : null;
+    const frame = {
+      type: 'conversation.changed',
+      conversationId: conversation.id,
+      membersVersion: conversation.membersVersion ?? 0,
+      memberCount: conversation.members.length,
+      ...(change.title !== undefined && { title: change.title }),
+      added: (view?.members ?? []).filter((m) => added.has(m.user.id)),
+      removed: change.removed ?? [],
+      roles: [],
+    };
+    for (const member of conversation.members) {
+      if (added.has(member.userId)) {
+        const own = this.view(conversation.id, member.userId);
+        if (own) this.toUser(member.userId, { type: 'conversation', conversation: own });
+      } else {
+        this.toUser(member.userId, frame);
+      }
+    }
   }
 
   /** A `conversation` frame to every member, each with their own view. */
