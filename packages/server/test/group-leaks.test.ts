@@ -131,11 +131,16 @@ describe('group leaks', () => {
     it('sends each member one frame whose size does not grow with the group, serialized once', async () => {
       const n = 40;
       const [admin, newcomer, ...others] = await users(n + 2, 'big');
+      const serialized = vi.spyOn(server.node.hub, 'deliverJson');
       const id = await createGroup(admin!, others);
+      // A new group: the creator's view, and one view shared by every founding member.
+      const created = serialized.mock.calls.filter(([, json]) =>
+        json.startsWith('{"type":"conversation",'),
+      );
+      expect(created.map(([userIds]) => userIds.length)).toEqual([1, n]);
       const watched = [admin!, ...others.slice(0, 8)];
       const memberSockets = await Promise.all(watched.map(connect));
       const newcomerSocket = await connect(newcomer!);
-      const serialized = vi.spyOn(server.node.hub, 'deliverJson');
       const path = `/api/conversations/${id}`;
 
       const changes: [string, () => Promise<{ status: number }>][] = [
