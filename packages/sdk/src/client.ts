@@ -7,7 +7,6 @@ import { limits } from '@letter/protocol';
 import type {
   Contact,
   Conversation,
-  ConversationChange,
   ConversationSettingsBody,
   ExportDocument,
   Message,
@@ -393,16 +392,8 @@ export class LetterClient {
    * Every member of a conversation, into the state: list entries carry only a preview (see
    * `isComplete`). Resolves to the conversation as the state then holds it.
    */
-  async loadMembers(conversationId: string): Promise<Conversation | undefined> {
-    const { members, memberCount, membersVersion } = await this.api.members(conversationId);
-    this.store.dispatch({
-      type: 'members',
-      conversationId,
-      members,
-      memberCount,
-      membersVersion,
-    });
-    return this.getSnapshot().conversations[conversationId];
+  loadMembers(conversationId: string): Promise<Conversation | undefined> {
+    return this.catchup.loadMembers(conversationId);
   }
 
   async removeMember(conversationId: string, userId: string): Promise<void> {
@@ -506,28 +497,15 @@ export class LetterClient {
         this.store.dispatch({ type: 'conversation', conversation: frame.conversation });
         return this.checkGapSoon(frame.conversation.id);
       case 'conversation.changed':
-        return this.applyChange(frame);
+        return void this.catchup
+          .applyChange(frame)
+          .catch((error: unknown) => this.report('fetch conversation', error));
       case 'typing':
         this.store.dispatch(frameToEvent(frame, this.clock.now()));
         return this.typingExpiry.schedule();
       default:
         this.store.dispatch(frameToEvent(frame, this.clock.now()));
     }
-  }
-
-  /**
-   * A group change: applied on top when it follows the version held here; a conversation not
-   * known here, or a version jump (a change missed), is fetched whole instead.
-   */
-  private applyChange(change: ConversationChange): void {
-    const known = this.getSnapshot().conversations[change.conversationId];
-    if (known && change.membersVersion <= known.membersVersion + 1) {
-      this.store.dispatch({ type: 'conversation.changed', change });
-      return;
-    }
-    void this.catchup
-      .fetchConversation(change.conversationId)
-      .catch((error: unknown) => this.report('fetch conversation', error));
   }
 
   /** A message from a frame or a send's `ok`: dedup, outbox, delivery report, notification. */

@@ -10,6 +10,7 @@ import type { Conversation, Message, Role, SyncResult, SystemEvent, User } from 
 import type { Clock } from '../clock.js';
 import type { FetchLike } from '../http.js';
 import type { WebSocketConstructor } from '../socket.js';
+import { fakeAnnounceChange } from './fake-actions.js';
 import { handleRest } from './fake-rest.js';
 import { FakeClientSocket } from './fake-socket.js';
 import type { FakeServerSocket, FakeSocketHost } from './fake-socket.js';
@@ -264,7 +265,7 @@ export class FakeServer implements FakeSocketHost {
   rename(actorId: string, conversationId: string, title: string): void {
     const conversation = this.require(conversationId, actorId);
     conversation.title = title;
-    this.announceChange(conversation, { title });
+    fakeAnnounceChange(this, conversation, { title });
     this.system(conversation, { kind: 'renamed', actorId, userIds: [], title });
   }
 
@@ -283,7 +284,7 @@ export class FakeServer implements FakeSocketHost {
         });
       }
     }
-    this.announceChange(conversation, { added: userIds });
+    fakeAnnounceChange(this, conversation, { added: userIds });
     this.system(conversation, { kind: 'added', actorId, userIds });
   }
 
@@ -291,7 +292,7 @@ export class FakeServer implements FakeSocketHost {
     const conversation = this.require(conversationId, actorId);
     conversation.members = conversation.members.filter((m) => m.userId !== userId);
     this.toUser(userId, { type: 'conversation.removed', conversationId });
-    this.announceChange(conversation, { removed: [userId] });
+    fakeAnnounceChange(this, conversation, { removed: [userId] });
     this.system(conversation, {
       kind: actorId === userId ? 'left' : 'removed',
       actorId,
@@ -543,40 +544,6 @@ export class FakeServer implements FakeSocketHost {
       system: event,
     });
     this.broadcast(conversation, { type: 'message', message });
-  }
-
-  /**
-   * A group change as the server tells it: the full view to those it added, one
-   * `conversation.changed` delta to everyone else.
-   */
-  announceChange(
-    conversation: FakeConversation,
-    change: { added?: string[]; removed?: string[]; title?: string },
-  ): void {
-    const added = new Set(change.added ?? []);
-    if (added.size > 0 || (change.removed ?? []).length > 0) {
-      conversation.membersVersion = (conversation.membersVersion ?? 0) + 1;
-    }
-    const any = conversation.members[0];
-    const view = any ? this.view(conversation.id, any.userId)! : null;
-    const frame = {
-      type: 'conversation.changed',
-      conversationId: conversation.id,
-      membersVersion: conversation.membersVersion ?? 0,
-      memberCount: conversation.members.length,
-      ...(change.title !== undefined && { title: change.title }),
-      added: (view?.members ?? []).filter((m) => added.has(m.user.id)),
-      removed: change.removed ?? [],
-      roles: [],
-    };
-    for (const member of conversation.members) {
-      if (added.has(member.userId)) {
-        const own = this.view(conversation.id, member.userId);
-        if (own) this.toUser(member.userId, { type: 'conversation', conversation: own });
-      } else {
-        this.toUser(member.userId, frame);
-      }
-    }
   }
 
   /** A `conversation` frame to every member, each with their own view. */
