@@ -2,7 +2,15 @@
 import { z } from 'zod';
 import { limits } from './limits.js';
 import { clientMsgId, messageBody, positiveSeq } from './rest.js';
-import { conversation, id, message, receiptKind, user, isoTime } from './models.js';
+import {
+  conversation,
+  conversationChange,
+  id,
+  message,
+  receiptKind,
+  user,
+  isoTime,
+} from './models.js';
 import type { ErrorCode } from './errors.js';
 
 const requestId = z.union([z.string().max(64), z.number()]).optional();
@@ -105,6 +113,13 @@ export const serverFrameSchemas = {
     lastSeenAt: isoTime.nullable(),
   }),
   conversation: z.object({ type: z.literal('conversation'), conversation }),
+  /**
+   * Extension: what a group change changed, one frame for every member (serialized once):
+   * members added (in full), ids removed, role changes, the new title when renamed, and the
+   * member count and members version after it. The new members get their full `conversation`
+   * instead, the removed ones `conversation.removed`.
+   */
+  'conversation.changed': conversationChange,
   /** Extension: the caller lost access to a conversation (removed, left); drop it locally. */
   'conversation.removed': z.object({ type: z.literal('conversation.removed'), conversationId: id }),
 } as const;

@@ -35,6 +35,8 @@ export const limits = {
   displayNameMax: 64,
   groupTitleMax: 100,
   groupMaxMembers: 1024,
+  /** How many members a `GET /api/conversations` entry previews (plus the viewer's own). */
+  conversationListMembers: 5,
   userSearchMax: 20,
   /** An emoji reaction, in UTF-16 code units: one grapheme cluster, ZWJ families included. */
   emojiMaxChars: 32,

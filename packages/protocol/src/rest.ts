@@ -5,6 +5,7 @@ import {
   id,
   isoTime,
   role,
+  member,
   conversation,
   contact,
   message,
@@ -196,6 +197,13 @@ export const conversationsResponse = z.object({
 export const contactsResponse = z.object({ contacts: z.array(contact) });
 export const receiptsResponse = z.object({ receipts: z.array(receipt) });
 export const conversationResponse = z.object({ conversation });
+/** Extension: `GET /api/conversations/:id/members`, every member in join order. */
+export const membersResponse = z.object({
+  members: z.array(member),
+  memberCount: z.number().int().nonnegative(),
+  membersVersion: z.number().int().nonnegative(),
+});
+export type MembersResponse = z.infer<typeof membersResponse>;
 export const messageResponse = z.object({ message });
 export const searchResponse = z.object({ results: z.array(searchResult) });
 

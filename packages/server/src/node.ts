@@ -112,6 +112,8 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     // a word typed slowly costs a few. 3 exports, then one every 20 minutes.
     searchLimiter: new RateLimiter(clock, 20, 1, on),
     exportLimiter: new RateLimiter(clock, 3, 1 / 1200, on),
+    // A group change reaches every member: 20 at once, then one every 5 s.
+    groupLimiter: new RateLimiter(clock, 20, 0.2, on),
     onMessage: () => metrics.messages.inc(),
     log: app.log,
   });

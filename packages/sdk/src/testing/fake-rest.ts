@@ -175,6 +175,10 @@ function route(
     server.rename(me, conversation.id, String(body?.title));
     return view();
   }
+  if (sub === 'members' && method === 'GET' && !arg) {
+    const { members, memberCount, membersVersion } = server.view(conversation.id, me)!;
+    return { body: { members, memberCount, membersVersion } };
+  }
   if (sub === 'members' && method === 'POST') {
     server.addMembers(me, conversation.id, body?.userIds as string[]);
     return view();

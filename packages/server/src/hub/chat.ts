@@ -23,7 +23,7 @@ import type { Presence, PresenceChange } from '../presence/presence.js';
 import { AccountService } from './accounts.js';
 import { GroupService } from './groups.js';
 import { MessageActions } from './message-actions.js';
-import { takeSendToken } from './send-limit.js';
+import { takeGroupToken, takeSendToken } from './send-limit.js';
 
 export interface SendInput {
   conversationId?: string | undefined;
@@ -44,6 +44,8 @@ export interface ChatDeps {
   searchLimiter: RateLimiter;
   /** Exports per user (accounts.ts): each one reads all the user's messages. */
   exportLimiter: RateLimiter;
+  /** Group creation and group changes, per actor (takeGroupToken). */
+  groupLimiter: RateLimiter;
   onMessage?: (message: Message) => void;
   /** Where background work that failed (presence announcements) is reported. */
   log?: { warn(details: object, message: string): void };
@@ -198,6 +200,7 @@ export class ChatService {
 
   async createGroup(userId: string, title: string, memberIds: string[]): Promise<Conversation> {
     const { store, ids, clock } = this.deps;
+    takeGroupToken(this.deps.groupLimiter, userId);
     const others = [...new Set(memberIds)].filter((id) => id !== userId);
     if (others.length + 1 > limits.groupMaxMembers) {
       throw new LetterError(
@@ -226,10 +229,28 @@ export class ChatService {
     this.deliverViews(await this.deps.store.conversationViews(conversationId, userIds));
   }
 
-  /** Each member's own view to that member's sessions. */
+  /**
+   * Each member's own view to that member's sessions. Views of one conversation differ only in
+   * the viewer's own fields; members whose views are alike (everyone a change added, every
+   * founding member but the creator) share one frame, serialized once.
+   */
   deliverViews(views: MemberView[]): void {
-    for (const { userId, conversation } of views) {
-      this.deps.hub.deliver([userId], { type: 'conversation', conversation });
+    const alike = new Map<string, { conversation: Conversation; userIds: string[] }>();
+    for (const { userId, conversation: c } of views) {
+      const own = JSON.stringify([
+        c.title,
+        c.readSeq,
+        c.unreadCount,
+        c.firstSeq,
+        c.muted,
+        c.archived,
+      ]);
+      const entry = alike.get(own);
+      if (entry) entry.userIds.push(userId);
+      else alike.set(own, { conversation: c, userIds: [userId] });
+    }
+    for (const { conversation, userIds } of alike.values()) {
+      this.deps.hub.deliver(userIds, { type: 'conversation', conversation });
     }
   }
 

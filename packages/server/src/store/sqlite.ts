@@ -39,6 +39,7 @@ import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteMessageActions } from './sqlite-message-actions.js';
 import { SqlitePeople, type SqliteOptions } from './sqlite-people.js';
 import { searchMessages } from './sqlite-search.js';
+import { refuseBlockedMembers } from './shared-queries.js';
 import {
   toConversations,
   toMemberViews,
@@ -140,6 +141,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     const { id, creatorId, createdAt: now } = group;
     const others = [...new Set(group.memberIds)].filter((member) => member !== creatorId);
     for (const userId of [creatorId, ...others]) this.requireUser(userId);
+    this.refuseBlockedMembers(creatorId, others);
     this.q.insertConversation.run({
       id,
       kind: 'group',
@@ -184,6 +186,15 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
       }),
     });
     return this.requireConversation(id, creatorId);
+  }
+
+  /** `blocked` when the actor blocked, or was blocked by, any of `userIds`. */
+  refuseBlockedMembers(actorId: string, userIds: string[]): void {
+    const blocked = this.a.blockedEitherWayWith.all({ userId: actorId });
+    refuseBlockedMembers(
+      blocked.map((row) => row.user_id),
+      userIds,
+    );
   }
 
   getConversation(conversationId: string, viewerId: string): Conversation | null {

@@ -88,7 +88,7 @@ export interface AppendResult {
   members?: MemberSet | undefined;
 }
 
-/** The members of a conversation and the version of that list (bumped by every change). */
+/** The members of a conversation and the version of that list (bumped by every change of members or roles). */
 export interface MemberSet {
   userIds: string[];
   version: number;
@@ -135,8 +135,10 @@ export interface MemberChange {
   /** Members who lost access with this change. */
   removedUserIds: string[];
   /**
-   * Every member's own view after the change: read in the same transaction, so the events of a
-   * change describe exactly the state it committed.
+   * The own view after the change of each member it added, and of the actor when still a
+   * member (their answer): read in the same transaction, so the events of a change describe
+   * exactly the state it committed. Everyone else hears of it through one delta
+   * (`conversation.changed`, built from `messages`), not a view each.
    */
   views: MemberView[];
 }
@@ -164,7 +166,10 @@ export interface MessageChange {
   message: Message;
   /** false when it already was so (same body, already deleted, same reaction): no event. */
   changed: boolean;
-  /** The members at commit: who hears of the change. */
+  /**
+   * Who hears of the change: the members at commit who may see the message (joined at or
+   * before its seq, `membersWhoMaySee`). A later joiner never gets an older message's update.
+   */
   memberIds: string[];
 }
 
@@ -315,6 +320,7 @@ export interface Store {
   ): Promise<{ conversation: Conversation; created: boolean }>;
   /** Finds the direct conversation of a pair without creating it. */
   findDirect(userId: string, peerId: string): Promise<string | null>;
+  /** `blocked` when the creator blocked, or was blocked by, any of the members. */
   createGroup(group: {
     id: string;
     title: string;
@@ -359,7 +365,8 @@ export interface Store {
   renameGroup(input: GroupChangeBase & { title: string }): Promise<MemberChange>;
   /**
    * Adds members (admins); existing members are skipped, unknown or deleted users are
-   * `not_found`, more than limits.groupMaxMembers is `bad_request`. The new members see history
+   * `not_found`, more than limits.groupMaxMembers is `bad_request`, someone who blocked the
+   * actor or whom the actor blocked is `blocked`. The new members see history
    * from the `added` message on and have it unread.
    */
   addMembers(input: GroupChangeBase & { userIds: string[] }): Promise<MemberChange>;
