@@ -1,5 +1,6 @@
 /** Configuration from the environment, read once at start-up (see the README's table). */
 import { resolve } from 'node:path';
+import { checkJwtSecret } from './auth/secret.js';
 import { DEFAULT_COMMIT_DELAY_MS } from './store/sqlite-rpc.js';
 
 export interface Config {
@@ -41,13 +42,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be an integer`);
     return value;
   };
+  const jwtSecret = env.LETTER_JWT_SECRET || undefined;
+  if (jwtSecret !== undefined) checkJwtSecret(jwtSecret);
   return {
     port: int('PORT', 3000),
     host: env.HOST || '127.0.0.1',
     dataDir: resolve(env.LETTER_DATA_DIR || './data'),
     databaseUrl: env.LETTER_DATABASE_URL || undefined,
     redisUrl: env.LETTER_REDIS_URL || undefined,
-    jwtSecret: env.LETTER_JWT_SECRET || undefined,
+    jwtSecret,
     allowedOrigins: (env.LETTER_ALLOWED_ORIGINS ?? '')
       .split(',')
       .map((o) => o.trim())

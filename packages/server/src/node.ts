@@ -12,6 +12,7 @@ import fastifyStatic from '@fastify/static';
 import { limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
+import { ensurePrivateDir } from './util/key-file.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens, type AccessClaims } from './auth/tokens.js';
 import type { Bus } from './bus/bus.js';
@@ -261,6 +262,8 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
 
 async function openDefaultStore(config: Config): Promise<Store> {
   if (config.databaseUrl) return openPostgresStore({ url: config.databaseUrl });
+  // The database and the key files share the data dir: private to the server's user.
+  ensurePrivateDir(config.dataDir);
   return openSqliteStore({
     file: join(config.dataDir, 'letter.db'),
     commitDelayMs: config.sqliteCommitDelayMs,
