@@ -68,7 +68,10 @@ export const clientMsgId = z
   .min(1)
   .max(limits.maxClientMsgIdChars)
   .refine(noNul, `clientMsgId ${noNulMessage}`);
-export const positiveSeq = z.number().int().positive();
+/** A message's seq as a client names it: 1 up to what both stores hold. */
+export const positiveSeq = z.number().int().positive().max(limits.maxSeq);
+/** A position or cursor: 0 (nothing yet) up to the largest seq. */
+export const cursorSeq = z.number().int().nonnegative().max(limits.maxSeq);
 
 export const registerBody = z.object({ username, password, displayName: displayName.optional() });
 export const loginBody = z.object({
@@ -97,8 +100,8 @@ export const createConversationBody = z.discriminatedUnion('kind', [
 ]);
 
 export const historyQuery = z.object({
-  before: z.coerce.number().int().positive().optional(),
-  after: z.coerce.number().int().nonnegative().optional(),
+  before: z.coerce.number().int().positive().max(limits.maxSeq).optional(),
+  after: z.coerce.number().int().nonnegative().max(limits.maxSeq).optional(),
   limit: z.coerce
     .number()
     .int()
@@ -112,11 +115,11 @@ export const sendMessageBody = z.object({
   body: messageBody,
   replyToSeq: positiveSeq.optional(),
 });
-export const readBody = z.object({ seq: z.number().int().nonnegative() });
+export const readBody = z.object({ seq: cursorSeq });
 
 /** A seq in a path (`/messages/:seq`). */
 export const messageParams = z.object({
-  seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  seq: z.coerce.number().int().positive().max(limits.maxSeq),
 });
 
 export const patchConversationBody = z.object({
