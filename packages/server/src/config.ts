@@ -21,6 +21,12 @@ export interface Config {
   /** Access-token lifetime. */
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
+  /** A session ends this long after its login, however often it is refreshed. */
+  sessionMaxDays: number;
+  /** Receipt times are exact for this long; older position moves are pruned (see prune.ts). */
+  positionLogDays: number;
+  /** How often the sweeper prunes dead sessions and old position moves (0: never). */
+  pruneIntervalMs: number;
   /** A user shows offline only after their last session has been gone this long. */
   presenceGraceMs: number;
   /** Unsent bytes a socket may hold before it is cut off as a slow consumer (1008). */
@@ -61,6 +67,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webRoot: env.LETTER_WEB_ROOT || undefined,
     accessTtlSeconds: int('LETTER_ACCESS_TTL_SECONDS', 15 * 60),
     refreshTtlSeconds: int('LETTER_REFRESH_TTL_SECONDS', 30 * 24 * 3600),
+    sessionMaxDays: int('LETTER_SESSION_MAX_DAYS', 90),
+    positionLogDays: int('LETTER_POSITION_LOG_DAYS', 30),
+    pruneIntervalMs: int('LETTER_PRUNE_INTERVAL_MS', 3600_000),
     presenceGraceMs: int('LETTER_PRESENCE_GRACE_MS', 5000),
     maxBufferedBytes: int('LETTER_MAX_BUFFERED_BYTES', 1024 * 1024),
     heartbeatMs: int('LETTER_HEARTBEAT_MS', 30_000),

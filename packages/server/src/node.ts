@@ -28,6 +28,7 @@ import { conversationRoutes } from './http/conversation-routes.js';
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { Metrics } from './metrics.js';
+import { Sweeper } from './sweeper.js';
 import { BusPresence } from './presence/bus-presence.js';
 import { RedisBus } from './bus/redis.js';
 import { openPostgresStore } from './store/postgres.js';
@@ -55,6 +56,8 @@ export interface LetterNode {
   store: Store;
   hub: Hub;
   transport: WebSocketTransport;
+  /** Prunes dead sessions and old position moves every `pruneIntervalMs` (tests call sweep). */
+  sweeper: Sweeper;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new work, close sockets with 1012, flush the store. */
@@ -97,6 +100,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       clock,
     ),
     refreshTtlSeconds: config.refreshTtlSeconds,
+    sessionMaxMs: config.sessionMaxDays * 24 * 3600 * 1000,
     onRevoked: (sessionIds) => hub.publish({ kind: 'sessions-revoked', sessionIds }),
   });
   hub.onEvent((event) => {
@@ -114,6 +118,14 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     trustProxy: config.trustProxy,
   });
   const metrics = new Metrics({ connections: () => hub.connectionCount, store });
+  const sweeper = new Sweeper({
+    store,
+    clock,
+    sessionMaxDays: config.sessionMaxDays,
+    positionLogDays: config.positionLogDays,
+    intervalMs: config.pruneIntervalMs,
+    log: app.log,
+  });
   let state: 'starting' | 'ready' | 'draining' = 'starting';
 
   installErrorHandling(app);
@@ -241,16 +253,19 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     store,
     hub,
     transport,
+    sweeper,
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });
       transport.attach(app.server);
       state = 'ready';
+      sweeper.start();
       return address;
     },
     async stop() {
       state = 'draining';
       await transport.drain();
       await app.close();
+      await sweeper.stop();
       presence.stop();
       metrics.stop();
       await hub.stop();

@@ -6,7 +6,19 @@
  * locked in id order, as every other writer locks users before conversations.
  */
 import { LetterError, type Message } from '@letter/protocol';
-import { DELETED_DISPLAY_NAME, type AccountDeletion, type MemberChange } from './store.js';
+import {
+  DELETED_DISPLAY_NAME,
+  type AccountDeletion,
+  type MemberChange,
+  type PruneCounts,
+  type PruneCutoffs,
+} from './store.js';
+import {
+  asPruneDb,
+  deleteDeadSessions,
+  deleteDeadSessionTokens,
+  deleteOldPositionLog,
+} from './prune.js';
 import { readTx, writeTx } from './postgres-db.js';
 import type { PostgresGroups } from './postgres-groups.js';
 import type { PostgresStore } from './postgres-store.js';
@@ -120,6 +132,19 @@ export class PostgresAccounts {
         .orderBy('r.user_id')
         .execute();
       return toMessages(rows, reactions);
+    });
+  }
+
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts> {
+    return writeTx(this.store.db, async (tx) => {
+      const db = asPruneDb(tx);
+      const deleted = async (query: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }) =>
+        Number((await query.executeTakeFirst()).numDeletedRows);
+      // Tokens first, counted; the sessions' own delete would cascade to them uncounted.
+      const refreshTokens = await deleted(deleteDeadSessionTokens(db, cutoffs));
+      const sessions = await deleted(deleteDeadSessions(db, cutoffs));
+      const positionLog = await deleted(deleteOldPositionLog(db, cutoffs));
+      return { sessions, refreshTokens, positionLog };
     });
   }
 }

@@ -18,6 +18,8 @@ import {
 } from '@letter/protocol';
 import type {
   AccountDeletion,
+  PruneCounts,
+  PruneCutoffs,
   AppendResult,
   ConversationSettings,
   ConversationSummary,
@@ -73,6 +75,10 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
 
   sentMessages(userId: string): Promise<Message[]> {
     return this.accounts.sentMessages(userId);
+  }
+
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts> {
+    return this.accounts.prune(cutoffs);
   }
 
   // Conversations

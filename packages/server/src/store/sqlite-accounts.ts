@@ -3,7 +3,13 @@
  * transaction: nobody can see a half-deleted account (say, still logged in but gone from groups).
  */
 import { LetterError, type Message } from '@letter/protocol';
-import { DELETED_DISPLAY_NAME, type AccountDeletion, type MemberChange } from './store.js';
+import {
+  DELETED_DISPLAY_NAME,
+  type AccountDeletion,
+  type MemberChange,
+  type PruneCounts,
+  type PruneCutoffs,
+} from './store.js';
 import type { SqliteStore } from './sqlite.js';
 import type { SqliteGroups } from './sqlite-groups.js';
 import { toMessages } from './sqlite-views.js';
@@ -68,5 +74,14 @@ export class SqliteAccounts {
       this.store.a.sentMessages.all({ userId }),
       this.store.a.sentReactions.all({ userId }),
     );
+  }
+
+  prune(cutoffs: PruneCutoffs): PruneCounts {
+    const { a } = this.store;
+    // Tokens first, counted; the sessions' own delete would cascade to them uncounted.
+    const refreshTokens = a.pruneSessionTokens.run(cutoffs).changes;
+    const sessions = a.pruneSessions.run(cutoffs).changes;
+    const positionLog = a.prunePositionLog.run(cutoffs).changes;
+    return { sessions, refreshTokens, positionLog };
   }
 }

@@ -15,6 +15,8 @@ import {
 import { iso } from '../util/clock.js';
 import type {
   AccountDeletion,
+  PruneCounts,
+  PruneCutoffs,
   AppendResult,
   ConversationSettings,
   ConversationSummary,
@@ -82,6 +84,10 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
 
   sentMessages(userId: string): Message[] {
     return this.accounts.sentMessages(userId);
+  }
+
+  prune(cutoffs: PruneCutoffs): PruneCounts {
+    return this.accounts.prune(cutoffs);
   }
 
   // Conversations
