@@ -34,6 +34,12 @@ export interface Config {
   heartbeatMs: number;
   /** How long a socket without an Authorization header has to send its `auth` frame (4408 after). */
   authTimeoutMs: number;
+  /**
+   * Slow or idle clients cannot hold sockets: the request headers must arrive within
+   * `headersMs`, the whole request within `requestMs`; an idle keep-alive socket closes after
+   * `keepAliveMs`, any socket without traffic after `idleMs` (WebSockets ping well within it).
+   */
+  timeouts: { headersMs: number; requestMs: number; keepAliveMs: number; idleMs: number };
   /** SQLite only: how long a batch may wait for company under sustained load (0: never). */
   sqliteCommitDelayMs: number;
   /** Argon2id cost; tests may lower memory cost only through code, never the environment. */
@@ -74,6 +80,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedBytes: int('LETTER_MAX_BUFFERED_BYTES', 1024 * 1024),
     heartbeatMs: int('LETTER_HEARTBEAT_MS', 30_000),
     authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
+    timeouts: {
+      headersMs: int('LETTER_HEADERS_TIMEOUT_MS', 10_000),
+      requestMs: int('LETTER_REQUEST_TIMEOUT_MS', 30_000),
+      keepAliveMs: int('LETTER_KEEP_ALIVE_TIMEOUT_MS', 72_000),
+      idleMs: int('LETTER_IDLE_TIMEOUT_MS', 120_000),
+    },
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
     argon2: { memoryCost: 19456, timeCost: 2 },
   };

@@ -113,6 +113,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
     },
     bodyLimit: limits.maxJsonBodyBytes,
+    ...serverTimeouts(config),
     // X-Forwarded-For is believed only from the configured proxies, or it would let any client
     // pick the address the rate limits key on.
     trustProxy: config.trustProxy,
@@ -271,6 +272,25 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       await hub.stop();
       if (ownsBus) await bus.close();
       if (ownsStore) await store.close();
+    },
+  };
+}
+
+/**
+ * Node's own checks: headers (slowloris) and whole-request deadlines answer 408 and close; an
+ * idle socket is destroyed. Node looks for overdue requests every connectionsCheckingInterval
+ * (30 s by default, which would stretch a 10 s deadline to 40 s).
+ */
+function serverTimeouts(config: Config) {
+  const { headersMs, requestMs, keepAliveMs, idleMs } = config.timeouts;
+  const headersTimeout = requestMs > 0 ? Math.min(headersMs, requestMs) : headersMs;
+  return {
+    connectionTimeout: idleMs,
+    requestTimeout: requestMs,
+    keepAliveTimeout: keepAliveMs,
+    http: {
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
     },
   };
 }
