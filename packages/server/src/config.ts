@@ -12,6 +12,8 @@ export interface Config {
   jwtSecret: string | undefined;
   /** Extra origins allowed for the WebSocket handshake and CORS. */
   allowedOrigins: string[];
+  /** When not empty, only these Host names are served (against DNS rebinding). */
+  allowedHosts: string[];
   rateLimits: boolean;
   /** Which peers may set X-Forwarded-For (proxy-addr names like `loopback`, addresses, CIDRs). */
   trustProxy: string[] | boolean;
@@ -67,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .split(',')
       .map((o) => o.trim())
       .filter(Boolean),
+    allowedHosts: list(env.LETTER_ALLOWED_HOSTS),
     rateLimits: env.LETTER_RATE_LIMITS !== 'off',
     trustProxy: parseTrustProxy(env.LETTER_TRUST_PROXY),
     logLevel: env.LETTER_LOG_LEVEL || 'info',
@@ -89,6 +92,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
     argon2: { memoryCost: 19456, timeCost: 2 },
   };
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 }
 
 function parseTrustProxy(raw: string | undefined): string[] | boolean {

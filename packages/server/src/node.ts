@@ -25,6 +25,7 @@ import { Hub, type Connection } from './hub/hub.js';
 import { authRoutes } from './http/auth-routes.js';
 import type { RouteContext } from './http/context.js';
 import { conversationRoutes } from './http/conversation-routes.js';
+import { hostMatcher, hostRefusal, installHostCheck } from './http/allowed-hosts.js';
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { Metrics } from './metrics.js';
@@ -130,6 +131,8 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   let state: 'starting' | 'ready' | 'draining' = 'starting';
 
   installErrorHandling(app);
+  const hostAllowed = hostMatcher(config.allowedHosts);
+  installHostCheck(app, hostAllowed);
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -202,6 +205,11 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       } catch {
         return false;
       }
+    },
+    hostRefused: (host) => {
+      if (!hostAllowed || hostAllowed(host)) return null;
+      const { code, message } = hostRefusal(host);
+      return { error: { code, message } };
     },
     onOpen: (connection, claims) => openSession(connection, claims.user),
     maxBufferedBytes: config.maxBufferedBytes,

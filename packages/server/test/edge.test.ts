@@ -3,6 +3,7 @@
  * a Host outside LETTER_ALLOWED_HOSTS is refused (DNS rebinding), and /metrics can be kept
  * private (its own port, or a bearer token).
  */
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -86,5 +87,77 @@ describe('timeouts', () => {
     expect(http.headersTimeout).toBe(10_000);
     expect(http.requestTimeout).toBe(30_000);
     expect(http.keepAliveTimeout).toBe(72_000);
+  });
+});
+
+/** A GET with a Host header of our choosing (fetch does not let one set it). */
+function getWithHost(url: string, path: string, host: string) {
+  return new Promise<{ status: number; body: any }>((resolve, reject) => {
+    const request = httpRequest(url + path, { headers: { host } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
+      );
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+const handshake = (host: string) =>
+  'GET /ws HTTP/1.1\r\n' +
+  `Host: ${host}\r\n` +
+  'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+describe('LETTER_ALLOWED_HOSTS', () => {
+  it('serves listed host names (any port, or the port given) and refuses others with 400', async () => {
+    server = await startServer({
+      config: { allowedHosts: ['localhost', '127.0.0.1', 'chat.example:8443'] },
+    });
+    const port = new URL(server.url).port;
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      'LOCALHOST',
+      'chat.example:8443',
+    ]) {
+      expect((await getWithHost(server.url, '/healthz', host)).status, host).toBe(200);
+    }
+    for (const host of [`rebound.attacker.example:${port}`, 'chat.example:80', `[::1]:${port}`]) {
+      const refused = await getWithHost(server.url, '/api/me', host);
+      expect(refused.status, host).toBe(400);
+      expect(refused.body.error.code).toBe('bad_request');
+      expect(refused.body.error.message).toContain('LETTER_ALLOWED_HOSTS');
+    }
+  });
+
+  it('refuses a WebSocket handshake to another Host with 400 and the error body', async () => {
+    server = await startServer({ config: { allowedHosts: ['127.0.0.1'] } });
+    const port = new URL(server.url).port;
+    const evil = rawClient(server.url);
+    evil.write(handshake(`rebound.attacker.example:${port}`));
+    const answer = await evil.done;
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      error: { code: 'bad_request' },
+    });
+    // The listed host still opens sockets.
+    const ana = await register(server, 'ana');
+    const socket = await TestSocket.connect(server, ana.accessToken);
+    expect(await socket.request({ type: 'ping' })).toMatchObject({ type: 'ok' });
+    socket.close();
+  });
+
+  it('without the setting every Host is served, as before', async () => {
+    server = await startServer();
+    expect((await getWithHost(server.url, '/healthz', 'anything.example')).status).toBe(200);
+    const client = rawClient(server.url);
+    client.write(handshake('anything.example'));
+    await sleep(200);
+    client.destroy();
+    expect(await client.done).toMatch(/^HTTP\/1\.1 101/);
   });
 });
