@@ -18,6 +18,11 @@ export interface Config {
   /** Which peers may set X-Forwarded-For (proxy-addr names like `loopback`, addresses, CIDRs). */
   trustProxy: string[] | boolean;
   logLevel: string;
+  /** GET /metrics on a listener of its own (on `metricsHost`, else `host`); unset: the main port. */
+  metricsPort: number | undefined;
+  metricsHost: string | undefined;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   /** Where the built web app lives; served at `/` when present. */
   webRoot: string | undefined;
   /** Access-token lifetime. */
@@ -73,6 +78,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: env.LETTER_RATE_LIMITS !== 'off',
     trustProxy: parseTrustProxy(env.LETTER_TRUST_PROXY),
     logLevel: env.LETTER_LOG_LEVEL || 'info',
+    metricsPort: env.LETTER_METRICS_PORT ? int('LETTER_METRICS_PORT', 0) : undefined,
+    metricsHost: env.LETTER_METRICS_HOST || undefined,
+    metricsToken: env.LETTER_METRICS_TOKEN || undefined,
     webRoot: env.LETTER_WEB_ROOT || undefined,
     accessTtlSeconds: int('LETTER_ACCESS_TTL_SECONDS', 15 * 60),
     refreshTtlSeconds: int('LETTER_REFRESH_TTL_SECONDS', 30 * 24 * 3600),

@@ -29,6 +29,7 @@ import { hostMatcher, hostRefusal, installHostCheck } from './http/allowed-hosts
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { Metrics } from './metrics.js';
+import { installMetricsRoute, listenMetrics, type MetricsServer } from './metrics-endpoint.js';
 import { Sweeper } from './sweeper.js';
 import { BusPresence } from './presence/bus-presence.js';
 import { RedisBus } from './bus/redis.js';
@@ -59,6 +60,8 @@ export interface LetterNode {
   transport: WebSocketTransport;
   /** Prunes dead sessions and old position moves every `pruneIntervalMs` (tests call sweep). */
   sweeper: Sweeper;
+  /** Where GET /metrics is served when it has a port of its own (after listen). */
+  readonly metricsUrl: string | undefined;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new work, close sockets with 1012, flush the store. */
@@ -180,10 +183,8 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       return reply.code(503).send({ status: 'store unavailable' });
     }
   });
-  app.get('/metrics', async (_request, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  installMetricsRoute(app, metrics, config);
+  let metricsServer: MetricsServer | null = null;
   await serveWebApp(app, config.webRoot ?? defaultWebRoot);
 
   const router = new FrameRouter(chat, app.log, (seconds) => metrics.sendSeconds.observe(seconds));
@@ -263,8 +264,12 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     hub,
     transport,
     sweeper,
+    get metricsUrl() {
+      return metricsServer?.url;
+    },
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });
+      metricsServer = await listenMetrics(metrics, config);
       transport.attach(app.server);
       state = 'ready';
       sweeper.start();
@@ -275,6 +280,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       await transport.drain();
       await app.close();
       await sweeper.stop();
+      await metricsServer?.close();
       presence.stop();
       metrics.stop();
       await hub.stop();

@@ -161,3 +161,41 @@ describe('LETTER_ALLOWED_HOSTS', () => {
     expect(await client.done).toMatch(/^HTTP\/1\.1 101/);
   });
 });
+
+describe('/metrics', () => {
+  const scrape = (base: string, token?: string) =>
+    fetch(`${base}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const TOKEN = 'metrics-token-0123456789';
+
+  it('with LETTER_METRICS_TOKEN answers only to that bearer token (401 with the error body)', async () => {
+    server = await startServer({ config: { metricsToken: TOKEN } });
+    for (const token of [undefined, 'wrong', `${TOKEN}x`]) {
+      const refused = await scrape(server.url, token);
+      expect(refused.status, String(token)).toBe(401);
+      expect(await refused.json()).toMatchObject({ error: { code: 'unauthorized' } });
+    }
+    const ok = await scrape(server.url, TOKEN);
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('letter_connections');
+  });
+
+  it('with LETTER_METRICS_PORT moves to a listener of its own (the main port answers 404)', async () => {
+    server = await startServer({ config: { metricsPort: 0, metricsToken: TOKEN } });
+    const metricsUrl = server.node.metricsUrl!;
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(metricsUrl).not.toBe(server.url);
+    expect((await scrape(server.url, TOKEN)).status).toBe(404);
+    expect((await scrape(metricsUrl)).status).toBe(401);
+    const ok = await scrape(metricsUrl, TOKEN);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toContain('text/plain');
+    expect(await ok.text()).toContain('letter_messages_total');
+    expect((await fetch(`${metricsUrl}/api/me`)).status).toBe(404);
+  });
+
+  it('without either setting is served on the main port to anyone, as before', async () => {
+    server = await startServer();
+    expect(server.node.metricsUrl).toBeUndefined();
+    expect((await scrape(server.url)).status).toBe(200);
+  });
+});
