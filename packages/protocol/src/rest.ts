@@ -172,13 +172,23 @@ export const conversationSettingsBody = z
     path: ['muted'],
   });
 
-/** Response shapes, for the sdk and the docs. */
+/**
+ * Sent as `Letter-Auth-Mode: cookie` on register, login and refresh by a client that keeps its
+ * refresh token in the HttpOnly cookie (the web app): the token is then never in a response
+ * body, out of reach of page scripts. Other clients send nothing and get it in the body.
+ */
+export const authModeHeader = 'letter-auth-mode';
+
+/** Response shapes, for the sdk and the docs. `refreshToken` is absent for cookie clients. */
 export const authResponse = z.object({
   user,
   accessToken: z.string(),
-  refreshToken: z.string(),
+  refreshToken: z.string().optional(),
 });
-export const tokensResponse = z.object({ accessToken: z.string(), refreshToken: z.string() });
+export const tokensResponse = z.object({
+  accessToken: z.string(),
+  refreshToken: z.string().optional(),
+});
 export const historyResponse = z.object({ messages: z.array(message), hasMore: z.boolean() });
 export const conversationsResponse = z.object({ conversations: z.array(conversation) });
 export const contactsResponse = z.object({ contacts: z.array(contact) });

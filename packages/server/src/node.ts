@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import { limits } from '@letter/protocol';
+import { authModeHeader, limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
 import { ensurePrivateDir } from './util/key-file.js';
@@ -330,7 +330,7 @@ function installCors(app: FastifyInstance, allowed: string[]): void {
     reply.header('vary', 'Origin');
     if (request.method === 'OPTIONS') {
       reply.header('access-control-allow-methods', 'GET,POST,PUT,PATCH,DELETE');
-      reply.header('access-control-allow-headers', 'authorization,content-type');
+      reply.header('access-control-allow-headers', `authorization,content-type,${authModeHeader}`);
       reply.header('access-control-max-age', '600');
       return reply.code(204).send();
     }
