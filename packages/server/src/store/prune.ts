@@ -14,8 +14,7 @@ export type PruneDb = Kysely<PruneTables>;
  * Either store's Kysely (or a transaction of it), seen through the tables pruning touches;
  * Kysely's types cannot say "a database with at least these tables" themselves.
  */
-export const asPruneDb = (db: Pick<PruneDb, 'selectFrom' | 'deleteFrom'>): PruneDb =>
-  db as PruneDb;
+export const asPruneDb = (db: Pick<PruneDb, 'selectFrom' | 'deleteFrom'>): PruneDb => db as PruneDb;
 
 /**
  * The first `limit` dead sessions by id: revoked, past their maximum lifetime, or with no

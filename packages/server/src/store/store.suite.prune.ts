@@ -1,7 +1,7 @@
 /** The conformance suite, part four: pruning (Store.prune, rules in prune.ts). */
 import { describe, expect, it } from 'vitest';
 import type { PruneCounts, PruneCutoffs } from './store.js';
-import type { SuiteKit} from './store.suite.helpers.js';
+import type { SuiteKit } from './store.suite.helpers.js';
 import { T0, iso } from './store.suite.helpers.js';
 
 const DAY = 24 * 3600 * 1000;
