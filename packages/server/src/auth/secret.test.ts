@@ -46,6 +46,15 @@ describe('the JWT secret', () => {
     expect(mode(file)).toBe(0o600);
   });
 
+  it('leaves a shared sticky directory such as /tmp as it is; the key inside is still 0600', () => {
+    const shared = join(root, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    loadJwtSecret(undefined, shared);
+    expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+    expect(mode(join(shared, 'jwt-secret'))).toBe(0o600);
+  });
+
   it('refuses a torn or hand-written key file that is too short, naming the file', () => {
     const dataDir = join(root, 'data');
     mkdirSync(dataDir);

@@ -24,9 +24,16 @@ import { basename, dirname, join } from 'node:path';
 const PRIVATE_DIR = 0o700;
 const PRIVATE_FILE = 0o600;
 
-/** Creates `dir` (mode 0700), or narrows an existing one that others may read to 0700. */
+/**
+ * Creates `dir` (mode 0700), or narrows an existing one that others may read to 0700 (a data
+ * dir made by an older version holds a world-readable database). A directory that is not ours
+ * or is shared on purpose (sticky, like /tmp) is left alone: the key files in it are 0600.
+ */
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  if (process.platform === 'win32') return;
+  const { mode, uid } = statSync(dir);
+  if (uid !== process.getuid?.() || (mode & 0o1000) !== 0) return;
   narrowMode(dir, PRIVATE_DIR);
 }
 
