@@ -1,7 +1,7 @@
 /** WebSocket frames. Every client frame is parsed with `clientFrame` before it is acted on. */
 import { z } from 'zod';
 import { limits } from './limits.js';
-import { clientMsgId, messageBody, positiveSeq } from './rest.js';
+import { clientMsgId, cursorSeq, messageBody, positiveSeq } from './rest.js';
 import {
   conversation,
   conversationChange,
@@ -44,19 +44,19 @@ export const deliveredFrame = z.object({
   type: z.literal('delivered'),
   id: requestId,
   conversationId: id,
-  seq: z.number().int().nonnegative(),
+  seq: cursorSeq,
 });
 export const readFrame = z.object({
   type: z.literal('read'),
   id: requestId,
   conversationId: id,
-  seq: z.number().int().nonnegative(),
+  seq: cursorSeq,
 });
 export const syncFrame = z.object({
   type: z.literal('sync'),
   id: requestId,
   cursors: z
-    .record(id, z.number().int().nonnegative())
+    .record(id, cursorSeq)
     .refine((c) => Object.keys(c).length <= 10_000, 'at most 10000 cursors'),
 });
 export const pingFrame = z.object({ type: z.literal('ping'), id: requestId });

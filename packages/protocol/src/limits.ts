@@ -7,6 +7,11 @@ export const limits = {
   /** Message body length in code points, after trimming. */
   maxBodyChars: 4000,
   maxClientMsgIdChars: 64,
+  /**
+   * The largest seq (and cursor) a client may name: PostgreSQL keeps seqs in `integer` columns,
+   * so anything larger is refused by the schemas (400) instead of failing in the store.
+   */
+  maxSeq: 2_147_483_647,
   historyDefaultLimit: 50,
   historyMaxLimit: 200,
   /** `GET /api/conversations` pages: this many by default, at most the max. */

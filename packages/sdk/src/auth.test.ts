@@ -170,6 +170,26 @@ describe('auth', () => {
     expect(await reloaded.resume()).toMatchObject({ username: 'alice' });
   });
 
+  it('cookie mode says so on register, login and refresh; token mode does not', async () => {
+    for (const mode of ['cookie', 'token'] as const) {
+      const { auth, server } = setup(mode);
+      const seen: [string, string | null][] = [];
+      server.restOverride = (_method, path, init) => {
+        seen.push([path, new Headers(init.headers).get('letter-auth-mode')]);
+        return undefined;
+      };
+      await auth.register({ username: 'bob', password: 'password123' });
+      await auth.login('alice', 'password123');
+      expect(await auth.refresh()).toEqual(expect.any(String));
+      const expected = mode === 'cookie' ? 'cookie' : null;
+      expect(seen, mode).toEqual([
+        ['/api/auth/register', expected],
+        ['/api/auth/login', expected],
+        ['/api/auth/refresh', expected],
+      ]);
+    }
+  });
+
   it('signs out and emits expired when the refresh is refused', async () => {
     const { auth, api, server } = setup();
     const expired: unknown[] = [];

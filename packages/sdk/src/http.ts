@@ -18,6 +18,8 @@ export interface HttpRequest {
   /** JSON-encoded when present; absent means no body at all (cookie-mode refresh relies on it). */
   body?: unknown;
   token?: string | null;
+  /** Extra request headers (the auth mode on sign-in and refresh). */
+  headers?: Record<string, string>;
 }
 
 export interface HttpOptions {
@@ -57,7 +59,7 @@ export class HttpTransport {
   }
 
   async request<T>(request: HttpRequest): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     if (request.token) headers.authorization = `Bearer ${request.token}`;
     const init: RequestInit = {

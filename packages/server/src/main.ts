@@ -59,6 +59,7 @@ const node = await createNode({ config });
 started.node = node;
 const address = await node.listen();
 node.app.log.info(`Letter is listening on ${address}`);
+if (node.metricsUrl) node.app.log.info(`metrics are served at ${node.metricsUrl}/metrics`);
 if (process.stdout.isTTY || process.env.LETTER_PRINT_ADDRESS !== 'off') {
   console.log(`Letter: open ${address} in your browser`);
 }

@@ -10,9 +10,10 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import proxyAddr from '@fastify/proxy-addr';
-import { closeCodes, LetterError, limits } from '@letter/protocol';
+import { authModeHeader, closeCodes, LetterError, limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
+import { ensurePrivateDir } from './util/key-file.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens, type AccessClaims } from './auth/tokens.js';
 import type { Bus } from './bus/bus.js';
@@ -25,9 +26,12 @@ import { Hub, type Connection } from './hub/hub.js';
 import { authRoutes } from './http/auth-routes.js';
 import type { RouteContext } from './http/context.js';
 import { conversationRoutes } from './http/conversation-routes.js';
+import { hostMatcher, hostRefusal, installHostCheck } from './http/allowed-hosts.js';
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { Metrics } from './metrics.js';
+import { installMetricsRoute, listenMetrics, type MetricsServer } from './metrics-endpoint.js';
+import { Sweeper } from './sweeper.js';
 import { BusPresence } from './presence/bus-presence.js';
 import { RedisBus } from './bus/redis.js';
 import { openPostgresStore } from './store/postgres.js';
@@ -56,6 +60,10 @@ export interface LetterNode {
   store: Store;
   hub: Hub;
   transport: WebSocketTransport;
+  /** Prunes dead sessions and old position moves every `pruneIntervalMs` (tests call sweep). */
+  sweeper: Sweeper;
+  /** Where GET /metrics is served when it has a port of its own (after listen). */
+  readonly metricsUrl: string | undefined;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new work, close sockets with 1012, flush the store. */
@@ -74,6 +82,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
     },
     bodyLimit: limits.maxJsonBodyBytes,
+    ...serverTimeouts(config),
     // X-Forwarded-For is believed only from the configured proxies, or it would let any client
     // pick the address the rate limits key on.
     trustProxy: config.trustProxy,
@@ -128,6 +137,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       clock,
     ),
     refreshTtlSeconds: config.refreshTtlSeconds,
+    sessionMaxMs: config.sessionMaxDays * 24 * 3600 * 1000,
     onRevoked: (sessionIds) => hub.publish({ kind: 'sessions-revoked', sessionIds }),
   });
   hub.onEvent((event) => {
@@ -143,9 +153,19 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     store,
     busDropped: () => hub.publishFailures,
   });
+  const sweeper = new Sweeper({
+    store,
+    clock,
+    sessionMaxDays: config.sessionMaxDays,
+    positionLogDays: config.positionLogDays,
+    intervalMs: config.pruneIntervalMs,
+    log: app.log,
+  });
   let state: 'starting' | 'ready' | 'draining' = 'starting';
 
   installErrorHandling(app);
+  const hostAllowed = hostMatcher(config.allowedHosts);
+  installHostCheck(app, hostAllowed);
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -192,10 +212,8 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     if (down.length === 0) return { status: 'ok' };
     return reply.code(503).send({ status: 'degraded', down });
   });
-  app.get('/metrics', async (_request, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  installMetricsRoute(app, metrics, config);
+  let metricsServer: MetricsServer | null = null;
   await serveWebApp(app, config.webRoot ?? defaultWebRoot);
 
   const router = new FrameRouter(chat, app.log, {
@@ -226,6 +244,11 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       } catch {
         return false;
       }
+    },
+    hostRefused: (host) => {
+      if (!hostAllowed || hostAllowed(host)) return null;
+      const { code, message } = hostRefusal(host);
+      return { error: { code, message } };
     },
     onOpen: (connection, claims) => openSession(connection, claims.user),
     clientAddress: (request) => proxyAddr(request, trusted),
@@ -308,21 +331,48 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     store,
     hub,
     transport,
+    sweeper,
+    get metricsUrl() {
+      return metricsServer?.url;
+    },
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });
+      metricsServer = await listenMetrics(metrics, config);
       transport.attach(app.server);
       state = 'ready';
+      sweeper.start();
       return address;
     },
     async stop() {
       state = 'draining';
       await transport.drain();
       await app.close();
+      await sweeper.stop();
+      await metricsServer?.close();
       presence.stop();
       metrics.stop();
       await hub.stop();
       if (ownsBus) await bus.close();
       if (ownsStore) await store.close();
+    },
+  };
+}
+
+/**
+ * Node's own checks: headers (slowloris) and whole-request deadlines answer 408 and close; an
+ * idle socket is destroyed. Node looks for overdue requests every connectionsCheckingInterval
+ * (30 s by default, which would stretch a 10 s deadline to 40 s).
+ */
+function serverTimeouts(config: Config) {
+  const { headersMs, requestMs, keepAliveMs, idleMs } = config.timeouts;
+  const headersTimeout = requestMs > 0 ? Math.min(headersMs, requestMs) : headersMs;
+  return {
+    connectionTimeout: idleMs,
+    requestTimeout: requestMs,
+    keepAliveTimeout: keepAliveMs,
+    http: {
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
     },
   };
 }
@@ -347,6 +397,8 @@ async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise
         ),
     });
   }
+  // The database and the key files share the data dir: private to the server's user.
+  ensurePrivateDir(config.dataDir);
   return openSqliteStore({
     file: join(config.dataDir, 'letter.db'),
     commitDelayMs: config.sqliteCommitDelayMs,
@@ -364,7 +416,7 @@ function installCors(app: FastifyInstance, allowed: string[]): void {
     reply.header('vary', 'Origin');
     if (request.method === 'OPTIONS') {
       reply.header('access-control-allow-methods', 'GET,POST,PUT,PATCH,DELETE');
-      reply.header('access-control-allow-headers', 'authorization,content-type');
+      reply.header('access-control-allow-headers', `authorization,content-type,${authModeHeader}`);
       reply.header('access-control-max-age', '600');
       return reply.code(204).send();
     }

@@ -519,7 +519,7 @@ describe('a removal on one node, a send on another that has not heard of it yet'
   beforeAll(async () => {
     store = await openSqliteStore({ file: join(tempDir(), 'letter.db') });
     bus = new MemoryBus();
-    const config = { jwtSecret: 'groups-cluster-secret' };
+    const config = { jwtSecret: 'groups-cluster-secret-0123456789abcdef' };
     nodeA = await startServer({ store, bus, config });
     nodeB = await startServer({ store, bus: new LateBus(bus, 400), config });
   });

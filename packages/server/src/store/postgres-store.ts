@@ -18,6 +18,8 @@ import {
 } from '@letter/protocol';
 import type {
   AccountDeletion,
+  PruneCounts,
+  PruneCutoffs,
   AppendResult,
   ConversationSettings,
   ConversationSummary,
@@ -77,6 +79,10 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
 
   sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
     return this.accounts.sentMessages(userId, page);
+  }
+
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts> {
+    return this.accounts.prune(cutoffs);
   }
 
   // Conversations

@@ -4,6 +4,13 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
+import {
+  asPruneDb,
+  deleteDeadSessions,
+  deleteDeadSessionTokens,
+  deleteOldPositionLog,
+} from './prune.js';
+import type { PruneCutoffs } from './store.js';
 import { CONVERSATION_COLUMNS, MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
 import { blockedEitherWayWith, membersWhoMaySee } from './shared-queries.js';
 
@@ -265,6 +272,11 @@ export function createActionQueries(db: Db) {
           .orderBy('r.created_at')
           .orderBy('r.user_id'),
     ),
+
+    // Pruning (the rules are in prune.ts)
+    pruneSessionTokens: prepare(db, (p: PruneCutoffs) => deleteDeadSessionTokens(asPruneDb(qb), p)),
+    pruneSessions: prepare(db, (p: PruneCutoffs) => deleteDeadSessions(asPruneDb(qb), p)),
+    prunePositionLog: prepare(db, (p: PruneCutoffs) => deleteOldPositionLog(asPruneDb(qb), p)),
   };
 }
 

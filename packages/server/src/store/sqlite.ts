@@ -15,6 +15,8 @@ import {
 import { iso } from '../util/clock.js';
 import type {
   AccountDeletion,
+  PruneCounts,
+  PruneCutoffs,
   AppendResult,
   ConversationSettings,
   ConversationSummary,
@@ -85,6 +87,10 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
 
   sentMessages(userId: string, page: SentMessagesPage): Message[] {
     return this.accounts.sentMessages(userId, page);
+  }
+
+  prune(cutoffs: PruneCutoffs): PruneCounts {
+    return this.accounts.prune(cutoffs);
   }
 
   // Conversations

@@ -47,6 +47,20 @@ export interface NewUser {
   createdAt: number;
 }
 
+export interface PruneCutoffs {
+  now: number;
+  sessionsCreatedBefore: number;
+  positionLogBefore: number;
+  limit: number;
+}
+
+/** Rows deleted by one `prune` call. */
+export interface PruneCounts {
+  sessions: number;
+  refreshTokens: number;
+  positionLog: number;
+}
+
 export interface SessionRecord {
   id: string;
   userId: string;
@@ -265,6 +279,19 @@ export interface Store {
    * `page.after` (export).
    */
   sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]>;
+  /**
+   * Deletes what nothing needs any more, at most `limit` sessions (each with all its tokens)
+   * and `limit` position moves per call (the sweeper calls again while a count reaches it), so
+   * one call never holds the writer long:
+   * - dead sessions with all their refresh tokens: revoked, created before `sessionsCreatedBefore`
+   *   (the maximum lifetime), or without a refresh token that is unspent and unexpired at `now`.
+   *   Spent tokens of a live session stay: presenting one is how reuse is detected, and that
+   *   matters only while the session could still be refreshed.
+   * - `position_log` rows older than `positionLogBefore`, except the newest row of each member
+   *   and kind: "delivered"/"read" stay true for every message (the newest row covers them),
+   *   only the time of a receipt older than the cutoff may show a later move's time.
+   */
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts>;
 
   // Sessions and refresh tokens (only hashes are stored)
   createSession(session: {

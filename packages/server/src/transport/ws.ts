@@ -21,6 +21,8 @@ export interface TransportDeps<C extends AccessClaims = AccessClaims> {
   authenticate(token: string | undefined): Promise<C>;
   /** Whether a browser page of this origin may open a socket (`host` is the request's Host). */
   originAllowed(origin: string, host: string | undefined): boolean;
+  /** LETTER_ALLOWED_HOSTS: the handshake's Host; refused with 400 and this error body if not. */
+  hostRefused?(host: string | undefined): object | null;
   /**
    * Called once a socket is authenticated; returns the handler for its text frames. `onText`
    * resolves once the frame is handled: at most `limits.maxFramesInFlight` run at once per
@@ -172,6 +174,8 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/ws') return refuse(socket, 404, 'Not Found');
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
+    const hostError = this.deps.hostRefused?.(request.headers.host);
+    if (hostError) return refuse(socket, 400, 'Bad Request', hostError);
     const origin = request.headers.origin;
     if (origin !== undefined && !this.deps.originAllowed(origin, request.headers.host)) {
       return refuse(socket, 403, 'Forbidden');
@@ -350,8 +354,12 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, text: string, body?: object): void {
+  const json = body ? Buffer.from(JSON.stringify(body)) : Buffer.alloc(0);
+  const type = body ? 'Content-Type: application/json\r\n' : '';
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${type}Content-Length: ${json.length}\r\n\r\n${json}`,
+  );
 }
 
 const isUnavailable = (error: unknown): boolean =>
