@@ -194,7 +194,10 @@ export class ChatService {
     const peer = await store.getUser(peerId);
     if (!peer) throw new LetterError('not_found', 'No such user.');
     const result = await store.openDirect(ids.next('c'), userId, peerId, clock.now());
-    if (result.created) await this.announceConversation(result.conversation.id, [userId, peerId]);
+    if (result.created) {
+      await this.announceConversation(result.conversation.id, [userId, peerId]);
+      await this.revealPresence(userId, peerId);
+    }
     return result;
   }
 
@@ -327,6 +330,34 @@ export class ChatService {
       if (page.hasMore) truncated.push(conversationId);
     }
     return { conversations: summaries, truncated };
+  }
+
+  /**
+   * `a` and `b` may have just become able to see each other's presence (a contact added back, a
+   * direct conversation opened, a block lifted): each hears the other's state now, as the
+   * presence rule allows, instead of only at the other's next change. Background work: a store
+   * failure is logged, never thrown at the request that caused it.
+   */
+  async revealPresence(a: string, b: string): Promise<void> {
+    const { store, hub, presence } = this.deps;
+    try {
+      for (const [viewer, subject] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        if (!(await store.canSeePresence(viewer, subject))) continue;
+        const online = presence.isOnline(subject);
+        const lastSeenAt = online ? null : ((await store.getUser(subject))?.lastSeenAt ?? null);
+        hub.deliver([viewer], {
+          type: 'presence',
+          userId: subject,
+          online,
+          lastSeenAt: lastSeenAt === null ? null : iso(lastSeenAt),
+        });
+      }
+    } catch (error) {
+      this.deps.log?.warn({ err: error, users: [a, b] }, 'revealing presence failed');
+    }
   }
 
   private async announcePresence(change: PresenceChange): Promise<void> {
