@@ -3,13 +3,10 @@
  * need from a client. Kept apart from port.ts so the two halves of the port can grow without
  * touching each other; `LetterPort` extends it and `sdk-conversation-port.ts` implements it.
  */
-import type { Role, SearchResult, User } from '@letter/protocol';
+import type { ConversationSettingsBody, Role, SearchResult, User } from '@letter/protocol';
 
-/** The caller's own flags on a conversation; other members never see them. */
-export interface ChatSettings {
-  muted?: boolean;
-  archived?: boolean;
-}
+/** The caller's own flags on a conversation (muted, archived); other members never see them. */
+export type ChatSettings = ConversationSettingsBody;
 
 export interface ConversationPort {
   renameGroup(conversationId: string, title: string): Promise<unknown>;

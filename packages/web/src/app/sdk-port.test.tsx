@@ -3,7 +3,7 @@
  * The app over the real sdk and the sdk's fake server: the state mapping, key stability of
  * local echoes, history paging, and the whole signed-in flow rendered in jsdom.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { FakeClock, FakeServer, createTestClient, settle } from '@letter/sdk';
@@ -95,6 +95,22 @@ describe('sdk port', () => {
     thread = port.getSnapshot().threads[direct.id]!;
     expect(thread.messages.map((m) => m.body)[0]).toBe('m1');
     expect(thread.hasMore).toBe(false);
+  });
+
+  it('mutes and searches through the sdk client, not through hand-built requests', async () => {
+    const { port, client, server, bob, direct } = setup();
+    server.post(bob.id, direct.id, 'lunch at noon?');
+    await port.login('alice', 'password123');
+    await settle();
+    const updateSettings = vi.spyOn(client, 'updateSettings');
+    const search = vi.spyOn(client, 'search');
+    await port.setChatSettings(direct.id, { muted: true });
+    expect(updateSettings).toHaveBeenCalledWith(direct.id, { muted: true });
+    // The sdk adopts the answer: the list shows the chat muted before any event arrives.
+    expect(port.getSnapshot().conversations[0]?.muted).toBe(true);
+    const results = await port.searchMessages('lunch', direct.id);
+    expect(search).toHaveBeenCalledWith('lunch', { conversationId: direct.id, limit: 50 });
+    expect(results.map((r) => r.message.body)).toEqual(['lunch at noon?']);
   });
 
   it('shows the signed-in app: list, chat, sending, and the unread title', async () => {
