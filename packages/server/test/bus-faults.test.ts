@@ -334,7 +334,11 @@ function describeRedisFaults(
       const proxy = await FaultProxy.forUrl(redisUrl);
       proxies.push(proxy);
       const bus = new RedisBus(proxy.urlFor(redisUrl), prefix);
-      const node = await startServer({ store, bus, config: { jwtSecret: 'bus-faults-stop-secret-of-32-bytes+' } });
+      const node = await startServer({
+        store,
+        bus,
+        config: { jwtSecret: 'bus-faults-stop-secret-of-32-bytes+' },
+      });
       await until(() => bus.isUp());
       proxy.cut();
       await until(() => !bus.isUp());
