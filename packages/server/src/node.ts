@@ -70,7 +70,9 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   const store = options.store ?? (await openDefaultStore(config));
   await store.migrate();
   const ownsBus = !options.bus;
-  const bus = options.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new MemoryBus());
+  const bus =
+    options.bus ??
+    (config.redisUrl ? new RedisBus(config.redisUrl, config.redisPrefix) : new MemoryBus());
   const hub = new Hub(bus);
   await hub.start();
   const presence = new BusPresence(bus, clock, { graceMs: config.presenceGraceMs });
