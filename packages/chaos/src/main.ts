@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { killAllServers } from './proc.js';
-import { scenarios, type Services } from './scenarios.js';
+import { scenarios, type Scenario, type Services } from './scenarios.js';
 import type { RoundResult } from './world.js';
 
 const args = process.argv.slice(2);
@@ -74,8 +74,7 @@ async function main(): Promise<number> {
   console.log(`chaos ${quick ? '(quick)' : '(full)'}: work dir ${workDir}`);
   console.log(row(columns));
   let ok = true;
-  for (const scenario of scenarios) {
-    if (only && !only.includes(scenario.id)) continue;
+  const runOne = async (scenario: Scenario): Promise<void> => {
     const summary: Summary = {
       scenario: scenario.id,
       title: scenario.title,
@@ -88,7 +87,7 @@ async function main(): Promise<number> {
       summary.status = 'skipped';
       summary.note = `needs ${missing.map((m) => (m === 'pgUrl' ? 'LETTER_TEST_PG_URL' : 'LETTER_TEST_REDIS_URL')).join(', ')}`;
       console.log(`${scenario.id}: skipped (${summary.note})`);
-      continue;
+      return;
     }
     try {
       await scenario.run({
@@ -123,7 +122,13 @@ async function main(): Promise<number> {
       summary.note = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.log(`${scenario.id}: ERROR ${summary.note}`);
     }
-  }
+  };
+  const chosen = scenarios.filter((s) => !only || only.includes(s.id));
+  // The quick run (inside `npm test`) runs the scenarios side by side to stay short; they share
+  // nothing but the machine. The full run takes them one at a time.
+  if (quick) await Promise.all(chosen.map(runOne));
+  else for (const scenario of chosen) await runOne(scenario);
+  summaries.sort((x, y) => x.scenario.localeCompare(y.scenario));
 
   console.log('\ntotals');
   console.log(

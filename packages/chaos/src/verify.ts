@@ -68,9 +68,22 @@ export async function serverHistory(reader: ChaosClient, conversationId: string)
   const messages: Message[] = [];
   for (;;) {
     const after = messages.at(-1)?.seq ?? 0;
-    const page = await reader.sdk.api.history(conversationId, { after, limit: 200 });
+    const page = await retried(() => reader.sdk.api.history(conversationId, { after, limit: 200 }));
     messages.push(...page.messages);
     if (!page.hasMore || page.messages.length === 0) return messages;
+  }
+}
+
+/** A read right after recovery may still meet a reconnecting pool: up to 20 s of retries. */
+async function retried<T>(read: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await read();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 }
 

@@ -117,6 +117,9 @@ export class World {
     } finally {
       for (const client of this.clients) client.stopLoad();
     }
+    // A node that died by itself is a failure (counted in `exits`); it is restarted, as a
+    // supervisor would, so the round can still count what was lost.
+    for (const node of this.nodes) if (!node.server.alive) await node.server.start();
     const caughtUp = await this.until(
       () => converged(this.conversations, this.clients),
       this.settings.convergeTimeoutMs,
