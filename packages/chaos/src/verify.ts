@@ -131,8 +131,14 @@ export async function verify(
           .map((m) => [key(m.senderId!, m.clientMsgId!), m.seq]),
       );
       for (const [k, seq] of acked) {
-        if (!held.has(k))
+        const heldSeq = held.get(k);
+        if (heldSeq === undefined) {
           findings.lost.push(`${member.username} ${conversation.id}: ${k} (seq ${seq})`);
+        } else if (heldSeq !== seq) {
+          findings.lost.push(
+            `${member.username} ${conversation.id}: ${k} acked ${seq}, held ${heldSeq}`,
+          );
+        }
       }
       for (const p of state.pending[conversation.id] ?? []) {
         if (held.has(key(member.userId, p.clientMsgId))) {
