@@ -190,7 +190,10 @@ const redisOutage: Scenario = {
           LETTER_REDIS_PREFIX: `letter-chaos-${randomBytes(6).toString('hex')}:`,
         });
         for (let i = 0; i < redisOutage.rounds(ctx.settings.quick); i++) {
-          ctx.onRound(await world.runRound(...dependencyOutage(proxy, i, ctx.settings.quick)));
+          // The load stops as Redis returns: what the other node missed while it was away
+          // must reach its clients without a later message showing the gap.
+          const [fault, inject] = dependencyOutage(proxy, i, ctx.settings.quick);
+          ctx.onRound(await world.runRound(fault, inject, { loadAfterFault: false }));
         }
       },
       async () => {

@@ -105,15 +105,20 @@ export class World {
     );
   }
 
-  /** Load, `fault` (which also undoes itself), more load, recovery, then the checks. */
-  async runRound(fault: string, inject: () => Promise<void>): Promise<RoundResult> {
+  /** Load, `fault` (which also undoes itself), more load (unless told not), recovery, then the checks. */
+  async runRound(
+    fault: string,
+    inject: () => Promise<void>,
+    options: { loadAfterFault?: boolean } = {},
+  ): Promise<RoundResult> {
     this.round++;
     const ackedBefore = this.totalAcks();
     const { sendIntervalMs, maxPending } = this.settings;
     for (const client of this.clients) client.startLoad(sendIntervalMs, maxPending);
     try {
       await inject();
-      await sleep(between(500, 1500));
+      // Without load after the fault, nothing live reveals a gap: only a resync closes it.
+      if (options.loadAfterFault !== false) await sleep(between(500, 1500));
     } finally {
       for (const client of this.clients) client.stopLoad();
     }
@@ -139,6 +144,12 @@ export class World {
     for (const e of exits) this.exitsSeen.add(e);
     const integrity = this.integrity();
     const details = [...lost, ...duplicated, ...gaps, ...findings.stuck, ...exits];
+    if (lost.length > 0) {
+      const onServer = lost.filter((l) => l.startsWith('server ')).length;
+      details.unshift(
+        `lost: ${onServer} on the server, ${lost.length - onServer} on member clients`,
+      );
+    }
     if (!caughtUp) details.unshift('clients did not converge in time');
     return {
       scenario: this.scenario,
