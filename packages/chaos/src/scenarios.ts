@@ -4,9 +4,9 @@
  *
  * a. SQLite, one node: kill -9 under load and restart on the same data dir; some rounds also cut
  *    or black-hole the clients' path first.
- * b. PostgreSQL behind a fault proxy: cut, or half-open, for 2–10 s under load.
- * c. Two nodes on PostgreSQL, Redis behind a fault proxy: cut, or half-open, for 2–10 s under
- *    load, clients spread over both nodes.
+ * b. PostgreSQL behind a fault proxy: cut, half-open or slow for 2–10 s under load.
+ * c. Two nodes on PostgreSQL, Redis behind a fault proxy: cut, half-open or slow for 2–10 s
+ *    under load, clients spread over both nodes; the load stops as Redis returns.
  * d. Two nodes (PostgreSQL + Redis): one killed -9 under load, its clients sent to the other,
  *    then restarted.
  */
@@ -114,9 +114,9 @@ const sqliteKill: Scenario = {
 
 const postgresOutage: Scenario = {
   id: 'b',
-  title: 'PostgreSQL behind a proxy: cut or half-open for 2–10 s under load',
+  title: 'PostgreSQL behind a proxy: cut, half-open or slow for 2–10 s under load',
   needs: ['pgUrl'],
-  rounds: (quick) => (quick ? 2 : 6),
+  rounds: (quick) => (quick ? 3 : 6),
   run: async (ctx) => {
     const pgUrl = ctx.services.pgUrl!;
     const pg = await pgSchema(pgUrl);
@@ -139,21 +139,25 @@ const postgresOutage: Scenario = {
   },
 };
 
-/** Even rounds cut the dependency, odd rounds black-hole it (half-open), for 2–10 s. */
+/** Rounds take turns: the dependency cut, half-open (black-holed), or slow, for 2–10 s. */
 function dependencyOutage(
   proxy: FaultProxy,
   round: number,
   quick: boolean,
 ): [string, () => Promise<void>] {
-  const halfOpen = round % 2 === 1;
+  const kind = (['cut', 'half-open', 'slow'] as const)[round % 3]!;
   const ms = outageMs(quick);
+  const latency = Math.round(between(200, 500));
+  const label = kind === 'slow' ? `slow (+${latency} ms)` : kind;
   return [
-    `${halfOpen ? 'half-open' : 'cut'} ${(ms / 1000).toFixed(1)} s`,
+    `${label} ${(ms / 1000).toFixed(1)} s`,
     async () => {
       await sleep(between(500, 1_500));
-      if (halfOpen) proxy.blackhole();
-      else proxy.cut();
+      if (kind === 'cut') proxy.cut();
+      else if (kind === 'half-open') proxy.blackhole();
+      else proxy.delay(latency);
       await sleep(ms);
+      proxy.delay(0);
       proxy.restore();
     },
   ];
@@ -173,7 +177,7 @@ async function twoNodes(
 
 const redisOutage: Scenario = {
   id: 'c',
-  title: 'Two nodes, Redis behind a proxy: cut or half-open for 2–10 s under load',
+  title: 'Two nodes, Redis behind a proxy: cut, half-open or slow for 2–10 s under load',
   needs: ['pgUrl', 'redisUrl'],
   rounds: (quick) => (quick ? 1 : 6),
   run: async (ctx) => {
