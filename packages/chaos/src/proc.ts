@@ -148,9 +148,13 @@ export class ServerProcess {
     await this.signal('SIGKILL');
   }
 
-  /** A clean stop (SIGTERM drains and exits 0). */
+  /** A clean stop (SIGTERM drains and exits); SIGKILL if that takes more than 15 s. */
   async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await this.signal('SIGTERM');
+    clearTimeout(timer);
   }
 
   private async signal(signal: NodeJS.Signals): Promise<void> {
