@@ -120,6 +120,11 @@ export class ChaosClient {
     this.sdk.close();
   }
 
+  /** `count` messages at once (still bounded by `maxPending`), e.g. just before a kill. */
+  burst(count: number, maxPending: number): void {
+    for (let i = 0; i < count; i++) this.sendOne(maxPending);
+  }
+
   private sendOne(maxPending: number): void {
     const state = this.state;
     if (this.pendingCount() >= maxPending) return;

@@ -37,6 +37,7 @@ const columns = [
   'scenario',
   'round',
   'fault',
+  'inflight',
   'acked',
   'lost',
   'dup',
@@ -45,7 +46,7 @@ const columns = [
   'integrity',
   'exits',
 ];
-const widths = [8, 5, 26, 6, 5, 5, 5, 6, 10, 5];
+const widths = [8, 5, 24, 8, 6, 5, 5, 5, 6, 10, 5];
 const row = (cells: (string | number)[]) =>
   cells.map((c, i) => String(c).padEnd(widths[i]!)).join(' ');
 
@@ -102,6 +103,7 @@ async function main(): Promise<number> {
               result.scenario,
               result.round,
               result.fault,
+              result.inFlight,
               result.acked,
               result.lost,
               result.duplicated,
@@ -136,6 +138,7 @@ async function main(): Promise<number> {
       'scenario',
       'rounds',
       'status',
+      'inflight',
       'acked',
       'lost',
       'dup',
@@ -155,6 +158,7 @@ async function main(): Promise<number> {
         s.scenario,
         s.rounds.length,
         s.status,
+        sum((r) => r.inFlight),
         sum((r) => r.acked),
         sum((r) => r.lost),
         sum((r) => r.duplicated),

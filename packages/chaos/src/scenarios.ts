@@ -97,6 +97,8 @@ const sqliteKill: Scenario = {
         ctx.onRound(
           await world.runRound(variant, async () => {
             await sleep(between(500, 2_500));
+            await world.burst(5);
+            world.markFault();
             if (variant === 'cut + kill -9') node.front.cut();
             if (variant === 'half-open + kill -9') node.front.blackhole();
             await node.server.kill9();
@@ -128,7 +130,9 @@ const postgresOutage: Scenario = {
         await world.addNode(nodeSpec(ctx, 'b-node', { LETTER_DATABASE_URL: proxy.urlFor(pg.url) }));
         await world.addClients(4);
         for (let i = 0; i < postgresOutage.rounds(ctx.settings.quick); i++) {
-          ctx.onRound(await world.runRound(...dependencyOutage(proxy, i, ctx.settings.quick)));
+          ctx.onRound(
+            await world.runRound(...dependencyOutage(world, proxy, i, ctx.settings.quick)),
+          );
         }
       },
       async () => {
@@ -141,6 +145,7 @@ const postgresOutage: Scenario = {
 
 /** Rounds take turns: the dependency cut, half-open (black-holed), or slow, for 2–10 s. */
 function dependencyOutage(
+  world: World,
   proxy: FaultProxy,
   round: number,
   quick: boolean,
@@ -153,6 +158,7 @@ function dependencyOutage(
     `${label} ${(ms / 1000).toFixed(1)} s`,
     async () => {
       await sleep(between(500, 1_500));
+      world.markFault();
       if (kind === 'cut') proxy.cut();
       else if (kind === 'half-open') proxy.blackhole();
       else proxy.delay(latency);
@@ -196,7 +202,7 @@ const redisOutage: Scenario = {
         for (let i = 0; i < redisOutage.rounds(ctx.settings.quick); i++) {
           // The load stops as Redis returns: what the other node missed while it was away
           // must reach its clients without a later message showing the gap.
-          const [fault, inject] = dependencyOutage(proxy, i, ctx.settings.quick);
+          const [fault, inject] = dependencyOutage(world, proxy, i, ctx.settings.quick);
           ctx.onRound(await world.runRound(fault, inject, { loadAfterFault: false }));
         }
       },
@@ -234,6 +240,8 @@ const nodeKill: Scenario = {
               // The victim's clients reconnect through their proxy, which now leads to the
               // survivor (a load balancer taking a dead node out).
               victim.target.port = survivor.server.port;
+              await world.burst(5);
+              world.markFault();
               await victim.server.kill9();
               await sleep(between(500, 2_000));
               await victim.server.start();

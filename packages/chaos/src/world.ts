@@ -31,6 +31,8 @@ export interface RoundResult {
   /** `ok`, the check's first line, or `-` when there is no SQLite database. */
   integrity: string;
   exits: number;
+  /** Messages composed and not yet acknowledged when the fault struck (under load: > 0). */
+  inFlight: number;
   details: string[];
 }
 
@@ -112,6 +114,7 @@ export class World {
     options: { loadAfterFault?: boolean } = {},
   ): Promise<RoundResult> {
     this.round++;
+    this.inFlightAtFault = 0;
     const ackedBefore = this.totalAcks();
     const { sendIntervalMs, maxPending } = this.settings;
     for (const client of this.clients) client.startLoad(sendIntervalMs, maxPending);
@@ -156,6 +159,7 @@ export class World {
       round: this.round,
       fault,
       acked: this.totalAcks() - ackedBefore,
+      inFlight: this.inFlightAtFault,
       lost: lost.length,
       duplicated: duplicated.length,
       gaps: gaps.length,
@@ -180,6 +184,19 @@ export class World {
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
+  }
+
+  private inFlightAtFault = 0;
+
+  /** Every client composes `count` messages now, so that the fault hits writes on their way. */
+  async burst(count: number): Promise<void> {
+    for (const client of this.clients) client.burst(count, this.settings.maxPending);
+    await sleep(between(2, 15));
+  }
+
+  /** Called by a scenario the moment it strikes: how much was on its way then. */
+  markFault(): void {
+    this.inFlightAtFault = this.clients.reduce((sum, c) => sum + c.pendingCount(), 0);
   }
 
   /** Records a check made during the round (after a kill), reported with the end-of-round one. */
