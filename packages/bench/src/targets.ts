@@ -158,7 +158,14 @@ export class LetterTarget extends ServerTarget {
     return [process.execPath, LetterTarget.entry(this.env.repoRoot)];
   }
   protected extraEnv(): NodeJS.ProcessEnv {
-    return { LETTER_DATA_DIR: this.dataDir, LETTER_RATE_LIMITS: 'off' };
+    // Idle sockets are spread over few users (config.idleUsers) and all come from 127.0.0.1:
+    // lift the per-user and per-address socket caps along with the rate limits.
+    return {
+      LETTER_DATA_DIR: this.dataDir,
+      LETTER_RATE_LIMITS: 'off',
+      LETTER_SOCKETS_PER_USER: '100000',
+      LETTER_ANON_SOCKETS_PER_IP: '100000',
+    };
   }
 
   /** Removes the temp data dir; only after the last stop. */

@@ -7,8 +7,16 @@ export const limits = {
   /** Message body length in code points, after trimming. */
   maxBodyChars: 4000,
   maxClientMsgIdChars: 64,
+  /**
+   * The largest seq (and cursor) a client may name: PostgreSQL keeps seqs in `integer` columns,
+   * so anything larger is refused by the schemas (400) instead of failing in the store.
+   */
+  maxSeq: 2_147_483_647,
   historyDefaultLimit: 50,
   historyMaxLimit: 200,
+  /** `GET /api/conversations` pages: this many by default, at most the max. */
+  conversationsDefaultLimit: 200,
+  conversationsMaxLimit: 500,
   /** `sync` replays at most this many messages per conversation. */
   syncMaxPerConversation: 500,
   /** Members see a `typing` event for about this long. */
@@ -17,6 +25,14 @@ export const limits = {
   typingThrottleMs: 2000,
   /** A browser must send its `auth` frame within this time. */
   authTimeoutMs: 10_000,
+  /**
+   * Frames of any type one socket may send: a bucket of `frameBurst` refilled at
+   * `framesPerSecond`; over it → `error rate_limited`, and a socket that keeps on → close 1008.
+   */
+  frameBurst: 100,
+  framesPerSecond: 50,
+  /** Frames of one socket the server works on at once; it reads no more until one is done. */
+  maxFramesInFlight: 32,
   usernameMin: 3,
   usernameMax: 32,
   passwordMin: 8,
@@ -24,10 +40,17 @@ export const limits = {
   displayNameMax: 64,
   groupTitleMax: 100,
   groupMaxMembers: 1024,
+  /** How many members a `GET /api/conversations` entry previews (plus the viewer's own). */
+  conversationListMembers: 5,
   userSearchMax: 20,
   /** An emoji reaction, in UTF-16 code units: one grapheme cluster, ZWJ families included. */
   emojiMaxChars: 32,
   searchQueryMaxChars: 200,
   searchDefaultLimit: 20,
   searchMaxLimit: 100,
+  /**
+   * Search words shorter than this (letters and digits) are left out: a one-letter prefix
+   * matches most of the index. A query of only such words is `bad_request`.
+   */
+  searchMinWordChars: 2,
 } as const;

@@ -7,9 +7,11 @@ import type {
   Contact,
   Conversation,
   ConversationSettingsBody,
+  ConversationsResponse,
   CreateConversationBody,
   ExportDocument,
   HistoryQuery,
+  MembersResponse,
   Message,
   Receipt,
   Role,
@@ -29,6 +31,9 @@ export interface TokenSource {
 export type { SearchResult };
 
 export type HistoryPageQuery = Partial<HistoryQuery>;
+
+// A type, not an interface: it must fit HttpRequest's index-signature `query`.
+export type ConversationsPageQuery = { limit?: number; cursor?: string };
 
 export interface HistoryPage {
   messages: Message[];
@@ -117,12 +122,36 @@ export class LetterApi {
   }
 
   // Conversations
-  async conversations(): Promise<Conversation[]> {
-    const res = await this.request<{ conversations: Conversation[] }>({
+  /** One page, latest activity first; pass `nextCursor` back as `cursor` for the next one. */
+  conversationsPage(query: ConversationsPageQuery = {}): Promise<ConversationsResponse> {
+    return this.request<ConversationsResponse>({
       method: 'GET',
       path: '/api/conversations',
+      query,
     });
-    return res.conversations;
+  }
+  /**
+   * Every conversation, latest activity first, following the server's pages. One whose activity
+   * moves it ahead of the cursor while later pages are read is on none of them; it is then at
+   * the front, so the first page is read once more at the end and merged. (Should more than a
+   * page of conversations move meanwhile, `sync` names the rest.)
+   */
+  async conversations(): Promise<Conversation[]> {
+    const byId = new Map<string, Conversation>();
+    let page = await this.conversationsPage();
+    for (const c of page.conversations) byId.set(c.id, c);
+    if (!page.nextCursor) return page.conversations;
+    while (page.nextCursor) {
+      page = await this.conversationsPage({ cursor: page.nextCursor });
+      for (const c of page.conversations) byId.set(c.id, c);
+    }
+    // The fresh first page is the newest state of what it holds.
+    for (const c of (await this.conversationsPage()).conversations) byId.set(c.id, c);
+    return [...byId.values()].sort(
+      (a, b) =>
+        Date.parse(b.lastActivityAt) - Date.parse(a.lastActivityAt) ||
+        (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+    );
   }
   async conversation(id: string): Promise<Conversation> {
     return this.unwrapConversation({ method: 'GET', path: `/api/conversations/${enc(id)}` });
@@ -136,6 +165,13 @@ export class LetterApi {
       method: 'PATCH',
       path: `/api/conversations/${enc(id)}`,
       body: { title },
+    });
+  }
+  /** Every member in join order (list entries carry only a preview of them). */
+  members(id: string): Promise<MembersResponse> {
+    return this.request<MembersResponse>({
+      method: 'GET',
+      path: `/api/conversations/${enc(id)}/members`,
     });
   }
   addMembers(id: string, userIds: string[]): Promise<Conversation> {

@@ -388,6 +388,14 @@ export class LetterClient {
     return this.adopt(this.api.setMemberRole(conversationId, userId, role));
   }
 
+  /**
+   * Every member of a conversation, into the state: list entries carry only a preview (see
+   * `isComplete`). Resolves to the conversation as the state then holds it.
+   */
+  loadMembers(conversationId: string): Promise<Conversation | undefined> {
+    return this.catchup.loadMembers(conversationId);
+  }
+
   async removeMember(conversationId: string, userId: string): Promise<void> {
     await this.api.removeMember(conversationId, userId);
     if (userId === this.getSnapshot().me?.id) this.dropConversation(conversationId);
@@ -488,6 +496,10 @@ export class LetterClient {
       case 'conversation':
         this.store.dispatch({ type: 'conversation', conversation: frame.conversation });
         return this.checkGapSoon(frame.conversation.id);
+      case 'conversation.changed':
+        return void this.catchup
+          .applyChange(frame)
+          .catch((error: unknown) => this.report('fetch conversation', error));
       case 'typing':
         this.store.dispatch(frameToEvent(frame, this.clock.now()));
         return this.typingExpiry.schedule();

@@ -63,6 +63,7 @@ describe('HttpTransport', () => {
 
   it('falls back to the status when the body is not ours (a proxy page), and to internal for unknown codes', () => {
     expect(errorFromResponse(502, undefined, null, now).code).toBe('internal');
+    expect(errorFromResponse(503, '<html>', null, now).code).toBe('unavailable');
     expect(errorFromResponse(404, '<html>', null, now).code).toBe('not_found');
     expect(
       errorFromResponse(400, { error: { code: 'brand_new', message: 'm' } }, null, now).code,
@@ -197,5 +198,56 @@ describe('LetterApi routes', () => {
     });
     await expect(api.me()).rejects.toMatchObject({ code: 'unauthorized' });
     expect(calls).toEqual([]);
+  });
+});
+
+describe('LetterApi.conversations', () => {
+  const at = (minute: number) => new Date(now + minute * 60_000).toISOString();
+  const conversation = (id: string, minute: number) => ({ id, lastActivityAt: at(minute) });
+
+  /** A server of conversations paged two at a time; `onPage` may change them between pages. */
+  function paged(list: { id: string; lastActivityAt: string }[], onPage: (n: number) => void) {
+    let served = 0;
+    return recording((url) => {
+      onPage(++served);
+      const ordered = [...list].sort(
+        (a, b) => Date.parse(b.lastActivityAt) - Date.parse(a.lastActivityAt),
+      );
+      const cursor = new URL(url).searchParams.get('cursor');
+      const start = cursor === null ? 0 : Number(cursor);
+      const page = ordered.slice(start, start + 2);
+      const nextCursor = start + 2 < ordered.length ? String(start + 2) : null;
+      return json(200, { conversations: page, nextCursor });
+    });
+  }
+
+  it('follows every page and returns each conversation once, in order', async () => {
+    const list = ['a', 'b', 'c', 'd', 'e'].map((id, i) => conversation(id, 10 - i));
+    const { http, calls } = paged(list, () => {});
+    const all = await new LetterApi(http, tokens).conversations();
+    expect(all.map((c) => c.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(calls.map((c) => new URL(c.url).search)).toEqual([
+      '',
+      '?cursor=2',
+      '?cursor=4',
+      // The first page again: what moved to the front meanwhile.
+      '',
+    ]);
+  });
+
+  it('keeps a conversation that moved to the front while later pages were read', async () => {
+    const list = ['a', 'b', 'c', 'd', 'e'].map((id, i) => conversation(id, 10 - i));
+    // After the first page, e (not read yet) gets a message and jumps to the front.
+    const { http } = paged(list, (n) => {
+      if (n === 2) list[4]!.lastActivityAt = at(20);
+    });
+    const all = await new LetterApi(http, tokens).conversations();
+    expect(all.map((c) => c.id)).toEqual(['e', 'a', 'b', 'c', 'd']);
+  });
+
+  it('reads one page when there is only one', async () => {
+    const { http, calls } = paged([conversation('a', 1)], () => {});
+    expect((await new LetterApi(http, tokens).conversations()).map((c) => c.id)).toEqual(['a']);
+    expect(calls).toHaveLength(1);
   });
 });

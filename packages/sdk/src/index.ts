@@ -8,7 +8,13 @@ export { globalNetworkTarget, watchNetwork } from './network.js';
 export type { NetworkTarget } from './network.js';
 export { TypingExpiry } from './typing.js';
 export { LetterApi } from './api.js';
-export type { HistoryPage, HistoryPageQuery, SearchResult, TokenSource } from './api.js';
+export type {
+  ConversationsPageQuery,
+  HistoryPage,
+  HistoryPageQuery,
+  SearchResult,
+  TokenSource,
+} from './api.js';
 export { AuthSession, defaultRefreshLock, memoryRefreshTokenStore } from './auth.js';
 export type {
   AuthEvents,
@@ -69,7 +75,7 @@ export { Catchup } from './sync.js';
 export type { CatchupDeps } from './sync.js';
 export { StateStore } from './state-store.js';
 
-export { applyFrame, frameToEvent, reduce } from './state/reduce.js';
+export { applyFrame, frameToEvent, isComplete, reduce } from './state/reduce.js';
 export { initialState } from './state/types.js';
 export type {
   ClientState,

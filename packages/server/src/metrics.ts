@@ -9,7 +9,7 @@ export class Metrics {
   readonly sendSeconds: Histogram;
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
-  constructor(sources: { connections: () => number; store: Store }) {
+  constructor(sources: { connections: () => number; store: Store; busDropped?: () => number }) {
     const registry = this.registry;
     collectDefaultMetrics({ register: registry });
     this.loopDelay.enable();
@@ -19,6 +19,14 @@ export class Metrics {
       registers: [registry],
       collect() {
         this.set(sources.connections());
+      },
+    });
+    new Gauge({
+      name: 'letter_bus_publish_failed_total',
+      help: 'Hub publishes for other nodes that failed or were dropped (bus away or saturated)',
+      registers: [registry],
+      collect() {
+        this.set(sources.busDropped?.() ?? 0);
       },
     });
     this.messages = new Counter({

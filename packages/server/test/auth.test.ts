@@ -329,14 +329,14 @@ describe('auth', () => {
         headers: { cookie },
       });
       expect(refreshed.status).toBe(200);
-      const body = (await refreshed.json()) as { accessToken: string; refreshToken: string };
+      const body = (await refreshed.json()) as { accessToken: string; refreshToken?: string };
       expect((await api(server, 'GET', '/api/me', body.accessToken)).status).toBe(200);
       const rotated = cookieNamed(refreshed.headers, 'letter_refresh');
       expect(rotated).toBeDefined();
       expect(rotated).toMatch(/;\s*HttpOnly/i);
-      expect(decodeURIComponent(rotated!.split(';')[0]!.slice('letter_refresh='.length))).toBe(
-        body.refreshToken,
-      );
+      expect(rotated!.split(';')[0]).not.toBe(cookie);
+      // A client refreshing from the cookie gets the new token only there, never in the body.
+      expect(body.refreshToken).toBeUndefined();
 
       // The first cookie is spent now: replaying it is reuse and revokes the session.
       const replay = await fetch(`${server.url}/api/auth/refresh`, {
@@ -508,6 +508,40 @@ describe('auth', () => {
       // Retry-After counts down with the clock, so only its presence is compared.
       expect(Number(unknown.retryAfter)).toBeGreaterThanOrEqual(1);
     });
+
+    it('keys the login limit on name and address and counts failures only', async () => {
+      const limited = await startServer({ config: { rateLimits: true } });
+      // The harness connects from 127.0.0.1, a trusted proxy by default: X-Forwarded-For
+      // names the client, as a reverse proxy would.
+      const loginFrom = async (address: string, username: string, password: string) => {
+        const response = await fetch(`${limited.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+          body: JSON.stringify({ username, password }),
+        });
+        return response.status;
+      };
+      try {
+        const name = freshName('lockout');
+        expect((await registerAs(limited, name)).status).toBe(201);
+        // The owner logs in often, from B: a success uses up nothing.
+        for (let i = 0; i < 12; i++)
+          expect(await loginFrom('198.51.100.2', name, PASSWORD)).toBe(200);
+        expect(await loginFrom('198.51.100.2', name, 'wrong password')).toBe(401);
+
+        // Someone guesses from A until refused.
+        const guesses: number[] = [];
+        for (let i = 0; i < 14; i++) guesses.push(await loginFrom('203.0.113.1', name, 'nope'));
+        expect(guesses.slice(0, 10)).toEqual(Array(10).fill(401));
+        expect(guesses.at(-1)).toBe(429);
+        expect(await loginFrom('203.0.113.1', name, PASSWORD)).toBe(429);
+
+        // The owner, from B, is not locked out by A's guesses.
+        expect(await loginFrom('198.51.100.2', name, PASSWORD)).toBe(200);
+      } finally {
+        await limited.stop();
+      }
+    });
   });
 });
 
@@ -608,6 +642,10 @@ describe('profile, search, contacts and blocks', () => {
     expect(again.status).toBe(200);
     expect(again.body.contact.user).toEqual(bob.user);
 
+    // Contacts are one-way: Bob's list is untouched.
+    expect((await api(server, 'GET', '/api/contacts', bob.accessToken)).body.contacts).toEqual([]);
+    // Presence shows once Bob adds Alice back (one-way contacts see nothing).
+    await api(server, 'POST', '/api/contacts', bob.accessToken, { username: alice.user.username });
     const bobSocket = await TestSocket.connect(server, bob.accessToken);
     const online = await api(server, 'GET', '/api/contacts', alice.accessToken);
     expect(online.status).toBe(200);
@@ -625,9 +663,6 @@ describe('profile, search, contacts and blocks', () => {
     expect(contacts).toHaveLength(1);
     expect(contacts[0]!.online).toBe(false);
     expect(new Date(contacts[0]!.lastSeenAt!).toISOString()).toBe(contacts[0]!.lastSeenAt);
-
-    // Contacts are one-way: Bob's list is untouched.
-    expect((await api(server, 'GET', '/api/contacts', bob.accessToken)).body.contacts).toEqual([]);
 
     const missing = await api(server, 'POST', '/api/contacts', alice.accessToken, {
       username: 'no_such_user_here',

@@ -142,7 +142,7 @@ describe('search', () => {
       'NEAR(',
       'OR',
       '-',
-      '^x',
+      '^xy',
       'col:on',
       '""""',
       "'; DROP TABLE",
@@ -170,5 +170,42 @@ describe('search', () => {
     }
     const anonymous = await api(server, 'GET', '/api/search?q=x');
     expect(anonymous.status).toBe(401);
+  });
+
+  it('answers a query of one-letter words with bad_request saying why', async () => {
+    const result = await search(ana, { q: 'a b' });
+    expect(result.status).toBe(400);
+    expect(result.body.error).toEqual({
+      code: 'bad_request',
+      message: 'Search for words of at least 2 letters or digits.',
+    });
+    expect((await search(ana, { q: 'a needle' })).body.results).toHaveLength(1);
+  });
+
+  it('limits searches per user with 429 rate_limited and Retry-After', async () => {
+    const limited = await startServer({ config: { rateLimits: true } });
+    try {
+      const [kim, lou] = await Promise.all([register(limited, 'kim'), register(limited, 'lou')]);
+      const answers: { status: number; retryAfter: string | null; code?: string }[] = [];
+      for (let i = 0; i < 22; i++) {
+        const response = await fetch(`${limited.url}/api/search?q=hello`, {
+          headers: { authorization: `Bearer ${kim!.accessToken}` },
+        });
+        const body = (await response.json()) as { error?: { code: string } };
+        answers.push({
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+          code: body.error?.code,
+        });
+      }
+      expect(answers.slice(0, 20).every((a) => a.status === 200)).toBe(true);
+      expect(answers[20]).toMatchObject({ status: 429, code: 'rate_limited' });
+      expect(Number(answers[20]!.retryAfter)).toBeGreaterThan(0);
+      // Per user: another user still searches.
+      const other = await api(limited, 'GET', '/api/search?q=hello', lou!.accessToken);
+      expect(other.status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
   });
 });

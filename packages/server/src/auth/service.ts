@@ -24,6 +24,8 @@ export interface AuthDeps {
   clock: Clock;
   ids: Ids;
   refreshTtlSeconds: number;
+  /** A session ends this long after its login, however often it is refreshed. */
+  sessionMaxMs: number;
   /** Told of every session this node revokes, so sockets can be closed everywhere. */
   onRevoked: (sessionIds: string[]) => void;
 }
@@ -31,6 +33,8 @@ export interface AuthDeps {
 /** How long a positive session check is trusted before asking the store again. */
 const SESSION_CACHE_MS = 10_000;
 const SESSION_CACHE_MAX = 50_000;
+/** Session look-ups in flight at once when re-checking a node's sockets. */
+const RECHECK_BATCH = 50;
 
 export class AuthService {
   private readonly liveSessions = new Map<string, { userId: string; checkedAt: number }>();
@@ -79,6 +83,13 @@ export class AuthService {
     }
     if (outcome.kind === 'invalid') throw new LetterError('unauthorized');
     const { session } = outcome;
+    if (now - session.createdAt >= this.deps.sessionMaxMs) {
+      // Past its maximum lifetime: the rotation just made is dropped with the session.
+      await store.revokeSession(session.id, now);
+      this.forget([session.id]);
+      this.deps.onRevoked([session.id]);
+      throw new LetterError('unauthorized', 'This session is too old; sign in again.');
+    }
     const accessToken = await this.deps.tokens.sign({
       userId: session.userId,
       sessionId: session.id,
@@ -167,6 +178,28 @@ export class AuthService {
     for (const id of sessionIds) this.liveSessions.delete(id);
   }
 
+  /** Drops every cached session check (revocations of a bus outage may have gone unheard). */
+  forgetAll(): void {
+    this.liveSessions.clear();
+  }
+
+  /**
+   * Of `sessionIds`, those the store says have ended (revoked, or gone with their account):
+   * after a bus outage, the sockets of a session revoked meanwhile on another node are found so.
+   */
+  async endedSessions(sessionIds: string[]): Promise<string[]> {
+    const ended: string[] = [];
+    for (let i = 0; i < sessionIds.length; i += RECHECK_BATCH) {
+      const batch = sessionIds.slice(i, i + RECHECK_BATCH);
+      const sessions = await Promise.all(batch.map((id) => this.deps.store.getSession(id)));
+      sessions.forEach((session, j) => {
+        if (!session || session.revokedAt !== null) ended.push(batch[j]!);
+      });
+    }
+    this.forget(ended);
+    return ended;
+  }
+
   private async startSession(user: User): Promise<Credentials> {
     const { store, clock, ids, tokens } = this.deps;
     const sessionId = ids.next('s');
@@ -177,7 +210,7 @@ export class AuthService {
       userId: user.id,
       refreshHash: hashRefreshToken(refreshToken),
       createdAt: now,
-      expiresAt: now + this.deps.refreshTtlSeconds * 1000,
+      expiresAt: now + Math.min(this.deps.refreshTtlSeconds * 1000, this.deps.sessionMaxMs),
     });
     const accessToken = await tokens.sign({ userId: user.id, sessionId });
     return {

@@ -1,4 +1,5 @@
 /** The caller's data: export it, or delete the account. */
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { deleteMeBody, parseOrThrow } from '@letter/protocol';
 import { authenticate, limit, noContent, type RouteContext } from './context.js';
@@ -8,13 +9,16 @@ export function accountRoutes(app: FastifyInstance, context: RouteContext): void
 
   app.get('/api/me/export', async (request, reply) => {
     const { userId } = await authenticate(context, request);
-    const document = await chat.accounts.export(userId);
+    const { username, chunks } = await chat.accounts.export(userId);
     // Usernames are [a-z0-9_.], so the name needs no quoting beyond the quotes.
-    reply.header(
-      'content-disposition',
-      `attachment; filename="letter-export-${document.user.username}.json"`,
-    );
-    return document;
+    reply.header('content-disposition', `attachment; filename="letter-export-${username}.json"`);
+    reply.type('application/json; charset=utf-8');
+    // Streamed (chunked): a page is read from the store when the client took the one before.
+    // Should a read fail midway, the connection is cut and the client holds invalid JSON,
+    // never a document that looks complete.
+    // Bytes, not objects: the stream then asks for the next page once less than its
+    // highWaterMark (16 KiB) is buffered, instead of holding up to 16 pages ahead.
+    return reply.send(Readable.from(chunks, { objectMode: false }));
   });
 
   app.delete('/api/me', async (request, reply) => {

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import {
+  conversationsQuery,
   createConversationBody,
   historyQuery,
   LetterError,
@@ -14,6 +15,7 @@ import {
   sendMessageBody,
 } from '@letter/protocol';
 import { authenticate, noContent, type RouteContext } from './context.js';
+import { decodeCursor, encodeCursor } from './conversation-cursor.js';
 import { groupRoutes } from './group-routes.js';
 import { messageRoutes } from './message-routes.js';
 
@@ -24,7 +26,14 @@ export function conversationRoutes(app: FastifyInstance, context: RouteContext):
 
   app.get('/api/conversations', async (request) => {
     const { userId } = await authenticate(context, request);
-    return { conversations: await store.listConversations(userId) };
+    const { limit, cursor } = parseOrThrow(conversationsQuery, request.query);
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    // One more than the page tells whether another page follows.
+    const found = await store.listConversations(userId, { limit: limit + 1, after });
+    const conversations = found.slice(0, limit);
+    const last = conversations.at(-1);
+    const nextCursor = found.length > limit && last ? encodeCursor(last) : null;
+    return { conversations, nextCursor };
   });
 
   app.post('/api/conversations', async (request, reply) => {

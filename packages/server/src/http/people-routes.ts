@@ -61,7 +61,7 @@ export function peopleRoutes(app: FastifyInstance, context: RouteContext): void 
     return {
       contacts: contacts.map((contact) => ({
         user: contact.user,
-        online: presence.isOnline(contact.user.id),
+        online: contact.presenceVisible && presence.isOnline(contact.user.id),
         lastSeenAt: contact.lastSeenAt,
       })),
     };
@@ -74,10 +74,13 @@ export function peopleRoutes(app: FastifyInstance, context: RouteContext): void 
     if (!target) throw new LetterError('not_found', 'No user with that username.');
     if (target.id === userId) throw new LetterError('bad_request', 'You cannot add yourself.');
     const created = await store.addContact(userId, target.id, clock.now());
+    // Adding someone is no way to watch them: until the rule allows it (they added you back,
+    // or you share a conversation), the answer is the one for someone never seen.
+    const visible = await store.canSeePresence(userId, target.id);
     const contact = {
       user: publicUser(target),
-      online: presence.isOnline(target.id),
-      lastSeenAt: target.lastSeenAt === null ? null : iso(target.lastSeenAt),
+      online: visible && presence.isOnline(target.id),
+      lastSeenAt: visible && target.lastSeenAt !== null ? iso(target.lastSeenAt) : null,
     };
     return reply.code(created ? 201 : 200).send({ contact });
   });

@@ -23,7 +23,7 @@ import type { Presence, PresenceChange } from '../presence/presence.js';
 import { AccountService } from './accounts.js';
 import { GroupService } from './groups.js';
 import { MessageActions } from './message-actions.js';
-import { takeSendToken } from './send-limit.js';
+import { takeGroupToken, takeSendToken } from './send-limit.js';
 
 export interface SendInput {
   conversationId?: string | undefined;
@@ -40,7 +40,15 @@ export interface ChatDeps {
   clock: Clock;
   ids: Ids;
   sendLimiter: RateLimiter;
+  /** Searches per user (message-actions.ts): each one reads the index. */
+  searchLimiter: RateLimiter;
+  /** Exports per user (accounts.ts): each one reads all the user's messages. */
+  exportLimiter: RateLimiter;
+  /** Group creation and group changes, per actor (takeGroupToken). */
+  groupLimiter: RateLimiter;
   onMessage?: (message: Message) => void;
+  /** Where background work that failed (presence announcements) is reported. */
+  log?: { warn(details: object, message: string): void };
 }
 
 const MEMBER_CACHE_MAX = 20_000;
@@ -70,8 +78,14 @@ export class ChatService {
   constructor(private readonly deps: ChatDeps) {
     deps.hub.onEvent((event) => {
       if (event.kind === 'membership-changed') this.dropMembers(event.conversationId);
+      if (event.kind === 'bus-restored') this.dropAllMembers(); // changes elsewhere went unheard
     });
-    deps.presence.onChange((change) => void this.announcePresence(change));
+    // A presence change is background work: with the database away it is logged and skipped.
+    deps.presence.onChange((change) => {
+      this.announcePresence(change).catch((error: unknown) =>
+        deps.log?.warn({ err: error, userId: change.userId }, 'presence announcement failed'),
+      );
+    });
     this.groups = new GroupService(this, deps);
     this.messages = new MessageActions(deps);
     this.accounts = new AccountService(this, deps);
@@ -105,6 +119,12 @@ export class ChatService {
   membersChanged(conversationId: string): void {
     this.dropMembers(conversationId);
     this.deps.hub.publish({ kind: 'membership-changed', conversationId });
+  }
+
+  private dropAllMembers(): void {
+    this.drops += 1;
+    this.members.clear();
+    this.loading.clear();
   }
 
   private dropMembers(conversationId: string): void {
@@ -180,6 +200,7 @@ export class ChatService {
 
   async createGroup(userId: string, title: string, memberIds: string[]): Promise<Conversation> {
     const { store, ids, clock } = this.deps;
+    takeGroupToken(this.deps.groupLimiter, userId);
     const others = [...new Set(memberIds)].filter((id) => id !== userId);
     if (others.length + 1 > limits.groupMaxMembers) {
       throw new LetterError(
@@ -208,10 +229,28 @@ export class ChatService {
     this.deliverViews(await this.deps.store.conversationViews(conversationId, userIds));
   }
 
-  /** Each member's own view to that member's sessions. */
+  /**
+   * Each member's own view to that member's sessions. Views of one conversation differ only in
+   * the viewer's own fields; members whose views are alike (everyone a change added, every
+   * founding member but the creator) share one frame, serialized once.
+   */
   deliverViews(views: MemberView[]): void {
-    for (const { userId, conversation } of views) {
-      this.deps.hub.deliver([userId], { type: 'conversation', conversation });
+    const alike = new Map<string, { conversation: Conversation; userIds: string[] }>();
+    for (const { userId, conversation: c } of views) {
+      const own = JSON.stringify([
+        c.title,
+        c.readSeq,
+        c.unreadCount,
+        c.firstSeq,
+        c.muted,
+        c.archived,
+      ]);
+      const entry = alike.get(own);
+      if (entry) entry.userIds.push(userId);
+      else alike.set(own, { conversation: c, userIds: [userId] });
+    }
+    for (const { conversation, userIds } of alike.values()) {
+      this.deps.hub.deliver(userIds, { type: 'conversation', conversation });
     }
   }
 
@@ -230,8 +269,8 @@ export class ChatService {
     );
     if (!result) throw new LetterError('not_found');
     if (result.changed) {
-      const members = await this.memberIds(conversationId);
-      this.deps.hub.deliver(members, {
+      // The store's audience: members added after this position hear nothing of it.
+      this.deps.hub.deliver(result.audience, {
         type: 'receipt',
         conversationId,
         userId,
@@ -251,8 +290,10 @@ export class ChatService {
     if (now - (this.typingAt.get(key) ?? -Infinity) < limits.typingThrottleMs * 0.75) return;
     if (this.typingAt.size > 100_000) this.typingAt.clear();
     this.typingAt.set(key, now);
+    // Nobody sees typing from someone they blocked or who blocked them, in groups too.
+    const blocked = new Set(await this.deps.store.blockPeers(userId));
     this.deps.hub.deliver(
-      members.filter((id) => id !== userId),
+      members.filter((id) => id !== userId && !blocked.has(id)),
       { type: 'typing', conversationId, userId },
     );
   }
@@ -261,16 +302,19 @@ export class ChatService {
    * Replays what the client missed after each cursor, in seq order, through `emit`; then
    * returns every conversation's lastSeq so the client notices ones it has never seen.
    * Conversations the user is not in are ignored silently: a cursor reveals nothing.
+   * Once `signal` is aborted (the socket closed) it reads nothing more from the store.
    */
   async sync(
     userId: string,
     cursors: Record<string, number>,
     emit: (frame: object, key: MessageKey) => void,
+    signal?: AbortSignal,
   ): Promise<SyncResult> {
     const summaries = await this.deps.store.listConversationSummaries(userId);
     const lastSeqs = new Map(summaries.map((s) => [s.id, s.lastSeq]));
     const truncated: string[] = [];
     for (const [conversationId, cursor] of Object.entries(cursors)) {
+      if (signal?.aborted) break;
       const lastSeq = lastSeqs.get(conversationId);
       if (lastSeq === undefined || lastSeq <= cursor) continue;
       const page = await this.deps.store.history(conversationId, userId, {
@@ -287,14 +331,22 @@ export class ChatService {
 
   private async announcePresence(change: PresenceChange): Promise<void> {
     const { store, hub } = this.deps;
-    if (!change.online && change.lastSeenAt !== null)
-      await store.setLastSeen(change.userId, change.lastSeenAt);
+    if (!change.online && change.lastSeenAt !== null && !change.localOnly) {
+      // Not saving lastSeenAt loses a detail; the announcement still goes out.
+      await store
+        .setLastSeen(change.userId, change.lastSeenAt)
+        .catch((error: unknown) =>
+          this.deps.log?.warn({ err: error, userId: change.userId }, 'saving lastSeenAt failed'),
+        );
+    }
     const audience = await store.presenceAudience(change.userId);
-    hub.deliver(audience, {
+    const frame = {
       type: 'presence',
       userId: change.userId,
       online: change.online,
       lastSeenAt: change.lastSeenAt === null ? null : iso(change.lastSeenAt),
-    });
+    };
+    if (change.localOnly) hub.deliverHere(audience, frame);
+    else hub.deliver(audience, frame);
   }
 }

@@ -1,10 +1,14 @@
 /**
- * The hub routes events to the sockets of users, on this node and (through the bus) every
- * other node. It knows connections, not conversations: callers say which users get a frame.
+ * The hub routes events to the sockets of users, on this node directly and (through the bus)
+ * every other node. It knows connections, not conversations: callers say which users get a frame.
  *
  * Architecture Invariant: the hub only publishes events for changes the store has committed.
  * Architecture Invariant: a frame is serialized once per fan-out, never once per recipient.
+ * Architecture Invariant: local delivery never waits for the bus. This node's sockets get a frame
+ * at once, in call (commit) order; the bus carries it only to other nodes, tagged with this
+ * node's id so this node skips its own payloads, and only once another node has been heard of.
  */
+import { randomBytes } from 'node:crypto';
 import type { Bus } from '../bus/bus.js';
 
 /** One authenticated socket, as the transport exposes it. */
@@ -25,15 +29,45 @@ export interface MessageKey {
   seq: number;
 }
 
-const CHANNEL = 'letter:events';
+/** `:2`: payloads carry the publishing node's id since issue 10; older nodes never hear them. */
+export const HUB_CHANNEL = 'letter:events:2';
 /** How many revoked session ids a hub remembers: far more than can be mid-handshake at once. */
 const REVOKED_MEMORY = 10_000;
+/** Cluster-wide events whose publish failed, kept to re-publish when the bus is back. */
+const PENDING_MAX = 10_000;
 
 export type HubEvent =
   | { kind: 'sessions-revoked'; sessionIds: string[] }
-  | { kind: 'membership-changed'; conversationId: string };
+  | { kind: 'membership-changed'; conversationId: string }
+  /**
+   * Local only: the bus came back after an outage, so events of other nodes may have been
+   * missed (listeners drop what they cached from them, e.g. member lists).
+   */
+  | { kind: 'bus-restored' };
+
+export interface HubLog {
+  warn(object: object, message: string): void;
+  info(object: object, message: string): void;
+}
+
+export interface HubOptions {
+  /** This node's id (presence uses the same); payloads carry it so a node skips its own. */
+  nodeId?: string;
+  /**
+   * False while no other node may exist (none has ever been heard of): then nothing goes over
+   * the bus at all. Without it, every delivery is published for other nodes.
+   */
+  hasPeers?: () => boolean;
+  /**
+   * Told when the bus comes back after an outage, with this node's live sessions: resolves to
+   * those the store says have ended (a revocation published while the bus was away).
+   */
+  endedSessions?: (sessionIds: string[]) => Promise<string[]>;
+  log?: HubLog;
+}
 
 export class Hub {
+  readonly nodeId: string;
   private readonly byUser = new Map<string, Set<Connection>>();
   private readonly bySession = new Map<string, Set<Connection>>();
   private readonly listeners: ((event: HubEvent) => void)[] = [];
@@ -43,18 +77,32 @@ export class Hub {
    * session is revoked and attach just after the revocation event went by; it must die too.
    */
   private readonly revoked = new Set<string>();
+  /** What could not be published (revoked sessions, changed conversations); sent again on up. */
+  private pendingRevoked = new Set<string>();
+  private pendingMembers = new Set<string>();
+  private busFailing = false;
+  private stopped = false;
+  /** Publishes of this hub that failed (bus away or saturated); the bus is never the only copy. */
+  publishFailures = 0;
 
-  constructor(private readonly bus: Bus) {}
+  constructor(
+    private readonly bus: Bus,
+    private readonly options: HubOptions = {},
+  ) {
+    this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
+  }
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.bus.subscribe(CHANNEL, (payload) => this.onPayload(payload));
+    this.bus.onUp?.(() => this.busUp());
+    this.unsubscribe = await this.bus.subscribe(HUB_CHANNEL, (payload) => this.onPayload(payload));
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.unsubscribe?.();
   }
 
-  /** Hears cluster-wide events (revocations, membership changes) from every node. */
+  /** Hears cluster-wide events (revocations, membership changes) from every node, this one too. */
   onEvent(listener: (event: HubEvent) => void): void {
     this.listeners.push(listener);
   }
@@ -99,7 +147,10 @@ export class Hub {
     this.deliverJson(userIds, JSON.stringify(frame), exceptConnectionId, key);
   }
 
-  /** `deliver` for a frame already serialized (a message's JSON is made once: `messageJson`). */
+  /**
+   * `deliver` for a frame already serialized (a message's JSON is made once: `messageJson`).
+   * This node's sockets get it now; other nodes through the bus.
+   */
   deliverJson(
     userIds: readonly string[],
     json: string,
@@ -107,31 +158,115 @@ export class Hub {
     key?: MessageKey,
   ): void {
     if (userIds.length === 0) return;
+    this.sendToLocal(userIds, json, exceptConnectionId, key);
+    if (!this.hasPeers()) return;
     const keyText = key ? `${key.seq} ${key.conversationId}` : '';
-    void this.bus.publish(
-      CHANNEL,
-      `D${exceptConnectionId}|${keyText}|${userIds.join(',')}\n${json}`,
+    this.send(`D${this.nodeId}|${exceptConnectionId}|${keyText}|${userIds.join(',')}\n${json}`);
+  }
+
+  /** `deliver` to this node's sockets only (corrections each node makes for its own sockets). */
+  deliverHere(userIds: readonly string[], frame: object): void {
+    if (userIds.length > 0) this.sendToLocal(userIds, JSON.stringify(frame), '', undefined);
+  }
+
+  /** Handles `event` on this node at once and publishes it for the others. */
+  publish(event: HubEvent): void {
+    this.handleEvent(event);
+    if (this.hasPeers()) this.publishEvent(event);
+  }
+
+  /** Sessions ended without this node hearing of it: closed here like a revocation event. */
+  endSessions(sessionIds: string[]): void {
+    if (sessionIds.length > 0) this.handleEvent({ kind: 'sessions-revoked', sessionIds });
+  }
+
+  private hasPeers(): boolean {
+    return this.options.hasPeers?.() ?? true;
+  }
+
+  private publishEvent(event: HubEvent): void {
+    this.send(`E${this.nodeId}|${JSON.stringify(event)}`, () => {
+      if (event.kind === 'sessions-revoked')
+        for (const id of event.sessionIds) addBounded(this.pendingRevoked, id);
+      if (event.kind === 'membership-changed')
+        addBounded(this.pendingMembers, event.conversationId);
+    });
+  }
+
+  /** Publishes for other nodes; a failure is logged (once per outage) and never thrown. */
+  private send(payload: string, onFailure?: () => void): void {
+    let published: Promise<void>;
+    try {
+      published = this.bus.publish(HUB_CHANNEL, payload);
+    } catch (error) {
+      published = Promise.reject(error);
+    }
+    published.then(
+      () => {
+        if (!this.busFailing) return;
+        this.busFailing = false;
+        this.options.log?.info({ failures: this.publishFailures }, 'bus: publishing again');
+      },
+      (error: unknown) => {
+        this.publishFailures++;
+        onFailure?.();
+        if (this.busFailing) return;
+        this.busFailing = true;
+        this.options.log?.warn(
+          { err: error },
+          'bus: publish failed; other nodes miss live events until it is back (sync recovers them)',
+        );
+      },
     );
   }
 
-  publish(event: HubEvent): void {
-    void this.bus.publish(CHANNEL, `E${JSON.stringify(event)}`);
+  /**
+   * The bus is up (at first, or again after an outage): re-publish what failed, re-check this
+   * node's sessions against the store, tell listeners (cheap when nothing was missed).
+   */
+  private busUp(): void {
+    if (this.stopped) return;
+    const revoked = [...this.pendingRevoked];
+    const changed = [...this.pendingMembers];
+    this.pendingRevoked = new Set();
+    this.pendingMembers = new Set();
+    for (let i = 0; i < revoked.length; i += 1000) {
+      this.publishEvent({ kind: 'sessions-revoked', sessionIds: revoked.slice(i, i + 1000) });
+    }
+    for (const conversationId of changed)
+      this.publishEvent({ kind: 'membership-changed', conversationId });
+    for (const listener of this.listeners) listener({ kind: 'bus-restored' });
+    const check = this.options.endedSessions;
+    if (!check || this.bySession.size === 0) return;
+    check([...this.bySession.keys()]).then(
+      (ended) => this.endSessions(ended),
+      (error: unknown) =>
+        this.options.log?.warn({ err: error }, 'bus: could not re-check sessions after an outage'),
+    );
   }
 
   private onPayload(payload: string): void {
-    if (payload.startsWith('D')) return this.deliverLocally(payload);
-    if (payload.startsWith('E')) {
-      const event = JSON.parse(payload.slice(1)) as HubEvent;
-      if (event.kind === 'sessions-revoked') {
-        for (const sessionId of event.sessionIds) {
-          this.rememberRevoked(sessionId);
-          for (const connection of this.bySession.get(sessionId) ?? []) {
-            connection.close(4401, 'session ended');
-          }
+    const bar = payload.indexOf('|');
+    if (payload.slice(1, bar) === this.nodeId) return; // delivered here when published
+    try {
+      if (payload.startsWith('D')) return this.deliverFromBus(payload, bar);
+      if (payload.startsWith('E')) this.handleEvent(JSON.parse(payload.slice(bar + 1)) as HubEvent);
+    } catch (error) {
+      // A bad payload (another version, a stray publisher) must not end the process.
+      this.options.log?.warn({ err: error }, 'bus: dropped a payload the hub cannot read');
+    }
+  }
+
+  private handleEvent(event: HubEvent): void {
+    if (event.kind === 'sessions-revoked') {
+      for (const sessionId of event.sessionIds) {
+        this.rememberRevoked(sessionId);
+        for (const connection of this.bySession.get(sessionId) ?? []) {
+          connection.close(4401, 'session ended');
         }
       }
-      for (const listener of this.listeners) listener(event);
     }
+    for (const listener of this.listeners) listener(event);
   }
 
   private rememberRevoked(sessionId: string): void {
@@ -142,27 +277,45 @@ export class Hub {
     }
   }
 
-  private deliverLocally(payload: string): void {
+  private deliverFromBus(payload: string, bar: number): void {
     const newline = payload.indexOf('\n');
-    const bar = payload.indexOf('|');
     const bar2 = payload.indexOf('|', bar + 1);
-    const except = payload.slice(1, bar);
-    const keyText = payload.slice(bar + 1, bar2);
+    const bar3 = payload.indexOf('|', bar2 + 1);
+    const except = payload.slice(bar + 1, bar2);
+    const keyText = payload.slice(bar2 + 1, bar3);
     const space = keyText.indexOf(' ');
     const key = keyText
       ? { seq: Number(keyText.slice(0, space)), conversationId: keyText.slice(space + 1) }
       : undefined;
-    const users = payload.slice(bar2 + 1, newline).split(',');
+    const users = payload.slice(bar3 + 1, newline).split(',');
+    this.sendToLocal(users, payload.slice(newline + 1), except, key);
+  }
+
+  private sendToLocal(
+    users: readonly string[],
+    json: string,
+    except: string,
+    key: MessageKey | undefined,
+  ): void {
     let frame: Buffer | undefined;
     for (const userId of users) {
       const connections = this.byUser.get(userId);
       if (!connections) continue;
-      // Encoded lazily and once: nodes with no recipient pay nothing.
-      frame ??= Buffer.from(payload.slice(newline + 1));
+      // Encoded lazily and once: a node with no recipient pays nothing.
+      frame ??= Buffer.from(json);
       for (const connection of connections) {
         if (connection.id !== except) connection.send(frame, key);
       }
     }
+  }
+}
+
+/** Adds to an insertion-ordered set, forgetting the oldest beyond PENDING_MAX. */
+function addBounded(set: Set<string>, value: string): void {
+  set.add(value);
+  for (const oldest of set) {
+    if (set.size <= PENDING_MAX) break;
+    set.delete(oldest);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Edits, deletes for everyone, reactions, receipts and search. The store checks who may act in
- * the transaction that writes and returns the members at that commit, so `message.updated`
- * reaches exactly the members of that moment, on every node, whatever the member cache holds.
+ * the transaction that writes and returns the members at that commit who may see the message,
+ * so `message.updated` reaches exactly them, on every node, whatever the member cache holds: a
+ * member who joined after the message never receives it through an edit, delete or reaction.
  */
 import {
   LetterError,
@@ -55,6 +56,8 @@ export class MessageActions {
   }
 
   async search(userId: string, query: SearchQuery): Promise<SearchResult[]> {
+    const retryAfter = this.deps.searchLimiter.take(userId);
+    if (retryAfter > 0) throw new LetterError('rate_limited', 'Searching too often.', retryAfter);
     const results = await this.deps.store.search(userId, {
       text: query.q,
       conversationId: query.conversationId,

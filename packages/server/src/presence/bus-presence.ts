@@ -4,6 +4,9 @@
  * nodes hold a session. With one node and a private memory bus this is plain local presence.
  *
  * - A node that starts asks the others for their lists, so it knows who is online elsewhere.
+ *   So does a node whose bus comes back after an outage, and it sends its own list: each list
+ *   replaces what the others knew of that node, and a user whose state changed meanwhile (the
+ *   announcement was lost with the bus) gets a `localOnly` correction on every node.
  * - Nodes send heartbeats; a node not heard from for `nodeTimeoutMs` is presumed dead and its
  *   users are dropped, so a crashed node does not leave people online forever.
  * - Going offline waits `graceMs` after the user's last session anywhere, so a reload (even onto
@@ -21,6 +24,7 @@ export interface BusPresenceOptions {
   heartbeatMs?: number;
   nodeTimeoutMs?: number;
   nodeId?: string;
+  log?: { warn(object: object, message: string): void };
 }
 
 export class BusPresence implements Presence {
@@ -35,6 +39,10 @@ export class BusPresence implements Presence {
   private readonly nodeTimeoutMs: number;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly log: BusPresenceOptions['log'];
+  private peersSeen = false;
+  private failing = false;
+  private stopped = false;
 
   constructor(
     private readonly bus: Bus,
@@ -45,9 +53,16 @@ export class BusPresence implements Presence {
     this.graceMs = options.graceMs;
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.nodeTimeoutMs = options.nodeTimeoutMs ?? 35_000;
+    this.log = options.log;
   }
 
   async start(): Promise<void> {
+    this.bus.onUp?.(() => {
+      if (this.stopped) return;
+      // Back after an outage (or first connected): tell the others who is here, ask for theirs.
+      this.send('F', [...this.local.keys()].join(','));
+      this.send('S', '');
+    });
     this.unsubscribe = await this.bus.subscribe(CHANNEL, (payload) => this.onPayload(payload));
     this.send('S', '');
     this.heartbeat = setInterval(() => {
@@ -85,15 +100,22 @@ export class BusPresence implements Presence {
     );
   }
 
+  /** Whether another node has ever been heard of: until then nothing needs the bus. */
+  hasPeers(): boolean {
+    return this.peersSeen;
+  }
+
   onChange(listener: (change: PresenceChange) => void): void {
     this.listeners.push(listener);
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.heartbeat);
     for (const timer of this.pendingOffline.values()) clearTimeout(timer);
     this.pendingOffline.clear();
-    void this.unsubscribe?.();
+    // The bus may be away while we stop; the subscription dies with the connection anyway.
+    this.unsubscribe?.().catch(() => {});
   }
 
   private onPayload(payload: string): void {
@@ -101,6 +123,7 @@ export class BusPresence implements Presence {
     const space = payload.indexOf(' ');
     const from = payload.slice(1, space);
     if (from === this.nodeId) return;
+    this.peersSeen = true;
     const rest = payload.slice(space + 1);
     this.nodeSeen.set(from, this.clock.now());
     switch (kind) {
@@ -115,7 +138,7 @@ export class BusPresence implements Presence {
         this.send('F', [...this.local.keys()].join(','));
         break;
       case 'F':
-        for (const userId of rest ? rest.split(',') : []) this.addRemote(userId, from);
+        this.replaceRemote(from, rest ? rest.split(',') : []);
         break;
       case 'X':
         this.dropNode(from, false);
@@ -129,7 +152,38 @@ export class BusPresence implements Presence {
     nodes.add(nodeId);
   }
 
+  /** `nodeId`'s full list: replaces what was known of it; changes seen here are corrected here. */
+  private replaceRemote(nodeId: string, userIds: string[]): void {
+    const listed = new Set(userIds);
+    const touched = new Set(userIds);
+    for (const [userId, nodes] of this.remote) if (nodes.has(nodeId)) touched.add(userId);
+    const before = new Map([...touched].map((userId) => [userId, this.isOnline(userId)]));
+    for (const userId of touched) {
+      if (listed.has(userId)) {
+        this.addRemote(userId, nodeId);
+        this.cancelOffline(userId);
+        continue;
+      }
+      const nodes = this.remote.get(userId);
+      nodes?.delete(nodeId);
+      if (nodes?.size === 0) this.remote.delete(userId);
+    }
+    if (this.local.size === 0) return; // no socket here to correct (a node just started)
+    for (const [userId, was] of before) {
+      const now = this.isOnline(userId);
+      if (now === was) continue;
+      this.emit({
+        userId,
+        online: now,
+        lastSeenAt: now ? null : this.clock.now(),
+        localOnly: true,
+      });
+    }
+  }
+
   private purgeDeadNodes(): void {
+    // With the bus away every node is silent: that says nothing about them (`onUp` corrects).
+    if (!this.bus.isUp()) return;
     const now = this.clock.now();
     for (const [nodeId, seen] of this.nodeSeen) {
       if (now - seen > this.nodeTimeoutMs) this.dropNode(nodeId, true);
@@ -166,8 +220,24 @@ export class BusPresence implements Presence {
     return true;
   }
 
+  /** Gossip is best effort: a failed publish is logged once per outage; `onUp` re-announces. */
   private send(kind: string, body: string): void {
-    void this.bus.publish(CHANNEL, `${kind}${this.nodeId} ${body}`).catch(() => {});
+    let published: Promise<void>;
+    try {
+      published = this.bus.publish(CHANNEL, `${kind}${this.nodeId} ${body}`);
+    } catch (error) {
+      published = Promise.reject(error);
+    }
+    published.then(
+      () => {
+        this.failing = false;
+      },
+      (error: unknown) => {
+        if (this.failing) return;
+        this.failing = true;
+        this.log?.warn({ err: error }, 'presence: gossip publish failed (bus away)');
+      },
+    );
   }
 
   private emit(change: PresenceChange): void {

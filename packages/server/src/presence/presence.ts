@@ -8,6 +8,11 @@ export interface PresenceChange {
   online: boolean;
   /** Epoch ms; set when going offline. */
   lastSeenAt: number | null;
+  /**
+   * A correction for this node's sockets only, after a bus outage hid the real announcement
+   * (made elsewhere, already stored): deliver it here, store nothing.
+   */
+  localOnly?: boolean;
 }
 
 export interface Presence {

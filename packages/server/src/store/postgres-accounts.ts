@@ -5,8 +5,22 @@
  * here) or waits and finds the tombstone (they lock the user FOR SHARE). Their groups are then
  * locked in id order, as every other writer locks users before conversations.
  */
+import { sql } from 'kysely';
 import { LetterError, type Message } from '@letter/protocol';
-import { DELETED_DISPLAY_NAME, type AccountDeletion, type MemberChange } from './store.js';
+import {
+  DELETED_DISPLAY_NAME,
+  type AccountDeletion,
+  type MemberChange,
+  type SentMessagesPage,
+  type PruneCounts,
+  type PruneCutoffs,
+} from './store.js';
+import {
+  asPruneDb,
+  deleteDeadSessions,
+  deleteDeadSessionTokens,
+  deleteOldPositionLog,
+} from './prune.js';
 import { readTx, writeTx } from './postgres-db.js';
 import type { PostgresGroups } from './postgres-groups.js';
 import type { PostgresStore } from './postgres-store.js';
@@ -94,16 +108,22 @@ export class PostgresAccounts {
     });
   }
 
-  sentMessages(userId: string): Promise<Message[]> {
+  sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
+    const from = { conversationId: page.after?.conversationId ?? '', seq: page.after?.seq ?? 0 };
+    const after = sql<boolean>`(msg.conversation_id, msg.seq) > (${from.conversationId}, ${from.seq})`;
     return readTx(this.store.db, async (tx) => {
       const rows = await tx
         .selectFrom('messages as msg')
         .select(MESSAGE_COLUMNS)
         .where('msg.sender_id', '=', userId)
+        .where(after)
         .where('msg.deleted_at', 'is', null)
         .orderBy('msg.conversation_id')
         .orderBy('msg.seq')
+        .limit(Math.max(0, Math.trunc(page.limit)))
         .execute();
+      const last = rows.at(-1);
+      if (!last) return [];
       const reactions = await tx
         .selectFrom('messages as msg')
         .innerJoin('reactions as r', (join) =>
@@ -113,6 +133,10 @@ export class PostgresAccounts {
         )
         .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
         .where('msg.sender_id', '=', userId)
+        .where(after)
+        .where(
+          sql<boolean>`(msg.conversation_id, msg.seq) <= (${last.conversation_id}, ${last.seq})`,
+        )
         .where('msg.deleted_at', 'is', null)
         .orderBy('r.conversation_id')
         .orderBy('r.seq')
@@ -120,6 +144,19 @@ export class PostgresAccounts {
         .orderBy('r.user_id')
         .execute();
       return toMessages(rows, reactions);
+    });
+  }
+
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts> {
+    return writeTx(this.store.db, async (tx) => {
+      const db = asPruneDb(tx);
+      const deleted = async (query: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }) =>
+        Number((await query.executeTakeFirst()).numDeletedRows);
+      // Tokens first, counted; the sessions' own delete would cascade to them uncounted.
+      const refreshTokens = await deleted(deleteDeadSessionTokens(db, cutoffs));
+      const sessions = await deleted(deleteDeadSessions(db, cutoffs));
+      const positionLog = await deleted(deleteOldPositionLog(db, cutoffs));
+      return { sessions, refreshTokens, positionLog };
     });
   }
 }

@@ -151,6 +151,15 @@ export const pgMigrations: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'messages by sender, for the export in pages',
+    sql: `
+      -- The export reads a user's messages page by page in (conversation, seq) order; without
+      -- this index every page would read and sort all of them (quadratic in their number).
+      CREATE INDEX messages_by_sender ON messages (sender_id, conversation_id, seq);
+    `,
+  },
 ];
 
 export const pgLatestVersion = pgMigrations.reduce((max, m) => Math.max(max, m.version), 0);

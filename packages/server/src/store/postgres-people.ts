@@ -5,11 +5,11 @@
  */
 import { sql } from 'kysely';
 import { LetterError, type User } from '@letter/protocol';
-import { iso } from '../util/clock.js';
-import type { NewUser, RefreshOutcome, SessionRecord, UserRecord } from './store.js';
+import type { ContactRecord, NewUser, RefreshOutcome, SessionRecord, UserRecord } from './store.js';
 import { violatedConstraint, writeTx, type Db } from './postgres-db.js';
 import { migratePostgres } from './postgres-migrations.js';
-import { toSession, toUser, toUserRecord } from './sqlite-views.js';
+import { presenceVisible } from './presence-rule.js';
+import { toContact, toSession, toUser, toUserRecord } from './sqlite-views.js';
 
 export abstract class PostgresPeople {
   constructor(
@@ -272,18 +272,16 @@ export abstract class PostgresPeople {
       .execute();
   }
 
-  async listContacts(ownerId: string): Promise<{ user: User; lastSeenAt: string | null }[]> {
+  async listContacts(ownerId: string): Promise<ContactRecord[]> {
     const rows = await this.db
       .selectFrom('contacts as k')
       .innerJoin('users as u', 'u.id', 'k.contact_id')
       .select(['u.id', 'u.username', 'u.display_name', 'u.last_seen_at'])
+      .select(presenceVisible(sql.ref('k.owner_id'), sql.ref('k.contact_id')).as('visible'))
       .where('k.owner_id', '=', ownerId)
       .orderBy('u.username')
       .execute();
-    return rows.map((row) => ({
-      user: toUser(row),
-      lastSeenAt: row.last_seen_at === null ? null : iso(row.last_seen_at),
-    }));
+    return rows.map((row) => toContact(row, Boolean(row.visible)));
   }
 
   async block(blockerId: string, blockedId: string, now: number): Promise<void> {
@@ -336,17 +334,43 @@ export abstract class PostgresPeople {
   }
 
   async presenceAudience(userId: string): Promise<string[]> {
+    // Who might see the user (contact owners, co-members), narrowed by the one rule.
     const rows = await this.db
-      .selectFrom('contacts')
-      .select('owner_id as id')
-      .where('contact_id', '=', userId)
-      .union(
+      .selectFrom(
         this.db
-          .selectFrom('members as mine')
-          .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
-          .select('m.user_id as id')
-          .where('mine.user_id', '=', userId)
-          .where('m.user_id', '!=', userId),
+          .selectFrom('contacts')
+          .select('owner_id as id')
+          .where('contact_id', '=', userId)
+          .union(
+            this.db
+              .selectFrom('members as mine')
+              .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+              .select('m.user_id as id')
+              .where('mine.user_id', '=', userId)
+              .where('m.user_id', '!=', userId),
+          )
+          .as('candidate'),
+      )
+      .select('candidate.id')
+      .where(presenceVisible(sql.ref('candidate.id'), userId))
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  async canSeePresence(viewerId: string, subjectId: string): Promise<boolean> {
+    const row = await this.db
+      .selectNoFrom(presenceVisible(viewerId, subjectId).as('visible'))
+      .executeTakeFirst();
+    return Boolean(row?.visible);
+  }
+
+  async blockPeers(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('blocks')
+      .select('blocked_id as id')
+      .where('blocker_id', '=', userId)
+      .union(
+        this.db.selectFrom('blocks').select('blocker_id as id').where('blocked_id', '=', userId),
       )
       .execute();
     return rows.map((row) => row.id);

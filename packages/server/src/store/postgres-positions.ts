@@ -41,9 +41,22 @@ export function advancePosition(
     if (readSeq > member.read_seq || deliveredSeq > member.delivered_seq) {
       await setPositions(tx, conversationId, userId, readSeq, deliveredSeq);
     }
-    return kind === 'read'
-      ? { seq: readSeq, changed: readSeq > member.read_seq }
-      : { seq: deliveredSeq, changed: deliveredSeq > member.delivered_seq };
+    const [newSeq, moved] =
+      kind === 'read'
+        ? [readSeq, readSeq > member.read_seq]
+        : [deliveredSeq, deliveredSeq > member.delivered_seq];
+    // Who may hear of it: members who joined at or before the new position.
+    const audience = moved
+      ? (
+          await tx
+            .selectFrom('members')
+            .select('user_id')
+            .where('conversation_id', '=', conversationId)
+            .where('join_seq', '<=', newSeq)
+            .execute()
+        ).map((row) => row.user_id)
+      : [];
+    return { seq: newSeq, changed: moved, audience };
   });
 }
 

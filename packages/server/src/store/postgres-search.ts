@@ -12,15 +12,20 @@
  * Highlights come from the same fold: a word is marked when its folded form starts with a term.
  */
 import { sql } from 'kysely';
-import type { SearchResult } from '@letter/protocol';
+import { LetterError, type SearchResult } from '@letter/protocol';
 import type { SearchInput } from './store.js';
-import type { Db } from './postgres-db.js';
+import { pgCode, readTx, type Db } from './postgres-db.js';
+import { membershipOf } from './postgres-views.js';
 import { MESSAGE_COLUMNS } from './tables.js';
 import { MATCH_CLOSE, MATCH_OPEN, buildSnippet } from './snippet.js';
+import { searchWords } from './search-words.js';
 import { toMessages, type MessageRow, type ReactionRow } from './sqlite-views.js';
 
-/** At most this many words are searched for, as in the SQLite store. */
-const MAX_TERMS = 16;
+/**
+ * A search's statement_timeout (postgres-store.ts): a broad prefix over a large index must not
+ * hold a pooled connection for long. Overridable per store (PostgresStoreOptions).
+ */
+export const DEFAULT_SEARCH_TIMEOUT_MS = 5000;
 /** Longer words are indexed by their start (a tsvector lexeme must stay under 2 KiB). */
 const MAX_WORD = 200;
 /** PostgreSQL keeps positions up to 16383. */
@@ -67,9 +72,9 @@ export function searchVector(body: string): string {
   return [...positions].map(([word, at]) => `${quote(word)}:${at.join(',')}`).join(' ');
 }
 
-/** The query terms of what the user typed: folded, distinct, at most MAX_TERMS. */
+/** The query terms of what the user typed (search-words.ts): folded, distinct. */
 export function searchTerms(text: string): string[] {
-  return [...new Set(words(text).slice(0, MAX_TERMS))];
+  return [...new Set(searchWords(text).map(foldWord))];
 }
 
 /** Every term a required prefix; null when the text has no word at all. */
@@ -86,6 +91,41 @@ export function markMatches(body: string, terms: string[]): string {
       ? `${MATCH_OPEN}${word}${MATCH_CLOSE}`
       : word;
   });
+}
+
+/**
+ * A search in a read transaction of its own, under `timeoutMs` as its statement_timeout; null
+ * when `conversationId` is given and the viewer is not a member. A search stopped by the timeout
+ * is `bad_request` saying so, not a failure of the server.
+ */
+export async function searchInReadTx(
+  db: Db,
+  viewerId: string,
+  input: SearchInput,
+  timeoutMs: number,
+): Promise<SearchResult[] | null> {
+  try {
+    return await readTx(db, async (tx) => {
+      // SET LOCAL takes no parameters; set_config(…, true) is the same and does.
+      await sql`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(tx);
+      if (
+        input.conversationId !== undefined &&
+        !(await membershipOf(tx, input.conversationId, viewerId))
+      ) {
+        return null;
+      }
+      return await searchMessages(tx, viewerId, input);
+    });
+  } catch (error) {
+    // 57014 query_canceled: the statement_timeout above (nothing else cancels our queries).
+    if (pgCode(error) === '57014') {
+      throw new LetterError(
+        'bad_request',
+        'The search took too long; search for longer or fewer common words.',
+      );
+    }
+    throw error;
+  }
 }
 
 /**

@@ -18,6 +18,8 @@ import {
 } from '@letter/protocol';
 import type {
   AccountDeletion,
+  PruneCounts,
+  PruneCutoffs,
   AppendResult,
   ConversationSettings,
   ConversationSummary,
@@ -32,6 +34,8 @@ import type {
   NewMessage,
   PositionResult,
   SearchInput,
+  ConversationPageQuery,
+  SentMessagesPage,
   Store,
 } from './store.js';
 import { Abort, readTx, writeTx, type Db } from './postgres-db.js';
@@ -40,8 +44,9 @@ import { PostgresGroups } from './postgres-groups.js';
 import { PostgresMessageActions } from './postgres-message-actions.js';
 import { PostgresPeople } from './postgres-people.js';
 import { advancePosition, logPosition, moveOwnPositions, receipts } from './postgres-positions.js';
-import { searchMessages, searchVector } from './postgres-search.js';
+import { DEFAULT_SEARCH_TIMEOUT_MS, searchInReadTx, searchVector } from './postgres-search.js';
 import {
+  conversationPage,
   conversationsFor,
   memberSetOf,
   memberViews,
@@ -51,6 +56,7 @@ import {
   type Membership,
 } from './postgres-views.js';
 import { MESSAGE_COLUMNS, directKeyOf } from './tables.js';
+import { blockedEitherWayWith, refuseBlockedMembers } from './shared-queries.js';
 import { toMessages, type MessageRow } from './sqlite-views.js';
 
 /** Every Store method but the lifecycle the handle in postgres.ts owns. */
@@ -71,8 +77,12 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return this.accounts.deleteUser(input);
   }
 
-  sentMessages(userId: string): Promise<Message[]> {
-    return this.accounts.sentMessages(userId);
+  sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
+    return this.accounts.sentMessages(userId, page);
+  }
+
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts> {
+    return this.accounts.prune(cutoffs);
   }
 
   // Conversations
@@ -145,6 +155,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     const others = [...new Set(group.memberIds)].filter((member) => member !== creatorId);
     return writeTx(this.db, async (tx) => {
       await this.requireUsers(tx, [creatorId, ...others]);
+      await this.refuseBlockedMembers(tx, creatorId, others);
       await tx
         .insertInto('conversations')
         .values({
@@ -190,13 +201,22 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     });
   }
 
+  /** `blocked` when the actor blocked, or was blocked by, any of `userIds`. */
+  async refuseBlockedMembers(db: Db, actorId: string, userIds: string[]): Promise<void> {
+    const blocked = await blockedEitherWayWith(db, actorId).execute();
+    refuseBlockedMembers(
+      blocked.map((row) => row.user_id),
+      userIds,
+    );
+  }
+
   async getConversation(conversationId: string, viewerId: string): Promise<Conversation | null> {
     const views = await readTx(this.db, (tx) => conversationsFor(tx, viewerId, conversationId));
     return views[0] ?? null;
   }
 
-  listConversations(userId: string): Promise<Conversation[]> {
-    return readTx(this.db, (tx) => conversationsFor(tx, userId));
+  listConversations(userId: string, page: ConversationPageQuery): Promise<Conversation[]> {
+    return readTx(this.db, (tx) => conversationPage(tx, userId, page));
   }
 
   async listConversationSummaries(userId: string): Promise<ConversationSummary[]> {
@@ -407,16 +427,11 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return this.actions.removeReaction(input);
   }
 
-  async search(viewerId: string, input: SearchInput): Promise<SearchResult[] | null> {
-    return readTx(this.db, async (tx) => {
-      if (
-        input.conversationId !== undefined &&
-        !(await membershipOf(tx, input.conversationId, viewerId))
-      ) {
-        return null;
-      }
-      return searchMessages(tx, viewerId, input);
-    });
+  /** How long one search may run (its read transaction's statement_timeout), in ms. */
+  searchTimeoutMs = DEFAULT_SEARCH_TIMEOUT_MS;
+
+  search(viewerId: string, input: SearchInput): Promise<SearchResult[] | null> {
+    return searchInReadTx(this.db, viewerId, input, this.searchTimeoutMs);
   }
 
   // Helpers for this class and its parts (groups, message actions, accounts)

@@ -4,8 +4,9 @@
  * the member row every access check starts from. Each takes a `Db`, which may be a transaction:
  * callers with several statements run them in one snapshot (readTx) or under their locks.
  */
+import { sql } from 'kysely';
 import type { Conversation, Message } from '@letter/protocol';
-import type { MemberSet, MemberView } from './store.js';
+import type { ConversationPageQuery, MemberSet, MemberView } from './store.js';
 import type { Db } from './postgres-db.js';
 import {
   CONVERSATION_COLUMNS,
@@ -21,9 +22,12 @@ import {
   toMemberViews,
   toMessages,
   type ConversationRow,
+  type MemberRow,
   type MessageRow,
   type ReactionRow,
 } from './sqlite-views.js';
+
+import { memberPreview } from './shared-queries.js';
 
 export type { Membership } from './tables.js';
 
@@ -42,19 +46,19 @@ export async function membershipOf(
 }
 
 /**
- * The viewer's conversations (one, or all of them, latest activity first), each as they see
+ * The viewer's conversations (one, or the ids of a page, latest activity first), each as they see
  * it. Four queries: conversations, members, last messages, their reactions.
  */
 export async function conversationsFor(
   db: Db,
   viewerId: string,
-  conversationId?: string,
+  only: string | string[],
 ): Promise<Conversation[]> {
   const mine = () => {
     const base = db.selectFrom('members as mine').where('mine.user_id', '=', viewerId);
-    return conversationId === undefined
-      ? base
-      : base.where('mine.conversation_id', '=', conversationId);
+    return typeof only === 'string'
+      ? base.where('mine.conversation_id', '=', only)
+      : base.where('mine.conversation_id', '=', sql<string>`ANY(${only}::text[])`);
   };
   const conversations: ConversationRow[] = await mine()
     .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
@@ -63,15 +67,19 @@ export async function conversationsFor(
     .orderBy('c.id', 'desc')
     .execute();
   if (conversations.length === 0) return [];
-  const members = await mine()
-    .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select([...MEMBER_COLUMNS])
-    .orderBy('m.conversation_id')
-    .orderBy('m.join_seq')
-    .orderBy('m.joined_at')
-    .orderBy('m.user_id')
-    .execute();
+  // One conversation shows every member; a list only a preview of each (memberPreview).
+  const members: MemberRow[] =
+    typeof only !== 'string'
+      ? await memberPreview(db, viewerId, sql<string>`(SELECT unnest(${only}::text[]))`).execute()
+      : await mine()
+          .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+          .innerJoin('users as u', 'u.id', 'm.user_id')
+          .select([...MEMBER_COLUMNS])
+          .orderBy('m.conversation_id')
+          .orderBy('m.join_seq')
+          .orderBy('m.joined_at')
+          .orderBy('m.user_id')
+          .execute();
   const lastMessages: MessageRow[] = await mine()
     .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
     .innerJoin('messages as msg', (join) =>
@@ -89,6 +97,38 @@ export async function conversationsFor(
     .orderBy('r.user_id')
     .execute();
   return toConversations(viewerId, conversations, members, lastMessages, lastReactions);
+}
+
+/** A page of the viewer's conversations (Store.listConversations), each as they see it. */
+export async function conversationPage(
+  db: Db,
+  viewerId: string,
+  page: ConversationPageQuery,
+): Promise<Conversation[]> {
+  const { after } = page;
+  const rows = await db
+    .selectFrom('members as mine')
+    .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+    .select('c.id')
+    .where('mine.user_id', '=', viewerId)
+    .$if(after !== undefined, (query) =>
+      query.where((eb) =>
+        eb.or([
+          eb('c.last_activity_at', '<', after!.activityAt),
+          eb.and([eb('c.last_activity_at', '=', after!.activityAt), eb('c.id', '<', after!.id)]),
+        ]),
+      ),
+    )
+    .orderBy('c.last_activity_at', 'desc')
+    .orderBy('c.id', 'desc')
+    .limit(Math.max(0, Math.trunc(page.limit)))
+    .execute();
+  if (rows.length === 0) return [];
+  return conversationsFor(
+    db,
+    viewerId,
+    rows.map((row) => row.id),
+  );
 }
 
 /** The conversation as each of `userIds` sees it, in that order, skipping non-members. */

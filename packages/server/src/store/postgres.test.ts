@@ -4,6 +4,7 @@
  * rows at once. Needs LETTER_TEST_PG_URL (skipped locally without it, required in CI); every
  * store gets a schema of its own, dropped afterwards.
  */
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LetterError, type User } from '@letter/protocol';
 import { postgresTestUrl } from '../testing/services.js';
@@ -366,6 +367,41 @@ function describePostgresOnly(url: string): void {
           'bad_request',
         );
         expect((await store.getConversation(conversation.id, a.id))?.lastSeq).toBe(0);
+      });
+    });
+
+    describe('PostgreSQL store: search', () => {
+      it('stops a search at its statement timeout and answers bad_request, not a crash', async () => {
+        const schema = freshSchemaName();
+        schemas.push(schema);
+        const store = await openPostgresStore({
+          url,
+          schema,
+          maxConnections: 2,
+          searchTimeoutMs: 200,
+        });
+        stores.push(store);
+        const [a, b] = [await user(store), await user(store)];
+        await store.openDirect('c_slow', a.id, b.id, T0);
+        // A lock the search's SELECT must wait for: the wait counts against its timeout, so the
+        // timeout fires every time, however fast the machine.
+        const locker = new pg.Client({ connectionString: url });
+        await locker.connect();
+        try {
+          await locker.query('BEGIN');
+          await locker.query(`LOCK TABLE "${schema}".messages IN ACCESS EXCLUSIVE MODE`);
+          const error = await store.search(a.id, { text: 'anything', limit: 5 }).then(
+            () => null,
+            (caught: unknown) => caught,
+          );
+          expect(error).toBeInstanceOf(LetterError);
+          expect(error).toMatchObject({ code: 'bad_request', message: /took too long/ });
+        } finally {
+          await locker.query('ROLLBACK');
+          await locker.end();
+        }
+        // The timeout was the search's own (SET LOCAL): the next call on the pool is not bound by it.
+        expect(await store.search(a.id, { text: 'anything', limit: 5 })).toEqual([]);
       });
     });
   });

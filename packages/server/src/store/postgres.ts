@@ -5,13 +5,15 @@
  * the transaction and locking design.
  */
 import type { Store } from './store.js';
-import { createDb, createPool, mapInputError, type PostgresOptions } from './postgres-db.js';
+import { createDb, createPool, mapStoreError, type PostgresOptions } from './postgres-db.js';
 import { PostgresStore } from './postgres-store.js';
 import { storeMethods, type StoreMethod } from './store-methods.js';
 
 export interface PostgresStoreOptions extends PostgresOptions {
   /** Migrate the schema while opening (default true, as the SQLite store does). */
   migrate?: boolean | undefined;
+  /** A search's statement_timeout in ms (default DEFAULT_SEARCH_TIMEOUT_MS, 5 s). */
+  searchTimeoutMs?: number | undefined;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
@@ -26,15 +28,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
   } catch (error) {
     await pool.end().catch(() => {});
-    throw error;
+    throw mapStoreError(error);
   }
   const db = createDb(pool);
   const store = new PostgresStore(db, options.schema);
+  if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
   try {
     if (options.migrate !== false) await store.migrate();
   } catch (error) {
     await db.destroy().catch(() => {});
-    throw error;
+    throw mapStoreError(error);
   }
 
   const running = new Set<Promise<unknown>>();
@@ -45,7 +48,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     const run = (store[method] as (...a: unknown[]) => Promise<unknown>)
       .apply(store, args)
       .catch((error: unknown) => {
-        throw mapInputError(error);
+        throw mapStoreError(error);
       });
     const tracked = run.then(
       () => undefined,

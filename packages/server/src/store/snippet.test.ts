@@ -74,11 +74,21 @@ describe('ftsQuery', () => {
   it('quotes each word as a prefix term and drops everything else', () => {
     expect(ftsQuery('hello world')).toBe('"hello"* "world"*');
     expect(ftsQuery('"quoted" (paren) NEAR star* -not ^x col:on')).toBe(
-      '"quoted"* "paren"* "NEAR"* "star"* "not"* "x"* "col"* "on"*',
+      '"quoted"* "paren"* "NEAR"* "star"* "not"* "col"* "on"*',
     );
     expect(ftsQuery('Bäckerei café')).toBe('"Bäckerei"* "café"*');
     expect(ftsQuery('"*()^-:')).toBe('');
     expect(ftsQuery('   ')).toBe('');
-    expect(ftsQuery('a '.repeat(40)).split(' ')).toHaveLength(16);
+    expect(ftsQuery('ab '.repeat(40)).split(' ')).toHaveLength(16);
+  });
+
+  it('leaves out one-letter words, and refuses a query of nothing else', () => {
+    // A one-letter prefix ("a"*) matches most of the index.
+    expect(ftsQuery('a cat')).toBe('"cat"*');
+    // é is e plus a combining mark: one letter.
+    expect(ftsQuery('e\u0301 ok')).toBe('"ok"*');
+    expect(() => ftsQuery('a b c')).toThrow(/at least 2 letters or digits/);
+    expect(() => ftsQuery('e\u0301')).toThrow(/at least 2/);
+    expect(ftsQuery('猫 ねこ')).toBe('"ねこ"*');
   });
 });

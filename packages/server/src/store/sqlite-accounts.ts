@@ -3,7 +3,14 @@
  * transaction: nobody can see a half-deleted account (say, still logged in but gone from groups).
  */
 import { LetterError, type Message } from '@letter/protocol';
-import { DELETED_DISPLAY_NAME, type AccountDeletion, type MemberChange } from './store.js';
+import {
+  DELETED_DISPLAY_NAME,
+  type AccountDeletion,
+  type MemberChange,
+  type SentMessagesPage,
+  type PruneCounts,
+  type PruneCutoffs,
+} from './store.js';
 import type { SqliteStore } from './sqlite.js';
 import type { SqliteGroups } from './sqlite-groups.js';
 import { toMessages } from './sqlite-views.js';
@@ -63,10 +70,31 @@ export class SqliteAccounts {
     return { revokedSessionIds, groupChanges, directConversationIds };
   }
 
-  sentMessages(userId: string): Message[] {
-    return toMessages(
-      this.store.a.sentMessages.all({ userId }),
-      this.store.a.sentReactions.all({ userId }),
-    );
+  sentMessages(userId: string, page: SentMessagesPage): Message[] {
+    const from = { conversationId: page.after?.conversationId ?? '', seq: page.after?.seq ?? 0 };
+    const rows = this.store.a.sentMessages.all({
+      userId,
+      ...from,
+      limit: Math.max(0, Math.trunc(page.limit)),
+    });
+    const last = rows.at(-1);
+    if (!last) return [];
+    const reactions = this.store.a.sentReactions.all({
+      userId,
+      fromConversation: from.conversationId,
+      fromSeq: from.seq,
+      toConversation: last.conversation_id,
+      toSeq: last.seq,
+    });
+    return toMessages(rows, reactions);
+  }
+
+  prune(cutoffs: PruneCutoffs): PruneCounts {
+    const { a } = this.store;
+    // Tokens first, counted; the sessions' own delete would cascade to them uncounted.
+    const refreshTokens = a.pruneSessionTokens.run(cutoffs).changes;
+    const sessions = a.pruneSessions.run(cutoffs).changes;
+    const positionLog = a.prunePositionLog.run(cutoffs).changes;
+    return { sessions, refreshTokens, positionLog };
   }
 }

@@ -5,13 +5,12 @@
  */
 import Database from 'better-sqlite3';
 import { LetterError, type User } from '@letter/protocol';
-import { iso } from '../util/clock.js';
-import type { NewUser, RefreshOutcome, SessionRecord, UserRecord } from './store.js';
+import type { ContactRecord, NewUser, RefreshOutcome, SessionRecord, UserRecord } from './store.js';
 import type { Db } from './sqlite-db.js';
 import { migrate } from './sqlite-migrations.js';
 import { createQueries, type Queries } from './sqlite-queries.js';
 import { createActionQueries, type ActionQueries } from './sqlite-queries-actions.js';
-import { toSession, toUser, toUserRecord } from './sqlite-views.js';
+import { toContact, toSession, toUser, toUserRecord } from './sqlite-views.js';
 
 export interface SqliteOptions {
   /** Milliseconds to wait for a lock held by another connection (e.g. a backup). */
@@ -179,11 +178,8 @@ export abstract class SqlitePeople {
     this.q.deleteContact.run({ ownerId, contactId });
   }
 
-  listContacts(ownerId: string): { user: User; lastSeenAt: string | null }[] {
-    return this.q.contacts.all({ ownerId }).map((row) => ({
-      user: toUser(row),
-      lastSeenAt: row.last_seen_at === null ? null : iso(row.last_seen_at),
-    }));
+  listContacts(ownerId: string): ContactRecord[] {
+    return this.q.contacts.all({ ownerId }).map((row) => toContact(row, Boolean(row.visible)));
   }
 
   block(blockerId: string, blockedId: string, now: number): void {
@@ -205,6 +201,14 @@ export abstract class SqlitePeople {
 
   presenceAudience(userId: string): string[] {
     return this.q.presenceAudience.all({ userId }).map((row) => row.id);
+  }
+
+  canSeePresence(viewerId: string, subjectId: string): boolean {
+    return Boolean(this.q.canSeePresence.get({ viewerId, subjectId })?.visible);
+  }
+
+  blockPeers(userId: string): string[] {
+    return this.q.blockPeers.all({ userId }).map((row) => row.id);
   }
 
   /** A user who exists and was not deleted, or `not_found`. */

@@ -4,7 +4,15 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
-import { MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
+import {
+  asPruneDb,
+  deleteDeadSessions,
+  deleteDeadSessionTokens,
+  deleteOldPositionLog,
+} from './prune.js';
+import type { PruneCutoffs } from './store.js';
+import { CONVERSATION_COLUMNS, MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
+import { blockedEitherWayWith, membersWhoMaySee } from './shared-queries.js';
 
 const ONE = sql.lit(1);
 
@@ -44,6 +52,9 @@ function searchQuery(db: Db, inOneConversation: boolean) {
 export function createActionQueries(db: Db) {
   return {
     // Groups
+    blockedEitherWayWith: prepare(db, (p: { userId: string }) =>
+      blockedEitherWayWith(qb, p.userId),
+    ),
     conversationRow: prepare(db, (p: Conv) =>
       qb
         .selectFrom('conversations')
@@ -107,7 +118,7 @@ export function createActionQueries(db: Db) {
     conversationById: prepare(db, (p: Conv) =>
       qb
         .selectFrom('conversations as c')
-        .select(['c.id', 'c.kind', 'c.title', 'c.last_seq', 'c.created_at', 'c.last_activity_at'])
+        .select(CONVERSATION_COLUMNS)
         .where('c.id', '=', p.conversationId),
     ),
     setSettings: prepare(
@@ -124,6 +135,8 @@ export function createActionQueries(db: Db) {
     ),
 
     // Message actions
+    /** Who hears of a change to a message: members who may see its seq. */
+    membersWhoMaySee: prepare(db, (p: ConvSeq) => membersWhoMaySee(qb, p.conversationId, p.seq)),
     setBody: prepare(db, (p: ConvSeq & { body: string; now: number }) =>
       qb
         .updateTable('messages')
@@ -216,32 +229,54 @@ export function createActionQueries(db: Db) {
         .where('m.user_id', '=', p.userId)
         .orderBy('c.id'),
     ),
-    /** Reads the UNIQUE (sender_id, client_msg_id) index by its first column. */
-    sentMessages: prepare(db, (p: { userId: string }) =>
-      qb
-        .selectFrom('messages as msg')
-        .select(MESSAGE_COLUMNS)
-        .where('msg.sender_id', '=', p.userId)
-        .where('msg.deleted_at', 'is', null)
-        .orderBy('msg.conversation_id')
-        .orderBy('msg.seq'),
+    /** A page of the export: the sender's messages after a (conversation, seq), in that order. */
+    sentMessages: prepare(
+      db,
+      (p: { userId: string; conversationId: string; seq: number; limit: number }) =>
+        qb
+          .selectFrom('messages as msg')
+          .select(MESSAGE_COLUMNS)
+          .where('msg.sender_id', '=', p.userId)
+          .where(sql<boolean>`(msg.conversation_id, msg.seq) > (${p.conversationId}, ${p.seq})`)
+          .where('msg.deleted_at', 'is', null)
+          .orderBy('msg.conversation_id')
+          .orderBy('msg.seq')
+          .limit(p.limit),
     ),
-    sentReactions: prepare(db, (p: { userId: string }) =>
-      qb
-        .selectFrom('messages as msg')
-        .innerJoin('reactions as r', (join) =>
-          join
-            .onRef('r.conversation_id', '=', 'msg.conversation_id')
-            .onRef('r.seq', '=', 'msg.seq'),
-        )
-        .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
-        .where('msg.sender_id', '=', p.userId)
-        .where('msg.deleted_at', 'is', null)
-        .orderBy('r.conversation_id')
-        .orderBy('r.seq')
-        .orderBy('r.created_at')
-        .orderBy('r.user_id'),
+    /** The reactions of the page: the sender's messages in (from, to]. */
+    sentReactions: prepare(
+      db,
+      (p: {
+        userId: string;
+        fromConversation: string;
+        fromSeq: number;
+        toConversation: string;
+        toSeq: number;
+      }) =>
+        qb
+          .selectFrom('messages as msg')
+          .innerJoin('reactions as r', (join) =>
+            join
+              .onRef('r.conversation_id', '=', 'msg.conversation_id')
+              .onRef('r.seq', '=', 'msg.seq'),
+          )
+          .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
+          .where('msg.sender_id', '=', p.userId)
+          .where(
+            sql<boolean>`(msg.conversation_id, msg.seq) > (${p.fromConversation}, ${p.fromSeq})`,
+          )
+          .where(sql<boolean>`(msg.conversation_id, msg.seq) <= (${p.toConversation}, ${p.toSeq})`)
+          .where('msg.deleted_at', 'is', null)
+          .orderBy('r.conversation_id')
+          .orderBy('r.seq')
+          .orderBy('r.created_at')
+          .orderBy('r.user_id'),
     ),
+
+    // Pruning (the rules are in prune.ts)
+    pruneSessionTokens: prepare(db, (p: PruneCutoffs) => deleteDeadSessionTokens(asPruneDb(qb), p)),
+    pruneSessions: prepare(db, (p: PruneCutoffs) => deleteDeadSessions(asPruneDb(qb), p)),
+    prunePositionLog: prepare(db, (p: PruneCutoffs) => deleteOldPositionLog(asPruneDb(qb), p)),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
+import { presenceVisible } from './presence-rule.js';
 import {
   CONVERSATION_COLUMNS,
   MEMBER_COLUMNS,
@@ -12,6 +13,7 @@ import {
   VIEWER_COLUMNS,
   type Membership,
 } from './tables.js';
+import { memberPreview } from './shared-queries.js';
 
 /**
  * Constants go into the SQL text, not into bound parameters: SQLite plans `LIMIT 1` better than
@@ -26,10 +28,17 @@ type Pair = { a: string; b: string };
 
 /** Conversation views, either for all of a viewer's conversations or for one of them. */
 function conversationViewQueries(db: Db, single: boolean) {
+  /** `conversationId`: the one (single), else a JSON array of the ids of a page. */
   type P = { viewerId: string; conversationId: string };
   const mine = (p: P) => {
     const base = qb.selectFrom('members as mine').where('mine.user_id', '=', p.viewerId);
-    return single ? base.where('mine.conversation_id', '=', p.conversationId) : base;
+    return single
+      ? base.where('mine.conversation_id', '=', p.conversationId)
+      : base.where(
+          'mine.conversation_id',
+          'in',
+          sql<string>`(SELECT value FROM json_each(${p.conversationId}))`,
+        );
   };
   return {
     conversations: prepare(db, (p: P) =>
@@ -39,16 +48,25 @@ function conversationViewQueries(db: Db, single: boolean) {
         .orderBy('c.last_activity_at', 'desc')
         .orderBy('c.id', 'desc'),
     ),
-    members: prepare(db, (p: P) =>
-      mine(p)
-        .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
-        .innerJoin('users as u', 'u.id', 'm.user_id')
-        .select([...MEMBER_COLUMNS])
-        .orderBy('m.conversation_id')
-        .orderBy('m.join_seq')
-        .orderBy('m.joined_at')
-        .orderBy('m.user_id'),
-    ),
+    // One conversation shows every member; a list only a preview of each (memberPreview).
+    members: single
+      ? prepare(db, (p: P) =>
+          mine(p)
+            .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+            .innerJoin('users as u', 'u.id', 'm.user_id')
+            .select([...MEMBER_COLUMNS])
+            .orderBy('m.conversation_id')
+            .orderBy('m.join_seq')
+            .orderBy('m.joined_at')
+            .orderBy('m.user_id'),
+        )
+      : prepare(db, (p: P) =>
+          memberPreview(
+            qb,
+            p.viewerId,
+            sql<string>`(SELECT value FROM json_each(${p.conversationId}))`,
+          ),
+        ),
     lastMessages: prepare(db, (p: P) =>
       mine(p)
         .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
@@ -202,6 +220,7 @@ export function createQueries(db: Db) {
         .selectFrom('contacts as k')
         .innerJoin('users as u', 'u.id', 'k.contact_id')
         .select(['u.id', 'u.username', 'u.display_name', 'u.last_seen_at'])
+        .select(presenceVisible(sql.ref('k.owner_id'), sql.ref('k.contact_id')).as('visible'))
         .where('k.owner_id', '=', p.ownerId)
         .orderBy('u.username'),
     ),
@@ -248,18 +267,37 @@ export function createQueries(db: Db) {
           .as('blocked'),
       ),
     ),
+    // Who might see the user (contact owners, co-members), narrowed by the one rule.
     presenceAudience: prepare(db, (p: { userId: string }) =>
       qb
-        .selectFrom('contacts')
-        .select('owner_id as id')
-        .where('contact_id', '=', p.userId)
-        .union(
+        .selectFrom(
           qb
-            .selectFrom('members as mine')
-            .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
-            .select('m.user_id as id')
-            .where('mine.user_id', '=', p.userId)
-            .where('m.user_id', '!=', p.userId),
+            .selectFrom('contacts')
+            .select('owner_id as id')
+            .where('contact_id', '=', p.userId)
+            .union(
+              qb
+                .selectFrom('members as mine')
+                .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+                .select('m.user_id as id')
+                .where('mine.user_id', '=', p.userId)
+                .where('m.user_id', '!=', p.userId),
+            )
+            .as('candidate'),
+        )
+        .select('candidate.id')
+        .where(presenceVisible(sql.ref('candidate.id'), p.userId)),
+    ),
+    canSeePresence: prepare(db, (p: { viewerId: string; subjectId: string }) =>
+      qb.selectNoFrom(presenceVisible(p.viewerId, p.subjectId).as('visible')),
+    ),
+    blockPeers: prepare(db, (p: { userId: string }) =>
+      qb
+        .selectFrom('blocks')
+        .select('blocked_id as id')
+        .where('blocker_id', '=', p.userId)
+        .union(
+          qb.selectFrom('blocks').select('blocker_id as id').where('blocked_id', '=', p.userId),
         ),
     ),
 
@@ -324,6 +362,14 @@ export function createQueries(db: Db) {
         .orderBy('joined_at')
         .orderBy('user_id'),
     ),
+    /** Members who joined at or before `seq`: who may know of it. */
+    memberIdsSeeing: prepare(db, (p: Conv & { seq: number }) =>
+      qb
+        .selectFrom('members')
+        .select('user_id')
+        .where('conversation_id', '=', p.conversationId)
+        .where('join_seq', '<=', p.seq),
+    ),
     membersVersion: prepare(db, (p: Conv) =>
       qb.selectFrom('conversations').select('members_version').where('id', '=', p.conversationId),
     ),
@@ -364,7 +410,26 @@ export function createQueries(db: Db) {
         .orderBy('c.last_activity_at', 'desc')
         .orderBy('c.id', 'desc'),
     ),
-    viewAll: conversationViewQueries(db, false),
+    /** The ids of a page of the user's conversations (Store.listConversations). */
+    conversationPage: prepare(
+      db,
+      (p: { userId: string; activityAt: number; id: string; limit: number }) =>
+        qb
+          .selectFrom('members as mine')
+          .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+          .select(['c.id'])
+          .where('mine.user_id', '=', p.userId)
+          .where((eb) =>
+            eb.or([
+              eb('c.last_activity_at', '<', p.activityAt),
+              eb.and([eb('c.last_activity_at', '=', p.activityAt), eb('c.id', '<', p.id)]),
+            ]),
+          )
+          .orderBy('c.last_activity_at', 'desc')
+          .orderBy('c.id', 'desc')
+          .limit(p.limit),
+    ),
+    viewPage: conversationViewQueries(db, false),
     viewOne: conversationViewQueries(db, true),
 
     // Messages

@@ -8,19 +8,14 @@ import type { SearchInput } from './store.js';
 import type { ActionQueries } from './sqlite-queries-actions.js';
 import { toMessage } from './sqlite-views.js';
 import { buildSnippet } from './snippet.js';
-
-/** At most this many words are searched for; more only slows the query down. */
-const MAX_TERMS = 16;
+import { searchWords } from './search-words.js';
 
 /**
- * The FTS5 query for what the user typed: every word (letters, digits, and the marks that belong
- * to them, as the unicode61 tokenizer splits) as a quoted prefix term, all required. Empty when
- * the text has no word at all.
+ * The FTS5 query for what the user typed: every word (see search-words.ts) as a quoted prefix
+ * term, all required. Empty when the text has no word at all.
  */
 export function ftsQuery(text: string): string {
-  const words = text.split(/[^\p{L}\p{N}\p{M}]+/u).filter((word) => /[\p{L}\p{N}]/u.test(word));
-  return words
-    .slice(0, MAX_TERMS)
+  return searchWords(text)
     .map((word) => `"${word.replaceAll('"', '""')}"*`)
     .join(' ');
 }

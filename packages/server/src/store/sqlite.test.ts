@@ -238,6 +238,45 @@ describe('SQLite store', () => {
     await store.close();
   });
 
+  it('disk full: the failed batch answers unavailable and stores nothing; the next batch that fits commits', async () => {
+    const file = await tempFile();
+    const setup = await openSqliteStore({ file });
+    const [a, b] = await seed(setup);
+    const { conversation } = await setup.openDirect('c_full', a!.id, b!.id, T0);
+    await setup.close();
+    const pages = inspect(file, (db) => db.pragma('page_count', { simple: true }) as number);
+    // Room for a few pages more: a burst of large messages cannot fit, a short one can.
+    const store = await openSqliteStore({ file, maxPageCount: pages + 40 });
+    const large = (i: number) =>
+      Array.from({ length: 500 }, (_, k) => `w${i}x${k}`)
+        .join(' ')
+        .slice(0, 4000);
+    const burst = await Promise.allSettled(
+      range(1, 80).map((i) =>
+        store.appendMessage({
+          id: `m_full_${i}`,
+          conversationId: conversation.id,
+          senderId: a!.id,
+          clientMsgId: `cm_full_${i}`,
+          body: large(i),
+          replyToSeq: null,
+          createdAt: T0 + i,
+        }),
+      ),
+    );
+    const refused = burst.filter((outcome) => outcome.status === 'rejected');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const outcome of refused) {
+      await expectCode(Promise.reject(outcome.reason), 'unavailable');
+    }
+    const acked = burst.flatMap((o) => (o.status === 'fulfilled' ? [o.value.message.id] : []));
+    const stored = await store.history(conversation.id, a!.id, { limit: 200 });
+    expect(stored!.messages.map((m) => m.id)).toEqual(acked);
+    const next = await append(store, conversation.id, a!.id, 999);
+    expect(next.message.seq).toBe(acked.length + 1);
+    await store.close();
+  });
+
   it('keeps every acknowledged append when the process is killed with SIGKILL', async () => {
     const file = await tempFile();
     const storeModule = new URL('./worker-store.js', workerScriptUrl()).href;
@@ -407,8 +446,10 @@ describe('SQLite store', () => {
     ]);
     const after = store.stats();
     expect(after.transactions - before.transactions).toBe(1);
+    // Search is a read: it does not index what this batch appended so far, so it sees the
+    // batch's own appends no more than any concurrent call would (they commit together).
     const hits = (settled[4] as PromiseFulfilledResult<{ message: { seq: number } }[]>).value;
-    expect(hits.map((h) => h.message.seq)).toEqual([2]);
+    expect(hits.map((h) => h.message.seq)).toEqual([]);
 
     const found = async (text: string) =>
       (await store.search(a!.id, { text, limit: 10 }))!.map((h) => h.message.seq);
@@ -423,6 +464,43 @@ describe('SQLite store', () => {
     const db = new Database(file);
     db.prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`).run();
     db.close();
+  });
+
+  it('searches in a read transaction: no write lock, and every committed row is found', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file });
+    const [a, b] = await seed(store);
+    const { conversation } = await store.openDirect('c_read_search', a!.id, b!.id, T0);
+    for (const i of range(1, 5)) await append(store, conversation.id, a!.id, i);
+    // Another connection holds the write lock: a search must not need it.
+    const other = new Database(file);
+    other.pragma('busy_timeout = 0');
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const before = store.stats();
+      const hits = await store.search(b!.id, { text: 'message', limit: 10 });
+      expect(hits!.map((h) => h.message.seq).sort((x, y) => x - y)).toEqual(range(1, 5));
+      // A read batch is not a write transaction.
+      expect(store.stats().transactions).toBe(before.transactions);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await store.close();
+  });
+
+  it('keeps prefix indexes of 2 and 3 characters in the search index (migration 4)', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file });
+    await store.close();
+    const ddl = inspect(
+      file,
+      (db) =>
+        db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'messages_fts'`).get() as {
+          sql: string;
+        },
+    );
+    expect(ddl.sql).toMatch(/prefix\s*=\s*'2 3'/);
   });
 
   it('commits a lone request at once, and under load lets a batch wait for company', async () => {

@@ -15,6 +15,8 @@ import {
 import { iso } from '../util/clock.js';
 import type {
   AccountDeletion,
+  PruneCounts,
+  PruneCutoffs,
   AppendResult,
   ConversationSettings,
   ConversationSummary,
@@ -29,6 +31,8 @@ import type {
   NewMessage,
   PositionResult,
   SearchInput,
+  ConversationPageQuery,
+  SentMessagesPage,
   Store,
 } from './store.js';
 import type { ConversationViewQueries, Queries } from './sqlite-queries.js';
@@ -37,6 +41,7 @@ import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteMessageActions } from './sqlite-message-actions.js';
 import { SqlitePeople, type SqliteOptions } from './sqlite-people.js';
 import { searchMessages } from './sqlite-search.js';
+import { refuseBlockedMembers } from './shared-queries.js';
 import {
   toConversations,
   toMemberViews,
@@ -80,8 +85,12 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     return this.accounts.deleteUser(input);
   }
 
-  sentMessages(userId: string): Message[] {
-    return this.accounts.sentMessages(userId);
+  sentMessages(userId: string, page: SentMessagesPage): Message[] {
+    return this.accounts.sentMessages(userId, page);
+  }
+
+  prune(cutoffs: PruneCutoffs): PruneCounts {
+    return this.accounts.prune(cutoffs);
   }
 
   // Conversations
@@ -138,6 +147,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     const { id, creatorId, createdAt: now } = group;
     const others = [...new Set(group.memberIds)].filter((member) => member !== creatorId);
     for (const userId of [creatorId, ...others]) this.requireUser(userId);
+    this.refuseBlockedMembers(creatorId, others);
     this.q.insertConversation.run({
       id,
       kind: 'group',
@@ -184,12 +194,29 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     return this.requireConversation(id, creatorId);
   }
 
+  /** `blocked` when the actor blocked, or was blocked by, any of `userIds`. */
+  refuseBlockedMembers(actorId: string, userIds: string[]): void {
+    const blocked = this.a.blockedEitherWayWith.all({ userId: actorId });
+    refuseBlockedMembers(
+      blocked.map((row) => row.user_id),
+      userIds,
+    );
+  }
+
   getConversation(conversationId: string, viewerId: string): Conversation | null {
     return this.views(this.q.viewOne, viewerId, conversationId)[0] ?? null;
   }
 
-  listConversations(userId: string): Conversation[] {
-    return this.views(this.q.viewAll, userId, '');
+  listConversations(userId: string, page: ConversationPageQuery): Conversation[] {
+    const ids = this.q.conversationPage.all({
+      userId,
+      // No cursor: before every time and id there is.
+      activityAt: page.after?.activityAt ?? Number.MAX_SAFE_INTEGER,
+      id: page.after?.id ?? '',
+      limit: Math.max(0, Math.trunc(page.limit)),
+    });
+    if (ids.length === 0) return [];
+    return this.views(this.q.viewPage, userId, JSON.stringify(ids.map((row) => row.id)));
   }
 
   listConversationSummaries(userId: string): ConversationSummary[] {
@@ -358,9 +385,14 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     }
     const changed = readSeq > member.read_seq || deliveredSeq > member.delivered_seq;
     if (changed) this.q.setPositions.run({ conversationId, userId, readSeq, deliveredSeq });
-    return kind === 'read'
-      ? { seq: readSeq, changed: readSeq > member.read_seq }
-      : { seq: deliveredSeq, changed: deliveredSeq > member.delivered_seq };
+    const [newSeq, moved] =
+      kind === 'read'
+        ? [readSeq, readSeq > member.read_seq]
+        : [deliveredSeq, deliveredSeq > member.delivered_seq];
+    const audience = moved
+      ? this.q.memberIdsSeeing.all({ conversationId, seq: newSeq }).map((row) => row.user_id)
+      : [];
+    return { seq: newSeq, changed: moved, audience };
   }
 
   // Message actions (sqlite-message-actions.ts) and search (sqlite-search.ts)
@@ -387,7 +419,10 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     }
     const reactionsOf = (conversationId: string, seq: number) =>
       this.getMessage(conversationId, seq)?.reactions ?? {};
-    return this.withIndexCaughtUp(() => searchMessages(this.a, reactionsOf, viewerId, input));
+    // No catching up: a read sees committed rows, and every committed row is indexed (the
+    // worker's runBatch calls indexPending before COMMIT). Inside a mixed batch, rows appended
+    // earlier in that batch are not found yet: they are as concurrent with the search as any.
+    return searchMessages(this.a, reactionsOf, viewerId, input);
   }
 
   // The search index, filled per batch (migration 3)
@@ -422,7 +457,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
   }
 
   /**
-   * Runs `fn`, which reads the index or changes indexed bodies (whose triggers delete the old
+   * Runs `fn`, which changes indexed bodies (whose triggers delete the old
    * text from the index: it must be there). Should `fn` fail, its savepoint undoes the indexing
    * too, so the rows go back to waiting.
    */

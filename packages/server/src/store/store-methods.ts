@@ -12,7 +12,8 @@ export type StoreMethod = Exclude<keyof Store, 'close' | 'stats'>;
  * `read`: the method only reads, so the SQLite worker may run it without a savepoint, and a
  * batch of nothing else without a write transaction; such a batch runs with
  * `PRAGMA query_only`, so a write behind a `read` label fails loudly instead of slipping by.
- * `search` writes: it first brings the search index up to date (sqlite.ts, migration 3).
+ * `search` is a read: every committed row is in the search index already (the worker indexes a
+ * batch before its COMMIT), so it has nothing to catch up (ARCHITECTURE.md, Durability).
  */
 export type MethodAccess = 'read' | 'write';
 
@@ -29,6 +30,7 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   setLastSeen: 'write',
   deleteUser: 'write',
   sentMessages: 'read',
+  prune: 'write',
   createSession: 'write',
   getSession: 'read',
   rotateRefreshToken: 'write',
@@ -42,6 +44,8 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   listBlocked: 'read',
   isBlockedEitherWay: 'read',
   presenceAudience: 'read',
+  canSeePresence: 'read',
+  blockPeers: 'read',
   openDirect: 'write',
   findDirect: 'read',
   createGroup: 'write',
@@ -64,7 +68,7 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   deleteMessage: 'write',
   setReaction: 'write',
   removeReaction: 'write',
-  search: 'write',
+  search: 'read',
   advancePosition: 'write',
   receipts: 'read',
 };

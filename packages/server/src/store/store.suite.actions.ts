@@ -3,7 +3,7 @@
  * (see store.suite.ts).
  */
 import { describe, expect, it } from 'vitest';
-import type { User } from '@letter/protocol';
+import type { Message, User } from '@letter/protocol';
 import type { SuiteKit } from './store.suite.helpers.js';
 import { T0, expectCode, iso, sorted } from './store.suite.helpers.js';
 
@@ -131,6 +131,38 @@ function describeMessageActions(kit: SuiteKit): void {
       await expectCode(kit.store.deleteMessage(at(group, 2, late!)), 'not_found');
       await expectCode(kit.store.editMessage({ ...at(group, 2, late!), body: 'x' }), 'not_found');
     });
+
+    it('tells of a change only members who may see the message, never a later joiner', async () => {
+      const [admin, early, late] = await kit.users(3);
+      const group = await kit.group(admin!, [early!]);
+      await kit.send(group, early!, 'before', T0 + 1); // 2
+      await kit.store.addMembers({
+        conversationId: group,
+        actorId: admin!.id,
+        userIds: [late!.id],
+        now: T0 + 2,
+        messageIds: [kit.id('m'), kit.id('m')],
+      }); // 3
+      await kit.send(group, early!, 'after', T0 + 3); // 4
+      const before = [admin!.id, early!.id];
+      const everyone = [admin!.id, early!.id, late!.id];
+      const changes = [
+        await kit.store.setReaction({ ...at(group, 2, admin!), emoji: '👍' }),
+        await kit.store.removeReaction(at(group, 2, admin!)),
+        await kit.store.editMessage({ ...at(group, 2, early!), body: 'edited' }),
+        await kit.store.deleteMessage(at(group, 2, early!)),
+      ];
+      for (const change of changes) {
+        expect(change.changed).toBe(true);
+        expect(sorted(change.memberIds)).toEqual(sorted(before));
+      }
+      const later = await kit.store.setReaction({ ...at(group, 4, admin!), emoji: '👍' });
+      expect(sorted(later.memberIds)).toEqual(sorted(everyone));
+      // The system message that added them is theirs to see: their join point.
+      expect(
+        sorted((await kit.store.editMessage({ ...at(group, 4, early!), body: 'x' })).memberIds),
+      ).toEqual(sorted(everyone));
+    });
   });
 }
 
@@ -221,6 +253,18 @@ function describeSearch(kit: SuiteKit): void {
       ).not.toBeNull();
     });
 
+    it('leaves out one-letter words and refuses a query of only those', async () => {
+      const [a, b] = await kit.users(2);
+      const direct = await kit.direct(a!, b!);
+      const word = kit.username('short');
+      await kit.send(direct, a!, `${word} a b`, T0);
+      expect(await bodies(a!, `a ${word} b`)).toEqual([`${word} a b`]);
+      await expectCode(kit.store.search(a!.id, { text: 'a b', limit: 5 }), 'bad_request');
+      await expectCode(kit.store.search(a!.id, { text: '"a"', limit: 5 }), 'bad_request');
+      // No word at all is still no result, not an error.
+      expect(await kit.store.search(a!.id, { text: '🙂 "', limit: 5 })).toEqual([]);
+    });
+
     it('treats query syntax as text and never fails on it', async () => {
       const [a, b] = await kit.users(2);
       const direct = await kit.direct(a!, b!);
@@ -239,7 +283,7 @@ function describeSearch(kit: SuiteKit): void {
         '-',
         '^',
         ':',
-        '{a b}',
+        '{ab cd}',
         `${word}"`,
         `"${word}`,
         `${word} OR nothing`,
@@ -365,13 +409,45 @@ function describeAccounts(kit: SuiteKit): void {
       await kit.send(direct, a!, 'three', T0 + 4);
       await kit.store.deleteMessage(at(direct, 3, a!));
       await kit.store.setReaction({ ...at(direct, 4, b!), emoji: '🎉' });
-      const sent = await kit.store.sentMessages(a!.id);
+      const sent = await kit.store.sentMessages(a!.id, { limit: 100 });
       expect(sent).toEqual([
         await kit.store.getMessage(direct, 1),
         await kit.store.getMessage(direct, 4),
       ]);
       expect(sent[1]!.reactions).toEqual({ '🎉': [b!.id] });
-      expect(await kit.store.sentMessages(kit.id('u'))).toEqual([]);
+      expect(await kit.store.sentMessages(kit.id('u'), { limit: 100 })).toEqual([]);
+    });
+
+    it('pages the sent messages by conversation and seq, reactions with their message', async () => {
+      const [a, b, c] = await kit.users(3);
+      const one = await kit.direct(a!, b!);
+      const two = await kit.direct(a!, c!);
+      for (const i of [1, 2, 3, 4]) {
+        await kit.send(one, i % 2 ? a! : b!, `one ${i}`, T0 + i);
+        await kit.send(two, a!, `two ${i}`, T0 + i);
+      }
+      await kit.store.setReaction({
+        conversationId: two,
+        seq: 2,
+        userId: c!.id,
+        now: T0,
+        emoji: '👍',
+      });
+      const all = await kit.store.sentMessages(a!.id, { limit: 100 });
+      expect(all).toHaveLength(6);
+      const pages: Message[][] = [];
+      let after: { conversationId: string; seq: number } | undefined;
+      for (;;) {
+        const page = await kit.store.sentMessages(a!.id, { limit: 4, after });
+        if (page.length === 0) break;
+        pages.push(page);
+        after = { conversationId: page.at(-1)!.conversationId, seq: page.at(-1)!.seq };
+      }
+      expect(pages.map((page) => page.length)).toEqual([4, 2]);
+      expect(pages.flat()).toEqual(all);
+      expect(all.find((m) => m.conversationId === two && m.seq === 2)!.reactions).toEqual({
+        '👍': [c!.id],
+      });
     });
   });
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '@letter/protocol';
 import type { SuiteKit } from './store.suite.helpers.js';
-import { T0, expectCode, iso, range, sorted } from './store.suite.helpers.js';
+import { ALL, T0, expectCode, iso, range, sorted } from './store.suite.helpers.js';
 
 export function describeConversationTests(kit: SuiteKit): void {
   describeDirectAndGroups(kit);
@@ -123,7 +123,7 @@ function describeDirectAndGroups(kit: SuiteKit): void {
         }),
         'not_found',
       );
-      expect(await kit.store.listConversations(creator.id)).toEqual([]);
+      expect(await kit.store.listConversations(creator.id, ALL)).toEqual([]);
     });
 
     it('lists conversations by latest activity, as getConversation shows them', async () => {
@@ -131,7 +131,7 @@ function describeDirectAndGroups(kit: SuiteKit): void {
       const x = await kit.direct(user!, p1!, T0);
       const y = await kit.direct(p2!, user!, T0 + 1);
       const z = await kit.group(p3!, [user!, p1!], T0 + 2);
-      const ids = async () => (await kit.store.listConversations(user!.id)).map((c) => c.id);
+      const ids = async () => (await kit.store.listConversations(user!.id, ALL)).map((c) => c.id);
       expect(await ids()).toEqual([z, y, x]);
 
       await kit.send(x, p1!, 'wake up', T0 + 10);
@@ -139,7 +139,7 @@ function describeDirectAndGroups(kit: SuiteKit): void {
       await kit.send(y, user!, 'hi', T0 + 12);
       expect(await ids()).toEqual([y, x, z]);
 
-      const list = await kit.store.listConversations(user!.id);
+      const list = await kit.store.listConversations(user!.id, ALL);
       for (const conversation of list) {
         expect(await kit.store.getConversation(conversation.id, user!.id)).toEqual(conversation);
       }
@@ -155,6 +155,33 @@ function describeDirectAndGroups(kit: SuiteKit): void {
         { id: x, lastSeq: 2 },
         { id: z, lastSeq: 1 },
       ]);
+    });
+
+    it('pages conversations: every one exactly once, in order, ties on time by id', async () => {
+      const [user, ...peers] = await kit.users(8);
+      // Pairs with the same activity time: the id breaks the tie, also across a page edge.
+      for (const [i, peer] of peers.entries()) {
+        await kit.direct(user!, peer, T0 + Math.floor(i / 2));
+      }
+      await kit.group(peers[0]!, [user!], T0 + 1);
+      const everything = await kit.store.listConversations(user!.id, ALL);
+      expect(everything).toHaveLength(8);
+      for (const size of [1, 2, 3, 8]) {
+        const seen: string[] = [];
+        let after: { activityAt: number; id: string } | undefined;
+        for (;;) {
+          const page = await kit.store.listConversations(user!.id, { limit: size, after });
+          expect(page.length).toBeLessThanOrEqual(size);
+          // Each conversation as getConversation and the full list show it.
+          for (const c of page) expect(everything.find((e) => e.id === c.id)).toEqual(c);
+          seen.push(...page.map((c) => c.id));
+          const last = page.at(-1);
+          if (!last) break;
+          after = { activityAt: Date.parse(last.lastActivityAt), id: last.id };
+        }
+        expect(seen, `pages of ${size}`).toEqual(everything.map((c) => c.id));
+      }
+      expect(await kit.store.listConversations(user!.id, { limit: 0 })).toEqual([]);
     });
   });
 }
@@ -347,23 +374,23 @@ function describePositions(kit: SuiteKit): void {
         };
       };
 
-      expect(await advance('delivered', 3)).toEqual({ seq: 3, changed: true });
-      expect(await advance('delivered', 2)).toEqual({ seq: 3, changed: false });
-      expect(await advance('read', 2)).toEqual({ seq: 2, changed: true });
+      expect(await advance('delivered', 3)).toMatchObject({ seq: 3, changed: true });
+      expect(await advance('delivered', 2)).toMatchObject({ seq: 3, changed: false });
+      expect(await advance('read', 2)).toMatchObject({ seq: 2, changed: true });
       expect(await view()).toEqual({
         readSeq: 2,
         unreadCount: 3,
         member: { readSeq: 2, deliveredSeq: 3 },
       });
-      expect(await advance('read', 1)).toEqual({ seq: 2, changed: false });
-      expect(await advance('read', 99)).toEqual({ seq: 5, changed: true });
+      expect(await advance('read', 1)).toMatchObject({ seq: 2, changed: false });
+      expect(await advance('read', 99)).toMatchObject({ seq: 5, changed: true });
       expect(await view()).toEqual({
         readSeq: 5,
         unreadCount: 0,
         member: { readSeq: 5, deliveredSeq: 5 },
       });
-      expect(await advance('delivered', 5)).toEqual({ seq: 5, changed: false });
-      expect(await advance('read', 0)).toEqual({ seq: 5, changed: false });
+      expect(await advance('delivered', 5)).toMatchObject({ seq: 5, changed: false });
+      expect(await advance('read', 0)).toMatchObject({ seq: 5, changed: false });
 
       await kit.send(conversationId, a!, 'm6', T0 + 200);
       expect(await view()).toEqual({

@@ -7,6 +7,8 @@ import type { Store } from './store.js';
 export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
 export const T0 = Date.UTC(2026, 0, 1);
+/** One page large enough for every conversation a suite test makes. */
+export const ALL = { limit: 1000 } as const;
 
 /**
  * One store serves the whole suite, so every test makes its own users with names unique to the

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeActionTests } from './store.suite.actions.js';
 import { describeConversationTests } from './store.suite.conversations.js';
 import { describeGroupTests } from './store.suite.groups.js';
+import { describePruneTests } from './store.suite.prune.js';
 import { SuiteKit, T0, expectCode, iso, sorted, type OpenStore } from './store.suite.helpers.js';
 
 export type { OpenStore };
@@ -35,6 +36,7 @@ export function describeStore(name: string, open: OpenStore): void {
 
     describeUserTests(kit);
     describeSessionTests(kit);
+    describePruneTests(kit);
     describeContactTests(kit);
     describeConversationTests(kit);
     describeGroupTests(kit);
@@ -240,20 +242,34 @@ function describeContactTests(kit: SuiteKit): void {
       expect(await kit.store.addContact(owner!.id, b!.id, T0)).toBe(true);
       expect(await kit.store.addContact(owner!.id, b!.id, T0 + 1)).toBe(false);
       expect(await kit.store.addContact(owner!.id, c!.id, T0)).toBe(true);
+      await kit.store.setLastSeen(b!.id, T0 + 40);
       await kit.store.setLastSeen(c!.id, T0 + 50);
+      // c added the owner back; b did not, so b's last seen time stays hidden.
+      await kit.store.addContact(c!.id, owner!.id, T0);
 
       const contacts = await kit.store.listContacts(owner!.id);
       expect(sorted(contacts.map((k) => k.user.id))).toEqual(sorted([b!.id, c!.id]));
-      expect(contacts.find((k) => k.user.id === b!.id)).toEqual({ user: b, lastSeenAt: null });
+      expect(contacts.find((k) => k.user.id === b!.id)).toEqual({
+        user: b,
+        lastSeenAt: null,
+        presenceVisible: false,
+      });
       expect(contacts.find((k) => k.user.id === c!.id)).toEqual({
         user: c,
         lastSeenAt: iso(T0 + 50),
+        presenceVisible: true,
       });
       expect(await kit.store.listContacts(b!.id)).toEqual([]);
 
       await kit.store.removeContact(owner!.id, b!.id);
       await kit.store.removeContact(owner!.id, b!.id);
       expect((await kit.store.listContacts(owner!.id)).map((k) => k.user.id)).toEqual([c!.id]);
+      // A block either way hides it again, and so does a conversation shared with a blocker.
+      await kit.direct(owner!, c!);
+      await kit.store.block(c!.id, owner!.id, T0);
+      expect(await kit.store.listContacts(owner!.id)).toEqual([
+        { user: c, lastSeenAt: null, presenceVisible: false },
+      ]);
       await expectCode(kit.store.addContact(owner!.id, kit.id('u'), T0), 'not_found');
     });
 
@@ -272,18 +288,40 @@ function describeContactTests(kit: SuiteKit): void {
       expect(await kit.store.listBlocked(a!.id)).toEqual([]);
     });
 
-    it('lists as presence audience the contact owners and every co-member, once each', async () => {
-      const [user, owner, ownContact, peer, g1, g2, stranger] = await kit.users(7);
-      await kit.store.addContact(owner!.id, user!.id, T0);
-      // The user's own contacts do not see them unless they added them back.
+    it('lists as presence audience mutual contacts and every co-member, once each, minus blocks', async () => {
+      const [user, mutual, fan, ownContact, peer, g1, g2, stranger, blocker, blockee] =
+        await kit.users(10);
+      await kit.store.addContact(mutual!.id, user!.id, T0);
+      await kit.store.addContact(user!.id, mutual!.id, T0);
+      // Adding someone one way shows nothing, whichever side added.
+      await kit.store.addContact(fan!.id, user!.id, T0);
       await kit.store.addContact(user!.id, ownContact!.id, T0);
       await kit.direct(user!, peer!);
-      await kit.group(g1!, [user!, g2!, owner!]);
+      await kit.group(g1!, [user!, g2!, fan!, blocker!, blockee!]);
       await kit.direct(stranger!, peer!);
+      // Blocks either way remove co-members and mutual contacts alike.
+      await kit.store.addContact(blocker!.id, user!.id, T0);
+      await kit.store.addContact(user!.id, blocker!.id, T0);
+      await kit.store.block(blocker!.id, user!.id, T0);
+      await kit.store.block(user!.id, blockee!.id, T0);
 
       const audience = await kit.store.presenceAudience(user!.id);
-      expect(sorted(audience)).toEqual(sorted([owner!.id, peer!.id, g1!.id, g2!.id]));
+      expect(sorted(audience)).toEqual(sorted([mutual!.id, peer!.id, g1!.id, g2!.id, fan!.id]));
       expect(await kit.store.presenceAudience(stranger!.id)).toEqual([peer!.id]);
+      expect(await kit.store.presenceAudience(ownContact!.id)).toEqual([]);
+
+      // The same rule, asked one pair at a time.
+      for (const viewer of [mutual, peer, g1, g2, fan])
+        expect(await kit.store.canSeePresence(viewer!.id, user!.id)).toBe(true);
+      for (const viewer of [ownContact, stranger, blocker, blockee])
+        expect(await kit.store.canSeePresence(viewer!.id, user!.id)).toBe(false);
+      expect(await kit.store.canSeePresence(user!.id, ownContact!.id)).toBe(false);
+      expect(await kit.store.canSeePresence(user!.id, blocker!.id)).toBe(false);
+
+      expect(sorted(await kit.store.blockPeers(user!.id))).toEqual(
+        sorted([blocker!.id, blockee!.id]),
+      );
+      expect(await kit.store.blockPeers(stranger!.id)).toEqual([]);
     });
   });
 }

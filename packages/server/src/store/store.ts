@@ -31,6 +31,13 @@ export interface UserRecord extends User {
   deletedAt: number | null;
 }
 
+/** A contact as the owner may see them (`online` is the caller's to add, from presence). */
+export interface ContactRecord extends Omit<Contact, 'online' | 'user'> {
+  user: User;
+  /** Whether the owner may see this contact's presence (presence-rule.ts). */
+  presenceVisible: boolean;
+}
+
 export interface NewUser {
   id: string;
   /** Already lower-cased and validated. */
@@ -38,6 +45,20 @@ export interface NewUser {
   displayName: string;
   passwordHash: string;
   createdAt: number;
+}
+
+export interface PruneCutoffs {
+  now: number;
+  sessionsCreatedBefore: number;
+  positionLogBefore: number;
+  limit: number;
+}
+
+/** Rows deleted by one `prune` call. */
+export interface PruneCounts {
+  sessions: number;
+  refreshTokens: number;
+  positionLog: number;
 }
 
 export interface SessionRecord {
@@ -81,7 +102,7 @@ export interface AppendResult {
   members?: MemberSet | undefined;
 }
 
-/** The members of a conversation and the version of that list (bumped by every change). */
+/** The members of a conversation and the version of that list (bumped by every change of members or roles). */
 export interface MemberSet {
   userIds: string[];
   version: number;
@@ -105,6 +126,12 @@ export interface PositionResult {
   seq: number;
   /** Whether the position moved. */
   changed: boolean;
+  /**
+   * When it moved: the members who may hear of it, i.e. who joined at or before the new
+   * position (a member added later sees nothing from before their join point, receipts
+   * included). Empty when it did not move.
+   */
+  audience: string[];
 }
 
 /** The outcome of a group change (rename, members added or removed, roles). */
@@ -122,8 +149,10 @@ export interface MemberChange {
   /** Members who lost access with this change. */
   removedUserIds: string[];
   /**
-   * Every member's own view after the change: read in the same transaction, so the events of a
-   * change describe exactly the state it committed.
+   * The own view after the change of each member it added, and of the actor when still a
+   * member (their answer): read in the same transaction, so the events of a change describe
+   * exactly the state it committed. Everyone else hears of it through one delta
+   * (`conversation.changed`, built from `messages`), not a view each.
    */
   views: MemberView[];
 }
@@ -151,7 +180,10 @@ export interface MessageChange {
   message: Message;
   /** false when it already was so (same body, already deleted, same reaction): no event. */
   changed: boolean;
-  /** The members at commit: who hears of the change. */
+  /**
+   * Who hears of the change: the members at commit who may see the message (joined at or
+   * before its seq, `membersWhoMaySee`). A later joiner never gets an older message's update.
+   */
   memberIds: string[];
 }
 
@@ -166,6 +198,22 @@ export interface MessageTarget {
 export interface ConversationSettings {
   muted?: boolean | undefined;
   archived?: boolean | undefined;
+}
+
+/** Where a page of conversations starts: after this activity time and id (exclusive). */
+export interface ConversationCursor {
+  activityAt: number;
+  id: string;
+}
+
+export interface ConversationPageQuery {
+  limit: number;
+  after?: ConversationCursor | undefined;
+}
+
+export interface SentMessagesPage {
+  limit: number;
+  after?: { conversationId: string; seq: number } | undefined;
 }
 
 export interface SearchInput {
@@ -226,8 +274,24 @@ export interface Store {
     now: number;
     messageIdPrefix: string;
   }): Promise<AccountDeletion>;
-  /** Every message the user sent that is not deleted, by conversation and seq (export). */
-  sentMessages(userId: string): Promise<Message[]>;
+  /**
+   * A page of the messages the user sent and did not delete, by conversation and seq, after
+   * `page.after` (export).
+   */
+  sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]>;
+  /**
+   * Deletes what nothing needs any more, at most `limit` sessions (each with all its tokens)
+   * and `limit` position moves per call (the sweeper calls again while a count reaches it), so
+   * one call never holds the writer long:
+   * - dead sessions with all their refresh tokens: revoked, created before `sessionsCreatedBefore`
+   *   (the maximum lifetime), or without a refresh token that is unspent and unexpired at `now`.
+   *   Spent tokens of a live session stay: presenting one is how reuse is detected, and that
+   *   matters only while the session could still be refreshed.
+   * - `position_log` rows older than `positionLogBefore`, except the newest row of each member
+   *   and kind: "delivered"/"read" stay true for every message (the newest row covers them),
+   *   only the time of a receipt older than the cutoff may show a later move's time.
+   */
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts>;
 
   // Sessions and refresh tokens (only hashes are stored)
   createSession(session: {
@@ -253,14 +317,22 @@ export interface Store {
   /** Returns false when the contact was already there. */
   addContact(ownerId: string, contactId: string, now: number): Promise<boolean>;
   removeContact(ownerId: string, contactId: string): Promise<void>;
-  listContacts(ownerId: string): Promise<(Omit<Contact, 'online'> & { user: User })[]>;
+  /** The owner's contacts; `lastSeenAt` is null where the rule hides their presence. */
+  listContacts(ownerId: string): Promise<ContactRecord[]>;
   block(blockerId: string, blockedId: string, now: number): Promise<void>;
   unblock(blockerId: string, blockedId: string): Promise<void>;
   listBlocked(blockerId: string): Promise<User[]>;
   /** True when either has blocked the other. */
   isBlockedEitherWay(a: string, b: string): Promise<boolean>;
-  /** Everyone who may see this user's presence: their contacts' owners and every co-member. */
+  /**
+   * Everyone who may see this user's presence (presence-rule.ts): mutual contacts and
+   * co-members, minus blocks either way.
+   */
   presenceAudience(userId: string): Promise<string[]>;
+  /** Whether `viewerId` may see the presence of `subjectId`, by the same rule. */
+  canSeePresence(viewerId: string, subjectId: string): Promise<boolean>;
+  /** Everyone the user has blocked or is blocked by. */
+  blockPeers(userId: string): Promise<string[]>;
 
   // Conversations
   /**
@@ -275,6 +347,7 @@ export interface Store {
   ): Promise<{ conversation: Conversation; created: boolean }>;
   /** Finds the direct conversation of a pair without creating it. */
   findDirect(userId: string, peerId: string): Promise<string | null>;
+  /** `blocked` when the creator blocked, or was blocked by, any of the members. */
   createGroup(group: {
     id: string;
     title: string;
@@ -285,8 +358,12 @@ export interface Store {
   }): Promise<Conversation>;
   /** The conversation as `viewerId` sees it, or null when they are not a member. */
   getConversation(conversationId: string, viewerId: string): Promise<Conversation | null>;
-  /** Every conversation of the user, latest activity first. */
-  listConversations(userId: string): Promise<Conversation[]>;
+  /**
+   * A page of the user's conversations, latest activity first (ties: higher id first): at most
+   * `page.limit`, only those after `page.after` in that order. A conversation whose activity
+   * moves it ahead of `after` meanwhile is not on a later page (its event tells the client).
+   */
+  listConversations(userId: string, page: ConversationPageQuery): Promise<Conversation[]>;
   listConversationSummaries(userId: string): Promise<ConversationSummary[]>;
   /** Member ids of a conversation ([] when it does not exist). */
   memberIds(conversationId: string): Promise<string[]>;
@@ -315,7 +392,8 @@ export interface Store {
   renameGroup(input: GroupChangeBase & { title: string }): Promise<MemberChange>;
   /**
    * Adds members (admins); existing members are skipped, unknown or deleted users are
-   * `not_found`, more than limits.groupMaxMembers is `bad_request`. The new members see history
+   * `not_found`, more than limits.groupMaxMembers is `bad_request`, someone who blocked the
+   * actor or whom the actor blocked is `blocked`. The new members see history
    * from the `added` message on and have it unread.
    */
   addMembers(input: GroupChangeBase & { userIds: string[] }): Promise<MemberChange>;

@@ -21,17 +21,36 @@ export interface TransportDeps<C extends AccessClaims = AccessClaims> {
   authenticate(token: string | undefined): Promise<C>;
   /** Whether a browser page of this origin may open a socket (`host` is the request's Host). */
   originAllowed(origin: string, host: string | undefined): boolean;
-  /** Called once a socket is authenticated; returns the handler for its text frames. */
-  onOpen(connection: Connection, claims: C): { onText(text: string): void; onClose(): void };
+  /** LETTER_ALLOWED_HOSTS: the handshake's Host; refused with 400 and this error body if not. */
+  hostRefused?(host: string | undefined): object | null;
+  /**
+   * Called once a socket is authenticated; returns the handler for its text frames. `onText`
+   * resolves once the frame is handled: at most `limits.maxFramesInFlight` run at once per
+   * socket, and the transport stops reading from a socket that has that many.
+   */
+  onOpen(connection: Connection, claims: C): SocketHandler;
+  /** The client's address, as fastify's `request.ip` gives it (trustProxy applied). */
+  clientAddress(request: IncomingMessage): string;
+  /** Authenticated sockets one user may hold on this node; the next one is closed with 1008. */
+  maxSocketsPerUser: number;
+  /** Sockets from one address still waiting for their `auth` frame; more → HTTP 429. */
+  maxUnauthenticatedPerAddress: number;
   maxBufferedBytes: number;
   heartbeatMs: number;
   authTimeoutMs?: number;
   log: { warn(details: object, message: string): void };
 }
 
+export interface SocketHandler {
+  onText(text: string): Promise<void> | void;
+  onClose(): void;
+}
+
 interface SocketState {
   alive: boolean;
   connection: WsConnection | undefined;
+  /** Not read from while it has the most frames in flight: it cannot answer pings then. */
+  paused: boolean;
 }
 
 class WsConnection implements Connection {
@@ -47,6 +66,11 @@ class WsConnection implements Connection {
   send(frame: Buffer): void {
     const socket = this.socket;
     if (socket.readyState !== 1) return;
+    if (socket.bufferedAmount + frame.length > this.maxBufferedBytes) {
+      // The frames corked this turn count in bufferedAmount too: hand them to the kernel first,
+      // or a burst (a sync replaying a long backlog) would cut a reader that keeps up.
+      uncork(socket);
+    }
     if (socket.bufferedAmount + frame.length > this.maxBufferedBytes) {
       // A reader this far behind would make us buffer without bound: cut it off instead.
       this.close(closeCodes.policy.code, 'slow consumer');
@@ -77,6 +101,11 @@ function corkUntilNextTurn(socket: WebSocket): void {
   corked.add(tcp);
   tcp.cork();
 }
+function uncork(socket: WebSocket): void {
+  const tcp = (socket as unknown as { _socket?: Socket })._socket;
+  if (!tcp || !corked.delete(tcp)) return;
+  tcp.uncork();
+}
 function uncorkAll(): void {
   for (const tcp of corked) tcp.uncork();
   corked.clear();
@@ -92,6 +121,8 @@ function closeSocket(socket: WebSocket, code: number, reason: string): void {
 export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   private readonly wss: WebSocketServer;
   private readonly states = new Map<WebSocket, SocketState>();
+  private readonly socketsByUser = new Map<string, number>();
+  private readonly unauthenticatedByAddress = new Map<string, number>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private accepting = true;
 
@@ -107,7 +138,10 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   /** Serves `GET /ws` upgrades on the HTTP server fastify listens with. */
   attach(server: Server): void {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.onUpgrade(request, socket, head);
+      this.onUpgrade(request, socket, head).catch((error: unknown) => {
+        this.deps.log.warn({ err: error }, 'WebSocket upgrade failed');
+        socket.destroy();
+      });
     });
     this.heartbeat = setInterval(() => this.beat(), this.deps.heartbeatMs);
     this.heartbeat.unref();
@@ -115,6 +149,13 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
 
   get socketCount(): number {
     return this.states.size;
+  }
+
+  /** Sockets not read from because they have the most frames in flight. */
+  get pausedCount(): number {
+    let n = 0;
+    for (const state of this.states.values()) if (state.paused) n++;
+    return n;
   }
 
   /** Refuses new sockets and closes every open one with `code` (1012 on restart). */
@@ -133,6 +174,8 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/ws') return refuse(socket, 404, 'Not Found');
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
+    const hostError = this.deps.hostRefused?.(request.headers.host);
+    if (hostError) return refuse(socket, 400, 'Bad Request', hostError);
     const origin = request.headers.origin;
     if (origin !== undefined && !this.deps.originAllowed(origin, request.headers.host)) {
       return refuse(socket, 403, 'Forbidden');
@@ -140,23 +183,57 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     const header = request.headers.authorization;
     let claims: C | undefined;
     let headerRejected = false;
+    let authenticated = () => {};
     if (header !== undefined) {
       const token = /^Bearer (.+)$/i.exec(header)?.[1];
-      claims = await this.deps.authenticate(token).catch(() => undefined);
+      let unavailable = false;
+      claims = await this.deps.authenticate(token).catch((error: unknown) => {
+        unavailable = isUnavailable(error);
+        return undefined;
+      });
+      // The database is away: not the token's fault, so no 4401 (which would make the client
+      // refresh its token, or give up): a 503 it retries with backoff.
+      if (unavailable) return refuse(socket, 503, 'Service Unavailable');
       headerRejected = !claims;
+    } else {
+      // Until its `auth` frame passes, a socket counts against its address, so one host cannot
+      // hold thousands of sockets that never authenticate (each lives 10 s, then 4408).
+      const address = this.deps.clientAddress(request);
+      const waiting = this.unauthenticatedByAddress.get(address) ?? 0;
+      if (waiting >= this.deps.maxUnauthenticatedPerAddress)
+        return refuse(socket, 429, 'Too Many Requests');
+      this.unauthenticatedByAddress.set(address, waiting + 1);
+      let counted = true;
+      authenticated = () => {
+        if (!counted) return;
+        counted = false;
+        const left = (this.unauthenticatedByAddress.get(address) ?? 1) - 1;
+        if (left > 0) this.unauthenticatedByAddress.set(address, left);
+        else this.unauthenticatedByAddress.delete(address);
+      };
+      // The raw socket closes however the upgrade ends, even when it never completes.
+      socket.once('close', authenticated);
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       if (headerRejected) return closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
-      this.onSocket(ws, claims);
+      this.onSocket(ws, claims, authenticated);
     });
   }
 
-  private onSocket(ws: WebSocket, claims: C | undefined): void {
-    const state: SocketState = { alive: true, connection: undefined };
+  private onSocket(ws: WebSocket, claims: C | undefined, authenticated: () => void): void {
+    const state: SocketState = { alive: true, connection: undefined, paused: false };
     this.states.set(ws, state);
-    let handler: { onText(text: string): void; onClose(): void } | undefined;
+    let handler: SocketHandler | undefined;
     let authTimer: ReturnType<typeof setTimeout> | undefined;
+    let countedUser: string | undefined;
     const open = (claims: C) => {
+      authenticated();
+      const held = this.socketsByUser.get(claims.userId) ?? 0;
+      if (held >= this.deps.maxSocketsPerUser) {
+        return closeSocket(ws, closeCodes.policy.code, 'too many sockets for this user');
+      }
+      this.socketsByUser.set(claims.userId, held + 1);
+      countedUser = claims.userId;
       const connection = new WsConnection(
         ws,
         claims.userId,
@@ -165,6 +242,32 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
       );
       state.connection = connection;
       handler = this.deps.onOpen(connection, claims);
+    };
+    // Frames in flight, and those read while at the limit, which wait here in order.
+    let inFlight = 0;
+    const waiting: string[] = [];
+    const done = () => {
+      inFlight--;
+      while (inFlight < limits.maxFramesInFlight && waiting.length > 0) run(waiting.shift()!);
+      if (state.paused && inFlight < limits.maxFramesInFlight) {
+        state.paused = false;
+        ws.resume();
+      }
+    };
+    const run = (text: string) => {
+      inFlight++;
+      const handled = handler?.onText(text);
+      if (handled) void handled.then(done, done);
+      else done();
+    };
+    const receive = (text: string) => {
+      if (inFlight >= limits.maxFramesInFlight || waiting.length > 0) waiting.push(text);
+      else run(text);
+      if (inFlight >= limits.maxFramesInFlight && !state.paused) {
+        // ws may still emit the frames of data it already read; they wait in `waiting`.
+        state.paused = true;
+        ws.pause();
+      }
     };
     if (claims) open(claims);
     else {
@@ -178,32 +281,48 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     const early: string[] = [];
     ws.on('pong', () => (state.alive = true));
     ws.on('message', (data, isBinary) => {
+      if (ws.readyState !== 1) return; // closing: e.g. refused for too many sockets
       state.alive = true;
       const text = isBinary ? '' : data.toString();
-      if (handler) return handler.onText(text);
+      if (handler) return receive(text);
       if (authenticating) {
         if (early.length < MAX_FRAMES_BEFORE_AUTH) early.push(text);
         else closeSocket(ws, closeCodes.policy.code, 'too many frames before auth');
         return;
       }
       authenticating = true;
-      void this.authenticateFirstFrame(text).then(
-        (claims) => {
-          clearTimeout(authTimer);
-          if (ws.readyState !== 1) return;
-          open(claims);
-          for (const text of early.splice(0)) handler?.onText(text);
-        },
-        () => {
-          clearTimeout(authTimer);
-          closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
-        },
-      );
+      this.authenticateFirstFrame(text)
+        .then(
+          (claims) => {
+            clearTimeout(authTimer);
+            if (ws.readyState !== 1) return;
+            open(claims);
+            if (!handler) return;
+            for (const text of early.splice(0)) receive(text);
+          },
+          (error: unknown) => {
+            clearTimeout(authTimer);
+            if (isUnavailable(error))
+              closeSocket(ws, closeCodes.unavailable.code, 'try again later');
+            else closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
+          },
+        )
+        .catch((error: unknown) => {
+          this.deps.log.warn({ err: error }, 'opening a socket failed');
+          closeSocket(ws, 1011, 'internal error');
+        });
     });
     ws.on('error', (error) => this.deps.log.warn({ err: error.message }, 'socket error'));
     ws.on('close', () => {
       clearTimeout(authTimer);
+      authenticated();
       this.states.delete(ws);
+      waiting.length = 0;
+      if (countedUser !== undefined) {
+        const left = (this.socketsByUser.get(countedUser) ?? 1) - 1;
+        if (left > 0) this.socketsByUser.set(countedUser, left);
+        else this.socketsByUser.delete(countedUser);
+      }
       handler?.onClose();
     });
   }
@@ -223,6 +342,8 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   /** Terminates sockets that did not answer the previous ping. */
   private beat(): void {
     for (const [ws, state] of this.states) {
+      // A paused socket's pong waits unread behind its frames: we are the slow side.
+      if (state.paused) continue;
       if (!state.alive) {
         ws.terminate();
         continue;
@@ -233,6 +354,13 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, text: string, body?: object): void {
+  const json = body ? Buffer.from(JSON.stringify(body)) : Buffer.alloc(0);
+  const type = body ? 'Content-Type: application/json\r\n' : '';
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${type}Content-Length: ${json.length}\r\n\r\n${json}`,
+  );
 }
+
+const isUnavailable = (error: unknown): boolean =>
+  error instanceof LetterError && error.code === 'unavailable';

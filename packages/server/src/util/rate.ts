@@ -1,8 +1,52 @@
-/** A token bucket per key: `capacity` at most, refilled at `perSecond`. */
+/** Token buckets: one on its own (a socket's), or one per key (`RateLimiter`). */
 import type { Clock } from './clock.js';
 
+/** `capacity` tokens at most, refilled at `perSecond`; starts full. */
+export class TokenBucket {
+  private tokens: number;
+  private at: number;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly capacity: number,
+    private readonly perSecond: number,
+  ) {
+    this.tokens = capacity;
+    this.at = clock.now();
+  }
+
+  /** Takes one token; returns 0 when allowed, else the whole seconds to wait. */
+  take(): number {
+    this.refill();
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - this.tokens) / this.perSecond));
+  }
+
+  /** Gives one token back, up to the capacity. */
+  refund(): void {
+    this.refill();
+    this.tokens = Math.min(this.capacity, this.tokens + 1);
+  }
+
+  /** Whether the bucket would be full now: a full bucket carries no information. */
+  full(): boolean {
+    this.refill();
+    return this.tokens >= this.capacity;
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+  }
+}
+
+/** A token bucket per key. */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
     private readonly clock: Clock,
@@ -14,29 +58,22 @@ export class RateLimiter {
   /** Takes one token; returns 0 when allowed, else the seconds to wait. */
   take(key: string): number {
     if (!this.enabled) return 0;
-    const now = this.clock.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.capacity, at: now };
-    bucket.tokens = Math.min(
-      this.capacity,
-      bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond,
-    );
-    bucket.at = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(this.clock, this.capacity, this.perSecond);
       this.buckets.set(key, bucket);
-      if (this.buckets.size > 100_000) this.sweep(now);
-      return 0;
+      if (this.buckets.size > 100_000) this.sweep();
     }
-    this.buckets.set(key, bucket);
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond));
+    return bucket.take();
+  }
+
+  /** Gives one token back (up to the capacity): the attempt it paid for does not count. */
+  refund(key: string): void {
+    this.buckets.get(key)?.refund();
   }
 
   /** Full buckets carry no information; dropping them bounds memory. */
-  private sweep(now: number): void {
-    for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond >= this.capacity) {
-        this.buckets.delete(key);
-      }
-    }
+  private sweep(): void {
+    for (const [key, bucket] of this.buckets) if (bucket.full()) this.buckets.delete(key);
   }
 }

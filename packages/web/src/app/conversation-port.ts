@@ -17,6 +17,8 @@ export interface ConversationPort {
   /** Admins only; to leave, use `leaveGroup`. */
   removeMember(conversationId: string, userId: string): Promise<unknown>;
   setMemberRole(conversationId: string, userId: string, role: Role): Promise<unknown>;
+  /** Every member into the state: a chat list entry carries only a preview of them. */
+  loadMembers(conversationId: string): Promise<unknown>;
   /** The chat is dropped from the list once this resolves. */
   leaveGroup(conversationId: string): Promise<unknown>;
   setChatSettings(conversationId: string, settings: ChatSettings): Promise<unknown>;

@@ -12,6 +12,7 @@ export function createConversationPort(client: LetterClient): ConversationPort {
     addMembers: (id, userIds) => client.addMembers(id, userIds),
     removeMember: (id, userId) => client.removeMember(id, userId),
     setMemberRole: (id, userId, role) => client.setMemberRole(id, userId, role),
+    loadMembers: (id) => client.loadMembers(id),
     leaveGroup: (id) => client.leaveConversation(id),
     // The sdk has no method for this route (yet): the answer is not adopted here, but the
     // server sends the same view as a `conversation` event to all of the caller's sessions,

@@ -48,6 +48,22 @@ describe('sdk port', () => {
     expect(second.conversations[0]?.unreadCount).toBe(1);
   });
 
+  it('loads every member of a group the first time its chat opens (the list has a preview)', async () => {
+    const { port, server, alice, bob } = setup();
+    const others = Array.from({ length: 6 }, (_, i) => server.addUser(`p${i}`, `P${i}`).id);
+    const group = server.createGroup(bob.id, 'Crew', [...others, alice.id]);
+    await port.login('alice', 'password123');
+    await settle();
+    const listed = port.getSnapshot().conversations.find((c) => c.id === group.id)!;
+    expect(listed.memberCount).toBe(8);
+    expect(listed.members.length).toBeLessThan(8);
+    port.openThread(group.id);
+    await settle();
+    const opened = port.getSnapshot().conversations.find((c) => c.id === group.id)!;
+    expect(opened.members).toHaveLength(8);
+    expect(server.requests).toContain(`GET /api/conversations/${group.id}/members`);
+  });
+
   it('gives a local echo the key its stored copy will have', async () => {
     const { port, direct } = setup();
     await port.login('alice', 'password123');

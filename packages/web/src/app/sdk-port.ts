@@ -5,7 +5,7 @@
  * little the screens need that the sdk does not track (which chats are fetching older pages).
  */
 import type { Message } from '@letter/protocol';
-import { hasOlder } from '@letter/sdk';
+import { hasOlder, isComplete } from '@letter/sdk';
 import type { ClientState, LetterClient, PendingMessage, Timeline } from '@letter/sdk';
 import type { ChatMessage, ConnectionStatus } from './model';
 import type { AppSnapshot, AuthStatus, LetterPort, Thread } from './port';
@@ -230,6 +230,14 @@ export function createSdkPort(client: LetterClient): LetterPort {
     openDirect: (userId) => client.openDirect(userId),
     createGroup: (title, memberIds) => client.createGroup(title, memberIds),
     openThread(id) {
+      // The list carries a preview of a group's members: an open chat needs them all (names,
+      // ticks), once; deltas keep them whole from then on.
+      const conversation = client.getSnapshot().conversations[id];
+      if (conversation && !isComplete(conversation)) {
+        client.loadMembers(id).catch((error: unknown) => {
+          console.warn('letter: members not loaded', error);
+        });
+      }
       // The first open fetches the latest page; later ones have live messages already.
       if (opened.has(id)) return;
       const timeline = client.getSnapshot().timelines[id];
