@@ -185,7 +185,7 @@ const redisOutage: Scenario = {
   id: 'c',
   title: 'Two nodes, Redis behind a proxy: cut, half-open or slow for 2–10 s under load',
   needs: ['pgUrl', 'redisUrl'],
-  rounds: (quick) => (quick ? 1 : 6),
+  rounds: (quick) => (quick ? 2 : 6),
   run: async (ctx) => {
     const pgUrl = ctx.services.pgUrl!;
     const pg = await pgSchema(pgUrl);
