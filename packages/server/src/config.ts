@@ -9,6 +9,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Namespaces the Redis channels, so several clusters (or test runs) can share one Redis. */
+  redisPrefix: string;
   jwtSecret: string | undefined;
   /** Extra origins allowed for the WebSocket handshake and CORS. */
   allowedOrigins: string[];
@@ -80,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(env.LETTER_DATA_DIR || './data'),
     databaseUrl: env.LETTER_DATABASE_URL || undefined,
     redisUrl: env.LETTER_REDIS_URL || undefined,
+    redisPrefix: env.LETTER_REDIS_PREFIX || 'letter:',
     jwtSecret,
     allowedOrigins: (env.LETTER_ALLOWED_ORIGINS ?? '')
       .split(',')

@@ -94,7 +94,9 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     (await untilReachable('database', () => openDefaultStore(config, app.log), app.log));
   await untilReachable('database', () => store.migrate(), app.log);
   const ownsBus = !options.bus;
-  const bus = options.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new MemoryBus());
+  const bus =
+    options.bus ??
+    (config.redisUrl ? new RedisBus(config.redisUrl, config.redisPrefix) : new MemoryBus());
   // Started below, once the logger and the auth service they call exist.
   const presence = new BusPresence(bus, clock, {
     graceMs: config.presenceGraceMs,
