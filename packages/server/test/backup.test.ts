@@ -18,6 +18,8 @@ import {
   register,
   type TestUser,
 } from '../src/testing/harness.js';
+import { backupDataDir } from '../src/ops/backup.js';
+import { latestVersion } from '../src/store/sqlite-migrations.js';
 import { cleanUp, scratchDir, startChild } from './child.js';
 
 afterAll(cleanUp);
@@ -163,6 +165,22 @@ describe('npm run backup / restore', () => {
     expect(bad.code).toBe(1);
     expect(existsSync(target) ? readdirSync(target) : []).toEqual([]);
   }, 60_000);
+
+  it('refuses to restore a database newer than this code', async () => {
+    const newer = scratchDir('letter-backup-newer-');
+    const db = new Database(join(newer, 'letter.db'));
+    // Just enough for a backup: a messages table to count.
+    db.exec('CREATE TABLE messages (x)');
+    db.pragma(`user_version = ${latestVersion + 1}`);
+    db.close();
+    const out = join(scratchDir('letter-backup-out-'), 'newer.tar.gz');
+    await backupDataDir(newer, out);
+    const target = join(scratchDir('letter-backup-target-'), 'data');
+    const run = await npmRun('restore', [out, '--data-dir', target], {});
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(`is newer than this code (${latestVersion})`);
+    expect(readdirSync(target)).toEqual([]);
+  });
 
   it('on PostgreSQL says to use pg_dump and exits non-zero', async () => {
     const out = join(scratchDir('letter-backup-pg-'), 'pg.tar.gz');
