@@ -4,13 +4,14 @@
  * and nginx run as a child process (daemon off) with its own prefix, pid, logs and temp dirs on
  * free 127.0.0.1 ports. The system's nginx service and ports 80/443 are never touched: the one
  * change to the file is the redirect server's `listen 80`, moved to a free port.
+ * Node built-ins only: the browser e2e suite (packages/web) imports it too.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from './harness.js';
 
 export const nginxConfigFile = fileURLToPath(
   new URL('../../../../deploy/nginx.conf', import.meta.url),
@@ -72,7 +73,7 @@ export async function startProxy(upstream: string): Promise<Proxy> {
     );
   }
   if (!OPENSSL) throw new Error('openssl is missing: install it (apt-get install openssl)');
-  const dir = tempDir('letter-nginx-');
+  const dir = mkdtempSync(join(tmpdir(), 'letter-nginx-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   execFileSync(
