@@ -14,6 +14,11 @@ export const closeCodes = {
   },
   too_big: { code: 1009, action: 'reconnect', reason: 'frame too big' },
   restart: { code: 1012, action: 'reconnect', reason: 'server restart; reconnect with jitter' },
+  unavailable: {
+    code: 1013,
+    action: 'reconnect',
+    reason: 'try again later (the database is away)',
+  },
   unauthorized: { code: 4401, action: 'refresh', reason: 'unauthorized' },
   auth_timeout: { code: 4408, action: 'reconnect', reason: 'no auth frame in time' },
 } as const satisfies Record<

@@ -13,6 +13,8 @@ export const errorCodes = {
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   rate_limited: { status: 429, message: 'Too many requests; slow down.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },
+  /** A dependency (the database) is away; nothing was stored. Retry later. */
+  unavailable: { status: 503, message: 'The service is unavailable; nothing was saved. Retry.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

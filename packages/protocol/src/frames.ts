@@ -1,8 +1,16 @@
 /** WebSocket frames. Every client frame is parsed with `clientFrame` before it is acted on. */
 import { z } from 'zod';
 import { limits } from './limits.js';
-import { clientMsgId, messageBody, positiveSeq } from './rest.js';
-import { conversation, id, message, receiptKind, user, isoTime } from './models.js';
+import { clientMsgId, cursorSeq, messageBody, positiveSeq } from './rest.js';
+import {
+  conversation,
+  conversationChange,
+  id,
+  message,
+  receiptKind,
+  user,
+  isoTime,
+} from './models.js';
 import type { ErrorCode } from './errors.js';
 
 const requestId = z.union([z.string().max(64), z.number()]).optional();
@@ -36,19 +44,19 @@ export const deliveredFrame = z.object({
   type: z.literal('delivered'),
   id: requestId,
   conversationId: id,
-  seq: z.number().int().nonnegative(),
+  seq: cursorSeq,
 });
 export const readFrame = z.object({
   type: z.literal('read'),
   id: requestId,
   conversationId: id,
-  seq: z.number().int().nonnegative(),
+  seq: cursorSeq,
 });
 export const syncFrame = z.object({
   type: z.literal('sync'),
   id: requestId,
   cursors: z
-    .record(id, z.number().int().nonnegative())
+    .record(id, cursorSeq)
     .refine((c) => Object.keys(c).length <= 10_000, 'at most 10000 cursors'),
 });
 export const pingFrame = z.object({ type: z.literal('ping'), id: requestId });
@@ -105,6 +113,13 @@ export const serverFrameSchemas = {
     lastSeenAt: isoTime.nullable(),
   }),
   conversation: z.object({ type: z.literal('conversation'), conversation }),
+  /**
+   * Extension: what a group change changed, one frame for every member (serialized once):
+   * members added (in full), ids removed, role changes, the new title when renamed, and the
+   * member count and members version after it. The new members get their full `conversation`
+   * instead, the removed ones `conversation.removed`.
+   */
+  'conversation.changed': conversationChange,
   /** Extension: the caller lost access to a conversation (removed, left); drop it locally. */
   'conversation.removed': z.object({ type: z.literal('conversation.removed'), conversationId: id }),
 } as const;

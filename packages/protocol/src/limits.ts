@@ -7,6 +7,11 @@ export const limits = {
   /** Message body length in code points, after trimming. */
   maxBodyChars: 4000,
   maxClientMsgIdChars: 64,
+  /**
+   * The largest seq (and cursor) a client may name: PostgreSQL keeps seqs in `integer` columns,
+   * so anything larger is refused by the schemas (400) instead of failing in the store.
+   */
+  maxSeq: 2_147_483_647,
   historyDefaultLimit: 50,
   historyMaxLimit: 200,
   /** `GET /api/conversations` pages: this many by default, at most the max. */
@@ -35,6 +40,8 @@ export const limits = {
   displayNameMax: 64,
   groupTitleMax: 100,
   groupMaxMembers: 1024,
+  /** How many members a `GET /api/conversations` entry previews (plus the viewer's own). */
+  conversationListMembers: 5,
   userSearchMax: 20,
   /** An emoji reaction, in UTF-16 code units: one grapheme cluster, ZWJ families included. */
   emojiMaxChars: 32,

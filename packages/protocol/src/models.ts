@@ -67,7 +67,22 @@ export const conversation = z.object({
   kind: conversationKind,
   /** Group title; for a direct conversation the other person's display name. */
   title: z.string(),
+  /**
+   * Every member, in join order, from `GET /api/conversations/:id` and in the view a new member
+   * gets. In `GET /api/conversations` entries only a preview: the first
+   * limits.conversationListMembers members in join order, and the viewer's own entry when it is
+   * not among them. `memberCount` says how many there are; the full list comes from
+   * `GET /api/conversations/:id/members`.
+   */
   members: z.array(member),
+  /** Extension: how many members the conversation has (`members` may be a preview). */
+  memberCount: z.number().int().nonnegative(),
+  /**
+   * Extension: the version of the member list, bumped by every change of members or roles. A
+   * `conversation.changed` event carries the version after it: one more than what a client
+   * holds means it applies on top; more than that means the client missed one.
+   */
+  membersVersion: z.number().int().nonnegative(),
   lastMessage: message.nullable(),
   lastSeq: seq,
   /** The caller's own read position: the same on every device. */
@@ -87,6 +102,24 @@ export const conversation = z.object({
   archived: z.boolean(),
 });
 export type Conversation = z.infer<typeof conversation>;
+
+/** A group change as every member hears of it: the `conversation.changed` frame. */
+export const conversationChange = z.object({
+  type: z.literal('conversation.changed'),
+  conversationId: id,
+  /** The members version after the change (see `conversation.membersVersion`). */
+  membersVersion: seq,
+  memberCount: z.number().int().nonnegative(),
+  /** Set when the group was renamed. */
+  title: z.string().optional(),
+  /** Members who joined with this change. */
+  added: z.array(member),
+  /** User ids of members who left or were removed. */
+  removed: z.array(id),
+  /** Members whose role changed, with their new role (a promotion on hand-over included). */
+  roles: z.array(z.object({ userId: id, role })),
+});
+export type ConversationChange = z.infer<typeof conversationChange>;
 
 export const contact = z.object({
   user,

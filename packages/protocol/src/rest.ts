@@ -5,6 +5,7 @@ import {
   id,
   isoTime,
   role,
+  member,
   conversation,
   contact,
   message,
@@ -68,7 +69,10 @@ export const clientMsgId = z
   .min(1)
   .max(limits.maxClientMsgIdChars)
   .refine(noNul, `clientMsgId ${noNulMessage}`);
-export const positiveSeq = z.number().int().positive();
+/** A message's seq as a client names it: 1 up to what both stores hold. */
+export const positiveSeq = z.number().int().positive().max(limits.maxSeq);
+/** A position or cursor: 0 (nothing yet) up to the largest seq. */
+export const cursorSeq = z.number().int().nonnegative().max(limits.maxSeq);
 
 export const registerBody = z.object({ username, password, displayName: displayName.optional() });
 export const loginBody = z.object({
@@ -97,8 +101,8 @@ export const createConversationBody = z.discriminatedUnion('kind', [
 ]);
 
 export const historyQuery = z.object({
-  before: z.coerce.number().int().positive().optional(),
-  after: z.coerce.number().int().nonnegative().optional(),
+  before: z.coerce.number().int().positive().max(limits.maxSeq).optional(),
+  after: z.coerce.number().int().nonnegative().max(limits.maxSeq).optional(),
   limit: z.coerce
     .number()
     .int()
@@ -123,11 +127,11 @@ export const sendMessageBody = z.object({
   body: messageBody,
   replyToSeq: positiveSeq.optional(),
 });
-export const readBody = z.object({ seq: z.number().int().nonnegative() });
+export const readBody = z.object({ seq: cursorSeq });
 
 /** A seq in a path (`/messages/:seq`). */
 export const messageParams = z.object({
-  seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  seq: z.coerce.number().int().positive().max(limits.maxSeq),
 });
 
 export const patchConversationBody = z.object({
@@ -180,13 +184,23 @@ export const conversationSettingsBody = z
     path: ['muted'],
   });
 
-/** Response shapes, for the sdk and the docs. */
+/**
+ * Sent as `Letter-Auth-Mode: cookie` on register, login and refresh by a client that keeps its
+ * refresh token in the HttpOnly cookie (the web app): the token is then never in a response
+ * body, out of reach of page scripts. Other clients send nothing and get it in the body.
+ */
+export const authModeHeader = 'letter-auth-mode';
+
+/** Response shapes, for the sdk and the docs. `refreshToken` is absent for cookie clients. */
 export const authResponse = z.object({
   user,
   accessToken: z.string(),
-  refreshToken: z.string(),
+  refreshToken: z.string().optional(),
 });
-export const tokensResponse = z.object({ accessToken: z.string(), refreshToken: z.string() });
+export const tokensResponse = z.object({
+  accessToken: z.string(),
+  refreshToken: z.string().optional(),
+});
 export const historyResponse = z.object({ messages: z.array(message), hasMore: z.boolean() });
 export const conversationsResponse = z.object({
   conversations: z.array(conversation),
@@ -196,6 +210,13 @@ export const conversationsResponse = z.object({
 export const contactsResponse = z.object({ contacts: z.array(contact) });
 export const receiptsResponse = z.object({ receipts: z.array(receipt) });
 export const conversationResponse = z.object({ conversation });
+/** Extension: `GET /api/conversations/:id/members`, every member in join order. */
+export const membersResponse = z.object({
+  members: z.array(member),
+  memberCount: z.number().int().nonnegative(),
+  membersVersion: z.number().int().nonnegative(),
+});
+export type MembersResponse = z.infer<typeof membersResponse>;
 export const messageResponse = z.object({ message });
 export const searchResponse = z.object({ results: z.array(searchResult) });
 

@@ -11,6 +11,7 @@ import type {
   CreateConversationBody,
   ExportDocument,
   HistoryQuery,
+  MembersResponse,
   Message,
   Receipt,
   Role,
@@ -164,6 +165,13 @@ export class LetterApi {
       method: 'PATCH',
       path: `/api/conversations/${enc(id)}`,
       body: { title },
+    });
+  }
+  /** Every member in join order (list entries carry only a preview of them). */
+  members(id: string): Promise<MembersResponse> {
+    return this.request<MembersResponse>({
+      method: 'GET',
+      path: `/api/conversations/${enc(id)}/members`,
     });
   }
   addMembers(id: string, userIds: string[]): Promise<Conversation> {

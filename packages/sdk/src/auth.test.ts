@@ -108,6 +108,25 @@ describe('auth', () => {
     expect(auth.state.status).toBe('signedIn');
   });
 
+  it('keeps the session through a refresh answered 503 unavailable (database away), then refreshes', async () => {
+    const { auth, clock, server, refreshes } = setup('token', undefined, 100);
+    await auth.login('alice', 'password123');
+    server.restOverride = (_method, path) =>
+      path === '/api/auth/refresh'
+        ? new Response(
+            JSON.stringify({ error: { code: 'unavailable', message: 'database away' } }),
+            { status: 503, headers: { 'content-type': 'application/json' } },
+          )
+        : undefined;
+    await clock.advance(81_000);
+    expect(refreshes()).toBeGreaterThanOrEqual(1);
+    expect(auth.state.status).toBe('signedIn');
+    server.restOverride = null;
+    await clock.advance(61_000);
+    expect(await auth.accessToken()).toEqual(expect.any(String));
+    expect(auth.state.status).toBe('signedIn');
+  });
+
   it('token mode keeps the rotating refresh token in its store and resumes from it', async () => {
     const store = memoryRefreshTokenStore();
     const first = setup('token', store);
@@ -149,6 +168,26 @@ describe('auth', () => {
     // A reload: a new session object resumes from the cookie alone.
     const reloaded = makeAuth();
     expect(await reloaded.resume()).toMatchObject({ username: 'alice' });
+  });
+
+  it('cookie mode says so on register, login and refresh; token mode does not', async () => {
+    for (const mode of ['cookie', 'token'] as const) {
+      const { auth, server } = setup(mode);
+      const seen: [string, string | null][] = [];
+      server.restOverride = (_method, path, init) => {
+        seen.push([path, new Headers(init.headers).get('letter-auth-mode')]);
+        return undefined;
+      };
+      await auth.register({ username: 'bob', password: 'password123' });
+      await auth.login('alice', 'password123');
+      expect(await auth.refresh()).toEqual(expect.any(String));
+      const expected = mode === 'cookie' ? 'cookie' : null;
+      expect(seen, mode).toEqual([
+        ['/api/auth/register', expected],
+        ['/api/auth/login', expected],
+        ['/api/auth/refresh', expected],
+      ]);
+    }
   });
 
   it('signs out and emits expired when the refresh is refused', async () => {

@@ -7,6 +7,7 @@
  * Lock so two tabs never present the same cookie at once. Refresh happens proactively before the
  * access token expires (read from the JWT `exp` without verifying it) and once after a 401.
  */
+import { authModeHeader } from '@letter/protocol';
 import type { AuthResponse, RegisterBody, TokensResponse, User } from '@letter/protocol';
 import type { TokenSource } from './api.js';
 import { Backoff } from './backoff.js';
@@ -108,6 +109,7 @@ export class AuthSession implements TokenSource {
       method: 'POST',
       path: '/api/auth/register',
       body,
+      headers: this.modeHeaders(),
     });
     return this.signIn(res);
   }
@@ -117,6 +119,7 @@ export class AuthSession implements TokenSource {
       method: 'POST',
       path: '/api/auth/login',
       body: { username, password },
+      headers: this.modeHeaders(),
     });
     return this.signIn(res);
   }
@@ -206,13 +209,15 @@ export class AuthSession implements TokenSource {
         method: 'POST',
         path: '/api/auth/refresh',
         body,
+        headers: this.modeHeaders(),
       });
     } catch (error) {
       if (generation !== this.generation) return null;
       if (
         error instanceof LetterError &&
         error.code !== 'rate_limited' &&
-        error.code !== 'internal'
+        error.code !== 'internal' &&
+        error.code !== 'unavailable'
       ) {
         this.lose(error);
         return null;
@@ -228,6 +233,11 @@ export class AuthSession implements TokenSource {
     return tokens.accessToken;
   }
 
+  /** Cookie mode says so, and the server then leaves the refresh token out of every body. */
+  private modeHeaders(): Record<string, string> | undefined {
+    return this.options.mode === 'cookie' ? { [authModeHeader]: 'cookie' } : undefined;
+  }
+
   private async signIn(res: AuthResponse): Promise<User> {
     this.generation++;
     this.inflight = null;
@@ -239,8 +249,11 @@ export class AuthSession implements TokenSource {
   private async adopt(tokens: TokensResponse): Promise<void> {
     const now = this.options.clock.now();
     this.access = { token: tokens.accessToken, expiresAt: localExpiry(tokens.accessToken, now) };
-    // Cookie mode: the body copy of the refresh token is ignored so script never holds it.
+    // Cookie mode: the server keeps the refresh token out of the body (modeHeaders), and any
+    // body copy an older server sends is ignored, so script never holds it.
     if (this.options.mode === 'token') {
+      if (!tokens.refreshToken)
+        throw new LetterError('internal', 'the server sent no refresh token');
       this.refreshToken = tokens.refreshToken;
       await this.store.save(tokens.refreshToken);
     }

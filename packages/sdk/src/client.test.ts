@@ -22,6 +22,45 @@ async function signedIn(server: FakeServer, username = 'alice'): Promise<LetterC
 const seqs = (messages: readonly Message[]) => messages.map((m) => m.seq);
 
 describe('LetterClient against the fake server', () => {
+  it('follows group changes by delta, fetches members on demand, refetches after a missed one', async () => {
+    const { server, alice, bob } = setup();
+    const others = Array.from({ length: 7 }, (_, i) => server.addUser(`p${i}`, `P${i}`));
+    const group = server.createGroup(
+      bob.id,
+      'Crew',
+      [...others, alice].map((u) => u.id),
+    );
+    const client = await signedIn(server);
+    const listed = client.getSnapshot().conversations[group.id]!;
+    // The list previews 5 members and Alice herself.
+    expect(listed).toMatchObject({ memberCount: 9 });
+    expect(listed.members.map((m) => m.user.id)).toContain(alice.id);
+    expect(listed.members.length).toBeLessThan(9);
+    const loaded = await client.loadMembers(group.id);
+    expect(loaded!.members).toHaveLength(9);
+
+    const carol = server.addUser('carol', 'Carol');
+    server.addMembers(bob.id, group.id, [carol.id]);
+    server.rename(bob.id, group.id, 'New crew');
+    await settle();
+    const after = client.getSnapshot().conversations[group.id]!;
+    expect(after).toMatchObject({ title: 'New crew', memberCount: 10, membersVersion: 1 });
+    expect(after.members.at(-1)!.user.id).toBe(carol.id);
+    const fetches = () => server.requests.filter((r) => r === `GET /api/conversations/${group.id}`);
+    expect(fetches()).toHaveLength(0);
+
+    // A change this client never heard of: the next one is a jump, so it fetches the whole.
+    group.members = group.members.filter((m) => m.userId !== others[0]!.id);
+    group.membersVersion = 2;
+    server.removeMember(bob.id, group.id, others[1]!.id);
+    await settle();
+    expect(fetches()).toHaveLength(1);
+    const healed = client.getSnapshot().conversations[group.id]!;
+    expect(healed).toMatchObject({ memberCount: 8, membersVersion: 3 });
+    expect(healed.members.map((m) => m.user.id)).not.toContain(others[0]!.id);
+    client.close();
+  });
+
   it('logs in, connects with first-frame auth, loads conversations and goes online', async () => {
     const { server, direct } = setup();
     const client = await signedIn(server);

@@ -24,13 +24,14 @@ import { AuthSession } from './auth.js';
 import type { AuthMode, RefreshLock, RefreshTokenStore } from './auth.js';
 import type { BackoffOptions } from './backoff.js';
 import { makeIdFactory, systemClock, systemRandom } from './clock.js';
-import type { Clock, Random, TimerHandle } from './clock.js';
+import type { Clock, Random } from './clock.js';
 import { Connection } from './connection.js';
-import type { ConnectionStatus, ConnectionTimings, PushFrame } from './connection.js';
+import type { ConnectionStatus, ConnectionTimings } from './connection.js';
 import { Emitter } from './emitter.js';
 import { LetterError } from './errors.js';
 import { HttpTransport } from './http.js';
 import type { FetchLike } from './http.js';
+import { LiveEvents } from './live.js';
 import { MemoryOutboxStorage } from './outbox/memory.js';
 import { Outbox } from './outbox/outbox.js';
 import type { OutboxEntry, OutboxStorage } from './outbox/storage.js';
@@ -39,7 +40,6 @@ import type { NetworkTarget } from './network.js';
 import { PositionReporter } from './positions.js';
 import { globalWebSocket, webSocketUrl } from './socket.js';
 import type { WebSocketConstructor } from './socket.js';
-import { frameToEvent } from './state/reduce.js';
 import { toPending } from './state/timeline.js';
 import type { ClientState, PendingMessage } from './state/types.js';
 import { StateStore } from './state-store.js';
@@ -106,12 +106,9 @@ export class LetterClient {
   private readonly outbox: Outbox;
   private readonly positions: PositionReporter;
   private readonly catchup: Catchup;
+  /** The socket's side: resume after `ready`, pushed frames, gap fills (live.ts). */
+  private readonly live: LiveEvents;
   private readonly typingSent = new Map<string, number>();
-  private readonly gapChecks = new Map<string, TimerHandle>();
-  private readonly syncTimeoutMs: number;
-  private readonly gapCheckDelayMs: number;
-  private syncing = false;
-  private resumeRun = 0;
   private unwatchNetwork: (() => void) | null = null;
   /** The socket was dropped because the network went away: reconnect when it is back. */
   private droppedForNetwork = false;
@@ -151,8 +148,7 @@ export class LetterClient {
       ...(options.backoff ? { backoff: options.backoff } : {}),
       ...(options.timings ? { timings: options.timings } : {}),
     });
-    this.syncTimeoutMs = options.timings?.syncTimeoutMs ?? 60_000;
-    this.gapCheckDelayMs = options.timings?.gapCheckDelayMs ?? 1_000;
+    const syncTimeoutMs = options.timings?.syncTimeoutMs ?? 60_000;
     this.subscribe = this.store.subscribe;
     this.getSnapshot = this.store.getSnapshot;
 
@@ -162,7 +158,7 @@ export class LetterClient {
       random,
       newId: options.newId ?? makeIdFactory(random),
       sender: {
-        ready: () => this.connection.status === 'online' && !this.syncing,
+        ready: () => this.connection.status === 'online' && !this.live.syncing,
         send: async (entry) => {
           const ok = await this.connection.request<{ message: Message }>({
             type: 'send',
@@ -177,7 +173,7 @@ export class LetterClient {
       listener: {
         changed: (entry) =>
           this.store.dispatch({ type: 'pending.upsert', pending: toPending(entry) }),
-        acknowledged: (_entry, message) => this.receive(message, false),
+        acknowledged: (_entry, message) => this.live.receive(message, false),
         removed: (entry) =>
           this.store.dispatch({
             type: 'pending.remove',
@@ -195,14 +191,14 @@ export class LetterClient {
       sync: async (cursors) =>
         (await this.connection.request<SyncResult>(
           { type: 'sync', cursors },
-          this.syncTimeoutMs,
+          syncTimeoutMs,
         )) as SyncResult,
       getState: this.store.getSnapshot,
       dispatch: (event) => this.store.dispatch(event),
-      removeConversation: (id) => this.dropConversation(id),
+      removeConversation: (id) => this.live.dropConversation(id),
       received: (id, messages) => {
         for (const message of messages) this.outbox.acknowledge(message);
-        this.reportDelivered(id, messages);
+        this.live.reportDelivered(id, messages);
       },
       pageSize: limits.historyMaxLimit,
     });
@@ -215,6 +211,19 @@ export class LetterClient {
       getState: this.store.getSnapshot,
       dispatch: (event) => this.store.dispatch(event),
       signOut: () => this.logout(),
+    });
+    this.live = new LiveEvents({
+      connection: this.connection,
+      auth: this.auth,
+      store: this.store,
+      clock,
+      outbox: this.outbox,
+      positions: this.positions,
+      catchup: this.catchup,
+      typingExpiry: this.typingExpiry,
+      gapCheckDelayMs: options.timings?.gapCheckDelayMs ?? 1_000,
+      notify: (event) => this.events.emit('message', event),
+      report: (context, error) => this.report(context, error),
     });
     this.wire();
     const network = options.networkTarget ?? globalNetworkTarget();
@@ -264,7 +273,7 @@ export class LetterClient {
     this.auth.dispose();
     this.unwatchNetwork?.();
     this.typingExpiry.stop();
-    for (const handle of this.gapChecks.values()) this.clock.clearTimeout(handle);
+    this.live.close();
     this.events.clear();
   }
 
@@ -388,9 +397,17 @@ export class LetterClient {
     return this.adopt(this.api.setMemberRole(conversationId, userId, role));
   }
 
+  /**
+   * Every member of a conversation, into the state: list entries carry only a preview (see
+   * `isComplete`). Resolves to the conversation as the state then holds it.
+   */
+  loadMembers(conversationId: string): Promise<Conversation | undefined> {
+    return this.catchup.loadMembers(conversationId);
+  }
+
   async removeMember(conversationId: string, userId: string): Promise<void> {
     await this.api.removeMember(conversationId, userId);
-    if (userId === this.getSnapshot().me?.id) this.dropConversation(conversationId);
+    if (userId === this.getSnapshot().me?.id) this.live.dropConversation(conversationId);
   }
 
   leaveConversation(conversationId: string): Promise<void> {
@@ -451,133 +468,14 @@ export class LetterClient {
       this.store.dispatch({ type: 'connection', status });
       this.events.emit('connection', status);
     });
-    this.connection.events.on('ready', (frame) => void this.onReady(frame.user));
-    this.connection.events.on('frame', (frame) => this.onFrame(frame));
+    // `ready` and `frame` go to the live-event pipeline (live.ts), which listens itself.
     this.connection.events.on('protocolError', (problem) => this.report('protocol', problem));
-  }
-
-  private async onReady(user: User): Promise<void> {
-    const run = ++this.resumeRun;
-    const isCurrent = () => run === this.resumeRun && this.connection.status === 'online';
-    this.auth.setUser(user);
-    this.setSyncing(true);
-    try {
-      await this.catchup.resume(isCurrent);
-      if (isCurrent()) {
-        // Unsent messages for conversations that no longer exist (gone while this tab was closed).
-        this.outbox.retainConversations((id) => id in this.getSnapshot().conversations);
-        this.reportListDelivered();
-      }
-    } catch (error) {
-      if (isCurrent()) this.report('sync', error);
-    } finally {
-      if (run === this.resumeRun) {
-        this.setSyncing(false);
-        this.outbox.kick();
-        this.positions.flush();
-      }
-    }
-  }
-
-  private onFrame(frame: PushFrame): void {
-    switch (frame.type) {
-      case 'message':
-        return this.receive(frame.message, true);
-      case 'conversation.removed':
-        return this.dropConversation(frame.conversationId);
-      case 'conversation':
-        this.store.dispatch({ type: 'conversation', conversation: frame.conversation });
-        return this.checkGapSoon(frame.conversation.id);
-      case 'typing':
-        this.store.dispatch(frameToEvent(frame, this.clock.now()));
-        return this.typingExpiry.schedule();
-      default:
-        this.store.dispatch(frameToEvent(frame, this.clock.now()));
-    }
-  }
-
-  /** A message from a frame or a send's `ok`: dedup, outbox, delivery report, notification. */
-  private receive(message: Message, live: boolean): void {
-    const id = message.conversationId;
-    const before = this.getSnapshot().conversations[id];
-    this.outbox.acknowledge(message);
-    const me = this.getSnapshot().me?.id;
-    if (!before) {
-      // A conversation we do not know yet (someone wrote to us first): its snapshot covers this.
-      void this.catchup.fetchConversation(id).then(
-        (conversation) => {
-          if (conversation && live && message.senderId !== me) {
-            this.positions.delivered(id, message.seq);
-            this.events.emit('message', { message, conversation });
-          }
-        },
-        (error: unknown) => this.report('fetch conversation', error),
-      );
-      return;
-    }
-    this.store.dispatch({ type: 'message', message });
-    if (message.senderId === me) return;
-    this.positions.delivered(id, message.seq);
-    this.checkGapSoon(id);
-    const after = this.getSnapshot().conversations[id];
-    if (live && after && message.seq > before.lastSeq) {
-      this.events.emit('message', { message, conversation: after });
-    }
-  }
-
-  /**
-   * The list itself reached this device (previews, unread counts): that is "delivered" for the
-   * sender's ticks, even for conversations whose messages were never paged in.
-   */
-  private reportListDelivered(): void {
-    const state = this.getSnapshot();
-    const me = state.me?.id;
-    for (const conversation of Object.values(state.conversations)) {
-      const mine = conversation.members.find((m) => m.user.id === me);
-      if (mine && mine.deliveredSeq < conversation.lastSeq) {
-        this.positions.delivered(conversation.id, conversation.lastSeq);
-      }
-    }
-  }
-
-  private reportDelivered(id: string, messages: readonly Message[]): void {
-    const me = this.getSnapshot().me?.id;
-    let seq = 0;
-    for (const message of messages) if (message.senderId !== me) seq = Math.max(seq, message.seq);
-    if (seq > 0) this.positions.delivered(id, seq);
-  }
-
-  /**
-   * A hole above the cursor while live: usually a reordering that heals itself within moments,
-   * so look again shortly before paging REST. During a resume the catch-up handles it.
-   */
-  private checkGapSoon(id: string): void {
-    if (this.syncing || this.gapChecks.has(id) || !this.catchup.needsFill(id)) return;
-    this.gapChecks.set(
-      id,
-      this.clock.setTimeout(() => {
-        this.gapChecks.delete(id);
-        if (this.syncing || this.connection.status !== 'online') return;
-        this.catchup.fillGap(id).catch((error: unknown) => this.report('gap fill', error));
-      }, this.gapCheckDelayMs),
-    );
-  }
-
-  private dropConversation(id: string): void {
-    this.store.dispatch({ type: 'conversation.removed', conversationId: id });
-    this.outbox.dropConversation(id);
-    this.positions.forget(id);
   }
 
   private async adopt(request: Promise<Conversation>): Promise<Conversation> {
     const conversation = await request;
     this.store.dispatch({ type: 'conversation', conversation });
     return this.getSnapshot().conversations[conversation.id] ?? conversation;
-  }
-
-  private setSyncing(syncing: boolean): void {
-    this.syncing = syncing;
-    this.store.dispatch({ type: 'syncing', syncing });
   }
 
   private report(context: string, error: unknown): void {

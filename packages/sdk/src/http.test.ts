@@ -63,6 +63,7 @@ describe('HttpTransport', () => {
 
   it('falls back to the status when the body is not ours (a proxy page), and to internal for unknown codes', () => {
     expect(errorFromResponse(502, undefined, null, now).code).toBe('internal');
+    expect(errorFromResponse(503, '<html>', null, now).code).toBe('unavailable');
     expect(errorFromResponse(404, '<html>', null, now).code).toBe('not_found');
     expect(
       errorFromResponse(400, { error: { code: 'brand_new', message: 'm' } }, null, now).code,

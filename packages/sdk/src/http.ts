@@ -18,6 +18,8 @@ export interface HttpRequest {
   /** JSON-encoded when present; absent means no body at all (cookie-mode refresh relies on it). */
   body?: unknown;
   token?: string | null;
+  /** Extra request headers (the auth mode on sign-in and refresh). */
+  headers?: Record<string, string>;
 }
 
 export interface HttpOptions {
@@ -37,6 +39,7 @@ const statusCodes: Record<number, ErrorCode> = {
   409: 'username_taken',
   413: 'payload_too_large',
   429: 'rate_limited',
+  503: 'unavailable',
 };
 
 export class HttpTransport {
@@ -56,7 +59,7 @@ export class HttpTransport {
   }
 
   async request<T>(request: HttpRequest): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     if (request.token) headers.authorization = `Bearer ${request.token}`;
     const init: RequestInit = {

@@ -75,7 +75,7 @@ export { Catchup } from './sync.js';
 export type { CatchupDeps } from './sync.js';
 export { StateStore } from './state-store.js';
 
-export { applyFrame, frameToEvent, reduce } from './state/reduce.js';
+export { applyFrame, frameToEvent, isComplete, reduce } from './state/reduce.js';
 export { initialState } from './state/types.js';
 export type {
   ClientState,

@@ -10,14 +10,14 @@
  * conversation still behind (the truncated ones, and any hole seen during the replay) with
  * REST history `after=cursor`.
  */
-import type { Conversation, Message, SyncResult } from '@letter/protocol';
+import type { Conversation, ConversationChange, Message, SyncResult } from '@letter/protocol';
 import type { LetterApi } from './api.js';
 import { LetterError } from './errors.js';
 import { hasOlder, oldestSeq } from './state/timeline.js';
 import type { ClientState, StateEvent } from './state/types.js';
 
 export interface CatchupDeps {
-  api: Pick<LetterApi, 'conversations' | 'conversation' | 'history'>;
+  api: Pick<LetterApi, 'conversations' | 'conversation' | 'history' | 'members'>;
   sync(cursors: Record<string, number>): Promise<SyncResult>;
   getState(): ClientState;
   dispatch(event: StateEvent): void;
@@ -84,6 +84,32 @@ export class Catchup {
   }
 
   /** Loads a conversation we do not know (a message or sync named it); null when not allowed. */
+  /**
+   * A group change: applied on top when it follows the version held here; a conversation not
+   * known here, or a version jump (a change missed), is fetched whole instead.
+   */
+  async applyChange(change: ConversationChange): Promise<void> {
+    const known = this.deps.getState().conversations[change.conversationId];
+    if (known && change.membersVersion <= known.membersVersion + 1) {
+      this.deps.dispatch({ type: 'conversation.changed', change });
+    } else {
+      await this.fetchConversation(change.conversationId);
+    }
+  }
+
+  /** Every member into the state (list entries carry a preview); the conversation after it. */
+  async loadMembers(id: string): Promise<Conversation | undefined> {
+    const { members, memberCount, membersVersion } = await this.deps.api.members(id);
+    this.deps.dispatch({
+      type: 'members',
+      conversationId: id,
+      members,
+      memberCount,
+      membersVersion,
+    });
+    return this.deps.getState().conversations[id];
+  }
+
   fetchConversation(id: string): Promise<Conversation | null> {
     let fetch = this.conversationFetches.get(id);
     if (fetch) return fetch;

@@ -1,5 +1,6 @@
 /** Configuration from the environment, read once at start-up (see the README's table). */
 import { resolve } from 'node:path';
+import { checkJwtSecret } from './auth/secret.js';
 import { DEFAULT_COMMIT_DELAY_MS } from './store/sqlite-rpc.js';
 
 export interface Config {
@@ -11,15 +12,28 @@ export interface Config {
   jwtSecret: string | undefined;
   /** Extra origins allowed for the WebSocket handshake and CORS. */
   allowedOrigins: string[];
+  /** When not empty, only these Host names are served (against DNS rebinding). */
+  allowedHosts: string[];
   rateLimits: boolean;
   /** Which peers may set X-Forwarded-For (proxy-addr names like `loopback`, addresses, CIDRs). */
   trustProxy: string[] | boolean;
   logLevel: string;
+  /** GET /metrics on a listener of its own (on `metricsHost`, else `host`); unset: the main port. */
+  metricsPort: number | undefined;
+  metricsHost: string | undefined;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   /** Where the built web app lives; served at `/` when present. */
   webRoot: string | undefined;
   /** Access-token lifetime. */
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
+  /** A session ends this long after its login, however often it is refreshed. */
+  sessionMaxDays: number;
+  /** Receipt times are exact for this long; older position moves are pruned (see prune.ts). */
+  positionLogDays: number;
+  /** How often the sweeper prunes dead sessions and old position moves (0: never). */
+  pruneIntervalMs: number;
   /** A user shows offline only after their last session has been gone this long. */
   presenceGraceMs: number;
   /** Unsent bytes a socket may hold before it is cut off as a slow consumer (1008). */
@@ -31,8 +45,21 @@ export interface Config {
   maxSocketsPerUser: number;
   /** Sockets from one client address not yet authenticated; the next handshake gets HTTP 429. */
   maxUnauthenticatedSocketsPerIp: number;
+  /**
+   * Slow or idle clients cannot hold sockets: the request headers must arrive within
+   * `headersMs`, the whole request within `requestMs`; an idle keep-alive socket closes after
+   * `keepAliveMs`, any socket without traffic after `idleMs` (WebSockets ping well within it).
+   */
+  timeouts: { headersMs: number; requestMs: number; keepAliveMs: number; idleMs: number };
   /** SQLite only: how long a batch may wait for company under sustained load (0: never). */
   sqliteCommitDelayMs: number;
+  /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */
+  database: {
+    poolSize: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    idleTimeoutMs: number;
+  };
   /** Argon2id cost; tests may lower memory cost only through code, never the environment. */
   argon2: { memoryCost: number; timeCost: number };
 }
@@ -45,32 +72,60 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be an integer`);
     return value;
   };
+  const jwtSecret = env.LETTER_JWT_SECRET || undefined;
+  if (jwtSecret !== undefined) checkJwtSecret(jwtSecret);
   return {
     port: int('PORT', 3000),
     host: env.HOST || '127.0.0.1',
     dataDir: resolve(env.LETTER_DATA_DIR || './data'),
     databaseUrl: env.LETTER_DATABASE_URL || undefined,
     redisUrl: env.LETTER_REDIS_URL || undefined,
-    jwtSecret: env.LETTER_JWT_SECRET || undefined,
+    jwtSecret,
     allowedOrigins: (env.LETTER_ALLOWED_ORIGINS ?? '')
       .split(',')
       .map((o) => o.trim())
       .filter(Boolean),
+    allowedHosts: list(env.LETTER_ALLOWED_HOSTS),
     rateLimits: env.LETTER_RATE_LIMITS !== 'off',
     trustProxy: parseTrustProxy(env.LETTER_TRUST_PROXY),
     logLevel: env.LETTER_LOG_LEVEL || 'info',
+    metricsPort: env.LETTER_METRICS_PORT ? int('LETTER_METRICS_PORT', 0) : undefined,
+    metricsHost: env.LETTER_METRICS_HOST || undefined,
+    metricsToken: env.LETTER_METRICS_TOKEN || undefined,
     webRoot: env.LETTER_WEB_ROOT || undefined,
     accessTtlSeconds: int('LETTER_ACCESS_TTL_SECONDS', 15 * 60),
     refreshTtlSeconds: int('LETTER_REFRESH_TTL_SECONDS', 30 * 24 * 3600),
+    sessionMaxDays: int('LETTER_SESSION_MAX_DAYS', 90),
+    positionLogDays: int('LETTER_POSITION_LOG_DAYS', 30),
+    pruneIntervalMs: int('LETTER_PRUNE_INTERVAL_MS', 3600_000),
     presenceGraceMs: int('LETTER_PRESENCE_GRACE_MS', 5000),
     maxBufferedBytes: int('LETTER_MAX_BUFFERED_BYTES', 1024 * 1024),
     heartbeatMs: int('LETTER_HEARTBEAT_MS', 30_000),
     authTimeoutMs: int('LETTER_AUTH_TIMEOUT_MS', 10_000),
     maxSocketsPerUser: int('LETTER_SOCKETS_PER_USER', 20),
     maxUnauthenticatedSocketsPerIp: int('LETTER_ANON_SOCKETS_PER_IP', 50),
+    timeouts: {
+      headersMs: int('LETTER_HEADERS_TIMEOUT_MS', 10_000),
+      requestMs: int('LETTER_REQUEST_TIMEOUT_MS', 30_000),
+      keepAliveMs: int('LETTER_KEEP_ALIVE_TIMEOUT_MS', 72_000),
+      idleMs: int('LETTER_IDLE_TIMEOUT_MS', 120_000),
+    },
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
+    database: {
+      poolSize: int('LETTER_PG_POOL_SIZE', 10),
+      connectTimeoutMs: int('LETTER_PG_CONNECT_TIMEOUT_MS', 5000),
+      statementTimeoutMs: int('LETTER_PG_QUERY_TIMEOUT_MS', 15_000),
+      idleTimeoutMs: int('LETTER_PG_IDLE_TIMEOUT_MS', 30_000),
+    },
     argon2: { memoryCost: 19456, timeCost: 2 },
   };
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 }
 
 function parseTrustProxy(raw: string | undefined): string[] | boolean {

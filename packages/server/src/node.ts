@@ -5,14 +5,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import proxyAddr from '@fastify/proxy-addr';
-import { limits } from '@letter/protocol';
+import { authModeHeader, closeCodes, LetterError, limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
+import { ensurePrivateDir } from './util/key-file.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens, type AccessClaims } from './auth/tokens.js';
 import type { Bus } from './bus/bus.js';
@@ -25,9 +26,12 @@ import { Hub, type Connection } from './hub/hub.js';
 import { authRoutes } from './http/auth-routes.js';
 import type { RouteContext } from './http/context.js';
 import { conversationRoutes } from './http/conversation-routes.js';
+import { hostMatcher, hostRefusal, installHostCheck } from './http/allowed-hosts.js';
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { Metrics } from './metrics.js';
+import { installMetricsRoute, listenMetrics, type MetricsServer } from './metrics-endpoint.js';
+import { Sweeper } from './sweeper.js';
 import { BusPresence } from './presence/bus-presence.js';
 import { RedisBus } from './bus/redis.js';
 import { openPostgresStore } from './store/postgres.js';
@@ -36,6 +40,7 @@ import { openSqliteStore } from './store/worker-store.js';
 import { WebSocketTransport, type SocketHandler } from './transport/ws.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { randomIds, type Ids } from './util/ids.js';
+import { answersWithin, untilReachable } from './util/until-reachable.js';
 import { RateLimiter } from './util/rate.js';
 
 export interface NodeOptions {
@@ -55,6 +60,10 @@ export interface LetterNode {
   store: Store;
   hub: Hub;
   transport: WebSocketTransport;
+  /** Prunes dead sessions and old position moves every `pruneIntervalMs` (tests call sweep). */
+  sweeper: Sweeper;
+  /** Where GET /metrics is served when it has a port of its own (after listen). */
+  readonly metricsUrl: string | undefined;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Graceful stop: refuse new work, close sockets with 1012, flush the store. */
@@ -67,9 +76,23 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    },
+    bodyLimit: limits.maxJsonBodyBytes,
+    ...serverTimeouts(config),
+    // X-Forwarded-For is believed only from the configured proxies, or it would let any client
+    // pick the address the rate limits key on.
+    trustProxy: config.trustProxy,
+  });
   const ownsStore = !options.store;
-  const store = options.store ?? (await openDefaultStore(config));
-  await store.migrate();
+  // A database that is not up yet is waited for (a clear log line per attempt), not a crash.
+  const store =
+    options.store ??
+    (await untilReachable('database', () => openDefaultStore(config, app.log), app.log));
+  await untilReachable('database', () => store.migrate(), app.log);
   const ownsBus = !options.bus;
   const bus = options.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl) : new MemoryBus());
   // Started below, once the logger and the auth service they call exist.
@@ -98,7 +121,10 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     // a word typed slowly costs a few. 3 exports, then one every 20 minutes.
     searchLimiter: new RateLimiter(clock, 20, 1, on),
     exportLimiter: new RateLimiter(clock, 3, 1 / 1200, on),
+    // A group change reaches every member: 20 at once, then one every 5 s.
+    groupLimiter: new RateLimiter(clock, 20, 0.2, on),
     onMessage: () => metrics.messages.inc(),
+    log: app.log,
   });
   const auth = new AuthService({
     store,
@@ -111,6 +137,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       clock,
     ),
     refreshTtlSeconds: config.refreshTtlSeconds,
+    sessionMaxMs: config.sessionMaxDays * 24 * 3600 * 1000,
     onRevoked: (sessionIds) => hub.publish({ kind: 'sessions-revoked', sessionIds }),
   });
   hub.onEvent((event) => {
@@ -119,16 +146,6 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     if (event.kind === 'bus-restored') auth.forgetAll();
   });
 
-  const app = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-    },
-    bodyLimit: limits.maxJsonBodyBytes,
-    // X-Forwarded-For is believed only from the configured proxies, or it would let any client
-    // pick the address the rate limits key on.
-    trustProxy: config.trustProxy,
-  });
   await hub.start();
   await presence.start();
   const metrics = new Metrics({
@@ -136,9 +153,19 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     store,
     busDropped: () => hub.publishFailures,
   });
+  const sweeper = new Sweeper({
+    store,
+    clock,
+    sessionMaxDays: config.sessionMaxDays,
+    positionLogDays: config.positionLogDays,
+    intervalMs: config.pruneIntervalMs,
+    log: app.log,
+  });
   let state: 'starting' | 'ready' | 'draining' = 'starting';
 
   installErrorHandling(app);
+  const hostAllowed = hostMatcher(config.allowedHosts);
+  installHostCheck(app, hostAllowed);
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -179,17 +206,14 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
 
   app.get('/healthz', async (_request, reply) => {
     if (state !== 'ready') return reply.code(503).send({ status: state });
-    try {
-      await store.ping();
-      return { status: 'ok' };
-    } catch {
-      return reply.code(503).send({ status: 'store unavailable' });
-    }
+    const down: string[] = [];
+    if (!(await answersWithin(store.ping(), HEALTH_PING_MS))) down.push('database');
+    if (!bus.isUp()) down.push('bus');
+    if (down.length === 0) return { status: 'ok' };
+    return reply.code(503).send({ status: 'degraded', down });
   });
-  app.get('/metrics', async (_request, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  installMetricsRoute(app, metrics, config);
+  let metricsServer: MetricsServer | null = null;
   await serveWebApp(app, config.webRoot ?? defaultWebRoot);
 
   const router = new FrameRouter(chat, app.log, {
@@ -220,6 +244,11 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       } catch {
         return false;
       }
+    },
+    hostRefused: (host) => {
+      if (!hostAllowed || hostAllowed(host)) return null;
+      const { code, message } = hostRefusal(host);
+      return { error: { code, message } };
     },
     onOpen: (connection, claims) => openSession(connection, claims.user),
     clientAddress: (request) => proxyAddr(request, trusted),
@@ -252,29 +281,35 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
         else done();
       }
     };
-    void user.then(
-      (user) => {
-        if (closed.signal.aborted) return flush(false);
-        if (!user) {
-          connection.close(4401, 'unknown user');
-          return flush(false);
-        }
-        reply({
-          type: 'ready',
-          user: { id: user.id, username: user.username, displayName: user.displayName },
-          sessionId: connection.sessionId,
-        });
-        hub.attach(connection);
-        presence.connect(connection.userId);
-        attached = true;
-        // In this same turn: a `sync` among them holds live events before any can arrive.
-        flush(true);
-      },
-      () => {
-        connection.close(1011, 'internal error');
-        flush(false);
-      },
-    );
+    user
+      .then(
+        (user) => {
+          if (closed.signal.aborted) return flush(false);
+          if (!user) {
+            connection.close(4401, 'unknown user');
+            return flush(false);
+          }
+          reply({
+            type: 'ready',
+            user: { id: user.id, username: user.username, displayName: user.displayName },
+            sessionId: connection.sessionId,
+          });
+          hub.attach(connection);
+          presence.connect(connection.userId);
+          attached = true;
+          // In this same turn: a `sync` among them holds live events before any can arrive.
+          flush(true);
+        },
+        (error: unknown) => {
+          // The database is away (or worse): this socket ends, the sdk reconnects with backoff.
+          app.log.warn({ err: error }, 'opening a session failed');
+          if (error instanceof LetterError && error.code === 'unavailable')
+            connection.close(closeCodes.unavailable.code, 'try again later');
+          else connection.close(1011, 'internal error');
+          flush(false);
+        },
+      )
+      .catch((error: unknown) => app.log.error({ err: error }, 'opening a session failed'));
     return {
       onText(text: string) {
         if (!queue) return router.handle(frameContext, text);
@@ -296,16 +331,24 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     store,
     hub,
     transport,
+    sweeper,
+    get metricsUrl() {
+      return metricsServer?.url;
+    },
     async listen() {
       const address = await app.listen({ port: config.port, host: config.host });
+      metricsServer = await listenMetrics(metrics, config);
       transport.attach(app.server);
       state = 'ready';
+      sweeper.start();
       return address;
     },
     async stop() {
       state = 'draining';
       await transport.drain();
       await app.close();
+      await sweeper.stop();
+      await metricsServer?.close();
       presence.stop();
       metrics.stop();
       await hub.stop();
@@ -315,8 +358,47 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   };
 }
 
-async function openDefaultStore(config: Config): Promise<Store> {
-  if (config.databaseUrl) return openPostgresStore({ url: config.databaseUrl });
+/**
+ * Node's own checks: headers (slowloris) and whole-request deadlines answer 408 and close; an
+ * idle socket is destroyed. Node looks for overdue requests every connectionsCheckingInterval
+ * (30 s by default, which would stretch a 10 s deadline to 40 s).
+ */
+function serverTimeouts(config: Config) {
+  const { headersMs, requestMs, keepAliveMs, idleMs } = config.timeouts;
+  const headersTimeout = requestMs > 0 ? Math.min(headersMs, requestMs) : headersMs;
+  return {
+    connectionTimeout: idleMs,
+    requestTimeout: requestMs,
+    keepAliveTimeout: keepAliveMs,
+    http: {
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+  };
+}
+
+/** /healthz waits this long for the store's answer before it reports the database down. */
+const HEALTH_PING_MS = 2000;
+
+async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise<Store> {
+  if (config.databaseUrl) {
+    const { poolSize, connectTimeoutMs, statementTimeoutMs, idleTimeoutMs } = config.database;
+    return openPostgresStore({
+      url: config.databaseUrl,
+      maxConnections: poolSize,
+      connectTimeoutMs,
+      statementTimeoutMs,
+      idleTimeoutMs,
+      onConnectionError: (error) =>
+        // Message and code only: the error carries the pg client, connection parameters and all.
+        log.warn(
+          { error: error.message, code: (error as { code?: unknown }).code },
+          'database connection lost; the pool opens a new one',
+        ),
+    });
+  }
+  // The database and the key files share the data dir: private to the server's user.
+  ensurePrivateDir(config.dataDir);
   return openSqliteStore({
     file: join(config.dataDir, 'letter.db'),
     commitDelayMs: config.sqliteCommitDelayMs,
@@ -334,7 +416,7 @@ function installCors(app: FastifyInstance, allowed: string[]): void {
     reply.header('vary', 'Origin');
     if (request.method === 'OPTIONS') {
       reply.header('access-control-allow-methods', 'GET,POST,PUT,PATCH,DELETE');
-      reply.header('access-control-allow-headers', 'authorization,content-type');
+      reply.header('access-control-allow-headers', `authorization,content-type,${authModeHeader}`);
       reply.header('access-control-max-age', '600');
       return reply.code(204).send();
     }

@@ -35,8 +35,6 @@ describe('account data', () => {
     )) as [TestUser, TestUser, TestUser];
     await api(server, 'POST', '/api/contacts', ana.accessToken, { username: ben.user.username });
     await api(server, 'POST', '/api/contacts', ben.accessToken, { username: ana.user.username });
-    await api(server, 'POST', '/api/blocks', ana.accessToken, { userId: cat.user.id });
-    await api(server, 'POST', '/api/blocks', cat.accessToken, { userId: ana.user.id });
     direct = await directConversation(server, ana, ben);
     const created = await api(server, 'POST', '/api/conversations', ana.accessToken, {
       kind: 'group',
@@ -44,6 +42,9 @@ describe('account data', () => {
       memberIds: [ben.user.id, cat.user.id],
     });
     group = created.body.conversation.id;
+    // After the group: nobody can be put into a group with someone blocked either way.
+    await api(server, 'POST', '/api/blocks', ana.accessToken, { userId: cat.user.id });
+    await api(server, 'POST', '/api/blocks', cat.accessToken, { userId: ana.user.id });
     await send(ana, direct, 'hello Ben');
     await send(ben, direct, 'hi Ana');
     const regret = await send(ana, direct, 'never mind');

@@ -137,7 +137,7 @@ describe('local delivery', () => {
     const shared = new MemoryBus();
     const busA = new CountingBus(shared);
     const store = await openSqliteStore({ file: join(tempDir(), 'letter.db') });
-    const config = { jwtSecret: 'bus-faults-local-secret' };
+    const config = { jwtSecret: 'bus-faults-local-secret-of-32-bytes+' };
     const nodeA = await startServer({ store, bus: busA, config });
     const nodeB = await startServer({ store, bus: shared, config });
     servers.push(nodeA, nodeB);
@@ -209,7 +209,7 @@ function describeRedisFaults(
       store = opened.store;
       proxies = [await FaultProxy.forUrl(redisUrl), await FaultProxy.forUrl(redisUrl)];
       buses = proxies.map((proxy) => new RedisBus(proxy.urlFor(redisUrl), prefix));
-      const config = { jwtSecret: 'bus-faults-redis-secret', presenceGraceMs: 200 };
+      const config = { jwtSecret: 'bus-faults-redis-secret-of-32-bytes+', presenceGraceMs: 200 };
       nodes = [];
       for (const bus of buses) nodes.push(await startServer({ store, bus, config }));
     });
@@ -334,7 +334,7 @@ function describeRedisFaults(
       const proxy = await FaultProxy.forUrl(redisUrl);
       proxies.push(proxy);
       const bus = new RedisBus(proxy.urlFor(redisUrl), prefix);
-      const node = await startServer({ store, bus, config: { jwtSecret: 'bus-faults-stop' } });
+      const node = await startServer({ store, bus, config: { jwtSecret: 'bus-faults-stop-secret-of-32-bytes+' } });
       await until(() => bus.isUp());
       proxy.cut();
       await until(() => !bus.isUp());
@@ -371,7 +371,7 @@ function describeRedisFaults(
       const late = await startServer({
         store,
         bus,
-        config: { jwtSecret: 'bus-faults-redis-secret', presenceGraceMs: 200 },
+        config: { jwtSecret: 'bus-faults-redis-secret-of-32-bytes+', presenceGraceMs: 200 },
       });
       nodes.push(late);
       expect(bus.isUp()).toBe(false);

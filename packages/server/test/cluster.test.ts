@@ -46,7 +46,7 @@ function describeCluster(
           await startServer({
             store,
             bus: buses.bus(i),
-            config: { jwtSecret: 'cluster-test-secret' },
+            config: { jwtSecret: 'cluster-test-secret-0123456789abcdef' },
           }),
         );
       }
@@ -138,7 +138,7 @@ function describeCluster(
       const late = await startServer({
         store,
         bus: buses.bus(3),
-        config: { jwtSecret: 'cluster-test-secret' },
+        config: { jwtSecret: 'cluster-test-secret-0123456789abcdef' },
       });
       nodes.push(late);
       await sleep(200);

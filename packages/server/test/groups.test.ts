@@ -96,16 +96,21 @@ describe('group management', () => {
     expect(renamed.body.conversation).toMatchObject({ id, title: 'Weekend plans', lastSeq: 2 });
 
     const event = await benSocket.waitFor(
-      (f) => f.type === 'conversation' && f.conversation.id === id,
+      (f) => f.type === 'conversation.changed' && f.conversationId === id,
     );
-    expect(event.conversation).toMatchObject({
-      title: 'Weekend plans',
-      readSeq: 0,
-      unreadCount: 2,
-    });
-    // The event is the member's own view: what they would fetch now.
+    // One delta: what changed, with the member list's count and version after it.
     const fetched = await api(server, 'GET', `/api/conversations/${id}`, ben.accessToken);
-    expect(event.conversation).toEqual(fetched.body.conversation);
+    expect(event).toEqual({
+      type: 'conversation.changed',
+      conversationId: id,
+      membersVersion: fetched.body.conversation.membersVersion,
+      memberCount: 3,
+      title: 'Weekend plans',
+      added: [],
+      removed: [],
+      roles: [],
+    });
+    expect(benSocket.frames.filter((f) => f.type === 'conversation')).toEqual([]);
     const system = await benSocket.waitFor((f) => f.type === 'message' && f.message.seq === 2);
     expect(system.message).toMatchObject({
       conversationId: id,
@@ -514,7 +519,7 @@ describe('a removal on one node, a send on another that has not heard of it yet'
   beforeAll(async () => {
     store = await openSqliteStore({ file: join(tempDir(), 'letter.db') });
     bus = new MemoryBus();
-    const config = { jwtSecret: 'groups-cluster-secret' };
+    const config = { jwtSecret: 'groups-cluster-secret-0123456789abcdef' };
     nodeA = await startServer({ store, bus, config });
     nodeB = await startServer({ store, bus: new LateBus(bus, 400), config });
   });

@@ -250,7 +250,13 @@ function describeTwoNodes(url: string, redis: string): void {
         const bus = new RedisBus(redis, prefix);
         stores.push(store);
         buses.push(bus);
-        nodes.push(await startServer({ store, bus, config: { jwtSecret: 'pg-redis-secret' } }));
+        nodes.push(
+          await startServer({
+            store,
+            bus,
+            config: { jwtSecret: 'pg-redis-secret-0123456789abcdef0123' },
+          }),
+        );
       }
     });
     afterAll(async () => {

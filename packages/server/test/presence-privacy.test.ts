@@ -108,6 +108,34 @@ describe('presence', () => {
     );
   });
 
+  it('reaches both at once when they become able to see it: added back, or unblocked', async () => {
+    const [first, second] = await Promise.all([
+      register(server, 'first'),
+      register(server, 'second'),
+    ]);
+    const firstSocket = await connect(first);
+    const secondSocket = await connect(second);
+    await api(server, 'POST', '/api/contacts', first.accessToken, {
+      username: second.user.username,
+    });
+    await sleep(100);
+    // One-way: nothing about the other yet.
+    expect(presenceOf(firstSocket, second)).toEqual([]);
+    expect(presenceOf(secondSocket, first)).toEqual([]);
+    await api(server, 'POST', '/api/contacts', second.accessToken, {
+      username: first.user.username,
+    });
+    await firstSocket.waitFor((f) => f.type === 'presence' && f.userId === second.user.id);
+    await secondSocket.waitFor((f) => f.type === 'presence' && f.userId === first.user.id);
+    expect(presenceOf(firstSocket, second).at(-1)).toMatchObject({ online: true });
+
+    await api(server, 'POST', '/api/blocks', first.accessToken, { userId: second.user.id });
+    const before = presenceOf(firstSocket, second).length;
+    await api(server, 'DELETE', `/api/blocks/${second.user.id}`, first.accessToken);
+    await firstSocket.waitFor(() => presenceOf(firstSocket, second).length > before);
+    expect(presenceOf(firstSocket, second).at(-1)).toMatchObject({ online: true });
+  });
+
   it('is hidden between a blocked pair, even mutual contacts with a conversation', async () => {
     const [ana, ben] = await Promise.all([register(server, 'bana'), register(server, 'bben')]);
     await api(server, 'POST', '/api/contacts', ana.accessToken, { username: ben.user.username });

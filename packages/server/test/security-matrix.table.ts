@@ -305,6 +305,10 @@ export const routeRows: Record<string, RouteRow> = {
     call: (_w, t) => ({ path: base(t) }),
     expect: conversationRoute(ok(), ok()),
   },
+  'GET /api/conversations/:id/members': {
+    call: (_w, t) => ({ path: `${base(t)}/members` }),
+    expect: conversationRoute(ok(), ok()),
+  },
   'PATCH /api/conversations/:id': {
     call: (_w, t) => ({ path: base(t), body: { title: 'GROUP-AFTER-REMOVAL taken over' } }),
     // Not an admin of G; a direct conversation has no title to manage.
@@ -547,6 +551,7 @@ export const eventRows: Record<ServerFrameType, EventRow> = {
   },
   conversation: { forbidden: outsiders((f) => f.conversation.id) },
   'conversation.removed': { forbidden: outsiders((f) => f.conversationId) },
+  'conversation.changed': { forbidden: outsiders((f) => f.conversationId) },
 };
 
 /**

@@ -4,7 +4,7 @@ import { IndexedDbOutboxStorage, LetterClient, MemoryOutboxStorage } from '@lett
 import { App } from './app/App';
 import { PortContext } from './app/hooks';
 import { createSdkPort } from './app/sdk-port';
-import './styles.css';
+import './styles/index.css';
 
 function outboxStorage() {
   // Private windows in some browsers have no IndexedDB: unsent messages then live in memory.

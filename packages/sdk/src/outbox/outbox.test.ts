@@ -133,6 +133,25 @@ describe('outbox', () => {
     client.close();
   });
 
+  it('a send answered unavailable (the database away) is resent with the same clientMsgId, kept once', async () => {
+    const { server, direct, client, clock, bodies, alice } = await world();
+    let refused = 0;
+    server.intercept = (socket, frame) => {
+      if (frame.type !== 'send' || refused >= 2) return undefined;
+      refused++;
+      socket.send({ type: 'error', id: frame.id, code: 'unavailable', message: 'database away' });
+      return 'lose';
+    };
+    const pending = client.send(direct.id, 'hello');
+    await clock.advance(10_000);
+    expect(refused).toBe(2);
+    expect(bodies(direct.id)).toEqual(['hello']);
+    expect(client.getSnapshot().pending).toEqual({});
+    const sent = server.socketsOf(alice.id)[0]!.received.filter((f) => f.type === 'send');
+    expect(new Set(sent.map((f) => f.clientMsgId))).toEqual(new Set([pending.clientMsgId]));
+    client.close();
+  });
+
   it('parks a permanently failed send with its code; retry and discard', async () => {
     const { server, group, direct, client, alice, bodies } = await world();
     // Alice was removed without her client hearing of it yet.

@@ -38,6 +38,8 @@ function conversation(overrides: Partial<Conversation> = {}): Conversation {
       { user: me, role: 'member', readSeq: 0, deliveredSeq: 0 },
       { user: bob, role: 'member', readSeq: 0, deliveredSeq: 0 },
     ],
+    memberCount: 2,
+    membersVersion: 0,
     lastMessage: null,
     lastSeq: 0,
     readSeq: 0,
@@ -293,5 +295,93 @@ describe('reduce', () => {
   it('sign-out resets to the initial state', () => {
     const state = run([...start, { type: 'session', status: 'signedOut', user: null }]);
     expect(state).toEqual({ ...initialState, session: 'signedOut' });
+  });
+
+  describe('group changes', () => {
+    const ann = { id: 'ann', username: 'ann', displayName: 'Ann' };
+    const cid = { id: 'cid', username: 'cid', displayName: 'Cid' };
+    const member = (user: typeof me, role: 'admin' | 'member' = 'member') => ({
+      user,
+      role,
+      readSeq: 0,
+      deliveredSeq: 0,
+    });
+    const group = (overrides: Partial<Conversation> = {}) =>
+      conversation({
+        kind: 'group',
+        title: 'Crew',
+        members: [member(me, 'admin'), member(bob)],
+        memberCount: 2,
+        membersVersion: 3,
+        ...overrides,
+      });
+    type Change = Extract<StateEvent, { type: 'conversation.changed' }>['change'];
+    const change = (overrides: Partial<Change> = {}): StateEvent => ({
+      type: 'conversation.changed',
+      change: {
+        type: 'conversation.changed',
+        conversationId: 'c1',
+        membersVersion: 4,
+        memberCount: 2,
+        added: [],
+        removed: [],
+        roles: [],
+        ...overrides,
+      },
+    });
+    const load = (c: Conversation): StateEvent => ({
+      type: 'conversations.loaded',
+      conversations: [c],
+    });
+    const session: StateEvent = { type: 'session', status: 'signedIn', user: me };
+
+    it('applies a delta: added at the end, removed, roles, title, count and version', () => {
+      const state = run([
+        session,
+        load(group()),
+        change({
+          membersVersion: 4,
+          memberCount: 3,
+          title: 'New crew',
+          added: [member(ann), member(cid)],
+          removed: ['bob'],
+          roles: [{ userId: 'ann', role: 'admin' }],
+        }),
+      ]);
+      expect(state.conversations.c1).toMatchObject({
+        title: 'New crew',
+        memberCount: 3,
+        membersVersion: 4,
+        members: [member(me, 'admin'), member(ann), member(cid)],
+      });
+      // A delta older than what is known changes nothing.
+      const stale = run([change({ membersVersion: 2, removed: ['me'] })], state);
+      expect(stale).toBe(state);
+    });
+
+    it('keeps the full member list when a list entry (a preview) of the same version arrives', () => {
+      const many = [member(me, 'admin'), member(bob), member(ann), member(cid)];
+      const full = group({ members: many, memberCount: 4 });
+      const preview = group({ members: many.slice(0, 2), memberCount: 4, title: 'Renamed' });
+      const state = run([session, load(full), load(preview)]);
+      expect(state.conversations.c1).toMatchObject({ title: 'Renamed', members: many });
+      // A newer version replaces it: the preview is then all that is known.
+      const newer = run([load({ ...preview, membersVersion: 4 })], state);
+      expect(newer.conversations.c1!.members).toEqual(many.slice(0, 2));
+      // Members fetched on demand fill it in again.
+      const filled = run(
+        [
+          {
+            type: 'members',
+            conversationId: 'c1',
+            members: many,
+            memberCount: 4,
+            membersVersion: 4,
+          },
+        ],
+        newer,
+      );
+      expect(filled.conversations.c1!.members).toEqual(many);
+    });
   });
 });

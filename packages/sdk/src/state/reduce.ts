@@ -3,7 +3,7 @@
  * go through `applyFrame`, which only turns a frame into its event (typing needs a clock).
  */
 import { limits } from '@letter/protocol';
-import type { Conversation, Member, Message } from '@letter/protocol';
+import type { Conversation, ConversationChange, Member, Message } from '@letter/protocol';
 import type { PushFrame } from '../connection.js';
 import {
   addMessages,
@@ -40,6 +40,8 @@ export function frameToEvent(frame: PushFrame, now: number): StateEvent {
       return { type: 'conversation', conversation: frame.conversation };
     case 'conversation.removed':
       return { type: 'conversation.removed', conversationId: frame.conversationId };
+    case 'conversation.changed':
+      return { type: 'conversation.changed', change: frame };
   }
 }
 
@@ -59,6 +61,10 @@ export function reduce(state: ClientState, event: StateEvent): ClientState {
       return reorder(upsertConversation(state, event.conversation));
     case 'conversation.removed':
       return removeConversation(state, event.conversationId);
+    case 'conversation.changed':
+      return applyChange(state, event.change);
+    case 'members':
+      return applyMembers(state, event);
     case 'message':
       return unarchive(
         applyMessages(state, event.message.conversationId, [event.message]),
@@ -130,10 +136,15 @@ function upsertConversation(state: ClientState, incoming: Conversation): ClientS
       lastMessage: newer ? incoming.lastMessage : existing.lastMessage,
       readSeq: Math.max(existing.readSeq, incoming.readSeq),
       lastActivityAt: later(existing.lastActivityAt, incoming.lastActivityAt),
-      members: incoming.members.map((m) => {
-        const old = existing.members.find((o) => o.user.id === m.user.id);
-        return old ? mergeMember(m, old) : m;
-      }),
+      members: mergeMembers(
+        // A list entry previews the members: a full list of the same version stays.
+        isComplete(incoming) ||
+          !isComplete(existing) ||
+          existing.membersVersion !== incoming.membersVersion
+          ? incoming.members
+          : existing.members,
+        existing.members,
+      ),
     };
   }
   const base = state.unreadBase[incoming.id];
@@ -375,6 +386,64 @@ function compareActivity(a: string, b: string): number {
 
 function later(a: string, b: string): string {
   return compareActivity(a, b) >= 0 ? a : b;
+}
+
+/** Whether `members` lists every member (not a list entry's preview). */
+export function isComplete(conversation: Conversation): boolean {
+  return conversation.members.length >= conversation.memberCount;
+}
+
+/** `members`, each with positions never behind what `known` had for them. */
+function mergeMembers(members: readonly Member[], known: readonly Member[]): Member[] {
+  const byId = new Map(known.map((m) => [m.user.id, m]));
+  return members.map((m) => {
+    const old = byId.get(m.user.id);
+    return old ? mergeMember(m, old) : m;
+  });
+}
+
+/**
+ * A group change on top of the conversation as known: members added (at the end, in join
+ * order), removed, roles changed, a new title, the count and version after it. A delta for a
+ * conversation not known here, or older than what is known, changes nothing (the client fetches
+ * the conversation when it sees one it does not know, or a version jump).
+ */
+function applyChange(state: ClientState, change: ConversationChange): ClientState {
+  const conversation = state.conversations[change.conversationId];
+  if (!conversation || change.membersVersion < conversation.membersVersion) return state;
+  const removed = new Set(change.removed);
+  const roles = new Map(change.roles.map((r) => [r.userId, r.role]));
+  const kept = conversation.members
+    .filter((m) => !removed.has(m.user.id))
+    .map((m) => {
+      const role = roles.get(m.user.id);
+      return role && role !== m.role ? { ...m, role } : m;
+    });
+  const present = new Set(kept.map((m) => m.user.id));
+  const next: Conversation = {
+    ...conversation,
+    title: change.title ?? conversation.title,
+    members: [...kept, ...change.added.filter((m) => !present.has(m.user.id))],
+    memberCount: change.memberCount,
+    membersVersion: change.membersVersion,
+  };
+  return { ...state, conversations: { ...state.conversations, [conversation.id]: next } };
+}
+
+/** Every member, fetched on demand; an answer older than what is known changes nothing. */
+function applyMembers(
+  state: ClientState,
+  event: Extract<StateEvent, { type: 'members' }>,
+): ClientState {
+  const conversation = state.conversations[event.conversationId];
+  if (!conversation || event.membersVersion < conversation.membersVersion) return state;
+  const next: Conversation = {
+    ...conversation,
+    members: mergeMembers(event.members, conversation.members),
+    memberCount: event.memberCount,
+    membersVersion: event.membersVersion,
+  };
+  return { ...state, conversations: { ...state.conversations, [conversation.id]: next } };
 }
 
 function mergeMember(incoming: Member, other: Member): Member {

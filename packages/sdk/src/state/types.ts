@@ -5,7 +5,9 @@
 import type {
   Contact,
   Conversation,
+  ConversationChange,
   ErrorCode,
+  Member,
   Message,
   ReceiptKind,
   User,
@@ -101,6 +103,16 @@ export type StateEvent =
   | { type: 'conversations.loaded'; conversations: readonly Conversation[] }
   | { type: 'conversation'; conversation: Conversation }
   | { type: 'conversation.removed'; conversationId: string }
+  /** A group change as a delta (`conversation.changed`): applied on top of what is known. */
+  | { type: 'conversation.changed'; change: ConversationChange }
+  /** Every member, fetched on demand (`GET /api/conversations/:id/members`). */
+  | {
+      type: 'members';
+      conversationId: string;
+      members: readonly Member[];
+      memberCount: number;
+      membersVersion: number;
+    }
   | { type: 'message'; message: Message }
   | { type: 'message.updated'; message: Message }
   /** A contiguous run from REST history (older page or gap fill). */

@@ -147,3 +147,38 @@ export function fakeDeleteMe(server: FakeServer, userId: string, password: unkno
     if (session.userId === userId) server.revokeSession(session.id);
   }
 }
+
+/**
+ * A group change as the server tells it: the full view to those it added, one
+ * `conversation.changed` delta to everyone else.
+ */
+export function fakeAnnounceChange(
+  server: FakeServer,
+  conversation: FakeConversation,
+  change: { added?: string[]; removed?: string[]; title?: string },
+): void {
+  const added = new Set(change.added ?? []);
+  if (added.size > 0 || (change.removed ?? []).length > 0) {
+    conversation.membersVersion = (conversation.membersVersion ?? 0) + 1;
+  }
+  const any = conversation.members[0];
+  const view = any ? server.view(conversation.id, any.userId)! : null;
+  const frame = {
+    type: 'conversation.changed',
+    conversationId: conversation.id,
+    membersVersion: conversation.membersVersion ?? 0,
+    memberCount: conversation.members.length,
+    ...(change.title !== undefined && { title: change.title }),
+    added: (view?.members ?? []).filter((m) => added.has(m.user.id)),
+    removed: change.removed ?? [],
+    roles: [],
+  };
+  for (const member of conversation.members) {
+    if (added.has(member.userId)) {
+      const own = server.view(conversation.id, member.userId);
+      if (own) server.toUser(member.userId, { type: 'conversation', conversation: own });
+    } else {
+      server.toUser(member.userId, frame);
+    }
+  }
+}

@@ -1,5 +1,5 @@
 /** The REST half of FakeServer: enough of the contract's routes to exercise the sdk. */
-import { errorCodes, isErrorCode, limits } from '@letter/protocol';
+import { authModeHeader, errorCodes, isErrorCode, limits } from '@letter/protocol';
 import type { ErrorCode } from '@letter/protocol';
 import {
   fakeDelete,
@@ -42,6 +42,11 @@ export async function handleRest(
   try {
     const result = route(server, method, pathname, searchParams, body, bearer, init);
     if (result === null) return new Response(null, { status: 204 });
+    // As the server does: a cookie client never gets the refresh token in a body.
+    if (headers.get(authModeHeader) === 'cookie' && pathname.startsWith('/api/auth/')) {
+      const { refreshToken: _inTheCookie, ...rest } = result.body as Json;
+      return json(result.status ?? 200, rest);
+    }
     return json(result.status ?? 200, result.body);
   } catch (error) {
     const raw = (error as { code?: unknown }).code;
@@ -174,6 +179,10 @@ function route(
   if (sub === undefined && method === 'PATCH') {
     server.rename(me, conversation.id, String(body?.title));
     return view();
+  }
+  if (sub === 'members' && method === 'GET' && !arg) {
+    const { members, memberCount, membersVersion } = server.view(conversation.id, me)!;
+    return { body: { members, memberCount, membersVersion } };
   }
   if (sub === 'members' && method === 'POST') {
     server.addMembers(me, conversation.id, body?.userIds as string[]);

@@ -10,6 +10,7 @@ import type { Conversation, Message, Role, SyncResult, SystemEvent, User } from 
 import type { Clock } from '../clock.js';
 import type { FetchLike } from '../http.js';
 import type { WebSocketConstructor } from '../socket.js';
+import { fakeAnnounceChange } from './fake-actions.js';
 import { handleRest } from './fake-rest.js';
 import { FakeClientSocket } from './fake-socket.js';
 import type { FakeServerSocket, FakeSocketHost } from './fake-socket.js';
@@ -32,6 +33,8 @@ export interface FakeConversation {
   createdAt: number;
   members: FakeMember[];
   messages: Message[];
+  /** Bumped by every change of members or roles, as the server does. */
+  membersVersion?: number;
 }
 
 interface Session {
@@ -262,8 +265,8 @@ export class FakeServer implements FakeSocketHost {
   rename(actorId: string, conversationId: string, title: string): void {
     const conversation = this.require(conversationId, actorId);
     conversation.title = title;
+    fakeAnnounceChange(this, conversation, { title });
     this.system(conversation, { kind: 'renamed', actorId, userIds: [], title });
-    this.announce(conversation);
   }
 
   addMembers(actorId: string, conversationId: string, userIds: string[]): void {
@@ -281,20 +284,20 @@ export class FakeServer implements FakeSocketHost {
         });
       }
     }
+    fakeAnnounceChange(this, conversation, { added: userIds });
     this.system(conversation, { kind: 'added', actorId, userIds });
-    this.announce(conversation);
   }
 
   removeMember(actorId: string, conversationId: string, userId: string): void {
     const conversation = this.require(conversationId, actorId);
     conversation.members = conversation.members.filter((m) => m.userId !== userId);
+    this.toUser(userId, { type: 'conversation.removed', conversationId });
+    fakeAnnounceChange(this, conversation, { removed: [userId] });
     this.system(conversation, {
       kind: actorId === userId ? 'left' : 'removed',
       actorId,
       userIds: [userId],
     });
-    this.toUser(userId, { type: 'conversation.removed', conversationId });
-    this.announce(conversation);
   }
 
   edit(conversationId: string, seq: number, body: string): Message {
@@ -325,6 +328,8 @@ export class FakeServer implements FakeSocketHost {
         readSeq: m.readSeq,
         deliveredSeq: m.deliveredSeq,
       })),
+      memberCount: c.members.length,
+      membersVersion: c.membersVersion ?? 0,
       lastMessage: last,
       lastSeq: c.messages.length,
       readSeq: me.readSeq,
@@ -338,10 +343,17 @@ export class FakeServer implements FakeSocketHost {
   }
 
   /** The viewer's conversations, latest activity first (ties by id, as the sdk orders). */
+  /** As the server lists them: each entry previews the first 5 members and the viewer. */
   list(viewerId: string): Conversation[] {
     return [...this.conversations.keys()]
       .map((id) => this.view(id, viewerId))
       .filter((c): c is Conversation => c !== null)
+      .map((c) => ({
+        ...c,
+        members: c.members.filter(
+          (m, i) => i < limits.conversationListMembers || m.user.id === viewerId,
+        ),
+      }))
       .sort(
         (a, b) =>
           Date.parse(b.lastActivityAt) - Date.parse(a.lastActivityAt) ||

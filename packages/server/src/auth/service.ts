@@ -24,6 +24,8 @@ export interface AuthDeps {
   clock: Clock;
   ids: Ids;
   refreshTtlSeconds: number;
+  /** A session ends this long after its login, however often it is refreshed. */
+  sessionMaxMs: number;
   /** Told of every session this node revokes, so sockets can be closed everywhere. */
   onRevoked: (sessionIds: string[]) => void;
 }
@@ -81,6 +83,13 @@ export class AuthService {
     }
     if (outcome.kind === 'invalid') throw new LetterError('unauthorized');
     const { session } = outcome;
+    if (now - session.createdAt >= this.deps.sessionMaxMs) {
+      // Past its maximum lifetime: the rotation just made is dropped with the session.
+      await store.revokeSession(session.id, now);
+      this.forget([session.id]);
+      this.deps.onRevoked([session.id]);
+      throw new LetterError('unauthorized', 'This session is too old; sign in again.');
+    }
     const accessToken = await this.deps.tokens.sign({
       userId: session.userId,
       sessionId: session.id,
@@ -201,7 +210,7 @@ export class AuthService {
       userId: user.id,
       refreshHash: hashRefreshToken(refreshToken),
       createdAt: now,
-      expiresAt: now + this.deps.refreshTtlSeconds * 1000,
+      expiresAt: now + Math.min(this.deps.refreshTtlSeconds * 1000, this.deps.sessionMaxMs),
     });
     const accessToken = await tokens.sign({ userId: user.id, sessionId });
     return {

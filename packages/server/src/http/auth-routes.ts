@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import {
+  authModeHeader,
   changePasswordBody,
   LetterError,
   loginBody,
@@ -13,6 +14,21 @@ import { authenticate, limit, noContent, type RouteContext } from './context.js'
 /** Browsers keep the refresh token here, out of reach of page scripts. */
 export const REFRESH_COOKIE = 'letter_refresh';
 const COOKIE_PATH = '/api/auth';
+
+/**
+ * A cookie client (`Letter-Auth-Mode: cookie`, the web app) never gets the refresh token in a
+ * body: a script injected into the page could read it there, and the cookie is out of its reach.
+ */
+const isCookieClient = (request: FastifyRequest) => request.headers[authModeHeader] === 'cookie';
+
+function forClient<T extends { refreshToken: string }>(
+  cookieClient: boolean,
+  credentials: T,
+): T | Omit<T, 'refreshToken'> {
+  if (!cookieClient) return credentials;
+  const { refreshToken: _inTheCookie, ...rest } = credentials;
+  return rest;
+}
 
 export function authRoutes(app: FastifyInstance, context: RouteContext): void {
   const { auth } = context;
@@ -38,7 +54,7 @@ export function authRoutes(app: FastifyInstance, context: RouteContext): void {
     const body = parseOrThrow(registerBody, request.body);
     const credentials = await auth.register(body.username, body.password, body.displayName);
     setRefreshCookie(request, reply, credentials.refreshToken);
-    return reply.code(201).send(credentials);
+    return reply.code(201).send(forClient(isCookieClient(request), credentials));
   });
 
   app.post('/api/auth/login', async (request, reply) => {
@@ -59,20 +75,23 @@ export function authRoutes(app: FastifyInstance, context: RouteContext): void {
     }
     context.limiters.loginByName.refund(guessKey);
     setRefreshCookie(request, reply, credentials.refreshToken);
-    return credentials;
+    return forClient(isCookieClient(request), credentials);
   });
 
   app.post('/api/auth/refresh', async (request, reply) => {
     const body = parseOrThrow(refreshBody, request.body ?? {});
-    const fromCookie = body.refreshToken === undefined;
+    // Refreshing from the cookie makes a cookie client too: it has no use for a body copy.
+    const cookieClient = body.refreshToken === undefined || isCookieClient(request);
     const token = body.refreshToken ?? request.cookies[REFRESH_COOKIE];
     if (!token) throw new LetterError('unauthorized', 'No refresh token.');
     try {
       const { accessToken, refreshToken } = await auth.refresh(token);
-      if (fromCookie) setRefreshCookie(request, reply, refreshToken);
-      return { accessToken, refreshToken };
+      if (cookieClient) setRefreshCookie(request, reply, refreshToken);
+      return forClient(cookieClient, { accessToken, refreshToken });
     } catch (error) {
-      if (fromCookie) clearRefreshCookie(request, reply);
+      // Only a dead token loses the cookie: with the database away (503) the browser keeps it.
+      const dead = error instanceof LetterError && error.code === 'unauthorized';
+      if (cookieClient && dead) clearRefreshCookie(request, reply);
       throw error;
     }
   });

@@ -26,6 +26,11 @@ export function groupRoutes(app: FastifyInstance, context: RouteContext): void {
     return { conversation: await groups.rename(userId, request.params.id, title) };
   });
 
+  app.get<WithId>('/api/conversations/:id/members', async (request) => {
+    const { userId } = await authenticate(context, request);
+    return groups.members(userId, request.params.id);
+  });
+
   app.post<WithId>('/api/conversations/:id/members', async (request) => {
     const { userId } = await authenticate(context, request);
     const { userIds } = parseOrThrow(addMembersBody, request.body);

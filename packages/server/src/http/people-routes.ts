@@ -74,6 +74,8 @@ export function peopleRoutes(app: FastifyInstance, context: RouteContext): void 
     if (!target) throw new LetterError('not_found', 'No user with that username.');
     if (target.id === userId) throw new LetterError('bad_request', 'You cannot add yourself.');
     const created = await store.addContact(userId, target.id, clock.now());
+    // Added back: from now on each may see the other's presence, so each hears it now.
+    if (created) await context.chat.revealPresence(userId, target.id);
     // Adding someone is no way to watch them: until the rule allows it (they added you back,
     // or you share a conversation), the answer is the one for someone never seen.
     const visible = await store.canSeePresence(userId, target.id);
@@ -108,6 +110,8 @@ export function peopleRoutes(app: FastifyInstance, context: RouteContext): void 
   app.delete<{ Params: { userId: string } }>('/api/blocks/:userId', async (request, reply) => {
     const { userId } = await authenticate(context, request);
     await store.unblock(userId, request.params.userId);
+    if (await store.getUser(request.params.userId))
+      await context.chat.revealPresence(userId, request.params.userId);
     return noContent(reply);
   });
 

@@ -23,7 +23,7 @@ import type { Presence, PresenceChange } from '../presence/presence.js';
 import { AccountService } from './accounts.js';
 import { GroupService } from './groups.js';
 import { MessageActions } from './message-actions.js';
-import { takeSendToken } from './send-limit.js';
+import { takeGroupToken, takeSendToken } from './send-limit.js';
 
 export interface SendInput {
   conversationId?: string | undefined;
@@ -44,7 +44,11 @@ export interface ChatDeps {
   searchLimiter: RateLimiter;
   /** Exports per user (accounts.ts): each one reads all the user's messages. */
   exportLimiter: RateLimiter;
+  /** Group creation and group changes, per actor (takeGroupToken). */
+  groupLimiter: RateLimiter;
   onMessage?: (message: Message) => void;
+  /** Where background work that failed (presence announcements) is reported. */
+  log?: { warn(details: object, message: string): void };
 }
 
 const MEMBER_CACHE_MAX = 20_000;
@@ -76,7 +80,12 @@ export class ChatService {
       if (event.kind === 'membership-changed') this.dropMembers(event.conversationId);
       if (event.kind === 'bus-restored') this.dropAllMembers(); // changes elsewhere went unheard
     });
-    deps.presence.onChange((change) => void this.announcePresence(change));
+    // A presence change is background work: with the database away it is logged and skipped.
+    deps.presence.onChange((change) => {
+      this.announcePresence(change).catch((error: unknown) =>
+        deps.log?.warn({ err: error, userId: change.userId }, 'presence announcement failed'),
+      );
+    });
     this.groups = new GroupService(this, deps);
     this.messages = new MessageActions(deps);
     this.accounts = new AccountService(this, deps);
@@ -185,12 +194,16 @@ export class ChatService {
     const peer = await store.getUser(peerId);
     if (!peer) throw new LetterError('not_found', 'No such user.');
     const result = await store.openDirect(ids.next('c'), userId, peerId, clock.now());
-    if (result.created) await this.announceConversation(result.conversation.id, [userId, peerId]);
+    if (result.created) {
+      await this.announceConversation(result.conversation.id, [userId, peerId]);
+      await this.revealPresence(userId, peerId);
+    }
     return result;
   }
 
   async createGroup(userId: string, title: string, memberIds: string[]): Promise<Conversation> {
     const { store, ids, clock } = this.deps;
+    takeGroupToken(this.deps.groupLimiter, userId);
     const others = [...new Set(memberIds)].filter((id) => id !== userId);
     if (others.length + 1 > limits.groupMaxMembers) {
       throw new LetterError(
@@ -219,10 +232,28 @@ export class ChatService {
     this.deliverViews(await this.deps.store.conversationViews(conversationId, userIds));
   }
 
-  /** Each member's own view to that member's sessions. */
+  /**
+   * Each member's own view to that member's sessions. Views of one conversation differ only in
+   * the viewer's own fields; members whose views are alike (everyone a change added, every
+   * founding member but the creator) share one frame, serialized once.
+   */
   deliverViews(views: MemberView[]): void {
-    for (const { userId, conversation } of views) {
-      this.deps.hub.deliver([userId], { type: 'conversation', conversation });
+    const alike = new Map<string, { conversation: Conversation; userIds: string[] }>();
+    for (const { userId, conversation: c } of views) {
+      const own = JSON.stringify([
+        c.title,
+        c.readSeq,
+        c.unreadCount,
+        c.firstSeq,
+        c.muted,
+        c.archived,
+      ]);
+      const entry = alike.get(own);
+      if (entry) entry.userIds.push(userId);
+      else alike.set(own, { conversation: c, userIds: [userId] });
+    }
+    for (const { conversation, userIds } of alike.values()) {
+      this.deps.hub.deliver(userIds, { type: 'conversation', conversation });
     }
   }
 
@@ -301,10 +332,44 @@ export class ChatService {
     return { conversations: summaries, truncated };
   }
 
+  /**
+   * `a` and `b` may have just become able to see each other's presence (a contact added back, a
+   * direct conversation opened, a block lifted): each hears the other's state now, as the
+   * presence rule allows, instead of only at the other's next change. Background work: a store
+   * failure is logged, never thrown at the request that caused it.
+   */
+  async revealPresence(a: string, b: string): Promise<void> {
+    const { store, hub, presence } = this.deps;
+    try {
+      for (const [viewer, subject] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        if (!(await store.canSeePresence(viewer, subject))) continue;
+        const online = presence.isOnline(subject);
+        const lastSeenAt = online ? null : ((await store.getUser(subject))?.lastSeenAt ?? null);
+        hub.deliver([viewer], {
+          type: 'presence',
+          userId: subject,
+          online,
+          lastSeenAt: lastSeenAt === null ? null : iso(lastSeenAt),
+        });
+      }
+    } catch (error) {
+      this.deps.log?.warn({ err: error, users: [a, b] }, 'revealing presence failed');
+    }
+  }
+
   private async announcePresence(change: PresenceChange): Promise<void> {
     const { store, hub } = this.deps;
-    if (!change.online && change.lastSeenAt !== null && !change.localOnly)
-      await store.setLastSeen(change.userId, change.lastSeenAt);
+    if (!change.online && change.lastSeenAt !== null && !change.localOnly) {
+      // Not saving lastSeenAt loses a detail; the announcement still goes out.
+      await store
+        .setLastSeen(change.userId, change.lastSeenAt)
+        .catch((error: unknown) =>
+          this.deps.log?.warn({ err: error, userId: change.userId }, 'saving lastSeenAt failed'),
+        );
+    }
     const audience = await store.presenceAudience(change.userId);
     const frame = {
       type: 'presence',

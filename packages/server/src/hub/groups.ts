@@ -6,12 +6,14 @@
 import {
   LetterError,
   type Conversation,
+  type ConversationChange,
   type ConversationSettingsBody,
+  type MembersResponse,
   type Role,
 } from '@letter/protocol';
 import type { GroupChangeBase, MemberChange, SystemMessageIds } from '../store/store.js';
 import type { ChatDeps, ChatService } from './chat.js';
-import { takeSendToken } from './send-limit.js';
+import { takeGroupToken } from './send-limit.js';
 
 export class GroupService {
   constructor(
@@ -65,6 +67,17 @@ export class GroupService {
     return this.announce(change, userId)!;
   }
 
+  /**
+   * Every member, in join order, for a member (404 otherwise): what a client fetches on demand,
+   * as `GET /api/conversations` entries carry only a preview.
+   */
+  async members(userId: string, conversationId: string): Promise<MembersResponse> {
+    const conversation = await this.deps.store.getConversation(conversationId, userId);
+    if (!conversation) throw new LetterError('not_found');
+    const { members, memberCount, membersVersion } = conversation;
+    return { members, memberCount, membersVersion };
+  }
+
   /** The caller's own muted/archived flags; their other devices hear of it. */
   async updateSettings(
     userId: string,
@@ -80,9 +93,10 @@ export class GroupService {
   /**
    * Tells everyone concerned about a committed change, synchronously, in this order: the member
    * cache is dropped (here at once, elsewhere through the hub), those who lost access get
-   * `conversation.removed`, every member gets their own view, then the system messages go out
-   * as `message` events. Nothing is sent when nothing changed. Returns `viewerId`'s view, or
-   * undefined when they are no longer a member.
+   * `conversation.removed`, those who joined get their full view, every other member one
+   * `conversation.changed` delta (serialized once, its size bounded by the change, not the
+   * group), then the system messages go out as `message` events. Nothing is sent when nothing
+   * changed. Returns `viewerId`'s view, or undefined when they are no longer a member.
    */
   announce(change: MemberChange, viewerId: string): Conversation | undefined {
     const { conversationId, members } = change;
@@ -92,7 +106,12 @@ export class GroupService {
       }
       const { hub } = this.deps;
       hub.deliver(change.removedUserIds, { type: 'conversation.removed', conversationId });
-      this.chat.deliverViews(change.views);
+      const added = new Set(change.addedUserIds);
+      this.chat.deliverViews(change.views.filter((view) => added.has(view.userId)));
+      hub.deliver(
+        members.userIds.filter((userId) => !added.has(userId)),
+        changeFrame(change),
+      );
       for (const message of change.messages) {
         hub.deliver(members.userIds, { type: 'message', message }, '', {
           conversationId,
@@ -105,8 +124,35 @@ export class GroupService {
 
   private base(actorId: string, conversationId: string): GroupChangeBase {
     const { clock, ids } = this.deps;
-    takeSendToken(this.deps.sendLimiter, actorId);
+    takeGroupToken(this.deps.groupLimiter, actorId);
     const messageIds: SystemMessageIds = [ids.next('m'), ids.next('m')];
     return { conversationId, actorId, now: clock.now(), messageIds };
   }
+}
+
+/**
+ * The `conversation.changed` frame of a committed change: who joined (their member entries, from
+ * a view the store read with the change), who went, whose role changed and the new title, read
+ * off the change's system messages, with the member count and version after it.
+ */
+export function changeFrame(change: MemberChange): ConversationChange {
+  const added = new Set(change.addedUserIds);
+  const members = change.views[0]?.conversation.members ?? [];
+  const frame: ConversationChange = {
+    type: 'conversation.changed',
+    conversationId: change.conversationId,
+    membersVersion: change.members.version,
+    memberCount: change.members.userIds.length,
+    added: added.size > 0 ? members.filter((member) => added.has(member.user.id)) : [],
+    removed: change.removedUserIds,
+    roles: [],
+  };
+  for (const { system } of change.messages) {
+    if (system?.kind === 'renamed' && system.title !== undefined) frame.title = system.title;
+    if (system?.kind === 'promoted' || system?.kind === 'demoted') {
+      const role = system.kind === 'promoted' ? 'admin' : 'member';
+      for (const userId of system.userIds) frame.roles.push({ userId, role });
+    }
+  }
+  return frame;
 }

@@ -1,7 +1,8 @@
 /**
  * Edits, deletes for everyone, reactions, receipts and search. The store checks who may act in
- * the transaction that writes and returns the members at that commit, so `message.updated`
- * reaches exactly the members of that moment, on every node, whatever the member cache holds.
+ * the transaction that writes and returns the members at that commit who may see the message,
+ * so `message.updated` reaches exactly them, on every node, whatever the member cache holds: a
+ * member who joined after the message never receives it through an edit, delete or reaction.
  */
 import {
   LetterError,

@@ -114,7 +114,8 @@ export class BusPresence implements Presence {
     clearInterval(this.heartbeat);
     for (const timer of this.pendingOffline.values()) clearTimeout(timer);
     this.pendingOffline.clear();
-    void this.unsubscribe?.();
+    // The bus may be away while we stop; the subscription dies with the connection anyway.
+    this.unsubscribe?.().catch(() => {});
   }
 
   private onPayload(payload: string): void {

@@ -12,7 +12,15 @@ import {
   type AccountDeletion,
   type MemberChange,
   type SentMessagesPage,
+  type PruneCounts,
+  type PruneCutoffs,
 } from './store.js';
+import {
+  asPruneDb,
+  deleteDeadSessions,
+  deleteDeadSessionTokens,
+  deleteOldPositionLog,
+} from './prune.js';
 import { readTx, writeTx } from './postgres-db.js';
 import type { PostgresGroups } from './postgres-groups.js';
 import type { PostgresStore } from './postgres-store.js';
@@ -136,6 +144,19 @@ export class PostgresAccounts {
         .orderBy('r.user_id')
         .execute();
       return toMessages(rows, reactions);
+    });
+  }
+
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts> {
+    return writeTx(this.store.db, async (tx) => {
+      const db = asPruneDb(tx);
+      const deleted = async (query: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }) =>
+        Number((await query.executeTakeFirst()).numDeletedRows);
+      // Tokens first, counted; the sessions' own delete would cascade to them uncounted.
+      const refreshTokens = await deleted(deleteDeadSessionTokens(db, cutoffs));
+      const sessions = await deleted(deleteDeadSessions(db, cutoffs));
+      const positionLog = await deleted(deleteOldPositionLog(db, cutoffs));
+      return { sessions, refreshTokens, positionLog };
     });
   }
 }

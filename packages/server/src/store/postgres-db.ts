@@ -5,7 +5,14 @@
  * that take more than one statement.
  */
 import { LetterError } from '@letter/protocol';
-import { Kysely, PostgresDialect, type ColumnType, type Transaction } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  type ColumnType,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import type { SharedTables, MessagesTable } from './tables.js';
 
@@ -42,7 +49,27 @@ export interface PostgresOptions {
   schema?: string | undefined;
   /** Most connections the pool opens (default 10). */
   maxConnections?: number | undefined;
+  /** How long a call waits for a connection, new or from the pool (default 5000 ms). */
+  connectTimeoutMs?: number | undefined;
+  /**
+   * Longest a statement may run: PostgreSQL's `statement_timeout`, and a client-side read
+   * timeout a second later for a path that went silent (default 15000 ms; 0 turns both off).
+   */
+  statementTimeoutMs?: number | undefined;
+  /** An idle connection is closed after this long (default 30000 ms). */
+  idleTimeoutMs?: number | undefined;
+  /**
+   * Told about every connection that fails outside a call (the database restarted, the network
+   * dropped): the pool replaces the connection, the process carries on. Default: ignored.
+   */
+  onConnectionError?: ((error: Error) => void) | undefined;
 }
+
+export const POSTGRES_DEFAULTS = {
+  connectTimeoutMs: 5000,
+  statementTimeoutMs: 15_000,
+  idleTimeoutMs: 30_000,
+} as const;
 
 /** A plain identifier: safe to splice into SQL and into the `options` startup parameter. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -80,19 +107,33 @@ export function createPool(
     startup.push(`-c search_path=${checkSchemaName(options.schema)}`);
   }
   if (settings.synchronousCommit) startup.push('-c synchronous_commit=on');
+  const statementTimeoutMs = options.statementTimeoutMs ?? POSTGRES_DEFAULTS.statementTimeoutMs;
+  if (statementTimeoutMs > 0) startup.push(`-c statement_timeout=${statementTimeoutMs}`);
   const { url, urlOptions } = withoutOptions(options.url);
   const config: pg.PoolConfig = {
     connectionString: url,
     max: options.maxConnections ?? 10,
     types: types as pg.CustomTypesConfig,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
+    idleTimeoutMillis: options.idleTimeoutMs ?? POSTGRES_DEFAULTS.idleTimeoutMs,
+    // A path that dies without a reset (a black hole) is found by TCP keepalive, not never.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   };
+  // PostgreSQL cancels a slow statement itself; this one fires when no answer can come at all.
+  if (statementTimeoutMs > 0) config.query_timeout = statementTimeoutMs + 1000;
   // Ours come last, so they win over the same setting in the URL's own `options`.
   const combined = [urlOptions, ...startup].filter(Boolean).join(' ');
   if (combined) config.options = combined;
   const pool = new pg.Pool(config);
-  // An idle connection that dies (server restart, network) must not crash the process: the
-  // pool drops it and the next query opens a new one.
-  pool.on('error', () => {});
+  const report = options.onConnectionError ?? (() => {});
+  // A connection that dies (server restart, failover, network) emits 'error' on its client; with
+  // no listener that ends the process. The pool listens only while a client is idle (and then
+  // emits on the pool), so every client gets its own listener for the time it is checked out,
+  // where kysely holds it across a transaction. The call running on it fails (and answers
+  // `unavailable`); the pool opens a new connection for the next one.
+  pool.on('error', (error) => report(error));
+  pool.on('connect', (client) => client.on('error', (error) => report(error)));
   return pool;
 }
 
@@ -114,7 +155,31 @@ function withoutOptions(connectionString: string): { url: string; urlOptions: st
 }
 
 export function createDb(pool: pg.Pool): Db {
-  return new Kysely<PgDB>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<PgDB>({ dialect: new PostgresDialect({ pool: discardingBroken(pool) }) });
+}
+
+/**
+ * Kysely releases a connection without saying how its last query went; a connection whose query
+ * timed out unanswered or lost its server must not go back to the pool for the next call to hang
+ * on (a statement PostgreSQL itself cancelled leaves a healthy one). Letter uses no cursors, so
+ * only the (sql, parameters) form of `query` is passed through.
+ */
+function discardingBroken(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      const query = (sql: string, parameters: unknown[]) =>
+        client.query(sql, parameters).catch((error: unknown) => {
+          const code = pgCode(error);
+          const lost = code === undefined || code.startsWith('08') || code.startsWith('57P');
+          if (lost && isUnavailableError(error)) broken = error as Error;
+          throw error;
+        });
+      return { query, release: () => client.release(broken) } as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
 }
 
 /** Undoes the transaction, and the store call answers `value` (see `writeTx`). */
@@ -187,4 +252,69 @@ export function mapInputError(error: unknown): unknown {
     return new LetterError('bad_request', 'Text must not contain the character U+0000.');
   }
   return error;
+}
+
+/** Lost or refused connections (errno), and the timeouts of the pool and of the client. */
+const CONNECTION_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const CONNECTION_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|is not queryable/;
+/**
+ * SQLSTATEs of a database that is away or refusing for now: admin/crash shutdown, cannot connect
+ * now, a statement cancelled by statement_timeout, too many connections, out of disk or memory,
+ * a read-only standby (mid-failover). Class 08 (connection exceptions) is matched by prefix.
+ */
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '57014',
+  '53000',
+  '53100',
+  '53200',
+  '53300',
+  '25006',
+]);
+
+/**
+ * Whether `error` says the database is away (or too slow to answer), not that the call was
+ * wrong: the call is answered `unavailable`, anything else stays `internal`.
+ */
+export function isUnavailableError(error: unknown): boolean {
+  if (error instanceof AggregateError) return error.errors.some(isUnavailableError);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (CONNECTION_ERRNOS.has(code) || UNAVAILABLE_SQLSTATES.has(code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
+}
+
+/**
+ * What a store call's failure becomes at the store's edge: input errors `bad_request`, an absent
+ * database `unavailable`, everything else as it was (and `internal` on the wire). `unavailable`
+ * means the transaction did not commit, except when the connection died while COMMIT was in
+ * flight: then it may have, and the client's retry with the same clientMsgId finds the original.
+ */
+export function mapStoreError(error: unknown): unknown {
+  if (error instanceof LetterError) return error;
+  if (isUnavailableError(error)) {
+    // The cause stays for the log (start-up says why it waits); clients see only the code.
+    const unavailable = new LetterError(
+      'unavailable',
+      'The database is unavailable; nothing was saved.',
+    );
+    unavailable.cause = error;
+    return unavailable;
+  }
+  return mapInputError(error);
 }

@@ -25,14 +25,14 @@ export class PostgresGroups {
       const { conversationId, actorId, now } = input;
       const current = await this.lock(tx, conversationId);
       requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
-      if (current.title === input.title) return this.change(tx, conversationId, []);
+      if (current.title === input.title) return this.change(tx, input, []);
       await tx
         .updateTable('conversations')
         .set({ title: input.title })
         .where('id', '=', conversationId)
         .execute();
       const event: SystemEvent = { kind: 'renamed', actorId, userIds: [], title: input.title };
-      return this.change(tx, conversationId, [await this.append(tx, input, 0, event, now)]);
+      return this.change(tx, input, [await this.append(tx, input, 0, event, now)]);
     });
   }
 
@@ -56,7 +56,8 @@ export class PostgresGroups {
         ).map((row) => row.user_id),
       );
       const added = wanted.filter((userId) => !present.has(userId));
-      if (added.length === 0) return this.change(tx, conversationId, []);
+      if (added.length === 0) return this.change(tx, input, []);
+      await this.store.refuseBlockedMembers(tx, actorId, added);
       if (present.size + added.length > limits.groupMaxMembers) {
         throw new LetterError(
           'bad_request',
@@ -75,7 +76,7 @@ export class PostgresGroups {
         )
         .execute();
       await this.bumpMembersVersion(tx, conversationId);
-      return this.change(tx, conversationId, [message], { added });
+      return this.change(tx, input, [message], { added });
     });
   }
 
@@ -105,7 +106,7 @@ export class PostgresGroups {
       .execute();
     await this.bumpMembersVersion(db, conversationId);
     const handOver = await this.ensureAdmin(db, input, userId);
-    return this.change(db, conversationId, handOver ? [message, handOver] : [message], {
+    return this.change(db, input, handOver ? [message, handOver] : [message], {
       removed: [userId],
     });
   }
@@ -117,16 +118,17 @@ export class PostgresGroups {
       requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
       const target = await membershipOf(tx, conversationId, userId);
       if (!target) throw new LetterError('not_found', 'That user is not a member.');
-      if (target.role === role) return this.change(tx, conversationId, []);
+      if (target.role === role) return this.change(tx, input, []);
       if (role === 'member' && (await this.counts(tx, conversationId)).members === 1) {
         throw new LetterError('bad_request', 'A group needs an admin; you are its only member.');
       }
       await this.setMemberRole(tx, conversationId, userId, role);
+      await this.bumpMembersVersion(tx, conversationId);
       const kind = role === 'admin' ? 'promoted' : 'demoted';
       const message = await this.append(tx, input, 0, { kind, actorId, userIds: [userId] }, now);
       // An admin who demotes themselves as the last admin hands over to someone else.
       const handOver = role === 'member' ? await this.ensureAdmin(tx, input, userId) : null;
-      return this.change(tx, conversationId, handOver ? [message, handOver] : [message]);
+      return this.change(tx, input, handOver ? [message, handOver] : [message]);
     });
   }
 
@@ -237,20 +239,22 @@ export class PostgresGroups {
 
   private async change(
     db: Db,
-    conversationId: string,
+    input: GroupChangeBase,
     messages: Message[],
     who: { added?: string[]; removed?: string[] } = {},
   ): Promise<MemberChange> {
+    const { conversationId } = input;
     // Read under the conversation lock: the events of a change describe exactly what it
     // committed.
     const members = await memberSetOf(db, conversationId);
+    const added = who.added ?? [];
     return {
       conversationId,
       messages,
       members,
-      addedUserIds: who.added ?? [],
+      addedUserIds: added,
       removedUserIds: who.removed ?? [],
-      views: await memberViews(db, conversationId, members.userIds),
+      views: await memberViews(db, conversationId, [...added, input.actorId]),
     };
   }
 }

@@ -10,7 +10,8 @@ import type { MessageChange, MessageTarget } from './store.js';
 import { writeTx, type Db } from './postgres-db.js';
 import type { PostgresStore } from './postgres-store.js';
 import { searchVector } from './postgres-search.js';
-import { memberSetOf, messagesBetween, type Membership } from './postgres-views.js';
+import { messagesBetween, type Membership } from './postgres-views.js';
+import { membersWhoMaySee } from './shared-queries.js';
 
 interface Target {
   membership: Membership;
@@ -145,7 +146,9 @@ export class PostgresMessageActions {
     return {
       message: message!,
       changed,
-      memberIds: (await memberSetOf(db, input.conversationId)).userIds,
+      memberIds: (await membersWhoMaySee(db, input.conversationId, input.seq).execute()).map(
+        (row) => row.user_id,
+      ),
     };
   }
 }

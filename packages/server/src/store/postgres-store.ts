@@ -18,6 +18,8 @@ import {
 } from '@letter/protocol';
 import type {
   AccountDeletion,
+  PruneCounts,
+  PruneCutoffs,
   AppendResult,
   ConversationSettings,
   ConversationSummary,
@@ -54,6 +56,7 @@ import {
   type Membership,
 } from './postgres-views.js';
 import { MESSAGE_COLUMNS, directKeyOf } from './tables.js';
+import { blockedEitherWayWith, refuseBlockedMembers } from './shared-queries.js';
 import { toMessages, type MessageRow } from './sqlite-views.js';
 
 /** Every Store method but the lifecycle the handle in postgres.ts owns. */
@@ -76,6 +79,10 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
 
   sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
     return this.accounts.sentMessages(userId, page);
+  }
+
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts> {
+    return this.accounts.prune(cutoffs);
   }
 
   // Conversations
@@ -148,6 +155,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     const others = [...new Set(group.memberIds)].filter((member) => member !== creatorId);
     return writeTx(this.db, async (tx) => {
       await this.requireUsers(tx, [creatorId, ...others]);
+      await this.refuseBlockedMembers(tx, creatorId, others);
       await tx
         .insertInto('conversations')
         .values({
@@ -191,6 +199,15 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
       if (!conversation) throw new LetterError('not_found');
       return conversation;
     });
+  }
+
+  /** `blocked` when the actor blocked, or was blocked by, any of `userIds`. */
+  async refuseBlockedMembers(db: Db, actorId: string, userIds: string[]): Promise<void> {
+    const blocked = await blockedEitherWayWith(db, actorId).execute();
+    refuseBlockedMembers(
+      blocked.map((row) => row.user_id),
+      userIds,
+    );
   }
 
   async getConversation(conversationId: string, viewerId: string): Promise<Conversation | null> {

@@ -22,9 +22,12 @@ import {
   toMemberViews,
   toMessages,
   type ConversationRow,
+  type MemberRow,
   type MessageRow,
   type ReactionRow,
 } from './sqlite-views.js';
+
+import { memberPreview } from './shared-queries.js';
 
 export type { Membership } from './tables.js';
 
@@ -64,15 +67,19 @@ export async function conversationsFor(
     .orderBy('c.id', 'desc')
     .execute();
   if (conversations.length === 0) return [];
-  const members = await mine()
-    .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select([...MEMBER_COLUMNS])
-    .orderBy('m.conversation_id')
-    .orderBy('m.join_seq')
-    .orderBy('m.joined_at')
-    .orderBy('m.user_id')
-    .execute();
+  // One conversation shows every member; a list only a preview of each (memberPreview).
+  const members: MemberRow[] =
+    typeof only !== 'string'
+      ? await memberPreview(db, viewerId, sql<string>`(SELECT unnest(${only}::text[]))`).execute()
+      : await mine()
+          .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+          .innerJoin('users as u', 'u.id', 'm.user_id')
+          .select([...MEMBER_COLUMNS])
+          .orderBy('m.conversation_id')
+          .orderBy('m.join_seq')
+          .orderBy('m.joined_at')
+          .orderBy('m.user_id')
+          .execute();
   const lastMessages: MessageRow[] = await mine()
     .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
     .innerJoin('messages as msg', (join) =>

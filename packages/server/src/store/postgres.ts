@@ -5,7 +5,7 @@
  * the transaction and locking design.
  */
 import type { Store } from './store.js';
-import { createDb, createPool, mapInputError, type PostgresOptions } from './postgres-db.js';
+import { createDb, createPool, mapStoreError, type PostgresOptions } from './postgres-db.js';
 import { PostgresStore } from './postgres-store.js';
 import { storeMethods, type StoreMethod } from './store-methods.js';
 
@@ -28,7 +28,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
   } catch (error) {
     await pool.end().catch(() => {});
-    throw error;
+    throw mapStoreError(error);
   }
   const db = createDb(pool);
   const store = new PostgresStore(db, options.schema);
@@ -37,7 +37,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     if (options.migrate !== false) await store.migrate();
   } catch (error) {
     await db.destroy().catch(() => {});
-    throw error;
+    throw mapStoreError(error);
   }
 
   const running = new Set<Promise<unknown>>();
@@ -48,7 +48,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     const run = (store[method] as (...a: unknown[]) => Promise<unknown>)
       .apply(store, args)
       .catch((error: unknown) => {
-        throw mapInputError(error);
+        throw mapStoreError(error);
       });
     const tracked = run.then(
       () => undefined,

@@ -8,6 +8,8 @@ import {
   type AccountDeletion,
   type MemberChange,
   type SentMessagesPage,
+  type PruneCounts,
+  type PruneCutoffs,
 } from './store.js';
 import type { SqliteStore } from './sqlite.js';
 import type { SqliteGroups } from './sqlite-groups.js';
@@ -85,5 +87,14 @@ export class SqliteAccounts {
       toSeq: last.seq,
     });
     return toMessages(rows, reactions);
+  }
+
+  prune(cutoffs: PruneCutoffs): PruneCounts {
+    const { a } = this.store;
+    // Tokens first, counted; the sessions' own delete would cascade to them uncounted.
+    const refreshTokens = a.pruneSessionTokens.run(cutoffs).changes;
+    const sessions = a.pruneSessions.run(cutoffs).changes;
+    const positionLog = a.prunePositionLog.run(cutoffs).changes;
+    return { sessions, refreshTokens, positionLog };
   }
 }

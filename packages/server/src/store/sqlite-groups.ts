@@ -14,10 +14,10 @@ export class SqliteGroups {
     const { conversationId, actorId, now } = input;
     this.requireAdmin(this.requireGroupMember(conversationId, actorId));
     const current = this.store.a.conversationRow.get({ conversationId })!;
-    if (current.title === input.title) return this.change(conversationId, []);
+    if (current.title === input.title) return this.change(input, []);
     this.store.a.setTitle.run({ conversationId, title: input.title });
     const event: SystemEvent = { kind: 'renamed', actorId, userIds: [], title: input.title };
-    return this.change(conversationId, [this.append(input, 0, event, now)]);
+    return this.change(input, [this.append(input, 0, event, now)]);
   }
 
   addMembers(input: GroupChangeBase & { userIds: string[] }): MemberChange {
@@ -26,7 +26,8 @@ export class SqliteGroups {
     const wanted = [...new Set(input.userIds)];
     for (const userId of wanted) this.store.requireUser(userId);
     const added = wanted.filter((userId) => !this.store.isMember(conversationId, userId));
-    if (added.length === 0) return this.change(conversationId, []);
+    if (added.length === 0) return this.change(input, []);
+    this.store.refuseBlockedMembers(actorId, added);
     const { members } = this.store.a.counts.get({ conversationId })!;
     if (members + added.length > limits.groupMaxMembers) {
       throw new LetterError(
@@ -47,7 +48,7 @@ export class SqliteGroups {
       });
     }
     this.store.a.bumpMembersVersion.run({ conversationId });
-    return this.change(conversationId, [message], { added });
+    return this.change(input, [message], { added });
   }
 
   /** Removes a member (admins), or leaves when the actor names themselves (any member). */
@@ -67,7 +68,7 @@ export class SqliteGroups {
     this.store.a.deleteMember.run({ conversationId, userId });
     this.store.a.bumpMembersVersion.run({ conversationId });
     const handOver = this.ensureAdmin(input, userId);
-    return this.change(conversationId, handOver ? [message, handOver] : [message], {
+    return this.change(input, handOver ? [message, handOver] : [message], {
       removed: [userId],
     });
   }
@@ -77,16 +78,17 @@ export class SqliteGroups {
     this.requireAdmin(this.requireGroupMember(conversationId, actorId));
     const target = this.store.q.membership.get({ conversationId, userId });
     if (!target) throw new LetterError('not_found', 'That user is not a member.');
-    if (target.role === role) return this.change(conversationId, []);
+    if (target.role === role) return this.change(input, []);
     if (role === 'member' && this.store.a.counts.get({ conversationId })!.members === 1) {
       throw new LetterError('bad_request', 'A group needs an admin; you are its only member.');
     }
     this.store.a.setRole.run({ conversationId, userId, role });
+    this.store.a.bumpMembersVersion.run({ conversationId });
     const kind = role === 'admin' ? 'promoted' : 'demoted';
     const message = this.append(input, 0, { kind, actorId, userIds: [userId] }, now);
     // An admin who demotes themselves as the last admin hands over to someone else.
     const handOver = role === 'member' ? this.ensureAdmin(input, userId) : null;
-    return this.change(conversationId, handOver ? [message, handOver] : [message]);
+    return this.change(input, handOver ? [message, handOver] : [message]);
   }
 
   /**
@@ -129,18 +131,20 @@ export class SqliteGroups {
   }
 
   private change(
-    conversationId: string,
+    input: GroupChangeBase,
     messages: Message[],
     who: { added?: string[]; removed?: string[] } = {},
   ): MemberChange {
+    const { conversationId } = input;
     const members = this.store.memberSet(conversationId);
+    const added = who.added ?? [];
     return {
       conversationId,
       messages,
       members,
-      addedUserIds: who.added ?? [],
+      addedUserIds: added,
       removedUserIds: who.removed ?? [],
-      views: this.store.conversationViews(conversationId, members.userIds),
+      views: this.store.conversationViews(conversationId, [...added, input.actorId]),
     };
   }
 }

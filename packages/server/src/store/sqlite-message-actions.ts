@@ -77,7 +77,7 @@ export class SqliteMessageActions {
     return {
       message: this.store.getMessage(input.conversationId, input.seq)!,
       changed,
-      memberIds: this.store.memberIds(input.conversationId),
+      memberIds: this.store.a.membersWhoMaySee.all(input).map((row) => row.user_id),
     };
   }
 }

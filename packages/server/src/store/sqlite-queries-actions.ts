@@ -4,7 +4,15 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './sqlite-db.js';
-import { MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
+import {
+  asPruneDb,
+  deleteDeadSessions,
+  deleteDeadSessionTokens,
+  deleteOldPositionLog,
+} from './prune.js';
+import type { PruneCutoffs } from './store.js';
+import { CONVERSATION_COLUMNS, MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from './tables.js';
+import { blockedEitherWayWith, membersWhoMaySee } from './shared-queries.js';
 
 const ONE = sql.lit(1);
 
@@ -44,6 +52,9 @@ function searchQuery(db: Db, inOneConversation: boolean) {
 export function createActionQueries(db: Db) {
   return {
     // Groups
+    blockedEitherWayWith: prepare(db, (p: { userId: string }) =>
+      blockedEitherWayWith(qb, p.userId),
+    ),
     conversationRow: prepare(db, (p: Conv) =>
       qb
         .selectFrom('conversations')
@@ -107,7 +118,7 @@ export function createActionQueries(db: Db) {
     conversationById: prepare(db, (p: Conv) =>
       qb
         .selectFrom('conversations as c')
-        .select(['c.id', 'c.kind', 'c.title', 'c.last_seq', 'c.created_at', 'c.last_activity_at'])
+        .select(CONVERSATION_COLUMNS)
         .where('c.id', '=', p.conversationId),
     ),
     setSettings: prepare(
@@ -124,6 +135,8 @@ export function createActionQueries(db: Db) {
     ),
 
     // Message actions
+    /** Who hears of a change to a message: members who may see its seq. */
+    membersWhoMaySee: prepare(db, (p: ConvSeq) => membersWhoMaySee(qb, p.conversationId, p.seq)),
     setBody: prepare(db, (p: ConvSeq & { body: string; now: number }) =>
       qb
         .updateTable('messages')
@@ -259,6 +272,11 @@ export function createActionQueries(db: Db) {
           .orderBy('r.created_at')
           .orderBy('r.user_id'),
     ),
+
+    // Pruning (the rules are in prune.ts)
+    pruneSessionTokens: prepare(db, (p: PruneCutoffs) => deleteDeadSessionTokens(asPruneDb(qb), p)),
+    pruneSessions: prepare(db, (p: PruneCutoffs) => deleteDeadSessions(asPruneDb(qb), p)),
+    prunePositionLog: prepare(db, (p: PruneCutoffs) => deleteOldPositionLog(asPruneDb(qb), p)),
   };
 }
 

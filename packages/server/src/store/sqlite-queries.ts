@@ -13,6 +13,7 @@ import {
   VIEWER_COLUMNS,
   type Membership,
 } from './tables.js';
+import { memberPreview } from './shared-queries.js';
 
 /**
  * Constants go into the SQL text, not into bound parameters: SQLite plans `LIMIT 1` better than
@@ -47,16 +48,25 @@ function conversationViewQueries(db: Db, single: boolean) {
         .orderBy('c.last_activity_at', 'desc')
         .orderBy('c.id', 'desc'),
     ),
-    members: prepare(db, (p: P) =>
-      mine(p)
-        .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
-        .innerJoin('users as u', 'u.id', 'm.user_id')
-        .select([...MEMBER_COLUMNS])
-        .orderBy('m.conversation_id')
-        .orderBy('m.join_seq')
-        .orderBy('m.joined_at')
-        .orderBy('m.user_id'),
-    ),
+    // One conversation shows every member; a list only a preview of each (memberPreview).
+    members: single
+      ? prepare(db, (p: P) =>
+          mine(p)
+            .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+            .innerJoin('users as u', 'u.id', 'm.user_id')
+            .select([...MEMBER_COLUMNS])
+            .orderBy('m.conversation_id')
+            .orderBy('m.join_seq')
+            .orderBy('m.joined_at')
+            .orderBy('m.user_id'),
+        )
+      : prepare(db, (p: P) =>
+          memberPreview(
+            qb,
+            p.viewerId,
+            sql<string>`(SELECT value FROM json_each(${p.conversationId}))`,
+          ),
+        ),
     lastMessages: prepare(db, (p: P) =>
       mine(p)
         .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')

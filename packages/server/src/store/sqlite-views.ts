@@ -16,10 +16,7 @@ export interface ReactionRow {
   emoji: string;
 }
 
-export interface ConversationRow extends Omit<
-  ConversationsTable,
-  'direct_key' | 'members_version'
-> {
+export interface ConversationRow extends Omit<ConversationsTable, 'direct_key'> {
   viewer_read_seq: number;
   viewer_join_seq: number;
   viewer_muted: 0 | 1;
@@ -34,6 +31,8 @@ export interface MemberRow {
   role: 'admin' | 'member';
   read_seq: number;
   delivered_seq: number;
+  /** Set on a list's preview rows (memberPreview): how many members the conversation has. */
+  member_count?: number;
 }
 
 /** A member row with the member's own settings, for building every member's view at once. */
@@ -119,7 +118,7 @@ export function toMessages(rows: MessageRow[], reactionRows: ReactionRow[]): Mes
 
 /**
  * Builds the viewer's conversations from the rows of a few set-wise queries, keeping the order
- * of `conversations`.
+ * of `conversations`. `members` are every member, or a list's preview rows (with member_count).
  */
 export function toConversations(
   viewerId: string,
@@ -140,7 +139,9 @@ export function toConversations(
   }
   return conversations.map((row) => {
     const memberRows = membersOf.get(row.id) ?? [];
-    return toConversation(viewerId, row, memberRows, memberRows.map(toMember), lastOf.get(row.id));
+    const members = memberRows.map(toMember);
+    const count = memberRows[0]?.member_count ?? memberRows.length;
+    return toConversation(viewerId, row, memberRows, members, lastOf.get(row.id), count);
   });
 }
 
@@ -167,7 +168,7 @@ export function toMemberViews(
       viewer_muted: own.muted,
       viewer_archived: own.archived,
     };
-    const view = toConversation(viewerId, row, memberRows, members, lastMessage);
+    const view = toConversation(viewerId, row, memberRows, members, lastMessage, members.length);
     views.push({ userId: viewerId, conversation: view });
   }
   return views;
@@ -179,6 +180,7 @@ function toConversation(
   memberRows: MemberRow[],
   members: Member[],
   lastMessage: Message | undefined,
+  memberCount: number,
 ): Conversation {
   const peer = memberRows.find((m) => m.user_id !== viewerId);
   return {
@@ -186,6 +188,8 @@ function toConversation(
     kind: row.kind,
     title: row.kind === 'group' ? (row.title ?? '') : (peer?.display_name ?? ''),
     members,
+    memberCount,
+    membersVersion: row.members_version,
     lastMessage: lastMessage ?? null,
     lastSeq: row.last_seq,
     readSeq: row.viewer_read_seq,

@@ -48,6 +48,7 @@ const store = new SqliteStore(
   options.file,
   options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs },
 );
+if (options.maxPageCount !== undefined) store.db.pragma(`max_page_count = ${options.maxPageCount}`);
 store.migrate();
 // Every call runs in a savepoint and runBatch indexes before COMMIT: what deferral needs.
 store.deferSearchIndex = true;
@@ -228,11 +229,28 @@ function begin(): SerializedError | null {
 
 function undone(reply: Reply): Reply {
   if ('error' in reply) return reply;
-  return { id: reply.id, error: { message: 'The transaction was rolled back; not saved.' } };
+  return {
+    id: reply.id,
+    error: { code: 'unavailable', message: 'The transaction was rolled back; nothing was saved.' },
+  };
 }
+
+/**
+ * SQLite result codes that say the database cannot work right now, not that the call was wrong:
+ * a full disk, an I/O error, a lock held too long by another process, no memory, a file that
+ * became read-only or vanished. The batch was rolled back; the call answers `unavailable`.
+ */
+const UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|CANTOPEN|READONLY|PROTOCOL)/;
 
 function serialize(error: unknown): SerializedError {
   if (error instanceof LetterError) return { code: error.code, message: error.message };
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNAVAILABLE.test(code)) {
+    return {
+      code: 'unavailable',
+      message: `The database is unavailable (${code}); nothing was saved.`,
+    };
+  }
   if (error instanceof Error) {
     return error.stack === undefined
       ? { message: error.message }

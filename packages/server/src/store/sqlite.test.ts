@@ -238,6 +238,45 @@ describe('SQLite store', () => {
     await store.close();
   });
 
+  it('disk full: the failed batch answers unavailable and stores nothing; the next batch that fits commits', async () => {
+    const file = await tempFile();
+    const setup = await openSqliteStore({ file });
+    const [a, b] = await seed(setup);
+    const { conversation } = await setup.openDirect('c_full', a!.id, b!.id, T0);
+    await setup.close();
+    const pages = inspect(file, (db) => db.pragma('page_count', { simple: true }) as number);
+    // Room for a few pages more: a burst of large messages cannot fit, a short one can.
+    const store = await openSqliteStore({ file, maxPageCount: pages + 40 });
+    const large = (i: number) =>
+      Array.from({ length: 500 }, (_, k) => `w${i}x${k}`)
+        .join(' ')
+        .slice(0, 4000);
+    const burst = await Promise.allSettled(
+      range(1, 80).map((i) =>
+        store.appendMessage({
+          id: `m_full_${i}`,
+          conversationId: conversation.id,
+          senderId: a!.id,
+          clientMsgId: `cm_full_${i}`,
+          body: large(i),
+          replyToSeq: null,
+          createdAt: T0 + i,
+        }),
+      ),
+    );
+    const refused = burst.filter((outcome) => outcome.status === 'rejected');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const outcome of refused) {
+      await expectCode(Promise.reject(outcome.reason), 'unavailable');
+    }
+    const acked = burst.flatMap((o) => (o.status === 'fulfilled' ? [o.value.message.id] : []));
+    const stored = await store.history(conversation.id, a!.id, { limit: 200 });
+    expect(stored!.messages.map((m) => m.id)).toEqual(acked);
+    const next = await append(store, conversation.id, a!.id, 999);
+    expect(next.message.seq).toBe(acked.length + 1);
+    await store.close();
+  });
+
   it('keeps every acknowledged append when the process is killed with SIGKILL', async () => {
     const file = await tempFile();
     const storeModule = new URL('./worker-store.js', workerScriptUrl()).href;

@@ -15,6 +15,8 @@ import {
 import { iso } from '../util/clock.js';
 import type {
   AccountDeletion,
+  PruneCounts,
+  PruneCutoffs,
   AppendResult,
   ConversationSettings,
   ConversationSummary,
@@ -39,6 +41,7 @@ import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteMessageActions } from './sqlite-message-actions.js';
 import { SqlitePeople, type SqliteOptions } from './sqlite-people.js';
 import { searchMessages } from './sqlite-search.js';
+import { refuseBlockedMembers } from './shared-queries.js';
 import {
   toConversations,
   toMemberViews,
@@ -84,6 +87,10 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
 
   sentMessages(userId: string, page: SentMessagesPage): Message[] {
     return this.accounts.sentMessages(userId, page);
+  }
+
+  prune(cutoffs: PruneCutoffs): PruneCounts {
+    return this.accounts.prune(cutoffs);
   }
 
   // Conversations
@@ -140,6 +147,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
     const { id, creatorId, createdAt: now } = group;
     const others = [...new Set(group.memberIds)].filter((member) => member !== creatorId);
     for (const userId of [creatorId, ...others]) this.requireUser(userId);
+    this.refuseBlockedMembers(creatorId, others);
     this.q.insertConversation.run({
       id,
       kind: 'group',
@@ -184,6 +192,15 @@ export class SqliteStore extends SqlitePeople implements SyncStore {
       }),
     });
     return this.requireConversation(id, creatorId);
+  }
+
+  /** `blocked` when the actor blocked, or was blocked by, any of `userIds`. */
+  refuseBlockedMembers(actorId: string, userIds: string[]): void {
+    const blocked = this.a.blockedEitherWayWith.all({ userId: actorId });
+    refuseBlockedMembers(
+      blocked.map((row) => row.user_id),
+      userIds,
+    );
   }
 
   getConversation(conversationId: string, viewerId: string): Conversation | null {

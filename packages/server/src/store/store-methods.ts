@@ -30,6 +30,7 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   setLastSeen: 'write',
   deleteUser: 'write',
   sentMessages: 'read',
+  prune: 'write',
   createSession: 'write',
   getSession: 'read',
   rotateRefreshToken: 'write',

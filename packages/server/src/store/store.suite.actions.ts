@@ -131,6 +131,38 @@ function describeMessageActions(kit: SuiteKit): void {
       await expectCode(kit.store.deleteMessage(at(group, 2, late!)), 'not_found');
       await expectCode(kit.store.editMessage({ ...at(group, 2, late!), body: 'x' }), 'not_found');
     });
+
+    it('tells of a change only members who may see the message, never a later joiner', async () => {
+      const [admin, early, late] = await kit.users(3);
+      const group = await kit.group(admin!, [early!]);
+      await kit.send(group, early!, 'before', T0 + 1); // 2
+      await kit.store.addMembers({
+        conversationId: group,
+        actorId: admin!.id,
+        userIds: [late!.id],
+        now: T0 + 2,
+        messageIds: [kit.id('m'), kit.id('m')],
+      }); // 3
+      await kit.send(group, early!, 'after', T0 + 3); // 4
+      const before = [admin!.id, early!.id];
+      const everyone = [admin!.id, early!.id, late!.id];
+      const changes = [
+        await kit.store.setReaction({ ...at(group, 2, admin!), emoji: '👍' }),
+        await kit.store.removeReaction(at(group, 2, admin!)),
+        await kit.store.editMessage({ ...at(group, 2, early!), body: 'edited' }),
+        await kit.store.deleteMessage(at(group, 2, early!)),
+      ];
+      for (const change of changes) {
+        expect(change.changed).toBe(true);
+        expect(sorted(change.memberIds)).toEqual(sorted(before));
+      }
+      const later = await kit.store.setReaction({ ...at(group, 4, admin!), emoji: '👍' });
+      expect(sorted(later.memberIds)).toEqual(sorted(everyone));
+      // The system message that added them is theirs to see: their join point.
+      expect(
+        sorted((await kit.store.editMessage({ ...at(group, 4, early!), body: 'x' })).memberIds),
+      ).toEqual(sorted(everyone));
+    });
   });
 }
 

@@ -48,11 +48,8 @@ export function describeGroupTests(kit: SuiteKit): void {
         unreadCount: 2,
       });
 
-      expect(change.views).toEqual(
-        await kit.store.conversationViews(group, change.members.userIds),
-      );
-      expect(change.views.map((v) => v.userId)).toEqual(change.members.userIds);
-      expect(change.views.map((v) => v.conversation.id)).toEqual([group, group]);
+      // The actor's own view only: the other members hear of it through one delta.
+      expect(change.views).toEqual(await kit.store.conversationViews(group, [admin!.id]));
       const same = await kit.store.renameGroup({ ...base(group, admin!), title: 'New name' });
       expect(same.messages).toEqual([]);
       await expectCode(
@@ -169,7 +166,7 @@ export function describeGroupTests(kit: SuiteKit): void {
       for (const view of removed.views) {
         expect(view.conversation).toEqual(await kit.store.getConversation(group, view.userId));
       }
-      expect(removed.views.map((v) => v.userId)).toEqual(removed.members.userIds);
+      expect(removed.views.map((v) => v.userId)).toEqual([admin!.id]);
       expect(sorted(removed.members.userIds)).toEqual(sorted([admin!.id, c!.id]));
       expect(await kit.store.getConversation(group, b!.id)).toBeNull();
       expect(await kit.store.history(group, b!.id, { limit: 10 })).toBeNull();
@@ -314,6 +311,46 @@ export function describeGroupTests(kit: SuiteKit): void {
         'forbidden',
       );
       expect(sorted(await kit.store.memberIds(direct))).toEqual(sorted([a!.id, b!.id]));
+    });
+
+    it('lists a preview of the members with their count; one conversation has them all', async () => {
+      const [admin, ...others] = await kit.users(8);
+      const group = await kit.group(admin!, others);
+      const late = await kit.user('Late');
+      await kit.store.addMembers({ ...base(group, admin!), userIds: [late.id] });
+      const full = (await kit.store.getConversation(group, late.id))!;
+      expect(full.members).toHaveLength(9);
+      expect(full).toMatchObject({ memberCount: 9, membersVersion: 1 });
+      const entry = (await kit.store.listConversations(late.id, ALL)).find((c) => c.id === group)!;
+      expect(entry.members).toEqual([...full.members.slice(0, 5), full.members[8]]);
+      expect(entry).toEqual({ ...full, members: entry.members });
+      const first = (await kit.store.listConversations(admin!.id, ALL)).find(
+        (c) => c.id === group,
+      )!;
+      expect(first.members).toEqual(full.members.slice(0, 5));
+      expect(first.memberCount).toBe(9);
+    });
+
+    it('puts nobody in a group with someone they blocked or who blocked them', async () => {
+      const [admin, blocker, blockedOne, friend] = await kit.users(4);
+      await kit.store.block(blocker!.id, admin!.id, T0); // blocker blocked the admin
+      await kit.store.block(admin!.id, blockedOne!.id, T0); // the admin blocked blockedOne
+      for (const other of [blocker!, blockedOne!]) {
+        await expectCode(kit.group(admin!, [friend!, other]), 'blocked');
+      }
+      const group = await kit.group(admin!, [friend!]);
+      for (const other of [blocker!, blockedOne!]) {
+        await expectCode(
+          kit.store.addMembers({ ...base(group, admin!), userIds: [other.id] }),
+          'blocked',
+        );
+      }
+      expect(sorted(await kit.store.memberIds(group))).toEqual(sorted([admin!.id, friend!.id]));
+      // A block between two others is theirs: the admin may still add both.
+      await kit.store.block(friend!.id, blocker!.id, T0);
+      await kit.store.unblock(blocker!.id, admin!.id);
+      const change = await kit.store.addMembers({ ...base(group, admin!), userIds: [blocker!.id] });
+      expect(change.addedUserIds).toEqual([blocker!.id]);
     });
   });
 

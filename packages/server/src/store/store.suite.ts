@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeActionTests } from './store.suite.actions.js';
 import { describeConversationTests } from './store.suite.conversations.js';
 import { describeGroupTests } from './store.suite.groups.js';
+import { describePruneTests } from './store.suite.prune.js';
 import { SuiteKit, T0, expectCode, iso, sorted, type OpenStore } from './store.suite.helpers.js';
 
 export type { OpenStore };
@@ -35,6 +36,7 @@ export function describeStore(name: string, open: OpenStore): void {
 
     describeUserTests(kit);
     describeSessionTests(kit);
+    describePruneTests(kit);
     describeContactTests(kit);
     describeConversationTests(kit);
     describeGroupTests(kit);

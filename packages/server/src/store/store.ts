@@ -47,6 +47,20 @@ export interface NewUser {
   createdAt: number;
 }
 
+export interface PruneCutoffs {
+  now: number;
+  sessionsCreatedBefore: number;
+  positionLogBefore: number;
+  limit: number;
+}
+
+/** Rows deleted by one `prune` call. */
+export interface PruneCounts {
+  sessions: number;
+  refreshTokens: number;
+  positionLog: number;
+}
+
 export interface SessionRecord {
   id: string;
   userId: string;
@@ -88,7 +102,7 @@ export interface AppendResult {
   members?: MemberSet | undefined;
 }
 
-/** The members of a conversation and the version of that list (bumped by every change). */
+/** The members of a conversation and the version of that list (bumped by every change of members or roles). */
 export interface MemberSet {
   userIds: string[];
   version: number;
@@ -135,8 +149,10 @@ export interface MemberChange {
   /** Members who lost access with this change. */
   removedUserIds: string[];
   /**
-   * Every member's own view after the change: read in the same transaction, so the events of a
-   * change describe exactly the state it committed.
+   * The own view after the change of each member it added, and of the actor when still a
+   * member (their answer): read in the same transaction, so the events of a change describe
+   * exactly the state it committed. Everyone else hears of it through one delta
+   * (`conversation.changed`, built from `messages`), not a view each.
    */
   views: MemberView[];
 }
@@ -164,7 +180,10 @@ export interface MessageChange {
   message: Message;
   /** false when it already was so (same body, already deleted, same reaction): no event. */
   changed: boolean;
-  /** The members at commit: who hears of the change. */
+  /**
+   * Who hears of the change: the members at commit who may see the message (joined at or
+   * before its seq, `membersWhoMaySee`). A later joiner never gets an older message's update.
+   */
   memberIds: string[];
 }
 
@@ -260,6 +279,19 @@ export interface Store {
    * `page.after` (export).
    */
   sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]>;
+  /**
+   * Deletes what nothing needs any more, at most `limit` sessions (each with all its tokens)
+   * and `limit` position moves per call (the sweeper calls again while a count reaches it), so
+   * one call never holds the writer long:
+   * - dead sessions with all their refresh tokens: revoked, created before `sessionsCreatedBefore`
+   *   (the maximum lifetime), or without a refresh token that is unspent and unexpired at `now`.
+   *   Spent tokens of a live session stay: presenting one is how reuse is detected, and that
+   *   matters only while the session could still be refreshed.
+   * - `position_log` rows older than `positionLogBefore`, except the newest row of each member
+   *   and kind: "delivered"/"read" stay true for every message (the newest row covers them),
+   *   only the time of a receipt older than the cutoff may show a later move's time.
+   */
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts>;
 
   // Sessions and refresh tokens (only hashes are stored)
   createSession(session: {
@@ -315,6 +347,7 @@ export interface Store {
   ): Promise<{ conversation: Conversation; created: boolean }>;
   /** Finds the direct conversation of a pair without creating it. */
   findDirect(userId: string, peerId: string): Promise<string | null>;
+  /** `blocked` when the creator blocked, or was blocked by, any of the members. */
   createGroup(group: {
     id: string;
     title: string;
@@ -359,7 +392,8 @@ export interface Store {
   renameGroup(input: GroupChangeBase & { title: string }): Promise<MemberChange>;
   /**
    * Adds members (admins); existing members are skipped, unknown or deleted users are
-   * `not_found`, more than limits.groupMaxMembers is `bad_request`. The new members see history
+   * `not_found`, more than limits.groupMaxMembers is `bad_request`, someone who blocked the
+   * actor or whom the actor blocked is `blocked`. The new members see history
    * from the `added` message on and have it unread.
    */
   addMembers(input: GroupChangeBase & { userIds: string[] }): Promise<MemberChange>;

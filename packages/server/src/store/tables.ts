@@ -132,6 +132,7 @@ export const CONVERSATION_COLUMNS = [
   'c.last_seq',
   'c.created_at',
   'c.last_activity_at',
+  'c.members_version',
 ] as const;
 
 /** The viewer's own member row beside each conversation of a list (alias mine). */

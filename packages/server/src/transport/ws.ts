@@ -21,6 +21,8 @@ export interface TransportDeps<C extends AccessClaims = AccessClaims> {
   authenticate(token: string | undefined): Promise<C>;
   /** Whether a browser page of this origin may open a socket (`host` is the request's Host). */
   originAllowed(origin: string, host: string | undefined): boolean;
+  /** LETTER_ALLOWED_HOSTS: the handshake's Host; refused with 400 and this error body if not. */
+  hostRefused?(host: string | undefined): object | null;
   /**
    * Called once a socket is authenticated; returns the handler for its text frames. `onText`
    * resolves once the frame is handled: at most `limits.maxFramesInFlight` run at once per
@@ -136,7 +138,10 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   /** Serves `GET /ws` upgrades on the HTTP server fastify listens with. */
   attach(server: Server): void {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.onUpgrade(request, socket, head);
+      this.onUpgrade(request, socket, head).catch((error: unknown) => {
+        this.deps.log.warn({ err: error }, 'WebSocket upgrade failed');
+        socket.destroy();
+      });
     });
     this.heartbeat = setInterval(() => this.beat(), this.deps.heartbeatMs);
     this.heartbeat.unref();
@@ -169,6 +174,8 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/ws') return refuse(socket, 404, 'Not Found');
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
+    const hostError = this.deps.hostRefused?.(request.headers.host);
+    if (hostError) return refuse(socket, 400, 'Bad Request', hostError);
     const origin = request.headers.origin;
     if (origin !== undefined && !this.deps.originAllowed(origin, request.headers.host)) {
       return refuse(socket, 403, 'Forbidden');
@@ -179,7 +186,14 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     let authenticated = () => {};
     if (header !== undefined) {
       const token = /^Bearer (.+)$/i.exec(header)?.[1];
-      claims = await this.deps.authenticate(token).catch(() => undefined);
+      let unavailable = false;
+      claims = await this.deps.authenticate(token).catch((error: unknown) => {
+        unavailable = isUnavailable(error);
+        return undefined;
+      });
+      // The database is away: not the token's fault, so no 4401 (which would make the client
+      // refresh its token, or give up): a 503 it retries with backoff.
+      if (unavailable) return refuse(socket, 503, 'Service Unavailable');
       headerRejected = !claims;
     } else {
       // Until its `auth` frame passes, a socket counts against its address, so one host cannot
@@ -277,19 +291,26 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
         return;
       }
       authenticating = true;
-      void this.authenticateFirstFrame(text).then(
-        (claims) => {
-          clearTimeout(authTimer);
-          if (ws.readyState !== 1) return;
-          open(claims);
-          if (!handler) return;
-          for (const text of early.splice(0)) receive(text);
-        },
-        () => {
-          clearTimeout(authTimer);
-          closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
-        },
-      );
+      this.authenticateFirstFrame(text)
+        .then(
+          (claims) => {
+            clearTimeout(authTimer);
+            if (ws.readyState !== 1) return;
+            open(claims);
+            if (!handler) return;
+            for (const text of early.splice(0)) receive(text);
+          },
+          (error: unknown) => {
+            clearTimeout(authTimer);
+            if (isUnavailable(error))
+              closeSocket(ws, closeCodes.unavailable.code, 'try again later');
+            else closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
+          },
+        )
+        .catch((error: unknown) => {
+          this.deps.log.warn({ err: error }, 'opening a socket failed');
+          closeSocket(ws, 1011, 'internal error');
+        });
     });
     ws.on('error', (error) => this.deps.log.warn({ err: error.message }, 'socket error'));
     ws.on('close', () => {
@@ -333,6 +354,13 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, text: string, body?: object): void {
+  const json = body ? Buffer.from(JSON.stringify(body)) : Buffer.alloc(0);
+  const type = body ? 'Content-Type: application/json\r\n' : '';
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${type}Content-Length: ${json.length}\r\n\r\n${json}`,
+  );
 }
+
+const isUnavailable = (error: unknown): boolean =>
+  error instanceof LetterError && error.code === 'unavailable';

@@ -3,13 +3,10 @@
  * need from a client. Kept apart from port.ts so the two halves of the port can grow without
  * touching each other; `LetterPort` extends it and `sdk-conversation-port.ts` implements it.
  */
-import type { Role, SearchResult, User } from '@letter/protocol';
+import type { ConversationSettingsBody, Role, SearchResult, User } from '@letter/protocol';
 
-/** The caller's own flags on a conversation; other members never see them. */
-export interface ChatSettings {
-  muted?: boolean;
-  archived?: boolean;
-}
+/** The caller's own flags on a conversation (muted, archived); other members never see them. */
+export type ChatSettings = ConversationSettingsBody;
 
 export interface ConversationPort {
   renameGroup(conversationId: string, title: string): Promise<unknown>;
@@ -17,6 +14,8 @@ export interface ConversationPort {
   /** Admins only; to leave, use `leaveGroup`. */
   removeMember(conversationId: string, userId: string): Promise<unknown>;
   setMemberRole(conversationId: string, userId: string, role: Role): Promise<unknown>;
+  /** Every member into the state: a chat list entry carries only a preview of them. */
+  loadMembers(conversationId: string): Promise<unknown>;
   /** The chat is dropped from the list once this resolves. */
   leaveGroup(conversationId: string): Promise<unknown>;
   setChatSettings(conversationId: string, settings: ChatSettings): Promise<unknown>;

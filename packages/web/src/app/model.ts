@@ -24,12 +24,8 @@ export interface ChatMessage {
   outbox?: 'sending' | 'failed' | undefined;
 }
 
-export interface Presence {
-  online: boolean;
-  lastSeenAt: string | null;
-}
-
-export type ConnectionStatus = 'connecting' | 'online' | 'offline' | 'reconnecting';
+/** The sdk's own shapes, re-exported: components name them from here and import no sdk. */
+export type { ConnectionStatus, Presence } from '@letter/sdk';
 
 export type Tick = 'pending' | 'failed' | 'sent' | 'delivered' | 'read';
 

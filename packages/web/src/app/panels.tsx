@@ -48,6 +48,8 @@ export function InfoPane(props: {
   }, [port, peerId]);
 
   const id = conversation.id;
+  // Stable per chat: the group panel fetches members when this or its completeness changes.
+  const loadMembers = useCallback(() => port.loadMembers(id), [port, id]);
   return (
     <Panel
       title={conversation.kind === 'group' ? 'Group info' : 'Contact info'}
@@ -64,6 +66,7 @@ export function InfoPane(props: {
           onAddMembers={(userIds) => port.addMembers(id, userIds)}
           onRemove={(userId) => port.removeMember(id, userId)}
           onSetRole={(userId, role) => port.setMemberRole(id, userId, role)}
+          onLoadMembers={loadMembers}
           onLeave={() => port.leaveGroup(id)}
         />
       ) : peer ? (

@@ -1,8 +1,8 @@
 /**
  * ConversationPort over @letter/sdk. Where the client has a method that also updates its state
- * (group changes, display name) that method is used; the rest go straight to `client.api`.
+ * (group changes, settings, display name) that method is used; the rest go straight to the
+ * sdk's typed `client.api` methods. Never `client.api.request`: no hand-built paths here.
  */
-import type { Conversation, SearchResult } from '@letter/protocol';
 import type { LetterClient } from '@letter/sdk';
 import type { ConversationPort } from './conversation-port';
 
@@ -12,31 +12,18 @@ export function createConversationPort(client: LetterClient): ConversationPort {
     addMembers: (id, userIds) => client.addMembers(id, userIds),
     removeMember: (id, userId) => client.removeMember(id, userId),
     setMemberRole: (id, userId, role) => client.setMemberRole(id, userId, role),
+    loadMembers: (id) => client.loadMembers(id),
     leaveGroup: (id) => client.leaveConversation(id),
-    // The sdk has no method for this route (yet): the answer is not adopted here, but the
-    // server sends the same view as a `conversation` event to all of the caller's sessions,
-    // this one included, and the sdk's state takes it from there.
-    setChatSettings: (id, settings) =>
-      client.api.request<{ conversation: Conversation }>({
-        method: 'PATCH',
-        path: `/api/conversations/${encodeURIComponent(id)}/settings`,
-        body: settings,
-      }),
+    // The sdk applies the answer at once; the server's `conversation` event tells other tabs.
+    setChatSettings: (id, settings) => client.updateSettings(id, settings),
     searchMessages: (q, conversationId) =>
-      // The sdk's result type predates `highlights`; the server always sends them.
-      client.api
-        .request<{ results: SearchResult[] }>({
-          method: 'GET',
-          path: '/api/search',
-          query: { q, conversationId, limit: 50 },
-        })
-        .then((res) => res.results),
+      client.search(q, conversationId ? { conversationId, limit: 50 } : { limit: 50 }),
     blockedUsers: () => client.api.blocks(),
     block: (userId) => client.api.block(userId),
     unblock: (userId) => client.api.unblock(userId),
     updateDisplayName: (displayName) => client.updateMe(displayName),
     changePassword: (current, next) => client.api.changePassword(current, next),
-    exportData: () => client.api.exportMe(),
+    exportData: () => client.exportMyData(),
     deleteAccount: (password) => client.api.deleteMe(password),
   };
 }

@@ -3,7 +3,7 @@
  * The app over the real sdk and the sdk's fake server: the state mapping, key stability of
  * local echoes, history paging, and the whole signed-in flow rendered in jsdom.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { FakeClock, FakeServer, createTestClient, settle } from '@letter/sdk';
@@ -48,6 +48,22 @@ describe('sdk port', () => {
     expect(second.conversations[0]?.unreadCount).toBe(1);
   });
 
+  it('loads every member of a group the first time its chat opens (the list has a preview)', async () => {
+    const { port, server, alice, bob } = setup();
+    const others = Array.from({ length: 6 }, (_, i) => server.addUser(`p${i}`, `P${i}`).id);
+    const group = server.createGroup(bob.id, 'Crew', [...others, alice.id]);
+    await port.login('alice', 'password123');
+    await settle();
+    const listed = port.getSnapshot().conversations.find((c) => c.id === group.id)!;
+    expect(listed.memberCount).toBe(8);
+    expect(listed.members.length).toBeLessThan(8);
+    port.openThread(group.id);
+    await settle();
+    const opened = port.getSnapshot().conversations.find((c) => c.id === group.id)!;
+    expect(opened.members).toHaveLength(8);
+    expect(server.requests).toContain(`GET /api/conversations/${group.id}/members`);
+  });
+
   it('gives a local echo the key its stored copy will have', async () => {
     const { port, direct } = setup();
     await port.login('alice', 'password123');
@@ -79,6 +95,22 @@ describe('sdk port', () => {
     thread = port.getSnapshot().threads[direct.id]!;
     expect(thread.messages.map((m) => m.body)[0]).toBe('m1');
     expect(thread.hasMore).toBe(false);
+  });
+
+  it('mutes and searches through the sdk client, not through hand-built requests', async () => {
+    const { port, client, server, bob, direct } = setup();
+    server.post(bob.id, direct.id, 'lunch at noon?');
+    await port.login('alice', 'password123');
+    await settle();
+    const updateSettings = vi.spyOn(client, 'updateSettings');
+    const search = vi.spyOn(client, 'search');
+    await port.setChatSettings(direct.id, { muted: true });
+    expect(updateSettings).toHaveBeenCalledWith(direct.id, { muted: true });
+    // The sdk adopts the answer: the list shows the chat muted before any event arrives.
+    expect(port.getSnapshot().conversations[0]?.muted).toBe(true);
+    const results = await port.searchMessages('lunch', direct.id);
+    expect(search).toHaveBeenCalledWith('lunch', { conversationId: direct.id, limit: 50 });
+    expect(results.map((r) => r.message.body)).toEqual(['lunch at noon?']);
   });
 
   it('shows the signed-in app: list, chat, sending, and the unread title', async () => {

@@ -5,9 +5,15 @@
  * little the screens need that the sdk does not track (which chats are fetching older pages).
  */
 import type { Message } from '@letter/protocol';
-import { hasOlder } from '@letter/sdk';
+import {
+  hasOlder,
+  isComplete,
+  selectConversations,
+  selectPending,
+  selectTyping,
+} from '@letter/sdk';
 import type { ClientState, LetterClient, PendingMessage, Timeline } from '@letter/sdk';
-import type { ChatMessage, ConnectionStatus } from './model';
+import type { ChatMessage } from './model';
 import type { AppSnapshot, AuthStatus, LetterPort, Thread } from './port';
 import { createConversationPort } from './sdk-conversation-port';
 import { createMessagePort } from './sdk-message-port';
@@ -15,7 +21,6 @@ import { createMessagePort } from './sdk-message-port';
 /** Own messages are keyed by clientMsgId so the pending echo and the stored copy share a node. */
 const OWN = 'c:';
 const OTHER = 'm:';
-const NO_PENDING: readonly PendingMessage[] = [];
 
 export function createSdkPort(client: LetterClient): LetterPort {
   const listeners = new Set<() => void>();
@@ -30,11 +35,6 @@ export function createSdkPort(client: LetterClient): LetterPort {
     string,
     { timeline: Timeline; pending: readonly PendingMessage[]; loading: boolean; thread: Thread }
   >();
-  let lastOrder: {
-    order: ClientState['conversationOrder'];
-    all: ClientState['conversations'];
-    list: AppSnapshot['conversations'];
-  } | null = null;
   let lastTyping: { typing: ClientState['typing']; view: AppSnapshot['typing'] } | null = null;
   let lastThreads: {
     timelines: ClientState['timelines'];
@@ -124,17 +124,9 @@ export function createSdkPort(client: LetterClient): LetterPort {
   }
 
   function build(state: ClientState): AppSnapshot {
-    if (
-      !lastOrder ||
-      lastOrder.order !== state.conversationOrder ||
-      lastOrder.all !== state.conversations
-    ) {
-      const list = state.conversationOrder.flatMap((id) => state.conversations[id] ?? []);
-      lastOrder = { order: state.conversationOrder, all: state.conversations, list };
-    }
     if (!lastTyping || lastTyping.typing !== state.typing) {
       const view: Record<string, string[]> = {};
-      for (const [id, users] of Object.entries(state.typing)) view[id] = Object.keys(users);
+      for (const id of Object.keys(state.typing)) view[id] = selectTyping(state, id);
       lastTyping = { typing: state.typing, view };
     }
     if (
@@ -146,7 +138,7 @@ export function createSdkPort(client: LetterClient): LetterPort {
       const view: Record<string, Thread> = {};
       const meId = state.me?.id ?? null;
       for (const [id, timeline] of Object.entries(state.timelines)) {
-        view[id] = threadOf(id, timeline, state.pending[id] ?? NO_PENDING, meId);
+        view[id] = threadOf(id, timeline, selectPending(state, id), meId);
       }
       lastThreads = {
         timelines: state.timelines,
@@ -160,8 +152,9 @@ export function createSdkPort(client: LetterClient): LetterPort {
     if (status === 'unknown' && resumeFailed) status = 'signedOut';
     return {
       auth: { status, user: state.me },
-      connection: state.connection as ConnectionStatus,
-      conversations: lastOrder.list,
+      connection: state.connection,
+      // The same array while no conversation changed (the sdk memoizes it).
+      conversations: selectConversations(state),
       contacts: state.contacts ?? [],
       presence: state.presence,
       typing: lastTyping.view,
@@ -230,6 +223,14 @@ export function createSdkPort(client: LetterClient): LetterPort {
     openDirect: (userId) => client.openDirect(userId),
     createGroup: (title, memberIds) => client.createGroup(title, memberIds),
     openThread(id) {
+      // The list carries a preview of a group's members: an open chat needs them all (names,
+      // ticks), once; deltas keep them whole from then on.
+      const conversation = client.getSnapshot().conversations[id];
+      if (conversation && !isComplete(conversation)) {
+        client.loadMembers(id).catch((error: unknown) => {
+          console.warn('letter: members not loaded', error);
+        });
+      }
       // The first open fetches the latest page; later ones have live messages already.
       if (opened.has(id)) return;
       const timeline = client.getSnapshot().timelines[id];

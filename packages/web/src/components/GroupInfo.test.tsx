@@ -32,6 +32,7 @@ function renderInfo(meId: string, overrides: Partial<GroupInfoProps> = {}) {
     onRemove: vi.fn(() => Promise.resolve()),
     onSetRole: vi.fn(() => Promise.resolve()),
     onLeave: vi.fn(() => Promise.resolve()),
+    onLoadMembers: vi.fn(() => Promise.resolve()),
     ...overrides,
   };
   render(<GroupInfo {...props} />);
@@ -105,5 +106,19 @@ describe('GroupInfo', () => {
     });
     await user.click(screen.getByRole('button', { name: 'Remove Bob Brown from the group' }));
     expect((await screen.findByRole('alert')).textContent).toBe('You are not allowed to do that.');
+  });
+
+  it('fetches every member when it only has the chat list’s preview, and not otherwise', async () => {
+    const props = renderInfo(alice.id, {
+      conversation: { ...group, memberCount: 40 },
+    });
+    expect(screen.getByText('40 members')).toBeTruthy();
+    expect(screen.getByText('Loading members…')).toBeTruthy();
+    expect(props.onLoadMembers).toHaveBeenCalledTimes(1);
+    cleanup();
+    const whole = renderInfo(alice.id);
+    expect(screen.getByText('3 members')).toBeTruthy();
+    expect(screen.queryByText('Loading members…')).toBeNull();
+    expect(whole.onLoadMembers).not.toHaveBeenCalled();
   });
 });

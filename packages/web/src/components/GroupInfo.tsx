@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import type { FormEvent } from 'react';
 import type { Contact, Conversation, Member, Role } from '@letter/protocol';
 import type { Presence } from '../app/model';
@@ -17,6 +17,11 @@ export interface GroupInfoProps {
   onRemove: (userId: string) => Promise<unknown>;
   onSetRole: (userId: string, role: Role) => Promise<unknown>;
   onLeave: () => Promise<unknown>;
+  /**
+   * Fetches every member: the chat list carries only a preview of a group's members. Called
+   * whenever it changes while the list is incomplete: pass a stable function.
+   */
+  onLoadMembers: () => Promise<unknown>;
 }
 
 /** A group's title and members; admins manage them, everyone else sees them read-only. */
@@ -25,6 +30,14 @@ export function GroupInfo(props: GroupInfoProps) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const isAdmin = conversation.members.some((m) => m.user.id === meId && m.role === 'admin');
+  // The list shows a preview; the panel fetches the whole list on demand, again if it falls
+  // short later (a version jump refetched as a preview).
+  const complete = conversation.members.length >= conversation.memberCount;
+  const { onLoadMembers } = props;
+  useEffect(() => {
+    if (complete) return;
+    onLoadMembers().catch((e: unknown) => setError(describeError(e)));
+  }, [complete, onLoadMembers]);
 
   // Every action shares one busy flag and one error line: the list may change under the
   // person (events from other admins), so one at a time keeps what they see honest.
@@ -50,7 +63,7 @@ export function GroupInfo(props: GroupInfoProps) {
         busy={busy}
         onRename={(title) => run(() => props.onRename(title))}
       />
-      <p className="muted group-info-count">{conversation.members.length} members</p>
+      <p className="muted group-info-count">{conversation.memberCount} members</p>
       {error && (
         <p className="form-error" role="alert">
           {error}
@@ -66,6 +79,7 @@ export function GroupInfo(props: GroupInfoProps) {
         />
       )}
       <h3 className="list-heading">Members</h3>
+      {!complete && <p className="muted">Loading members…</p>}
       <ul className="people" aria-label="Members">
         {conversation.members.map((member) => (
           <MemberRow

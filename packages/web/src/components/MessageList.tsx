@@ -6,7 +6,7 @@ import { describeSystem, tickOf } from '../app/model';
 import { dayKey, formatDayLabel } from '../lib/format';
 import { MessageBubble } from './MessageBubble';
 import type { MessageActions } from './MessageBubble';
-import '../message-actions.css';
+import '../styles/message-actions.css';
 
 export interface MessageListProps {
   /** Ascending by seq; outbox messages last. */

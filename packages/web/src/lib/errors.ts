@@ -15,6 +15,8 @@ const FRIENDLY: Record<string, string> = {
   not_found: 'Not found.',
   payload_too_large: 'That is too long.',
   internal: 'Something went wrong on the server. Please try again.',
+  unavailable:
+    'The server cannot reach its database right now. Nothing was lost; try again shortly.',
 };
 
 export function errorCode(error: unknown): string | null {

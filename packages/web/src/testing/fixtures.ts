@@ -64,5 +64,6 @@ export function conversation(overrides: Partial<Conversation> = {}): Conversatio
     muted: false,
     archived: false,
   };
-  return { ...base, ...overrides } as Conversation;
+  const members = overrides.members ?? base.members;
+  return { ...base, memberCount: members.length, membersVersion: 0, ...overrides } as Conversation;
 }
