@@ -4,7 +4,7 @@
  * and nginx run as a child process (daemon off) with its own prefix, pid, logs and temp dirs on
  * free 127.0.0.1 ports. The system's nginx service and ports 80/443 are never touched: the one
  * change to the file is the redirect server's `listen 80`, moved to a free port.
- * Node built-ins only: the browser e2e suite (packages/web) imports it too.
+ * Node built-ins only, so it stays light for the browser suite (proxy-browser.test.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

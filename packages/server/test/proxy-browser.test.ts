@@ -3,12 +3,20 @@
  * Debian's nginx with deploy/nginx.conf (HTTPS with a certificate made by the test, HTTP/2, the
  * WebSocket over wss://), set up as README's "Operating Letter" says (LETTER_TRUST_PROXY). Two
  * people sign up, meet and chat; a reload keeps the session (the Secure refresh cookie).
+ * Needs the built web app (`npm run build`) and Chromium, like packages/web/test/e2e.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { startProxy, type Proxy } from '../../../server/src/testing/nginx';
-import { launchBrowser, Pages, PASSWORD, startServer, WAIT } from './harness';
-import type { RunningServer } from './harness';
+import { startProxy, type Proxy } from '../src/testing/nginx.js';
+// The web suite's browser harness (packages/web may not import server code, the other way is fine).
+import {
+  launchBrowser,
+  Pages,
+  PASSWORD,
+  startServer,
+  WAIT,
+  type RunningServer,
+} from '../../web/test/e2e/harness.js';
 
 let server: RunningServer;
 let proxy: Proxy;
@@ -58,7 +66,7 @@ async function send(page: Page, text: string) {
 describe('Letter in the browser behind nginx', () => {
   it('two people sign up over https, chat over wss:// and stay logged in across a reload', async () => {
     const alice = await open();
-    expect(await alice.evaluate(() => window.isSecureContext)).toBe(true);
+    expect(await alice.evaluate('window.isSecureContext')).toBe(true);
     await signUp(alice, 'proxyalice', 'Alice');
     const bob = await open();
     await signUp(bob, 'proxybob', 'Bob');
