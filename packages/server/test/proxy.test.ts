@@ -4,13 +4,20 @@
  * from). Clients connect from 127.0.0.2 and 127.0.0.3, so nginx forwards two client addresses.
  */
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { TestSocket, startServer, type TestServer } from '../src/testing/harness.js';
 import { readFileSync } from 'node:fs';
-import { PLACEHOLDERS, nginxConfigFile, startProxy, type Proxy } from '../src/testing/nginx.js';
+import {
+  PLACEHOLDERS,
+  nginxConfigFile,
+  proxyCall,
+  startProxy,
+  type Answer,
+  type CallOptions,
+  type Proxy,
+} from '../src/testing/nginx.js';
 
 let server: TestServer;
 let proxy: Proxy;
@@ -30,49 +37,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any;
-}
-
-/** One HTTPS request through nginx from the client address `from`. */
-function call(
-  method: string,
-  path: string,
-  options: { from?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      `${proxy.url}${path}`,
-      {
-        method,
-        ca: proxy.ca,
-        localAddress: options.from ?? '127.0.0.2',
-        headers: {
-          ...(payload && { 'content-type': 'application/json' }),
-          ...options.headers,
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => {
-          let body: unknown = text;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            // keep text
-          }
-          resolve({ status: res.statusCode!, headers: res.headers, body });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+/** One HTTPS request through nginx from the client address `from` (127.0.0.2 by default). */
+const call = (method: string, path: string, options: CallOptions = {}) =>
+  proxyCall(proxy, method, path, options);
 
 const password = 'correct horse battery';
 let n = 0;

@@ -8,6 +8,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,8 +66,12 @@ export interface Proxy {
   errors(): string;
 }
 
-/** Starts nginx with deploy/nginx.conf in front of `upstream` (host:port). */
-export async function startProxy(upstream: string): Promise<Proxy> {
+/**
+ * Starts nginx with deploy/nginx.conf in front of `upstream` (host:port), or of several nodes:
+ * then the upstream block lists each, as README's cluster recipe says.
+ */
+export async function startProxy(upstream: string | string[]): Promise<Proxy> {
+  const nodes = typeof upstream === 'string' ? [upstream] : upstream;
   if (!NGINX) {
     throw new Error(
       'nginx is missing: install it (apt-get install nginx; .ci/run does) to run this',
@@ -100,12 +105,16 @@ export async function startProxy(upstream: string): Promise<Proxy> {
     { stdio: 'ignore' },
   );
   const [tlsPort, httpPort] = [await freePort(), await freePort()];
-  const site = envsubst(readFileSync(nginxConfigFile, 'utf8'), {
+  const template = readFileSync(nginxConfigFile, 'utf8').replace(
+    /^(\s*)server \$\{LETTER_UPSTREAM\};$/m,
+    (_line, indent: string) => nodes.map((node) => `${indent}server ${node};`).join('\n'),
+  );
+  const site = envsubst(template, {
     LISTEN_PORT: `127.0.0.1:${tlsPort}`,
     SERVER_NAME: 'localhost 127.0.0.1',
     TLS_CERT: cert,
     TLS_KEY: key,
-    LETTER_UPSTREAM: upstream,
+    LETTER_UPSTREAM: nodes[0]!,
   }).replace(/^(\s*)listen 80;$/m, `$1listen 127.0.0.1:${httpPort};`);
   writeFileSync(join(dir, 'letter.conf'), site);
   for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
@@ -183,4 +192,56 @@ http {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+export interface CallOptions {
+  /** The client's own address (any 127.x.y.z), so tests can be several clients. */
+  from?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** One HTTPS request through the proxy, trusting its certificate; JSON bodies both ways. */
+export function proxyCall(
+  proxy: Proxy,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Answer> {
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      `${proxy.url}${path}`,
+      {
+        method,
+        ca: proxy.ca,
+        localAddress: options.from ?? '127.0.0.2',
+        headers: {
+          ...(payload && { 'content-type': 'application/json' }),
+          ...options.headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => {
+          let body: unknown = text;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            // keep text
+          }
+          resolve({ status: res.statusCode!, headers: res.headers, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
