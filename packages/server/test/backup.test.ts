@@ -139,6 +139,34 @@ describe('npm run backup / restore', () => {
     await again.stop();
   }, 120_000);
 
+  it('backs up the data dir a killed server left behind, WAL and all', async () => {
+    const dataDir = scratchDir('letter-backup-killed-');
+    const server = await startChild(dataDir, { LETTER_JWT_SECRET: '' });
+    const alice = await register(server, 'bk_killed_a');
+    const bob = await register(server, 'bk_killed_b');
+    const conversationId = await directConversation(server, alice, bob);
+    const socket = await TestSocket.connect(server, alice.accessToken);
+    const acked: string[] = [];
+    for (let i = 1; i <= 50; i++) {
+      const answer = await socket.request({
+        type: 'send',
+        conversationId,
+        clientMsgId: `k${i}`,
+        body: `before the crash ${i}`,
+      });
+      if (answer.type === 'ok') acked.push(`k${i}`);
+    }
+    socket.close();
+    await server.stop('SIGKILL');
+    const out = join(scratchDir('letter-backup-out-'), 'killed.tar.gz');
+    expect((await npmRun('backup', ['--out', out], { LETTER_DATA_DIR: dataDir })).code).toBe(0);
+    const restored = join(scratchDir('letter-backup-restored-'), 'data');
+    expect((await npmRun('restore', [out, '--data-dir', restored], {})).code).toBe(0);
+    const again = await startChild(restored, { LETTER_JWT_SECRET: '' });
+    expect(await history(again, alice, conversationId)).toEqual(acked);
+    await again.stop();
+  }, 60_000);
+
   it('restores only into an empty directory, and leaves nothing behind from a bad archive', async () => {
     const dataDir = scratchDir('letter-backup-small-');
     const server = await startChild(dataDir, { LETTER_JWT_SECRET: '' });

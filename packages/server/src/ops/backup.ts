@@ -95,7 +95,9 @@ export async function backupDataDir(dataDir: string, out: string): Promise<Backu
   const snapshot = join(work, DB_FILE);
   const partial = `${out}.partial`;
   try {
-    const db = new Database(source, { readonly: true, fileMustExist: true });
+    // Read-write, though it only reads: after a crash (Letter stopped, a WAL left behind) only a
+    // writable connection may recover the WAL. While Letter runs it never writes or checkpoints.
+    const db = new Database(source, { fileMustExist: true });
     try {
       db.pragma('busy_timeout = 10000');
       // All pages in one step: one read transaction, so the copy is of one moment even while
