@@ -7,6 +7,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from './postgres-db.js';
+import { newerSchemaMessage } from './schema-version.js';
 
 export interface PgMigration {
   version: number;
@@ -170,10 +171,17 @@ const MIGRATION_LOCK_CLASS = 0x4c65544d;
 /**
  * Applies every missing step, one transaction per step, each under a transaction-scoped advisory
  * lock keyed by the schema, so concurrent starters serialise and each step runs exactly once.
- * Returns the version the schema is at.
+ * Returns the version the schema is at. `target` stops earlier (the upgrade tests build past
+ * versions with it).
  */
-export async function migratePostgres(db: Db, schema: string | undefined): Promise<number> {
-  const ordered = [...pgMigrations].sort((a, b) => a.version - b.version);
+export async function migratePostgres(
+  db: Db,
+  schema: string | undefined,
+  target: number = pgLatestVersion,
+): Promise<number> {
+  const ordered = [...pgMigrations]
+    .sort((a, b) => a.version - b.version)
+    .filter((m) => m.version <= target);
   for (;;) {
     const applied = await db.transaction().execute(async (tx) => {
       const key = schema ?? null;
@@ -190,11 +198,7 @@ export async function migratePostgres(db: Db, schema: string | undefined): Promi
       const rows = await tx.selectFrom('schema_migrations').select('version').execute();
       const done = new Set(rows.map((row) => row.version));
       const newest = Math.max(0, ...done);
-      if (newest > pgLatestVersion) {
-        throw new Error(
-          `database schema version ${newest} is newer than this code (${pgLatestVersion})`,
-        );
-      }
+      if (newest > pgLatestVersion) throw new Error(newerSchemaMessage(newest, pgLatestVersion));
       const step = ordered.find((m) => !done.has(m.version));
       if (!step) return null;
       await sql.raw(step.sql).execute(tx);
@@ -204,6 +208,6 @@ export async function migratePostgres(db: Db, schema: string | undefined): Promi
         .execute();
       return step.version;
     });
-    if (applied === null) return pgLatestVersion;
+    if (applied === null) return Math.min(target, pgLatestVersion);
   }
 }

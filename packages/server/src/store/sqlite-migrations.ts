@@ -4,6 +4,7 @@
  * released step, add the next one.
  */
 import type { Db } from './sqlite-db.js';
+import { newerSchemaMessage } from './schema-version.js';
 
 export interface Migration {
   version: number;
@@ -226,24 +227,23 @@ export const migrations: readonly Migration[] = [
 
 export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);
 
-/** Applies every step above the database's version, all in one transaction. Returns the version. */
-export function migrate(db: Db): number {
+/**
+ * Applies every step above the database's version up to `target` (the latest by default; the
+ * upgrade fixtures stop earlier), all in one transaction. Returns the version.
+ */
+export function migrate(db: Db, target: number = latestVersion): number {
   return db
     .transaction((): number => {
       const current = db.pragma('user_version', { simple: true }) as number;
-      if (current > latestVersion) {
-        throw new Error(
-          `database schema version ${current} is newer than this code (${latestVersion})`,
-        );
-      }
+      if (current > latestVersion) throw new Error(newerSchemaMessage(current, latestVersion));
       for (const step of [...migrations].sort((a, b) => a.version - b.version)) {
-        if (step.version <= current) continue;
+        if (step.version <= current || step.version > target) continue;
         if (!Number.isInteger(step.version)) throw new Error(`bad migration ${step.version}`);
         db.exec(step.sql);
         // PRAGMA takes no bound parameters; the version is a checked integer from this file.
         db.pragma(`user_version = ${step.version}`);
       }
-      return latestVersion;
+      return Math.max(current, Math.min(target, latestVersion));
     })
     .immediate();
 }

@@ -142,12 +142,21 @@ export class TestSocket {
   private waiters: ((frame: Frame) => boolean)[] = [];
   private n = 0;
 
-  constructor(url: string, options: { token?: string; header?: boolean; origin?: string } = {}) {
+  constructor(
+    url: string,
+    options: {
+      token?: string;
+      header?: boolean;
+      origin?: string;
+      /** Extra client options (a CA for wss://, a local address…). */
+      client?: WebSocket.ClientOptions;
+    } = {},
+  ) {
     const headers: Record<string, string> = {};
     if (options.token && options.header !== false)
       headers.authorization = `Bearer ${options.token}`;
     if (options.origin) headers.origin = options.origin;
-    this.ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    this.ws = new WebSocket(url, { headers, perMessageDeflate: false, ...options.client });
     this.ws.on('message', (data) => {
       const frame = JSON.parse(String(data)) as Frame;
       this.frames.push(frame);

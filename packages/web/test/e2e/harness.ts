@@ -37,7 +37,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startServer(): Promise<RunningServer> {
+/** `env`: extra settings for the server (e.g. LETTER_TRUST_PROXY behind a proxy). */
+export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   for (const [file, hint] of [
     [serverMain, 'npx tsc -b packages/server'],
     [webIndex, 'npm run build --workspace @letter/web'],
@@ -58,6 +59,7 @@ export async function startServer(): Promise<RunningServer> {
       LETTER_RATE_LIMITS: 'off',
       LETTER_LOG_LEVEL: 'warn',
       LETTER_WEB_ROOT: join(repoRoot, 'packages/web/dist'),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
