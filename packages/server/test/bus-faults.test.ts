@@ -246,6 +246,9 @@ function describeRedisFaults(
       await api(n1, 'POST', '/api/contacts', ben.accessToken, { username: ana.user.username });
       await directConversation(n0, ana, ben);
       const ac = await directConversation(n0, ana, cat);
+      // Ana keeps Ben and Gil as contacts: her list shows what node 0 believes of their presence.
+      for (const peer of [ben, gil])
+        await api(n0, 'POST', '/api/contacts', ana.accessToken, { username: peer.user.username });
       const cat2 = await login(cat);
       const cat3 = await login(cat);
 
@@ -274,7 +277,7 @@ function describeRedisFaults(
       // Ben leaves and Gil arrives (node 1's announcements are lost with the bus); two of Cat's
       // sessions end.
       benOn1.close();
-      await connect(gil, 1);
+      const gilOn1 = await connect(gil, 1);
       expect((await api(n0, 'POST', '/api/auth/logout', cat2.accessToken)).status).toBe(204);
       await store.revokeSession(cat3Session, Date.now());
 
@@ -298,18 +301,37 @@ function describeRedisFaults(
       expect((await cat2On1.closed).code).toBe(4401);
       expect((await cat3On1.closed).code).toBe(4401);
       expect((await api(n1, 'GET', '/api/me', cat3.accessToken)).status).toBe(401);
+      // Every other socket on both nodes may have missed events: told to reconnect and sync.
+      for (const socket of [anaOn0, catOn0, catOn1, gilOn1])
+        expect((await socket.closed).code).toBe(1012);
+      await connect(gil, 1); // as Gil's client does after a 1012
       // Presence is corrected: Ben went offline and Gil came online while nobody could hear it.
-      await anaOn0.waitFor((f) => f.type === 'presence' && f.userId === ben.user.id && !f.online);
-      await anaOn0.waitFor((f) => f.type === 'presence' && f.userId === gil.user.id && f.online);
+      const onlineOf = async (peer: TestUser) =>
+        (
+          (await api(n0, 'GET', '/api/contacts', ana.accessToken)).body.contacts as {
+            user: { id: string };
+            online: boolean;
+          }[]
+        ).find((c) => c.user.id === peer.user.id)?.online;
+      for (let i = 0; (await onlineOf(ben)) || !(await onlineOf(gil)); i++) {
+        if (i === 100) throw new Error('presence was not corrected');
+        await sleep(50);
+      }
 
-      // Cross-node delivery resumes, and a sync closes the gap.
-      const after = await send('after');
-      await catOn1.waitFor((f) => f.type === 'message' && f.message.id === after.message.id);
-      await catOn1.request({ type: 'sync', cursors: { [ac]: first.message.seq } });
+      // Reconnected, Cat's sync brings what the bus lost; cross-node delivery resumes.
+      const anaAgain = await connect(ana, 0);
+      const catAgain = await connect(cat, 1);
+      await catAgain.request({ type: 'sync', cursors: { [ac]: first.message.seq } });
       expect(
-        catOn1.frames.some((f) => f.type === 'message' && f.message.id === during.message.id),
+        catAgain.frames.some((f) => f.type === 'message' && f.message.id === during.message.id),
       ).toBe(true);
-      expect(catOn0.ws.readyState).toBe(catOn0.ws.OPEN);
+      const after = await anaAgain.request({
+        type: 'send',
+        conversationId: ac,
+        clientMsgId: 'after',
+        body: 'after',
+      });
+      await catAgain.waitFor((f) => f.type === 'message' && f.message.id === after.message.id);
     });
 
     it('a black-holed Redis: publishes time out (bounded), the bus reports down, then recovers', async () => {
@@ -386,12 +408,17 @@ function describeRedisFaults(
       const fayLate = await TestSocket.connect(late, fay.accessToken);
       const fayOn0 = await connect(fay, 0);
       sockets.push(eveLate, fayLate);
+      let eveSocket = eveLate;
       const send = (body: string) =>
-        eveLate.request({ type: 'send', conversationId: id, clientMsgId: body, body });
+        eveSocket.request({ type: 'send', conversationId: id, clientMsgId: body, body });
       const alone = await send('alone');
       await fayLate.waitFor((f) => f.type === 'message' && f.message.id === alone.message.id);
       proxy.restore();
       await until(() => bus.isUp());
+      // This node's sockets could not hear the others until now: they resync (1012).
+      expect((await eveLate.closed).code).toBe(1012);
+      eveSocket = await TestSocket.connect(late, eve.accessToken);
+      sockets.push(eveSocket);
       // Node 0 learns of this node from its presence announcement once the bus is back: until
       // then a send may skip the bus; one sent after that reaches Fay on node 0.
       for (let attempt = 0; ; attempt++) {

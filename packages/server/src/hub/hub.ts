@@ -43,7 +43,12 @@ export type HubEvent =
    * Local only: the bus came back after an outage, so events of other nodes may have been
    * missed (listeners drop what they cached from them, e.g. member lists).
    */
-  | { kind: 'bus-restored' };
+  | { kind: 'bus-restored' }
+  /**
+   * These users' sockets (every socket when `userIds` is absent) may have missed live events in
+   * a bus outage: each node closes theirs with 1012, and the clients reconnect and `sync`.
+   */
+  | { kind: 'resync'; userIds?: string[] };
 
 export interface HubLog {
   warn(object: object, message: string): void;
@@ -63,8 +68,13 @@ export interface HubOptions {
    * those the store says have ended (a revocation published while the bus was away).
    */
   endedSessions?: (sessionIds: string[]) => Promise<string[]>;
+  /** Resync closes are spread over this long, so clients do not all reconnect at once. */
+  resyncSpreadMs?: number;
   log?: HubLog;
 }
+
+/** 1012 "restart": the client reconnects with jitter and syncs from its cursors. */
+const RESYNC_CLOSE = { code: 1012, reason: 'reconnect and sync: events may have been missed' };
 
 export class Hub {
   readonly nodeId: string;
@@ -80,6 +90,10 @@ export class Hub {
   /** What could not be published (revoked sessions, changed conversations); sent again on up. */
   private pendingRevoked = new Set<string>();
   private pendingMembers = new Set<string>();
+  /** Recipients of deliveries whose publish failed: other nodes' sockets of them resync on up. */
+  private pendingResync = new Set<string>();
+  /** More recipients failed than PENDING_MAX: every socket everywhere resyncs on up. */
+  private resyncEveryone = false;
   private busFailing = false;
   private stopped = false;
   /** Publishes of this hub that failed (bus away or saturated); the bus is never the only copy. */
@@ -161,7 +175,19 @@ export class Hub {
     this.sendToLocal(userIds, json, exceptConnectionId, key);
     if (!this.hasPeers()) return;
     const keyText = key ? `${key.seq} ${key.conversationId}` : '';
-    this.send(`D${this.nodeId}|${exceptConnectionId}|${keyText}|${userIds.join(',')}\n${json}`);
+    this.send(
+      `D${this.nodeId}|${exceptConnectionId}|${keyText}|${userIds.join(',')}\n${json}`,
+      () => {
+        for (const userId of userIds) {
+          if (this.resyncEveryone) return;
+          this.pendingResync.add(userId);
+          if (this.pendingResync.size > PENDING_MAX) {
+            this.resyncEveryone = true;
+            this.pendingResync.clear();
+          }
+        }
+      },
+    );
   }
 
   /** `deliver` to this node's sockets only (corrections each node makes for its own sockets). */
@@ -222,7 +248,11 @@ export class Hub {
 
   /**
    * The bus is up (at first, or again after an outage): re-publish what failed, re-check this
-   * node's sessions against the store, tell listeners (cheap when nothing was missed).
+   * node's sessions against the store, tell listeners, and resync: this node's sockets may have
+   * missed other nodes' events while it could not hear them, and other nodes' sockets may have
+   * missed the deliveries this node could not publish. A resync closes those sockets with 1012
+   * (after the re-check, so a revoked session still gets 4401); their clients reconnect and
+   * `sync`, which re-reads from the store what the bus lost. At start-up there is no socket yet.
    */
   private busUp(): void {
     if (this.stopped) return;
@@ -236,13 +266,40 @@ export class Hub {
     for (const conversationId of changed)
       this.publishEvent({ kind: 'membership-changed', conversationId });
     for (const listener of this.listeners) listener({ kind: 'bus-restored' });
+    const missed = [...this.pendingResync];
+    const everyone = this.resyncEveryone;
+    this.pendingResync = new Set();
+    this.resyncEveryone = false;
+    if (everyone) this.publishEvent({ kind: 'resync' });
+    for (let i = 0; !everyone && i < missed.length; i += 1000)
+      this.publishEvent({ kind: 'resync', userIds: missed.slice(i, i + 1000) });
     const check = this.options.endedSessions;
-    if (!check || this.bySession.size === 0) return;
+    if (!check || this.bySession.size === 0) return this.resyncHere(this.allConnections());
     check([...this.bySession.keys()]).then(
-      (ended) => this.endSessions(ended),
-      (error: unknown) =>
-        this.options.log?.warn({ err: error }, 'bus: could not re-check sessions after an outage'),
+      (ended) => {
+        this.endSessions(ended);
+        this.resyncHere(this.allConnections());
+      },
+      (error: unknown) => {
+        this.options.log?.warn({ err: error }, 'bus: could not re-check sessions after an outage');
+        this.resyncHere(this.allConnections());
+      },
     );
+  }
+
+  /** Closes `connections` with 1012, spread over `resyncSpreadMs`. */
+  private resyncHere(connections: Connection[]): void {
+    if (connections.length === 0) return;
+    this.options.log?.info(
+      { sockets: connections.length },
+      'bus: resyncing sockets after an outage',
+    );
+    const spread = this.options.resyncSpreadMs ?? 2000;
+    connections.forEach((connection, index) => {
+      const close = () => connection.close(RESYNC_CLOSE.code, RESYNC_CLOSE.reason);
+      if (spread === 0) return close();
+      setTimeout(close, (spread * index) / connections.length).unref();
+    });
   }
 
   private onPayload(payload: string): void {
@@ -258,6 +315,14 @@ export class Hub {
   }
 
   private handleEvent(event: HubEvent): void {
+    if (event.kind === 'resync') {
+      const users = event.userIds;
+      this.resyncHere(
+        users === undefined
+          ? this.allConnections()
+          : users.flatMap((userId) => [...(this.byUser.get(userId) ?? [])]),
+      );
+    }
     if (event.kind === 'sessions-revoked') {
       for (const sessionId of event.sessionIds) {
         this.rememberRevoked(sessionId);
