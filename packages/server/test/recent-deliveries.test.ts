@@ -20,7 +20,8 @@ describe('RecentDeliveries', () => {
     recent.record(['ben'], delivery('b'));
     now = 2600; // rotated again: 'a' is gone, 'b' is kept
     expect(recent.missedBy('ben', 'd').map((d) => d.json)).toEqual(['b']);
-    now = 10_000; // long idle: both generations are stale
+    recent.record(['ben'], delivery('c'));
+    now = 10_000; // long idle: both generations are stale, 'c' too
     expect(recent.missedBy('ben', 'e')).toEqual([]);
   });
 
