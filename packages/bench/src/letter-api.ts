@@ -143,3 +143,23 @@ export async function boundedAll<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (firstError !== undefined) throw firstError;
 }
+
+/** A GET with a bearer token, timed by the caller; throws on a non-2xx answer. */
+export async function getJson<T>(base: string, path: string, token: string): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${path} → ${res.status} ${text.slice(0, 200)}`);
+  return JSON.parse(text) as T;
+}
+
+export async function postJson<T>(
+  base: string,
+  path: string,
+  token: string,
+  body: unknown,
+): Promise<T> {
+  return call<T>(base, 'POST', path, body, token);
+}

@@ -1,8 +1,10 @@
 /**
- * `npm run bench [-- --quick] [--targets=letter,ws,socketio] [--scenarios=a,b,d,e,f,g] [--out=DIR]`
+ * `npm run bench [-- --quick] [--scenario <row>[,<row>]] [--pg-url=URL] [--redis-url=URL] [--out=DIR]`
+ * (or the issue-5 way: `--targets=letter,ws,socketio --scenarios=a,b,d,e,f,g`)
  *
- * Measures Letter against a bare `ws` relay and a Socket.IO relay, one after another on this
- * machine, and writes bench/results/<timestamp>.md and .json. See packages/bench/README.md.
+ * Measures Letter against its baselines (bare `ws`, Socket.IO, ws + SQLite group commit), one
+ * after another on this machine, for every target row of issue 12 (rows.ts), and writes
+ * bench/results/<timestamp>.md and .json. See packages/bench/README.md.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,11 +13,19 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fullConfig, quickConfig } from './config.js';
 import { canPin, killAll, ownFileLimit, wrapCommand } from './proc.js';
-import { buildFigures, evaluate, renderMarkdown } from './report.js';
+import { makeTarget } from './letter-targets.js';
+import { buildFigures, renderMarkdown } from './report.js';
 import type { Report } from './report.js';
 import { allScenarios, notRun, runTarget } from './run.js';
 import type { Scenario, TargetResult } from './run.js';
-import { LetterTarget, makeTarget, targetLabels, targetNames } from './targets.js';
+import { evaluateRows, planFor, rows } from './rows.js';
+import {
+  LetterTarget,
+  WsSqliteTarget,
+  letterTargets,
+  targetLabels,
+  targetNames,
+} from './targets.js';
 import type { TargetName } from './targets.js';
 
 const SERVER_CORE = 0;
@@ -25,9 +35,37 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
 const args = process.argv.slice(2);
 
+/** `--name=value` or `--name value`. */
 function option(name: string): string | undefined {
   const prefix = `--${name}=`;
-  return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+  const joined = args.find((a) => a.startsWith(prefix));
+  if (joined) return joined.slice(prefix.length);
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+/** Servers and the scenarios each runs: the rows asked for, or the issue-5 flags. */
+function plan(): { selected: typeof rows; perTarget: Map<TargetName, Set<Scenario>> } {
+  const legacyTargets = option('targets')?.split(',') as TargetName[] | undefined;
+  const legacyScenarios = option('scenarios')?.split(',');
+  if (legacyTargets || legacyScenarios) {
+    const scenarios = new Set(
+      (legacyScenarios ?? allScenarios).map((s) => (s === 'c' ? 'b' : s)) as Scenario[],
+    );
+    const perTarget = new Map(
+      (legacyTargets ?? ['letter', 'ws', 'socketio']).map((t) => [t, scenarios] as const),
+    );
+    return { selected: rows, perTarget };
+  }
+  const names = option('scenario')?.split(',');
+  const unknown = names?.filter((n) => !rows.some((r) => r.name === n)) ?? [];
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown --scenario ${unknown.join(', ')}; rows: ${rows.map((r) => r.name).join(', ')}`,
+    );
+  }
+  const selected = names ? rows.filter((r) => names.includes(r.name)) : rows;
+  return { selected, perTarget: planFor(selected) };
 }
 
 /**
@@ -73,12 +111,7 @@ function gitCommit(): string {
 
 async function main(): Promise<void> {
   const config = args.includes('--quick') ? quickConfig : fullConfig;
-  const wanted = (option('targets')?.split(',') ?? targetNames) as TargetName[];
-  const scenarios = new Set(
-    (option('scenarios')?.split(',') ?? allScenarios).map((s) =>
-      s === 'c' ? 'b' : s,
-    ) as Scenario[],
-  );
+  const { selected, perTarget } = plan();
   const outDir = resolve(option('out') ?? join(repoRoot, 'bench/results'));
   const workDir = mkdtempSync(join(tmpdir(), 'letter-bench-logs-'));
   const started = performance.now();
@@ -106,10 +139,28 @@ async function main(): Promise<void> {
     `${config.quick ? 'quick' : 'full'} run; ${pinned}; open-file limit ${fileLimit}; logs in ${workDir}`,
   );
 
-  const env = { repoRoot, workDir, serverCore: canPin ? SERVER_CORE : undefined };
+  const env = {
+    repoRoot,
+    workDir,
+    serverCore: canPin ? SERVER_CORE : undefined,
+    pgUrl: option('pg-url') ?? process.env.LETTER_TEST_PG_URL,
+    redisUrl: option('redis-url') ?? process.env.LETTER_TEST_REDIS_URL,
+  };
   const results: TargetResult[] = [];
-  for (const name of targetNames.filter((n) => wanted.includes(n))) {
-    if (name === 'letter' && !LetterTarget.available(repoRoot)) {
+  for (const name of targetNames.filter((n) => perTarget.has(n))) {
+    const scenarios = perTarget.get(name)!;
+    const needs =
+      name === 'letter-pg' && !env.pgUrl
+        ? 'needs PostgreSQL: --pg-url=… or LETTER_TEST_PG_URL'
+        : name === 'letter-cluster' && (!env.pgUrl || !env.redisUrl)
+          ? 'needs PostgreSQL and Redis: --pg-url/--redis-url or LETTER_TEST_PG_URL/LETTER_TEST_REDIS_URL'
+          : undefined;
+    if (needs) {
+      results.push(notRun({ name, label: targetLabels[name] }, needs));
+      log(`${targetLabels[name]}: ${needs}, skipped`);
+      continue;
+    }
+    if (letterTargets.includes(name) && !LetterTarget.available(repoRoot)) {
       results.push(
         notRun(
           { name, label: targetLabels[name] },
@@ -124,7 +175,8 @@ async function main(): Promise<void> {
       results.push(await runTarget(target, { config, scenarios, fileLimit, log }));
     } finally {
       await target.stop();
-      if (target instanceof LetterTarget) target.dispose();
+      if (target instanceof LetterTarget) await target.dispose();
+      if (target instanceof WsSqliteTarget) target.dispose();
     }
   }
 
@@ -145,7 +197,7 @@ async function main(): Promise<void> {
     config,
     results,
     figures,
-    evaluations: evaluate(results, figures),
+    evaluations: evaluateRows(results, config, selected),
   };
   const markdown = renderMarkdown(report);
   mkdirSync(outDir, { recursive: true });

@@ -57,41 +57,72 @@ describe('npm run bench -- --quick', () => {
     expect(files).toContain(json!.replace(/\.json$/, '.md'));
     const report = JSON.parse(readFileSync(join(outDir, json!), 'utf8')) as Report;
 
-    const expected = letterBuilt ? ['letter', 'ws', 'socketio'] : ['ws', 'socketio'];
-    for (const name of expected) {
-      const r = report.results.find((x) => x.name === name);
+    const byName = (name: string) => report.results.find((x) => x.name === name);
+    const ran = (name: string) => {
+      const r = byName(name);
       expect(r, name).toBeDefined();
-      const where = `${name}: ${r!.notes.join('; ')}`;
-      expect(r!.status, where).toBe('ok');
+      expect(r!.status, `${name}: ${r!.notes.join('; ')}`).toBe('ok');
+      return { r: r!, where: `${name}: ${r!.notes.join('; ')}` };
+    };
+    const letters = letterBuilt ? ['letter'] : [];
+    // PostgreSQL and Redis rows run when the test services are there (CI sets them), and
+    // otherwise report `not run` with the reason.
+    const services = process.env.LETTER_TEST_PG_URL && process.env.LETTER_TEST_REDIS_URL;
+    const cluster = letterBuilt && services ? ['letter-pg', 'letter-cluster'] : [];
+    for (const name of ['letter-pg', 'letter-cluster'].filter((n) => !cluster.includes(n))) {
+      if (letterBuilt) expect(byName(name)?.status, name).toBe('not run');
+    }
 
-      expect(r!.connect!.connected, where).toBeGreaterThan(0);
-      expect(r!.connect!.perSec, where).toBeGreaterThan(0);
-
-      expect(r!.throughput!.maxPerSec, where).toBeGreaterThan(0);
-      expect(r!.throughput!.best!.lost, where).toBe(0);
-
-      const fixed = r!.fixed!;
+    // (a) step search: Letter and the ws + SQLite relay; Letter on PostgreSQL too.
+    for (const name of [...letters, 'ws-sqlite', ...cluster.slice(0, 1)]) {
+      const { r, where } = ran(name);
+      expect(r.throughput!.steps.length, where).toBeGreaterThan(0);
+      if (r.throughput!.best) expect(r.throughput!.best.lost, where).toBe(0);
+    }
+    // (b), (c): Letter, bare ws, ws + SQLite.
+    for (const name of [...letters, 'ws', 'ws-sqlite']) {
+      const { r, where } = ran(name);
+      const fixed = r.fixed!;
       expect(fixed.delivered, where).toBeGreaterThan(0);
       expect(fixed.lost, where).toBe(0);
       for (const v of [fixed.latency.p50, fixed.latency.p99, fixed.latency.max]) {
         expect(Number.isFinite(v) && v > 0, where).toBe(true);
       }
       expect(fixed.serverCpuMicrosPerDelivery, where).toBeGreaterThan(0);
-
-      for (const g of r!.groups) {
+    }
+    // (d), (e), (f): Letter and bare ws.
+    for (const name of [...letters, 'ws']) {
+      const { r, where } = ran(name);
+      expect(r.connect!.connected, where).toBeGreaterThan(0);
+      expect(r.connect!.perSec, where).toBeGreaterThan(0);
+      expect(r.groups.length, where).toBe(report.config.groupSizes.length);
+      for (const g of r.groups) {
         expect(g.load.delivered, where).toBeGreaterThan(0);
         expect(g.load.lost, where).toBe(0);
         expect(Number.isFinite(g.load.completion.p99), where).toBe(true);
       }
-      expect(r!.groups.length, where).toBe(report.config.groupSizes.length);
-
-      expect(r!.stall!.load.lost, where).toBe(0);
-      expect(r!.stall!.maxStallMs, where).toBeGreaterThanOrEqual(0);
-
-      const idle = r!.idle!.points[0]!;
+      const idle = r.idle!.points[0]!;
       expect(idle.connections, where).toBe(report.config.idleCounts[0]);
       expect(idle.rssBytes, where).toBeGreaterThan(0);
     }
-    expect(report.evaluations.length).toBeGreaterThan(0);
+    // (h): one node and two deliver, and nothing goes missing without an error frame (a
+    // PostgreSQL timeout on a crowded machine answers `unavailable`; it is never a silent loss).
+    for (const name of cluster) {
+      const { r, where } = ran(name);
+      expect(r.cluster!.delivered, where).toBeGreaterThan(0);
+      expect(r.cluster!.lost, where).toBeLessThanOrEqual(r.cluster!.errors);
+    }
+    // (i): the database filled, Letter started on it, pages and searches timed.
+    for (const name of letters) {
+      const { r, where } = ran(name);
+      const stored = r.stored!;
+      expect(stored.messages, where).toBe(report.config.storedMessages);
+      expect(stored.startupMs, where).toBeGreaterThan(0);
+      expect(stored.history.samples, where).toBe(report.config.storedSamples);
+      expect(Number.isFinite(stored.history.p99) && Number.isFinite(stored.search.p99)).toBe(true);
+    }
+    // Every row of issue 12 reports, and a quick run judges none of them.
+    expect(report.evaluations.length).toBe(9);
+    for (const e of report.evaluations) expect(e.status, e.target).toBe('n/a');
   });
 });

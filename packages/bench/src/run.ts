@@ -24,6 +24,8 @@ import type {
   StallResult,
   ThroughputResult,
 } from './scenarios.js';
+import { measureFixedAt, measureRawConnect, measureStored } from './scenarios-12.js';
+import type { StoredResult } from './scenarios-12.js';
 import { LetterTarget } from './targets.js';
 import type { Target, TargetName } from './targets.js';
 
@@ -40,11 +42,18 @@ export interface TargetResult {
   stall?: StallResult;
   groups: GroupResult[];
   idle?: IdleResult;
+  /** (h) the pairs at `clusterRate` (one node vs two nodes over Redis). */
+  cluster?: LoadResult;
+  /** (i) 1,000,000 stored messages. */
+  stored?: StoredResult;
 }
 
-/** Scenario letters of issue 5; (c) is measured during (b). */
-export type Scenario = 'a' | 'b' | 'd' | 'e' | 'f' | 'g';
-export const allScenarios: Scenario[] = ['a', 'b', 'd', 'e', 'f', 'g'];
+/**
+ * Scenario letters of issue 5, (c) measured during (b); (h) and (i) of issue 12. Which target
+ * runs which is chosen per row of issue 12 (rows.ts).
+ */
+export type Scenario = 'a' | 'b' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i';
+export const allScenarios: Scenario[] = ['a', 'b', 'd', 'e', 'f', 'g', 'h', 'i'];
 
 export interface RunContext {
   config: BenchConfig;
@@ -105,14 +114,15 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
     if (!setup) return result;
 
     if (want('e')) {
+      // Letter's handshakes from raw sockets: the ws client would be the limit (issue 12).
       result.connect = await attempt('(e) connect + auth rate', () =>
-        measureConnect(target, config, users),
+        letter ? measureRawConnect(letter, config, users) : measureConnect(target, config, users),
       );
     }
 
     await renew(users);
     const pairs: Pairs | undefined =
-      want('a') || want('b') || want('g')
+      want('a') || want('b') || want('g') || want('h')
         ? await attempt(`connecting ${config.pairs} pairs`, () => connectPairs(target, config))
         : undefined;
     if (pairs) {
@@ -126,6 +136,11 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
         if (want('b')) {
           result.fixed = await attempt(`(b, c) fixed ${config.fixedRate} msg/s`, () =>
             measureFixed(target, pairs, config),
+          );
+        }
+        if (want('h')) {
+          result.cluster = await attempt(`(h) fixed ${config.clusterRate} msg/s`, () =>
+            measureFixedAt(target, pairs, config, config.clusterRate, config.clusterMs),
           );
         }
         const max = result.throughput?.maxPerSec ?? 0;
@@ -154,21 +169,31 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
   }
 
   // (d) on a fresh process: same data dir for Letter, so the users are still there.
-  if (!want('d')) return result;
-  const restarted = await attempt('restart for (d)', async () => {
-    await target.start();
-    return true;
-  });
-  if (restarted) {
-    try {
-      await renew(config.idleUsers);
-      const idleUsers = letter ? Math.min(config.idleUsers, users) : users;
-      result.idle = await attempt('(d) RSS per idle connection', () =>
-        measureIdle(target, config, idleUsers, ctx.fileLimit),
-      );
-    } finally {
-      await target.stop();
-    }
+  if (want('d')) await idle();
+  // (i) last: it fills the database with a million messages and restarts the server.
+  if (want('i') && letter) {
+    result.stored = await attempt(
+      `(i) ${config.storedMessages.toLocaleString('en-US')} stored messages`,
+      () => measureStored(letter, config),
+    );
   }
   return result;
+
+  async function idle(): Promise<void> {
+    const restarted = await attempt('restart for (d)', async () => {
+      await target.start();
+      return true;
+    });
+    if (restarted) {
+      try {
+        await renew(config.idleUsers);
+        const idleUsers = letter ? Math.min(config.idleUsers, users) : users;
+        result.idle = await attempt('(d) RSS per idle connection', () =>
+          measureIdle(target, config, idleUsers, ctx.fileLimit),
+        );
+      } finally {
+        await target.stop();
+      }
+    }
+  }
 }

@@ -184,7 +184,14 @@ export async function measureThroughput(
     }
   }
   // Nothing passed at the start rate: walk down until something does.
-  while (lo === undefined && hi !== undefined && hi > 125 && steps.length < config.maxSteps + 5) {
+  // (--quick: two at most; it proves the search runs, not where the limit is.)
+  const walkDown = config.quick ? 2 : 5;
+  while (
+    lo === undefined &&
+    hi !== undefined &&
+    hi > 125 &&
+    steps.length < config.maxSteps + walkDown
+  ) {
     rate = Math.round(hi / 2);
     if (await step(rate)) lo = rate;
     else hi = rate;

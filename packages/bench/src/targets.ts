@@ -14,13 +14,26 @@ import type { Samples } from './metrics.js';
 import { freePort, sleep, spawnServer, stopServer } from './proc.js';
 import type { SpawnedServer } from './proc.js';
 
-export type TargetName = 'letter' | 'ws' | 'socketio';
-export const targetNames: TargetName[] = ['letter', 'ws', 'socketio'];
+export type TargetName =
+  'letter' | 'letter-pg' | 'letter-cluster' | 'ws' | 'socketio' | 'ws-sqlite';
+export const targetNames: TargetName[] = [
+  'letter',
+  'letter-pg',
+  'letter-cluster',
+  'ws',
+  'socketio',
+  'ws-sqlite',
+];
 export const targetLabels: Record<TargetName, string> = {
   letter: 'Letter',
+  'letter-pg': 'Letter PG',
+  'letter-cluster': 'Letter 2 nodes',
   ws: 'bare ws',
   socketio: 'Socket.IO',
+  'ws-sqlite': 'ws + SQLite',
 };
+/** The Letter targets (a Letter server behind them; registered users, `send` frames). */
+export const letterTargets: TargetName[] = ['letter', 'letter-pg', 'letter-cluster'];
 
 /** How one benchmark message is put on the wire for a given destination. */
 export interface Route {
@@ -64,6 +77,10 @@ export interface TargetEnv {
   repoRoot: string;
   workDir: string;
   serverCore: number | undefined;
+  /** PostgreSQL for `letter-pg` and `letter-cluster` (each run in a schema of its own). */
+  pgUrl?: string | undefined;
+  /** Redis for `letter-cluster`. */
+  redisUrl?: string | undefined;
 }
 
 const json = JSON.stringify;
@@ -88,8 +105,9 @@ abstract class ServerTarget implements Target {
     return this.server.pid;
   }
   get logFile(): string {
-    return join(this.env.workDir, `${this.name}.log`);
+    return join(this.env.workDir, `${this.logName ?? this.name}.log`);
   }
+  protected logName: string | undefined;
 
   protected abstract argv(): string[];
   protected abstract extraEnv(): NodeJS.ProcessEnv;
@@ -142,9 +160,9 @@ abstract class ServerTarget implements Target {
 
 /** Letter, default configuration: SQLite in a fresh temp dir, durable acks, no rate limits. */
 export class LetterTarget extends ServerTarget {
-  readonly name = 'letter' as const;
+  readonly name: 'letter' | 'letter-pg' | 'letter-cluster' = 'letter';
   readonly users: LetterUser[] = [];
-  private readonly dataDir = mkdtempSync(join(tmpdir(), 'letter-bench-'));
+  protected readonly dataDir = mkdtempSync(join(tmpdir(), 'letter-bench-'));
   private readonly directs = new Map<string, string>();
 
   static entry(repoRoot: string): string {
@@ -169,8 +187,21 @@ export class LetterTarget extends ServerTarget {
   }
 
   /** Removes the temp data dir; only after the last stop. */
-  dispose(): void {
+  async dispose(): Promise<void> {
     rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Where the SQLite database is (the 1,000,000-message scenario fills it directly). */
+  get databaseFile(): string {
+    return join(this.dataDir, 'letter.db');
+  }
+
+  /** Milliseconds from spawn to a healthy `/healthz` at the last start. */
+  startupMs = 0;
+  override async start(): Promise<void> {
+    const started = performance.now();
+    await super.start();
+    this.startupMs = performance.now() - started;
   }
 
   async ensureUsers(count: number): Promise<void> {
@@ -197,7 +228,13 @@ export class LetterTarget extends ServerTarget {
     await boundedAll(stale, 16, (user) => renew(this.baseUrl, user));
   }
 
-  private user(index: number): LetterUser {
+  /** The id of the direct conversation of users `a` and `b` (made on first use). */
+  async directId(from: number, to: number): Promise<string> {
+    await this.direct(from, to);
+    return this.directs.get([this.user(from).id, this.user(to).id].sort().join(':'))!;
+  }
+
+  user(index: number): LetterUser {
     const user = this.users[index];
     if (!user) throw new Error(`user ${index} was not registered`);
     return user;
@@ -297,8 +334,8 @@ abstract class RelayTarget extends ServerTarget {
 
 /** The bare `ws` relay in relays/ws.ts: the relay's JSON is the whole frame. */
 export class WsRelayTarget extends RelayTarget {
-  readonly name = 'ws' as const;
-  protected readonly script = 'ws.js';
+  readonly name: TargetName = 'ws';
+  protected readonly script: string = 'ws.js';
   protected readonly protocol = 'ws' as const;
   protected envelope(): { before: string; after: string } {
     return { before: '', after: '' };
@@ -315,8 +352,15 @@ export class SocketIoTarget extends RelayTarget {
   }
 }
 
-export function makeTarget(name: TargetName, env: TargetEnv): Target {
-  if (name === 'letter') return new LetterTarget(env);
-  if (name === 'ws') return new WsRelayTarget(env);
-  return new SocketIoTarget(env);
+/** The ws + SQLite group-commit relay in relays/ws-sqlite.ts: the ws wire, durable first. */
+export class WsSqliteTarget extends WsRelayTarget {
+  override readonly name: TargetName = 'ws-sqlite';
+  protected override readonly script = 'ws-sqlite.js';
+  private readonly dir = mkdtempSync(join(tmpdir(), 'letter-bench-relay-'));
+  protected override extraEnv(): NodeJS.ProcessEnv {
+    return { RELAY_DB: join(this.dir, 'relay.db') };
+  }
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }

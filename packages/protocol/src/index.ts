@@ -5,3 +5,4 @@ export * from './models.js';
 export * from './rest.js';
 export * from './frames.js';
 export * from './validate.js';
+export * from './hot-frames.js';

@@ -105,6 +105,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   const hub = new Hub(bus, {
     nodeId: presence.nodeId,
     hasPeers: () => presence.hasPeers(),
+    routes: presence,
     endedSessions: (sessionIds) => auth.endedSessions(sessionIds),
     log: {
       warn: (object, message) => app.log.warn(object, message),

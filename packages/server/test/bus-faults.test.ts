@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../src/bus/bus.js';
 import { MemoryBus } from '../src/bus/memory.js';
 import { RedisBus } from '../src/bus/redis.js';
-import { HUB_CHANNEL } from '../src/hub/hub.js';
+import { HUB_CHANNEL, nodeChannel } from '../src/hub/hub.js';
 import { FaultProxy } from '../src/testing/fault-proxy.js';
 import {
   api,
@@ -149,7 +149,9 @@ describe('local delivery', () => {
     const benOnB = await TestSocket.connect(nodeB, ben.accessToken);
     sockets.push(anaOnA, benOnA, benOnB);
     await sleep(200); // presence announcements of these connections are out
-    const before = busA.count(HUB_CHANNEL);
+    const toB = nodeChannel(nodeB.node.hub.nodeId);
+    const before = busA.count(toB);
+    const everyoneBefore = busA.count(HUB_CHANNEL);
     const ok = await anaOnA.request({
       type: 'send',
       conversationId: id,
@@ -159,7 +161,9 @@ describe('local delivery', () => {
     await benOnA.waitFor((f) => f.type === 'message' && f.message.id === ok.message.id);
     await benOnB.waitFor((f) => f.type === 'message' && f.message.id === ok.message.id);
     await sleep(50);
-    expect(busA.count(HUB_CHANNEL) - before).toBe(1);
+    // Routed: once, on node B's own channel; nothing for every node.
+    expect(busA.count(toB) - before).toBe(1);
+    expect(busA.count(HUB_CHANNEL) - everyoneBefore).toBe(0);
     // Node A's own payload came back from the bus and was skipped: one copy per socket.
     expect(benOnA.frames.filter((f) => f.type === 'message')).toHaveLength(1);
     expect(anaOnA.frames.filter((f) => f.type === 'message')).toHaveLength(0);

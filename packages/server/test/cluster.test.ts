@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../src/bus/bus.js';
 import { MemoryBus } from '../src/bus/memory.js';
 import { RedisBus } from '../src/bus/redis.js';
+import { HUB_CHANNEL, nodeChannel } from '../src/hub/hub.js';
 import { openSqliteStore } from '../src/store/worker-store.js';
 import type { Store } from '../src/store/store.js';
 import {
@@ -89,6 +90,56 @@ function describeCluster(
       );
       await benOn1.request({ type: 'typing', conversationId });
       await anaOn2.waitFor((f) => f.type === 'typing' && f.userId === ben.user.id);
+    });
+
+    it('routes a delivery only to the nodes that hold a recipient', async () => {
+      for (const socket of sockets.splice(0)) socket.close();
+      // A spy on the same bus (its own connection over Redis) counts delivery payloads.
+      const spy = buses.bus(9);
+      const counts = new Map<string, number>();
+      const channels = [HUB_CHANNEL, ...nodes.map((n) => nodeChannel(n.node.hub.nodeId))];
+      const unsubscribe = await Promise.all(
+        channels.map((channel) =>
+          spy.subscribe(channel, (payload) => {
+            if (payload.startsWith('D')) counts.set(channel, (counts.get(channel) ?? 0) + 1);
+          }),
+        ),
+      );
+      const deliveries = () => channels.map((channel) => counts.get(channel) ?? 0);
+      try {
+        const anaOn0 = await connect(ana, 0);
+        const benOn0 = await connect(ben, 0);
+        await sleep(300); // presence announcements of these connections are out
+        const first = await anaOn0.request({
+          type: 'send',
+          conversationId,
+          clientMsgId: 'routed-1',
+          body: 'both on node 0',
+        });
+        await benOn0.waitFor((f) => f.type === 'message' && f.message.id === first.message.id);
+        await sleep(200);
+        // [everyone, node 0, node 1, node 2]: nothing left node 0.
+        expect(deliveries()).toEqual([0, 0, 0, 0]);
+
+        const benOn1 = await connect(ben, 1);
+        await sleep(300);
+        const second = await anaOn0.request({
+          type: 'send',
+          conversationId,
+          clientMsgId: 'routed-2',
+          body: 'ben on node 1 too',
+        });
+        await benOn1.waitFor((f) => f.type === 'message' && f.message.id === second.message.id);
+        await sleep(200);
+        // Node 1's channel only (the message, and receipts for ben; ben's receipts go to node 0); node 2, holding nobody,
+        // heard nothing.
+        const [everyone, , to1, to2] = deliveries();
+        expect([everyone, to2]).toEqual([0, 0]);
+        expect(to1).toBeGreaterThanOrEqual(1);
+      } finally {
+        await Promise.all(unsubscribe.map((off) => off()));
+        for (const socket of sockets.splice(0)) socket.close();
+      }
     });
 
     it('closes a session’s sockets on every node when it logs out on one', async () => {

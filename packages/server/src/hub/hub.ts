@@ -7,9 +7,13 @@
  * Architecture Invariant: local delivery never waits for the bus. This node's sockets get a frame
  * at once, in call (commit) order; the bus carries it only to other nodes, tagged with this
  * node's id so this node skips its own payloads, and only once another node has been heard of.
+ * Architecture Invariant: with routes (presence), a delivery is published only on the channels of
+ * the nodes that hold a recipient; cluster-wide events go to every node on HUB_CHANNEL. A
+ * recipient announced on a node after a delivery was routed without it gets it replayed there.
  */
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '../bus/bus.js';
+import { RecentDeliveries } from './recent.js';
 
 /** One authenticated socket, as the transport exposes it. */
 export interface Connection {
@@ -31,6 +35,10 @@ export interface MessageKey {
 
 /** `:2`: payloads carry the publishing node's id since issue 10; older nodes never hear them. */
 export const HUB_CHANNEL = 'letter:events:2';
+/** The channel of one node: deliveries routed to the users it holds (issue 12). */
+export function nodeChannel(nodeId: string): string {
+  return `letter:node:${nodeId}`;
+}
 /** How many revoked session ids a hub remembers: far more than can be mid-handshake at once. */
 const REVOKED_MEMORY = 10_000;
 /** Cluster-wide events whose publish failed, kept to re-publish when the bus is back. */
@@ -55,6 +63,14 @@ export interface HubLog {
   info(object: object, message: string): void;
 }
 
+/** Where users have sessions on other nodes, kept from presence gossip (`BusPresence`). */
+export interface DeliveryRoutes {
+  /** Other nodes holding a session of `userId` (this node not included). */
+  nodesOf(userId: string): ReadonlySet<string> | undefined;
+  /** Called when `nodeId` is newly known to hold a session of `userId`. */
+  onArrival(listener: (userId: string, nodeId: string) => void): void;
+}
+
 export interface HubOptions {
   /** This node's id (presence uses the same); payloads carry it so a node skips its own. */
   nodeId?: string;
@@ -70,6 +86,11 @@ export interface HubOptions {
   endedSessions?: (sessionIds: string[]) => Promise<string[]>;
   /** Resync closes are spread over this long, so clients do not all reconnect at once. */
   resyncSpreadMs?: number;
+  /**
+   * With routes, a delivery is published only to the nodes that hold a recipient (on their own
+   * channel); without, it is broadcast on HUB_CHANNEL to every node.
+   */
+  routes?: DeliveryRoutes;
   log?: HubLog;
 }
 
@@ -82,6 +103,9 @@ export class Hub {
   private readonly bySession = new Map<string, Set<Connection>>();
   private readonly listeners: ((event: HubEvent) => void)[] = [];
   private unsubscribe: (() => Promise<void>) | undefined;
+  private unsubscribeOwn: (() => Promise<void>) | undefined;
+  /** Routed deliveries of the last seconds, replayed to a node where a recipient turns up. */
+  readonly recent = new RecentDeliveries();
   /**
    * Sessions revoked lately, oldest first. A socket can pass its token check just before its
    * session is revoked and attach just after the revocation event went by; it must die too.
@@ -109,11 +133,18 @@ export class Hub {
   async start(): Promise<void> {
     this.bus.onUp?.(() => this.busUp());
     this.unsubscribe = await this.bus.subscribe(HUB_CHANNEL, (payload) => this.onPayload(payload));
+    const routes = this.options.routes;
+    if (!routes) return;
+    this.unsubscribeOwn = await this.bus.subscribe(nodeChannel(this.nodeId), (payload) =>
+      this.onPayload(payload),
+    );
+    routes.onArrival((userId, nodeId) => this.replayTo(userId, nodeId));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     await this.unsubscribe?.();
+    await this.unsubscribeOwn?.();
   }
 
   /** Hears cluster-wide events (revocations, membership changes) from every node, this one too. */
@@ -175,19 +206,29 @@ export class Hub {
     this.sendToLocal(userIds, json, exceptConnectionId, key);
     if (!this.hasPeers()) return;
     const keyText = key ? `${key.seq} ${key.conversationId}` : '';
-    this.send(
-      `D${this.nodeId}|${exceptConnectionId}|${keyText}|${userIds.join(',')}\n${json}`,
-      () => {
-        for (const userId of userIds) {
-          if (this.resyncEveryone) return;
-          this.pendingResync.add(userId);
-          if (this.pendingResync.size > PENDING_MAX) {
-            this.resyncEveryone = true;
-            this.pendingResync.clear();
-          }
-        }
-      },
-    );
+    const payload = `D${this.nodeId}|${exceptConnectionId}|${keyText}|${userIds.join(',')}\n${json}`;
+    const routes = this.options.routes;
+    const missed = () => this.missedBy(userIds);
+    if (!routes) return this.send(payload, missed);
+    const nodes = new Set<string>();
+    for (const userId of userIds) {
+      for (const nodeId of routes.nodesOf(userId) ?? []) nodes.add(nodeId);
+    }
+    for (const nodeId of nodes) this.send(payload, missed, nodeChannel(nodeId));
+    this.recent.record(userIds, { except: exceptConnectionId, keyText, json, nodes: [...nodes] });
+  }
+
+  /**
+   * `nodeId` now holds a session of `userId`: deliveries routed without it in the last seconds
+   * go there too (the session's sync may have read the store before they were committed).
+   * Duplicates are harmless: a connection drops a `message` its sync replay already carried.
+   */
+  private replayTo(userId: string, nodeId: string): void {
+    if (this.stopped || nodeId === this.nodeId) return;
+    for (const d of this.recent.missedBy(userId, nodeId)) {
+      const payload = `D${this.nodeId}|${d.except}|${d.keyText}|${userId}\n${d.json}`;
+      this.send(payload, () => this.missedBy([userId]), nodeChannel(nodeId));
+    }
   }
 
   /** `deliver` to this node's sockets only (corrections each node makes for its own sockets). */
@@ -220,10 +261,10 @@ export class Hub {
   }
 
   /** Publishes for other nodes; a failure is logged (once per outage) and never thrown. */
-  private send(payload: string, onFailure?: () => void): void {
+  private send(payload: string, onFailure?: () => void, channel = HUB_CHANNEL): void {
     let published: Promise<void>;
     try {
-      published = this.bus.publish(HUB_CHANNEL, payload);
+      published = this.bus.publish(channel, payload);
     } catch (error) {
       published = Promise.reject(error);
     }
@@ -244,6 +285,18 @@ export class Hub {
         );
       },
     );
+  }
+
+  /** A delivery to `userIds` could not be published: their sockets elsewhere resync on up. */
+  private missedBy(userIds: readonly string[]): void {
+    for (const userId of userIds) {
+      if (this.resyncEveryone) return;
+      this.pendingResync.add(userId);
+      if (this.pendingResync.size > PENDING_MAX) {
+        this.resyncEveryone = true;
+        this.pendingResync.clear();
+      }
+    }
   }
 
   /**

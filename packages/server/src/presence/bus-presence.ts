@@ -34,6 +34,7 @@ export class BusPresence implements Presence {
   private readonly nodeSeen = new Map<string, number>();
   private readonly pendingOffline = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly listeners: ((change: PresenceChange) => void)[] = [];
+  private readonly arrivals: ((userId: string, nodeId: string) => void)[] = [];
   private readonly graceMs: number;
   private readonly heartbeatMs: number;
   private readonly nodeTimeoutMs: number;
@@ -105,6 +106,16 @@ export class BusPresence implements Presence {
     return this.peersSeen;
   }
 
+  /** Other nodes holding a session of `userId`: where the hub routes deliveries for them. */
+  nodesOf(userId: string): ReadonlySet<string> | undefined {
+    return this.remote.get(userId);
+  }
+
+  /** Hears each (user, node) pair newly known, from an announcement or a node's full list. */
+  onArrival(listener: (userId: string, nodeId: string) => void): void {
+    this.arrivals.push(listener);
+  }
+
   onChange(listener: (change: PresenceChange) => void): void {
     this.listeners.push(listener);
   }
@@ -149,7 +160,9 @@ export class BusPresence implements Presence {
   private addRemote(userId: string, nodeId: string): void {
     let nodes = this.remote.get(userId);
     if (!nodes) this.remote.set(userId, (nodes = new Set()));
+    if (nodes.has(nodeId)) return;
     nodes.add(nodeId);
+    for (const listener of this.arrivals) listener(userId, nodeId);
   }
 
   /** `nodeId`'s full list: replaces what was known of it; changes seen here are corrected here. */

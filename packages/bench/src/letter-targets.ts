@@ -1,0 +1,125 @@
+/**
+ * Letter on PostgreSQL (`letter-pg`) and two Letter nodes over PostgreSQL + Redis
+ * (`letter-cluster`, clients spread over both: even users on node A, odd on node B).
+ * Each run keeps its tables in a fresh schema `letter_bench_<hex>`, dropped at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { connectClient } from './clients.js';
+import type { BenchClient, Hooks } from './clients.js';
+import { LetterTarget, SocketIoTarget, WsRelayTarget, WsSqliteTarget } from './targets.js';
+import type { ConnectOpts, Target, TargetEnv, TargetName } from './targets.js';
+
+async function admin(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** `url` with `search_path` set to `schema` (Letter merges the URL's `options`). */
+function withSchema(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+export class LetterPgTarget extends LetterTarget {
+  override readonly name: 'letter-pg' | 'letter-cluster' = 'letter-pg';
+  protected schema = `letter_bench_${randomBytes(5).toString('hex')}`;
+  private schemaMade = false;
+
+  protected get pgUrl(): string {
+    if (!this.env.pgUrl) throw new Error('needs PostgreSQL: --pg-url=… or LETTER_TEST_PG_URL');
+    return this.env.pgUrl;
+  }
+
+  override async start(): Promise<void> {
+    if (!this.schemaMade) {
+      await admin(this.pgUrl, `CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      this.schemaMade = true;
+    }
+    await super.start();
+  }
+
+  protected override extraEnv(): NodeJS.ProcessEnv {
+    return { ...super.extraEnv(), LETTER_DATABASE_URL: withSchema(this.pgUrl, this.schema) };
+  }
+
+  override async dispose(): Promise<void> {
+    await super.dispose();
+    if (this.schemaMade) await admin(this.pgUrl, `DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+  }
+}
+
+/** A second node of a cluster: same schema, same Redis, its own port and log. */
+class PeerNode extends LetterPgTarget {
+  constructor(
+    env: TargetEnv,
+    sharedSchema: string,
+    private readonly shared: NodeJS.ProcessEnv,
+  ) {
+    super(env);
+    this.schema = sharedSchema;
+    this.logName = 'letter-cluster-b';
+  }
+  protected override extraEnv(): NodeJS.ProcessEnv {
+    return { ...super.extraEnv(), ...this.shared };
+  }
+  override async dispose(): Promise<void> {} // the first node drops the shared schema
+}
+
+export class LetterClusterTarget extends LetterPgTarget {
+  override readonly name = 'letter-cluster' as const;
+  private peer: PeerNode | undefined;
+  /** One JWT secret for both nodes: a token issued by one is accepted by the other. */
+  private readonly jwtSecret = randomBytes(32).toString('base64url');
+
+  private get redisUrl(): string {
+    if (!this.env.redisUrl) throw new Error('needs Redis: --redis-url=… or LETTER_TEST_REDIS_URL');
+    return this.env.redisUrl;
+  }
+
+  protected override extraEnv(): NodeJS.ProcessEnv {
+    return { ...super.extraEnv(), ...this.shared() };
+  }
+
+  private shared(): NodeJS.ProcessEnv {
+    return { LETTER_REDIS_URL: this.redisUrl, LETTER_JWT_SECRET: this.jwtSecret };
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    this.peer ??= new PeerNode(this.env, this.schema, this.shared());
+    await this.peer.start();
+  }
+
+  override async stop(): Promise<void> {
+    await this.peer?.stop();
+    await super.stop();
+  }
+
+  /** Even users on this node, odd users on the peer: each pair spans both nodes. */
+  override connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient> {
+    if (user % 2 === 0 || !this.peer) return super.connect(user, hooks, opts);
+    return connectClient({
+      url: this.peer.wsUrl,
+      protocol: 'letter',
+      hooks,
+      token: this.user(user).accessToken,
+      timeoutMs: opts?.timeoutMs,
+    });
+  }
+}
+
+export function makeTarget(name: TargetName, env: TargetEnv): Target {
+  if (name === 'letter') return new LetterTarget(env);
+  if (name === 'letter-pg') return new LetterPgTarget(env);
+  if (name === 'letter-cluster') return new LetterClusterTarget(env);
+  if (name === 'ws') return new WsRelayTarget(env);
+  if (name === 'ws-sqlite') return new WsSqliteTarget(env);
+  return new SocketIoTarget(env);
+}

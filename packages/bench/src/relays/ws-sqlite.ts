@@ -1,0 +1,97 @@
+/**
+ * The ws + SQLite group-commit relay: the bare ws relay made durable the way Letter's `ok` is.
+ * Every frame is stored before it is forwarded: frames that arrive while a transaction runs
+ * are gathered and written together in the next one (group commit), one INSERT per frame in
+ * WAL mode with `synchronous=FULL` (an fsync per commit), then forwarded. No auth, no acks.
+ * The database lives in `RELAY_DB` (a file in a temp dir the harness removes).
+ */
+import Database from 'better-sqlite3';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import { relayHttpServer, exitWithParent, listenPort } from './common.js';
+
+const db = new Database(process.env.RELAY_DB ?? ':memory:');
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.exec(`CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY, sender TEXT NOT NULL, target TEXT NOT NULL, body TEXT NOT NULL,
+  created_at INTEGER NOT NULL)`);
+const insert = db.prepare(
+  'INSERT INTO messages (sender, target, body, created_at) VALUES (?, ?, ?, ?)',
+);
+
+const byId = new Map<string, WebSocket>();
+const rooms = new Map<string, Set<WebSocket>>();
+
+interface RelayFrame {
+  to?: string;
+  room?: string;
+  body?: string;
+}
+interface Pending {
+  from: string;
+  socket: WebSocket;
+  frame: RelayFrame;
+}
+
+let batch: Pending[] = [];
+let scheduled = false;
+const commit = db.transaction((items: Pending[]) => {
+  const now = Date.now();
+  for (const p of items) insert.run(p.from, p.frame.to ?? `#${p.frame.room}`, p.frame.body, now);
+});
+
+/** Durable first (one transaction for everything gathered), then forwarded. */
+function flush(): void {
+  scheduled = false;
+  const items = batch;
+  batch = [];
+  commit(items);
+  for (const { from, socket, frame } of items) {
+    const out = JSON.stringify({ from, body: frame.body });
+    if (frame.to !== undefined) {
+      byId.get(frame.to)?.send(out);
+    } else if (frame.room !== undefined) {
+      for (const member of rooms.get(frame.room) ?? []) if (member !== socket) member.send(out);
+    }
+  }
+}
+
+const http = relayHttpServer(() => byId.size);
+const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 64 * 1024 });
+
+wss.on('connection', (socket, req) => {
+  const url = new URL(req.url ?? '/', 'http://relay');
+  const id = url.searchParams.get('id') ?? `anon${byId.size}`;
+  const joined = (url.searchParams.get('rooms') ?? '').split(',').filter(Boolean);
+  byId.set(id, socket);
+  for (const room of joined) {
+    let members = rooms.get(room);
+    if (!members) rooms.set(room, (members = new Set()));
+    members.add(socket);
+  }
+  socket.on('message', (data) => {
+    let frame: RelayFrame;
+    try {
+      frame = JSON.parse(String(data)) as RelayFrame;
+    } catch {
+      return;
+    }
+    if (typeof frame.body !== 'string') return;
+    batch.push({ from: id, socket, frame });
+    if (!scheduled) {
+      scheduled = true;
+      // After the frames already read in this turn: they share the transaction.
+      setImmediate(flush);
+    }
+  });
+  socket.on('close', () => {
+    if (byId.get(id) === socket) byId.delete(id);
+    for (const room of joined) rooms.get(room)?.delete(socket);
+  });
+});
+
+exitWithParent();
+process.on('exit', () => db.close());
+const { port, host } = listenPort();
+http.listen(port, host);

@@ -1,0 +1,252 @@
+/**
+ * Scenarios added for issue 12: (h) a fixed rate on one node vs two, (e) connect + auth with
+ * raw sockets (so the generator is not the limit), (i) 1,000,000 stored messages.
+ */
+import { connect as tcpConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import Database from 'better-sqlite3';
+import type { BenchConfig } from './config.js';
+import { quiesce, runOpenLoop } from './load.js';
+import type { LoadResult } from './load.js';
+import { getJson, postJson } from './letter-api.js';
+import type { Pairs } from './scenarios.js';
+import type { ConnectResult } from './scenarios.js';
+import type { LetterTarget, Target } from './targets.js';
+
+// ---------------------------------------------------------------- (h) fixed rate, one node vs two
+
+export async function measureFixedAt(
+  target: Target,
+  pairs: Pairs,
+  config: BenchConfig,
+  rate: number,
+  durationMs: number,
+): Promise<LoadResult> {
+  await quiesce(pairs.hooks, 300, 20_000);
+  return runOpenLoop({
+    rate,
+    durationMs,
+    senders: pairs.senders,
+    hooks: pairs.hooks,
+    serverPid: target.pid,
+    drainMs: config.drainMs,
+    maxBacklogSeconds: 5,
+    expectAcks: true,
+  });
+}
+
+// ---------------------------------------------------------------- (e) connect + auth, raw sockets
+
+/**
+ * One handshake on a bare TCP socket: the HTTP upgrade with the bearer token, then bytes are
+ * only searched for `"ready"` (server frames are unmasked text). No ws client, no JSON parse:
+ * the generator's cost per handshake is the kernel's, so it stays far below the server's.
+ */
+function rawHandshake(port: number, token: string, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    let seen = '';
+    const timer = setTimeout(() => fail(new Error('timed out before ready')), timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    socket.setNoDelay(true);
+    socket.once('error', fail);
+    socket.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('latin1');
+      if (seen.includes('"type":"ready"')) {
+        clearTimeout(timer);
+        socket.removeAllListeners('data');
+        resolve(socket);
+      } else if (seen.length > 64 * 1024 || /^HTTP\/1\.1 [45]/.test(seen)) {
+        fail(new Error(seen.split('\r\n')[0] ?? 'bad answer'));
+      }
+    });
+    socket.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n` +
+        `Sec-WebSocket-Key: ${Buffer.from(String(Math.random()).slice(0, 16)).toString('base64')}\r\n` +
+        `Authorization: Bearer ${token}\r\n\r\n`,
+    );
+  });
+}
+
+export async function measureRawConnect(
+  target: LetterTarget,
+  config: BenchConfig,
+  users: number,
+): Promise<ConnectResult> {
+  const port = Number(new URL(target.baseUrl).port);
+  const open = (i: number) => rawHandshake(port, target.user(i % users).accessToken, 30_000);
+  const run = async (count: number, concurrency: number) => {
+    const sockets: Socket[] = [];
+    const reasons: string[] = [];
+    let next = 0;
+    let failures = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, count) }, async () => {
+        while (next < count) {
+          const i = next++;
+          try {
+            sockets.push(await open(i));
+          } catch (err) {
+            failures++;
+            const reason = (err as Error).message;
+            if (reasons.length < 5 && !reasons.includes(reason)) reasons.push(reason);
+          }
+        }
+      }),
+    );
+    return { sockets, failures, reasons, elapsedMs: performance.now() - started };
+  };
+  const close = (sockets: Socket[]) => {
+    for (const s of sockets) s.destroy();
+  };
+  close((await run(20, 10)).sockets); // warm-up: JIT and lazy modules on both sides
+  const cpu0 = process.cpuUsage();
+  const result = await run(config.connectCount, config.connectConcurrency);
+  const cpu = process.cpuUsage(cpu0);
+  close(result.sockets);
+  return {
+    attempted: config.connectCount,
+    connected: result.sockets.length,
+    failures: result.failures,
+    reasons: result.reasons,
+    perSec: result.sockets.length / (result.elapsedMs / 1000),
+    generatorCpu: (cpu.user + cpu.system) / 1000 / result.elapsedMs,
+  };
+}
+
+// ---------------------------------------------------------------- (i) 1,000,000 stored messages
+
+export interface StoredResult {
+  messages: number;
+  /** How long filling the database took (not a figure of Letter's). */
+  fillMs: number;
+  startupMs: number;
+  history: { p50: number; p99: number; samples: number };
+  search: { p50: number; p99: number; samples: number };
+}
+
+const WORDS = (
+  'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november ' +
+  'oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu apple banana ' +
+  'cherry dinner evening friday garden holiday island jacket kitchen lemon meeting morning ' +
+  'number orange pizza question river summer ticket umbrella village window yellow zebra'
+).split(' ');
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+/**
+ * Stops Letter, fills its SQLite file directly (a copy of one real message row per generated
+ * one, so any column the store adds is filled like the store fills it; then the search index
+ * rebuilt), starts it again (start-up time: spawn to healthy), and times history pages at
+ * random points and searches for random words, one at a time.
+ */
+export async function measureStored(
+  target: LetterTarget,
+  config: BenchConfig,
+): Promise<StoredResult> {
+  await target.start();
+  await target.renewStale(0, 2);
+  const conversationId = await target.directId(0, 1);
+  await postJson(
+    target.baseUrl,
+    `/api/conversations/${conversationId}/messages`,
+    target.user(0).accessToken,
+    {
+      clientMsgId: `stored-${Date.now()}`,
+      body: 'template',
+    },
+  );
+  await target.stop();
+
+  const fillStarted = performance.now();
+  const db = new Database(target.databaseFile);
+  let last: number;
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = OFF');
+    const template = db
+      .prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1')
+      .get(conversationId) as Record<string, unknown>;
+    const columns = Object.keys(template);
+    const insert = db.prepare(
+      `INSERT INTO messages (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
+    );
+    const senders = db
+      .prepare('SELECT user_id FROM members WHERE conversation_id = ?')
+      .all(conversationId)
+      .map((r) => (r as { user_id: string }).user_id);
+    const first = Number(template.seq) + 1;
+    const t0 = Number(template.created_at) - config.storedMessages * 1000;
+    const fill = db.transaction((from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        const seq = first + i;
+        const body = Array.from({ length: 8 }, (_, k) => WORDS[(i * 7 + k * 13) % WORDS.length])
+          .join(' ')
+          .concat(` ${i}`);
+        insert.run({
+          ...template,
+          id: `m_${(t0 + i * 1000).toString(36).padStart(9, '0')}bench${i.toString(36).padStart(11, '0')}`,
+          seq,
+          sender_id: senders[i % senders.length] ?? template.sender_id,
+          client_msg_id: `stored-${i}`,
+          body,
+          created_at: t0 + i * 1000,
+        });
+      }
+    });
+    for (let i = 0; i < config.storedMessages; i += 50_000)
+      fill(i, Math.min(config.storedMessages, i + 50_000));
+    last = first + config.storedMessages - 1;
+    db.prepare('UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ?').run(
+      last,
+      Date.now(),
+      conversationId,
+    );
+    db.exec(`INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')`);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  const fillMs = performance.now() - fillStarted;
+
+  await target.start();
+  const startupMs = target.startupMs;
+  try {
+    await target.renewStale(0, 2);
+    const token = target.user(0).accessToken;
+    const time = async (path: string) => {
+      const t = performance.now();
+      await getJson(target.baseUrl, path, token);
+      return performance.now() - t;
+    };
+    const history: number[] = [];
+    const search: number[] = [];
+    for (let k = 0; k < config.storedSamples; k++) {
+      const before = 2 + Math.floor(Math.random() * (last - 1));
+      history.push(await time(`/api/conversations/${conversationId}/messages?before=${before}`));
+      const word = WORDS[Math.floor(Math.random() * WORDS.length)]!;
+      search.push(await time(`/api/search?q=${encodeURIComponent(word)}`));
+    }
+    const summary = (xs: number[]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), samples: xs.length };
+    };
+    return {
+      messages: config.storedMessages,
+      fillMs,
+      startupMs,
+      history: summary(history),
+      search: summary(search),
+    };
+  } finally {
+    await target.stop();
+  }
+}
