@@ -135,20 +135,23 @@ describe('GET /api/me/export, streamed', () => {
     });
     const conversationId = direct.body.conversation.id as string;
     const count = 1234;
-    // Straight into the store: over REST the send limit would take minutes.
-    await Promise.all(
-      Array.from({ length: count }, (_, i) =>
-        store.appendMessage({
-          id: `m_export_${i}`,
-          conversationId,
-          senderId: ana.user.id,
-          clientMsgId: `export-${i}`,
-          body: `message number ${i + 1}`,
-          replyToSeq: null,
-          createdAt: Date.now(),
-        }),
-      ),
-    );
+    // Straight into the store: over REST the send limit would take minutes. A hundred at a
+    // time: all at once would wait on a PostgreSQL pool longer than its connect timeout.
+    for (let from = 0; from < count; from += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, count - from) }, (_, k) => from + k).map((i) =>
+          store.appendMessage({
+            id: `m_export_${i}`,
+            conversationId,
+            senderId: ana.user.id,
+            clientMsgId: `export-${i}`,
+            body: `message number ${i + 1}`,
+            replyToSeq: null,
+            createdAt: Date.now(),
+          }),
+        ),
+      );
+    }
 
     pagesRead = 0;
     const response = await fetch(`${server.url}/api/me/export`, {
