@@ -19,6 +19,9 @@ const notOnPostgres = [
   // Already on PostgreSQL by construction: two pools, two nodes + Redis, a cut connection.
   'packages/server/test/postgres-node.test.ts',
   'packages/server/test/postgres-faults.test.ts',
+  // The sdk's verify_action against a real node: it checks the client, not the store (and
+  // is the slowest suite; SQLite in a temp dir is what it needs).
+  'packages/server/test/sdk-verify-action.test.ts',
   // The test runner's own guard: no store in it.
   'packages/server/test/unhandled-guard.test.ts',
 ];
