@@ -44,7 +44,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'sqlite',
-          include: ['packages/*/src/**/*.test.{ts,tsx}', integration],
+          include: ['packages/*/src/**/*.test.{ts,tsx}', 'packages/*/test/**/*.test.{ts,tsx}'],
         },
       },
       ...(withPostgres
