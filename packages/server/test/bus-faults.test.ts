@@ -2,11 +2,10 @@
  * The bus going away (issue 10): local delivery never goes through the bus, so sockets of one
  * node keep chatting with Redis cut; publishes stay bounded; when Redis is back, cross-node
  * delivery resumes, `sync` closes the gap, revocations made meanwhile take effect everywhere and
- * presence is corrected. Redis is cut through the fault proxy, never stopped. The Redis cases run
- * with the nodes sharing SQLite, and again PostgreSQL when LETTER_TEST_PG_URL is set.
+ * presence is corrected. Redis is cut through the fault proxy, never stopped. The nodes share a
+ * store on the run's engine (SQLite, and PostgreSQL in its own pass: vitest.config.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../src/bus/bus.js';
 import { MemoryBus } from '../src/bus/memory.js';
@@ -18,16 +17,16 @@ import {
   directConversation,
   register,
   sleep,
+  openTestStore,
   startServer,
-  tempDir,
+  testEngine,
   TestSocket,
   type TestServer,
+  type TestStore,
   type TestUser,
 } from '../src/testing/harness.js';
-import { postgresTestUrl, redisTestUrl } from '../src/testing/services.js';
-import { openTestPostgresStore } from '../src/store/postgres-testing.js';
+import { redisTestUrl } from '../src/testing/services.js';
 import type { Store } from '../src/store/store.js';
-import { openSqliteStore } from '../src/store/worker-store.js';
 
 /** Counts what goes over a bus, per channel. */
 class CountingBus implements Bus {
@@ -84,9 +83,11 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
 describe('local delivery', () => {
   const sockets: TestSocket[] = [];
   const servers: TestServer[] = [];
+  const stores: TestStore[] = [];
   afterAll(async () => {
     for (const socket of sockets) socket.close();
     for (const server of servers) await server.stop();
+    for (const opened of stores) await opened.cleanup();
   });
 
   it('a single node publishes no delivery on the bus', async () => {
@@ -136,7 +137,9 @@ describe('local delivery', () => {
   it('two nodes on one bus: each delivery is published once, for the other node only', async () => {
     const shared = new MemoryBus();
     const busA = new CountingBus(shared);
-    const store = await openSqliteStore({ file: join(tempDir(), 'letter.db') });
+    const opened = await openTestStore();
+    stores.push(opened);
+    const { store } = opened;
     const config = { jwtSecret: 'bus-faults-local-secret-of-32-bytes+' };
     const nodeA = await startServer({ store, bus: busA, config });
     const nodeB = await startServer({ store, bus: shared, config });
@@ -170,46 +173,27 @@ describe('local delivery', () => {
   });
 });
 
-interface OpenedStore {
-  store: Store;
-  close(): Promise<void>;
-}
-
 const redisUrl = redisTestUrl();
-const pgUrl = postgresTestUrl();
 if (redisUrl) {
-  describeRedisFaults('SQLite', redisUrl, async () => {
-    const store = await openSqliteStore({ file: join(tempDir(), 'letter.db') });
-    return { store, close: () => store.close() };
-  });
-  if (pgUrl) {
-    describeRedisFaults('PostgreSQL', redisUrl, async () => {
-      const pg = await openTestPostgresStore(pgUrl);
-      return { store: pg.store, close: pg.cleanup };
-    });
-  }
+  describeRedisFaults(testEngine === 'postgres' ? 'PostgreSQL' : 'SQLite', redisUrl);
 } else {
   describe('two nodes over Redis, Redis cut and restored', () => {
     it.skip('needs LETTER_TEST_REDIS_URL (CI sets it; there this suite must run)', () => {});
   });
 }
 
-function describeRedisFaults(
-  storeName: string,
-  redisUrl: string,
-  openStore: () => Promise<OpenedStore>,
-): void {
+function describeRedisFaults(storeName: string, redisUrl: string): void {
   describe(`two nodes on ${storeName} over Redis, Redis cut and restored`, () => {
     const prefix = `letter-faults-${randomBytes(6).toString('hex')}:`;
     let store: Store;
-    let opened: OpenedStore;
+    let opened: TestStore;
     let proxies: FaultProxy[];
     let buses: RedisBus[];
     let nodes: TestServer[];
     const sockets: TestSocket[] = [];
 
     beforeAll(async () => {
-      opened = await openStore();
+      opened = await openTestStore();
       store = opened.store;
       proxies = [await FaultProxy.forUrl(redisUrl), await FaultProxy.forUrl(redisUrl)];
       buses = proxies.map((proxy) => new RedisBus(proxy.urlFor(redisUrl), prefix));
@@ -223,7 +207,7 @@ function describeRedisFaults(
       for (const node of nodes) await node.stop();
       await Promise.all(buses.map((bus) => bus.close()));
       await Promise.all(proxies.map((proxy) => proxy.close()));
-      await opened.close();
+      await opened.cleanup();
     });
 
     const connect = async (user: TestUser, node: number) => {

@@ -1,12 +1,16 @@
 /**
  * A Letter server as a real child process (`node dist/main.js`), for what an in-process node
  * cannot show: SIGKILL, SIGTERM and the exit code, and what the process writes to its logs.
- * Run `npx tsc -b packages/server` first: the child runs the compiled code.
+ * Run `npx tsc -b packages/server` first: the child runs the compiled code. On the PostgreSQL
+ * pass (LETTER_TEST_ENGINE=postgres) a child stores in a schema of its own, one per data dir, so
+ * a child started again on the same dir finds its data, as on SQLite.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../src/testing/harness.js';
+import { adminQuery, dropSchema, freshSchemaName } from '../src/store/postgres-testing.js';
+import { tempDir, testEngine } from '../src/testing/harness.js';
+import { postgresTestUrl } from '../src/testing/services.js';
 
 const mainJs = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -25,6 +29,25 @@ export interface ChildServer {
 }
 
 const running = new Set<ChildProcess>();
+/** The PostgreSQL schema of each data dir children ran on (PostgreSQL pass only). */
+const schemas = new Map<string, string>();
+
+/** LETTER_DATABASE_URL for a child on `dataDir` on the PostgreSQL pass; nothing on SQLite. */
+async function engineEnv(dataDir: string): Promise<Record<string, string>> {
+  if (testEngine !== 'postgres') return {};
+  const url = postgresTestUrl();
+  if (!url) throw new Error('LETTER_TEST_ENGINE=postgres needs LETTER_TEST_PG_URL');
+  let schema = schemas.get(dataDir);
+  if (!schema) {
+    schema = freshSchemaName();
+    await adminQuery(url, `CREATE SCHEMA "${schema}"`);
+    schemas.set(dataDir, schema);
+  }
+  // The child knows only LETTER_DATABASE_URL; its search path keeps it in the schema.
+  const databaseUrl = new URL(url);
+  databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
+  return { LETTER_DATABASE_URL: databaseUrl.toString() };
+}
 
 /** Starts `node dist/main.js` on a free port with its data in `dataDir`; resolves once it listens. */
 export async function startChild(
@@ -46,6 +69,7 @@ export async function startChild(
       LETTER_JWT_SECRET: CHILD_JWT_SECRET,
       LETTER_PRINT_ADDRESS: 'on',
       LETTER_WEB_ROOT: `${dataDir}/no-web`,
+      ...(env.LETTER_DATABASE_URL ? {} : await engineEnv(dataDir)),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -107,10 +131,13 @@ export function scratchDir(prefix: string): string {
   return dir;
 }
 
-/** For afterAll: kills every child still running, then removes every scratchDir. */
+/** For afterAll: kills every child still running, then removes every scratchDir (and schema). */
 export async function cleanUp(): Promise<void> {
   await killChildren();
   for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  const url = postgresTestUrl();
+  for (const schema of schemas.values()) if (url) await dropSchema(url, schema);
+  schemas.clear();
 }
 
 export async function killChildren(): Promise<void> {

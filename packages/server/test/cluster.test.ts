@@ -3,23 +3,22 @@
  * memory bus, and again real Redis — the way socket.io tests its cluster adapter.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../src/bus/bus.js';
 import { MemoryBus } from '../src/bus/memory.js';
 import { RedisBus } from '../src/bus/redis.js';
 import { HUB_CHANNEL, nodeChannel } from '../src/hub/hub.js';
-import { openSqliteStore } from '../src/store/worker-store.js';
 import type { Store } from '../src/store/store.js';
 import {
   api,
   directConversation,
+  openTestStore,
   register,
   sleep,
   startServer,
-  tempDir,
-  TestSocket,
   type TestServer,
+  TestSocket,
+  type TestStore,
   type TestUser,
 } from '../src/testing/harness.js';
 import { redisTestUrl } from '../src/testing/services.js';
@@ -29,6 +28,7 @@ function describeCluster(
   busFor: () => { bus: (node: number) => Bus; close: () => Promise<void> },
 ) {
   describe(`a cluster of three nodes over the ${name} bus`, () => {
+    let opened: TestStore;
     let store: Store;
     let nodes: TestServer[];
     let ana: TestUser;
@@ -38,8 +38,8 @@ function describeCluster(
     const sockets: TestSocket[] = [];
 
     beforeAll(async () => {
-      const dir = tempDir();
-      store = await openSqliteStore({ file: join(dir, 'letter.db') });
+      opened = await openTestStore();
+      store = opened.store;
       buses = busFor();
       nodes = [];
       for (let i = 0; i < 3; i++) {
@@ -62,7 +62,7 @@ function describeCluster(
       for (const socket of sockets) socket.close();
       for (const node of nodes) await node.stop();
       await buses.close();
-      await store.close();
+      await opened.cleanup();
     });
 
     const connect = async (user: TestUser, node: number) => {

@@ -4,21 +4,21 @@
  * reading), no store reads for a `sync` whose socket closed, sockets per user and sockets per
  * address that have not authenticated yet.
  */
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { limits } from '@letter/protocol';
 import type { Store } from '../src/store/store.js';
-import { openSqliteStore } from '../src/store/worker-store.js';
 import {
   directConversation,
+  type Frame,
+  openTestStore,
   register,
   sleep,
   startServer,
   tempDir,
-  TestSocket,
-  type Frame,
   type TestServer,
+  TestSocket,
+  type TestStore,
 } from '../src/testing/harness.js';
 
 const sockets: TestSocket[] = [];
@@ -139,7 +139,7 @@ describe('the frame bucket', () => {
 
 describe('work per socket', () => {
   let server: TestServer;
-  let store: Awaited<ReturnType<typeof openSqliteStore>>;
+  let opened: TestStore;
   const positions = new Gate();
   const history = new Gate();
   let positionCalls: ReturnType<typeof gatedStore>['control'];
@@ -147,8 +147,8 @@ describe('work per socket', () => {
 
   beforeAll(async () => {
     const dataDir = tempDir();
-    store = await openSqliteStore({ file: join(dataDir, 'letter.db') });
-    const byPosition = gatedStore(store, 'advancePosition', positions);
+    opened = await openTestStore(dataDir);
+    const byPosition = gatedStore(opened.store, 'advancePosition', positions);
     const byHistory = gatedStore(byPosition.store, 'history', history);
     positionCalls = byPosition.control;
     historyCalls = byHistory.control;
@@ -158,7 +158,7 @@ describe('work per socket', () => {
     positions.releaseAll();
     history.releaseAll();
     await server.stop();
-    await store.close();
+    await opened.cleanup();
   });
 
   it(`works on at most ${limits.maxFramesInFlight} frames of a socket at once, reading the rest later`, async () => {

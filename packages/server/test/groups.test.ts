@@ -2,22 +2,21 @@
  * Group management through real HTTP and WebSocket: rename, add, remove, leave, roles, the
  * admin hand-over, history from one's join, and that a removed member learns nothing more.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus } from '../src/bus/bus.js';
 import { MemoryBus } from '../src/bus/memory.js';
 import type { Store } from '../src/store/store.js';
-import { openSqliteStore } from '../src/store/worker-store.js';
 import {
   api,
   directConversation,
+  type Frame,
+  openTestStore,
   register,
   sleep,
   startServer,
-  tempDir,
-  TestSocket,
-  type Frame,
   type TestServer,
+  TestSocket,
+  type TestStore,
   type TestUser,
 } from '../src/testing/harness.js';
 
@@ -510,6 +509,7 @@ class LateBus implements Bus {
 }
 
 describe('a removal on one node, a send on another that has not heard of it yet', () => {
+  let opened: TestStore;
   let store: Store;
   let bus: MemoryBus;
   let nodeA: TestServer;
@@ -517,7 +517,8 @@ describe('a removal on one node, a send on another that has not heard of it yet'
   const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
-    store = await openSqliteStore({ file: join(tempDir(), 'letter.db') });
+    opened = await openTestStore();
+    store = opened.store;
     bus = new MemoryBus();
     const config = { jwtSecret: 'groups-cluster-secret-0123456789abcdef' };
     nodeA = await startServer({ store, bus, config });
@@ -528,7 +529,7 @@ describe('a removal on one node, a send on another that has not heard of it yet'
     await nodeA.stop();
     await nodeB.stop();
     await bus.close();
-    await store.close();
+    await opened.cleanup();
   });
 
   it('still keeps the message from the removed member: the store checks the member list', async () => {

@@ -2,8 +2,6 @@
  * Replies, edits, deletes for everyone, reactions and receipts through real HTTP and WebSocket,
  * and that outsiders get nothing from any of them.
  */
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -11,6 +9,7 @@ import {
   register,
   sleep,
   startServer,
+  storedRows,
   TestSocket,
   type Frame,
   type TestServer,
@@ -162,21 +161,20 @@ describe('message actions', () => {
 
     const search = await api(server, 'GET', '/api/search?q=regrettable', ben.accessToken);
     expect(search.body.results).toEqual([]);
-    // Not only hidden: the words are gone from the database file itself.
-    const db = new Database(join(server.dataDir, 'letter.db'), { readonly: true });
-    try {
-      const row = db
-        .prepare('SELECT body, deleted_at FROM messages WHERE conversation_id = ? AND seq = ?')
-        .get(direct, seq) as { body: string; deleted_at: number };
-      expect(row.body).toBe('');
-      expect(row.deleted_at).toEqual(expect.any(Number));
-      const count = db
-        .prepare('SELECT count(*) AS n FROM reactions WHERE conversation_id = ? AND seq = ?')
-        .get(direct, seq) as { n: number };
-      expect(count.n).toBe(0);
-    } finally {
-      db.close();
-    }
+    // Not only hidden: the words are gone from the database itself.
+    const [row] = await storedRows<{ body: string; deleted_at: number }>(
+      server,
+      'SELECT body, deleted_at FROM messages WHERE conversation_id = $1 AND seq = $2',
+      [direct, seq],
+    );
+    expect(row!.body).toBe('');
+    expect(row!.deleted_at).toEqual(expect.any(Number));
+    const [count] = await storedRows<{ n: number }>(
+      server,
+      'SELECT count(*) AS n FROM reactions WHERE conversation_id = $1 AND seq = $2',
+      [direct, seq],
+    );
+    expect(count!.n).toBe(0);
   });
 
   it('lets group admins delete anyone’s message, and members only their own', async () => {

@@ -2,16 +2,17 @@
  * Reads that could grow without bound: the conversation list comes in pages (`limit`,
  * `cursor`), and the export streams its document a page at a time and is rate-limited.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '@letter/protocol';
-import { openSqliteStore, type SqliteStoreHandle } from '../src/store/worker-store.js';
+import type { Store } from '../src/store/store.js';
 import {
   api,
+  openTestStore,
   register,
   startServer,
   tempDir,
   type TestServer,
+  type TestStore,
   type TestUser,
 } from '../src/testing/harness.js';
 
@@ -96,17 +97,19 @@ describe('GET /api/conversations in pages', () => {
 
 describe('GET /api/me/export, streamed', () => {
   let server: TestServer;
-  let store: SqliteStoreHandle;
+  let opened: TestStore;
+  let store: Store;
   let pagesRead = 0;
   const dataDir = tempDir();
 
   beforeAll(async () => {
-    store = await openSqliteStore({ file: join(dataDir, 'letter.db') });
+    opened = await openTestStore(dataDir);
+    store = opened.store;
     // Counts the store reads of sent messages: the export must come in pages.
     const counted = new Proxy(store, {
       get(target, key, receiver) {
         if (key === 'sentMessages') {
-          return (...args: Parameters<SqliteStoreHandle['sentMessages']>) => {
+          return (...args: Parameters<Store['sentMessages']>) => {
             pagesRead += 1;
             return target.sentMessages(...args);
           };
@@ -118,7 +121,7 @@ describe('GET /api/me/export, streamed', () => {
   });
   afterAll(async () => {
     await server.stop();
-    await store.close();
+    await opened.cleanup();
   });
 
   it('streams a user with many messages as chunked, correct JSON, page by page', async () => {
@@ -132,20 +135,23 @@ describe('GET /api/me/export, streamed', () => {
     });
     const conversationId = direct.body.conversation.id as string;
     const count = 1234;
-    // Straight into the store: over REST the send limit would take minutes.
-    await Promise.all(
-      Array.from({ length: count }, (_, i) =>
-        store.appendMessage({
-          id: `m_export_${i}`,
-          conversationId,
-          senderId: ana.user.id,
-          clientMsgId: `export-${i}`,
-          body: `message number ${i + 1}`,
-          replyToSeq: null,
-          createdAt: Date.now(),
-        }),
-      ),
-    );
+    // Straight into the store: over REST the send limit would take minutes. A hundred at a
+    // time: all at once would wait on a PostgreSQL pool longer than its connect timeout.
+    for (let from = 0; from < count; from += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, count - from) }, (_, k) => from + k).map((i) =>
+          store.appendMessage({
+            id: `m_export_${i}`,
+            conversationId,
+            senderId: ana.user.id,
+            clientMsgId: `export-${i}`,
+            body: `message number ${i + 1}`,
+            replyToSeq: null,
+            createdAt: Date.now(),
+          }),
+        ),
+      );
+    }
 
     pagesRead = 0;
     const response = await fetch(`${server.url}/api/me/export`, {

@@ -13,6 +13,7 @@ import {
   register,
   sleep,
   startServer,
+  testEngine,
   TestSocket,
   type TestServer,
   type TestUser,
@@ -29,32 +30,14 @@ import {
   type Answer,
   type World,
 } from './security-matrix.table.js';
-import { openTestPostgresStore } from '../src/store/postgres-testing.js';
-import type { Store } from '../src/store/store.js';
-import { postgresTestUrl } from '../src/testing/services.js';
 
 const PASSWORD = 'correct horse battery';
 
-const pgUrl = postgresTestUrl();
-describeMatrix('on SQLite', async () => ({}));
-if (pgUrl) {
-  describeMatrix('on PostgreSQL', async () => {
-    const pg = await openTestPostgresStore(pgUrl);
-    return { store: pg.store, cleanup: () => pg.cleanup() };
-  });
-} else {
-  describe('the security matrix on PostgreSQL', () => {
-    it.skip('needs LETTER_TEST_PG_URL (CI sets it; there this suite must run)', () => {});
-  });
-}
+describeMatrix(testEngine === 'postgres' ? 'on PostgreSQL' : 'on SQLite');
 
-/** The whole matrix against one store: both must answer every row alike. */
-function describeMatrix(
-  storeName: string,
-  openStore: () => Promise<{ store?: Store; cleanup?: () => Promise<void> }>,
-): void {
+/** The whole matrix against the run's store: both engines answer every row alike (vitest.config.ts). */
+function describeMatrix(storeName: string): void {
   describe(storeName, () => {
-    let cleanup: (() => Promise<void>) | undefined;
     let server: TestServer;
     let world: World;
     /** Each live actor's socket, open from the start to the end of the suite. */
@@ -117,9 +100,7 @@ function describeMatrix(
     }
 
     beforeAll(async () => {
-      const opened = await openStore();
-      cleanup = opened.cleanup;
-      server = await startServer(opened.store ? { store: opened.store } : {});
+      server = await startServer();
       const names = ['owner', 'member', ...actors] as const;
       const made = {} as Record<(typeof names)[number], TestUser>;
       for (const name of names) made[name] = await register(server, `mx_${name.slice(0, 8)}`);
@@ -220,7 +201,6 @@ function describeMatrix(
     afterAll(async () => {
       for (const socket of [...sockets.values(), ...deadSockets, ownerSocket]) socket?.close();
       await server?.stop();
-      await cleanup?.();
     });
 
     function expectNothingForbidden(actor: Actor, what: string, data: unknown): void {

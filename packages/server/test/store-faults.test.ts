@@ -8,16 +8,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LetterError } from '@letter/protocol';
 import { MemoryBus } from '../src/bus/memory.js';
-import type { Store } from '../src/store/store.js';
-import { openSqliteStore } from '../src/store/worker-store.js';
 import {
   api,
   directConversation,
+  openTestStore,
   register,
   startServer,
   tempDir,
-  TestSocket,
   type TestServer,
+  TestSocket,
+  type TestStore,
   type TestUser,
 } from '../src/testing/harness.js';
 
@@ -34,7 +34,7 @@ class SwitchableBus extends MemoryBus {
 describe('a node whose store or bus is away', () => {
   const failing = new Set<string>();
   const bus = new SwitchableBus();
-  let real: Store;
+  let opened: TestStore;
   let server: TestServer;
   let ana: TestUser;
   let ben: TestUser;
@@ -42,7 +42,8 @@ describe('a node whose store or bus is away', () => {
   const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
-    real = await openSqliteStore({ file: `${tempDir('letter-store-faults-')}/letter.db` });
+    opened = await openTestStore(tempDir('letter-store-faults-'));
+    const real = opened.store;
     // Every method of the real store, except those in `failing`, which answer as a store does
     // with its database away.
     const store = new Proxy(real, {
@@ -65,7 +66,7 @@ describe('a node whose store or bus is away', () => {
     for (const socket of sockets) socket.close();
     await server.stop();
     await bus.close();
-    await real.close();
+    await opened.cleanup();
   });
 
   const connect = async (user: TestUser) => {

@@ -207,6 +207,29 @@ describe('reduce', () => {
     });
   });
 
+  it('moves the actor of a system message to it, as the server does (no receipt follows)', () => {
+    const renamed = message(1, {
+      senderId: null,
+      clientMsgId: null,
+      body: '',
+      system: { kind: 'renamed', actorId: 'bob', userIds: [], title: 'New' },
+    });
+    const byMe = message(2, {
+      senderId: null,
+      clientMsgId: null,
+      body: '',
+      system: { kind: 'renamed', actorId: 'me', userIds: [], title: 'Newer' },
+    });
+    const state = run([...start, { type: 'message', message: renamed }]);
+    expect(state.conversations.c1!.members.find((m) => m.user.id === 'bob')).toMatchObject({
+      readSeq: 1,
+      deliveredSeq: 1,
+    });
+    expect(state.conversations.c1!.unreadCount).toBe(1);
+    const mine = run([{ type: 'message', message: byMe }], state);
+    expect(mine.conversations.c1).toMatchObject({ readSeq: 2, unreadCount: 0 });
+  });
+
   it('a conversation snapshot never moves positions back', () => {
     const state = run([
       ...start,

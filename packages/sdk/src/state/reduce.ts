@@ -213,15 +213,18 @@ function applyMessages(
       next.lastMessage = message;
     }
     next.lastActivityAt = later(next.lastActivityAt, message.createdAt);
-    const sender = message.senderId;
-    if (sender === null) continue;
-    // The server moves the sender's own read and delivered positions to the message it sent.
+    // The server moves the sender's own read and delivered positions to the message it sent,
+    // and a system message's actor's to it, with no receipt of either.
+    const mover = message.senderId ?? message.system?.actorId ?? null;
+    if (mover === null) continue;
     next.members = next.members.map((m) =>
-      m.user.id === sender
+      m.user.id === mover
         ? mergeMember(m, { ...m, readSeq: message.seq, deliveredSeq: message.seq })
         : m,
     );
-    if (sender === meId) next.readSeq = Math.max(next.readSeq, message.seq);
+    if (mover === meId) next.readSeq = Math.max(next.readSeq, message.seq);
+    const sender = message.senderId;
+    if (sender === null) continue;
     if (typing[conversationId]?.[sender] !== undefined) {
       const { [sender]: _gone, ...rest } = typing[conversationId]!;
       typing = { ...typing, [conversationId]: rest };

@@ -1,4 +1,7 @@
-/** The REST half of FakeServer: enough of the contract's routes to exercise the sdk. */
+/**
+ * The REST half of FakeServer: the contract's routes the sdk's and web's unit tests call, no
+ * more (the real node is what packages/server/test/sdk-verify-action.test.ts checks against).
+ */
 import { authModeHeader, errorCodes, isErrorCode, limits } from '@letter/protocol';
 import type { ErrorCode } from '@letter/protocol';
 import {
@@ -111,11 +114,6 @@ function route(
     return null;
   }
   if (key === 'GET /api/me') return { body: { user: server.user(me) } };
-  if (key === 'PATCH /api/me') {
-    const user = server.user(me);
-    user.displayName = String(body?.displayName);
-    return { body: { user } };
-  }
   if (key === 'GET /api/me/export') return { body: fakeExport(server, me) };
   if (key === 'DELETE /api/me') {
     fakeDeleteMe(server, me, body?.password);
@@ -168,7 +166,7 @@ function route(
   }
 
   const match =
-    /^\/api\/conversations\/([^/]+)(?:\/(messages|members|read|settings)(?:\/([^/]+)(?:\/(reactions|receipts))?)?)?$/.exec(
+    /^\/api\/conversations\/([^/]+)(?:\/(messages|members|settings)(?:\/([^/]+)(?:\/(reactions|receipts))?)?)?$/.exec(
       path,
     );
   if (!match) throw new HttpError('not_found');
@@ -184,16 +182,8 @@ function route(
     const { members, memberCount, membersVersion } = server.view(conversation.id, me)!;
     return { body: { members, memberCount, membersVersion } };
   }
-  if (sub === 'members' && method === 'POST') {
-    server.addMembers(me, conversation.id, body?.userIds as string[]);
-    return view();
-  }
   if (sub === 'members' && method === 'DELETE' && arg) {
     server.removeMember(me, conversation.id, decodeURIComponent(arg));
-    return null;
-  }
-  if (sub === 'read' && method === 'POST') {
-    server.advance(me, conversation.id, 'read', Number(body?.seq));
     return null;
   }
   if (sub === 'settings' && method === 'PATCH') {
@@ -219,17 +209,6 @@ function route(
       ...(query.has('after') ? { after: number('after')! } : {}),
     };
     return { body: server.history(conversation.id, range, me) };
-  }
-  if (sub === 'messages' && method === 'POST' && !arg) {
-    const { message, created } = server.post(
-      me,
-      conversation.id,
-      String(body?.body),
-      String(body?.clientMsgId),
-      undefined,
-      typeof body?.replyToSeq === 'number' ? body.replyToSeq : null,
-    );
-    return { status: created ? 201 : 200, body: { message } };
   }
   if (sub === 'messages' && method === 'PATCH' && arg && !action) {
     return { body: { message: server.edit(conversation.id, Number(arg), String(body?.body)) } };

@@ -543,6 +543,9 @@ export class FakeServer implements FakeSocketHost {
       body: '',
       system: event,
     });
+    // As the server does: the actor's own positions move to it, with no receipt.
+    const actor = event.actorId === null ? undefined : this.member(conversation, event.actorId);
+    if (actor) actor.readSeq = actor.deliveredSeq = message.seq;
     this.broadcast(conversation, { type: 'message', message });
   }
 

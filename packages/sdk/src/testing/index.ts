@@ -39,5 +39,5 @@ export function createTestClient(
     ...options,
   });
 }
-export { clientView, freshView, summarize } from './verify.js';
+export { clientView, summarize } from './verify.js';
 export type { ConversationSummary } from './verify.js';

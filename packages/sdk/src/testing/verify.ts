@@ -1,11 +1,11 @@
 /**
  * Zulip's `verify_action` for Letter: the state a client built from a snapshot plus the events
  * it received must equal a fresh snapshot. These normalizers reduce both sides to what the UI
- * renders from a conversation list (order, unread counts, positions, last message).
+ * renders from a conversation list (order, unread counts, positions, last message). Used against
+ * a real node: packages/server/test/sdk-verify-action.test.ts.
  */
 import type { Conversation } from '@letter/protocol';
 import type { ClientState } from '../state/types.js';
-import type { FakeServer } from './fake-server.js';
 
 export interface ConversationSummary {
   id: string;
@@ -61,9 +61,4 @@ export function summarize(conversation: Conversation): ConversationSummary {
 /** The client's conversation list, in its order. */
 export function clientView(state: ClientState): ConversationSummary[] {
   return state.conversationOrder.map((id) => summarize(state.conversations[id]!));
-}
-
-/** What a fresh `GET /api/conversations` would say. */
-export function freshView(server: FakeServer, userId: string): ConversationSummary[] {
-  return server.list(userId).map(summarize);
 }

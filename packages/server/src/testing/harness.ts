@@ -1,23 +1,73 @@
 /**
  * Test harness: real Letter nodes on random ports with temp data dirs, and a raw WebSocket
  * client that speaks the contract. Integration tests go through real HTTP and WebSocket.
+ *
+ * The engine a node stores in is the run's (`LETTER_TEST_ENGINE`: `sqlite`, the default, or
+ * `postgres`, each node in a fresh schema of LETTER_TEST_PG_URL, dropped when it stops), so one
+ * suite runs on both; vitest.config.ts runs packages/server/test once per engine.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { argon2Hasher } from '../auth/passwords.js';
 import type { Bus } from '../bus/bus.js';
 import { loadConfig, type Config } from '../config.js';
 import { createNode, type LetterNode } from '../node.js';
+import { openTestPostgresStore } from '../store/postgres-testing.js';
 import type { Store } from '../store/store.js';
+import { openSqliteStore } from '../store/worker-store.js';
 import type { Clock } from '../util/clock.js';
+import { postgresTestUrl } from './services.js';
+
+export type TestEngine = 'sqlite' | 'postgres';
+
+/** The engine of this run: LETTER_TEST_ENGINE, `sqlite` unless it says `postgres`. */
+export const testEngine: TestEngine = parseEngine(process.env.LETTER_TEST_ENGINE);
+
+function parseEngine(value: string | undefined): TestEngine {
+  if (value === undefined || value === '' || value === 'sqlite') return 'sqlite';
+  if (value === 'postgres') return 'postgres';
+  throw new Error(`LETTER_TEST_ENGINE must be sqlite or postgres, got ${JSON.stringify(value)}`);
+}
+
+function enginePostgresUrl(): string {
+  const url = postgresTestUrl();
+  if (!url) throw new Error('LETTER_TEST_ENGINE=postgres needs LETTER_TEST_PG_URL');
+  return url;
+}
+
+export interface TestStore {
+  store: Store;
+  /** The PostgreSQL schema it stores in (on PostgreSQL). */
+  schema?: string;
+  /** Closes the store (and drops its PostgreSQL schema). */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A store on the run's engine, for suites that wrap or share one between nodes: SQLite in
+ * `dataDir` (a temp dir by default), or PostgreSQL in a fresh schema.
+ */
+export async function openTestStore(dataDir = tempDir()): Promise<TestStore> {
+  if (testEngine === 'postgres') {
+    // A small pool: many nodes run at once, against one server other runs use too.
+    const pg = await openTestPostgresStore(enginePostgresUrl(), { maxConnections: 4 });
+    return { store: pg.store, schema: pg.schema, cleanup: pg.cleanup };
+  }
+  const store = await openSqliteStore({ file: join(dataDir, 'letter.db') });
+  return { store, cleanup: () => store.close() };
+}
 
 export interface TestServer {
   node: LetterNode;
   url: string;
   wsUrl: string;
   dataDir: string;
+  /** The PostgreSQL schema of the store the harness opened for this node (on PostgreSQL). */
+  schema?: string;
   stop(): Promise<void>;
 }
 
@@ -35,6 +85,12 @@ export function tempDir(prefix = 'letter-test-'): string {
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
+  // On PostgreSQL a node without a store of its own gets a fresh schema, gone when it stops.
+  const owned =
+    testEngine === 'postgres' && !options.store && !options.config?.databaseUrl
+      ? await openTestStore(dataDir)
+      : undefined;
+  const store = options.store ?? owned?.store;
   const config: Config = {
     ...loadConfig({}),
     port: 0,
@@ -51,7 +107,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     // Argon2id as in production, at a lower memory cost so suites stay fast.
     hasher: argon2Hasher({ memoryCost: 1024, timeCost: 2 }),
     ...(options.bus && { bus: options.bus }),
-    ...(options.store && { store: options.store }),
+    ...(store && { store }),
     ...(options.clock && { clock: options.clock }),
   });
   const url = await node.listen();
@@ -60,8 +116,10 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     url,
     wsUrl: url.replace(/^http/, 'ws') + '/ws',
     dataDir,
+    ...(owned?.schema && { schema: owned.schema }),
     async stop() {
       await node.stop();
+      await owned?.cleanup();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -241,3 +299,42 @@ export class TestSocket {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Rows straight from the database a node stores in, past the store (to check what is really
+ * kept): its SQLite file, or its PostgreSQL schema. `sql` is written for both, with `$1`, `$2`, …
+ * parameters (each once, in order); integers come back as numbers on both.
+ */
+export async function storedRows<R>(
+  server: Pick<TestServer, 'dataDir' | 'schema'>,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  if (testEngine === 'sqlite') {
+    const db = new Database(join(server.dataDir, 'letter.db'), { readonly: true });
+    try {
+      return db.prepare(sql.replace(/\$\d+/g, '?')).all(...params) as R[];
+    } finally {
+      db.close();
+    }
+  }
+  if (!server.schema) throw new Error('storedRows: the harness did not open this node’s store');
+  const url = new URL(enginePostgresUrl());
+  url.searchParams.set('options', `-c search_path=${server.schema}`);
+  const client = new pg.Client({
+    connectionString: url.toString(),
+    // int8 (bigint, count(*)) as a number, as SQLite answers.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8
+          ? Number
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as R[];
+  } finally {
+    await client.end();
+  }
+}
