@@ -34,9 +34,9 @@ import { installMetricsRoute, listenMetrics, type MetricsServer } from './metric
 import { Sweeper } from './sweeper.js';
 import { BusPresence } from './presence/bus-presence.js';
 import { RedisBus } from './bus/redis.js';
-import { openPostgresStore } from './store/postgres.js';
+import { openPostgresStore } from './store/postgres/open.js';
 import type { Store, UserRecord } from './store/store.js';
-import { openSqliteStore } from './store/worker-store.js';
+import { openSqliteStore } from './store/sqlite/worker-store.js';
 import { WebSocketTransport, type SocketHandler } from './transport/ws.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { randomIds, type Ids } from './util/ids.js';

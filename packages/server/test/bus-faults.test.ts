@@ -25,9 +25,9 @@ import {
   type TestUser,
 } from '../src/testing/harness.js';
 import { postgresTestUrl, redisTestUrl } from '../src/testing/services.js';
-import { openTestPostgresStore } from '../src/store/postgres-testing.js';
+import { openTestPostgresStore } from '../src/store/postgres/testing.js';
 import type { Store } from '../src/store/store.js';
-import { openSqliteStore } from '../src/store/worker-store.js';
+import { openSqliteStore } from '../src/store/sqlite/worker-store.js';
 
 /** Counts what goes over a bus, per channel. */
 class CountingBus implements Bus {
@@ -334,7 +334,11 @@ function describeRedisFaults(
       const proxy = await FaultProxy.forUrl(redisUrl);
       proxies.push(proxy);
       const bus = new RedisBus(proxy.urlFor(redisUrl), prefix);
-      const node = await startServer({ store, bus, config: { jwtSecret: 'bus-faults-stop-secret-of-32-bytes+' } });
+      const node = await startServer({
+        store,
+        bus,
+        config: { jwtSecret: 'bus-faults-stop-secret-of-32-bytes+' },
+      });
       await until(() => bus.isUp());
       proxy.cut();
       await until(() => !bus.isUp());

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { limits } from '@letter/protocol';
 import type { Store } from '../src/store/store.js';
-import { openSqliteStore } from '../src/store/worker-store.js';
+import { openSqliteStore } from '../src/store/sqlite/worker-store.js';
 import {
   directConversation,
   register,

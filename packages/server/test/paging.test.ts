@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '@letter/protocol';
-import { openSqliteStore, type SqliteStoreHandle } from '../src/store/worker-store.js';
+import { openSqliteStore, type SqliteStoreHandle } from '../src/store/sqlite/worker-store.js';
 import {
   api,
   register,

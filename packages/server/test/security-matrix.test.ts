@@ -29,7 +29,7 @@ import {
   type Answer,
   type World,
 } from './security-matrix.table.js';
-import { openTestPostgresStore } from '../src/store/postgres-testing.js';
+import { openTestPostgresStore } from '../src/store/postgres/testing.js';
 import type { Store } from '../src/store/store.js';
 import { postgresTestUrl } from '../src/testing/services.js';
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '@letter/protocol';
-import { openTestPostgresStore, type TestPostgresStore } from '../src/store/postgres-testing.js';
+import { openTestPostgresStore, type TestPostgresStore } from '../src/store/postgres/testing.js';
 import {
   api,
   directConversation,

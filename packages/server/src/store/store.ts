@@ -1,7 +1,7 @@
 /**
  * The store: the one source of truth. Everything durable goes through this interface; the
- * implementations (`sqlite.ts` behind a worker thread, `postgres.ts`) are chosen only in node.ts
- * and must all pass `store.suite.ts`.
+ * implementations (`sqlite/sqlite-store.ts` behind a worker thread, `postgres/open.ts`) are chosen only in node.ts
+ * and must all pass `suite/suite.ts`.
  *
  * Conventions for every method:
  * - Times are epoch milliseconds in and ISO strings out (protocol shapes).
@@ -34,7 +34,7 @@ export interface UserRecord extends User {
 /** A contact as the owner may see them (`online` is the caller's to add, from presence). */
 export interface ContactRecord extends Omit<Contact, 'online' | 'user'> {
   user: User;
-  /** Whether the owner may see this contact's presence (presence-rule.ts). */
+  /** Whether the owner may see this contact's presence (shared/presence-rule.ts). */
   presenceVisible: boolean;
 }
 
@@ -325,7 +325,7 @@ export interface Store {
   /** True when either has blocked the other. */
   isBlockedEitherWay(a: string, b: string): Promise<boolean>;
   /**
-   * Everyone who may see this user's presence (presence-rule.ts): mutual contacts and
+   * Everyone who may see this user's presence (shared/presence-rule.ts): mutual contacts and
    * co-members, minus blocks either way.
    */
   presenceAudience(userId: string): Promise<string[]>;

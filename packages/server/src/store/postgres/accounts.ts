@@ -1,0 +1,162 @@
+/**
+ * Account deletion and the data a user may take with them, for the PostgreSQL store. Deletion
+ * is one transaction that locks the user row first: a contact, a block, a conversation or a
+ * group membership being added for them concurrently either commits before (and is undone
+ * here) or waits and finds the tombstone (they lock the user FOR SHARE). Their groups are then
+ * locked in id order, as every other writer locks users before conversations.
+ */
+import { sql } from 'kysely';
+import { LetterError, type Message } from '@letter/protocol';
+import {
+  DELETED_DISPLAY_NAME,
+  type AccountDeletion,
+  type MemberChange,
+  type SentMessagesPage,
+  type PruneCounts,
+  type PruneCutoffs,
+} from '../store.js';
+import {
+  asPruneDb,
+  deleteDeadSessions,
+  deleteDeadSessionTokens,
+  deleteOldPositionLog,
+} from '../shared/prune.js';
+import { readTx, writeTx } from './db.js';
+import type { PostgresGroups } from './groups.js';
+import type { PostgresStore } from './postgres-store.js';
+import { MESSAGE_COLUMNS } from '../shared/tables.js';
+import { toMessages } from '../shared/rows.js';
+
+/**
+ * The username a deleted account keeps: never registrable ("~" is outside the username
+ * alphabet), the same as the SQLite store's (sqlite/accounts.ts).
+ */
+export const tombstoneUsername = (userId: string): string => `deleted~${userId}`;
+
+export class PostgresAccounts {
+  constructor(
+    private readonly store: PostgresStore,
+    private readonly groups: PostgresGroups,
+  ) {}
+
+  deleteUser(input: {
+    userId: string;
+    now: number;
+    messageIdPrefix: string;
+  }): Promise<AccountDeletion> {
+    const { userId, now } = input;
+    return writeTx(this.store.db, async (tx) => {
+      // NO KEY UPDATE: the id stays, so rows that merely reference the user (a message being
+      // appended by them right now) need not wait for us.
+      const row = await tx
+        .selectFrom('users')
+        .select('deleted_at')
+        .where('id', '=', userId)
+        .forNoKeyUpdate()
+        .executeTakeFirst();
+      if (!row || row.deleted_at !== null) throw new LetterError('not_found', 'Unknown user.');
+
+      const revokedSessionIds = await this.store.revokeUserSessionsIn(tx, userId, now, '');
+      await tx
+        .deleteFrom('contacts')
+        .where((eb) => eb.or([eb('owner_id', '=', userId), eb('contact_id', '=', userId)]))
+        .execute();
+      await tx
+        .deleteFrom('blocks')
+        .where((eb) => eb.or([eb('blocker_id', '=', userId), eb('blocked_id', '=', userId)]))
+        .execute();
+
+      let n = 0;
+      const nextId = () => `${input.messageIdPrefix}.${++n}`;
+      const groupChanges: MemberChange[] = [];
+      const directConversationIds: string[] = [];
+      const memberships = await tx
+        .selectFrom('members as m')
+        .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
+        .select(['c.id', 'c.kind'])
+        .where('m.user_id', '=', userId)
+        .orderBy('c.id')
+        .execute();
+      for (const conversation of memberships) {
+        if (conversation.kind === 'direct') {
+          // The peer keeps the history; the conversation shows "Deleted account" and refuses
+          // sends.
+          directConversationIds.push(conversation.id);
+          continue;
+        }
+        groupChanges.push(
+          await this.groups.removeMemberIn(tx, {
+            conversationId: conversation.id,
+            actorId: userId,
+            userId,
+            now,
+            messageIds: [nextId(), nextId()],
+          }),
+        );
+      }
+      await tx
+        .updateTable('users')
+        .set({
+          username: tombstoneUsername(userId),
+          display_name: DELETED_DISPLAY_NAME,
+          password_hash: '',
+          deleted_at: now,
+        })
+        .where('id', '=', userId)
+        .execute();
+      return { revokedSessionIds, groupChanges, directConversationIds };
+    });
+  }
+
+  sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
+    const from = { conversationId: page.after?.conversationId ?? '', seq: page.after?.seq ?? 0 };
+    const after = sql<boolean>`(msg.conversation_id, msg.seq) > (${from.conversationId}, ${from.seq})`;
+    return readTx(this.store.db, async (tx) => {
+      const rows = await tx
+        .selectFrom('messages as msg')
+        .select(MESSAGE_COLUMNS)
+        .where('msg.sender_id', '=', userId)
+        .where(after)
+        .where('msg.deleted_at', 'is', null)
+        .orderBy('msg.conversation_id')
+        .orderBy('msg.seq')
+        .limit(Math.max(0, Math.trunc(page.limit)))
+        .execute();
+      const last = rows.at(-1);
+      if (!last) return [];
+      const reactions = await tx
+        .selectFrom('messages as msg')
+        .innerJoin('reactions as r', (join) =>
+          join
+            .onRef('r.conversation_id', '=', 'msg.conversation_id')
+            .onRef('r.seq', '=', 'msg.seq'),
+        )
+        .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
+        .where('msg.sender_id', '=', userId)
+        .where(after)
+        .where(
+          sql<boolean>`(msg.conversation_id, msg.seq) <= (${last.conversation_id}, ${last.seq})`,
+        )
+        .where('msg.deleted_at', 'is', null)
+        .orderBy('r.conversation_id')
+        .orderBy('r.seq')
+        .orderBy('r.created_at')
+        .orderBy('r.user_id')
+        .execute();
+      return toMessages(rows, reactions);
+    });
+  }
+
+  prune(cutoffs: PruneCutoffs): Promise<PruneCounts> {
+    return writeTx(this.store.db, async (tx) => {
+      const db = asPruneDb(tx);
+      const deleted = async (query: { executeTakeFirst(): Promise<{ numDeletedRows: bigint }> }) =>
+        Number((await query.executeTakeFirst()).numDeletedRows);
+      // Tokens first, counted; the sessions' own delete would cascade to them uncounted.
+      const refreshTokens = await deleted(deleteDeadSessionTokens(db, cutoffs));
+      const sessions = await deleted(deleteDeadSessions(db, cutoffs));
+      const positionLog = await deleted(deleteOldPositionLog(db, cutoffs));
+      return { sessions, refreshTokens, positionLog };
+    });
+  }
+}

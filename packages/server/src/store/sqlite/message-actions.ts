@@ -1,0 +1,83 @@
+/**
+ * Edits, deletes for everyone and reactions for the SQLite store. Who may act is decided here,
+ * inside the transaction that writes: the checks and the write see the same rows.
+ */
+import { LetterError } from '@letter/protocol';
+import type { MessageChange, MessageTarget } from '../store.js';
+import type { Membership, SqliteStore } from './sqlite-store.js';
+import type { MessageRow } from '../shared/rows.js';
+
+interface Target {
+  membership: Membership;
+  row: MessageRow;
+}
+
+export class SqliteMessageActions {
+  constructor(private readonly store: SqliteStore) {}
+
+  edit(input: MessageTarget & { body: string }): MessageChange {
+    const { membership, row } = this.target(input);
+    if (row.sender_id !== input.userId) {
+      throw new LetterError('forbidden', 'You can only edit your own messages.');
+    }
+    if (row.deleted_at !== null) throw new LetterError('forbidden', 'This message was deleted.');
+    if (membership.kind === 'direct')
+      this.store.checkDirectSend(input.conversationId, input.userId);
+    if (row.body === input.body) return this.result(input, false);
+    // The search index follows by trigger (messages_fts_update).
+    this.store.a.setBody.run({ ...input, body: input.body, now: input.now });
+    return this.result(input, true);
+  }
+
+  delete(input: MessageTarget): MessageChange {
+    const { membership, row } = this.target(input);
+    const own = row.sender_id === input.userId;
+    const groupAdmin = membership.kind === 'group' && membership.role === 'admin';
+    if (!own && !groupAdmin) {
+      throw new LetterError('forbidden', 'You can only delete your own messages.');
+    }
+    if (row.deleted_at !== null) return this.result(input, false);
+    this.store.a.tombstone.run(input);
+    this.store.a.deleteReactions.run(input);
+    return this.result(input, true);
+  }
+
+  setReaction(input: MessageTarget & { emoji: string }): MessageChange {
+    const { membership, row } = this.target(input);
+    if (row.deleted_at !== null) throw new LetterError('forbidden', 'This message was deleted.');
+    if (membership.kind === 'direct')
+      this.store.checkDirectSend(input.conversationId, input.userId);
+    if (this.store.a.reactionOf.get(input)?.emoji === input.emoji) return this.result(input, false);
+    this.store.a.upsertReaction.run(input);
+    return this.result(input, true);
+  }
+
+  removeReaction(input: MessageTarget): MessageChange {
+    this.target(input);
+    const changed = this.store.a.deleteReaction.run(input).changes > 0;
+    return this.result(input, changed);
+  }
+
+  /**
+   * The message, when the actor is a member who may see it: `not_found` for a non-member, a seq
+   * before they joined, or one that does not exist. System messages belong to nobody.
+   */
+  private target(input: MessageTarget): Target {
+    const membership = this.store.requireMembership(input.conversationId, input.userId);
+    if (input.seq < membership.join_seq) throw new LetterError('not_found');
+    const row = this.store.q.messageBySeq.get(input);
+    if (!row) throw new LetterError('not_found');
+    if (row.system_json !== null) {
+      throw new LetterError('forbidden', 'System messages cannot be changed.');
+    }
+    return { membership, row };
+  }
+
+  private result(input: MessageTarget, changed: boolean): MessageChange {
+    return {
+      message: this.store.getMessage(input.conversationId, input.seq)!,
+      changed,
+      memberIds: this.store.a.membersWhoMaySee.all(input).map((row) => row.user_id),
+    };
+  }
+}
