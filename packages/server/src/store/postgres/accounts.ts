@@ -23,7 +23,7 @@ import {
 } from '../shared/prune.js';
 import { readTx, writeTx } from './db.js';
 import type { PostgresGroups } from './groups.js';
-import type { PostgresStore } from './postgres-store.js';
+import type { PostgresCore } from './core.js';
 import { MESSAGE_COLUMNS } from '../shared/tables.js';
 import { toMessages } from '../shared/rows.js';
 
@@ -35,7 +35,7 @@ export const tombstoneUsername = (userId: string): string => `deleted~${userId}`
 
 export class PostgresAccounts {
   constructor(
-    private readonly store: PostgresStore,
+    private readonly store: PostgresCore,
     private readonly groups: PostgresGroups,
   ) {}
 

@@ -9,10 +9,10 @@ import { LetterError, limits, type Message, type Role, type SystemEvent } from '
 import type { GroupChangeBase, MemberChange } from '../store.js';
 import { writeTx, type Db } from './db.js';
 import { memberSetOf, memberViews, membershipOf, newMember, type Membership } from './views.js';
-import type { PostgresStore } from './postgres-store.js';
+import type { PostgresCore } from './core.js';
 
 export class PostgresGroups {
-  constructor(private readonly store: PostgresStore) {}
+  constructor(private readonly store: PostgresCore) {}
 
   rename(input: GroupChangeBase & { title: string }): Promise<MemberChange> {
     return writeTx(this.store.db, async (tx) => {

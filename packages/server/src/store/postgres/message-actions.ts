@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { LetterError } from '@letter/protocol';
 import type { MessageChange, MessageTarget } from '../store.js';
 import { writeTx, type Db } from './db.js';
-import type { PostgresStore } from './postgres-store.js';
+import type { PostgresCore } from './core.js';
 import { searchVector } from './search.js';
 import { messagesBetween, type Membership } from './views.js';
 import { membersWhoMaySee } from '../shared/queries.js';
@@ -19,7 +19,7 @@ interface Target {
 }
 
 export class PostgresMessageActions {
-  constructor(private readonly store: PostgresStore) {}
+  constructor(private readonly store: PostgresCore) {}
 
   edit(input: MessageTarget & { body: string }): Promise<MessageChange> {
     return writeTx(this.store.db, async (tx) => {

@@ -40,6 +40,7 @@ import type {
 } from '../store.js';
 import { Abort, readTx, writeTx, type Db } from './db.js';
 import { PostgresAccounts } from './accounts.js';
+import type { PostgresCore } from './core.js';
 import { PostgresGroups } from './groups.js';
 import { PostgresMessageActions } from './message-actions.js';
 import { PostgresPeople } from './people.js';
@@ -62,7 +63,7 @@ import { toMessages, type MessageRow } from '../shared/rows.js';
 /** Every Store method but the lifecycle the handle in postgres/open.ts owns. */
 export type PostgresStoreMethods = Omit<Store, 'close' | 'stats'>;
 
-export class PostgresStore extends PostgresPeople implements PostgresStoreMethods {
+export class PostgresStore extends PostgresPeople implements PostgresStoreMethods, PostgresCore {
   private readonly groups = new PostgresGroups(this);
   private readonly actions = new PostgresMessageActions(this);
   private readonly accounts = new PostgresAccounts(this, this.groups);

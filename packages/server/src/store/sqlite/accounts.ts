@@ -11,7 +11,7 @@ import {
   type PruneCounts,
   type PruneCutoffs,
 } from '../store.js';
-import type { SqliteStore } from './sqlite-store.js';
+import type { SqliteCore } from './core.js';
 import type { SqliteGroups } from './groups.js';
 import { toMessages } from '../shared/rows.js';
 
@@ -23,7 +23,7 @@ export const tombstoneUsername = (userId: string): string => `deleted~${userId}`
 
 export class SqliteAccounts {
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: SqliteCore,
     private readonly groups: SqliteGroups,
   ) {}
 

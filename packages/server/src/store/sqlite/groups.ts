@@ -5,10 +5,10 @@
  */
 import { LetterError, limits, type Message, type Role, type SystemEvent } from '@letter/protocol';
 import type { GroupChangeBase, MemberChange } from '../store.js';
-import type { Membership, SqliteStore } from './sqlite-store.js';
+import type { Membership, SqliteCore } from './core.js';
 
 export class SqliteGroups {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: SqliteCore) {}
 
   rename(input: GroupChangeBase & { title: string }): MemberChange {
     const { conversationId, actorId, now } = input;

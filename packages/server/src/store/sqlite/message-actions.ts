@@ -4,7 +4,7 @@
  */
 import { LetterError } from '@letter/protocol';
 import type { MessageChange, MessageTarget } from '../store.js';
-import type { Membership, SqliteStore } from './sqlite-store.js';
+import type { Membership, SqliteCore } from './core.js';
 import type { MessageRow } from '../shared/rows.js';
 
 interface Target {
@@ -13,7 +13,7 @@ interface Target {
 }
 
 export class SqliteMessageActions {
-  constructor(private readonly store: SqliteStore) {}
+  constructor(private readonly store: SqliteCore) {}
 
   edit(input: MessageTarget & { body: string }): MessageChange {
     const { membership, row } = this.target(input);

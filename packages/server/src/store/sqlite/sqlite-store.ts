@@ -37,6 +37,7 @@ import type {
 } from '../store.js';
 import type { ConversationViewQueries, Queries } from './queries.js';
 import { SqliteAccounts } from './accounts.js';
+import type { Membership, SqliteCore } from './core.js';
 import { SqliteGroups } from './groups.js';
 import { SqliteMessageActions } from './message-actions.js';
 import { SqlitePeople, type SqliteOptions } from './people.js';
@@ -64,10 +65,7 @@ export type SyncStore = {
 /** Above every seq: `seq < NO_UPPER_BOUND` is the absent `before`. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
-/** A member row with what access checks need (see `membership` in sqlite/queries.ts). */
-export type Membership = NonNullable<ReturnType<Queries['membership']['get']>>;
-
-export class SqliteStore extends SqlitePeople implements SyncStore {
+export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   private readonly groups: SqliteGroups;
   private readonly actions: SqliteMessageActions;
   private readonly accounts: SqliteAccounts;
