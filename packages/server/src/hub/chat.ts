@@ -24,6 +24,7 @@ import { AccountService } from './accounts.js';
 import { GroupService } from './groups.js';
 import { MessageActions } from './message-actions.js';
 import { takeGroupToken, takeSendToken } from './send-limit.js';
+import { refuseSelfConversation } from '../store/shared/rules.js';
 
 export interface SendInput {
   conversationId?: string | undefined;
@@ -188,8 +189,7 @@ export class ChatService {
     userId: string,
     peerId: string,
   ): Promise<{ conversation: Conversation; created: boolean }> {
-    if (peerId === userId)
-      throw new LetterError('bad_request', 'You cannot start a conversation with yourself.');
+    refuseSelfConversation(userId, peerId);
     const { store, ids, clock } = this.deps;
     const peer = await store.getUser(peerId);
     if (!peer) throw new LetterError('not_found', 'No such user.');

@@ -6,7 +6,7 @@
  * locked in id order, as every other writer locks users before conversations.
  */
 import { sql } from 'kysely';
-import { LetterError, type Message } from '@letter/protocol';
+import type { Message } from '@letter/protocol';
 import {
   DELETED_DISPLAY_NAME,
   type AccountDeletion,
@@ -26,12 +26,7 @@ import type { PostgresGroups } from './groups.js';
 import type { PostgresCore } from './core.js';
 import { MESSAGE_COLUMNS } from '../shared/tables.js';
 import { toMessages } from '../shared/rows.js';
-
-/**
- * The username a deleted account keeps: never registrable ("~" is outside the username
- * alphabet), the same as the SQLite store's (sqlite/accounts.ts).
- */
-export const tombstoneUsername = (userId: string): string => `deleted~${userId}`;
+import { pageLimit, tombstoneUsername, unknownUser } from '../shared/rules.js';
 
 export class PostgresAccounts {
   constructor(
@@ -54,7 +49,7 @@ export class PostgresAccounts {
         .where('id', '=', userId)
         .forNoKeyUpdate()
         .executeTakeFirst();
-      if (!row || row.deleted_at !== null) throw new LetterError('not_found', 'Unknown user.');
+      if (!row || row.deleted_at !== null) throw unknownUser();
 
       const revokedSessionIds = await this.store.revokeUserSessionsIn(tx, userId, now, '');
       await tx
@@ -120,7 +115,7 @@ export class PostgresAccounts {
         .where('msg.deleted_at', 'is', null)
         .orderBy('msg.conversation_id')
         .orderBy('msg.seq')
-        .limit(Math.max(0, Math.trunc(page.limit)))
+        .limit(pageLimit(page.limit))
         .execute();
       const last = rows.at(-1);
       if (!last) return [];

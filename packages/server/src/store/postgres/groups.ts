@@ -5,10 +5,20 @@
  * Users to add are locked before the conversation (the store's lock order: users first).
  */
 import { sql } from 'kysely';
-import { LetterError, limits, type Message, type Role, type SystemEvent } from '@letter/protocol';
+import { LetterError, type Message, type Role, type SystemEvent } from '@letter/protocol';
 import type { GroupChangeBase, MemberChange } from '../store.js';
 import { writeTx, type Db } from './db.js';
 import { memberSetOf, memberViews, membershipOf, newMember, type Membership } from './views.js';
+import {
+  notAMember,
+  refuseOverfullGroup,
+  refuseSoleMemberDemotion,
+  removalOf,
+  requireAdmin,
+  requireGroup,
+  roleEventOf,
+  unknownUser,
+} from '../shared/rules.js';
 import type { PostgresCore } from './core.js';
 
 export class PostgresGroups {
@@ -38,7 +48,7 @@ export class PostgresGroups {
       await this.lock(tx, conversationId);
       requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
       for (const userId of wanted) {
-        if (!live.has(userId)) throw new LetterError('not_found', 'Unknown user.');
+        if (!live.has(userId)) throw unknownUser();
       }
       const present = new Set(
         (
@@ -52,12 +62,7 @@ export class PostgresGroups {
       const added = wanted.filter((userId) => !present.has(userId));
       if (added.length === 0) return this.change(tx, input, []);
       await this.store.refuseBlockedMembers(tx, actorId, added);
-      if (present.size + added.length > limits.groupMaxMembers) {
-        throw new LetterError(
-          'bad_request',
-          `A group has at most ${limits.groupMaxMembers} members.`,
-        );
-      }
+      refuseOverfullGroup(present.size, added.length);
       const event: SystemEvent = { kind: 'added', actorId, userIds: added };
       const message = await this.append(tx, input, 0, event, now);
       // They see history from the message that added them on, and have it unread.
@@ -83,14 +88,10 @@ export class PostgresGroups {
     const { conversationId, actorId, userId, now } = input;
     await this.lock(db, conversationId);
     const actor = await this.requireGroupMember(db, conversationId, actorId);
-    const leaving = userId === actorId;
-    if (!leaving) {
-      requireAdmin(actor);
-      if (!(await membershipOf(db, conversationId, userId))) {
-        throw new LetterError('not_found', 'That user is not a member.');
-      }
+    const kind = removalOf(actor, actorId, userId);
+    if (kind === 'removed' && !(await membershipOf(db, conversationId, userId))) {
+      throw notAMember();
     }
-    const kind = leaving ? 'left' : 'removed';
     const message = await this.append(db, input, 0, { kind, actorId, userIds: [userId] }, now);
     // Their positions (and position log, by cascade) go with the row: a re-add starts afresh.
     await db
@@ -111,14 +112,13 @@ export class PostgresGroups {
       await this.lock(tx, conversationId);
       requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
       const target = await membershipOf(tx, conversationId, userId);
-      if (!target) throw new LetterError('not_found', 'That user is not a member.');
+      if (!target) throw notAMember();
       if (target.role === role) return this.change(tx, input, []);
-      if (role === 'member' && (await this.counts(tx, conversationId)).members === 1) {
-        throw new LetterError('bad_request', 'A group needs an admin; you are its only member.');
-      }
+      if (role === 'member')
+        refuseSoleMemberDemotion((await this.counts(tx, conversationId)).members);
       await this.setMemberRole(tx, conversationId, userId, role);
       await this.bumpMembersVersion(tx, conversationId);
-      const kind = role === 'admin' ? 'promoted' : 'demoted';
+      const kind = roleEventOf(role);
       const message = await this.append(tx, input, 0, { kind, actorId, userIds: [userId] }, now);
       // An admin who demotes themselves as the last admin hands over to someone else.
       const handOver = role === 'member' ? await this.ensureAdmin(tx, input, userId) : null;
@@ -174,11 +174,7 @@ export class PostgresGroups {
     conversationId: string,
     userId: string,
   ): Promise<Membership> {
-    const membership = await this.store.requireMembership(db, conversationId, userId);
-    if (membership.kind !== 'group') {
-      throw new LetterError('forbidden', 'A direct conversation cannot be managed.');
-    }
-    return membership;
+    return requireGroup(await this.store.requireMembership(db, conversationId, userId));
   }
 
   private async counts(db: Db, conversationId: string) {
@@ -250,11 +246,5 @@ export class PostgresGroups {
       removedUserIds: who.removed ?? [],
       views: await memberViews(db, conversationId, [...added, input.actorId]),
     };
-  }
-}
-
-function requireAdmin(membership: Membership): void {
-  if (membership.role !== 'admin') {
-    throw new LetterError('forbidden', 'Only group admins can do this.');
   }
 }

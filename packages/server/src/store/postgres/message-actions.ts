@@ -5,17 +5,28 @@
  * reaction never lands on a fresh tombstone.
  */
 import { sql } from 'kysely';
-import { LetterError } from '@letter/protocol';
 import type { MessageChange, MessageTarget } from '../store.js';
 import { writeTx, type Db } from './db.js';
 import type { PostgresCore } from './core.js';
 import { searchVector } from './search.js';
 import { messagesBetween, type Membership } from './views.js';
 import { membersWhoMaySee } from '../shared/queries.js';
+import {
+  refuseDelete,
+  refuseDeleted,
+  refuseEdit,
+  refuseUnseen,
+  requireChangeable,
+} from '../shared/rules.js';
 
 interface Target {
   membership: Membership;
-  row: { sender_id: string | null; body: string; deleted_at: number | null };
+  row: {
+    sender_id: string | null;
+    body: string;
+    deleted_at: number | null;
+    system_json: string | null;
+  };
 }
 
 export class PostgresMessageActions {
@@ -24,10 +35,7 @@ export class PostgresMessageActions {
   edit(input: MessageTarget & { body: string }): Promise<MessageChange> {
     return writeTx(this.store.db, async (tx) => {
       const { membership, row } = await this.target(tx, input);
-      if (row.sender_id !== input.userId) {
-        throw new LetterError('forbidden', 'You can only edit your own messages.');
-      }
-      if (row.deleted_at !== null) throw new LetterError('forbidden', 'This message was deleted.');
+      refuseEdit(row, input.userId);
       if (membership.kind === 'direct') {
         await this.store.checkDirectSend(tx, input.conversationId, input.userId);
       }
@@ -49,11 +57,7 @@ export class PostgresMessageActions {
   delete(input: MessageTarget): Promise<MessageChange> {
     return writeTx(this.store.db, async (tx) => {
       const { membership, row } = await this.target(tx, input);
-      const own = row.sender_id === input.userId;
-      const groupAdmin = membership.kind === 'group' && membership.role === 'admin';
-      if (!own && !groupAdmin) {
-        throw new LetterError('forbidden', 'You can only delete your own messages.');
-      }
+      refuseDelete(row, membership, input.userId);
       if (row.deleted_at !== null) return this.result(tx, input, false);
       // The body leaves storage and the search index; the seq stays as a tombstone.
       await tx
@@ -74,7 +78,7 @@ export class PostgresMessageActions {
   setReaction(input: MessageTarget & { emoji: string }): Promise<MessageChange> {
     return writeTx(this.store.db, async (tx) => {
       const { membership, row } = await this.target(tx, input);
-      if (row.deleted_at !== null) throw new LetterError('forbidden', 'This message was deleted.');
+      refuseDeleted(row);
       if (membership.kind === 'direct') {
         await this.store.checkDirectSend(tx, input.conversationId, input.userId);
       }
@@ -126,7 +130,7 @@ export class PostgresMessageActions {
    */
   private async target(db: Db, input: MessageTarget): Promise<Target> {
     const membership = await this.store.requireMembership(db, input.conversationId, input.userId);
-    if (input.seq < membership.join_seq) throw new LetterError('not_found');
+    refuseUnseen(membership, input.seq);
     const row = await db
       .selectFrom('messages')
       .select(['sender_id', 'body', 'deleted_at', 'system_json'])
@@ -134,11 +138,7 @@ export class PostgresMessageActions {
       .where('seq', '=', input.seq)
       .forUpdate()
       .executeTakeFirst();
-    if (!row) throw new LetterError('not_found');
-    if (row.system_json !== null) {
-      throw new LetterError('forbidden', 'System messages cannot be changed.');
-    }
-    return { membership, row };
+    return { membership, row: requireChangeable(row) };
   }
 
   private async result(db: Db, input: MessageTarget, changed: boolean): Promise<MessageChange> {

@@ -4,7 +4,7 @@
  * one member's position queue and neither ever goes back.
  */
 import type { Receipt, ReceiptKind } from '@letter/protocol';
-import { iso } from '../../util/clock.js';
+import { ownMoveIsLogged, positionMove, toReceipt } from '../shared/rules.js';
 import type { PositionResult } from '../store.js';
 import { readTx, writeTx, type Db } from './db.js';
 import { membershipOf } from './views.js';
@@ -27,24 +27,11 @@ export function advancePosition(
       .forUpdate('m')
       .executeTakeFirst();
     if (!member) return null;
-    const target = Math.min(Math.trunc(seq), member.last_seq);
-    const readSeq = kind === 'read' ? Math.max(member.read_seq, target) : member.read_seq;
-    // Reading implies having received.
-    const deliveredSeq = Math.max(member.delivered_seq, kind === 'read' ? readSeq : target);
-    // A read entry also dates delivery (receipts take the earlier of both), so a read that
-    // drags delivered along writes one entry, not two.
-    if (readSeq > member.read_seq) {
-      await logPosition(tx, conversationId, userId, 'read', readSeq, now);
-    } else if (deliveredSeq > member.delivered_seq) {
-      await logPosition(tx, conversationId, userId, 'delivered', deliveredSeq, now);
-    }
-    if (readSeq > member.read_seq || deliveredSeq > member.delivered_seq) {
-      await setPositions(tx, conversationId, userId, readSeq, deliveredSeq);
-    }
-    const [newSeq, moved] =
-      kind === 'read'
-        ? [readSeq, readSeq > member.read_seq]
-        : [deliveredSeq, deliveredSeq > member.delivered_seq];
+    const move = positionMove(member, kind, seq);
+    const { readSeq, deliveredSeq, log, moved } = move;
+    if (log) await logPosition(tx, conversationId, userId, log.kind, log.seq, now);
+    if (move.write) await setPositions(tx, conversationId, userId, readSeq, deliveredSeq);
+    const newSeq = move.seq;
     // Who may hear of it: members who joined at or before the new position.
     const audience = moved
       ? (
@@ -74,7 +61,7 @@ export async function moveOwnPositions(
   now: number,
 ): Promise<void> {
   await setPositions(db, conversationId, userId, seq, seq);
-  if (before.read_seq < seq - 1) await logPosition(db, conversationId, userId, 'read', seq, now);
+  if (ownMoveIsLogged(before, seq)) await logPosition(db, conversationId, userId, 'read', seq, now);
 }
 
 export async function logPosition(
@@ -155,17 +142,7 @@ export function receipts(
       .orderBy('m.joined_at')
       .orderBy('m.user_id')
       .execute();
-    return rows.map((row) => {
-      // Reading implies delivery, and read entries stand in for delivered ones.
-      const delivered =
-        row.delivered_at === null || row.read_at === null
-          ? (row.delivered_at ?? row.read_at)
-          : Math.min(row.delivered_at, row.read_at);
-      return {
-        userId: row.user_id,
-        deliveredAt: delivered === null ? null : iso(delivered),
-        readAt: row.read_at === null ? null : iso(row.read_at),
-      };
-    });
+    // Reading implies delivery, and read entries stand in for delivered ones.
+    return rows.map(toReceipt);
   });
 }

@@ -56,8 +56,20 @@ import {
   newMember,
   type Membership,
 } from './views.js';
-import { MESSAGE_COLUMNS, directKeyOf } from '../shared/tables.js';
-import { blockedEitherWayWith, refuseBlockedMembers } from '../shared/queries.js';
+import { MESSAGE_COLUMNS } from '../shared/tables.js';
+import { blockedEitherWayWith } from '../shared/queries.js';
+import {
+  badReply,
+  directKeyOf,
+  historyAfter,
+  mayReplyTo,
+  otherMembers,
+  pageLimit,
+  refuseBlockedMembers,
+  refuseDirectSend,
+  refuseRepeatElsewhere,
+  refuseSelfConversation,
+} from '../shared/rules.js';
 import { toMessages, type MessageRow } from '../shared/rows.js';
 
 /** Every Store method but the lifecycle the handle in postgres/open.ts owns. */
@@ -94,7 +106,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     peerId: string,
     now: number,
   ): Promise<{ conversation: Conversation; created: boolean }> {
-    if (userId === peerId) throw new LetterError('bad_request', 'Cannot talk to yourself.');
+    refuseSelfConversation(userId, peerId);
     return writeTx(this.db, async (tx) => {
       await this.requireUsers(tx, [userId, peerId]);
       const directKey = directKeyOf(userId, peerId);
@@ -153,7 +165,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     systemMessageId: string;
   }): Promise<Conversation> {
     const { id, creatorId, createdAt: now } = group;
-    const others = [...new Set(group.memberIds)].filter((member) => member !== creatorId);
+    const others = otherMembers(creatorId, group.memberIds);
     return writeTx(this.db, async (tx) => {
       await this.requireUsers(tx, [creatorId, ...others]);
       await this.refuseBlockedMembers(tx, creatorId, others);
@@ -355,9 +367,9 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return readTx(this.db, async (tx) => {
       const member = await membershipOf(tx, conversationId, viewerId);
       if (!member) return null;
-      const limit = Math.max(0, Math.trunc(range.limit));
+      const limit = pageLimit(range.limit);
       // Nothing from before the member joined: the page stops there with hasMore false.
-      const after = Math.max(range.after ?? 0, member.join_seq - 1);
+      const after = historyAfter(range.after, member.join_seq);
       const forward = range.after !== undefined;
       let query = tx
         .selectFrom('messages as msg')
@@ -471,8 +483,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
       .limit(1)
       .executeTakeFirst();
     if (!peer) return;
-    if (peer.deleted_at !== null) throw new LetterError('forbidden', 'This account was deleted.');
-    if (await this.blockedEitherWayIn(db, userId, peer.user_id)) throw new LetterError('blocked');
+    refuseDirectSend(peer.deleted_at, await this.blockedEitherWayIn(db, userId, peer.user_id));
   }
 
   /** Inserts a message row with its search vector; false when (sender, clientMsgId) clashed. */
@@ -537,9 +548,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     original: { conversation_id: string; seq: number },
     conversationId: string,
   ): Promise<AppendResult> {
-    if (original.conversation_id !== conversationId) {
-      throw new LetterError('bad_request', 'clientMsgId was already used in another conversation.');
-    }
+    refuseRepeatElsewhere(original.conversation_id, conversationId);
     const [message] = await messagesBetween(db, conversationId, original.seq);
     if (!message) throw new LetterError('not_found');
     return { message, created: false };
@@ -552,14 +561,13 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     replyToSeq: number,
   ): Promise<void> {
     const target =
-      replyToSeq >= membership.join_seq &&
+      mayReplyTo(replyToSeq, membership) &&
       (await db
         .selectFrom('messages')
         .select('seq')
         .where('conversation_id', '=', conversationId)
         .where('seq', '=', replyToSeq)
         .executeTakeFirst());
-    if (!target)
-      throw new LetterError('bad_request', 'replyToSeq does not refer to a message here.');
+    if (!target) throw badReply();
   }
 }

@@ -3,7 +3,7 @@
  * that decides who may learn what is written once and compiled for each engine.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { LetterError, limits } from '@letter/protocol';
+import { limits } from '@letter/protocol';
 import { MEMBER_COLUMNS, type SharedTables } from './tables.js';
 
 /**
@@ -31,19 +31,6 @@ export function blockedEitherWayWith(db: Kysely<SharedTables>, userId: string) {
     .union(
       db.selectFrom('blocks').select('blocker_id as user_id').where('blocked_id', '=', userId),
     );
-}
-
-/**
- * Nobody is put into a group by someone they blocked, or who blocked them: `blocked` when any
- * of `userIds` is in `blocked` (the actor's `blockedEitherWayWith`). Group creation and adding
- * members, in both stores.
- */
-export function refuseBlockedMembers(blocked: readonly string[], userIds: readonly string[]): void {
-  if (blocked.length === 0) return;
-  const set = new Set(blocked);
-  if (userIds.some((userId) => set.has(userId))) {
-    throw new LetterError('blocked', 'You cannot add someone who blocked you or whom you blocked.');
-  }
 }
 
 /**

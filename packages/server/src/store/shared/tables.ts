@@ -162,10 +162,6 @@ export const MEMBER_VIEW_COLUMNS = [
   'm.archived',
 ] as const;
 
-/** One key per unordered pair; JSON keeps it unambiguous whatever characters ids contain. */
-export const directKeyOf = (a: string, b: string): string =>
-  JSON.stringify(a < b ? [a, b] : [b, a]);
-
 /** Membership's columns (aliases m: members, c: conversations). */
 export const MEMBERSHIP_COLUMNS = [
   'c.kind',

@@ -2,7 +2,7 @@
  * Account deletion and the data a user may take with them, for the SQLite store. Deletion is one
  * transaction: nobody can see a half-deleted account (say, still logged in but gone from groups).
  */
-import { LetterError, type Message } from '@letter/protocol';
+import type { Message } from '@letter/protocol';
 import {
   DELETED_DISPLAY_NAME,
   type AccountDeletion,
@@ -14,12 +14,7 @@ import {
 import type { SqliteCore } from './core.js';
 import type { SqliteGroups } from './groups.js';
 import { toMessages } from '../shared/rows.js';
-
-/**
- * The username a deleted account keeps: unique (it holds the id) and never registrable ("~" is
- * outside the username alphabet), so the real name is free again at once.
- */
-export const tombstoneUsername = (userId: string): string => `deleted~${userId}`;
+import { pageLimit, tombstoneUsername, unknownUser } from '../shared/rules.js';
 
 export class SqliteAccounts {
   constructor(
@@ -31,7 +26,7 @@ export class SqliteAccounts {
     const { userId, now } = input;
     const { a, q } = this.store;
     const row = q.userById.get({ id: userId });
-    if (!row || row.deleted_at !== null) throw new LetterError('not_found', 'Unknown user.');
+    if (!row || row.deleted_at !== null) throw unknownUser();
 
     const revokedSessionIds = q.revokeUserSessions
       .all({ userId, now, exceptId: '' })
@@ -75,7 +70,7 @@ export class SqliteAccounts {
     const rows = this.store.a.sentMessages.all({
       userId,
       ...from,
-      limit: Math.max(0, Math.trunc(page.limit)),
+      limit: pageLimit(page.limit),
     });
     const last = rows.at(-1);
     if (!last) return [];

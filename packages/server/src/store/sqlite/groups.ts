@@ -3,16 +3,25 @@
  * rule that must hold at commit is checked here, inside the caller's transaction: who may act,
  * and that a group with members always has an admin.
  */
-import { LetterError, limits, type Message, type Role, type SystemEvent } from '@letter/protocol';
+import type { Message, Role, SystemEvent } from '@letter/protocol';
 import type { GroupChangeBase, MemberChange } from '../store.js';
-import type { Membership, SqliteCore } from './core.js';
+import {
+  notAMember,
+  refuseOverfullGroup,
+  refuseSoleMemberDemotion,
+  removalOf,
+  requireAdmin,
+  requireGroup,
+  roleEventOf,
+} from '../shared/rules.js';
+import type { SqliteCore } from './core.js';
 
 export class SqliteGroups {
   constructor(private readonly store: SqliteCore) {}
 
   rename(input: GroupChangeBase & { title: string }): MemberChange {
     const { conversationId, actorId, now } = input;
-    this.requireAdmin(this.requireGroupMember(conversationId, actorId));
+    requireAdmin(this.requireGroupMember(conversationId, actorId));
     const current = this.store.a.conversationRow.get({ conversationId })!;
     if (current.title === input.title) return this.change(input, []);
     this.store.a.setTitle.run({ conversationId, title: input.title });
@@ -22,19 +31,14 @@ export class SqliteGroups {
 
   addMembers(input: GroupChangeBase & { userIds: string[] }): MemberChange {
     const { conversationId, actorId, now } = input;
-    this.requireAdmin(this.requireGroupMember(conversationId, actorId));
+    requireAdmin(this.requireGroupMember(conversationId, actorId));
     const wanted = [...new Set(input.userIds)];
     for (const userId of wanted) this.store.requireUser(userId);
     const added = wanted.filter((userId) => !this.store.isMember(conversationId, userId));
     if (added.length === 0) return this.change(input, []);
     this.store.refuseBlockedMembers(actorId, added);
     const { members } = this.store.a.counts.get({ conversationId })!;
-    if (members + added.length > limits.groupMaxMembers) {
-      throw new LetterError(
-        'bad_request',
-        `A group has at most ${limits.groupMaxMembers} members.`,
-      );
-    }
+    refuseOverfullGroup(members, added.length);
     const message = this.append(input, 0, { kind: 'added', actorId, userIds: added }, now);
     for (const userId of added) {
       // They see history from the message that added them on, and have it unread.
@@ -55,14 +59,8 @@ export class SqliteGroups {
   removeMember(input: GroupChangeBase & { userId: string }): MemberChange {
     const { conversationId, actorId, userId, now } = input;
     const actor = this.requireGroupMember(conversationId, actorId);
-    const leaving = userId === actorId;
-    if (!leaving) {
-      this.requireAdmin(actor);
-      if (!this.store.isMember(conversationId, userId)) {
-        throw new LetterError('not_found', 'That user is not a member.');
-      }
-    }
-    const kind = leaving ? 'left' : 'removed';
+    const kind = removalOf(actor, actorId, userId);
+    if (kind === 'removed' && !this.store.isMember(conversationId, userId)) throw notAMember();
     const message = this.append(input, 0, { kind, actorId, userIds: [userId] }, now);
     // Their positions (and position log) go with the row: a re-add starts afresh.
     this.store.a.deleteMember.run({ conversationId, userId });
@@ -75,16 +73,15 @@ export class SqliteGroups {
 
   setRole(input: GroupChangeBase & { userId: string; role: Role }): MemberChange {
     const { conversationId, actorId, userId, role, now } = input;
-    this.requireAdmin(this.requireGroupMember(conversationId, actorId));
+    requireAdmin(this.requireGroupMember(conversationId, actorId));
     const target = this.store.q.membership.get({ conversationId, userId });
-    if (!target) throw new LetterError('not_found', 'That user is not a member.');
+    if (!target) throw notAMember();
     if (target.role === role) return this.change(input, []);
-    if (role === 'member' && this.store.a.counts.get({ conversationId })!.members === 1) {
-      throw new LetterError('bad_request', 'A group needs an admin; you are its only member.');
-    }
+    if (role === 'member')
+      refuseSoleMemberDemotion(this.store.a.counts.get({ conversationId })!.members);
     this.store.a.setRole.run({ conversationId, userId, role });
     this.store.a.bumpMembersVersion.run({ conversationId });
-    const kind = role === 'admin' ? 'promoted' : 'demoted';
+    const kind = roleEventOf(role);
     const message = this.append(input, 0, { kind, actorId, userIds: [userId] }, now);
     // An admin who demotes themselves as the last admin hands over to someone else.
     const handOver = role === 'member' ? this.ensureAdmin(input, userId) : null;
@@ -107,18 +104,8 @@ export class SqliteGroups {
   }
 
   /** Order of checks: a non-member learns nothing (404) before anything else is said. */
-  private requireGroupMember(conversationId: string, userId: string): Membership {
-    const membership = this.store.requireMembership(conversationId, userId);
-    if (membership.kind !== 'group') {
-      throw new LetterError('forbidden', 'A direct conversation cannot be managed.');
-    }
-    return membership;
-  }
-
-  private requireAdmin(membership: Membership): void {
-    if (membership.role !== 'admin') {
-      throw new LetterError('forbidden', 'Only group admins can do this.');
-    }
+  private requireGroupMember(conversationId: string, userId: string) {
+    return requireGroup(this.store.requireMembership(conversationId, userId));
   }
 
   private append(input: GroupChangeBase, which: 0 | 1, event: SystemEvent, now: number): Message {

@@ -2,10 +2,16 @@
  * Edits, deletes for everyone and reactions for the SQLite store. Who may act is decided here,
  * inside the transaction that writes: the checks and the write see the same rows.
  */
-import { LetterError } from '@letter/protocol';
 import type { MessageChange, MessageTarget } from '../store.js';
 import type { Membership, SqliteCore } from './core.js';
 import type { MessageRow } from '../shared/rows.js';
+import {
+  refuseDelete,
+  refuseDeleted,
+  refuseEdit,
+  refuseUnseen,
+  requireChangeable,
+} from '../shared/rules.js';
 
 interface Target {
   membership: Membership;
@@ -17,10 +23,7 @@ export class SqliteMessageActions {
 
   edit(input: MessageTarget & { body: string }): MessageChange {
     const { membership, row } = this.target(input);
-    if (row.sender_id !== input.userId) {
-      throw new LetterError('forbidden', 'You can only edit your own messages.');
-    }
-    if (row.deleted_at !== null) throw new LetterError('forbidden', 'This message was deleted.');
+    refuseEdit(row, input.userId);
     if (membership.kind === 'direct')
       this.store.checkDirectSend(input.conversationId, input.userId);
     if (row.body === input.body) return this.result(input, false);
@@ -31,11 +34,7 @@ export class SqliteMessageActions {
 
   delete(input: MessageTarget): MessageChange {
     const { membership, row } = this.target(input);
-    const own = row.sender_id === input.userId;
-    const groupAdmin = membership.kind === 'group' && membership.role === 'admin';
-    if (!own && !groupAdmin) {
-      throw new LetterError('forbidden', 'You can only delete your own messages.');
-    }
+    refuseDelete(row, membership, input.userId);
     if (row.deleted_at !== null) return this.result(input, false);
     this.store.a.tombstone.run(input);
     this.store.a.deleteReactions.run(input);
@@ -44,7 +43,7 @@ export class SqliteMessageActions {
 
   setReaction(input: MessageTarget & { emoji: string }): MessageChange {
     const { membership, row } = this.target(input);
-    if (row.deleted_at !== null) throw new LetterError('forbidden', 'This message was deleted.');
+    refuseDeleted(row);
     if (membership.kind === 'direct')
       this.store.checkDirectSend(input.conversationId, input.userId);
     if (this.store.a.reactionOf.get(input)?.emoji === input.emoji) return this.result(input, false);
@@ -64,12 +63,8 @@ export class SqliteMessageActions {
    */
   private target(input: MessageTarget): Target {
     const membership = this.store.requireMembership(input.conversationId, input.userId);
-    if (input.seq < membership.join_seq) throw new LetterError('not_found');
-    const row = this.store.q.messageBySeq.get(input);
-    if (!row) throw new LetterError('not_found');
-    if (row.system_json !== null) {
-      throw new LetterError('forbidden', 'System messages cannot be changed.');
-    }
+    refuseUnseen(membership, input.seq);
+    const row = requireChangeable(this.store.q.messageBySeq.get(input));
     return { membership, row };
   }
 

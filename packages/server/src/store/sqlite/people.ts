@@ -17,6 +17,7 @@ import { migrate } from './migrations.js';
 import { createQueries, type Queries } from './queries.js';
 import { createActionQueries, type ActionQueries } from './queries-actions.js';
 import { toContact, toSession, toUser, toUserRecord } from '../shared/rows.js';
+import { inRequestedOrder, unknownUser } from '../shared/rules.js';
 
 export interface SqliteOptions {
   /** Milliseconds to wait for a lock held by another connection (e.g. a backup). */
@@ -88,14 +89,7 @@ export abstract class SqlitePeople {
     const byId = new Map(
       this.q.usersByIds.all({ idsJson: JSON.stringify(ids) }).map((row) => [row.id, toUser(row)]),
     );
-    const seen = new Set<string>();
-    const users: User[] = [];
-    for (const id of ids) {
-      const user = byId.get(id);
-      if (user && !seen.has(id)) users.push(user);
-      seen.add(id);
-    }
-    return users;
+    return inRequestedOrder(ids, byId);
   }
 
   searchUsers(prefix: string, limit: number, excludeId: string): User[] {
@@ -220,7 +214,7 @@ export abstract class SqlitePeople {
   /** A user who exists and was not deleted, or `not_found`. */
   requireUser(id: string) {
     const row = this.q.userById.get({ id });
-    if (!row || row.deleted_at !== null) throw new LetterError('not_found', 'Unknown user.');
+    if (!row || row.deleted_at !== null) throw unknownUser();
     return row;
   }
 }

@@ -12,7 +12,6 @@ import {
   type SearchResult,
   type SystemEvent,
 } from '@letter/protocol';
-import { iso } from '../../util/clock.js';
 import type {
   AccountDeletion,
   PruneCounts,
@@ -42,7 +41,21 @@ import { SqliteGroups } from './groups.js';
 import { SqliteMessageActions } from './message-actions.js';
 import { SqlitePeople, type SqliteOptions } from './people.js';
 import { searchMessages } from './search.js';
-import { refuseBlockedMembers } from '../shared/queries.js';
+import {
+  badReply,
+  directKeyOf,
+  historyAfter,
+  mayReplyTo,
+  otherMembers,
+  ownMoveIsLogged,
+  pageLimit,
+  positionMove,
+  refuseBlockedMembers,
+  refuseDirectSend,
+  refuseRepeatElsewhere,
+  refuseSelfConversation,
+  toReceipt,
+} from '../shared/rules.js';
 import {
   toConversations,
   toMemberViews,
@@ -99,7 +112,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     peerId: string,
     now: number,
   ): { conversation: Conversation; created: boolean } {
-    if (userId === peerId) throw new LetterError('bad_request', 'Cannot talk to yourself.');
+    refuseSelfConversation(userId, peerId);
     this.requireUser(userId);
     this.requireUser(peerId);
     const directKey = directKeyOf(userId, peerId);
@@ -143,7 +156,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     systemMessageId: string;
   }): Conversation {
     const { id, creatorId, createdAt: now } = group;
-    const others = [...new Set(group.memberIds)].filter((member) => member !== creatorId);
+    const others = otherMembers(creatorId, group.memberIds);
     for (const userId of [creatorId, ...others]) this.requireUser(userId);
     this.refuseBlockedMembers(creatorId, others);
     this.q.insertConversation.run({
@@ -286,21 +299,16 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     // A retry of a send that already committed gets its original answer, even if a block
     // happened in between: the message was sent before the block.
     if (check.existing_seq !== null) {
-      if (check.existing_conversation_id !== conversationId) {
-        throw new LetterError(
-          'bad_request',
-          'clientMsgId was already used in another conversation.',
-        );
-      }
+      refuseRepeatElsewhere(check.existing_conversation_id!, conversationId);
       return { message: this.requireMessage(conversationId, check.existing_seq), created: false };
     }
     if (check.peer_id !== null) refuseDirectSend(check.peer_deleted_at, check.blocked === 1);
     if (
       message.replyToSeq !== null &&
-      (message.replyToSeq < check.join_seq ||
+      (!mayReplyTo(message.replyToSeq, check) ||
         !this.q.messageBySeq.get({ conversationId, seq: message.replyToSeq }))
     ) {
-      throw new LetterError('bad_request', 'replyToSeq does not refer to a message here.');
+      throw badReply();
     }
     const taken = this.q.takeSeq.get({ conversationId, now: message.createdAt })!;
     const seq = taken.last_seq;
@@ -333,11 +341,11 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   history(conversationId: string, viewerId: string, range: HistoryRange): HistoryPage | null {
     const member = this.q.membership.get({ conversationId, userId: viewerId });
     if (!member) return null;
-    const limit = Math.max(0, Math.trunc(range.limit));
+    const limit = pageLimit(range.limit);
     const params = {
       conversationId,
       // Nothing from before the member joined: the page stops there with hasMore false.
-      after: Math.max(range.after ?? 0, member.join_seq - 1),
+      after: historyAfter(range.after, member.join_seq),
       before: range.before ?? NO_UPPER_BOUND,
       limit: limit + 1,
     };
@@ -371,26 +379,14 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   ): PositionResult | null {
     const member = this.q.membership.get({ conversationId, userId });
     if (!member) return null;
-    const target = Math.min(Math.trunc(seq), member.last_seq);
-    const readSeq = kind === 'read' ? Math.max(member.read_seq, target) : member.read_seq;
-    // Reading implies having received.
-    const deliveredSeq = Math.max(member.delivered_seq, kind === 'read' ? readSeq : target);
-    // A read entry also dates delivery (receipts take the earlier of both), so a read that
-    // drags delivered along writes one entry, not two.
-    if (readSeq > member.read_seq) this.logPosition(conversationId, userId, 'read', readSeq, now);
-    else if (deliveredSeq > member.delivered_seq) {
-      this.logPosition(conversationId, userId, 'delivered', deliveredSeq, now);
-    }
-    const changed = readSeq > member.read_seq || deliveredSeq > member.delivered_seq;
-    if (changed) this.q.setPositions.run({ conversationId, userId, readSeq, deliveredSeq });
-    const [newSeq, moved] =
-      kind === 'read'
-        ? [readSeq, readSeq > member.read_seq]
-        : [deliveredSeq, deliveredSeq > member.delivered_seq];
+    const move = positionMove(member, kind, seq);
+    const { readSeq, deliveredSeq, log, moved } = move;
+    if (log) this.logPosition(conversationId, userId, log.kind, log.seq, now);
+    if (move.write) this.q.setPositions.run({ conversationId, userId, readSeq, deliveredSeq });
     const audience = moved
-      ? this.q.memberIdsSeeing.all({ conversationId, seq: newSeq }).map((row) => row.user_id)
+      ? this.q.memberIdsSeeing.all({ conversationId, seq: move.seq }).map((row) => row.user_id)
       : [];
-    return { seq: newSeq, changed: moved, audience };
+    return { seq: move.seq, changed: moved, audience };
   }
 
   // Message actions (sqlite/message-actions.ts) and search (sqlite/search.ts)
@@ -476,18 +472,8 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     const message = this.q.messageBySeq.get({ conversationId, seq });
     if (!message) return null;
     const rows = this.q.receipts.all({ conversationId, seq, senderId: message.sender_id ?? '' });
-    return rows.map((row) => {
-      // Reading implies delivery, and read entries stand in for delivered ones.
-      const delivered =
-        row.delivered_at === null || row.read_at === null
-          ? (row.delivered_at ?? row.read_at)
-          : Math.min(row.delivered_at, row.read_at);
-      return {
-        userId: row.user_id,
-        deliveredAt: delivered === null ? null : iso(delivered),
-        readAt: row.read_at === null ? null : iso(row.read_at),
-      };
-    });
+    // Reading implies delivery, and read entries stand in for delivered ones.
+    return rows.map(toReceipt);
   }
 
   // Helpers
@@ -586,7 +572,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     now: number,
   ): void {
     this.q.setPositions.run({ conversationId, userId, readSeq: seq, deliveredSeq: seq });
-    if (before.read_seq < seq - 1) this.logPosition(conversationId, userId, 'read', seq, now);
+    if (ownMoveIsLogged(before, seq)) this.logPosition(conversationId, userId, 'read', seq, now);
   }
 
   private logPosition(
@@ -599,12 +585,3 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     this.q.logPosition.run({ conversationId, userId, kind, seq, at });
   }
 }
-
-/** A direct conversation takes no new words when the peer's account is gone or either blocked. */
-function refuseDirectSend(peerDeletedAt: number | null, blocked: boolean): void {
-  if (peerDeletedAt !== null) throw new LetterError('forbidden', 'This account was deleted.');
-  if (blocked) throw new LetterError('blocked');
-}
-
-/** One key per unordered pair; JSON keeps it unambiguous whatever characters ids contain. */
-const directKeyOf = (a: string, b: string): string => JSON.stringify(a < b ? [a, b] : [b, a]);
