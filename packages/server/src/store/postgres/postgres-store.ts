@@ -70,7 +70,7 @@ import {
   refuseRepeatElsewhere,
   refuseSelfConversation,
 } from '../shared/rules.js';
-import { toMessages, type MessageRow } from '../shared/rows.js';
+import { systemMessageRow, toMessages, userMessageRow, type MessageRow } from '../shared/rows.js';
 
 /** Every Store method but the lifecycle the handle in postgres/open.ts owns. */
 export type PostgresStoreMethods = Omit<Store, 'close' | 'stats'>;
@@ -190,24 +190,13 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
         ])
         .execute();
       await logPosition(tx, id, creatorId, 'read', 1, now);
-      await this.insertMessage(tx, {
-        id: group.systemMessageId,
-        conversation_id: id,
-        seq: 1,
-        sender_id: null,
-        client_msg_id: null,
-        body: '',
-        created_at: now,
-        edited_at: null,
-        deleted_at: null,
-        reply_to_seq: null,
-        system_json: JSON.stringify({
-          kind: 'created',
-          actorId: creatorId,
-          userIds: others,
-          title: group.title,
-        }),
-      });
+      const created: SystemEvent = {
+        kind: 'created',
+        actorId: creatorId,
+        userIds: others,
+        title: group.title,
+      };
+      await this.insertMessage(tx, systemMessageRow(id, group.systemMessageId, 1, created, now));
       const conversation = (await conversationsFor(tx, creatorId, id))[0];
       if (!conversation) throw new LetterError('not_found');
       return conversation;
@@ -321,19 +310,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
         await this.checkReply(tx, conversationId, membership, message.replyToSeq);
 
       const seq = taken.last_seq;
-      const row: MessageRow = {
-        id: message.id,
-        conversation_id: conversationId,
-        seq,
-        sender_id: senderId,
-        client_msg_id: clientMsgId,
-        body: message.body,
-        created_at: createdAt,
-        edited_at: null,
-        deleted_at: null,
-        reply_to_seq: message.replyToSeq,
-        system_json: null,
-      };
+      const row = userMessageRow(message, seq);
       if (!(await this.insertMessage(tx, row))) {
         // The same (sender, clientMsgId) committed meanwhile in another conversation (a repeat
         // in this one would have queued on our lock and been found above).
@@ -512,19 +489,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   ): Promise<Message> {
     const taken = await this.takeSeq(db, conversationId, now);
     if (!taken) throw new LetterError('not_found');
-    const row: MessageRow = {
-      id,
-      conversation_id: conversationId,
-      seq: taken.last_seq,
-      sender_id: null,
-      client_msg_id: null,
-      body: '',
-      created_at: now,
-      edited_at: null,
-      deleted_at: null,
-      reply_to_seq: null,
-      system_json: JSON.stringify(event),
-    };
+    const row = systemMessageRow(conversationId, id, taken.last_seq, event, now);
     await this.insertMessage(db, row);
     if (event.actorId !== null) {
       const actor = await membershipOf(db, conversationId, event.actorId);

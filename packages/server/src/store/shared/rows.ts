@@ -4,10 +4,46 @@
  */
 import type { Conversation, Member, Message, SystemEvent, User } from '@letter/protocol';
 import { iso } from '../../util/clock.js';
-import type { ContactRecord, MemberView, SessionRecord, UserRecord } from '../store.js';
-import type { ConversationsTable, MessagesTable, SessionsTable, UsersTable } from '../sqlite/db.js';
+import type { ContactRecord, MemberView, NewMessage, SessionRecord, UserRecord } from '../store.js';
+import type { ConversationsTable, MessagesTable, SessionsTable, UsersTable } from './tables.js';
 
 export type MessageRow = MessagesTable;
+
+/** The row a send inserts at `seq`: the one place a new message's columns are listed. */
+export const userMessageRow = (message: NewMessage, seq: number): MessageRow => ({
+  id: message.id,
+  conversation_id: message.conversationId,
+  seq,
+  sender_id: message.senderId,
+  client_msg_id: message.clientMsgId,
+  body: message.body,
+  created_at: message.createdAt,
+  edited_at: null,
+  deleted_at: null,
+  reply_to_seq: message.replyToSeq,
+  system_json: null,
+});
+
+/** The row of a system message (nobody sent it; its event is its content). */
+export const systemMessageRow = (
+  conversationId: string,
+  id: string,
+  seq: number,
+  event: SystemEvent,
+  now: number,
+): MessageRow => ({
+  id,
+  conversation_id: conversationId,
+  seq,
+  sender_id: null,
+  client_msg_id: null,
+  body: '',
+  created_at: now,
+  edited_at: null,
+  deleted_at: null,
+  reply_to_seq: null,
+  system_json: JSON.stringify(event),
+});
 
 export interface ReactionRow {
   conversation_id: string;

@@ -124,6 +124,14 @@ export const MESSAGE_COLUMNS = [
   'msg.system_json',
 ] as const;
 
+/** A message row's values by column, for an INSERT whose parameters are named by column. */
+export const messageValues = (row: MessagesTable): MessagesTable =>
+  Object.fromEntries(
+    MESSAGE_COLUMNS.map((column) => column.slice('msg.'.length) as keyof MessagesTable).map(
+      (key) => [key, row[key]],
+    ),
+  ) as unknown as MessagesTable;
+
 /** A conversation's own columns (alias c). */
 export const CONVERSATION_COLUMNS = [
   'c.id',

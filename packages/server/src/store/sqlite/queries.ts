@@ -11,6 +11,8 @@ import {
   MEMBERSHIP_COLUMNS,
   MESSAGE_COLUMNS,
   VIEWER_COLUMNS,
+  messageValues,
+  type MessagesTable,
   type Membership,
 } from '../shared/tables.js';
 import { memberPreview } from '../shared/queries.js';
@@ -444,32 +446,9 @@ export function createQueries(db: Db) {
         .where('id', '=', p.conversationId)
         .returning(['last_seq', 'members_version']),
     ),
-    insertMessage: prepare(
-      db,
-      (p: {
-        id: string;
-        conversationId: string;
-        seq: number;
-        senderId: string | null;
-        clientMsgId: string | null;
-        body: string;
-        createdAt: number;
-        replyToSeq: number | null;
-        systemJson: string | null;
-      }) =>
-        qb.insertInto('messages').values({
-          id: p.id,
-          conversation_id: p.conversationId,
-          seq: p.seq,
-          sender_id: p.senderId,
-          client_msg_id: p.clientMsgId,
-          body: p.body,
-          created_at: p.createdAt,
-          edited_at: null,
-          deleted_at: null,
-          reply_to_seq: p.replyToSeq,
-          system_json: p.systemJson,
-        }),
+    // Every column of the row, each bound by its name (shared/rows.ts builds the rows).
+    insertMessage: prepare(db, (p: MessagesTable) =>
+      qb.insertInto('messages').values(messageValues(p)),
     ),
     /**
      * Everything an append checks, in one statement instead of five: the sender's membership

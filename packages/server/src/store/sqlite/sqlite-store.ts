@@ -34,7 +34,7 @@ import type {
   SentMessagesPage,
   Store,
 } from '../store.js';
-import type { ConversationViewQueries, Queries } from './queries.js';
+import type { ConversationViewQueries } from './queries.js';
 import { SqliteAccounts } from './accounts.js';
 import type { Membership, SqliteCore } from './core.js';
 import { SqliteGroups } from './groups.js';
@@ -61,6 +61,8 @@ import {
   toMemberViews,
   toMessage,
   toMessages,
+  systemMessageRow,
+  userMessageRow,
   type MessageRow,
 } from '../shared/rows.js';
 
@@ -186,22 +188,13 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
         joinSeq: 0,
       });
     }
-    this.insertMessageRow({
-      id: group.systemMessageId,
-      conversationId: id,
-      seq: 1,
-      senderId: null,
-      clientMsgId: null,
-      body: '',
-      createdAt: now,
-      replyToSeq: null,
-      systemJson: JSON.stringify({
-        kind: 'created',
-        actorId: creatorId,
-        userIds: others,
-        title: group.title,
-      }),
-    });
+    const created: SystemEvent = {
+      kind: 'created',
+      actorId: creatorId,
+      userIds: others,
+      title: group.title,
+    };
+    this.insertMessageRow(systemMessageRow(id, group.systemMessageId, 1, created, now));
     return this.requireConversation(id, creatorId);
   }
 
@@ -312,20 +305,8 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     }
     const taken = this.q.takeSeq.get({ conversationId, now: message.createdAt })!;
     const seq = taken.last_seq;
-    const row = {
-      id: message.id,
-      conversation_id: conversationId,
-      seq,
-      sender_id: senderId,
-      client_msg_id: clientMsgId,
-      body: message.body,
-      created_at: message.createdAt,
-      edited_at: null,
-      deleted_at: null,
-      reply_to_seq: message.replyToSeq,
-      system_json: null,
-    };
-    this.insertMessageRow({ ...message, seq, systemJson: null });
+    const row = userMessageRow(message, seq);
+    this.insertMessageRow(row);
     this.moveOwnPositions(conversationId, senderId, check, seq, message.createdAt);
     // An UPDATE that matches nothing still costs ~10× this probe, and it usually matches nothing.
     if (this.q.anyArchived.get({ conversationId })) {
@@ -432,7 +413,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   /** Rowids inserted since the index last caught up (a rolled-back row is harmlessly absent). */
   private unindexed: number[] = [];
 
-  private insertMessageRow(row: Parameters<Queries['insertMessage']['run']>[0]): void {
+  private insertMessageRow(row: MessageRow): void {
     const { lastInsertRowid } = this.q.insertMessage.run(row);
     this.unindexed.push(Number(lastInsertRowid));
     if (!this.deferSearchIndex) this.indexPending();
@@ -528,30 +509,8 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     now: number,
   ): Message {
     const seq = this.q.takeSeq.get({ conversationId, now })!.last_seq;
-    const row: MessageRow = {
-      id,
-      conversation_id: conversationId,
-      seq,
-      sender_id: null,
-      client_msg_id: null,
-      body: '',
-      created_at: now,
-      edited_at: null,
-      deleted_at: null,
-      reply_to_seq: null,
-      system_json: JSON.stringify(event),
-    };
-    this.insertMessageRow({
-      id,
-      conversationId,
-      seq,
-      senderId: null,
-      clientMsgId: null,
-      body: '',
-      createdAt: now,
-      replyToSeq: null,
-      systemJson: row.system_json,
-    });
+    const row = systemMessageRow(conversationId, id, seq, event, now);
+    this.insertMessageRow(row);
     if (event.actorId !== null) {
       const actor = this.q.membership.get({ conversationId, userId: event.actorId });
       if (actor) this.moveOwnPositions(conversationId, event.actorId, actor, seq, now);
