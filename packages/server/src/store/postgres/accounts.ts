@@ -5,7 +5,6 @@
  * here) or waits and finds the tombstone (they lock the user FOR SHARE). Their groups are then
  * locked in id order, as every other writer locks users before conversations.
  */
-import { sql } from 'kysely';
 import type { Message } from '@letter/protocol';
 import {
   DELETED_DISPLAY_NAME,
@@ -24,7 +23,7 @@ import {
 import { readTx, writeTx } from './db.js';
 import type { PostgresGroups } from './groups.js';
 import type { PostgresCore } from './core.js';
-import { MESSAGE_COLUMNS } from '../shared/tables.js';
+import { sentMessagesAfter, sentReactionsBetween } from '../shared/queries.js';
 import { toMessages } from '../shared/rows.js';
 import { pageLimit, tombstoneUsername, unknownUser } from '../shared/rules.js';
 
@@ -105,39 +104,12 @@ export class PostgresAccounts {
 
   sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
     const from = { conversationId: page.after?.conversationId ?? '', seq: page.after?.seq ?? 0 };
-    const after = sql<boolean>`(msg.conversation_id, msg.seq) > (${from.conversationId}, ${from.seq})`;
     return readTx(this.store.db, async (tx) => {
-      const rows = await tx
-        .selectFrom('messages as msg')
-        .select(MESSAGE_COLUMNS)
-        .where('msg.sender_id', '=', userId)
-        .where(after)
-        .where('msg.deleted_at', 'is', null)
-        .orderBy('msg.conversation_id')
-        .orderBy('msg.seq')
-        .limit(pageLimit(page.limit))
-        .execute();
+      const rows = await sentMessagesAfter(tx, userId, from, pageLimit(page.limit)).execute();
       const last = rows.at(-1);
       if (!last) return [];
-      const reactions = await tx
-        .selectFrom('messages as msg')
-        .innerJoin('reactions as r', (join) =>
-          join
-            .onRef('r.conversation_id', '=', 'msg.conversation_id')
-            .onRef('r.seq', '=', 'msg.seq'),
-        )
-        .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
-        .where('msg.sender_id', '=', userId)
-        .where(after)
-        .where(
-          sql<boolean>`(msg.conversation_id, msg.seq) <= (${last.conversation_id}, ${last.seq})`,
-        )
-        .where('msg.deleted_at', 'is', null)
-        .orderBy('r.conversation_id')
-        .orderBy('r.seq')
-        .orderBy('r.created_at')
-        .orderBy('r.user_id')
-        .execute();
+      const to = { conversationId: last.conversation_id, seq: last.seq };
+      const reactions = await sentReactionsBetween(tx, userId, from, to).execute();
       return toMessages(rows, reactions);
     });
   }

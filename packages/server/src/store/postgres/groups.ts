@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { LetterError, type Message, type Role, type SystemEvent } from '@letter/protocol';
 import type { GroupChangeBase, MemberChange } from '../store.js';
 import { writeTx, type Db } from './db.js';
+import { longestStandingMembers } from '../shared/queries.js';
 import { memberSetOf, memberViews, membershipOf, newMember, type Membership } from './views.js';
 import {
   notAMember,
@@ -137,14 +138,7 @@ export class PostgresGroups {
   ): Promise<Message | null> {
     const { conversationId, now } = input;
     if ((await this.counts(db, conversationId)).admins > 0) return null;
-    const next = await db
-      .selectFrom('members')
-      .select('user_id')
-      .where('conversation_id', '=', conversationId)
-      .where('user_id', '!=', exceptId)
-      .orderBy('join_seq')
-      .orderBy('joined_at')
-      .orderBy('user_id')
+    const next = await longestStandingMembers(db, conversationId, exceptId)
       .limit(1)
       .executeTakeFirst();
     if (!next) return null;

@@ -2,16 +2,20 @@
  * Queries both SQL stores run as they are: one kysely builder over the shared tables, so a rule
  * that decides who may learn what is written once and compiled for each engine.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import { limits } from '@letter/protocol';
-import { MEMBER_COLUMNS, type SharedTables } from './tables.js';
+import { MEMBER_COLUMNS, MESSAGE_COLUMNS, type SharedTables } from './tables.js';
 
 /**
  * The members who may see message `seq`, in join order: those whose join point (the first seq
  * they may see) is at or before it. A change to a message (edit, delete, reaction) goes to them
  * only: someone added later never learns, not even through an update, what was said before.
  */
-export function membersWhoMaySee(db: Kysely<SharedTables>, conversationId: string, seq: number) {
+export function membersWhoMaySee(
+  db: QueryCreator<SharedTables>,
+  conversationId: string,
+  seq: number,
+) {
   return db
     .selectFrom('members')
     .select('user_id')
@@ -23,7 +27,7 @@ export function membersWhoMaySee(db: Kysely<SharedTables>, conversationId: strin
 }
 
 /** Everyone `userId` blocked or was blocked by (either way counts). */
-export function blockedEitherWayWith(db: Kysely<SharedTables>, userId: string) {
+export function blockedEitherWayWith(db: QueryCreator<SharedTables>, userId: string) {
   return db
     .selectFrom('blocks')
     .select('blocked_id as user_id')
@@ -39,7 +43,7 @@ export function blockedEitherWayWith(db: Kysely<SharedTables>, userId: string) {
  * with how many members the conversation has. By conversation, then join order.
  */
 export function memberPreview(
-  db: Kysely<SharedTables>,
+  db: QueryCreator<SharedTables>,
   viewerId: string,
   /** The page's conversation ids as a subquery, in each engine's way of listing ids. */
   pageIds: RawBuilder<string>,
@@ -79,4 +83,64 @@ export function memberPreview(
     )
     .orderBy('p.conversation_id')
     .orderBy('p.member_rank');
+}
+
+/**
+ * Who takes over as admin when a group has none left: the longest-standing member other than
+ * `exceptId` (join point, then join time, then id). Each engine takes the first row.
+ */
+export function longestStandingMembers(
+  db: QueryCreator<SharedTables>,
+  conversationId: string,
+  exceptId: string,
+) {
+  return db
+    .selectFrom('members')
+    .select('user_id')
+    .where('conversation_id', '=', conversationId)
+    .where('user_id', '!=', exceptId)
+    .orderBy('join_seq')
+    .orderBy('joined_at')
+    .orderBy('user_id');
+}
+
+/** A page of a user's export: their live messages after (conversation, seq), in that order. */
+export function sentMessagesAfter(
+  db: QueryCreator<SharedTables>,
+  userId: string,
+  after: { conversationId: string; seq: number },
+  limit: number,
+) {
+  return db
+    .selectFrom('messages as msg')
+    .select(MESSAGE_COLUMNS)
+    .where('msg.sender_id', '=', userId)
+    .where(sql<boolean>`(msg.conversation_id, msg.seq) > (${after.conversationId}, ${after.seq})`)
+    .where('msg.deleted_at', 'is', null)
+    .orderBy('msg.conversation_id')
+    .orderBy('msg.seq')
+    .limit(limit);
+}
+
+/** The reactions of such a page: on the user's live messages in (from, to]. */
+export function sentReactionsBetween(
+  db: QueryCreator<SharedTables>,
+  userId: string,
+  from: { conversationId: string; seq: number },
+  to: { conversationId: string; seq: number },
+) {
+  return db
+    .selectFrom('messages as msg')
+    .innerJoin('reactions as r', (join) =>
+      join.onRef('r.conversation_id', '=', 'msg.conversation_id').onRef('r.seq', '=', 'msg.seq'),
+    )
+    .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
+    .where('msg.sender_id', '=', userId)
+    .where(sql<boolean>`(msg.conversation_id, msg.seq) > (${from.conversationId}, ${from.seq})`)
+    .where(sql<boolean>`(msg.conversation_id, msg.seq) <= (${to.conversationId}, ${to.seq})`)
+    .where('msg.deleted_at', 'is', null)
+    .orderBy('r.conversation_id')
+    .orderBy('r.seq')
+    .orderBy('r.created_at')
+    .orderBy('r.user_id');
 }

@@ -12,7 +12,13 @@ import {
 } from '../shared/prune.js';
 import type { PruneCutoffs } from '../store.js';
 import { CONVERSATION_COLUMNS, MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from '../shared/tables.js';
-import { blockedEitherWayWith, membersWhoMaySee } from '../shared/queries.js';
+import {
+  blockedEitherWayWith,
+  longestStandingMembers,
+  membersWhoMaySee,
+  sentMessagesAfter,
+  sentReactionsBetween,
+} from '../shared/queries.js';
 
 const ONE = sql.lit(1);
 
@@ -94,15 +100,7 @@ export function createActionQueries(db: Db) {
     ),
     /** The longest-standing member but `exceptId`: the next admin when the last one goes. */
     longestStanding: prepare(db, (p: Conv & { exceptId: string }) =>
-      qb
-        .selectFrom('members')
-        .select('user_id')
-        .where('conversation_id', '=', p.conversationId)
-        .where('user_id', '!=', p.exceptId)
-        .orderBy('join_seq')
-        .orderBy('joined_at')
-        .orderBy('user_id')
-        .limit(ONE),
+      longestStandingMembers(qb, p.conversationId, p.exceptId).limit(ONE),
     ),
     /** Every member with what each one's own view of the conversation needs. */
     membersOf: prepare(db, (p: Conv) =>
@@ -233,15 +231,7 @@ export function createActionQueries(db: Db) {
     sentMessages: prepare(
       db,
       (p: { userId: string; conversationId: string; seq: number; limit: number }) =>
-        qb
-          .selectFrom('messages as msg')
-          .select(MESSAGE_COLUMNS)
-          .where('msg.sender_id', '=', p.userId)
-          .where(sql<boolean>`(msg.conversation_id, msg.seq) > (${p.conversationId}, ${p.seq})`)
-          .where('msg.deleted_at', 'is', null)
-          .orderBy('msg.conversation_id')
-          .orderBy('msg.seq')
-          .limit(p.limit),
+        sentMessagesAfter(qb, p.userId, p, p.limit),
     ),
     /** The reactions of the page: the sender's messages in (from, to]. */
     sentReactions: prepare(
@@ -253,24 +243,12 @@ export function createActionQueries(db: Db) {
         toConversation: string;
         toSeq: number;
       }) =>
-        qb
-          .selectFrom('messages as msg')
-          .innerJoin('reactions as r', (join) =>
-            join
-              .onRef('r.conversation_id', '=', 'msg.conversation_id')
-              .onRef('r.seq', '=', 'msg.seq'),
-          )
-          .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
-          .where('msg.sender_id', '=', p.userId)
-          .where(
-            sql<boolean>`(msg.conversation_id, msg.seq) > (${p.fromConversation}, ${p.fromSeq})`,
-          )
-          .where(sql<boolean>`(msg.conversation_id, msg.seq) <= (${p.toConversation}, ${p.toSeq})`)
-          .where('msg.deleted_at', 'is', null)
-          .orderBy('r.conversation_id')
-          .orderBy('r.seq')
-          .orderBy('r.created_at')
-          .orderBy('r.user_id'),
+        sentReactionsBetween(
+          qb,
+          p.userId,
+          { conversationId: p.fromConversation, seq: p.fromSeq },
+          { conversationId: p.toConversation, seq: p.toSeq },
+        ),
     ),
 
     // Pruning (the rules are in shared/prune.ts)
