@@ -1,7 +1,7 @@
 /** A user's data: the export document, and deleting the account with everything it implies. */
 import { LetterError, type ExportDocument, type Message } from '@letter/protocol';
 import { iso } from '../util/clock.js';
-import type { ChatDeps, ChatService } from './chat.js';
+import type { AccountAnnouncer, ChatDeps } from './deps.js';
 
 /** Conversations, then messages, read per store call while the export streams out. */
 export const EXPORT_CONVERSATIONS_PAGE = 200;
@@ -15,7 +15,7 @@ export interface ExportStream {
 
 export class AccountService {
   constructor(
-    private readonly chat: ChatService,
+    private readonly chat: AccountAnnouncer,
     private readonly deps: ChatDeps,
   ) {}
 

@@ -12,7 +12,7 @@ import {
   type SearchResult,
 } from '@letter/protocol';
 import type { MessageChange, MessageTarget } from '../store/store.js';
-import type { ChatDeps } from './chat.js';
+import type { ChatDeps } from './deps.js';
 import { takeSendToken } from './send-limit.js';
 
 export class MessageActions {

@@ -13,8 +13,8 @@ import {
   type ClientFrameType,
 } from '@letter/protocol';
 import type { ChatService } from './chat.js';
-import { messageJson, type Connection } from './hub.js';
-import type { HeldConnection } from './held-connection.js';
+import { messageJson, type Connection } from '../hub/hub.js';
+import type { HeldConnection } from '../hub/held-connection.js';
 import type { Clock } from '../util/clock.js';
 import { TokenBucket } from '../util/rate.js';
 

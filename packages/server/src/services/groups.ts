@@ -12,12 +12,12 @@ import {
   type Role,
 } from '@letter/protocol';
 import type { GroupChangeBase, MemberChange, SystemMessageIds } from '../store/store.js';
-import type { ChatDeps, ChatService } from './chat.js';
+import type { ChatDeps, MemberAnnouncer } from './deps.js';
 import { takeGroupToken } from './send-limit.js';
 
 export class GroupService {
   constructor(
-    private readonly chat: ChatService,
+    private readonly chat: MemberAnnouncer,
     private readonly deps: ChatDeps,
   ) {}
 

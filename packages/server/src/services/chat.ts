@@ -13,14 +13,12 @@ import {
   type ReceiptKind,
   type SyncResult,
 } from '@letter/protocol';
-import type { MemberSet, MemberView, Store } from '../store/store.js';
-import type { Clock } from '../util/clock.js';
+import type { MemberSet, MemberView } from '../store/store.js';
 import { iso } from '../util/clock.js';
-import type { Ids } from '../util/ids.js';
-import type { RateLimiter } from '../util/rate.js';
-import { messageFrameJson, type Hub, type MessageKey } from './hub.js';
-import type { Presence, PresenceChange } from '../presence/presence.js';
+import { messageFrameJson, type MessageKey } from '../hub/hub.js';
+import type { PresenceChange } from '../presence/presence.js';
 import { AccountService } from './accounts.js';
+import type { ChatDeps } from './deps.js';
 import { GroupService } from './groups.js';
 import { MessageActions } from './message-actions.js';
 import { takeGroupToken, takeSendToken } from './send-limit.js';
@@ -34,25 +32,9 @@ export interface SendInput {
   replyToSeq?: number | undefined;
 }
 
-export interface ChatDeps {
-  store: Store;
-  hub: Hub;
-  presence: Presence;
-  clock: Clock;
-  ids: Ids;
-  sendLimiter: RateLimiter;
-  /** Searches per user (message-actions.ts): each one reads the index. */
-  searchLimiter: RateLimiter;
-  /** Exports per user (accounts.ts): each one reads all the user's messages. */
-  exportLimiter: RateLimiter;
-  /** Group creation and group changes, per actor (takeGroupToken). */
-  groupLimiter: RateLimiter;
-  onMessage?: (message: Message) => void;
-  /** Where background work that failed (presence announcements) is reported. */
-  log?: { warn(details: object, message: string): void };
-}
-
 const MEMBER_CACHE_MAX = 20_000;
+
+export type { ChatDeps } from './deps.js';
 
 export class ChatService {
   /** Group management and per-member settings. */
