@@ -75,6 +75,25 @@ export type RefreshOutcome =
   /** Unknown, expired or revoked. */
   | { kind: 'invalid' };
 
+/** A group to create: its creator becomes admin; `memberIds` may repeat or name the creator. */
+export interface NewGroup {
+  id: string;
+  title: string;
+  creatorId: string;
+  memberIds: string[];
+  createdAt: number;
+  systemMessageId: string;
+}
+
+/** A session with its first refresh token (only the hash is stored). */
+export interface NewSession {
+  id: string;
+  userId: string;
+  refreshHash: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface NewMessage {
   id: string;
   conversationId: string;
@@ -294,13 +313,7 @@ export interface Store {
   prune(cutoffs: PruneCutoffs): Promise<PruneCounts>;
 
   // Sessions and refresh tokens (only hashes are stored)
-  createSession(session: {
-    id: string;
-    userId: string;
-    refreshHash: string;
-    createdAt: number;
-    expiresAt: number;
-  }): Promise<void>;
+  createSession(session: NewSession): Promise<void>;
   getSession(id: string): Promise<SessionRecord | null>;
   /** Atomically spends `oldHash` and stores `newHash`; a spent token revokes its session. */
   rotateRefreshToken(
@@ -348,14 +361,7 @@ export interface Store {
   /** Finds the direct conversation of a pair without creating it. */
   findDirect(userId: string, peerId: string): Promise<string | null>;
   /** `blocked` when the creator blocked, or was blocked by, any of the members. */
-  createGroup(group: {
-    id: string;
-    title: string;
-    creatorId: string;
-    memberIds: string[];
-    createdAt: number;
-    systemMessageId: string;
-  }): Promise<Conversation>;
+  createGroup(group: NewGroup): Promise<Conversation>;
   /** The conversation as `viewerId` sees it, or null when they are not a member. */
   getConversation(conversationId: string, viewerId: string): Promise<Conversation | null>;
   /**

@@ -10,7 +10,7 @@ import { writeTx, type Db } from './db.js';
 import type { PostgresCore } from './core.js';
 import { searchVector } from './search.js';
 import { messagesBetween, type Membership } from './views.js';
-import { membersWhoMaySee } from '../shared/queries.js';
+import { membersWhoMaySee, upsertReaction } from '../shared/queries.js';
 import {
   refuseDelete,
   refuseDeleted,
@@ -91,21 +91,7 @@ export class PostgresMessageActions {
         .executeTakeFirst();
       if (current?.emoji === input.emoji) return this.result(tx, input, false);
       // One reaction per person per message: a new one replaces theirs (and moves to the end).
-      await tx
-        .insertInto('reactions')
-        .values({
-          conversation_id: input.conversationId,
-          seq: input.seq,
-          user_id: input.userId,
-          emoji: input.emoji,
-          created_at: input.now,
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(['conversation_id', 'seq', 'user_id'])
-            .doUpdateSet({ emoji: input.emoji, created_at: input.now }),
-        )
-        .execute();
+      await upsertReaction(tx, input).execute();
       return this.result(tx, input, true);
     });
   }

@@ -11,6 +11,7 @@ import type {
   RefreshOutcome,
   SessionRecord,
   UserRecord,
+  NewSession,
 } from '../store.js';
 import { violatedConstraint, writeTx, type Db } from './db.js';
 import { migratePostgres } from './migrations.js';
@@ -133,13 +134,7 @@ export abstract class PostgresPeople {
 
   // Sessions
 
-  async createSession(session: {
-    id: string;
-    userId: string;
-    refreshHash: string;
-    createdAt: number;
-    expiresAt: number;
-  }): Promise<void> {
+  async createSession(session: NewSession): Promise<void> {
     await writeTx(this.db, async (tx) => {
       await tx
         .insertInto('sessions')

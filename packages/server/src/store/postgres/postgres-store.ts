@@ -37,6 +37,7 @@ import type {
   ConversationPageQuery,
   SentMessagesPage,
   Store,
+  NewGroup,
 } from '../store.js';
 import { Abort, readTx, writeTx, type Db } from './db.js';
 import { PostgresAccounts } from './accounts.js';
@@ -156,14 +157,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return row?.id ?? null;
   }
 
-  async createGroup(group: {
-    id: string;
-    title: string;
-    creatorId: string;
-    memberIds: string[];
-    createdAt: number;
-    systemMessageId: string;
-  }): Promise<Conversation> {
+  async createGroup(group: NewGroup): Promise<Conversation> {
     const { id, creatorId, createdAt: now } = group;
     const others = otherMembers(creatorId, group.memberIds);
     return writeTx(this.db, async (tx) => {

@@ -16,11 +16,15 @@ export function membersWhoMaySee(
   conversationId: string,
   seq: number,
 ) {
+  return membersInJoinOrder(db, conversationId).where('join_seq', '<=', seq);
+}
+
+/** A conversation's member ids in join order (join point, then join time, then id). */
+export function membersInJoinOrder(db: QueryCreator<SharedTables>, conversationId: string) {
   return db
     .selectFrom('members')
     .select('user_id')
     .where('conversation_id', '=', conversationId)
-    .where('join_seq', '<=', seq)
     .orderBy('join_seq')
     .orderBy('joined_at')
     .orderBy('user_id');
@@ -94,14 +98,28 @@ export function longestStandingMembers(
   conversationId: string,
   exceptId: string,
 ) {
+  return membersInJoinOrder(db, conversationId).where('user_id', '!=', exceptId);
+}
+
+/** One reaction per person per message: a new one replaces theirs (and moves to the end). */
+export function upsertReaction(
+  db: QueryCreator<SharedTables>,
+  r: { conversationId: string; seq: number; userId: string; emoji: string; now: number },
+) {
   return db
-    .selectFrom('members')
-    .select('user_id')
-    .where('conversation_id', '=', conversationId)
-    .where('user_id', '!=', exceptId)
-    .orderBy('join_seq')
-    .orderBy('joined_at')
-    .orderBy('user_id');
+    .insertInto('reactions')
+    .values({
+      conversation_id: r.conversationId,
+      seq: r.seq,
+      user_id: r.userId,
+      emoji: r.emoji,
+      created_at: r.now,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['conversation_id', 'seq', 'user_id'])
+        .doUpdateSet({ emoji: r.emoji, created_at: r.now }),
+    );
 }
 
 /** A page of a user's export: their live messages after (conversation, seq), in that order. */

@@ -11,6 +11,7 @@ import type {
   RefreshOutcome,
   SessionRecord,
   UserRecord,
+  NewSession,
 } from '../store.js';
 import type { Db } from './db.js';
 import { migrate } from './migrations.js';
@@ -118,13 +119,7 @@ export abstract class SqlitePeople {
 
   // Sessions
 
-  createSession(session: {
-    id: string;
-    userId: string;
-    refreshHash: string;
-    createdAt: number;
-    expiresAt: number;
-  }): void {
+  createSession(session: NewSession): void {
     this.q.insertSession.run(session);
     this.q.insertRefreshToken.run({
       tokenHash: session.refreshHash,

@@ -18,6 +18,7 @@ import {
   membersWhoMaySee,
   sentMessagesAfter,
   sentReactionsBetween,
+  upsertReaction,
 } from '../shared/queries.js';
 
 const ONE = sql.lit(1);
@@ -164,22 +165,8 @@ export function createActionQueries(db: Db) {
         .where('seq', '=', p.seq)
         .where('user_id', '=', p.userId),
     ),
-    /** One reaction per person per message: a new one replaces theirs (and moves to the end). */
     upsertReaction: prepare(db, (p: ConvSeq & { userId: string; emoji: string; now: number }) =>
-      qb
-        .insertInto('reactions')
-        .values({
-          conversation_id: p.conversationId,
-          seq: p.seq,
-          user_id: p.userId,
-          emoji: p.emoji,
-          created_at: p.now,
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(['conversation_id', 'seq', 'user_id'])
-            .doUpdateSet({ emoji: p.emoji, created_at: p.now }),
-        ),
+      upsertReaction(qb, p),
     ),
     deleteReaction: prepare(db, (p: ConvSeq & { userId: string }) =>
       qb

@@ -33,6 +33,7 @@ import type {
   ConversationPageQuery,
   SentMessagesPage,
   Store,
+  NewGroup,
 } from '../store.js';
 import type { ConversationViewQueries } from './queries.js';
 import { SqliteAccounts } from './accounts.js';
@@ -149,14 +150,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     return this.q.directByKey.get({ directKey: directKeyOf(userId, peerId) })?.id ?? null;
   }
 
-  createGroup(group: {
-    id: string;
-    title: string;
-    creatorId: string;
-    memberIds: string[];
-    createdAt: number;
-    systemMessageId: string;
-  }): Conversation {
+  createGroup(group: NewGroup): Conversation {
     const { id, creatorId, createdAt: now } = group;
     const others = otherMembers(creatorId, group.memberIds);
     for (const userId of [creatorId, ...others]) this.requireUser(userId);
