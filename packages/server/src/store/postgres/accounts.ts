@@ -25,7 +25,7 @@ import type { PostgresGroups } from './groups.js';
 import type { PostgresCore } from './core.js';
 import { sentMessagesAfter, sentReactionsBetween } from '../shared/queries.js';
 import { toMessages } from '../shared/rows.js';
-import { pageLimit, tombstoneUsername, unknownUser } from '../shared/rules.js';
+import * as rules from '../shared/rules.js';
 
 export class PostgresAccounts {
   constructor(
@@ -48,7 +48,7 @@ export class PostgresAccounts {
         .where('id', '=', userId)
         .forNoKeyUpdate()
         .executeTakeFirst();
-      if (!row || row.deleted_at !== null) throw unknownUser();
+      if (!row || row.deleted_at !== null) throw rules.unknownUser();
 
       const revokedSessionIds = await this.store.revokeUserSessionsIn(tx, userId, now, '');
       await tx
@@ -91,7 +91,7 @@ export class PostgresAccounts {
       await tx
         .updateTable('users')
         .set({
-          username: tombstoneUsername(userId),
+          username: rules.tombstoneUsername(userId),
           display_name: DELETED_DISPLAY_NAME,
           password_hash: '',
           deleted_at: now,
@@ -105,7 +105,7 @@ export class PostgresAccounts {
   sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
     const from = { conversationId: page.after?.conversationId ?? '', seq: page.after?.seq ?? 0 };
     return readTx(this.store.db, async (tx) => {
-      const rows = await sentMessagesAfter(tx, userId, from, pageLimit(page.limit)).execute();
+      const rows = await sentMessagesAfter(tx, userId, from, rules.pageLimit(page.limit)).execute();
       const last = rows.at(-1);
       if (!last) return [];
       const to = { conversationId: last.conversation_id, seq: last.seq };

@@ -10,16 +10,7 @@ import type { GroupChangeBase, MemberChange } from '../store.js';
 import { writeTx, type Db } from './db.js';
 import { longestStandingMembers } from '../shared/queries.js';
 import { memberSetOf, memberViews, membershipOf, newMember, type Membership } from './views.js';
-import {
-  notAMember,
-  refuseOverfullGroup,
-  refuseSoleMemberDemotion,
-  removalOf,
-  requireAdmin,
-  requireGroup,
-  roleEventOf,
-  unknownUser,
-} from '../shared/rules.js';
+import * as rules from '../shared/rules.js';
 import type { PostgresCore } from './core.js';
 
 export class PostgresGroups {
@@ -29,7 +20,7 @@ export class PostgresGroups {
     return writeTx(this.store.db, async (tx) => {
       const { conversationId, actorId, now } = input;
       const current = await this.lock(tx, conversationId);
-      requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
+      rules.requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
       if (current.title === input.title) return this.change(tx, input, []);
       await tx
         .updateTable('conversations')
@@ -47,9 +38,9 @@ export class PostgresGroups {
       const wanted = [...new Set(input.userIds)];
       const live = await this.store.lockUsers(tx, wanted);
       await this.lock(tx, conversationId);
-      requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
+      rules.requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
       for (const userId of wanted) {
-        if (!live.has(userId)) throw unknownUser();
+        if (!live.has(userId)) throw rules.unknownUser();
       }
       const present = new Set(
         (
@@ -63,7 +54,7 @@ export class PostgresGroups {
       const added = wanted.filter((userId) => !present.has(userId));
       if (added.length === 0) return this.change(tx, input, []);
       await this.store.refuseBlockedMembers(tx, actorId, added);
-      refuseOverfullGroup(present.size, added.length);
+      rules.refuseOverfullGroup(present.size, added.length);
       const event: SystemEvent = { kind: 'added', actorId, userIds: added };
       const message = await this.append(tx, input, 0, event, now);
       // They see history from the message that added them on, and have it unread.
@@ -89,9 +80,9 @@ export class PostgresGroups {
     const { conversationId, actorId, userId, now } = input;
     await this.lock(db, conversationId);
     const actor = await this.requireGroupMember(db, conversationId, actorId);
-    const kind = removalOf(actor, actorId, userId);
+    const kind = rules.removalOf(actor, actorId, userId);
     if (kind === 'removed' && !(await membershipOf(db, conversationId, userId))) {
-      throw notAMember();
+      throw rules.notAMember();
     }
     const message = await this.append(db, input, 0, { kind, actorId, userIds: [userId] }, now);
     // Their positions (and position log, by cascade) go with the row: a re-add starts afresh.
@@ -111,15 +102,15 @@ export class PostgresGroups {
     return writeTx(this.store.db, async (tx) => {
       const { conversationId, actorId, userId, role, now } = input;
       await this.lock(tx, conversationId);
-      requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
+      rules.requireAdmin(await this.requireGroupMember(tx, conversationId, actorId));
       const target = await membershipOf(tx, conversationId, userId);
-      if (!target) throw notAMember();
+      if (!target) throw rules.notAMember();
       if (target.role === role) return this.change(tx, input, []);
       if (role === 'member')
-        refuseSoleMemberDemotion((await this.counts(tx, conversationId)).members);
+        rules.refuseSoleMemberDemotion((await this.counts(tx, conversationId)).members);
       await this.setMemberRole(tx, conversationId, userId, role);
       await this.bumpMembersVersion(tx, conversationId);
-      const kind = roleEventOf(role);
+      const kind = rules.roleEventOf(role);
       const message = await this.append(tx, input, 0, { kind, actorId, userIds: [userId] }, now);
       // An admin who demotes themselves as the last admin hands over to someone else.
       const handOver = role === 'member' ? await this.ensureAdmin(tx, input, userId) : null;
@@ -168,7 +159,7 @@ export class PostgresGroups {
     conversationId: string,
     userId: string,
   ): Promise<Membership> {
-    return requireGroup(await this.store.requireMembership(db, conversationId, userId));
+    return rules.requireGroup(await this.store.requireMembership(db, conversationId, userId));
   }
 
   private async counts(db: Db, conversationId: string) {

@@ -11,13 +11,7 @@ import type { PostgresCore } from './core.js';
 import { searchVector } from './search.js';
 import { messagesBetween, type Membership } from './views.js';
 import { membersWhoMaySee, upsertReaction } from '../shared/queries.js';
-import {
-  refuseDelete,
-  refuseDeleted,
-  refuseEdit,
-  refuseUnseen,
-  requireChangeable,
-} from '../shared/rules.js';
+import * as rules from '../shared/rules.js';
 
 interface Target {
   membership: Membership;
@@ -35,7 +29,7 @@ export class PostgresMessageActions {
   edit(input: MessageTarget & { body: string }): Promise<MessageChange> {
     return writeTx(this.store.db, async (tx) => {
       const { membership, row } = await this.target(tx, input);
-      refuseEdit(row, input.userId);
+      rules.refuseEdit(row, input.userId);
       if (membership.kind === 'direct') {
         await this.store.checkDirectSend(tx, input.conversationId, input.userId);
       }
@@ -57,7 +51,7 @@ export class PostgresMessageActions {
   delete(input: MessageTarget): Promise<MessageChange> {
     return writeTx(this.store.db, async (tx) => {
       const { membership, row } = await this.target(tx, input);
-      refuseDelete(row, membership, input.userId);
+      rules.refuseDelete(row, membership, input.userId);
       if (row.deleted_at !== null) return this.result(tx, input, false);
       // The body leaves storage and the search index; the seq stays as a tombstone.
       await tx
@@ -78,7 +72,7 @@ export class PostgresMessageActions {
   setReaction(input: MessageTarget & { emoji: string }): Promise<MessageChange> {
     return writeTx(this.store.db, async (tx) => {
       const { membership, row } = await this.target(tx, input);
-      refuseDeleted(row);
+      rules.refuseDeleted(row);
       if (membership.kind === 'direct') {
         await this.store.checkDirectSend(tx, input.conversationId, input.userId);
       }
@@ -116,7 +110,7 @@ export class PostgresMessageActions {
    */
   private async target(db: Db, input: MessageTarget): Promise<Target> {
     const membership = await this.store.requireMembership(db, input.conversationId, input.userId);
-    refuseUnseen(membership, input.seq);
+    rules.refuseUnseen(membership, input.seq);
     const row = await db
       .selectFrom('messages')
       .select(['sender_id', 'body', 'deleted_at', 'system_json'])
@@ -124,7 +118,7 @@ export class PostgresMessageActions {
       .where('seq', '=', input.seq)
       .forUpdate()
       .executeTakeFirst();
-    return { membership, row: requireChangeable(row) };
+    return { membership, row: rules.requireChangeable(row) };
   }
 
   private async result(db: Db, input: MessageTarget, changed: boolean): Promise<MessageChange> {

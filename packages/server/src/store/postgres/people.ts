@@ -17,7 +17,7 @@ import { violatedConstraint, writeTx, type Db } from './db.js';
 import { migratePostgres } from './migrations.js';
 import { presenceVisible } from '../shared/presence-rule.js';
 import { toContact, toSession, toUser, toUserRecord } from '../shared/rows.js';
-import { inRequestedOrder, unknownUser } from '../shared/rules.js';
+import * as rules from '../shared/rules.js';
 
 export abstract class PostgresPeople {
   constructor(
@@ -88,7 +88,7 @@ export abstract class PostgresPeople {
       .where(sql<boolean>`id = any(${ids}::text[])`)
       .execute();
     const byId = new Map(rows.map((row) => [row.id, toUser(row)]));
-    return inRequestedOrder(ids, byId);
+    return rules.inRequestedOrder(ids, byId);
   }
 
   async searchUsers(prefix: string, limit: number, excludeId: string): Promise<User[]> {
@@ -392,6 +392,6 @@ export abstract class PostgresPeople {
   /** `lockUsers` for ids that must all be live users, checked in the order given. */
   async requireUsers(db: Db, ids: string[]): Promise<void> {
     const live = await this.lockUsers(db, ids);
-    for (const id of ids) if (!live.has(id)) throw unknownUser();
+    for (const id of ids) if (!live.has(id)) throw rules.unknownUser();
   }
 }

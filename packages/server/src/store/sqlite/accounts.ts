@@ -14,7 +14,7 @@ import {
 import type { SqliteCore } from './core.js';
 import type { SqliteGroups } from './groups.js';
 import { toMessages } from '../shared/rows.js';
-import { pageLimit, tombstoneUsername, unknownUser } from '../shared/rules.js';
+import * as rules from '../shared/rules.js';
 
 export class SqliteAccounts {
   constructor(
@@ -26,7 +26,7 @@ export class SqliteAccounts {
     const { userId, now } = input;
     const { a, q } = this.store;
     const row = q.userById.get({ id: userId });
-    if (!row || row.deleted_at !== null) throw unknownUser();
+    if (!row || row.deleted_at !== null) throw rules.unknownUser();
 
     const revokedSessionIds = q.revokeUserSessions
       .all({ userId, now, exceptId: '' })
@@ -58,7 +58,7 @@ export class SqliteAccounts {
     }
     a.tombstoneUser.run({
       id: userId,
-      username: tombstoneUsername(userId),
+      username: rules.tombstoneUsername(userId),
       displayName: DELETED_DISPLAY_NAME,
       now,
     });
@@ -70,7 +70,7 @@ export class SqliteAccounts {
     const rows = this.store.a.sentMessages.all({
       userId,
       ...from,
-      limit: pageLimit(page.limit),
+      limit: rules.pageLimit(page.limit),
     });
     const last = rows.at(-1);
     if (!last) return [];

@@ -5,15 +5,7 @@
  */
 import type { Message, Role, SystemEvent } from '@letter/protocol';
 import type { GroupChangeBase, MemberChange } from '../store.js';
-import {
-  notAMember,
-  refuseOverfullGroup,
-  refuseSoleMemberDemotion,
-  removalOf,
-  requireAdmin,
-  requireGroup,
-  roleEventOf,
-} from '../shared/rules.js';
+import * as rules from '../shared/rules.js';
 import type { SqliteCore } from './core.js';
 
 export class SqliteGroups {
@@ -21,7 +13,7 @@ export class SqliteGroups {
 
   rename(input: GroupChangeBase & { title: string }): MemberChange {
     const { conversationId, actorId, now } = input;
-    requireAdmin(this.requireGroupMember(conversationId, actorId));
+    rules.requireAdmin(this.requireGroupMember(conversationId, actorId));
     const current = this.store.a.conversationRow.get({ conversationId })!;
     if (current.title === input.title) return this.change(input, []);
     this.store.a.setTitle.run({ conversationId, title: input.title });
@@ -31,14 +23,14 @@ export class SqliteGroups {
 
   addMembers(input: GroupChangeBase & { userIds: string[] }): MemberChange {
     const { conversationId, actorId, now } = input;
-    requireAdmin(this.requireGroupMember(conversationId, actorId));
+    rules.requireAdmin(this.requireGroupMember(conversationId, actorId));
     const wanted = [...new Set(input.userIds)];
     for (const userId of wanted) this.store.requireUser(userId);
     const added = wanted.filter((userId) => !this.store.isMember(conversationId, userId));
     if (added.length === 0) return this.change(input, []);
     this.store.refuseBlockedMembers(actorId, added);
     const { members } = this.store.a.counts.get({ conversationId })!;
-    refuseOverfullGroup(members, added.length);
+    rules.refuseOverfullGroup(members, added.length);
     const message = this.append(input, 0, { kind: 'added', actorId, userIds: added }, now);
     for (const userId of added) {
       // They see history from the message that added them on, and have it unread.
@@ -59,8 +51,9 @@ export class SqliteGroups {
   removeMember(input: GroupChangeBase & { userId: string }): MemberChange {
     const { conversationId, actorId, userId, now } = input;
     const actor = this.requireGroupMember(conversationId, actorId);
-    const kind = removalOf(actor, actorId, userId);
-    if (kind === 'removed' && !this.store.isMember(conversationId, userId)) throw notAMember();
+    const kind = rules.removalOf(actor, actorId, userId);
+    if (kind === 'removed' && !this.store.isMember(conversationId, userId))
+      throw rules.notAMember();
     const message = this.append(input, 0, { kind, actorId, userIds: [userId] }, now);
     // Their positions (and position log) go with the row: a re-add starts afresh.
     this.store.a.deleteMember.run({ conversationId, userId });
@@ -73,15 +66,15 @@ export class SqliteGroups {
 
   setRole(input: GroupChangeBase & { userId: string; role: Role }): MemberChange {
     const { conversationId, actorId, userId, role, now } = input;
-    requireAdmin(this.requireGroupMember(conversationId, actorId));
+    rules.requireAdmin(this.requireGroupMember(conversationId, actorId));
     const target = this.store.q.membership.get({ conversationId, userId });
-    if (!target) throw notAMember();
+    if (!target) throw rules.notAMember();
     if (target.role === role) return this.change(input, []);
     if (role === 'member')
-      refuseSoleMemberDemotion(this.store.a.counts.get({ conversationId })!.members);
+      rules.refuseSoleMemberDemotion(this.store.a.counts.get({ conversationId })!.members);
     this.store.a.setRole.run({ conversationId, userId, role });
     this.store.a.bumpMembersVersion.run({ conversationId });
-    const kind = roleEventOf(role);
+    const kind = rules.roleEventOf(role);
     const message = this.append(input, 0, { kind, actorId, userIds: [userId] }, now);
     // An admin who demotes themselves as the last admin hands over to someone else.
     const handOver = role === 'member' ? this.ensureAdmin(input, userId) : null;
@@ -105,7 +98,7 @@ export class SqliteGroups {
 
   /** Order of checks: a non-member learns nothing (404) before anything else is said. */
   private requireGroupMember(conversationId: string, userId: string) {
-    return requireGroup(this.store.requireMembership(conversationId, userId));
+    return rules.requireGroup(this.store.requireMembership(conversationId, userId));
   }
 
   private append(input: GroupChangeBase, which: 0 | 1, event: SystemEvent, now: number): Message {

@@ -5,13 +5,7 @@
 import type { MessageChange, MessageTarget } from '../store.js';
 import type { Membership, SqliteCore } from './core.js';
 import type { MessageRow } from '../shared/rows.js';
-import {
-  refuseDelete,
-  refuseDeleted,
-  refuseEdit,
-  refuseUnseen,
-  requireChangeable,
-} from '../shared/rules.js';
+import * as rules from '../shared/rules.js';
 
 interface Target {
   membership: Membership;
@@ -23,7 +17,7 @@ export class SqliteMessageActions {
 
   edit(input: MessageTarget & { body: string }): MessageChange {
     const { membership, row } = this.target(input);
-    refuseEdit(row, input.userId);
+    rules.refuseEdit(row, input.userId);
     if (membership.kind === 'direct')
       this.store.checkDirectSend(input.conversationId, input.userId);
     if (row.body === input.body) return this.result(input, false);
@@ -34,7 +28,7 @@ export class SqliteMessageActions {
 
   delete(input: MessageTarget): MessageChange {
     const { membership, row } = this.target(input);
-    refuseDelete(row, membership, input.userId);
+    rules.refuseDelete(row, membership, input.userId);
     if (row.deleted_at !== null) return this.result(input, false);
     this.store.a.tombstone.run(input);
     this.store.a.deleteReactions.run(input);
@@ -43,7 +37,7 @@ export class SqliteMessageActions {
 
   setReaction(input: MessageTarget & { emoji: string }): MessageChange {
     const { membership, row } = this.target(input);
-    refuseDeleted(row);
+    rules.refuseDeleted(row);
     if (membership.kind === 'direct')
       this.store.checkDirectSend(input.conversationId, input.userId);
     if (this.store.a.reactionOf.get(input)?.emoji === input.emoji) return this.result(input, false);
@@ -63,8 +57,8 @@ export class SqliteMessageActions {
    */
   private target(input: MessageTarget): Target {
     const membership = this.store.requireMembership(input.conversationId, input.userId);
-    refuseUnseen(membership, input.seq);
-    const row = requireChangeable(this.store.q.messageBySeq.get(input));
+    rules.refuseUnseen(membership, input.seq);
+    const row = rules.requireChangeable(this.store.q.messageBySeq.get(input));
     return { membership, row };
   }
 

@@ -18,7 +18,7 @@ import { migrate } from './migrations.js';
 import { createQueries, type Queries } from './queries.js';
 import { createActionQueries, type ActionQueries } from './queries-actions.js';
 import { toContact, toSession, toUser, toUserRecord } from '../shared/rows.js';
-import { inRequestedOrder, unknownUser } from '../shared/rules.js';
+import * as rules from '../shared/rules.js';
 
 export interface SqliteOptions {
   /** Milliseconds to wait for a lock held by another connection (e.g. a backup). */
@@ -90,7 +90,7 @@ export abstract class SqlitePeople {
     const byId = new Map(
       this.q.usersByIds.all({ idsJson: JSON.stringify(ids) }).map((row) => [row.id, toUser(row)]),
     );
-    return inRequestedOrder(ids, byId);
+    return rules.inRequestedOrder(ids, byId);
   }
 
   searchUsers(prefix: string, limit: number, excludeId: string): User[] {
@@ -209,7 +209,7 @@ export abstract class SqlitePeople {
   /** A user who exists and was not deleted, or `not_found`. */
   requireUser(id: string) {
     const row = this.q.userById.get({ id });
-    if (!row || row.deleted_at !== null) throw unknownUser();
+    if (!row || row.deleted_at !== null) throw rules.unknownUser();
     return row;
   }
 }
