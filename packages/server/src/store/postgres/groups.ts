@@ -11,6 +11,7 @@ import { writeTx, type Db } from './db.js';
 import { longestStandingMembers } from '../shared/queries.js';
 import { memberSetOf, memberViews, membershipOf, newMember, type Membership } from './views.js';
 import * as rules from '../shared/rules.js';
+import { toMemberChange, viewersOfChange, type ChangeWho } from '../shared/rows.js';
 import type { PostgresCore } from './core.js';
 
 export class PostgresGroups {
@@ -216,20 +217,13 @@ export class PostgresGroups {
     db: Db,
     input: GroupChangeBase,
     messages: Message[],
-    who: { added?: string[]; removed?: string[] } = {},
+    who: ChangeWho = {},
   ): Promise<MemberChange> {
     const { conversationId } = input;
     // Read under the conversation lock: the events of a change describe exactly what it
     // committed.
     const members = await memberSetOf(db, conversationId);
-    const added = who.added ?? [];
-    return {
-      conversationId,
-      messages,
-      members,
-      addedUserIds: added,
-      removedUserIds: who.removed ?? [],
-      views: await memberViews(db, conversationId, [...added, input.actorId]),
-    };
+    const views = await memberViews(db, conversationId, viewersOfChange(input.actorId, who));
+    return toMemberChange(conversationId, messages, members, who, views);
   }
 }

@@ -4,7 +4,15 @@
  */
 import type { Conversation, Member, Message, SystemEvent, User } from '@letter/protocol';
 import { iso } from '../../util/clock.js';
-import type { ContactRecord, MemberView, NewMessage, SessionRecord, UserRecord } from '../store.js';
+import type {
+  ContactRecord,
+  MemberChange,
+  MemberSet,
+  MemberView,
+  NewMessage,
+  SessionRecord,
+  UserRecord,
+} from '../store.js';
 import type { ConversationsTable, MessagesTable, SessionsTable, UsersTable } from './tables.js';
 
 export type MessageRow = MessagesTable;
@@ -243,4 +251,35 @@ const toMember = (row: MemberRow): Member => ({
   role: row.role,
   readSeq: row.read_seq,
   deliveredSeq: row.delivered_seq,
+});
+
+/** Whom a group change was about: those it added, those it removed. */
+export interface ChangeWho {
+  added?: string[];
+  removed?: string[];
+}
+
+/**
+ * Who gets a group change's full conversation view: those it added and the actor (everyone
+ * else gets the delta). The engine reads these views, and `members`, under its lock.
+ */
+export const viewersOfChange = (actorId: string, who: ChangeWho): string[] => [
+  ...(who.added ?? []),
+  actorId,
+];
+
+/** A group change's result, as both engines return it. */
+export const toMemberChange = (
+  conversationId: string,
+  messages: Message[],
+  members: MemberSet,
+  who: ChangeWho,
+  views: MemberView[],
+): MemberChange => ({
+  conversationId,
+  messages,
+  members,
+  addedUserIds: who.added ?? [],
+  removedUserIds: who.removed ?? [],
+  views,
 });

@@ -6,6 +6,7 @@
 import type { Message, Role, SystemEvent } from '@letter/protocol';
 import type { GroupChangeBase, MemberChange } from '../store.js';
 import * as rules from '../shared/rules.js';
+import { toMemberChange, viewersOfChange, type ChangeWho } from '../shared/rows.js';
 import type { SqliteCore } from './core.js';
 
 export class SqliteGroups {
@@ -110,21 +111,10 @@ export class SqliteGroups {
     );
   }
 
-  private change(
-    input: GroupChangeBase,
-    messages: Message[],
-    who: { added?: string[]; removed?: string[] } = {},
-  ): MemberChange {
+  private change(input: GroupChangeBase, messages: Message[], who: ChangeWho = {}): MemberChange {
     const { conversationId } = input;
     const members = this.store.memberSet(conversationId);
-    const added = who.added ?? [];
-    return {
-      conversationId,
-      messages,
-      members,
-      addedUserIds: added,
-      removedUserIds: who.removed ?? [],
-      views: this.store.conversationViews(conversationId, [...added, input.actorId]),
-    };
+    const views = this.store.conversationViews(conversationId, viewersOfChange(input.actorId, who));
+    return toMemberChange(conversationId, messages, members, who, views);
   }
 }
