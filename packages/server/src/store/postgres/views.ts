@@ -10,11 +10,9 @@ import type { ConversationPageQuery, MemberSet, MemberView } from '../store.js';
 import type { Db } from './db.js';
 import {
   CONVERSATION_COLUMNS,
-  MEMBER_COLUMNS,
   MEMBER_VIEW_COLUMNS,
   MEMBERSHIP_COLUMNS,
   MESSAGE_COLUMNS,
-  VIEWER_COLUMNS,
   type Membership,
 } from '../shared/tables.js';
 import {
@@ -27,7 +25,7 @@ import {
   type ReactionRow,
 } from '../shared/rows.js';
 
-import { memberPreview } from '../shared/queries.js';
+import { conversationViewQueries } from '../shared/queries.js';
 
 export type { Membership } from '../shared/tables.js';
 
@@ -54,48 +52,18 @@ export async function conversationsFor(
   viewerId: string,
   only: string | string[],
 ): Promise<Conversation[]> {
-  const mine = () => {
-    const base = db.selectFrom('members as mine').where('mine.user_id', '=', viewerId);
-    return typeof only === 'string'
-      ? base.where('mine.conversation_id', '=', only)
-      : base.where('mine.conversation_id', '=', sql<string>`ANY(${only}::text[])`);
-  };
-  const conversations: ConversationRow[] = await mine()
-    .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-    .select([...CONVERSATION_COLUMNS, ...VIEWER_COLUMNS])
-    .orderBy('c.last_activity_at', 'desc')
-    .orderBy('c.id', 'desc')
-    .execute();
+  const one = typeof only === 'string';
+  const queries = conversationViewQueries(
+    db,
+    viewerId,
+    { op: '=', ids: one ? only : sql<string>`ANY(${only}::text[])` },
+    one ? null : sql<string>`(SELECT unnest(${only}::text[]))`,
+  );
+  const conversations: ConversationRow[] = await queries.conversations.execute();
   if (conversations.length === 0) return [];
-  // One conversation shows every member; a list only a preview of each (memberPreview).
-  const members: MemberRow[] =
-    typeof only !== 'string'
-      ? await memberPreview(db, viewerId, sql<string>`(SELECT unnest(${only}::text[]))`).execute()
-      : await mine()
-          .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
-          .innerJoin('users as u', 'u.id', 'm.user_id')
-          .select([...MEMBER_COLUMNS])
-          .orderBy('m.conversation_id')
-          .orderBy('m.join_seq')
-          .orderBy('m.joined_at')
-          .orderBy('m.user_id')
-          .execute();
-  const lastMessages: MessageRow[] = await mine()
-    .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-    .innerJoin('messages as msg', (join) =>
-      join.onRef('msg.conversation_id', '=', 'c.id').onRef('msg.seq', '=', 'c.last_seq'),
-    )
-    .select(MESSAGE_COLUMNS)
-    .execute();
-  const lastReactions: ReactionRow[] = await mine()
-    .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-    .innerJoin('reactions as r', (join) =>
-      join.onRef('r.conversation_id', '=', 'c.id').onRef('r.seq', '=', 'c.last_seq'),
-    )
-    .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
-    .orderBy('r.created_at')
-    .orderBy('r.user_id')
-    .execute();
+  const members: MemberRow[] = await queries.members.execute();
+  const lastMessages: MessageRow[] = await queries.lastMessages.execute();
+  const lastReactions: ReactionRow[] = await queries.lastReactions.execute();
   return toConversations(viewerId, conversations, members, lastMessages, lastReactions);
 }
 

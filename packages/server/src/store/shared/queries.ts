@@ -4,7 +4,13 @@
  */
 import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import { limits } from '@letter/protocol';
-import { MEMBER_COLUMNS, MESSAGE_COLUMNS, type SharedTables } from './tables.js';
+import {
+  CONVERSATION_COLUMNS,
+  MEMBER_COLUMNS,
+  MESSAGE_COLUMNS,
+  VIEWER_COLUMNS,
+  type SharedTables,
+} from './tables.js';
 
 /**
  * The members who may see message `seq`, in join order: those whose join point (the first seq
@@ -161,4 +167,57 @@ export function sentReactionsBetween(
     .orderBy('r.seq')
     .orderBy('r.created_at')
     .orderBy('r.user_id');
+}
+
+/**
+ * The four queries of conversation views as `viewerId` sees them (rows.ts toConversations turns
+ * them into protocol shapes): the conversations, their members, their last messages and those
+ * messages' reactions, a constant number of queries however many conversations. `which` picks
+ * the viewer's conversations: `=` one id, or each engine's form of an id list (`in` a
+ * `json_each` subquery, `= ANY(array)`). `previewIds` (a list's ids as a subquery) asks for a
+ * member preview per conversation (memberPreview); null lists one conversation's every member.
+ */
+export function conversationViewQueries(
+  db: QueryCreator<SharedTables>,
+  viewerId: string,
+  which: { op: '=' | 'in'; ids: string | RawBuilder<string> },
+  previewIds: RawBuilder<string> | null,
+) {
+  const mine = () =>
+    db
+      .selectFrom('members as mine')
+      .where('mine.user_id', '=', viewerId)
+      .where('mine.conversation_id', which.op, which.ids);
+  return {
+    conversations: mine()
+      .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+      .select([...CONVERSATION_COLUMNS, ...VIEWER_COLUMNS])
+      .orderBy('c.last_activity_at', 'desc')
+      .orderBy('c.id', 'desc'),
+    // One conversation shows every member; a list only a preview of each (memberPreview).
+    members: previewIds
+      ? memberPreview(db, viewerId, previewIds)
+      : mine()
+          .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+          .innerJoin('users as u', 'u.id', 'm.user_id')
+          .select([...MEMBER_COLUMNS])
+          .orderBy('m.conversation_id')
+          .orderBy('m.join_seq')
+          .orderBy('m.joined_at')
+          .orderBy('m.user_id'),
+    lastMessages: mine()
+      .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+      .innerJoin('messages as msg', (join) =>
+        join.onRef('msg.conversation_id', '=', 'c.id').onRef('msg.seq', '=', 'c.last_seq'),
+      )
+      .select(MESSAGE_COLUMNS),
+    lastReactions: mine()
+      .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+      .innerJoin('reactions as r', (join) =>
+        join.onRef('r.conversation_id', '=', 'c.id').onRef('r.seq', '=', 'c.last_seq'),
+      )
+      .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
+      .orderBy('r.created_at')
+      .orderBy('r.user_id'),
+  };
 }

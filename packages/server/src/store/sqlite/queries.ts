@@ -6,16 +6,13 @@ import { sql } from 'kysely';
 import { prepare, qb, type Db } from './db.js';
 import { presenceVisible } from '../shared/presence-rule.js';
 import {
-  CONVERSATION_COLUMNS,
-  MEMBER_COLUMNS,
   MEMBERSHIP_COLUMNS,
   MESSAGE_COLUMNS,
-  VIEWER_COLUMNS,
   messageValues,
   type MessagesTable,
   type Membership,
 } from '../shared/tables.js';
-import { memberPreview } from '../shared/queries.js';
+import { conversationViewQueries as sharedViewQueries } from '../shared/queries.js';
 
 /**
  * Constants go into the SQL text, not into bound parameters: SQLite plans `LIMIT 1` better than
@@ -32,61 +29,20 @@ type Pair = { a: string; b: string };
 function conversationViewQueries(db: Db, single: boolean) {
   /** `conversationId`: the one (single), else a JSON array of the ids of a page. */
   type P = { viewerId: string; conversationId: string };
-  const mine = (p: P) => {
-    const base = qb.selectFrom('members as mine').where('mine.user_id', '=', p.viewerId);
-    return single
-      ? base.where('mine.conversation_id', '=', p.conversationId)
-      : base.where(
-          'mine.conversation_id',
-          'in',
-          sql<string>`(SELECT value FROM json_each(${p.conversationId}))`,
-        );
+  const views = (p: P) => {
+    const page = sql<string>`(SELECT value FROM json_each(${p.conversationId}))`;
+    return sharedViewQueries(
+      qb,
+      p.viewerId,
+      single ? { op: '=', ids: p.conversationId } : { op: 'in', ids: page },
+      single ? null : page,
+    );
   };
   return {
-    conversations: prepare(db, (p: P) =>
-      mine(p)
-        .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-        .select([...CONVERSATION_COLUMNS, ...VIEWER_COLUMNS])
-        .orderBy('c.last_activity_at', 'desc')
-        .orderBy('c.id', 'desc'),
-    ),
-    // One conversation shows every member; a list only a preview of each (memberPreview).
-    members: single
-      ? prepare(db, (p: P) =>
-          mine(p)
-            .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
-            .innerJoin('users as u', 'u.id', 'm.user_id')
-            .select([...MEMBER_COLUMNS])
-            .orderBy('m.conversation_id')
-            .orderBy('m.join_seq')
-            .orderBy('m.joined_at')
-            .orderBy('m.user_id'),
-        )
-      : prepare(db, (p: P) =>
-          memberPreview(
-            qb,
-            p.viewerId,
-            sql<string>`(SELECT value FROM json_each(${p.conversationId}))`,
-          ),
-        ),
-    lastMessages: prepare(db, (p: P) =>
-      mine(p)
-        .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-        .innerJoin('messages as msg', (join) =>
-          join.onRef('msg.conversation_id', '=', 'c.id').onRef('msg.seq', '=', 'c.last_seq'),
-        )
-        .select(MESSAGE_COLUMNS),
-    ),
-    lastReactions: prepare(db, (p: P) =>
-      mine(p)
-        .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
-        .innerJoin('reactions as r', (join) =>
-          join.onRef('r.conversation_id', '=', 'c.id').onRef('r.seq', '=', 'c.last_seq'),
-        )
-        .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
-        .orderBy('r.created_at')
-        .orderBy('r.user_id'),
-    ),
+    conversations: prepare(db, (p: P) => views(p).conversations),
+    members: prepare(db, (p: P) => views(p).members),
+    lastMessages: prepare(db, (p: P) => views(p).lastMessages),
+    lastReactions: prepare(db, (p: P) => views(p).lastReactions),
   };
 }
 
