@@ -30,8 +30,15 @@ const layers = {
   ],
   store: [
     {
-      regex: '^(\\.\\./)+(hub|transport|http)(/|$)',
-      message: 'store/ never imports hub/, transport/ or http/: the store is the bottom layer.',
+      regex: '^(\\.\\./)+(hub|services|transport|http)(/|$)',
+      message:
+        'store/ never imports hub/, services/, transport/ or http/: the store is the bottom layer.',
+    },
+  ],
+  hub: [
+    {
+      regex: '^(\\.\\./)+services(/|$)',
+      message: 'hub/ never imports services/: the services use the hub, not the other way round.',
     },
   ],
   bus: [
@@ -119,6 +126,12 @@ export default tseslint.config(
         'error',
         { paths: [onlyTransportImportsWs], patterns: layers.store },
       ],
+    },
+  },
+  {
+    files: ['packages/server/src/hub/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [onlyTransportImportsWs], patterns: layers.hub }],
     },
   },
   {

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteStore } from '../server/dist/store/sqlite.js';
+import { SqliteStore } from '../server/dist/store/sqlite/sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'letter-search-plans-'));
 const store = new SqliteStore(join(dir, 'bench.db'));

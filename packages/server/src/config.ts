@@ -1,7 +1,7 @@
 /** Configuration from the environment, read once at start-up (see the README's table). */
 import { resolve } from 'node:path';
 import { checkJwtSecret } from './auth/secret.js';
-import { DEFAULT_COMMIT_DELAY_MS } from './store/sqlite-rpc.js';
+import { DEFAULT_COMMIT_DELAY_MS } from './store/sqlite/rpc.js';
 
 export interface Config {
   port: number;

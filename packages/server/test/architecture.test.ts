@@ -71,8 +71,20 @@ const forbidden: [layer: string, path: string, code: string, expected: RegExp][]
   [
     'store does not import hub',
     'packages/server/src/store/probe.ts',
-    "export type { ChatService } from '../hub/chat.js';\n",
+    "export type { Hub } from '../hub/hub.js';\n",
     /store\/ never imports hub\//,
+  ],
+  [
+    'store does not import services',
+    'packages/server/src/store/probe.ts',
+    "export type { ChatService } from '../services/chat.js';\n",
+    /store\/ never imports hub\/, services\//,
+  ],
+  [
+    'the hub does not import services',
+    'packages/server/src/hub/probe.ts',
+    "export type { ChatService } from '../services/chat.js';\n",
+    /hub\/ never imports services\//,
   ],
   [
     'store does not import transport',

@@ -19,7 +19,7 @@ import {
   type TestUser,
 } from '../src/testing/harness.js';
 import { backupDataDir } from '../src/ops/backup.js';
-import { latestVersion } from '../src/store/sqlite-migrations.js';
+import { latestVersion } from '../src/store/sqlite/migrations.js';
 import { cleanUp, scratchDir, startChild } from './child.js';
 
 afterAll(cleanUp);

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { adminQuery, dropSchema, freshSchemaName } from '../src/store/postgres-testing.js';
+import { adminQuery, dropSchema, freshSchemaName } from '../src/store/postgres/testing.js';
 import { tempDir, testEngine } from '../src/testing/harness.js';
 import { postgresTestUrl } from '../src/testing/services.js';
 

@@ -16,7 +16,7 @@ import {
   TestSocket,
   type TestUser,
 } from '../src/testing/harness.js';
-import { adminQuery, dropSchema, freshSchemaName } from '../src/store/postgres-testing.js';
+import { adminQuery, dropSchema, freshSchemaName } from '../src/store/postgres/testing.js';
 import { postgresTestUrl } from '../src/testing/services.js';
 import { cleanUp, scratchDir, startChild, type ChildServer } from './child.js';
 

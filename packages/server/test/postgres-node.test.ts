@@ -17,8 +17,8 @@ import {
   freshSchemaName,
   openTestPostgresStore,
   type TestPostgresStore,
-} from '../src/store/postgres-testing.js';
-import { openPostgresStore } from '../src/store/postgres.js';
+} from '../src/store/postgres/testing.js';
+import { openPostgresStore } from '../src/store/postgres/open.js';
 import type { Store } from '../src/store/store.js';
 import {
   api,

@@ -9,13 +9,13 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminQuery, dropSchema, freshSchemaName } from '../src/store/postgres-testing.js';
-import { openPostgresStore } from '../src/store/postgres.js';
-import { pgLatestVersion, pgMigrations } from '../src/store/postgres-migrations.js';
-import { latestVersion } from '../src/store/sqlite-migrations.js';
+import { adminQuery, dropSchema, freshSchemaName } from '../src/store/postgres/testing.js';
+import { openPostgresStore } from '../src/store/postgres/open.js';
+import { pgLatestVersion, pgMigrations } from '../src/store/postgres/migrations.js';
+import { latestVersion } from '../src/store/sqlite/migrations.js';
 import type { Store } from '../src/store/store.js';
-import { describeStore } from '../src/store/store.suite.js';
-import { openSqliteStore } from '../src/store/worker-store.js';
+import { describeStore } from '../src/store/suite/suite.js';
+import { openSqliteStore } from '../src/store/sqlite/worker-store.js';
 import { postgresTestUrl } from '../src/testing/services.js';
 import {
   FIXTURE,

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import type { AccessClaims } from '../auth/tokens.js';
-import type { ChatService } from '../hub/chat.js';
+import type { ChatService } from '../services/chat.js';
 import type { Presence } from '../presence/presence.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';

@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
-import { latestVersion } from '../store/sqlite-migrations.js';
-import { newerSchemaMessage } from '../store/schema-version.js';
+import { latestVersion } from '../store/sqlite/migrations.js';
+import { newerSchemaMessage } from '../store/shared/schema-version.js';
 import { readTarGz, writeTarGz, type TarEntry } from './tar.js';
 
 export const DB_FILE = 'letter.db';

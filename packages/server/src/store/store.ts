@@ -1,7 +1,7 @@
 /**
  * The store: the one source of truth. Everything durable goes through this interface; the
- * implementations (`sqlite.ts` behind a worker thread, `postgres.ts`) are chosen only in node.ts
- * and must all pass `store.suite.ts`.
+ * implementations (`sqlite/sqlite-store.ts` behind a worker thread, `postgres/open.ts`) are chosen only in node.ts
+ * and must all pass `suite/suite.ts`.
  *
  * Conventions for every method:
  * - Times are epoch milliseconds in and ISO strings out (protocol shapes).
@@ -34,7 +34,7 @@ export interface UserRecord extends User {
 /** A contact as the owner may see them (`online` is the caller's to add, from presence). */
 export interface ContactRecord extends Omit<Contact, 'online' | 'user'> {
   user: User;
-  /** Whether the owner may see this contact's presence (presence-rule.ts). */
+  /** Whether the owner may see this contact's presence (shared/presence-rule.ts). */
   presenceVisible: boolean;
 }
 
@@ -74,6 +74,25 @@ export type RefreshOutcome =
   | { kind: 'reuse'; sessionId: string; userId: string }
   /** Unknown, expired or revoked. */
   | { kind: 'invalid' };
+
+/** A group to create: its creator becomes admin; `memberIds` may repeat or name the creator. */
+export interface NewGroup {
+  id: string;
+  title: string;
+  creatorId: string;
+  memberIds: string[];
+  createdAt: number;
+  systemMessageId: string;
+}
+
+/** A session with its first refresh token (only the hash is stored). */
+export interface NewSession {
+  id: string;
+  userId: string;
+  refreshHash: string;
+  createdAt: number;
+  expiresAt: number;
+}
 
 export interface NewMessage {
   id: string;
@@ -294,13 +313,7 @@ export interface Store {
   prune(cutoffs: PruneCutoffs): Promise<PruneCounts>;
 
   // Sessions and refresh tokens (only hashes are stored)
-  createSession(session: {
-    id: string;
-    userId: string;
-    refreshHash: string;
-    createdAt: number;
-    expiresAt: number;
-  }): Promise<void>;
+  createSession(session: NewSession): Promise<void>;
   getSession(id: string): Promise<SessionRecord | null>;
   /** Atomically spends `oldHash` and stores `newHash`; a spent token revokes its session. */
   rotateRefreshToken(
@@ -325,7 +338,7 @@ export interface Store {
   /** True when either has blocked the other. */
   isBlockedEitherWay(a: string, b: string): Promise<boolean>;
   /**
-   * Everyone who may see this user's presence (presence-rule.ts): mutual contacts and
+   * Everyone who may see this user's presence (shared/presence-rule.ts): mutual contacts and
    * co-members, minus blocks either way.
    */
   presenceAudience(userId: string): Promise<string[]>;
@@ -348,14 +361,7 @@ export interface Store {
   /** Finds the direct conversation of a pair without creating it. */
   findDirect(userId: string, peerId: string): Promise<string | null>;
   /** `blocked` when the creator blocked, or was blocked by, any of the members. */
-  createGroup(group: {
-    id: string;
-    title: string;
-    creatorId: string;
-    memberIds: string[];
-    createdAt: number;
-    systemMessageId: string;
-  }): Promise<Conversation>;
+  createGroup(group: NewGroup): Promise<Conversation>;
   /** The conversation as `viewerId` sees it, or null when they are not a member. */
   getConversation(conversationId: string, viewerId: string): Promise<Conversation | null>;
   /**

@@ -16,9 +16,9 @@ import { argon2Hasher } from '../auth/passwords.js';
 import type { Bus } from '../bus/bus.js';
 import { loadConfig, type Config } from '../config.js';
 import { createNode, type LetterNode } from '../node.js';
-import { openTestPostgresStore } from '../store/postgres-testing.js';
+import { openTestPostgresStore } from '../store/postgres/testing.js';
 import type { Store } from '../store/store.js';
-import { openSqliteStore } from '../store/worker-store.js';
+import { openSqliteStore } from '../store/sqlite/worker-store.js';
 import type { Clock } from '../util/clock.js';
 import { postgresTestUrl } from './services.js';
 

@@ -14,11 +14,11 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { migrate, migrations } from '../store/sqlite-migrations.js';
-import { createDb, createPool } from '../store/postgres-db.js';
-import { migratePostgres } from '../store/postgres-migrations.js';
-import { searchVector } from '../store/postgres-search.js';
-import { directKeyOf } from '../store/tables.js';
+import { migrate, migrations } from '../store/sqlite/migrations.js';
+import { createDb, createPool } from '../store/postgres/db.js';
+import { migratePostgres } from '../store/postgres/migrations.js';
+import { searchVector } from '../store/postgres/search.js';
+import { directKeyOf } from '../store/shared/rules.js';
 
 /** packages/server/test/fixtures, from src/testing (vitest) and dist/testing (the script) alike. */
 export const fixturesDir = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));

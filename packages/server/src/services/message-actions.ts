@@ -1,0 +1,84 @@
+/**
+ * Edits, deletes for everyone, reactions, receipts and search. The store checks who may act in
+ * the transaction that writes and returns the members at that commit who may see the message,
+ * so `message.updated` reaches exactly them, on every node, whatever the member cache holds: a
+ * member who joined after the message never receives it through an edit, delete or reaction.
+ */
+import {
+  LetterError,
+  type Message,
+  type Receipt,
+  type SearchQuery,
+  type SearchResult,
+} from '@letter/protocol';
+import type { MessageChange, MessageTarget } from '../store/store.js';
+import type { ChatDeps } from './deps.js';
+import { takeSendToken } from './send-limit.js';
+
+export class MessageActions {
+  constructor(private readonly deps: ChatDeps) {}
+
+  async edit(userId: string, conversationId: string, seq: number, body: string): Promise<Message> {
+    const change = await this.deps.store.editMessage({
+      ...this.target(userId, conversationId, seq),
+      body,
+    });
+    return this.announce(change);
+  }
+
+  async delete(userId: string, conversationId: string, seq: number): Promise<void> {
+    this.announce(await this.deps.store.deleteMessage(this.target(userId, conversationId, seq)));
+  }
+
+  async react(
+    userId: string,
+    conversationId: string,
+    seq: number,
+    emoji: string,
+  ): Promise<Message> {
+    const change = await this.deps.store.setReaction({
+      ...this.target(userId, conversationId, seq),
+      emoji,
+    });
+    return this.announce(change);
+  }
+
+  async unreact(userId: string, conversationId: string, seq: number): Promise<Message> {
+    return this.announce(
+      await this.deps.store.removeReaction(this.target(userId, conversationId, seq)),
+    );
+  }
+
+  async receipts(userId: string, conversationId: string, seq: number): Promise<Receipt[]> {
+    const receipts = await this.deps.store.receipts(conversationId, seq, userId);
+    if (!receipts) throw new LetterError('not_found');
+    return receipts;
+  }
+
+  async search(userId: string, query: SearchQuery): Promise<SearchResult[]> {
+    const retryAfter = this.deps.searchLimiter.take(userId);
+    if (retryAfter > 0) throw new LetterError('rate_limited', 'Searching too often.', retryAfter);
+    const results = await this.deps.store.search(userId, {
+      text: query.q,
+      conversationId: query.conversationId,
+      limit: query.limit,
+    });
+    if (!results) throw new LetterError('not_found');
+    return results;
+  }
+
+  private announce(change: MessageChange): Message {
+    if (change.changed) {
+      this.deps.hub.deliver(change.memberIds, {
+        type: 'message.updated',
+        message: change.message,
+      });
+    }
+    return change.message;
+  }
+
+  private target(userId: string, conversationId: string, seq: number): MessageTarget {
+    takeSendToken(this.deps.sendLimiter, userId);
+    return { conversationId, seq, userId, now: this.deps.clock.now() };
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The PostgreSQL store when PostgreSQL goes away, through a fault proxy (the real server is never
+ * touched): a connection lost under a running call, a database refusing connections, a silent
+ * (black-holed) path. Each call answers `unavailable` and stores nothing, nothing ends the process
+ * (an 'error' event without a listener would), and the next call after the restore works.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { FaultProxy } from '../../testing/fault-proxy.js';
+import { postgresTestUrl } from '../../testing/services.js';
+import { isUnavailableError } from './db.js';
+import { openTestPostgresStore, type TestPostgresStore } from './testing.js';
+import { SuiteKit, T0, expectCode } from '../suite/helpers.js';
+
+const url = postgresTestUrl();
+
+describe('isUnavailableError', () => {
+  it('reads connection loss, refusals and timeouts as unavailable, everything else not', () => {
+    const coded = (code: string) => Object.assign(new Error('x'), { code });
+    for (const error of [
+      coded('ECONNREFUSED'),
+      coded('ECONNRESET'),
+      coded('57P01'),
+      coded('08006'),
+      coded('57014'),
+      new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Query read timeout'),
+      new AggregateError([coded('ECONNREFUSED')]),
+    ]) {
+      expect(isUnavailableError(error), String(error)).toBe(true);
+    }
+    for (const error of [coded('23505'), coded('42P01'), new Error('boom'), null, 'text']) {
+      expect(isUnavailableError(error), String(error)).toBe(false);
+    }
+  });
+});
+
+if (!url) {
+  describe('PostgreSQL faults', () => {
+    it.skip('needs LETTER_TEST_PG_URL (postgres://…): not set, so nothing ran', () => {});
+  });
+} else {
+  describe('PostgreSQL faults', () => {
+    let proxy: FaultProxy;
+    let opened: TestPostgresStore;
+    const kit = new SuiteKit();
+    const errors: Error[] = [];
+
+    const open = async (options: { statementTimeoutMs?: number } = {}) => {
+      proxy = await FaultProxy.forUrl(url);
+      opened = await openTestPostgresStore(proxy.urlFor(url), {
+        connectTimeoutMs: 1000,
+        onConnectionError: (error) => errors.push(error),
+        ...options,
+      });
+      kit.store = opened.store;
+    };
+
+    afterEach(async () => {
+      proxy.restore();
+      await opened.cleanup();
+      await proxy.close();
+      errors.length = 0;
+    });
+
+    it('a connection lost under a running transaction: unavailable, nothing stored, the next call works', async () => {
+      await open();
+      const [alice, bob] = [await kit.user(), await kit.user()];
+      const conversationId = await kit.direct(alice, bob);
+      await kit.send(conversationId, alice, 'kept');
+      // The send's connection is checked out (kysely holds it for the transaction) when the
+      // path goes silent and is then reset: pg emits 'error' on that client.
+      proxy.blackhole();
+      const lost = kit.send(conversationId, alice, 'lost', T0 + 1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      proxy.cut();
+      await expectCode(lost, 'unavailable');
+      expect(errors.map((error) => error.message)).toContain('read ECONNRESET');
+      proxy.restore();
+      await kit.send(conversationId, alice, 'after', T0 + 2);
+      const page = await kit.store.history(conversationId, alice.id, { limit: 50 });
+      expect(page!.messages.map((m) => m.body)).toEqual(['kept', 'after']);
+    });
+
+    it('a database that refuses connections: every call answers unavailable until it is back', async () => {
+      await open();
+      const alice = await kit.user();
+      proxy.cut();
+      await expectCode(kit.store.getUser(alice.id), 'unavailable');
+      await expectCode(kit.user(), 'unavailable');
+      await expectCode(kit.store.ping(), 'unavailable');
+      proxy.restore();
+      await kit.store.ping();
+      expect((await kit.store.getUser(alice.id))?.id).toBe(alice.id);
+    });
+
+    it('a black-holed path: calls answer unavailable within the timeouts, then recover', async () => {
+      await open({ statementTimeoutMs: 300 });
+      const alice = await kit.user();
+      proxy.blackhole();
+      // Both kinds of wait end: a pooled connection's query (query_timeout), a new connection
+      // (connectionTimeoutMillis).
+      const calls = Array.from({ length: 3 }, () => kit.store.getUser(alice.id));
+      for (const call of calls) await expectCode(call, 'unavailable');
+      proxy.restore();
+      expect((await kit.store.getUser(alice.id))?.id).toBe(alice.id);
+    });
+  });
+}

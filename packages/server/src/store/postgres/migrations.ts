@@ -1,0 +1,213 @@
+/**
+ * Versioned schema steps for PostgreSQL, the same logical schema as sqlite-migrations.ts (its
+ * first PostgreSQL version is SQLite's version 2). Applied versions are rows of
+ * `schema_migrations`. Every step runs in its own transaction holding an advisory lock, so
+ * nodes that start at once take turns: the second finds the step applied and skips it. Steps are
+ * append-only: never edit a released step, add the next one.
+ */
+import { sql } from 'kysely';
+import type { Db } from './db.js';
+import { newerSchemaMessage } from '../shared/schema-version.js';
+
+export interface PgMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const pgMigrations: readonly PgMigration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      -- Ids and usernames compare bytewise (COLLATE "C"), as in SQLite: the same orders
+      -- everywhere (members by user id, contacts by username) and cheaper comparisons.
+      CREATE TABLE users (
+        id            text COLLATE "C" PRIMARY KEY,
+        username      text COLLATE "C" NOT NULL,
+        display_name  text NOT NULL,
+        password_hash text NOT NULL,
+        created_at    bigint NOT NULL,
+        last_seen_at  bigint,
+        deleted_at    bigint
+      );
+      -- Case-insensitive uniqueness by constraint, whatever case a caller passes. Deleted
+      -- accounts carry a tombstone name and stand outside the rule. The same index serves the
+      -- lookup by name and the prefix search (a range scan, C collation).
+      CREATE UNIQUE INDEX users_username_key ON users (lower(username)) WHERE deleted_at IS NULL;
+
+      CREATE TABLE sessions (
+        id         text COLLATE "C" PRIMARY KEY,
+        user_id    text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        revoked_at bigint
+      );
+      CREATE INDEX sessions_by_user ON sessions (user_id);
+
+      CREATE TABLE refresh_tokens (
+        token_hash text COLLATE "C" PRIMARY KEY,
+        session_id text COLLATE "C" NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        expires_at bigint NOT NULL,
+        spent_at   bigint
+      );
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+
+      CREATE TABLE contacts (
+        owner_id   text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        contact_id text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (owner_id, contact_id)
+      );
+      -- presenceAudience asks "who has this user as a contact".
+      CREATE INDEX contacts_by_contact ON contacts (contact_id, owner_id);
+
+      CREATE TABLE blocks (
+        blocker_id text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        blocked_id text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (blocker_id, blocked_id)
+      );
+      CREATE INDEX blocks_by_blocked ON blocks (blocked_id, blocker_id);
+
+      CREATE TABLE conversations (
+        id               text COLLATE "C" PRIMARY KEY,
+        kind             text NOT NULL CHECK (kind IN ('direct', 'group')),
+        title            text,
+        -- The sorted pair of a direct conversation: one per pair by constraint (openDirect's
+        -- ON CONFLICT target). NULL for groups; NULLs never clash.
+        direct_key       text COLLATE "C" UNIQUE,
+        -- Taken by UPDATE … RETURNING in the transaction that inserts the message: the row lock
+        -- serialises appenders of one conversation and seqs have no gaps.
+        last_seq         integer NOT NULL DEFAULT 0,
+        created_at       bigint NOT NULL,
+        last_activity_at bigint NOT NULL,
+        -- Bumped by every membership change (see ChatService.send).
+        members_version  integer NOT NULL DEFAULT 0,
+        CHECK ((kind = 'direct') = (direct_key IS NOT NULL))
+      );
+
+      CREATE TABLE members (
+        conversation_id text COLLATE "C" NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        user_id         text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role            text NOT NULL CHECK (role IN ('admin', 'member')),
+        joined_at       bigint NOT NULL,
+        read_seq        integer NOT NULL DEFAULT 0,
+        delivered_seq   integer NOT NULL DEFAULT 0,
+        -- The first seq the member may see (0 for founders, the "added" message for later ones).
+        join_seq        integer NOT NULL DEFAULT 0,
+        muted           smallint NOT NULL DEFAULT 0 CHECK (muted IN (0, 1)),
+        archived        smallint NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+        PRIMARY KEY (conversation_id, user_id),
+        CHECK (delivered_seq >= read_seq)
+      );
+      CREATE INDEX members_by_user ON members (user_id, conversation_id);
+      -- Every send un-archives the conversation for the others: a probe, not a scan of the group.
+      CREATE INDEX members_archived ON members (conversation_id, user_id) WHERE archived = 1;
+
+      CREATE TABLE messages (
+        conversation_id text COLLATE "C" NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             integer NOT NULL CHECK (seq > 0),
+        id              text COLLATE "C" NOT NULL UNIQUE,
+        sender_id       text COLLATE "C" REFERENCES users(id),
+        client_msg_id   text COLLATE "C",
+        body            text NOT NULL,
+        created_at      bigint NOT NULL,
+        edited_at       bigint,
+        deleted_at      bigint,
+        reply_to_seq    integer,
+        system_json     text,
+        -- Folded words with positions, computed by the store (postgres-search.ts) so matching
+        -- ignores case and diacritics without the unaccent extension.
+        search_vector   tsvector NOT NULL DEFAULT '',
+        -- The history index: paging by seq within a conversation.
+        PRIMARY KEY (conversation_id, seq),
+        -- Idempotent sends (appendMessage's ON CONFLICT target); system messages (NULL sender)
+        -- never clash.
+        CONSTRAINT messages_client_msg_key UNIQUE (sender_id, client_msg_id)
+      );
+      CREATE INDEX messages_search ON messages USING gin (search_vector);
+
+      CREATE TABLE reactions (
+        conversation_id text COLLATE "C" NOT NULL,
+        seq             integer NOT NULL,
+        user_id         text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        emoji           text NOT NULL,
+        created_at      bigint NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id),
+        FOREIGN KEY (conversation_id, seq) REFERENCES messages(conversation_id, seq)
+          ON DELETE CASCADE
+      );
+
+      -- Every forward move of a member's delivered/read position, so receipts can tell when a
+      -- position first reached a seq.
+      CREATE TABLE position_log (
+        conversation_id text COLLATE "C" NOT NULL,
+        user_id         text COLLATE "C" NOT NULL,
+        kind            text NOT NULL CHECK (kind IN ('delivered', 'read')),
+        seq             integer NOT NULL,
+        at              bigint NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, kind, seq),
+        FOREIGN KEY (conversation_id, user_id) REFERENCES members(conversation_id, user_id)
+          ON DELETE CASCADE
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'messages by sender, for the export in pages',
+    sql: `
+      -- The export reads a user's messages page by page in (conversation, seq) order; without
+      -- this index every page would read and sort all of them (quadratic in their number).
+      CREATE INDEX messages_by_sender ON messages (sender_id, conversation_id, seq);
+    `,
+  },
+];
+
+export const pgLatestVersion = pgMigrations.reduce((max, m) => Math.max(max, m.version), 0);
+
+/** Advisory-lock class for migrations ('LeTM'); the second key is the schema's hash. */
+const MIGRATION_LOCK_CLASS = 0x4c65544d;
+
+/**
+ * Applies every missing step, one transaction per step, each under a transaction-scoped advisory
+ * lock keyed by the schema, so concurrent starters serialise and each step runs exactly once.
+ * Returns the version the schema is at. `target` stops earlier (the upgrade tests build past
+ * versions with it).
+ */
+export async function migratePostgres(
+  db: Db,
+  schema: string | undefined,
+  target: number = pgLatestVersion,
+): Promise<number> {
+  const ordered = [...pgMigrations]
+    .sort((a, b) => a.version - b.version)
+    .filter((m) => m.version <= target);
+  for (;;) {
+    const applied = await db.transaction().execute(async (tx) => {
+      const key = schema ?? null;
+      await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_CLASS}::int,
+        hashtext(coalesce(${key}::text, current_schema(), '')))`.execute(tx);
+      // Inside the lock: concurrent CREATE … IF NOT EXISTS can still clash on the catalog.
+      if (schema !== undefined)
+        await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(tx);
+      await sql`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    integer PRIMARY KEY,
+        name       text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`.execute(tx);
+      const rows = await tx.selectFrom('schema_migrations').select('version').execute();
+      const done = new Set(rows.map((row) => row.version));
+      const newest = Math.max(0, ...done);
+      if (newest > pgLatestVersion) throw new Error(newerSchemaMessage(newest, pgLatestVersion));
+      const step = ordered.find((m) => !done.has(m.version));
+      if (!step) return null;
+      await sql.raw(step.sql).execute(tx);
+      await tx
+        .insertInto('schema_migrations')
+        .values({ version: step.version, name: step.name })
+        .execute();
+      return step.version;
+    });
+    if (applied === null) return Math.min(target, pgLatestVersion);
+  }
+}

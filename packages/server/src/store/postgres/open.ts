@@ -1,0 +1,76 @@
+/**
+ * Opens the PostgreSQL store (LETTER_DATABASE_URL): a `pg` pool, kysely over it, the schema
+ * migrated, and a handle that knows which calls are still running so `close` can wait for them.
+ * The logic lives in postgres/postgres-store.ts and its parts; ARCHITECTURE.md ("PostgreSQL") explains
+ * the transaction and locking design.
+ */
+import type { Store } from '../store.js';
+import { createDb, createPool, mapStoreError, type PostgresOptions } from './db.js';
+import { PostgresStore } from './postgres-store.js';
+import { storeMethods, type StoreMethod } from '../shared/store-methods.js';
+
+export interface PostgresStoreOptions extends PostgresOptions {
+  /** Migrate the schema while opening (default true, as the SQLite store does). */
+  migrate?: boolean | undefined;
+  /** A search's statement_timeout in ms (default DEFAULT_SEARCH_TIMEOUT_MS, 5 s). */
+  searchTimeoutMs?: number | undefined;
+}
+
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  let pool = createPool(options);
+  try {
+    // Guarantee 1 needs COMMIT to wait for the WAL flush. That is PostgreSQL's default; a server
+    // configured with synchronous_commit=off gets it back for Letter's sessions.
+    const { rows } = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+    if (rows[0]?.synchronous_commit === 'off') {
+      await pool.end();
+      pool = createPool(options, { synchronousCommit: true });
+    }
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw mapStoreError(error);
+  }
+  const db = createDb(pool);
+  const store = new PostgresStore(db, options.schema);
+  if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
+  try {
+    if (options.migrate !== false) await store.migrate();
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    throw mapStoreError(error);
+  }
+
+  const running = new Set<Promise<unknown>>();
+  let closing: Promise<void> | null = null;
+
+  const call = (method: StoreMethod, args: unknown[]): Promise<unknown> => {
+    if (closing) return Promise.reject(new Error('The store is closed.'));
+    const run = (store[method] as (...a: unknown[]) => Promise<unknown>)
+      .apply(store, args)
+      .catch((error: unknown) => {
+        throw mapStoreError(error);
+      });
+    const tracked = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    running.add(tracked);
+    void tracked.then(() => running.delete(tracked));
+    return run;
+  };
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      // Every call already running finishes (and commits) before the pool goes.
+      while (running.size > 0) await Promise.all([...running]);
+      await db.destroy();
+    })();
+    return closing;
+  };
+
+  const handle: Record<string, unknown> = { close };
+  for (const method of Object.keys(storeMethods) as StoreMethod[]) {
+    handle[method] = (...args: unknown[]) => call(method, args);
+  }
+  return handle as unknown as Store;
+}

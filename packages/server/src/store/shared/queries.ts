@@ -1,0 +1,223 @@
+/**
+ * Queries both SQL stores run as they are: one kysely builder over the shared tables, so a rule
+ * that decides who may learn what is written once and compiled for each engine.
+ */
+import { sql, type QueryCreator, type RawBuilder } from 'kysely';
+import { limits } from '@letter/protocol';
+import {
+  CONVERSATION_COLUMNS,
+  MEMBER_COLUMNS,
+  MESSAGE_COLUMNS,
+  VIEWER_COLUMNS,
+  type SharedTables,
+} from './tables.js';
+
+/**
+ * The members who may see message `seq`, in join order: those whose join point (the first seq
+ * they may see) is at or before it. A change to a message (edit, delete, reaction) goes to them
+ * only: someone added later never learns, not even through an update, what was said before.
+ */
+export function membersWhoMaySee(
+  db: QueryCreator<SharedTables>,
+  conversationId: string,
+  seq: number,
+) {
+  return membersInJoinOrder(db, conversationId).where('join_seq', '<=', seq);
+}
+
+/** A conversation's member ids in join order (join point, then join time, then id). */
+export function membersInJoinOrder(db: QueryCreator<SharedTables>, conversationId: string) {
+  return db
+    .selectFrom('members')
+    .select('user_id')
+    .where('conversation_id', '=', conversationId)
+    .orderBy('join_seq')
+    .orderBy('joined_at')
+    .orderBy('user_id');
+}
+
+/** Everyone `userId` blocked or was blocked by (either way counts). */
+export function blockedEitherWayWith(db: QueryCreator<SharedTables>, userId: string) {
+  return db
+    .selectFrom('blocks')
+    .select('blocked_id as user_id')
+    .where('blocker_id', '=', userId)
+    .union(
+      db.selectFrom('blocks').select('blocker_id as user_id').where('blocked_id', '=', userId),
+    );
+}
+
+/**
+ * The members a conversation list shows of each of the viewer's conversations: the first
+ * limits.conversationListMembers in join order, and the viewer's own row wherever it ranks, each
+ * with how many members the conversation has. By conversation, then join order.
+ */
+export function memberPreview(
+  db: QueryCreator<SharedTables>,
+  viewerId: string,
+  /** The page's conversation ids as a subquery, in each engine's way of listing ids. */
+  pageIds: RawBuilder<string>,
+) {
+  const ranked = db
+    .selectFrom('members as mine')
+    .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select([
+      ...MEMBER_COLUMNS,
+      sql<number>`cast(row_number() over (partition by m.conversation_id order by m.join_seq, m.joined_at, m.user_id) as integer)`.as(
+        'member_rank',
+      ),
+      sql<number>`cast(count(*) over (partition by m.conversation_id) as integer)`.as(
+        'member_count',
+      ),
+    ])
+    .where('mine.user_id', '=', viewerId)
+    .where('mine.conversation_id', 'in', pageIds);
+  return db
+    .selectFrom(ranked.as('p'))
+    .select([
+      'p.conversation_id',
+      'p.user_id',
+      'p.username',
+      'p.display_name',
+      'p.role',
+      'p.read_seq',
+      'p.delivered_seq',
+      'p.member_count',
+    ])
+    .where((eb) =>
+      eb.or([
+        eb('p.member_rank', '<=', sql.lit(limits.conversationListMembers)),
+        eb('p.user_id', '=', viewerId),
+      ]),
+    )
+    .orderBy('p.conversation_id')
+    .orderBy('p.member_rank');
+}
+
+/**
+ * Who takes over as admin when a group has none left: the longest-standing member other than
+ * `exceptId` (join point, then join time, then id). Each engine takes the first row.
+ */
+export function longestStandingMembers(
+  db: QueryCreator<SharedTables>,
+  conversationId: string,
+  exceptId: string,
+) {
+  return membersInJoinOrder(db, conversationId).where('user_id', '!=', exceptId);
+}
+
+/** One reaction per person per message: a new one replaces theirs (and moves to the end). */
+export function upsertReaction(
+  db: QueryCreator<SharedTables>,
+  r: { conversationId: string; seq: number; userId: string; emoji: string; now: number },
+) {
+  return db
+    .insertInto('reactions')
+    .values({
+      conversation_id: r.conversationId,
+      seq: r.seq,
+      user_id: r.userId,
+      emoji: r.emoji,
+      created_at: r.now,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['conversation_id', 'seq', 'user_id'])
+        .doUpdateSet({ emoji: r.emoji, created_at: r.now }),
+    );
+}
+
+/** A page of a user's export: their live messages after (conversation, seq), in that order. */
+export function sentMessagesAfter(
+  db: QueryCreator<SharedTables>,
+  userId: string,
+  after: { conversationId: string; seq: number },
+  limit: number,
+) {
+  return db
+    .selectFrom('messages as msg')
+    .select(MESSAGE_COLUMNS)
+    .where('msg.sender_id', '=', userId)
+    .where(sql<boolean>`(msg.conversation_id, msg.seq) > (${after.conversationId}, ${after.seq})`)
+    .where('msg.deleted_at', 'is', null)
+    .orderBy('msg.conversation_id')
+    .orderBy('msg.seq')
+    .limit(limit);
+}
+
+/** The reactions of such a page: on the user's live messages in (from, to]. */
+export function sentReactionsBetween(
+  db: QueryCreator<SharedTables>,
+  userId: string,
+  from: { conversationId: string; seq: number },
+  to: { conversationId: string; seq: number },
+) {
+  return db
+    .selectFrom('messages as msg')
+    .innerJoin('reactions as r', (join) =>
+      join.onRef('r.conversation_id', '=', 'msg.conversation_id').onRef('r.seq', '=', 'msg.seq'),
+    )
+    .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
+    .where('msg.sender_id', '=', userId)
+    .where(sql<boolean>`(msg.conversation_id, msg.seq) > (${from.conversationId}, ${from.seq})`)
+    .where(sql<boolean>`(msg.conversation_id, msg.seq) <= (${to.conversationId}, ${to.seq})`)
+    .where('msg.deleted_at', 'is', null)
+    .orderBy('r.conversation_id')
+    .orderBy('r.seq')
+    .orderBy('r.created_at')
+    .orderBy('r.user_id');
+}
+
+/**
+ * The four queries of conversation views as `viewerId` sees them (rows.ts toConversations turns
+ * them into protocol shapes): the conversations, their members, their last messages and those
+ * messages' reactions, a constant number of queries however many conversations. `which` picks
+ * the viewer's conversations: `=` one id, or each engine's form of an id list (`in` a
+ * `json_each` subquery, `= ANY(array)`). `previewIds` (a list's ids as a subquery) asks for a
+ * member preview per conversation (memberPreview); null lists one conversation's every member.
+ */
+export function conversationViewQueries(
+  db: QueryCreator<SharedTables>,
+  viewerId: string,
+  which: { op: '=' | 'in'; ids: string | RawBuilder<string> },
+  previewIds: RawBuilder<string> | null,
+) {
+  const mine = () =>
+    db
+      .selectFrom('members as mine')
+      .where('mine.user_id', '=', viewerId)
+      .where('mine.conversation_id', which.op, which.ids);
+  return {
+    conversations: mine()
+      .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+      .select([...CONVERSATION_COLUMNS, ...VIEWER_COLUMNS])
+      .orderBy('c.last_activity_at', 'desc')
+      .orderBy('c.id', 'desc'),
+    // One conversation shows every member; a list only a preview of each (memberPreview).
+    members: previewIds
+      ? memberPreview(db, viewerId, previewIds)
+      : mine()
+          .innerJoin('members as m', 'm.conversation_id', 'mine.conversation_id')
+          .innerJoin('users as u', 'u.id', 'm.user_id')
+          .select([...MEMBER_COLUMNS])
+          .orderBy('m.conversation_id')
+          .orderBy('m.join_seq')
+          .orderBy('m.joined_at')
+          .orderBy('m.user_id'),
+    lastMessages: mine()
+      .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+      .innerJoin('messages as msg', (join) =>
+        join.onRef('msg.conversation_id', '=', 'c.id').onRef('msg.seq', '=', 'c.last_seq'),
+      )
+      .select(MESSAGE_COLUMNS),
+    lastReactions: mine()
+      .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
+      .innerJoin('reactions as r', (join) =>
+        join.onRef('r.conversation_id', '=', 'c.id').onRef('r.seq', '=', 'c.last_seq'),
+      )
+      .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
+      .orderBy('r.created_at')
+      .orderBy('r.user_id'),
+  };
+}

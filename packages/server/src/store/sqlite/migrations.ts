@@ -1,0 +1,249 @@
+/**
+ * Versioned schema steps. The applied version lives in `PRAGMA user_version` (part of the
+ * database header, so it commits atomically with the step). Steps are append-only: never edit a
+ * released step, add the next one.
+ */
+import type { Db } from './db.js';
+import { newerSchemaMessage } from '../shared/schema-version.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        -- Stored lower-case, so the plain UNIQUE is the case-insensitive uniqueness rule.
+        username      TEXT NOT NULL UNIQUE,
+        display_name  TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        last_seen_at  INTEGER,
+        deleted_at    INTEGER
+      ) STRICT;
+
+      CREATE TABLE sessions (
+        id         TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE INDEX sessions_by_user ON sessions(user_id);
+
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL,
+        spent_at   INTEGER
+      ) STRICT;
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens(session_id);
+
+      CREATE TABLE contacts (
+        owner_id   TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        contact_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (owner_id, contact_id)
+      ) STRICT, WITHOUT ROWID;
+      -- presenceAudience asks "who has this user as a contact".
+      CREATE INDEX contacts_by_contact ON contacts(contact_id, owner_id);
+
+      CREATE TABLE blocks (
+        blocker_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        blocked_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (blocker_id, blocked_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX blocks_by_blocked ON blocks(blocked_id, blocker_id);
+
+      CREATE TABLE conversations (
+        id               TEXT PRIMARY KEY,
+        kind             TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+        title            TEXT,
+        -- The pair of a direct conversation, sorted: one direct conversation per pair by
+        -- constraint. NULL for groups (NULLs never clash in a UNIQUE column).
+        direct_key       TEXT UNIQUE,
+        last_seq         INTEGER NOT NULL DEFAULT 0,
+        created_at       INTEGER NOT NULL,
+        last_activity_at INTEGER NOT NULL,
+        CHECK ((kind = 'direct') = (direct_key IS NOT NULL))
+      ) STRICT;
+
+      CREATE TABLE members (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role            TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+        joined_at       INTEGER NOT NULL,
+        read_seq        INTEGER NOT NULL DEFAULT 0,
+        delivered_seq   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, user_id),
+        CHECK (delivered_seq >= read_seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX members_by_user ON members(user_id, conversation_id);
+
+      CREATE TABLE messages (
+        id              TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL CHECK (seq > 0),
+        sender_id       TEXT REFERENCES users(id),
+        client_msg_id   TEXT,
+        body            TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        edited_at       INTEGER,
+        deleted_at      INTEGER,
+        reply_to_seq    INTEGER,
+        system_json     TEXT,
+        -- The history index: paging by seq within a conversation.
+        UNIQUE (conversation_id, seq),
+        -- Idempotent sends; system messages (NULL sender) never clash.
+        UNIQUE (sender_id, client_msg_id)
+      ) STRICT;
+
+      CREATE TABLE reactions (
+        conversation_id TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        emoji           TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id),
+        FOREIGN KEY (conversation_id, seq) REFERENCES messages(conversation_id, seq)
+          ON DELETE CASCADE
+      ) STRICT, WITHOUT ROWID;
+
+      -- Every forward move of a member's delivered/read position, so receipts can tell when a
+      -- position first reached a seq. Positions only grow, so per (member, kind) both seq and
+      -- time increase along the primary key.
+      CREATE TABLE position_log (
+        conversation_id TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('delivered', 'read')),
+        seq             INTEGER NOT NULL,
+        at              INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, kind, seq),
+        FOREIGN KEY (conversation_id, user_id) REFERENCES members(conversation_id, user_id)
+          ON DELETE CASCADE
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 2,
+    name: 'groups, message actions, search, per-member settings',
+    sql: `
+      -- The first seq a member may see: 0 for the founding members, the seq of the "added"
+      -- system message for anyone added later (a re-add sets a new one).
+      ALTER TABLE members ADD COLUMN join_seq INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0 CHECK (muted IN (0, 1));
+      ALTER TABLE members ADD COLUMN archived INTEGER NOT NULL DEFAULT 0
+        CHECK (archived IN (0, 1));
+      -- Every send un-archives the conversation for everyone else: a probe of this partial
+      -- index instead of a scan over the members of a large group.
+      CREATE INDEX members_archived ON members(conversation_id, user_id) WHERE archived = 1;
+      -- Bumped by every membership change, so a node can tell whether its cached member list
+      -- is the one a message was appended under (see ChatService.send).
+      ALTER TABLE conversations ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0;
+
+      -- Full-text search over message bodies. External content: the text lives only in
+      -- messages; the triggers keep the index equal to it on insert, edit, delete-for-everyone
+      -- (body set to '') and row deletion. System messages and tombstones have empty bodies
+      -- and so no tokens. The key is messages' rowid, which VACUUM keeps (sqlite.test.ts checks
+      -- with FTS5's integrity-check); after any other bulk rewrite of messages run
+      -- INSERT INTO messages_fts(messages_fts) VALUES ('rebuild').
+      CREATE VIRTUAL TABLE messages_fts USING fts5(
+        body,
+        content = 'messages',
+        content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+      END;
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+      END;
+      CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+        INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+      END;
+      INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    `,
+  },
+  {
+    version: 3,
+    name: 'search index filled per batch, not per row',
+    sql: `
+      -- New messages reach messages_fts in one INSERT … SELECT per worker batch
+      -- (SqliteStore.indexPending), before that batch commits: one FTS5 insert per row from a
+      -- trigger cost ~25 µs a message (docs/performance.md). Edits, deletions and row deletes
+      -- keep their triggers; the store runs indexPending before any of them (and before search).
+      DROP TRIGGER messages_fts_insert;
+    `,
+  },
+  {
+    version: 4,
+    name: 'search index with prefix indexes',
+    sql: `
+      -- Every search term is a prefix query ("ab"*). Without a prefix index FTS5 answers one by
+      -- merging the doclists of every indexed word that starts with it: for a two-letter prefix
+      -- that is a large part of the index. prefix = '2 3' keeps ready-merged doclists for the
+      -- first 2 and 3 characters of every word (about twice the index size); longer prefixes
+      -- match few words. One-character words are not searched at all (search-words.ts).
+      -- An FTS5 table's options cannot be altered: the table is made again and rebuilt from
+      -- messages, with the two triggers migration 3 kept.
+      DROP TRIGGER messages_fts_delete;
+      DROP TRIGGER messages_fts_update;
+      DROP TABLE messages_fts;
+      CREATE VIRTUAL TABLE messages_fts USING fts5(
+        body,
+        content = 'messages',
+        content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 2',
+        prefix = '2 3'
+      );
+      CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+      END;
+      CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+        INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+      END;
+      INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    `,
+  },
+  {
+    version: 5,
+    name: 'messages by sender, for the export in pages',
+    sql: `
+      -- The export reads a user's messages page by page in (conversation, seq) order; without
+      -- this index every page would read and sort all of them (quadratic in their number).
+      CREATE INDEX messages_by_sender ON messages(sender_id, conversation_id, seq);
+    `,
+  },
+];
+
+export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+
+/**
+ * Applies every step above the database's version up to `target` (the latest by default; the
+ * upgrade fixtures stop earlier), all in one transaction. Returns the version.
+ */
+export function migrate(db: Db, target: number = latestVersion): number {
+  return db
+    .transaction((): number => {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      if (current > latestVersion) throw new Error(newerSchemaMessage(current, latestVersion));
+      for (const step of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (step.version <= current || step.version > target) continue;
+        if (!Number.isInteger(step.version)) throw new Error(`bad migration ${step.version}`);
+        db.exec(step.sql);
+        // PRAGMA takes no bound parameters; the version is a checked integer from this file.
+        db.pragma(`user_version = ${step.version}`);
+      }
+      return Math.max(current, Math.min(target, latestVersion));
+    })
+    .immediate();
+}

@@ -1,0 +1,248 @@
+/**
+ * Statements for group management, message actions, per-member settings, search and account
+ * deletion: the second half of sqlite/queries.ts, kept apart so each file reads as one topic.
+ */
+import { sql } from 'kysely';
+import { prepare, qb, type Db } from './db.js';
+import {
+  asPruneDb,
+  deleteDeadSessions,
+  deleteDeadSessionTokens,
+  deleteOldPositionLog,
+} from '../shared/prune.js';
+import type { PruneCutoffs } from '../store.js';
+import { CONVERSATION_COLUMNS, MEMBER_VIEW_COLUMNS, MESSAGE_COLUMNS } from '../shared/tables.js';
+import {
+  blockedEitherWayWith,
+  longestStandingMembers,
+  membersWhoMaySee,
+  sentMessagesAfter,
+  sentReactionsBetween,
+  upsertReaction,
+} from '../shared/queries.js';
+
+const ONE = sql.lit(1);
+
+type Conv = { conversationId: string };
+type ConvUser = { conversationId: string; userId: string };
+type ConvSeq = { conversationId: string; seq: number };
+
+/** Search hits, best first; `marked` is the body with every match between \u0002 and \u0003. */
+function searchQuery(db: Db, inOneConversation: boolean) {
+  type P = { viewerId: string; conversationId: string; match: string; limit: number };
+  return prepare(db, (p: P) => {
+    let query = qb
+      .selectFrom('messages_fts')
+      .innerJoin('messages as msg', (join) => join.on(sql<boolean>`msg.rowid = messages_fts.rowid`))
+      .innerJoin('members as mine', (join) =>
+        join.onRef('mine.conversation_id', '=', 'msg.conversation_id'),
+      )
+      .select([
+        ...MESSAGE_COLUMNS,
+        sql<string>`highlight(messages_fts, 0, char(2), char(3))`.as('marked'),
+      ])
+      .where('mine.user_id', '=', p.viewerId)
+      .where(sql<boolean>`messages_fts MATCH ${p.match}`)
+      .where('msg.deleted_at', 'is', null)
+      .where('msg.system_json', 'is', null)
+      // A member sees nothing from before they joined, not even in search.
+      .whereRef('msg.seq', '>=', 'mine.join_seq');
+    if (inOneConversation) query = query.where('msg.conversation_id', '=', p.conversationId);
+    return query
+      .orderBy(sql`bm25(messages_fts)`)
+      .orderBy('msg.created_at', 'desc')
+      .orderBy('msg.id')
+      .limit(p.limit);
+  });
+}
+
+export function createActionQueries(db: Db) {
+  return {
+    // Groups
+    blockedEitherWayWith: prepare(db, (p: { userId: string }) =>
+      blockedEitherWayWith(qb, p.userId),
+    ),
+    conversationRow: prepare(db, (p: Conv) =>
+      qb
+        .selectFrom('conversations')
+        .select(['id', 'kind', 'title', 'last_seq', 'members_version'])
+        .where('id', '=', p.conversationId),
+    ),
+    setTitle: prepare(db, (p: Conv & { title: string }) =>
+      qb.updateTable('conversations').set({ title: p.title }).where('id', '=', p.conversationId),
+    ),
+    bumpMembersVersion: prepare(db, (p: Conv) =>
+      qb
+        .updateTable('conversations')
+        .set((eb) => ({ members_version: eb('members_version', '+', ONE) }))
+        .where('id', '=', p.conversationId),
+    ),
+    deleteMember: prepare(db, (p: ConvUser) =>
+      qb
+        .deleteFrom('members')
+        .where('conversation_id', '=', p.conversationId)
+        .where('user_id', '=', p.userId),
+    ),
+    setRole: prepare(db, (p: ConvUser & { role: 'admin' | 'member' }) =>
+      qb
+        .updateTable('members')
+        .set({ role: p.role })
+        .where('conversation_id', '=', p.conversationId)
+        .where('user_id', '=', p.userId),
+    ),
+    counts: prepare(db, (p: Conv) =>
+      qb
+        .selectFrom('members')
+        .select((eb) => [
+          eb.fn.countAll<number>().as('members'),
+          eb.fn.sum<number | null>(sql<number>`role = 'admin'`).as('admins'),
+        ])
+        .where('conversation_id', '=', p.conversationId),
+    ),
+    /** The longest-standing member but `exceptId`: the next admin when the last one goes. */
+    longestStanding: prepare(db, (p: Conv & { exceptId: string }) =>
+      longestStandingMembers(qb, p.conversationId, p.exceptId).limit(ONE),
+    ),
+    /** Every member with what each one's own view of the conversation needs. */
+    membersOf: prepare(db, (p: Conv) =>
+      qb
+        .selectFrom('members as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .select([...MEMBER_VIEW_COLUMNS])
+        .where('m.conversation_id', '=', p.conversationId)
+        .orderBy('m.join_seq')
+        .orderBy('m.joined_at')
+        .orderBy('m.user_id'),
+    ),
+    conversationById: prepare(db, (p: Conv) =>
+      qb
+        .selectFrom('conversations as c')
+        .select(CONVERSATION_COLUMNS)
+        .where('c.id', '=', p.conversationId),
+    ),
+    setSettings: prepare(
+      db,
+      (p: ConvUser & { muted: boolean | undefined; archived: boolean | undefined }) =>
+        qb
+          .updateTable('members')
+          .set({
+            muted: sql<0 | 1>`coalesce(${p.muted}, muted)`,
+            archived: sql<0 | 1>`coalesce(${p.archived}, archived)`,
+          })
+          .where('conversation_id', '=', p.conversationId)
+          .where('user_id', '=', p.userId),
+    ),
+
+    // Message actions
+    /** Who hears of a change to a message: members who may see its seq. */
+    membersWhoMaySee: prepare(db, (p: ConvSeq) => membersWhoMaySee(qb, p.conversationId, p.seq)),
+    setBody: prepare(db, (p: ConvSeq & { body: string; now: number }) =>
+      qb
+        .updateTable('messages')
+        .set({ body: p.body, edited_at: p.now })
+        .where('conversation_id', '=', p.conversationId)
+        .where('seq', '=', p.seq),
+    ),
+    /** The body goes from storage (and, by trigger, from the search index); the seq stays. */
+    tombstone: prepare(db, (p: ConvSeq & { now: number }) =>
+      qb
+        .updateTable('messages')
+        .set({ body: '', deleted_at: p.now })
+        .where('conversation_id', '=', p.conversationId)
+        .where('seq', '=', p.seq),
+    ),
+    deleteReactions: prepare(db, (p: ConvSeq) =>
+      qb
+        .deleteFrom('reactions')
+        .where('conversation_id', '=', p.conversationId)
+        .where('seq', '=', p.seq),
+    ),
+    reactionOf: prepare(db, (p: ConvSeq & { userId: string }) =>
+      qb
+        .selectFrom('reactions')
+        .select('emoji')
+        .where('conversation_id', '=', p.conversationId)
+        .where('seq', '=', p.seq)
+        .where('user_id', '=', p.userId),
+    ),
+    upsertReaction: prepare(db, (p: ConvSeq & { userId: string; emoji: string; now: number }) =>
+      upsertReaction(qb, p),
+    ),
+    deleteReaction: prepare(db, (p: ConvSeq & { userId: string }) =>
+      qb
+        .deleteFrom('reactions')
+        .where('conversation_id', '=', p.conversationId)
+        .where('seq', '=', p.seq)
+        .where('user_id', '=', p.userId),
+    ),
+
+    // Search
+    searchAll: searchQuery(db, false),
+    searchOne: searchQuery(db, true),
+
+    // Accounts
+    tombstoneUser: prepare(
+      db,
+      (p: { id: string; username: string; displayName: string; now: number }) =>
+        qb
+          .updateTable('users')
+          .set({
+            username: p.username,
+            display_name: p.displayName,
+            password_hash: '',
+            deleted_at: p.now,
+          })
+          .where('id', '=', p.id),
+    ),
+    deleteContactsBy: prepare(db, (p: { userId: string }) =>
+      qb.deleteFrom('contacts').where('owner_id', '=', p.userId),
+    ),
+    deleteContactsOf: prepare(db, (p: { userId: string }) =>
+      qb.deleteFrom('contacts').where('contact_id', '=', p.userId),
+    ),
+    deleteBlocksBy: prepare(db, (p: { userId: string }) =>
+      qb.deleteFrom('blocks').where('blocker_id', '=', p.userId),
+    ),
+    deleteBlocksOf: prepare(db, (p: { userId: string }) =>
+      qb.deleteFrom('blocks').where('blocked_id', '=', p.userId),
+    ),
+    membershipsOf: prepare(db, (p: { userId: string }) =>
+      qb
+        .selectFrom('members as m')
+        .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
+        .select(['c.id', 'c.kind'])
+        .where('m.user_id', '=', p.userId)
+        .orderBy('c.id'),
+    ),
+    /** A page of the export: the sender's messages after a (conversation, seq), in that order. */
+    sentMessages: prepare(
+      db,
+      (p: { userId: string; conversationId: string; seq: number; limit: number }) =>
+        sentMessagesAfter(qb, p.userId, p, p.limit),
+    ),
+    /** The reactions of the page: the sender's messages in (from, to]. */
+    sentReactions: prepare(
+      db,
+      (p: {
+        userId: string;
+        fromConversation: string;
+        fromSeq: number;
+        toConversation: string;
+        toSeq: number;
+      }) =>
+        sentReactionsBetween(
+          qb,
+          p.userId,
+          { conversationId: p.fromConversation, seq: p.fromSeq },
+          { conversationId: p.toConversation, seq: p.toSeq },
+        ),
+    ),
+
+    // Pruning (the rules are in shared/prune.ts)
+    pruneSessionTokens: prepare(db, (p: PruneCutoffs) => deleteDeadSessionTokens(asPruneDb(qb), p)),
+    pruneSessions: prepare(db, (p: PruneCutoffs) => deleteDeadSessions(asPruneDb(qb), p)),
+    prunePositionLog: prepare(db, (p: PruneCutoffs) => deleteOldPositionLog(asPruneDb(qb), p)),
+  };
+}
+
+export type ActionQueries = ReturnType<typeof createActionQueries>;

@@ -1,0 +1,50 @@
+/**
+ * The messages between sqlite/worker-store.ts (main thread) and sqlite/worker.ts. Kept free of
+ * better-sqlite3 so the main thread never loads the native module.
+ */
+import type { StoreStats } from '../store.js';
+import type { StoreMethod } from '../shared/store-methods.js';
+
+export { isReadOnly, isStoreMethod, storeMethods } from '../shared/store-methods.js';
+
+/** How long a batch may wait for company by default (LETTER_SQLITE_COMMIT_DELAY_MS). */
+export const DEFAULT_COMMIT_DELAY_MS = 2;
+
+export interface WorkerOptions {
+  file: string;
+  busyTimeoutMs?: number | undefined;
+  /** Longest a batch may wait for company under sustained load (see sqlite/worker.ts). */
+  commitDelayMs?: number | undefined;
+  /** Caps the database at this many pages: past it, writes fail as on a full disk (tests). */
+  maxPageCount?: number | undefined;
+}
+
+export interface Call {
+  id: number;
+  method: StoreMethod;
+  args: unknown[];
+}
+
+export type ToWorker =
+  /**
+   * Every call made in one tick of the main thread, posted as one message. `sentAt`:
+   * performance.timeOrigin + performance.now() when posted (comparable across threads).
+   */
+  | { type: 'calls'; calls: Call[]; sentAt: number }
+  /** Answer everything queued before this, close the database, then answer `closed`. */
+  | { type: 'close' };
+
+export interface SerializedError {
+  /** A LetterError code, or undefined for anything else (a bug, an I/O error). */
+  code?: string;
+  message: string;
+  stack?: string;
+}
+
+export type Reply = { id: number; value: unknown } | { id: number; error: SerializedError };
+
+export type FromWorker =
+  | { type: 'ready' }
+  /** One message per committed batch, sent after COMMIT returned. */
+  | { type: 'replies'; replies: Reply[]; stats: StoreStats }
+  | { type: 'closed'; stats: StoreStats };

@@ -1,0 +1,540 @@
+/**
+ * The SQLite store's logic, synchronous over better-sqlite3. It runs inside the worker thread
+ * (sqlite/worker.ts), which wraps each call in a savepoint of a group-commit transaction; the
+ * methods themselves assume they already run inside a transaction.
+ */
+import {
+  LetterError,
+  type Conversation,
+  type Message,
+  type Receipt,
+  type ReceiptKind,
+  type SearchResult,
+  type SystemEvent,
+} from '@letter/protocol';
+import type {
+  AccountDeletion,
+  PruneCounts,
+  PruneCutoffs,
+  AppendResult,
+  ConversationSettings,
+  ConversationSummary,
+  GroupChangeBase,
+  HistoryPage,
+  HistoryRange,
+  MemberChange,
+  MemberSet,
+  MemberView,
+  MessageChange,
+  MessageTarget,
+  NewMessage,
+  PositionResult,
+  SearchInput,
+  ConversationPageQuery,
+  SentMessagesPage,
+  Store,
+  NewGroup,
+} from '../store.js';
+import type { ConversationViewQueries } from './queries.js';
+import { SqliteAccounts } from './accounts.js';
+import type { Membership, SqliteCore } from './core.js';
+import { SqliteGroups } from './groups.js';
+import { SqliteMessageActions } from './message-actions.js';
+import { SqlitePeople, type SqliteOptions } from './people.js';
+import { searchMessages } from './search.js';
+import {
+  badReply,
+  directKeyOf,
+  historyAfter,
+  mayReplyTo,
+  otherMembers,
+  ownMoveIsLogged,
+  pageLimit,
+  positionMove,
+  refuseBlockedMembers,
+  refuseDirectSend,
+  refuseRepeatElsewhere,
+  refuseSelfConversation,
+  toReceipt,
+} from '../shared/rules.js';
+import {
+  toConversations,
+  toMemberViews,
+  toMessage,
+  toMessages,
+  systemMessageRow,
+  userMessageRow,
+  type MessageRow,
+} from '../shared/rows.js';
+
+export { openDatabase, type SqliteOptions } from './people.js';
+
+/** The Store methods the worker forwards; close and stats belong to the worker itself. */
+import type { StoreMethod } from '../shared/store-methods.js';
+export type { StoreMethod };
+
+/** The Store with every method synchronous: what the worker calls. */
+export type SyncStore = {
+  [K in StoreMethod]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>>;
+};
+
+/** Above every seq: `seq < NO_UPPER_BOUND` is the absent `before`. */
+const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+
+export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
+  private readonly groups: SqliteGroups;
+  private readonly actions: SqliteMessageActions;
+  private readonly accounts: SqliteAccounts;
+
+  constructor(file: string, options: SqliteOptions = {}) {
+    super(file, options);
+    this.groups = new SqliteGroups(this);
+    this.actions = new SqliteMessageActions(this);
+    this.accounts = new SqliteAccounts(this, this.groups);
+  }
+
+  // Accounts (sqlite/accounts.ts); users, sessions and contacts are in sqlite/people.ts
+
+  deleteUser(input: { userId: string; now: number; messageIdPrefix: string }): AccountDeletion {
+    return this.accounts.deleteUser(input);
+  }
+
+  sentMessages(userId: string, page: SentMessagesPage): Message[] {
+    return this.accounts.sentMessages(userId, page);
+  }
+
+  prune(cutoffs: PruneCutoffs): PruneCounts {
+    return this.accounts.prune(cutoffs);
+  }
+
+  // Conversations
+
+  openDirect(
+    id: string,
+    userId: string,
+    peerId: string,
+    now: number,
+  ): { conversation: Conversation; created: boolean } {
+    refuseSelfConversation(userId, peerId);
+    this.requireUser(userId);
+    this.requireUser(peerId);
+    const directKey = directKeyOf(userId, peerId);
+    const inserted = this.q.insertConversation.run({
+      id,
+      kind: 'direct',
+      title: null,
+      directKey,
+      lastSeq: 0,
+      now,
+    });
+    const created = inserted.changes > 0;
+    let conversationId = id;
+    if (created) {
+      for (const member of [userId, peerId]) {
+        this.q.insertMember.run({
+          conversationId: id,
+          userId: member,
+          role: 'member',
+          now,
+          readSeq: 0,
+          joinSeq: 0,
+        });
+      }
+    } else {
+      conversationId = this.q.directByKey.get({ directKey })!.id;
+    }
+    return { conversation: this.requireConversation(conversationId, userId), created };
+  }
+
+  findDirect(userId: string, peerId: string): string | null {
+    return this.q.directByKey.get({ directKey: directKeyOf(userId, peerId) })?.id ?? null;
+  }
+
+  createGroup(group: NewGroup): Conversation {
+    const { id, creatorId, createdAt: now } = group;
+    const others = otherMembers(creatorId, group.memberIds);
+    for (const userId of [creatorId, ...others]) this.requireUser(userId);
+    this.refuseBlockedMembers(creatorId, others);
+    this.q.insertConversation.run({
+      id,
+      kind: 'group',
+      title: group.title,
+      directKey: null,
+      lastSeq: 1,
+      now,
+    });
+    this.q.insertMember.run({
+      conversationId: id,
+      userId: creatorId,
+      role: 'admin',
+      now,
+      readSeq: 1,
+      joinSeq: 0,
+    });
+    this.logPosition(id, creatorId, 'read', 1, now);
+    for (const member of others) {
+      this.q.insertMember.run({
+        conversationId: id,
+        userId: member,
+        role: 'member',
+        now,
+        readSeq: 0,
+        joinSeq: 0,
+      });
+    }
+    const created: SystemEvent = {
+      kind: 'created',
+      actorId: creatorId,
+      userIds: others,
+      title: group.title,
+    };
+    this.insertMessageRow(systemMessageRow(id, group.systemMessageId, 1, created, now));
+    return this.requireConversation(id, creatorId);
+  }
+
+  /** `blocked` when the actor blocked, or was blocked by, any of `userIds`. */
+  refuseBlockedMembers(actorId: string, userIds: string[]): void {
+    const blocked = this.a.blockedEitherWayWith.all({ userId: actorId });
+    refuseBlockedMembers(
+      blocked.map((row) => row.user_id),
+      userIds,
+    );
+  }
+
+  getConversation(conversationId: string, viewerId: string): Conversation | null {
+    return this.views(this.q.viewOne, viewerId, conversationId)[0] ?? null;
+  }
+
+  listConversations(userId: string, page: ConversationPageQuery): Conversation[] {
+    const ids = this.q.conversationPage.all({
+      userId,
+      // No cursor: before every time and id there is.
+      activityAt: page.after?.activityAt ?? Number.MAX_SAFE_INTEGER,
+      id: page.after?.id ?? '',
+      limit: Math.max(0, Math.trunc(page.limit)),
+    });
+    if (ids.length === 0) return [];
+    return this.views(this.q.viewPage, userId, JSON.stringify(ids.map((row) => row.id)));
+  }
+
+  listConversationSummaries(userId: string): ConversationSummary[] {
+    return this.q.summaries.all({ userId }).map((row) => ({ id: row.id, lastSeq: row.last_seq }));
+  }
+
+  memberIds(conversationId: string): string[] {
+    return this.q.memberIds.all({ conversationId }).map((row) => row.user_id);
+  }
+
+  memberSet(conversationId: string): MemberSet {
+    const version = this.q.membersVersion.get({ conversationId })?.members_version ?? 0;
+    return { userIds: this.memberIds(conversationId), version };
+  }
+
+  isMember(conversationId: string, userId: string): boolean {
+    return this.q.membership.get({ conversationId, userId }) !== undefined;
+  }
+
+  conversationViews(conversationId: string, userIds: string[]): MemberView[] {
+    const conversation = this.a.conversationById.get({ conversationId });
+    if (!conversation) return [];
+    const members = this.a.membersOf.all({ conversationId });
+    const last = this.getMessage(conversationId, conversation.last_seq) ?? undefined;
+    return toMemberViews(conversation, members, last, userIds);
+  }
+
+  updateSettings(
+    conversationId: string,
+    userId: string,
+    settings: ConversationSettings,
+  ): Conversation | null {
+    if (!this.isMember(conversationId, userId)) return null;
+    this.a.setSettings.run({
+      conversationId,
+      userId,
+      muted: settings.muted,
+      archived: settings.archived,
+    });
+    return this.getConversation(conversationId, userId);
+  }
+
+  // Group management (sqlite/groups.ts)
+
+  renameGroup(input: GroupChangeBase & { title: string }): MemberChange {
+    return this.groups.rename(input);
+  }
+
+  addMembers(input: GroupChangeBase & { userIds: string[] }): MemberChange {
+    return this.groups.addMembers(input);
+  }
+
+  removeMember(input: GroupChangeBase & { userId: string }): MemberChange {
+    return this.groups.removeMember(input);
+  }
+
+  setMemberRole(
+    input: GroupChangeBase & { userId: string; role: 'admin' | 'member' },
+  ): MemberChange {
+    return this.groups.setRole(input);
+  }
+
+  // Messages
+
+  appendMessage(message: NewMessage): AppendResult {
+    const { conversationId, senderId, clientMsgId } = message;
+    const check = this.q.appendCheck.get({ conversationId, userId: senderId, clientMsgId });
+    if (!check) throw new LetterError('not_found');
+    // A retry of a send that already committed gets its original answer, even if a block
+    // happened in between: the message was sent before the block.
+    if (check.existing_seq !== null) {
+      refuseRepeatElsewhere(check.existing_conversation_id!, conversationId);
+      return { message: this.requireMessage(conversationId, check.existing_seq), created: false };
+    }
+    if (check.peer_id !== null) refuseDirectSend(check.peer_deleted_at, check.blocked === 1);
+    if (
+      message.replyToSeq !== null &&
+      (!mayReplyTo(message.replyToSeq, check) ||
+        !this.q.messageBySeq.get({ conversationId, seq: message.replyToSeq }))
+    ) {
+      throw badReply();
+    }
+    const taken = this.q.takeSeq.get({ conversationId, now: message.createdAt })!;
+    const seq = taken.last_seq;
+    const row = userMessageRow(message, seq);
+    this.insertMessageRow(row);
+    this.moveOwnPositions(conversationId, senderId, check, seq, message.createdAt);
+    // An UPDATE that matches nothing still costs ~10× this probe, and it usually matches nothing.
+    if (this.q.anyArchived.get({ conversationId })) {
+      this.q.unarchiveOthers.run({ conversationId, userId: senderId });
+    }
+    const result: AppendResult = { message: toMessage(row), created: true };
+    if (message.knownMembersVersion !== taken.members_version) {
+      result.members = { userIds: this.memberIds(conversationId), version: taken.members_version };
+    }
+    return result;
+  }
+
+  history(conversationId: string, viewerId: string, range: HistoryRange): HistoryPage | null {
+    const member = this.q.membership.get({ conversationId, userId: viewerId });
+    if (!member) return null;
+    const limit = pageLimit(range.limit);
+    const params = {
+      conversationId,
+      // Nothing from before the member joined: the page stops there with hasMore false.
+      after: historyAfter(range.after, member.join_seq),
+      before: range.before ?? NO_UPPER_BOUND,
+      limit: limit + 1,
+    };
+    const forward = range.after !== undefined;
+    const rows = forward ? this.q.pageForward.all(params) : this.q.pageBackward.all(params);
+    const hasMore = rows.length > limit;
+    const page = rows.slice(0, limit);
+    if (!forward) page.reverse();
+    if (page.length === 0) return { messages: [], hasMore };
+    const reactions = this.q.reactionsBetween.all({
+      conversationId,
+      from: page[0]!.seq,
+      to: page[page.length - 1]!.seq,
+    });
+    return { messages: toMessages(page, reactions), hasMore };
+  }
+
+  getMessage(conversationId: string, seq: number): Message | null {
+    const row = this.q.messageBySeq.get({ conversationId, seq });
+    if (!row) return null;
+    const reactions = this.q.reactionsBetween.all({ conversationId, from: seq, to: seq });
+    return toMessages([row], reactions)[0]!;
+  }
+
+  advancePosition(
+    conversationId: string,
+    userId: string,
+    kind: ReceiptKind,
+    seq: number,
+    now: number,
+  ): PositionResult | null {
+    const member = this.q.membership.get({ conversationId, userId });
+    if (!member) return null;
+    const move = positionMove(member, kind, seq);
+    const { readSeq, deliveredSeq, log, moved } = move;
+    if (log) this.logPosition(conversationId, userId, log.kind, log.seq, now);
+    if (move.write) this.q.setPositions.run({ conversationId, userId, readSeq, deliveredSeq });
+    const audience = moved
+      ? this.q.memberIdsSeeing.all({ conversationId, seq: move.seq }).map((row) => row.user_id)
+      : [];
+    return { seq: move.seq, changed: moved, audience };
+  }
+
+  // Message actions (sqlite/message-actions.ts) and search (sqlite/search.ts)
+
+  editMessage(input: MessageTarget & { body: string }): MessageChange {
+    return this.withIndexCaughtUp(() => this.actions.edit(input));
+  }
+
+  deleteMessage(input: MessageTarget): MessageChange {
+    return this.withIndexCaughtUp(() => this.actions.delete(input));
+  }
+
+  setReaction(input: MessageTarget & { emoji: string }): MessageChange {
+    return this.actions.setReaction(input);
+  }
+
+  removeReaction(input: MessageTarget): MessageChange {
+    return this.actions.removeReaction(input);
+  }
+
+  search(viewerId: string, input: SearchInput): SearchResult[] | null {
+    if (input.conversationId !== undefined && !this.isMember(input.conversationId, viewerId)) {
+      return null;
+    }
+    const reactionsOf = (conversationId: string, seq: number) =>
+      this.getMessage(conversationId, seq)?.reactions ?? {};
+    // No catching up: a read sees committed rows, and every committed row is indexed (the
+    // worker's runBatch calls indexPending before COMMIT). Inside a mixed batch, rows appended
+    // earlier in that batch are not found yet: they are as concurrent with the search as any.
+    return searchMessages(this.a, reactionsOf, viewerId, input);
+  }
+
+  // The search index, filled per batch (migration 3)
+
+  /**
+   * When on, inserted messages wait in `unindexed` and reach the FTS index in one statement
+   * (indexPending) instead of one FTS5 insert each: ~25 µs less per message. Only for a caller
+   * that runs every call in a savepoint and calls indexPending before COMMIT and forgetPending
+   * after a rollback of the whole transaction, as the worker does; off, every row is indexed by
+   * the statement that inserted it, like the trigger this replaces.
+   */
+  deferSearchIndex = false;
+  /** Rowids inserted since the index last caught up (a rolled-back row is harmlessly absent). */
+  private unindexed: number[] = [];
+
+  private insertMessageRow(row: MessageRow): void {
+    const { lastInsertRowid } = this.q.insertMessage.run(row);
+    this.unindexed.push(Number(lastInsertRowid));
+    if (!this.deferSearchIndex) this.indexPending();
+  }
+
+  /** Brings the search index up to every row inserted so far in this transaction. */
+  indexPending(): void {
+    if (this.unindexed.length === 0) return;
+    this.q.indexMessages.run({ rowids: JSON.stringify(this.unindexed) });
+    this.unindexed = [];
+  }
+
+  /** The transaction was rolled back: the rows waiting for the index are gone with it. */
+  forgetPending(): void {
+    this.unindexed = [];
+  }
+
+  /**
+   * Runs `fn`, which changes indexed bodies (whose triggers delete the old
+   * text from the index: it must be there). Should `fn` fail, its savepoint undoes the indexing
+   * too, so the rows go back to waiting.
+   */
+  private withIndexCaughtUp<T>(fn: () => T): T {
+    const waiting = this.unindexed;
+    this.indexPending();
+    try {
+      return fn();
+    } catch (error) {
+      this.unindexed = waiting;
+      throw error;
+    }
+  }
+
+  receipts(conversationId: string, seq: number, viewerId: string): Receipt[] | null {
+    const viewer = this.q.membership.get({ conversationId, userId: viewerId });
+    if (!viewer || seq < viewer.join_seq) return null;
+    const message = this.q.messageBySeq.get({ conversationId, seq });
+    if (!message) return null;
+    const rows = this.q.receipts.all({ conversationId, seq, senderId: message.sender_id ?? '' });
+    // Reading implies delivery, and read entries stand in for delivered ones.
+    return rows.map(toReceipt);
+  }
+
+  // Helpers
+
+  private views(queries: ConversationViewQueries, viewerId: string, conversationId: string) {
+    const params = { viewerId, conversationId };
+    const conversations = queries.conversations.all(params);
+    if (conversations.length === 0) return [];
+    return toConversations(
+      viewerId,
+      conversations,
+      queries.members.all(params),
+      queries.lastMessages.all(params),
+      queries.lastReactions.all(params),
+    );
+  }
+
+  private requireConversation(conversationId: string, viewerId: string): Conversation {
+    const conversation = this.getConversation(conversationId, viewerId);
+    if (!conversation) throw new LetterError('not_found');
+    return conversation;
+  }
+
+  private requireMessage(conversationId: string, seq: number): Message {
+    const message = this.getMessage(conversationId, seq);
+    if (!message) throw new LetterError('not_found');
+    return message;
+  }
+
+  /** The actor's membership, or `not_found`: the one answer a non-member gets. */
+  requireMembership(conversationId: string, userId: string): Membership {
+    const membership = this.q.membership.get({ conversationId, userId });
+    if (!membership) throw new LetterError('not_found');
+    return membership;
+  }
+
+  /** Sending (or editing, reacting) in a direct conversation: refused when blocked or deleted. */
+  checkDirectSend(conversationId: string, userId: string): void {
+    const peer = this.q.peerOf.get({ conversationId, userId });
+    if (!peer) return;
+    refuseDirectSend(peer.deleted_at, this.isBlockedEitherWay(userId, peer.user_id));
+  }
+
+  /**
+   * Appends a system message with the next seq. The actor, when still a member, has seen it:
+   * like a sender, their positions move to it.
+   */
+  appendSystemMessage(
+    conversationId: string,
+    id: string,
+    event: SystemEvent,
+    now: number,
+  ): Message {
+    const seq = this.q.takeSeq.get({ conversationId, now })!.last_seq;
+    const row = systemMessageRow(conversationId, id, seq, event, now);
+    this.insertMessageRow(row);
+    if (event.actorId !== null) {
+      const actor = this.q.membership.get({ conversationId, userId: event.actorId });
+      if (actor) this.moveOwnPositions(conversationId, event.actorId, actor, seq, now);
+    }
+    return toMessage(row);
+  }
+
+  /**
+   * The sender has seen everything up to their own message. One read entry dates both positions;
+   * it is only worth writing when it covers someone else's message: with the position already at
+   * seq - 1 it would only date the sender's own message, which receipts never report.
+   */
+  private moveOwnPositions(
+    conversationId: string,
+    userId: string,
+    before: { read_seq: number },
+    seq: number,
+    now: number,
+  ): void {
+    this.q.setPositions.run({ conversationId, userId, readSeq: seq, deliveredSeq: seq });
+    if (ownMoveIsLogged(before, seq)) this.logPosition(conversationId, userId, 'read', seq, now);
+  }
+
+  private logPosition(
+    conversationId: string,
+    userId: string,
+    kind: ReceiptKind,
+    seq: number,
+    at: number,
+  ): void {
+    this.q.logPosition.run({ conversationId, userId, kind, seq, at });
+  }
+}

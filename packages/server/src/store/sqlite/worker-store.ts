@@ -1,0 +1,181 @@
+/**
+ * The SQLite store as seen from the main thread: every call is a message to the worker
+ * (sqlite/worker.ts), answered after the batch holding it committed. The event loop never waits
+ * on SQLite, not for queries, not for fsync, not for WAL checkpoints.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { LetterError, isErrorCode } from '@letter/protocol';
+import type { Store, StoreStats } from '../store.js';
+import {
+  storeMethods,
+  type Call,
+  type FromWorker,
+  type SerializedError,
+  type ToWorker,
+  type WorkerOptions,
+} from './rpc.js';
+import type { StoreMethod } from './sqlite-store.js';
+
+export interface SqliteStoreHandle extends Store {
+  stats(): StoreStats;
+}
+
+export interface SqliteStoreOptions {
+  /** The database file; its directory is created when missing. */
+  file: string;
+  /** How long a batch waits for a write lock another process holds (default 5000 ms). */
+  busyTimeoutMs?: number;
+  /**
+   * Under sustained load, how long a batch may wait for more requests before it commits
+   * (default `DEFAULT_COMMIT_DELAY_MS`, 2 ms; 0 commits as soon as the previous commit is done). See sqlite/worker.ts.
+   */
+  commitDelayMs?: number;
+  /**
+   * Caps the database file at this many pages (SQLite's max_page_count): past it, a batch fails
+   * as on a full disk. Lets a test run out of space without filling a disk.
+   */
+  maxPageCount?: number;
+}
+
+/**
+ * The worker must be compiled JavaScript (Node cannot run .ts in a worker). When this module
+ * runs from sources (vitest), the worker still comes from the package's dist/, so tests need
+ * `tsc -b` first.
+ */
+export function workerScriptUrl(from: string = import.meta.url): URL {
+  const url = new URL('./worker.js', from);
+  const src = url.pathname.lastIndexOf('/src/');
+  if (from.endsWith('.ts') && src >= 0) {
+    url.pathname = `${url.pathname.slice(0, src)}/dist/${url.pathname.slice(src + '/src/'.length)}`;
+  }
+  return url;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStoreHandle> {
+  if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+  const script = workerScriptUrl();
+  if (!existsSync(script)) {
+    throw new Error(`${fileURLToPath(script)} is missing: build the server first (npx tsc -b).`);
+  }
+  const workerData: WorkerOptions = {
+    file: options.file,
+    busyTimeoutMs: options.busyTimeoutMs,
+    commitDelayMs: options.commitDelayMs,
+    maxPageCount: options.maxPageCount,
+  };
+  const worker = new Worker(script, { workerData });
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
+  /** Set once the store can take no more calls: closing, closed, or the worker died. */
+  let unusable: Error | null = null;
+  let closing: Promise<void> | null = null;
+  let onClosed: (() => void) | null = null;
+
+  const fail = (error: Error): void => {
+    unusable ??= error;
+    for (const request of pending.values()) request.reject(error);
+    pending.clear();
+    onClosed?.();
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const settle = (error: Error | null): void => {
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onMessage = (message: FromWorker): void => {
+      if (message.type === 'ready') settle(null);
+    };
+    const onError = (error: Error): void => settle(error);
+    const onExit = (code: number): void =>
+      settle(new Error(`the SQLite worker exited while starting (code ${code})`));
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  });
+
+  worker.on('message', (message: FromWorker) => {
+    if (message.type === 'replies') {
+      stats = message.stats;
+      for (const reply of message.replies) {
+        const request = pending.get(reply.id);
+        if (!request) continue;
+        pending.delete(reply.id);
+        if ('error' in reply) request.reject(rebuildError(reply.error));
+        else request.resolve(reply.value);
+      }
+      // Hold the process open only while answers are owed, so a forgotten close never hangs it.
+      if (pending.size === 0) worker.unref();
+    } else if (message.type === 'closed') {
+      stats = message.stats;
+      onClosed?.();
+    }
+  });
+  worker.on('error', (error) => fail(error));
+  worker.on('exit', (code) => fail(new Error(`the SQLite worker exited (code ${code})`)));
+  worker.unref();
+
+  /**
+   * Calls made in one tick go to the worker as one message: a burst of sends then costs one
+   * structured clone and one message event on each side, not one per call.
+   */
+  let outgoing: Call[] = [];
+  const post = (): void => {
+    if (outgoing.length === 0) return;
+    const sentAt = performance.timeOrigin + performance.now();
+    const message: ToWorker = { type: 'calls', calls: outgoing, sentAt };
+    outgoing = [];
+    worker.postMessage(message);
+  };
+
+  const call = (method: StoreMethod, args: unknown[]): Promise<unknown> => {
+    if (unusable) return Promise.reject(unusable);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      if (pending.size === 1) worker.ref();
+      if (outgoing.length === 0) queueMicrotask(post);
+      outgoing.push({ id, method, args });
+    });
+  };
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      if (unusable) return;
+      unusable = new Error('The store is closed.');
+      worker.ref();
+      // The worker answers every call queued before `close`, then closes the database.
+      const closed = new Promise<void>((resolve) => (onClosed = resolve));
+      post();
+      const message: ToWorker = { type: 'close' };
+      worker.postMessage(message);
+      await closed;
+      await worker.terminate();
+    })();
+    return closing;
+  };
+
+  const handle: Record<string, unknown> = { close, stats: () => ({ ...stats }) };
+  for (const method of Object.keys(storeMethods) as StoreMethod[]) {
+    handle[method] = (...args: unknown[]) => call(method, args);
+  }
+  return handle as unknown as SqliteStoreHandle;
+}
+
+/** Errors cross the thread boundary as data; LetterErrors come back with their code. */
+function rebuildError(error: SerializedError): Error {
+  if (error.code !== undefined && isErrorCode(error.code)) {
+    return new LetterError(error.code, error.message);
+  }
+  const rebuilt = new Error(error.message);
+  if (error.stack !== undefined) rebuilt.stack = error.stack;
+  return rebuilt;
+}
