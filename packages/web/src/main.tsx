@@ -1,9 +1,12 @@
+// First: zod must know it may not compile parsers before any schema is built.
+import './lib/zod-jitless';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { IndexedDbOutboxStorage, LetterClient, MemoryOutboxStorage } from '@letter/sdk';
 import { App } from './app/App';
 import { PortContext } from './app/hooks';
 import { createSdkPort } from './app/sdk-port';
+import { registerServiceWorker } from './lib/service-worker';
 import './styles/index.css';
 
 function outboxStorage() {
@@ -20,6 +23,8 @@ function outboxStorage() {
 const client = new LetterClient({ authMode: 'cookie', outboxStorage: outboxStorage() });
 client.events.on('error', ({ context, error }) => console.warn(`letter: ${context}`, error));
 const port = createSdkPort(client);
+
+registerServiceWorker();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('#root is missing from index.html');
