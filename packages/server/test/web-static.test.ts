@@ -69,7 +69,8 @@ describe('static files', () => {
 
   it('index.html, a client-side route, sw.js and the manifest are revalidated each time', async () => {
     for (const path of ['/', '/chats/abc', '/sw.js', '/manifest.webmanifest']) {
-      const res = await raw(path);
+      // A browser's Accept-Encoding, for files with and without a compressed twin.
+      const res = await raw(path, { 'accept-encoding': 'gzip, deflate, br, zstd' });
       expect(res.status, path).toBe(200);
       expect(res.headers['cache-control'], path).toBe('no-cache');
     }

@@ -38,7 +38,9 @@ export async function serveWebApp(app: FastifyInstance, root: string): Promise<v
   await app.register(fastifyStatic, {
     root,
     wildcard: false,
-    index: 'index.html',
+    // `/` is answered below: the plugin's own index lookup with preCompressed 404s when
+    // index.html has no compressed twin and the client accepts an encoding.
+    index: false,
     preCompressed: true,
     // Precompressed twins are served in place of their original, not routed by their own name.
     globIgnore: ['**/*.br', '**/*.gz'],
