@@ -2,7 +2,12 @@
 import './lib/zod-jitless';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { IndexedDbOutboxStorage, LetterClient, MemoryOutboxStorage } from '@letter/sdk';
+import {
+  IndexedDbOutboxStorage,
+  IndexedDbSavedStateStorage,
+  LetterClient,
+  MemoryOutboxStorage,
+} from '@letter/sdk';
 import { App } from './app/App';
 import { PortContext } from './app/hooks';
 import { createSdkPort } from './app/sdk-port';
@@ -18,9 +23,22 @@ function outboxStorage() {
   }
 }
 
+/** The last synced chat list, shown when Letter opens without a network (none: no IndexedDB). */
+function savedStateStorage() {
+  try {
+    return new IndexedDbSavedStateStorage();
+  } catch {
+    return undefined;
+  }
+}
+
 // Cookie mode: the refresh token stays in the server's HttpOnly cookie; the access token only
 // ever lives in this client's memory.
-const client = new LetterClient({ authMode: 'cookie', outboxStorage: outboxStorage() });
+const client = new LetterClient({
+  authMode: 'cookie',
+  outboxStorage: outboxStorage(),
+  savedStateStorage: savedStateStorage(),
+});
 client.events.on('error', ({ context, error }) => console.warn(`letter: ${context}`, error));
 const port = createSdkPort(client);
 

@@ -213,4 +213,44 @@ describe('notifications', () => {
     expect(new URL(page.url()).hash).toBe(`#/chat/${chatId}`);
     expect(await readNotifications()).toEqual([]);
   }, 60_000);
+
+  it('offline, Letter opened again comes from the cache and shows the last synced chats', async () => {
+    const { page, context } = await signedInPage();
+    await workerActive(page);
+    await page.getByRole('list', { name: 'Chats' }).getByText('Ben Pwa').waitFor();
+    // The saved list is written a moment after the sync settles.
+    const saved = () =>
+      page.evaluate(
+        () =>
+          new Promise<boolean>((resolve) => {
+            const open = indexedDB.open('letter-saved-state', 1);
+            open.onupgradeneeded = () => open.result.createObjectStore('state');
+            open.onsuccess = () => {
+              const db = open.result;
+              const get = db.transaction('state').objectStore('state').get('last');
+              get.onsuccess = () => {
+                resolve(Boolean(get.result));
+                db.close();
+              };
+              get.onerror = () => resolve(false);
+            };
+            open.onerror = () => resolve(false);
+          }),
+      );
+    await expect.poll(saved, { timeout: 15_000 }).toBe(true);
+    await context.setOffline(true);
+    // Letter opened again without a network: a new tab, as after closing the old one.
+    await page.close();
+    const again = await context.newPage();
+    again.on('pageerror', (error) => pages.problems.push(`pageerror: ${error.message}`));
+    await again.goto(server.url);
+    const list = again.getByRole('list', { name: 'Chats' });
+    await list.getByText('Ben Pwa').waitFor();
+    expect(await again.getByRole('button', { name: 'Log in' }).count()).toBe(0);
+    // Back online: the real session takes over.
+    await context.setOffline(false);
+    await again.evaluate(() => window.dispatchEvent(new Event('online')));
+    await api.post(server.url, ben, chatId, 'back online');
+    await list.getByText('back online').waitFor();
+  }, 60_000);
 });
