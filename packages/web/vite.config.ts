@@ -1,12 +1,13 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
+import { precompress, pwa } from './build/pwa';
 
 const src = (pkg: string) => fileURLToPath(new URL(`../${pkg}/src/index.ts`, import.meta.url));
 
 // The app is bundled from the sibling packages' sources, so a web build never waits on their dist.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), pwa(), precompress()],
   resolve: {
     alias: {
       '@letter/protocol': src('protocol'),

@@ -28,7 +28,7 @@ import type { Clock, Random } from './clock.js';
 import { Connection } from './connection.js';
 import type { ConnectionStatus, ConnectionTimings } from './connection.js';
 import { Emitter } from './emitter.js';
-import { LetterError } from './errors.js';
+import { LetterError, NetworkError } from './errors.js';
 import { HttpTransport } from './http.js';
 import type { FetchLike } from './http.js';
 import { LiveEvents } from './live.js';
@@ -42,6 +42,8 @@ import { globalWebSocket, webSocketUrl } from './socket.js';
 import type { WebSocketConstructor } from './socket.js';
 import { toPending } from './state/timeline.js';
 import type { ClientState, PendingMessage } from './state/types.js';
+import { SavedStateKeeper } from './saved-state.js';
+import type { SavedStateStorage } from './saved-state.js';
 import { StateStore } from './state-store.js';
 import { Catchup } from './sync.js';
 import { TypingExpiry } from './typing.js';
@@ -63,6 +65,11 @@ export interface LetterClientOptions {
   credentials?: RequestCredentials;
   /** Default: memory. Browsers: `new IndexedDbOutboxStorage()`. */
   outboxStorage?: OutboxStorage;
+  /**
+   * Where the last synced chat list is kept (browsers: `new IndexedDbSavedStateStorage()`), so
+   * `resume()` without a network shows it, read-only, until the connection is back. Default: none.
+   */
+  savedStateStorage?: SavedStateStorage;
   clock?: Clock;
   random?: Random;
   /** Makes clientMsgIds. */
@@ -110,6 +117,7 @@ export class LetterClient {
   private readonly live: LiveEvents;
   private readonly typingSent = new Map<string, number>();
   private unwatchNetwork: (() => void) | null = null;
+  private readonly saved: SavedStateKeeper | null;
   /** The socket was dropped because the network went away: reconnect when it is back. */
   private droppedForNetwork = false;
   private readonly actions: ClientActions;
@@ -225,6 +233,16 @@ export class LetterClient {
       notify: (event) => this.events.emit('message', event),
       report: (context, error) => this.report(context, error),
     });
+    this.saved = options.savedStateStorage
+      ? new SavedStateKeeper({
+          storage: options.savedStateStorage,
+          clock,
+          getState: this.store.getSnapshot,
+          subscribe: this.store.subscribe,
+          dispatch: (event) => this.store.dispatch(event),
+          report: (context, error) => this.report(context, error),
+        })
+      : null;
     this.wire();
     const network = options.networkTarget ?? globalNetworkTarget();
     if ((options.watchNetwork ?? true) && network) {
@@ -245,15 +263,31 @@ export class LetterClient {
     return this.auth.login(username, password);
   }
 
-  /** Picks up an existing session (cookie or stored refresh token) and connects; null if none. */
+  /**
+   * Picks up an existing session (cookie or stored refresh token) and connects; null if none.
+   * Without a network, the saved chat list (if kept) is shown instead, and the resume is tried
+   * again when the browser says the network is back.
+   */
   async resume(): Promise<User | null> {
-    return this.auth.resume();
+    try {
+      const user = await this.auth.resume();
+      if (this.saved) this.saved.showing = false;
+      return user;
+    } catch (error) {
+      if (!(error instanceof NetworkError) || !this.saved) throw error;
+      const user = await this.saved.show();
+      if (!user) throw error;
+      // Unsent messages stay writable: the outbox sends them once the session is back.
+      void this.outbox.open(user.id);
+      return user;
+    }
   }
 
   /** Signs out everywhere this device holds: server session, socket, state, unsent messages. */
   async logout(): Promise<void> {
     this.connection.stop();
     await this.outbox.clear();
+    await this.saved?.clear();
     await this.auth.logout();
   }
 
@@ -272,6 +306,7 @@ export class LetterClient {
     this.outbox.close();
     this.auth.dispose();
     this.unwatchNetwork?.();
+    this.saved?.close();
     this.typingExpiry.stop();
     this.live.close();
     this.events.clear();
@@ -490,6 +525,10 @@ export class LetterClient {
   }
 
   private networkOnline(): void {
+    if (this.saved?.showing) {
+      this.resume().catch((error: unknown) => this.report('resume', error));
+      return;
+    }
     if (this.droppedForNetwork) {
       this.droppedForNetwork = false;
       this.connect();

@@ -104,3 +104,5 @@ export {
 } from './state/selectors.js';
 
 export * from './testing/index.js';
+export { IndexedDbSavedStateStorage, MemorySavedStateStorage } from './saved-state.js';
+export type { SavedState, SavedStateStorage } from './saved-state.js';

@@ -2,13 +2,11 @@
  * The composition root: the one place that picks implementations (store, bus, presence, clock,
  * ids) and wires the modules together. A process runs one node; tests run several in one process.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
-import fastifyStatic from '@fastify/static';
 import proxyAddr from '@fastify/proxy-addr';
 import { authModeHeader, closeCodes, LetterError, limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
@@ -29,6 +27,7 @@ import { conversationRoutes } from './http/conversation-routes.js';
 import { hostMatcher, hostRefusal, installHostCheck } from './http/allowed-hosts.js';
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
+import { installNoStore, serveWebApp } from './http/static.js';
 import { Metrics } from './metrics.js';
 import { installMetricsRoute, listenMetrics, type MetricsServer } from './metrics-endpoint.js';
 import { Sweeper } from './sweeper.js';
@@ -178,6 +177,9 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:', 'blob:'],
         connectSrc: ["'self'"],
+        // The installable app: its service worker (/sw.js) and manifest, from this origin only.
+        workerSrc: ["'self'"],
+        manifestSrc: ["'self'"],
         objectSrc: ["'none'"],
         frameAncestors: ["'none'"],
         baseUri: ["'self'"],
@@ -189,6 +191,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     },
   });
   installCors(app, config.allowedOrigins);
+  installNoStore(app);
 
   const context: RouteContext = {
     config,
@@ -423,28 +426,5 @@ function installCors(app: FastifyInstance, allowed: string[]): void {
       reply.header('access-control-max-age', '600');
       return reply.code(204).send();
     }
-  });
-}
-
-/** The built web app at `/`, with client-side routes falling back to index.html. */
-async function serveWebApp(app: FastifyInstance, root: string): Promise<void> {
-  if (!existsSync(join(root, 'index.html'))) {
-    app.get('/', async (_request, reply) =>
-      reply
-        .type('text/plain')
-        .send('Letter is running, but the web app is not built (npm run build).'),
-    );
-    return;
-  }
-  await app.register(fastifyStatic, { root, wildcard: false, index: 'index.html' });
-  app.get('/*', async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (path.startsWith('/api/') || path === '/ws') {
-      return reply
-        .code(404)
-        .send({ error: { code: 'not_found', message: `No route GET ${path}.` } });
-    }
-    if (/\.[a-z0-9]+$/i.test(path)) return reply.sendFile(path.slice(1));
-    return reply.sendFile('index.html');
   });
 }

@@ -1,7 +1,18 @@
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { AuthScreen } from '../components/AuthScreen';
 import { usePort, useSnapshot } from './hooks';
-import { Messenger } from './Messenger';
+
+// The login screen does not wait for the messenger: it loads in its own chunk once signed in.
+const Messenger = lazy(() => import('./Messenger').then((m) => ({ default: m.Messenger })));
+
+function Splash() {
+  return (
+    <main className="splash" aria-busy="true">
+      <h1 className="visually-hidden">Letter</h1>
+      <p>Loading Letter…</p>
+    </main>
+  );
+}
 
 export function App() {
   const port = usePort();
@@ -12,13 +23,7 @@ export function App() {
     port.resume().catch(() => undefined);
   }, [port]);
 
-  if (auth.status === 'unknown') {
-    return (
-      <main className="splash" aria-busy="true">
-        <p>Loading Letter…</p>
-      </main>
-    );
-  }
+  if (auth.status === 'unknown') return <Splash />;
   if (auth.status === 'signedOut' || !auth.user) {
     return (
       <AuthScreen
@@ -29,5 +34,9 @@ export function App() {
       />
     );
   }
-  return <Messenger me={auth.user} />;
+  return (
+    <Suspense fallback={<Splash />}>
+      <Messenger me={auth.user} />
+    </Suspense>
+  );
 }

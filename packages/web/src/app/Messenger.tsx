@@ -5,9 +5,11 @@ import { ChatView } from '../components/ChatView';
 import { ConnectionBanner } from '../components/ConnectionBanner';
 import { Contacts } from '../components/Contacts';
 import { NewGroup } from '../components/NewGroup';
+import { NotificationBanner } from '../components/NotificationBanner';
 import { Panel } from '../components/Panel';
 import { SidebarHeader } from '../components/SidebarHeader';
 import { usePort, useSelectedChat, useSnapshot } from './hooks';
+import { useMessageNotifications } from './notifications';
 import {
   InfoPane,
   MainPane,
@@ -33,6 +35,10 @@ export function Messenger({ me }: { me: User }) {
   const thread = (selectedId && snapshot.threads[selectedId]) || EMPTY_THREAD;
 
   useUnreadTitle(unreadForTitle(snapshot.conversations));
+  const engaged = useMessageNotifications(snapshot.conversations, me.id, (id) => {
+    setPanel('chats');
+    select(id);
+  });
 
   // Group/contact info beside the open chat, and a search hit to scroll to.
   const [infoFor, setInfoFor] = useState<string | null>(null);
@@ -90,6 +96,7 @@ export function Messenger({ me }: { me: User }) {
 
   return (
     <div className="app" data-screen={conversation ? 'chat' : 'list'}>
+      <h1 className="visually-hidden">Letter</h1>
       <ConnectionBanner status={snapshot.connection} />
       <aside className="sidebar" aria-label="Chats and contacts">
         {panel === 'chats' && (
@@ -102,6 +109,7 @@ export function Messenger({ me }: { me: User }) {
               onSearch={() => setPanel('search')}
               onSettings={() => setPanel('settings')}
             />
+            {engaged && <NotificationBanner />}
             <ChatList
               conversations={snapshot.conversations}
               meId={me.id}

@@ -3,20 +3,35 @@
  * search and settings in the sidebar, and scrolling to a found message. Messenger places them;
  * the components themselves stay props-only.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { Conversation, User } from '@letter/protocol';
 import { ChatHeaderActionsContext } from '../components/ChatMenu';
 import type { ChatHeaderActions } from '../components/ChatMenu';
-import { ContactInfo } from '../components/ContactInfo';
-import { GroupInfo } from '../components/GroupInfo';
 import { Panel } from '../components/Panel';
-import { SearchPanel } from '../components/SearchPanel';
-import { SettingsPanel } from '../components/SettingsPanel';
 import { downloadJson } from '../lib/download';
 import { usePort } from './hooks';
 import { peerOf } from './model';
 import type { AppSnapshot, Thread } from './port';
+
+// Not needed for the first screen: each comes in its own chunk when first opened.
+const ContactInfo = lazy(() =>
+  import('../components/ContactInfo').then((m) => ({ default: m.ContactInfo })),
+);
+const GroupInfo = lazy(() =>
+  import('../components/GroupInfo').then((m) => ({ default: m.GroupInfo })),
+);
+const SearchPanel = lazy(() =>
+  import('../components/SearchPanel').then((m) => ({ default: m.SearchPanel })),
+);
+const SettingsPanel = lazy(() =>
+  import('../components/SettingsPanel').then((m) => ({ default: m.SettingsPanel })),
+);
+
+/** What a panel shows while its chunk loads (a moment, or until the connection is back). */
+export function Loading({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<p className="muted panel-loading">Loading…</p>}>{children}</Suspense>;
+}
 
 /** The page title counts unread messages of chats that are not muted. */
 export function unreadForTitle(conversations: readonly Conversation[]): number {
@@ -56,28 +71,30 @@ export function InfoPane(props: {
       onClose={onClose}
       className="side-panel"
     >
-      {conversation.kind === 'group' ? (
-        <GroupInfo
-          conversation={conversation}
-          meId={me.id}
-          presence={snapshot.presence}
-          contacts={snapshot.contacts}
-          onRename={(title) => port.renameGroup(id, title)}
-          onAddMembers={(userIds) => port.addMembers(id, userIds)}
-          onRemove={(userId) => port.removeMember(id, userId)}
-          onSetRole={(userId, role) => port.setMemberRole(id, userId, role)}
-          onLoadMembers={loadMembers}
-          onLeave={() => port.leaveGroup(id)}
-        />
-      ) : peer ? (
-        <ContactInfo
-          user={peer}
-          presence={snapshot.presence[peer.id]}
-          blocked={blocked}
-          onBlock={() => port.block(peer.id).then(() => setBlocked(true))}
-          onUnblock={() => port.unblock(peer.id).then(() => setBlocked(false))}
-        />
-      ) : null}
+      <Loading>
+        {conversation.kind === 'group' ? (
+          <GroupInfo
+            conversation={conversation}
+            meId={me.id}
+            presence={snapshot.presence}
+            contacts={snapshot.contacts}
+            onRename={(title) => port.renameGroup(id, title)}
+            onAddMembers={(userIds) => port.addMembers(id, userIds)}
+            onRemove={(userId) => port.removeMember(id, userId)}
+            onSetRole={(userId, role) => port.setMemberRole(id, userId, role)}
+            onLoadMembers={loadMembers}
+            onLeave={() => port.leaveGroup(id)}
+          />
+        ) : peer ? (
+          <ContactInfo
+            user={peer}
+            presence={snapshot.presence[peer.id]}
+            blocked={blocked}
+            onBlock={() => port.block(peer.id).then(() => setBlocked(true))}
+            onUnblock={() => port.unblock(peer.id).then(() => setBlocked(false))}
+          />
+        ) : null}
+      </Loading>
     </Panel>
   );
 }
@@ -92,12 +109,14 @@ export function SearchPane(props: {
   const onSearch = useCallback((q: string) => port.searchMessages(q), [port]);
   return (
     <Panel title="Search messages" onClose={props.onClose}>
-      <SearchPanel
-        conversations={props.snapshot.conversations}
-        meId={props.me.id}
-        onSearch={onSearch}
-        onOpen={props.onOpen}
-      />
+      <Loading>
+        <SearchPanel
+          conversations={props.snapshot.conversations}
+          meId={props.me.id}
+          onSearch={onSearch}
+          onOpen={props.onOpen}
+        />
+      </Loading>
     </Panel>
   );
 }
@@ -108,22 +127,24 @@ export function SettingsPane(props: { me: User; onClose: () => void; onLogout: (
   const loadBlocked = useCallback(() => port.blockedUsers(), [port]);
   return (
     <Panel title="Settings" onClose={props.onClose}>
-      <SettingsPanel
-        me={me}
-        onRename={(name) => port.updateDisplayName(name)}
-        onChangePassword={(current, next) => port.changePassword(current, next)}
-        onExport={async () =>
-          downloadJson(await port.exportData(), `letter-export-${me.username}.json`)
-        }
-        onDeleteAccount={async (password) => {
-          await port.deleteAccount(password);
-          // The server has already ended every session; this clears the local state.
-          onLogout();
-        }}
-        loadBlocked={loadBlocked}
-        onUnblock={(userId) => port.unblock(userId)}
-        onLogout={onLogout}
-      />
+      <Loading>
+        <SettingsPanel
+          me={me}
+          onRename={(name) => port.updateDisplayName(name)}
+          onChangePassword={(current, next) => port.changePassword(current, next)}
+          onExport={async () =>
+            downloadJson(await port.exportData(), `letter-export-${me.username}.json`)
+          }
+          onDeleteAccount={async (password) => {
+            await port.deleteAccount(password);
+            // The server has already ended every session; this clears the local state.
+            onLogout();
+          }}
+          loadBlocked={loadBlocked}
+          onUnblock={(userId) => port.unblock(userId)}
+          onLogout={onLogout}
+        />
+      </Loading>
     </Panel>
   );
 }

@@ -3,6 +3,7 @@ import type { FormEvent, ReactNode } from 'react';
 import type { User } from '@letter/protocol';
 import { describeError } from '../lib/errors';
 import { Avatar } from './Avatar';
+import { NotificationSettings } from './NotificationSettings';
 
 export interface SettingsPanelProps {
   me: User;
@@ -17,7 +18,7 @@ export interface SettingsPanelProps {
   onLogout: () => void;
 }
 
-/** Profile and account: name, password, blocked people, data export, deletion, log out. */
+/** Profile and account: name, notifications, password, blocked people, data export, deletion, log out. */
 export function SettingsPanel(props: SettingsPanelProps) {
   return (
     <div className="settings">
@@ -29,6 +30,9 @@ export function SettingsPanel(props: SettingsPanelProps) {
         </span>
       </div>
       <DisplayNameForm me={props.me} onRename={props.onRename} />
+      <Section title="Notifications">
+        <NotificationSettings />
+      </Section>
       <PasswordForm onChangePassword={props.onChangePassword} />
       <BlockedList loadBlocked={props.loadBlocked} onUnblock={props.onUnblock} />
       <Section title="Your data">

@@ -1,0 +1,256 @@
+/**
+ * End to end, the installable app and its notifications in a real Chromium: the manifest is
+ * valid and its icons are the PNGs it names, the service worker activates and controls the
+ * page, a message arriving while the tab is hidden raises a notification whose click opens the
+ * chat, and a push delivered through the DevTools protocol (as a push service would) shows a
+ * notification whose click opens the chat in the open tab.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, logIn, Pages, PASSWORD, startServer } from './harness';
+import type { RunningServer } from './harness';
+import * as api from './api';
+
+let server: RunningServer;
+let browser: Browser;
+let pages: Pages;
+let ana: api.Account;
+let ben: api.Account;
+let chatId: string;
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  pages = new Pages(browser, server.url);
+  [ana, ben] = await Promise.all([
+    api.register(server.url, 'ana_pwa', 'Ana Pwa', PASSWORD),
+    api.register(server.url, 'ben_pwa', 'Ben Pwa', PASSWORD),
+  ]);
+  await api.addContact(server.url, ana, 'ben_pwa');
+  chatId = (await api.directWith(server.url, ben, ana.user.id)).id;
+  await api.post(server.url, ben, chatId, 'first words');
+}, 60_000);
+
+afterAll(async () => {
+  await pages?.close();
+  await browser?.close().catch(() => undefined);
+  await server?.stop();
+});
+
+/** PNG width and height from its IHDR chunk. */
+function pngSize(bytes: Buffer): [number, number] {
+  expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+  return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
+}
+
+async function signedInPage(): Promise<{ page: Page; context: BrowserContext }> {
+  const page = await pages.open({ permissions: ['notifications'] });
+  await logIn(page, 'ana_pwa');
+  return { page, context: page.context() };
+}
+
+async function workerActive(page: Page) {
+  return page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    const worker = registration.active!;
+    if (worker.state !== 'activated')
+      await new Promise<void>((resolve) =>
+        worker.addEventListener('statechange', () => worker.state === 'activated' && resolve()),
+      );
+    return {
+      state: registration.active?.state,
+      scope: registration.scope,
+      script: registration.active?.scriptURL,
+    };
+  });
+}
+
+describe('installable app', () => {
+  it('the manifest is valid, its icons are the PNGs it names, the page links it', async () => {
+    const res = await fetch(`${server.url}/manifest.webmanifest`);
+    expect(res.headers.get('content-type')).toMatch(/^application\/manifest\+json/);
+    const manifest = (await res.json()) as Record<string, any>;
+    expect(manifest).toMatchObject({
+      name: 'Letter',
+      short_name: 'Letter',
+      start_url: '/',
+      display: 'standalone',
+      theme_color: '#008069',
+    });
+    const sizes = new Map<string, string>();
+    for (const icon of manifest.icons as { src: string; sizes: string; purpose: string }[]) {
+      const bytes = Buffer.from(await (await fetch(server.url + icon.src)).arrayBuffer());
+      expect(pngSize(bytes).join('x')).toBe(icon.sizes);
+      sizes.set(`${icon.sizes} ${icon.purpose}`, icon.src);
+    }
+    expect([...sizes.keys()].sort()).toEqual(['192x192 any', '512x512 any', '512x512 maskable']);
+
+    const page = await pages.open();
+    expect(await page.getAttribute('link[rel="manifest"]', 'href')).toBe('/manifest.webmanifest');
+    // Chromium's own manifest parser, through the DevTools protocol: no errors.
+    const cdp = await page.context().newCDPSession(page);
+    const parsed = (await cdp.send('Page.getAppManifest')) as {
+      errors: unknown[];
+      url: string;
+    };
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.url).toBe(`${server.url}/manifest.webmanifest`);
+  }, 60_000);
+
+  it('the service worker activates with scope / and takes control of the page', async () => {
+    const page = await pages.open();
+    expect(await workerActive(page)).toEqual({
+      state: 'activated',
+      scope: `${server.url}/`,
+      script: `${server.url}/sw.js`,
+    });
+    await page.reload();
+    expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toBe(
+      `${server.url}/sw.js`,
+    );
+  }, 60_000);
+});
+
+describe('notifications', () => {
+  it('a message while the tab is hidden raises a notification; its click opens the chat', async () => {
+    const page = await pages.open({ permissions: ['notifications'] });
+    // Before any app script: the page can be told it is hidden, and every Notification the app
+    // makes is recorded (it is still the browser's real one).
+    await page.addInitScript(() => {
+      const w = window as unknown as {
+        __hidden: boolean;
+        __notes: { title: string; body?: string; tag?: string; note: Notification }[];
+      };
+      w.__hidden = false;
+      w.__notes = [];
+      Object.defineProperty(document, 'visibilityState', {
+        configurable: true,
+        get: () => (w.__hidden ? 'hidden' : 'visible'),
+      });
+      const Real = window.Notification;
+      window.Notification = class extends Real {
+        constructor(title: string, options?: NotificationOptions) {
+          super(title, options);
+          w.__notes.push({ title, body: options?.body, tag: options?.tag, note: this });
+        }
+      } as typeof Notification;
+    });
+    await page.reload();
+    await logIn(page, 'ana_pwa');
+    await page.getByRole('button', { name: /Ben Pwa/ }).waitFor();
+    await page.evaluate(() => {
+      (window as unknown as { __hidden: boolean }).__hidden = true;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await api.post(server.url, ben, chatId, 'are you there?');
+    await page.waitForFunction(() => (window as any).__notes.length > 0);
+    const notes = await page.evaluate(() =>
+      (window as any).__notes.map((n: any) => ({ title: n.title, body: n.body, tag: n.tag })),
+    );
+    expect(notes).toEqual([{ title: 'Ben Pwa', body: 'are you there?', tag: chatId }]);
+    // The browser calls onclick when the person clicks it.
+    await page.evaluate(() => (window as any).__notes[0].note.onclick());
+    await page.getByRole('heading', { name: 'Ben Pwa' }).waitFor();
+    expect(new URL(page.url()).hash).toBe(`#/chat/${chatId}`);
+    expect(pages.problems).toEqual([]);
+  }, 60_000);
+
+  it('a push delivered through DevTools shows a notification whose click opens the chat', async () => {
+    const { page, context } = await signedInPage();
+    await workerActive(page);
+    const cdp = await context.newCDPSession(page);
+    const registrationId = await new Promise<string>((resolve) => {
+      cdp.on('ServiceWorker.workerRegistrationUpdated', (event: any) => {
+        const mine = event.registrations.find((r: any) => r.scopeURL === `${server.url}/`);
+        if (mine) resolve(mine.registrationId);
+      });
+      void cdp.send('ServiceWorker.enable');
+    });
+    const payload = { type: 'message', conversationId: chatId, seq: 9, title: 'Ben Pwa' };
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: server.url,
+      registrationId,
+      data: JSON.stringify(payload),
+    });
+    const readNotifications = () =>
+      page.evaluate(async () => {
+        const registration = await navigator.serviceWorker.ready;
+        return (await registration.getNotifications()).map((n) => ({
+          title: n.title,
+          body: n.body,
+          tag: n.tag,
+        }));
+      });
+    await expect
+      .poll(readNotifications, { timeout: 10_000 })
+      .toEqual([{ title: 'Ben Pwa', body: 'New message', tag: chatId }]);
+    // A `read` push (read on another device) closes it.
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: server.url,
+      registrationId,
+      data: JSON.stringify({ type: 'read', conversationId: chatId }),
+    });
+    await expect.poll(readNotifications, { timeout: 10_000 }).toEqual([]);
+
+    // Shown again, then clicked: the worker gets `notificationclick` as the browser would send
+    // it, and the open tab opens the chat.
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: server.url,
+      registrationId,
+      data: JSON.stringify({ ...payload, body: 'see you at 8' }),
+    });
+    await expect
+      .poll(readNotifications, { timeout: 10_000 })
+      .toEqual([{ title: 'Ben Pwa', body: 'see you at 8', tag: chatId }]);
+    const worker = context.serviceWorkers().find((w) => w.url() === `${server.url}/sw.js`);
+    expect(worker).toBeDefined();
+    await worker!.evaluate(async () => {
+      const sw = self as any;
+      const [notification] = await sw.registration.getNotifications();
+      sw.dispatchEvent(new sw.NotificationEvent('notificationclick', { notification }));
+    });
+    await page.getByRole('heading', { name: 'Ben Pwa' }).waitFor();
+    expect(new URL(page.url()).hash).toBe(`#/chat/${chatId}`);
+    expect(await readNotifications()).toEqual([]);
+  }, 60_000);
+
+  it('offline, Letter opened again comes from the cache and shows the last synced chats', async () => {
+    const { page, context } = await signedInPage();
+    await workerActive(page);
+    await page.getByRole('list', { name: 'Chats' }).getByText('Ben Pwa').waitFor();
+    // The saved list is written a moment after the sync settles.
+    const saved = () =>
+      page.evaluate(
+        () =>
+          new Promise<boolean>((resolve) => {
+            const open = indexedDB.open('letter-saved-state', 1);
+            open.onupgradeneeded = () => open.result.createObjectStore('state');
+            open.onsuccess = () => {
+              const db = open.result;
+              const get = db.transaction('state').objectStore('state').get('last');
+              get.onsuccess = () => {
+                resolve(Boolean(get.result));
+                db.close();
+              };
+              get.onerror = () => resolve(false);
+            };
+            open.onerror = () => resolve(false);
+          }),
+      );
+    await expect.poll(saved, { timeout: 15_000 }).toBe(true);
+    await context.setOffline(true);
+    // Letter opened again without a network: a new tab, as after closing the old one.
+    await page.close();
+    const again = await context.newPage();
+    again.on('pageerror', (error) => pages.problems.push(`pageerror: ${error.message}`));
+    await again.goto(server.url);
+    const list = again.getByRole('list', { name: 'Chats' });
+    await list.getByText('Ben Pwa').waitFor();
+    expect(await again.getByRole('button', { name: 'Log in' }).count()).toBe(0);
+    // Back online: the real session takes over.
+    await context.setOffline(false);
+    await again.evaluate(() => window.dispatchEvent(new Event('online')));
+    await api.post(server.url, ben, chatId, 'back online');
+    await list.getByText('back online').waitFor();
+  }, 60_000);
+});
