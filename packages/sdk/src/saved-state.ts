@@ -7,6 +7,7 @@
  */
 import type { Conversation, User } from '@letter/protocol';
 import type { Clock, TimerHandle } from './clock.js';
+import { openDatabase, writeStore } from './idb.js';
 import { selectConversations } from './state/selectors.js';
 import type { ClientState, StateEvent } from './state/types.js';
 
@@ -70,23 +71,17 @@ export class IndexedDbSavedStateStorage implements SavedStateStorage {
     return this.write((store) => store.delete(key));
   }
 
-  private async write(change: (store: IDBObjectStore) => void): Promise<void> {
-    const db = await this.open();
-    await new Promise<void>((resolve, reject) => {
-      const tx = db.transaction(storeName, 'readwrite');
-      change(tx.objectStore(storeName));
-      tx.oncomplete = () => resolve();
-      tx.onabort = tx.onerror = () => reject(tx.error ?? new Error('saved state write failed'));
-    });
+  private write(change: (store: IDBObjectStore) => void): Promise<void> {
+    return writeStore(this.open(), storeName, change, 'saved state');
   }
 
   private open(): Promise<IDBDatabase> {
-    this.db ??= new Promise((resolve, reject) => {
-      const request = this.factory.open(this.name, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore(storeName);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error ?? new Error('cannot open the saved state'));
-    });
+    this.db ??= openDatabase(
+      this.factory,
+      this.name,
+      (db) => db.createObjectStore(storeName),
+      'saved state',
+    );
     return this.db;
   }
 }

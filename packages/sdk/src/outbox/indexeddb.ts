@@ -2,6 +2,7 @@
  * IndexedDB outbox for browsers. One object store keyed by [userId, clientMsgId] with an index
  * on userId. `put` resolves on the transaction's `complete`, i.e. once the write is committed.
  */
+import { openDatabase, writeStore } from '../idb.js';
 import type { OutboxEntry, OutboxStorage } from './storage.js';
 
 const storeName = 'outbox';
@@ -48,28 +49,20 @@ export class IndexedDbOutboxStorage implements OutboxStorage {
     this.db = null;
   }
 
-  private async write(change: (store: IDBObjectStore) => void): Promise<void> {
-    const db = await this.open();
-    await new Promise<void>((resolve, reject) => {
-      const tx = db.transaction(storeName, 'readwrite');
-      change(tx.objectStore(storeName));
-      tx.oncomplete = () => resolve();
-      tx.onabort = tx.onerror = () => reject(tx.error ?? new Error('outbox write failed'));
-    });
+  private write(change: (store: IDBObjectStore) => void): Promise<void> {
+    return writeStore(this.open(), storeName, change, 'outbox');
   }
 
   private open(): Promise<IDBDatabase> {
-    this.db ??= new Promise((resolve, reject) => {
-      const request = this.factory.open(this.name, 1);
-      request.onupgradeneeded = () => {
-        const store = request.result.createObjectStore(storeName, {
-          keyPath: ['userId', 'clientMsgId'],
-        });
+    this.db ??= openDatabase(
+      this.factory,
+      this.name,
+      (db) => {
+        const store = db.createObjectStore(storeName, { keyPath: ['userId', 'clientMsgId'] });
         store.createIndex('userId', 'userId');
-      };
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error ?? new Error('cannot open the outbox database'));
-    });
+      },
+      'outbox database',
+    );
     return this.db;
   }
 }
