@@ -17,7 +17,7 @@ import {
   adminQuery,
   dropSchema,
   freshSchemaName,
-} from '@letter/server/dist/store/postgres-testing.js';
+} from '@letter/server/dist/store/postgres/testing.js';
 import { between, sleep, World, type Node, type RoundResult, type Settings } from './world.js';
 
 export interface Services {
