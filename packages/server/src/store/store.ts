@@ -254,6 +254,19 @@ export interface AccountDeletion {
 /** What a deleted account looks like from outside. */
 export const DELETED_DISPLAY_NAME = 'Deleted account';
 
+/** A browser's Web Push subscription, tied to the session that made it. */
+export interface PushSubscriptionRecord {
+  /** The push service URL (unique: a re-subscription moves it to the new session). */
+  endpoint: string;
+  sessionId: string;
+  userId: string;
+  /** The browser's P-256 key and auth secret, base64url, as the Push API gives them. */
+  p256dh: string;
+  auth: string;
+  /** Whether pushes may carry the message text ("show message text in notifications"). */
+  preview: boolean;
+}
+
 export interface ConversationSummary {
   id: string;
   lastSeq: number;
@@ -473,6 +486,19 @@ export interface Store {
    * exists.
    */
   receipts(conversationId: string, seq: number, viewerId: string): Promise<Receipt[] | null>;
+
+  // Web Push
+  /**
+   * Stores (or moves to this session) a subscription; false when the session is not live. A
+   * revoked session's subscriptions go with the revocation, whatever revoked it.
+   */
+  addPushSubscription(sub: PushSubscriptionRecord, now: number): Promise<boolean>;
+  /** Removes the session's subscription at `endpoint`; false when it had none there. */
+  removePushSubscription(sessionId: string, endpoint: string): Promise<boolean>;
+  /** Removes a subscription the push service says is gone (404/410), whoever owns it. */
+  deletePushEndpoint(endpoint: string): Promise<void>;
+  /** The subscriptions of live sessions of these users. */
+  pushSubscriptions(userIds: string[]): Promise<PushSubscriptionRecord[]>;
 
   /** Cumulative group-commit counters, where the implementation batches (for /metrics). */
   stats?(): StoreStats;

@@ -38,9 +38,11 @@ import type {
   SentMessagesPage,
   Store,
   NewGroup,
+  PushSubscriptionRecord,
 } from '../store.js';
 import { Abort, readTx, writeTx, type Db } from './db.js';
 import { PostgresAccounts } from './accounts.js';
+import { PostgresPush } from './push.js';
 import type { PostgresCore } from './core.js';
 import { PostgresGroups } from './groups.js';
 import { PostgresMessageActions } from './message-actions.js';
@@ -80,6 +82,25 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   private readonly groups = new PostgresGroups(this);
   private readonly actions = new PostgresMessageActions(this);
   private readonly accounts = new PostgresAccounts(this, this.groups);
+  private readonly push = new PostgresPush(this.db);
+
+  // Web Push (postgres/push.ts)
+
+  addPushSubscription(sub: PushSubscriptionRecord, now: number): Promise<boolean> {
+    return this.push.addPushSubscription(sub, now);
+  }
+
+  removePushSubscription(sessionId: string, endpoint: string): Promise<boolean> {
+    return this.push.removePushSubscription(sessionId, endpoint);
+  }
+
+  deletePushEndpoint(endpoint: string): Promise<void> {
+    return this.push.deletePushEndpoint(endpoint);
+  }
+
+  pushSubscriptions(userIds: string[]): Promise<PushSubscriptionRecord[]> {
+    return this.push.pushSubscriptions(userIds);
+  }
 
   // Accounts (postgres/accounts.ts)
 

@@ -221,3 +221,77 @@ export function conversationViewQueries(
       .orderBy('r.user_id'),
   };
 }
+
+/** The values a push subscription row is written from. */
+export interface PushSubscriptionInput {
+  endpoint: string;
+  sessionId: string;
+  userId: string;
+  p256dh: string;
+  auth: string;
+  preview: boolean | 0 | 1;
+  now: number;
+}
+
+/**
+ * Stores a subscription, or moves an existing endpoint to this session, only while the session
+ * is live and belongs to the user (a revoked one inserts nothing: the caller answers 401).
+ */
+export function upsertPushSubscription(db: QueryCreator<SharedTables>, p: PushSubscriptionInput) {
+  const live = db
+    .selectFrom('sessions')
+    .select([
+      sql<string>`${p.endpoint}`.as('endpoint'),
+      'id as session_id',
+      'user_id',
+      sql<string>`${p.p256dh}`.as('p256dh'),
+      sql<string>`${p.auth}`.as('auth'),
+      sql<0 | 1>`cast(${p.preview} as integer)`.as('preview'),
+      sql<number>`cast(${p.now} as bigint)`.as('created_at'),
+    ])
+    .where('id', '=', p.sessionId)
+    .where('user_id', '=', p.userId)
+    .where('revoked_at', 'is', null);
+  return db
+    .insertInto('push_subscriptions')
+    .columns(['endpoint', 'session_id', 'user_id', 'p256dh', 'auth', 'preview', 'created_at'])
+    .expression(live)
+    .onConflict((oc) =>
+      oc.column('endpoint').doUpdateSet((eb) => ({
+        session_id: eb.ref('excluded.session_id'),
+        user_id: eb.ref('excluded.user_id'),
+        p256dh: eb.ref('excluded.p256dh'),
+        auth: eb.ref('excluded.auth'),
+        preview: eb.ref('excluded.preview'),
+        created_at: eb.ref('excluded.created_at'),
+      })),
+    );
+}
+
+/** Removes one session's subscription at an endpoint. */
+export function deleteSessionPushSubscription(
+  db: QueryCreator<SharedTables>,
+  p: { sessionId: string; endpoint: string },
+) {
+  return db
+    .deleteFrom('push_subscriptions')
+    .where('endpoint', '=', p.endpoint)
+    .where('session_id', '=', p.sessionId);
+}
+
+/** Removes an endpoint the push service called gone, whoever owns it. */
+export function deletePushEndpoint(db: QueryCreator<SharedTables>, p: { endpoint: string }) {
+  return db.deleteFrom('push_subscriptions').where('endpoint', '=', p.endpoint);
+}
+
+/** The subscriptions of live sessions of the users `userIds` lists (a subquery of ids). */
+export function pushSubscriptionsOf(db: QueryCreator<SharedTables>, userIds: RawBuilder<string>) {
+  return db
+    .selectFrom('push_subscriptions as p')
+    .innerJoin('sessions as s', 's.id', 'p.session_id')
+    .select(['p.endpoint', 'p.session_id', 'p.user_id', 'p.p256dh', 'p.auth', 'p.preview'])
+    .where('p.user_id', 'in', userIds)
+    .where('s.revoked_at', 'is', null)
+    .orderBy('p.user_id')
+    .orderBy('p.endpoint');
+}

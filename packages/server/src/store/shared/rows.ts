@@ -10,6 +10,7 @@ import type {
   MemberSet,
   MemberView,
   NewMessage,
+  PushSubscriptionRecord,
   SessionRecord,
   UserRecord,
 } from '../store.js';
@@ -282,4 +283,23 @@ export const toMemberChange = (
   addedUserIds: who.added ?? [],
   removedUserIds: who.removed ?? [],
   views,
+});
+
+/** A push_subscriptions row as the store reads it. */
+export interface PushSubscriptionRow {
+  endpoint: string;
+  session_id: string;
+  user_id: string;
+  p256dh: string;
+  auth: string;
+  preview: number;
+}
+
+export const toPushSubscription = (row: PushSubscriptionRow): PushSubscriptionRecord => ({
+  endpoint: row.endpoint,
+  sessionId: row.session_id,
+  userId: row.user_id,
+  p256dh: row.p256dh,
+  auth: row.auth,
+  preview: row.preview === 1,
 });

@@ -71,6 +71,10 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   search: 'read',
   advancePosition: 'write',
   receipts: 'read',
+  addPushSubscription: 'write',
+  removePushSubscription: 'write',
+  deletePushEndpoint: 'write',
+  pushSubscriptions: 'read',
 };
 
 export const isStoreMethod = (name: unknown): name is StoreMethod =>

@@ -95,6 +95,16 @@ export interface PositionLogTable {
   at: number;
 }
 
+export interface PushSubscriptionsTable {
+  endpoint: string;
+  session_id: string;
+  user_id: string;
+  p256dh: string;
+  auth: string;
+  preview: 0 | 1;
+  created_at: number;
+}
+
 /** The tables both engines have, with the same columns. */
 export interface SharedTables {
   users: UsersTable;
@@ -107,6 +117,7 @@ export interface SharedTables {
   messages: MessagesTable;
   reactions: ReactionsTable;
   position_log: PositionLogTable;
+  push_subscriptions: PushSubscriptionsTable;
 }
 
 /** The columns of a message row, in the order every message query selects them. */

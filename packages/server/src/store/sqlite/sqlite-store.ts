@@ -34,6 +34,7 @@ import type {
   SentMessagesPage,
   Store,
   NewGroup,
+  PushSubscriptionRecord,
 } from '../store.js';
 import type { ConversationViewQueries } from './queries.js';
 import { SqliteAccounts } from './accounts.js';
@@ -41,6 +42,7 @@ import type { Membership, SqliteCore } from './core.js';
 import { SqliteGroups } from './groups.js';
 import { SqliteMessageActions } from './message-actions.js';
 import { SqlitePeople, type SqliteOptions } from './people.js';
+import { SqlitePush } from './push.js';
 import { searchMessages } from './search.js';
 import {
   badReply,
@@ -85,12 +87,32 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   private readonly groups: SqliteGroups;
   private readonly actions: SqliteMessageActions;
   private readonly accounts: SqliteAccounts;
+  private readonly push: SqlitePush;
 
   constructor(file: string, options: SqliteOptions = {}) {
     super(file, options);
     this.groups = new SqliteGroups(this);
     this.actions = new SqliteMessageActions(this);
     this.accounts = new SqliteAccounts(this, this.groups);
+    this.push = new SqlitePush(this.db);
+  }
+
+  // Web Push (sqlite/push.ts)
+
+  addPushSubscription(sub: PushSubscriptionRecord, now: number): boolean {
+    return this.push.addPushSubscription(sub, now);
+  }
+
+  removePushSubscription(sessionId: string, endpoint: string): boolean {
+    return this.push.removePushSubscription(sessionId, endpoint);
+  }
+
+  deletePushEndpoint(endpoint: string): void {
+    this.push.deletePushEndpoint(endpoint);
+  }
+
+  pushSubscriptions(userIds: string[]): PushSubscriptionRecord[] {
+    return this.push.pushSubscriptions(userIds);
   }
 
   // Accounts (sqlite/accounts.ts); users, sessions and contacts are in sqlite/people.ts

@@ -1,0 +1,53 @@
+/**
+ * Web Push subscriptions in SQLite: the shared builders (shared/queries.ts), prepared once.
+ */
+import { sql } from 'kysely';
+import type { PushSubscriptionRecord } from '../store.js';
+import { prepare, qb, type Db } from './db.js';
+import {
+  deletePushEndpoint,
+  deleteSessionPushSubscription,
+  pushSubscriptionsOf,
+  upsertPushSubscription,
+  type PushSubscriptionInput,
+} from '../shared/queries.js';
+import { toPushSubscription } from '../shared/rows.js';
+
+function pushQueries(db: Db) {
+  return {
+    upsert: prepare(db, (p: PushSubscriptionInput) => upsertPushSubscription(qb, p)),
+    removeOwn: prepare(db, (p: { sessionId: string; endpoint: string }) =>
+      deleteSessionPushSubscription(qb, p),
+    ),
+    removeEndpoint: prepare(db, (p: { endpoint: string }) => deletePushEndpoint(qb, p)),
+    /** `userIds`: a JSON array. */
+    ofUsers: prepare(db, (p: { userIds: string }) =>
+      pushSubscriptionsOf(qb, sql<string>`(SELECT value FROM json_each(${p.userIds}))`),
+    ),
+  };
+}
+
+export class SqlitePush {
+  private readonly q: ReturnType<typeof pushQueries>;
+
+  constructor(db: Db) {
+    this.q = pushQueries(db);
+  }
+
+  addPushSubscription(sub: PushSubscriptionRecord, now: number): boolean {
+    return this.q.upsert.run({ ...sub, now }).changes > 0;
+  }
+
+  removePushSubscription(sessionId: string, endpoint: string): boolean {
+    return this.q.removeOwn.run({ sessionId, endpoint }).changes > 0;
+  }
+
+  deletePushEndpoint(endpoint: string): void {
+    this.q.removeEndpoint.run({ endpoint });
+  }
+
+  pushSubscriptions(userIds: string[]): PushSubscriptionRecord[] {
+    if (userIds.length === 0) return [];
+    return this.q.ofUsers.all({ userIds: JSON.stringify(userIds) }).map(toPushSubscription);
+  }
+}
