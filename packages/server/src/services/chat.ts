@@ -161,7 +161,7 @@ export class ChatService {
         conversationId,
         seq: message.seq,
       });
-      this.deps.onMessage?.(result.message);
+      this.deps.onMessage?.(result.message, members);
     }
     return result;
   }

@@ -1,0 +1,11 @@
+/** `@username` in a message body (usernames are [a-z0-9_.], matched case-insensitively). */
+const MENTION = /(^|[^A-Za-z0-9_.@])@([A-Za-z0-9_.]{1,64})/g;
+
+/** The lower-cased usernames a body mentions, each once, a trailing dot left out. */
+export function mentionedUsernames(body: string): Set<string> {
+  const names = new Set<string>();
+  for (const match of body.matchAll(MENTION))
+    names.add(match[2]!.replace(/\.+$/, '').toLowerCase());
+  names.delete('');
+  return names;
+}
