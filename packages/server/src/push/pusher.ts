@@ -76,6 +76,11 @@ export class Pusher {
     this.pump();
   }
 
+  /** Whether the user has a socket somewhere, so gets no push (tests). */
+  hasSocket(userId: string): boolean {
+    return this.deps.connected(userId);
+  }
+
   /** Resolves once nothing is queued, in flight or waiting for a retry (tests). */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();

@@ -4,6 +4,7 @@
  * checked, without following redirects, within a short timeout, reading at most a few KiB back.
  */
 import https from 'node:https';
+import { isIP } from 'node:net';
 import webpush from 'web-push';
 import { checkEndpoint, type Resolve } from './endpoint-guard.js';
 import type { VapidKeys } from './vapid.js';
@@ -67,7 +68,8 @@ export async function sendPush(
       {
         method: 'POST',
         host: checked.hostname,
-        servername: checked.hostname,
+        // SNI carries names only (RFC 6066); an IP literal is checked against the certificate anyway.
+        ...(isIP(checked.hostname) === 0 && { servername: checked.hostname }),
         port: checked.port,
         path: checked.url.pathname + checked.url.search,
         headers: { ...details.headers, 'content-length': String(body.length) },
