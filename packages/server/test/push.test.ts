@@ -177,7 +177,17 @@ describe('web push', () => {
     await subscribe(bob, bobSub);
     await subscribe(cat, catSub);
     await send(ann, conversationId, 'for everyone');
-    const { seq } = await send(ann, conversationId, `ping @${bob.user.username.toUpperCase()}!`);
+    const mention = await api(
+      server,
+      'POST',
+      `/api/conversations/${conversationId}/messages`,
+      ann.accessToken,
+      { clientMsgId: randomUUID(), body: `ping @${bob.user.username.toUpperCase()}!` },
+    );
+    const { seq, mentions } = mention.body.message as { seq: number; mentions: string[] };
+    expect(mentions).toEqual([bob.user.id]);
+    const view = await api(server, 'GET', `/api/conversations/${conversationId}`, bob.accessToken);
+    expect(view.body.conversation.unreadMentions).toBe(1);
     await idle();
     expect(service.at(path(bobSub)).map((r) => r.payload)).toEqual([
       {

@@ -14,7 +14,6 @@
  */
 import type { Message, PushPayload } from '@letter/protocol';
 import type { PushSubscriptionRecord, Store } from '../store/store.js';
-import { mentionedUsernames } from './mentions.js';
 import type { PushTarget, SendOutcome } from './sender.js';
 
 export interface PusherDeps {
@@ -156,11 +155,9 @@ export class Pusher {
     ]);
     const byId = new Map(users.map((u) => [u.id, u]));
     const senderName = byId.get(message.senderId!)?.displayName ?? 'Someone';
-    const mentioned = mentionedUsernames(message.body);
+    const mentioned = new Set(message.mentions ?? []);
     for (const { userId, conversation } of views) {
-      const isMentioned =
-        conversation.kind === 'group' &&
-        mentioned.has(byId.get(userId)?.username.toLowerCase() ?? '');
+      const isMentioned = mentioned.has(userId);
       if (conversation.muted && !isMentioned) continue;
       const title =
         conversation.kind === 'group' ? `${senderName} in ${conversation.title}` : senderName;

@@ -104,6 +104,11 @@ export interface NewMessage {
   replyToSeq: number | null;
   createdAt: number;
   /**
+   * Users the body names (`@username`), resolved by the caller; the store keeps those who are
+   * members at the commit of a group message (never the sender) as `message.mentions`.
+   */
+  mentions?: string[] | undefined;
+  /**
    * The members version of the caller's cached member list, if it has one. When the
    * conversation's version differs at commit, the result carries the current `members`.
    */

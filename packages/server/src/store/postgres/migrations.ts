@@ -163,7 +163,7 @@ export const pgMigrations: readonly PgMigration[] = [
   },
   {
     version: 3,
-    name: 'web push subscriptions, tied to a session',
+    name: 'web push subscriptions, tied to a session; mentions',
     sql: `
       -- One row per browser endpoint (a re-subscription moves it to the new session). A session
       -- revoked for any reason (logout, revocation, password change, account deletion, a
@@ -188,6 +188,16 @@ export const pgMigrations: readonly PgMigration[] = [
       $fn$;
       CREATE TRIGGER push_subscriptions_revoked AFTER UPDATE OF revoked_at ON sessions
         FOR EACH ROW WHEN (NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION push_subscriptions_revoked();
+
+      -- The members a message mentions: on the message for its readers, and one row each for
+      -- counting a member's unread mentions per conversation.
+      ALTER TABLE messages ADD COLUMN mentions_json text;
+      CREATE TABLE mentions (
+        conversation_id text COLLATE "C" NOT NULL,
+        user_id         text COLLATE "C" NOT NULL,
+        seq             bigint NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, seq)
+      );
     `,
   },
 ];

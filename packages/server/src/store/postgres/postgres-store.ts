@@ -73,7 +73,13 @@ import {
   refuseRepeatElsewhere,
   refuseSelfConversation,
 } from '../shared/rules.js';
-import { systemMessageRow, toMessages, userMessageRow, type MessageRow } from '../shared/rows.js';
+import {
+  mentionsOf,
+  systemMessageRow,
+  toMessages,
+  userMessageRow,
+  type MessageRow,
+} from '../shared/rows.js';
 
 /** Every Store method but the lifecycle the handle in postgres/open.ts owns. */
 export type PostgresStoreMethods = Omit<Store, 'close' | 'stats'>;
@@ -325,7 +331,14 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
         await this.checkReply(tx, conversationId, membership, message.replyToSeq);
 
       const seq = taken.last_seq;
-      const row = userMessageRow(message, seq);
+      const mentions = message.mentions?.length
+        ? mentionsOf(
+            message,
+            membership.kind === 'group',
+            (await memberSetOf(tx, conversationId)).userIds,
+          )
+        : [];
+      const row = userMessageRow(message, seq, mentions);
       if (!(await this.insertMessage(tx, row))) {
         // The same (sender, clientMsgId) committed meanwhile in another conversation (a repeat
         // in this one would have queued on our lock and been found above).
@@ -333,6 +346,14 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
         if (!original) throw new Error('a conflicting send vanished');
         throw new Abort(await this.repeatOf(tx, original, conversationId));
       }
+      if (mentions.length > 0)
+        await tx
+          .insertInto('mentions')
+          .values(
+            mentions.map((userId) => ({ conversation_id: conversationId, user_id: userId, seq })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .execute();
       await moveOwnPositions(tx, conversationId, senderId, membership, seq, createdAt);
       // Every send un-archives the conversation for the others (the partial index makes it a
       // probe).

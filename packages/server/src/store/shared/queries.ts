@@ -192,6 +192,24 @@ export function conversationViewQueries(
     conversations: mine()
       .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
       .select([...CONVERSATION_COLUMNS, ...VIEWER_COLUMNS])
+      .select((eb) =>
+        // Mentions of the viewer after their read position (and from their join on), whose
+        // message was not deleted since.
+        eb
+          .selectFrom('mentions as mn')
+          .innerJoin('messages as mm', (join) =>
+            join
+              .onRef('mm.conversation_id', '=', 'mn.conversation_id')
+              .onRef('mm.seq', '=', 'mn.seq'),
+          )
+          .select(sql<number>`cast(count(*) as integer)`.as('n'))
+          .whereRef('mn.conversation_id', '=', 'c.id')
+          .where('mn.user_id', '=', viewerId)
+          .whereRef('mn.seq', '>', 'mine.read_seq')
+          .whereRef('mn.seq', '>=', 'mine.join_seq')
+          .where('mm.deleted_at', 'is', null)
+          .as('viewer_unread_mentions'),
+      )
       .orderBy('c.last_activity_at', 'desc')
       .orderBy('c.id', 'desc'),
     // One conversation shows every member; a list only a preview of each (memberPreview).

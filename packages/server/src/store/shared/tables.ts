@@ -77,6 +77,8 @@ export interface MessagesTable {
   deleted_at: number | null;
   reply_to_seq: number | null;
   system_json: string | null;
+  /** JSON array of the user ids a message mentions; null when none. */
+  mentions_json: string | null;
 }
 
 export interface ReactionsTable {
@@ -93,6 +95,12 @@ export interface PositionLogTable {
   kind: 'delivered' | 'read';
   seq: number;
   at: number;
+}
+
+export interface MentionsTable {
+  conversation_id: string;
+  user_id: string;
+  seq: number;
 }
 
 export interface PushSubscriptionsTable {
@@ -118,6 +126,7 @@ export interface SharedTables {
   reactions: ReactionsTable;
   position_log: PositionLogTable;
   push_subscriptions: PushSubscriptionsTable;
+  mentions: MentionsTable;
 }
 
 /** The columns of a message row, in the order every message query selects them. */
@@ -133,6 +142,7 @@ export const MESSAGE_COLUMNS = [
   'msg.deleted_at',
   'msg.reply_to_seq',
   'msg.system_json',
+  'msg.mentions_json',
 ] as const;
 
 /** A message row's values by column, for an INSERT whose parameters are named by column. */

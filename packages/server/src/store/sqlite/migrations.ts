@@ -225,7 +225,7 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'web push subscriptions, tied to a session',
+    name: 'web push subscriptions, tied to a session; mentions',
     sql: `
       -- One row per browser endpoint (a re-subscription moves it to the new session). A session
       -- revoked for any reason (logout, revocation, password change, account deletion, a
@@ -246,6 +246,16 @@ export const migrations: readonly Migration[] = [
       BEGIN
         DELETE FROM push_subscriptions WHERE session_id = new.id;
       END;
+
+      -- The members a message mentions: on the message for its readers, and one row each for
+      -- counting a member's unread mentions per conversation.
+      ALTER TABLE messages ADD COLUMN mentions_json TEXT;
+      CREATE TABLE mentions (
+        conversation_id TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, seq)
+      ) STRICT, WITHOUT ROWID;
     `,
   },
 ];

@@ -20,6 +20,12 @@ function pushQueries(db: Db) {
       deleteSessionPushSubscription(qb, p),
     ),
     removeEndpoint: prepare(db, (p: { endpoint: string }) => deletePushEndpoint(qb, p)),
+    insertMention: prepare(db, (p: { conversationId: string; userId: string; seq: number }) =>
+      qb
+        .insertInto('mentions')
+        .values({ conversation_id: p.conversationId, user_id: p.userId, seq: p.seq })
+        .onConflict((oc) => oc.doNothing()),
+    ),
     /** `userIds`: a JSON array. */
     ofUsers: prepare(db, (p: { userIds: string }) =>
       pushSubscriptionsOf(qb, sql<string>`(SELECT value FROM json_each(${p.userIds}))`),
@@ -40,6 +46,11 @@ export class SqlitePush {
 
   removePushSubscription(sessionId: string, endpoint: string): boolean {
     return this.q.removeOwn.run({ sessionId, endpoint }).changes > 0;
+  }
+
+  /** A row for counting unread mentions (appendMessage, in its transaction). */
+  insertMention(p: { conversationId: string; userId: string; seq: number }): void {
+    this.q.insertMention.run(p);
   }
 
   deletePushEndpoint(endpoint: string): void {

@@ -66,6 +66,7 @@ import {
   toMessages,
   systemMessageRow,
   userMessageRow,
+  mentionsOf,
   type MessageRow,
 } from '../shared/rows.js';
 
@@ -321,8 +322,13 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     }
     const taken = this.q.takeSeq.get({ conversationId, now: message.createdAt })!;
     const seq = taken.last_seq;
-    const row = userMessageRow(message, seq);
+    const isGroup = check.peer_id === null;
+    const mentions = message.mentions?.length
+      ? mentionsOf(message, isGroup, this.memberIds(conversationId))
+      : [];
+    const row = userMessageRow(message, seq, mentions);
     this.insertMessageRow(row);
+    for (const userId of mentions) this.push.insertMention({ conversationId, userId, seq });
     this.moveOwnPositions(conversationId, senderId, check, seq, message.createdAt);
     // An UPDATE that matches nothing still costs ~10× this probe, and it usually matches nothing.
     if (this.q.anyArchived.get({ conversationId })) {

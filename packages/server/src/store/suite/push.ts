@@ -81,3 +81,42 @@ export function describePushTests(kit: SuiteKit): void {
     });
   });
 }
+
+export function describeMentionTests(kit: SuiteKit): void {
+  describe('mentions', () => {
+    it('keeps the members a group message mentions, and counts them unread per member', async () => {
+      const [ann, bob, cat, out] = await kit.users(4);
+      const group = await kit.group(ann!, [bob!, cat!]);
+      const mentions = [bob!.id, out!.id, ann!.id, bob!.id];
+      const { message } = await kit.send(group, ann!, '@bob @out @ann', T0 + 1, { mentions });
+      // Members only, never the sender, each once.
+      expect(message.mentions).toEqual([bob!.id]);
+      const page = await kit.store.history(group, cat!.id, { limit: 10 });
+      expect(page!.messages.at(-1)!.mentions).toEqual([bob!.id]);
+      const plain = await kit.send(group, ann!, 'no one', T0 + 2);
+      expect(plain.message.mentions).toBeUndefined();
+      expect((await kit.store.getConversation(group, bob!.id))!.unreadMentions).toBe(1);
+      expect((await kit.store.getConversation(group, cat!.id))!.unreadMentions).toBeUndefined();
+      const [listed] = await kit.store.listConversations(bob!.id, { limit: 1 });
+      expect(listed!.unreadMentions).toBe(1);
+      await kit.store.advancePosition(group, bob!.id, 'read', message.seq, T0 + 3);
+      expect((await kit.store.getConversation(group, bob!.id))!.unreadMentions).toBeUndefined();
+    });
+
+    it('keeps none in a direct conversation, and drops a deleted message from the count', async () => {
+      const [ann, bob, cat] = await kit.users(3);
+      const direct = await kit.direct(ann!, bob!);
+      const sent = await kit.send(direct, ann!, '@bob', T0, { mentions: [bob!.id] });
+      expect(sent.message.mentions).toBeUndefined();
+      const group = await kit.group(ann!, [bob!, cat!]);
+      const { message } = await kit.send(group, ann!, '@bob', T0 + 1, { mentions: [bob!.id] });
+      await kit.store.deleteMessage({
+        conversationId: group,
+        seq: message.seq,
+        userId: ann!.id,
+        now: T0 + 2,
+      });
+      expect((await kit.store.getConversation(group, bob!.id))!.unreadMentions).toBeUndefined();
+    });
+  });
+}
