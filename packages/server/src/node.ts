@@ -185,6 +185,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     connections: () => hub.connectionCount,
     store,
     busDropped: () => hub.publishFailures,
+    pushes: () => pusher.stats,
   });
   const sweeper = new Sweeper({
     store,

@@ -228,6 +228,8 @@ describe('web push', () => {
     expect(service.requests.filter((p) => p === path(catSub))).toHaveLength(2);
     expect(service.at(path(catSub)).map((r) => r.payload.body)).toEqual(['busy']);
     expect(await opened.store.pushSubscriptions([cat.user.id])).toHaveLength(1);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/letter_push_total\{outcome="gone"\} [1-9]/);
   });
 
   it('removes the subscription on logout', async () => {
