@@ -98,9 +98,9 @@ const base64url = (max: number) =>
 export const pushSubscribeBody = z.object({
   endpoint: pushEndpoint,
   keys: z.object({ p256dh: base64url(200), auth: base64url(100) }),
-  /** Extension: false leaves the message text out of this device's pushes (default true). */
-  preview: z.boolean().optional(),
 });
+/** The caller's push settings: `preview` is "show message text in notifications" (default on). */
+export const pushSettingsBody = z.object({ preview: z.boolean() });
 export const pushUnsubscribeBody = z.object({ endpoint: pushEndpoint });
 /** The JSON a message push carries (encrypted for the browser, never seen by the push service). */
 export interface PushPayload {

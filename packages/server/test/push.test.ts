@@ -119,7 +119,14 @@ describe('web push', () => {
     const [ann, bob] = [await register(server, 'ann'), await register(server, 'bob')];
     const conversationId = await directConversation(server, ann, bob);
     const bobSub = service.subscription('bob2');
-    await subscribe(bob, bobSub, { preview: false });
+    await subscribe(bob, bobSub);
+    const off = await api(server, 'PATCH', '/api/push/settings', bob.accessToken, {
+      preview: false,
+    });
+    expect(off.body).toEqual({ settings: { preview: false } });
+    expect((await api(server, 'GET', '/api/push/settings', bob.accessToken)).body).toEqual({
+      settings: { preview: false },
+    });
     // Connected to the other node: presence knows across nodes.
     const socket = await TestSocket.connect(nodes[1]!, bob.accessToken);
     await expect.poll(() => server.node.pusher.hasSocket(bob.user.id)).toBe(true);

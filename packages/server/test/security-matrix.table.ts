@@ -254,6 +254,14 @@ export const routeRows: Record<string, RouteRow> = {
     }),
     expect: onlyAuth('the caller’s own session’s subscription'),
   },
+  'GET /api/push/settings': {
+    call: () => ({ path: '/api/push/settings' }),
+    expect: onlyAuth('the caller’s own settings'),
+  },
+  'PATCH /api/push/settings': {
+    call: () => ({ path: '/api/push/settings', body: { preview: true } }),
+    expect: onlyAuth('the caller’s own settings'),
+  },
   'DELETE /api/push/subscriptions': {
     call: () => ({ path: '/api/push/subscriptions', body: { endpoint: 'https://push.invalid/x' } }),
     expect: onlyAuth('the caller’s own session’s subscription'),

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   LetterError,
   parseOrThrow,
+  pushSettingsBody,
   pushSubscribeBody,
   pushUnsubscribeBody,
 } from '@letter/protocol';
@@ -42,12 +43,23 @@ export function pushRoutes(
         userId,
         p256dh: body.keys.p256dh,
         auth: body.keys.auth,
-        preview: body.preview ?? true,
       },
       clock.now(),
     );
     if (!stored) throw new LetterError('unauthorized');
     return reply.code(201).send({});
+  });
+
+  app.get('/api/push/settings', async (request) => {
+    const { userId } = await authenticate(context, request);
+    return { settings: { preview: await store.pushPreview(userId) } };
+  });
+
+  app.patch('/api/push/settings', async (request) => {
+    const { userId } = await authenticate(context, request);
+    const { preview } = parseOrThrow(pushSettingsBody, request.body);
+    await store.setPushPreview(userId, preview);
+    return { settings: { preview } };
   });
 
   app.delete('/api/push/subscriptions', async (request, reply) => {

@@ -268,9 +268,11 @@ export interface PushSubscriptionRecord {
   /** The browser's P-256 key and auth secret, base64url, as the Push API gives them. */
   p256dh: string;
   auth: string;
-  /** Whether pushes may carry the message text ("show message text in notifications"). */
+  /** The owner's "show message text in notifications" (read only: `setPushPreview`). */
   preview: boolean;
 }
+
+export type NewPushSubscription = Omit<PushSubscriptionRecord, 'preview'>;
 
 export interface ConversationSummary {
   id: string;
@@ -497,13 +499,16 @@ export interface Store {
    * Stores (or moves to this session) a subscription; false when the session is not live. A
    * revoked session's subscriptions go with the revocation, whatever revoked it.
    */
-  addPushSubscription(sub: PushSubscriptionRecord, now: number): Promise<boolean>;
+  addPushSubscription(sub: NewPushSubscription, now: number): Promise<boolean>;
   /** Removes the session's subscription at `endpoint`; false when it had none there. */
   removePushSubscription(sessionId: string, endpoint: string): Promise<boolean>;
   /** Removes a subscription the push service says is gone (404/410), whoever owns it. */
   deletePushEndpoint(endpoint: string): Promise<void>;
   /** The subscriptions of live sessions of these users. */
   pushSubscriptions(userIds: string[]): Promise<PushSubscriptionRecord[]>;
+  /** The user's "show message text in notifications" (default true). */
+  pushPreview(userId: string): Promise<boolean>;
+  setPushPreview(userId: string, preview: boolean): Promise<void>;
 
   /** Cumulative group-commit counters, where the implementation batches (for /metrics). */
   stats?(): StoreStats;

@@ -174,10 +174,14 @@ export const pgMigrations: readonly PgMigration[] = [
         user_id    text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         p256dh     text NOT NULL,
         auth       text NOT NULL,
-        preview    smallint NOT NULL CHECK (preview IN (0, 1)),
         created_at bigint NOT NULL
       );
       CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+      -- Per user: whether pushes carry the message text (no row: yes).
+      CREATE TABLE push_settings (
+        user_id text COLLATE "C" PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        preview smallint NOT NULL CHECK (preview IN (0, 1))
+      );
       CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id);
       CREATE FUNCTION push_subscriptions_revoked() RETURNS trigger LANGUAGE plpgsql
         SET search_path FROM CURRENT AS $fn$

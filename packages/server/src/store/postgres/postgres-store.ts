@@ -38,6 +38,7 @@ import type {
   SentMessagesPage,
   Store,
   NewGroup,
+  NewPushSubscription,
   PushSubscriptionRecord,
 } from '../store.js';
 import { Abort, readTx, writeTx, type Db } from './db.js';
@@ -92,7 +93,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
 
   // Web Push (postgres/push.ts)
 
-  addPushSubscription(sub: PushSubscriptionRecord, now: number): Promise<boolean> {
+  addPushSubscription(sub: NewPushSubscription, now: number): Promise<boolean> {
     return this.push.addPushSubscription(sub, now);
   }
 
@@ -106,6 +107,14 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
 
   pushSubscriptions(userIds: string[]): Promise<PushSubscriptionRecord[]> {
     return this.push.pushSubscriptions(userIds);
+  }
+
+  pushPreview(userId: string): Promise<boolean> {
+    return this.push.pushPreview(userId);
+  }
+
+  setPushPreview(userId: string, preview: boolean): Promise<void> {
+    return this.push.setPushPreview(userId, preview);
   }
 
   // Accounts (postgres/accounts.ts)

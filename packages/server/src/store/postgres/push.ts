@@ -5,11 +5,13 @@
  * the row with its session (ON DELETE CASCADE).
  */
 import { sql } from 'kysely';
-import type { PushSubscriptionRecord } from '../store.js';
+import type { NewPushSubscription, PushSubscriptionRecord } from '../store.js';
 import type { Db } from './db.js';
 import {
   deletePushEndpoint,
   deleteSessionPushSubscription,
+  pushPreviewOf,
+  upsertPushPreview,
   pushSubscriptionsOf,
   upsertPushSubscription,
 } from '../shared/queries.js';
@@ -18,12 +20,8 @@ import { toPushSubscription } from '../shared/rows.js';
 export class PostgresPush {
   constructor(private readonly db: Db) {}
 
-  async addPushSubscription(sub: PushSubscriptionRecord, now: number): Promise<boolean> {
-    const result = await upsertPushSubscription(this.db, {
-      ...sub,
-      preview: sub.preview ? 1 : 0,
-      now,
-    }).executeTakeFirst();
+  async addPushSubscription(sub: NewPushSubscription, now: number): Promise<boolean> {
+    const result = await upsertPushSubscription(this.db, { ...sub, now }).executeTakeFirst();
     return result.numInsertedOrUpdatedRows === 1n;
   }
 
@@ -33,6 +31,15 @@ export class PostgresPush {
       endpoint,
     }).executeTakeFirst();
     return result.numDeletedRows > 0n;
+  }
+
+  async pushPreview(userId: string): Promise<boolean> {
+    const row = await pushPreviewOf(this.db, { userId }).executeTakeFirst();
+    return (row?.preview ?? 1) === 1;
+  }
+
+  async setPushPreview(userId: string, preview: boolean): Promise<void> {
+    await upsertPushPreview(this.db, { userId, preview: preview ? 1 : 0 }).execute();
   }
 
   async deletePushEndpoint(endpoint: string): Promise<void> {

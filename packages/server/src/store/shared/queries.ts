@@ -247,7 +247,6 @@ export interface PushSubscriptionInput {
   userId: string;
   p256dh: string;
   auth: string;
-  preview: boolean | 0 | 1;
   now: number;
 }
 
@@ -264,7 +263,6 @@ export function upsertPushSubscription(db: QueryCreator<SharedTables>, p: PushSu
       'user_id',
       sql<string>`${p.p256dh}`.as('p256dh'),
       sql<string>`${p.auth}`.as('auth'),
-      sql<0 | 1>`cast(${p.preview} as integer)`.as('preview'),
       sql<number>`cast(${p.now} as bigint)`.as('created_at'),
     ])
     .where('id', '=', p.sessionId)
@@ -272,7 +270,7 @@ export function upsertPushSubscription(db: QueryCreator<SharedTables>, p: PushSu
     .where('revoked_at', 'is', null);
   return db
     .insertInto('push_subscriptions')
-    .columns(['endpoint', 'session_id', 'user_id', 'p256dh', 'auth', 'preview', 'created_at'])
+    .columns(['endpoint', 'session_id', 'user_id', 'p256dh', 'auth', 'created_at'])
     .expression(live)
     .onConflict((oc) =>
       oc.column('endpoint').doUpdateSet((eb) => ({
@@ -280,7 +278,6 @@ export function upsertPushSubscription(db: QueryCreator<SharedTables>, p: PushSu
         user_id: eb.ref('excluded.user_id'),
         p256dh: eb.ref('excluded.p256dh'),
         auth: eb.ref('excluded.auth'),
-        preview: eb.ref('excluded.preview'),
         created_at: eb.ref('excluded.created_at'),
       })),
     );
@@ -307,9 +304,27 @@ export function pushSubscriptionsOf(db: QueryCreator<SharedTables>, userIds: Raw
   return db
     .selectFrom('push_subscriptions as p')
     .innerJoin('sessions as s', 's.id', 'p.session_id')
-    .select(['p.endpoint', 'p.session_id', 'p.user_id', 'p.p256dh', 'p.auth', 'p.preview'])
+    .leftJoin('push_settings as ps', 'ps.user_id', 'p.user_id')
+    .select(['p.endpoint', 'p.session_id', 'p.user_id', 'p.p256dh', 'p.auth'])
+    .select(sql<number>`coalesce(ps.preview, 1)`.as('preview'))
     .where('p.user_id', 'in', userIds)
     .where('s.revoked_at', 'is', null)
     .orderBy('p.user_id')
     .orderBy('p.endpoint');
+}
+
+/** The user's "show message text in notifications" (no row: on). */
+export function pushPreviewOf(db: QueryCreator<SharedTables>, p: { userId: string }) {
+  return db.selectFrom('push_settings').select('preview').where('user_id', '=', p.userId);
+}
+
+/** Sets it. */
+export function upsertPushPreview(
+  db: QueryCreator<SharedTables>,
+  p: { userId: string; preview: 0 | 1 },
+) {
+  return db
+    .insertInto('push_settings')
+    .values({ user_id: p.userId, preview: p.preview })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ preview: p.preview }));
 }

@@ -75,6 +75,8 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   removePushSubscription: 'write',
   deletePushEndpoint: 'write',
   pushSubscriptions: 'read',
+  pushPreview: 'read',
+  setPushPreview: 'write',
 };
 
 export const isStoreMethod = (name: unknown): name is StoreMethod =>

@@ -109,8 +109,12 @@ export interface PushSubscriptionsTable {
   user_id: string;
   p256dh: string;
   auth: string;
-  preview: 0 | 1;
   created_at: number;
+}
+
+export interface PushSettingsTable {
+  user_id: string;
+  preview: 0 | 1;
 }
 
 /** The tables both engines have, with the same columns. */
@@ -126,6 +130,7 @@ export interface SharedTables {
   reactions: ReactionsTable;
   position_log: PositionLogTable;
   push_subscriptions: PushSubscriptionsTable;
+  push_settings: PushSettingsTable;
   mentions: MentionsTable;
 }
 

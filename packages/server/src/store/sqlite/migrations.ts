@@ -236,10 +236,14 @@ export const migrations: readonly Migration[] = [
         user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         p256dh     TEXT NOT NULL,
         auth       TEXT NOT NULL,
-        preview    INTEGER NOT NULL CHECK (preview IN (0, 1)),
         created_at INTEGER NOT NULL
       ) STRICT;
       CREATE INDEX push_subscriptions_by_user ON push_subscriptions(user_id);
+      -- Per user: whether pushes carry the message text (no row: yes).
+      CREATE TABLE push_settings (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        preview INTEGER NOT NULL CHECK (preview IN (0, 1))
+      ) STRICT;
       CREATE INDEX push_subscriptions_by_session ON push_subscriptions(session_id);
       CREATE TRIGGER push_subscriptions_revoked AFTER UPDATE OF revoked_at ON sessions
         WHEN new.revoked_at IS NOT NULL

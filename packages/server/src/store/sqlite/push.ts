@@ -2,11 +2,13 @@
  * Web Push subscriptions in SQLite: the shared builders (shared/queries.ts), prepared once.
  */
 import { sql } from 'kysely';
-import type { PushSubscriptionRecord } from '../store.js';
+import type { NewPushSubscription, PushSubscriptionRecord } from '../store.js';
 import { prepare, qb, type Db } from './db.js';
 import {
   deletePushEndpoint,
   deleteSessionPushSubscription,
+  pushPreviewOf,
+  upsertPushPreview,
   pushSubscriptionsOf,
   upsertPushSubscription,
   type PushSubscriptionInput,
@@ -26,6 +28,8 @@ function pushQueries(db: Db) {
         .values({ conversation_id: p.conversationId, user_id: p.userId, seq: p.seq })
         .onConflict((oc) => oc.doNothing()),
     ),
+    preview: prepare(db, (p: { userId: string }) => pushPreviewOf(qb, p)),
+    setPreview: prepare(db, (p: { userId: string; preview: 0 | 1 }) => upsertPushPreview(qb, p)),
     /** `userIds`: a JSON array. */
     ofUsers: prepare(db, (p: { userIds: string }) =>
       pushSubscriptionsOf(qb, sql<string>`(SELECT value FROM json_each(${p.userIds}))`),
@@ -40,7 +44,7 @@ export class SqlitePush {
     this.q = pushQueries(db);
   }
 
-  addPushSubscription(sub: PushSubscriptionRecord, now: number): boolean {
+  addPushSubscription(sub: NewPushSubscription, now: number): boolean {
     return this.q.upsert.run({ ...sub, now }).changes > 0;
   }
 
@@ -51,6 +55,14 @@ export class SqlitePush {
   /** A row for counting unread mentions (appendMessage, in its transaction). */
   insertMention(p: { conversationId: string; userId: string; seq: number }): void {
     this.q.insertMention.run(p);
+  }
+
+  pushPreview(userId: string): boolean {
+    return (this.q.preview.get({ userId })?.preview ?? 1) === 1;
+  }
+
+  setPushPreview(userId: string, preview: boolean): void {
+    this.q.setPreview.run({ userId, preview: preview ? 1 : 0 });
   }
 
   deletePushEndpoint(endpoint: string): void {

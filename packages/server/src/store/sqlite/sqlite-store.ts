@@ -34,6 +34,7 @@ import type {
   SentMessagesPage,
   Store,
   NewGroup,
+  NewPushSubscription,
   PushSubscriptionRecord,
 } from '../store.js';
 import type { ConversationViewQueries } from './queries.js';
@@ -100,7 +101,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
 
   // Web Push (sqlite/push.ts)
 
-  addPushSubscription(sub: PushSubscriptionRecord, now: number): boolean {
+  addPushSubscription(sub: NewPushSubscription, now: number): boolean {
     return this.push.addPushSubscription(sub, now);
   }
 
@@ -114,6 +115,14 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
 
   pushSubscriptions(userIds: string[]): PushSubscriptionRecord[] {
     return this.push.pushSubscriptions(userIds);
+  }
+
+  pushPreview(userId: string): boolean {
+    return this.push.pushPreview(userId);
+  }
+
+  setPushPreview(userId: string, preview: boolean): void {
+    this.push.setPushPreview(userId, preview);
   }
 
   // Accounts (sqlite/accounts.ts); users, sessions and contacts are in sqlite/people.ts

@@ -1,6 +1,6 @@
 /** Conformance: Web Push subscriptions (store.ts, "Web Push"). */
 import { describe, expect, it } from 'vitest';
-import type { PushSubscriptionRecord } from '../store.js';
+import type { NewPushSubscription } from '../store.js';
 import type { SuiteKit } from './helpers.js';
 import { T0 } from './helpers.js';
 
@@ -17,24 +17,24 @@ export function describePushTests(kit: SuiteKit): void {
       });
       return id;
     };
-    const sub = (userId: string, sessionId: string, preview = true): PushSubscriptionRecord => ({
+    const sub = (userId: string, sessionId: string): NewPushSubscription => ({
       endpoint: `https://push.example/${kit.id('e')}`,
       sessionId,
       userId,
       p256dh: 'key',
       auth: 'secret',
-      preview,
     });
+    const read = (s: NewPushSubscription, preview = true) => ({ ...s, preview });
     const endpoints = async (userIds: string[]) =>
       (await kit.store.pushSubscriptions(userIds)).map((s) => s.endpoint).sort();
 
     it('stores, lists by user and removes subscriptions', async () => {
       const [ann, bob] = await kit.users(2);
-      const a = sub(ann!.id, await session(ann!.id), false);
+      const a = sub(ann!.id, await session(ann!.id));
       const b = sub(bob!.id, await session(bob!.id));
       expect(await kit.store.addPushSubscription(a, T0)).toBe(true);
       expect(await kit.store.addPushSubscription(b, T0)).toBe(true);
-      expect(await kit.store.pushSubscriptions([ann!.id])).toEqual([a]);
+      expect(await kit.store.pushSubscriptions([ann!.id])).toEqual([read(a)]);
       expect(await endpoints([ann!.id, bob!.id])).toEqual([a.endpoint, b.endpoint].sort());
       expect(await kit.store.pushSubscriptions([])).toEqual([]);
       // Only the owning session removes its own.
@@ -52,7 +52,21 @@ export function describePushTests(kit: SuiteKit): void {
       const again = { ...first, userId: bob!.id, sessionId: await session(bob!.id), auth: 'new' };
       expect(await kit.store.addPushSubscription(again, T0 + 1)).toBe(true);
       expect(await kit.store.pushSubscriptions([ann!.id])).toEqual([]);
-      expect(await kit.store.pushSubscriptions([bob!.id])).toEqual([again]);
+      expect(await kit.store.pushSubscriptions([bob!.id])).toEqual([read(again)]);
+    });
+
+    it('keeps the per-user "show message text" setting, on by default', async () => {
+      const [ann, bob] = await kit.users(2);
+      const a = sub(ann!.id, await session(ann!.id));
+      await kit.store.addPushSubscription(a, T0);
+      expect(await kit.store.pushPreview(ann!.id)).toBe(true);
+      await kit.store.setPushPreview(ann!.id, false);
+      await kit.store.setPushPreview(ann!.id, false);
+      expect(await kit.store.pushPreview(ann!.id)).toBe(false);
+      expect(await kit.store.pushPreview(bob!.id)).toBe(true);
+      expect(await kit.store.pushSubscriptions([ann!.id])).toEqual([read(a, false)]);
+      await kit.store.setPushPreview(ann!.id, true);
+      expect(await kit.store.pushSubscriptions([ann!.id])).toEqual([read(a)]);
     });
 
     it('refuses a revoked session and drops subscriptions when a session is revoked', async () => {
