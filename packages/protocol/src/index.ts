@@ -6,3 +6,4 @@ export * from './rest.js';
 export * from './frames.js';
 export * from './validate.js';
 export * from './hot-frames.js';
+export * from './mentions.js';

@@ -56,6 +56,11 @@ export const message = z.object({
   attachments: z.array(attachment),
   reactions: z.record(z.string(), z.array(id)),
   system: systemEvent.optional(),
+  /**
+   * Extension: the members a group message mentions (`@username` in the body when sent, members
+   * only, never the sender); absent when it mentions nobody.
+   */
+  mentions: z.array(id).optional(),
 });
 export type Message = z.infer<typeof message>;
 
@@ -88,6 +93,11 @@ export const conversation = z.object({
   /** The caller's own read position: the same on every device. */
   readSeq: seq,
   unreadCount: z.number().int().nonnegative(),
+  /**
+   * Extension: unread messages that mention the viewer (groups); absent when none, and in the
+   * views `conversation` events carry (a client counts live `message.mentions` itself).
+   */
+  unreadMentions: z.number().int().positive().optional(),
   createdAt: isoTime,
   /** Extension: time of the latest message, or creation; the list is ordered by it. */
   lastActivityAt: isoTime,

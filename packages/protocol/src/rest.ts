@@ -86,6 +86,32 @@ export const changePasswordBody = z.object({
   newPassword: password,
 });
 export const deleteMeBody = z.object({ password: z.string().max(limits.passwordMax) });
+/** A Web Push endpoint: the URL the browser's push service gave; the server checks it more. */
+const pushEndpoint = z.string().min(1).max(2048).url();
+/** base64url, as PushSubscription.toJSON() gives them (a P-256 point, a 16-byte secret). */
+const base64url = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[A-Za-z0-9_-]+=*$/, 'base64url');
+export const pushSubscribeBody = z.object({
+  endpoint: pushEndpoint,
+  keys: z.object({ p256dh: base64url(200), auth: base64url(100) }),
+});
+/** The caller's push settings: `preview` is "show message text in notifications" (default on). */
+export const pushSettingsBody = z.object({ preview: z.boolean() });
+export const pushUnsubscribeBody = z.object({ endpoint: pushEndpoint });
+/** The JSON a message push carries (encrypted for the browser, never seen by the push service). */
+export interface PushPayload {
+  type: 'message';
+  conversationId: string;
+  seq: number;
+  /** The sender, and in a group "sender in group". */
+  title: string;
+  /** The message text, unless the recipient turned previews off. */
+  body?: string;
+}
 export const usersQuery = z.object({ query: z.string().max(limits.usernameMax).default('') });
 
 export const addContactBody = z.object({ username: z.string().min(1).max(256) });

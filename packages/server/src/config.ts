@@ -62,6 +62,18 @@ export interface Config {
     statementTimeoutMs: number;
     idleTimeoutMs: number;
   };
+  /** Web Push (README, "Notifications"). */
+  push: {
+    /** Both or neither: the VAPID pair every node of a cluster shares; unset: made in the data dir. */
+    vapidPublicKey: string | undefined;
+    vapidPrivateKey: string | undefined;
+    /** The contact push services see in the VAPID JWT (`mailto:` or `https:`). */
+    subject: string;
+    /** host[:port] admitted although not https-on-a-public-address-only (SSRF rule). */
+    allowHosts: string[];
+    /** Per push request. */
+    timeoutMs: number;
+  };
   /** Argon2id cost; tests may lower memory cost only through code, never the environment. */
   argon2: { memoryCost: number; timeCost: number };
 }
@@ -119,6 +131,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutMs: int('LETTER_PG_CONNECT_TIMEOUT_MS', 5000),
       statementTimeoutMs: int('LETTER_PG_QUERY_TIMEOUT_MS', 15_000),
       idleTimeoutMs: int('LETTER_PG_IDLE_TIMEOUT_MS', 30_000),
+    },
+    push: {
+      vapidPublicKey: env.LETTER_VAPID_PUBLIC_KEY || undefined,
+      vapidPrivateKey: env.LETTER_VAPID_PRIVATE_KEY || undefined,
+      subject: env.LETTER_PUSH_SUBJECT || 'mailto:letter@localhost',
+      allowHosts: list(env.LETTER_PUSH_ALLOW_HOSTS),
+      timeoutMs: int('LETTER_PUSH_TIMEOUT_MS', 10_000),
     },
     argon2: { memoryCost: 19456, timeCost: 2 },
   };

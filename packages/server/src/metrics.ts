@@ -9,7 +9,13 @@ export class Metrics {
   readonly sendSeconds: Histogram;
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
-  constructor(sources: { connections: () => number; store: Store; busDropped?: () => number }) {
+  constructor(sources: {
+    connections: () => number;
+    store: Store;
+    busDropped?: () => number;
+    /** Web Push outcomes so far (push/pusher.ts stats). */
+    pushes?: () => Record<string, number>;
+  }) {
     const registry = this.registry;
     collectDefaultMetrics({ register: registry });
     this.loopDelay.enable();
@@ -27,6 +33,16 @@ export class Metrics {
       registers: [registry],
       collect() {
         this.set(sources.busDropped?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'letter_push_total',
+      help: 'Web Pushes by outcome: sent, gone (subscription deleted), retried, failed (refused or out of attempts), dropped (queue full), coalesced',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        for (const [outcome, count] of Object.entries(sources.pushes?.() ?? {}))
+          this.set({ outcome }, count);
       },
     });
     this.messages = new Counter({

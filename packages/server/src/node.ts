@@ -28,6 +28,11 @@ import { hostMatcher, hostRefusal, installHostCheck } from './http/allowed-hosts
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { installNoStore, serveWebApp } from './http/static.js';
+import { pushRoutes } from './http/push-routes.js';
+import { allowHostMatcher } from './push/endpoint-guard.js';
+import { Pusher } from './push/pusher.js';
+import { sendPush } from './push/sender.js';
+import { loadVapidKeys } from './push/vapid.js';
 import { Metrics } from './metrics.js';
 import { installMetricsRoute, listenMetrics, type MetricsServer } from './metrics-endpoint.js';
 import { Sweeper } from './sweeper.js';
@@ -52,6 +57,8 @@ export interface NodeOptions {
   hasher?: PasswordHasher;
   /** Pino options, or false for silence (tests). */
   logger?: boolean | object;
+  /** Certificates push services may present besides the system's (in-process tests). */
+  pushCa?: string;
 }
 
 export interface LetterNode {
@@ -61,6 +68,8 @@ export interface LetterNode {
   transport: WebSocketTransport;
   /** Prunes dead sessions and old position moves every `pruneIntervalMs` (tests call sweep). */
   sweeper: Sweeper;
+  /** Sends the Web Pushes of messages committed here (tests wait for `idle()`). */
+  pusher: Pusher;
   /** Where GET /metrics is served when it has a port of its own (after listen). */
   readonly metricsUrl: string | undefined;
   /** Starts listening; resolves to the base URL. */
@@ -111,6 +120,24 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       info: (object, message) => app.log.info(object, message),
     },
   });
+  const vapid = loadVapidKeys(
+    { publicKey: config.push.vapidPublicKey, privateKey: config.push.vapidPrivateKey },
+    config.dataDir,
+  );
+  const pushAllowed = allowHostMatcher(config.push.allowHosts);
+  const pusher = new Pusher({
+    store,
+    connected: (userId) => presence.hasSocket(userId),
+    send: (target, payload) =>
+      sendPush(target, payload, {
+        vapid,
+        subject: config.push.subject,
+        allowed: pushAllowed,
+        timeoutMs: config.push.timeoutMs,
+        ca: options.pushCa,
+      }),
+    log: { warn: (object, message) => app.log.warn(object, message) },
+  });
   const on = config.rateLimits;
   const chat = new ChatService({
     store,
@@ -125,7 +152,10 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     exportLimiter: new RateLimiter(clock, 3, 1 / 1200, on),
     // A group change reaches every member: 20 at once, then one every 5 s.
     groupLimiter: new RateLimiter(clock, 20, 0.2, on),
-    onMessage: () => metrics.messages.inc(),
+    onMessage: (message, memberIds) => {
+      metrics.messages.inc();
+      pusher.messageCommitted(message, memberIds);
+    },
     log: app.log,
   });
   const auth = new AuthService({
@@ -154,6 +184,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     connections: () => hub.connectionCount,
     store,
     busDropped: () => hub.publishFailures,
+    pushes: () => pusher.stats,
   });
   const sweeper = new Sweeper({
     store,
@@ -209,6 +240,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   authRoutes(app, context);
   peopleRoutes(app, context);
   conversationRoutes(app, context);
+  pushRoutes(app, context, { publicKey: vapid.publicKey, allowed: pushAllowed });
 
   app.get('/healthz', async (_request, reply) => {
     if (state !== 'ready') return reply.code(503).send({ status: state });
@@ -338,6 +370,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     hub,
     transport,
     sweeper,
+    pusher,
     get metricsUrl() {
       return metricsServer?.url;
     },
@@ -354,6 +387,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       await transport.drain();
       await app.close();
       await sweeper.stop();
+      pusher.stop();
       await metricsServer?.close();
       presence.stop();
       metrics.stop();

@@ -243,6 +243,29 @@ export const routeRows: Record<string, RouteRow> = {
       lateJoiner: ok(),
     },
   },
+  'GET /api/push/key': {
+    call: () => ({ path: '/api/push/key' }),
+    expect: onlyAuth('the server’s public VAPID key, the same for everyone'),
+  },
+  'POST /api/push/subscriptions': {
+    call: () => ({
+      path: '/api/push/subscriptions',
+      body: { endpoint: 'https://push.invalid/x', keys: { p256dh: 'AAAA', auth: 'AAAA' } },
+    }),
+    expect: onlyAuth('the caller’s own session’s subscription'),
+  },
+  'GET /api/push/settings': {
+    call: () => ({ path: '/api/push/settings' }),
+    expect: onlyAuth('the caller’s own settings'),
+  },
+  'PATCH /api/push/settings': {
+    call: () => ({ path: '/api/push/settings', body: { preview: true } }),
+    expect: onlyAuth('the caller’s own settings'),
+  },
+  'DELETE /api/push/subscriptions': {
+    call: () => ({ path: '/api/push/subscriptions', body: { endpoint: 'https://push.invalid/x' } }),
+    expect: onlyAuth('the caller’s own session’s subscription'),
+  },
   'GET /api/users': {
     call: (_w, t) => ({ path: `/api/users?query=${t.self.user.username.slice(0, 4)}` }),
     expect: onlyAuth('a directory of usernames, not about a conversation'),

@@ -101,6 +101,11 @@ export class BusPresence implements Presence {
     );
   }
 
+  /** Whether the user has an open socket on any node now (no grace period: who a push skips). */
+  hasSocket(userId: string): boolean {
+    return this.local.has(userId) || Boolean(this.remote.get(userId)?.size);
+  }
+
   /** Whether another node has ever been heard of: until then nothing needs the bus. */
   hasPeers(): boolean {
     return this.peersSeen;

@@ -7,6 +7,7 @@
  */
 import {
   LetterError,
+  mentionedUsernames,
   limits,
   type Conversation,
   type Message,
@@ -152,6 +153,8 @@ export class ChatService {
       replyToSeq: input.replyToSeq ?? null,
       createdAt: clock.now(),
       knownMembersVersion: cached?.version,
+      // Only a body with `@name` costs the lookups; the store keeps the members among them.
+      mentions: input.to === undefined ? await this.mentionCandidates(input.body) : undefined,
     });
     if (result.created) {
       if (result.members && drops === this.drops) this.remember(conversationId, result.members);
@@ -161,9 +164,19 @@ export class ChatService {
         conversationId,
         seq: message.seq,
       });
-      this.deps.onMessage?.(result.message);
+      this.deps.onMessage?.(result.message, members);
     }
     return result;
+  }
+
+  /** The ids of the users a body names with `@username` (unknown names are no one). */
+  private async mentionCandidates(body: string): Promise<string[] | undefined> {
+    const names = mentionedUsernames(body);
+    if (names.size === 0) return undefined;
+    const users = await Promise.all(
+      [...names].map((name) => this.deps.store.getUserByUsername(name)),
+    );
+    return users.flatMap((user) => (user ? [user.id] : []));
   }
 
   /** The direct conversation with `peerId`, created (and announced to both) when missing. */

@@ -24,7 +24,8 @@ export interface ChatDeps {
   exportLimiter: RateLimiter;
   /** Group creation and group changes, per actor (takeGroupToken). */
   groupLimiter: RateLimiter;
-  onMessage?: (message: Message) => void;
+  /** A message this node committed, with the members it went to (web push starts here). */
+  onMessage?: (message: Message, memberIds: string[]) => void;
   /** Where background work that failed (presence announcements) is reported. */
   log?: { warn(details: object, message: string): void };
 }

@@ -104,6 +104,11 @@ export interface NewMessage {
   replyToSeq: number | null;
   createdAt: number;
   /**
+   * Users the body names (`@username`), resolved by the caller; the store keeps those who are
+   * members at the commit of a group message (never the sender) as `message.mentions`.
+   */
+  mentions?: string[] | undefined;
+  /**
    * The members version of the caller's cached member list, if it has one. When the
    * conversation's version differs at commit, the result carries the current `members`.
    */
@@ -253,6 +258,21 @@ export interface AccountDeletion {
 
 /** What a deleted account looks like from outside. */
 export const DELETED_DISPLAY_NAME = 'Deleted account';
+
+/** A browser's Web Push subscription, tied to the session that made it. */
+export interface PushSubscriptionRecord {
+  /** The push service URL (unique: a re-subscription moves it to the new session). */
+  endpoint: string;
+  sessionId: string;
+  userId: string;
+  /** The browser's P-256 key and auth secret, base64url, as the Push API gives them. */
+  p256dh: string;
+  auth: string;
+  /** The owner's "show message text in notifications" (read only: `setPushPreview`). */
+  preview: boolean;
+}
+
+export type NewPushSubscription = Omit<PushSubscriptionRecord, 'preview'>;
 
 export interface ConversationSummary {
   id: string;
@@ -473,6 +493,22 @@ export interface Store {
    * exists.
    */
   receipts(conversationId: string, seq: number, viewerId: string): Promise<Receipt[] | null>;
+
+  // Web Push
+  /**
+   * Stores (or moves to this session) a subscription; false when the session is not live. A
+   * revoked session's subscriptions go with the revocation, whatever revoked it.
+   */
+  addPushSubscription(sub: NewPushSubscription, now: number): Promise<boolean>;
+  /** Removes the session's subscription at `endpoint`; false when it had none there. */
+  removePushSubscription(sessionId: string, endpoint: string): Promise<boolean>;
+  /** Removes a subscription the push service says is gone (404/410), whoever owns it. */
+  deletePushEndpoint(endpoint: string): Promise<void>;
+  /** The subscriptions of live sessions of these users. */
+  pushSubscriptions(userIds: string[]): Promise<PushSubscriptionRecord[]>;
+  /** The user's "show message text in notifications" (default true). */
+  pushPreview(userId: string): Promise<boolean>;
+  setPushPreview(userId: string, preview: boolean): Promise<void>;
 
   /** Cumulative group-commit counters, where the implementation batches (for /metrics). */
   stats?(): StoreStats;

@@ -77,6 +77,8 @@ export interface StartOptions {
   store?: Store;
   clock?: Clock;
   dataDir?: string;
+  /** A certificate the node trusts for push services (the tests' local one). */
+  pushCa?: string;
 }
 
 export function tempDir(prefix = 'letter-test-'): string {
@@ -109,6 +111,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     ...(options.bus && { bus: options.bus }),
     ...(store && { store }),
     ...(options.clock && { clock: options.clock }),
+    ...(options.pushCa !== undefined && { pushCa: options.pushCa }),
   });
   const url = await node.listen();
   return {

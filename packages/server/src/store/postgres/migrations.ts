@@ -161,6 +161,49 @@ export const pgMigrations: readonly PgMigration[] = [
       CREATE INDEX messages_by_sender ON messages (sender_id, conversation_id, seq);
     `,
   },
+  {
+    version: 3,
+    name: 'web push subscriptions, tied to a session; mentions',
+    sql: `
+      -- One row per browser endpoint (a re-subscription moves it to the new session). A session
+      -- revoked for any reason (logout, revocation, password change, account deletion, a
+      -- refresh token reused) takes its subscriptions with it: the trigger is that one rule.
+      CREATE TABLE push_subscriptions (
+        endpoint   text COLLATE "C" PRIMARY KEY,
+        session_id text COLLATE "C" NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        user_id    text COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        p256dh     text NOT NULL,
+        auth       text NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+      -- Per user: whether pushes carry the message text (no row: yes).
+      CREATE TABLE push_settings (
+        user_id text COLLATE "C" PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        preview smallint NOT NULL CHECK (preview IN (0, 1))
+      );
+      CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id);
+      CREATE FUNCTION push_subscriptions_revoked() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $fn$
+      BEGIN
+        DELETE FROM push_subscriptions WHERE session_id = NEW.id;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER push_subscriptions_revoked AFTER UPDATE OF revoked_at ON sessions
+        FOR EACH ROW WHEN (NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION push_subscriptions_revoked();
+
+      -- The members a message mentions: on the message for its readers, and one row each for
+      -- counting a member's unread mentions per conversation.
+      ALTER TABLE messages ADD COLUMN mentions_json text;
+      CREATE TABLE mentions (
+        conversation_id text COLLATE "C" NOT NULL,
+        user_id         text COLLATE "C" NOT NULL,
+        seq             bigint NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, seq)
+      );
+    `,
+  },
 ];
 
 export const pgLatestVersion = pgMigrations.reduce((max, m) => Math.max(max, m.version), 0);

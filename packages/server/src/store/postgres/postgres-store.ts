@@ -38,9 +38,12 @@ import type {
   SentMessagesPage,
   Store,
   NewGroup,
+  NewPushSubscription,
+  PushSubscriptionRecord,
 } from '../store.js';
 import { Abort, readTx, writeTx, type Db } from './db.js';
 import { PostgresAccounts } from './accounts.js';
+import { PostgresPush } from './push.js';
 import type { PostgresCore } from './core.js';
 import { PostgresGroups } from './groups.js';
 import { PostgresMessageActions } from './message-actions.js';
@@ -71,7 +74,13 @@ import {
   refuseRepeatElsewhere,
   refuseSelfConversation,
 } from '../shared/rules.js';
-import { systemMessageRow, toMessages, userMessageRow, type MessageRow } from '../shared/rows.js';
+import {
+  mentionsOf,
+  systemMessageRow,
+  toMessages,
+  userMessageRow,
+  type MessageRow,
+} from '../shared/rows.js';
 
 /** Every Store method but the lifecycle the handle in postgres/open.ts owns. */
 export type PostgresStoreMethods = Omit<Store, 'close' | 'stats'>;
@@ -80,6 +89,33 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   private readonly groups = new PostgresGroups(this);
   private readonly actions = new PostgresMessageActions(this);
   private readonly accounts = new PostgresAccounts(this, this.groups);
+  private readonly push = new PostgresPush(this.db);
+
+  // Web Push (postgres/push.ts)
+
+  addPushSubscription(sub: NewPushSubscription, now: number): Promise<boolean> {
+    return this.push.addPushSubscription(sub, now);
+  }
+
+  removePushSubscription(sessionId: string, endpoint: string): Promise<boolean> {
+    return this.push.removePushSubscription(sessionId, endpoint);
+  }
+
+  deletePushEndpoint(endpoint: string): Promise<void> {
+    return this.push.deletePushEndpoint(endpoint);
+  }
+
+  pushSubscriptions(userIds: string[]): Promise<PushSubscriptionRecord[]> {
+    return this.push.pushSubscriptions(userIds);
+  }
+
+  pushPreview(userId: string): Promise<boolean> {
+    return this.push.pushPreview(userId);
+  }
+
+  setPushPreview(userId: string, preview: boolean): Promise<void> {
+    return this.push.setPushPreview(userId, preview);
+  }
 
   // Accounts (postgres/accounts.ts)
 
@@ -304,7 +340,14 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
         await this.checkReply(tx, conversationId, membership, message.replyToSeq);
 
       const seq = taken.last_seq;
-      const row = userMessageRow(message, seq);
+      const mentions = message.mentions?.length
+        ? mentionsOf(
+            message,
+            membership.kind === 'group',
+            (await memberSetOf(tx, conversationId)).userIds,
+          )
+        : [];
+      const row = userMessageRow(message, seq, mentions);
       if (!(await this.insertMessage(tx, row))) {
         // The same (sender, clientMsgId) committed meanwhile in another conversation (a repeat
         // in this one would have queued on our lock and been found above).
@@ -312,6 +355,14 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
         if (!original) throw new Error('a conflicting send vanished');
         throw new Abort(await this.repeatOf(tx, original, conversationId));
       }
+      if (mentions.length > 0)
+        await tx
+          .insertInto('mentions')
+          .values(
+            mentions.map((userId) => ({ conversation_id: conversationId, user_id: userId, seq })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .execute();
       await moveOwnPositions(tx, conversationId, senderId, membership, seq, createdAt);
       // Every send un-archives the conversation for the others (the partial index makes it a
       // probe).

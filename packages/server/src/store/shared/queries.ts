@@ -192,6 +192,24 @@ export function conversationViewQueries(
     conversations: mine()
       .innerJoin('conversations as c', 'c.id', 'mine.conversation_id')
       .select([...CONVERSATION_COLUMNS, ...VIEWER_COLUMNS])
+      .select((eb) =>
+        // Mentions of the viewer after their read position (and from their join on), whose
+        // message was not deleted since.
+        eb
+          .selectFrom('mentions as mn')
+          .innerJoin('messages as mm', (join) =>
+            join
+              .onRef('mm.conversation_id', '=', 'mn.conversation_id')
+              .onRef('mm.seq', '=', 'mn.seq'),
+          )
+          .select(sql<number>`cast(count(*) as integer)`.as('n'))
+          .whereRef('mn.conversation_id', '=', 'c.id')
+          .where('mn.user_id', '=', viewerId)
+          .whereRef('mn.seq', '>', 'mine.read_seq')
+          .whereRef('mn.seq', '>=', 'mine.join_seq')
+          .where('mm.deleted_at', 'is', null)
+          .as('viewer_unread_mentions'),
+      )
       .orderBy('c.last_activity_at', 'desc')
       .orderBy('c.id', 'desc'),
     // One conversation shows every member; a list only a preview of each (memberPreview).
@@ -220,4 +238,93 @@ export function conversationViewQueries(
       .orderBy('r.created_at')
       .orderBy('r.user_id'),
   };
+}
+
+/** The values a push subscription row is written from. */
+export interface PushSubscriptionInput {
+  endpoint: string;
+  sessionId: string;
+  userId: string;
+  p256dh: string;
+  auth: string;
+  now: number;
+}
+
+/**
+ * Stores a subscription, or moves an existing endpoint to this session, only while the session
+ * is live and belongs to the user (a revoked one inserts nothing: the caller answers 401).
+ */
+export function upsertPushSubscription(db: QueryCreator<SharedTables>, p: PushSubscriptionInput) {
+  const live = db
+    .selectFrom('sessions')
+    .select([
+      sql<string>`${p.endpoint}`.as('endpoint'),
+      'id as session_id',
+      'user_id',
+      sql<string>`${p.p256dh}`.as('p256dh'),
+      sql<string>`${p.auth}`.as('auth'),
+      sql<number>`cast(${p.now} as bigint)`.as('created_at'),
+    ])
+    .where('id', '=', p.sessionId)
+    .where('user_id', '=', p.userId)
+    .where('revoked_at', 'is', null);
+  return db
+    .insertInto('push_subscriptions')
+    .columns(['endpoint', 'session_id', 'user_id', 'p256dh', 'auth', 'created_at'])
+    .expression(live)
+    .onConflict((oc) =>
+      oc.column('endpoint').doUpdateSet((eb) => ({
+        session_id: eb.ref('excluded.session_id'),
+        user_id: eb.ref('excluded.user_id'),
+        p256dh: eb.ref('excluded.p256dh'),
+        auth: eb.ref('excluded.auth'),
+        created_at: eb.ref('excluded.created_at'),
+      })),
+    );
+}
+
+/** Removes one session's subscription at an endpoint. */
+export function deleteSessionPushSubscription(
+  db: QueryCreator<SharedTables>,
+  p: { sessionId: string; endpoint: string },
+) {
+  return db
+    .deleteFrom('push_subscriptions')
+    .where('endpoint', '=', p.endpoint)
+    .where('session_id', '=', p.sessionId);
+}
+
+/** Removes an endpoint the push service called gone, whoever owns it. */
+export function deletePushEndpoint(db: QueryCreator<SharedTables>, p: { endpoint: string }) {
+  return db.deleteFrom('push_subscriptions').where('endpoint', '=', p.endpoint);
+}
+
+/** The subscriptions of live sessions of the users `userIds` lists (a subquery of ids). */
+export function pushSubscriptionsOf(db: QueryCreator<SharedTables>, userIds: RawBuilder<string>) {
+  return db
+    .selectFrom('push_subscriptions as p')
+    .innerJoin('sessions as s', 's.id', 'p.session_id')
+    .leftJoin('push_settings as ps', 'ps.user_id', 'p.user_id')
+    .select(['p.endpoint', 'p.session_id', 'p.user_id', 'p.p256dh', 'p.auth'])
+    .select(sql<number>`coalesce(ps.preview, 1)`.as('preview'))
+    .where('p.user_id', 'in', userIds)
+    .where('s.revoked_at', 'is', null)
+    .orderBy('p.user_id')
+    .orderBy('p.endpoint');
+}
+
+/** The user's "show message text in notifications" (no row: on). */
+export function pushPreviewOf(db: QueryCreator<SharedTables>, p: { userId: string }) {
+  return db.selectFrom('push_settings').select('preview').where('user_id', '=', p.userId);
+}
+
+/** Sets it. */
+export function upsertPushPreview(
+  db: QueryCreator<SharedTables>,
+  p: { userId: string; preview: 0 | 1 },
+) {
+  return db
+    .insertInto('push_settings')
+    .values({ user_id: p.userId, preview: p.preview })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ preview: p.preview }));
 }

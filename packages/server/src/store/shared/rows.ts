@@ -10,6 +10,7 @@ import type {
   MemberSet,
   MemberView,
   NewMessage,
+  PushSubscriptionRecord,
   SessionRecord,
   UserRecord,
 } from '../store.js';
@@ -18,7 +19,12 @@ import type { ConversationsTable, MessagesTable, SessionsTable, UsersTable } fro
 export type MessageRow = MessagesTable;
 
 /** The row a send inserts at `seq`: the one place a new message's columns are listed. */
-export const userMessageRow = (message: NewMessage, seq: number): MessageRow => ({
+export const userMessageRow = (
+  message: NewMessage,
+  seq: number,
+  /** The mentioned ids that are members (mentionsOf). */
+  mentions: string[] = [],
+): MessageRow => ({
   id: message.id,
   conversation_id: message.conversationId,
   seq,
@@ -30,7 +36,15 @@ export const userMessageRow = (message: NewMessage, seq: number): MessageRow => 
   deleted_at: null,
   reply_to_seq: message.replyToSeq,
   system_json: null,
+  mentions_json: mentions.length > 0 ? JSON.stringify(mentions) : null,
 });
+
+/** Who a group message may mention: the candidates who are members, never the sender, each once. */
+export function mentionsOf(message: NewMessage, isGroup: boolean, memberIds: string[]): string[] {
+  if (!isGroup || !message.mentions?.length) return [];
+  const members = new Set(memberIds);
+  return [...new Set(message.mentions)].filter((id) => id !== message.senderId && members.has(id));
+}
 
 /** The row of a system message (nobody sent it; its event is its content). */
 export const systemMessageRow = (
@@ -51,6 +65,7 @@ export const systemMessageRow = (
   deleted_at: null,
   reply_to_seq: null,
   system_json: JSON.stringify(event),
+  mentions_json: null,
 });
 
 export interface ReactionRow {
@@ -65,6 +80,8 @@ export interface ConversationRow extends Omit<ConversationsTable, 'direct_key'> 
   viewer_join_seq: number;
   viewer_muted: 0 | 1;
   viewer_archived: 0 | 1;
+  /** Only in list and single views (conversationViewQueries); member views leave it out. */
+  viewer_unread_mentions?: number | null;
 }
 
 export interface MemberRow {
@@ -152,6 +169,7 @@ export function toMessage(row: MessageRow, reactions: Record<string, string[]> =
     reactions: row.deleted_at === null ? reactions : {},
   };
   if (row.system_json !== null) message.system = JSON.parse(row.system_json) as SystemEvent;
+  if (row.mentions_json !== null) message.mentions = JSON.parse(row.mentions_json) as string[];
   return message;
 }
 
@@ -243,6 +261,7 @@ function toConversation(
     firstSeq: Math.max(1, row.viewer_join_seq),
     muted: row.viewer_muted === 1,
     archived: row.viewer_archived === 1,
+    ...(row.viewer_unread_mentions ? { unreadMentions: row.viewer_unread_mentions } : {}),
   };
 }
 
@@ -282,4 +301,23 @@ export const toMemberChange = (
   addedUserIds: who.added ?? [],
   removedUserIds: who.removed ?? [],
   views,
+});
+
+/** A push_subscriptions row as the store reads it. */
+export interface PushSubscriptionRow {
+  endpoint: string;
+  session_id: string;
+  user_id: string;
+  p256dh: string;
+  auth: string;
+  preview: number;
+}
+
+export const toPushSubscription = (row: PushSubscriptionRow): PushSubscriptionRecord => ({
+  endpoint: row.endpoint,
+  sessionId: row.session_id,
+  userId: row.user_id,
+  p256dh: row.p256dh,
+  auth: row.auth,
+  preview: row.preview === 1,
 });

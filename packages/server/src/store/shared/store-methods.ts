@@ -71,6 +71,12 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   search: 'read',
   advancePosition: 'write',
   receipts: 'read',
+  addPushSubscription: 'write',
+  removePushSubscription: 'write',
+  deletePushEndpoint: 'write',
+  pushSubscriptions: 'read',
+  pushPreview: 'read',
+  setPushPreview: 'write',
 };
 
 export const isStoreMethod = (name: unknown): name is StoreMethod =>

@@ -77,6 +77,8 @@ export interface MessagesTable {
   deleted_at: number | null;
   reply_to_seq: number | null;
   system_json: string | null;
+  /** JSON array of the user ids a message mentions; null when none. */
+  mentions_json: string | null;
 }
 
 export interface ReactionsTable {
@@ -95,6 +97,26 @@ export interface PositionLogTable {
   at: number;
 }
 
+export interface MentionsTable {
+  conversation_id: string;
+  user_id: string;
+  seq: number;
+}
+
+export interface PushSubscriptionsTable {
+  endpoint: string;
+  session_id: string;
+  user_id: string;
+  p256dh: string;
+  auth: string;
+  created_at: number;
+}
+
+export interface PushSettingsTable {
+  user_id: string;
+  preview: 0 | 1;
+}
+
 /** The tables both engines have, with the same columns. */
 export interface SharedTables {
   users: UsersTable;
@@ -107,6 +129,9 @@ export interface SharedTables {
   messages: MessagesTable;
   reactions: ReactionsTable;
   position_log: PositionLogTable;
+  push_subscriptions: PushSubscriptionsTable;
+  push_settings: PushSettingsTable;
+  mentions: MentionsTable;
 }
 
 /** The columns of a message row, in the order every message query selects them. */
@@ -122,6 +147,7 @@ export const MESSAGE_COLUMNS = [
   'msg.deleted_at',
   'msg.reply_to_seq',
   'msg.system_json',
+  'msg.mentions_json',
 ] as const;
 
 /** A message row's values by column, for an INSERT whose parameters are named by column. */

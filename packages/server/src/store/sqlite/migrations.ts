@@ -223,6 +223,45 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX messages_by_sender ON messages(sender_id, conversation_id, seq);
     `,
   },
+  {
+    version: 6,
+    name: 'web push subscriptions, tied to a session; mentions',
+    sql: `
+      -- One row per browser endpoint (a re-subscription moves it to the new session). A session
+      -- revoked for any reason (logout, revocation, password change, account deletion, a
+      -- refresh token reused) takes its subscriptions with it: the trigger is that one rule.
+      CREATE TABLE push_subscriptions (
+        endpoint   TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        p256dh     TEXT NOT NULL,
+        auth       TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX push_subscriptions_by_user ON push_subscriptions(user_id);
+      -- Per user: whether pushes carry the message text (no row: yes).
+      CREATE TABLE push_settings (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        preview INTEGER NOT NULL CHECK (preview IN (0, 1))
+      ) STRICT;
+      CREATE INDEX push_subscriptions_by_session ON push_subscriptions(session_id);
+      CREATE TRIGGER push_subscriptions_revoked AFTER UPDATE OF revoked_at ON sessions
+        WHEN new.revoked_at IS NOT NULL
+      BEGIN
+        DELETE FROM push_subscriptions WHERE session_id = new.id;
+      END;
+
+      -- The members a message mentions: on the message for its readers, and one row each for
+      -- counting a member's unread mentions per conversation.
+      ALTER TABLE messages ADD COLUMN mentions_json TEXT;
+      CREATE TABLE mentions (
+        conversation_id TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, seq)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -34,6 +34,8 @@ import type {
   SentMessagesPage,
   Store,
   NewGroup,
+  NewPushSubscription,
+  PushSubscriptionRecord,
 } from '../store.js';
 import type { ConversationViewQueries } from './queries.js';
 import { SqliteAccounts } from './accounts.js';
@@ -41,6 +43,7 @@ import type { Membership, SqliteCore } from './core.js';
 import { SqliteGroups } from './groups.js';
 import { SqliteMessageActions } from './message-actions.js';
 import { SqlitePeople, type SqliteOptions } from './people.js';
+import { SqlitePush } from './push.js';
 import { searchMessages } from './search.js';
 import {
   badReply,
@@ -64,6 +67,7 @@ import {
   toMessages,
   systemMessageRow,
   userMessageRow,
+  mentionsOf,
   type MessageRow,
 } from '../shared/rows.js';
 
@@ -85,12 +89,40 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   private readonly groups: SqliteGroups;
   private readonly actions: SqliteMessageActions;
   private readonly accounts: SqliteAccounts;
+  private readonly push: SqlitePush;
 
   constructor(file: string, options: SqliteOptions = {}) {
     super(file, options);
     this.groups = new SqliteGroups(this);
     this.actions = new SqliteMessageActions(this);
     this.accounts = new SqliteAccounts(this, this.groups);
+    this.push = new SqlitePush(this.db);
+  }
+
+  // Web Push (sqlite/push.ts)
+
+  addPushSubscription(sub: NewPushSubscription, now: number): boolean {
+    return this.push.addPushSubscription(sub, now);
+  }
+
+  removePushSubscription(sessionId: string, endpoint: string): boolean {
+    return this.push.removePushSubscription(sessionId, endpoint);
+  }
+
+  deletePushEndpoint(endpoint: string): void {
+    this.push.deletePushEndpoint(endpoint);
+  }
+
+  pushSubscriptions(userIds: string[]): PushSubscriptionRecord[] {
+    return this.push.pushSubscriptions(userIds);
+  }
+
+  pushPreview(userId: string): boolean {
+    return this.push.pushPreview(userId);
+  }
+
+  setPushPreview(userId: string, preview: boolean): void {
+    this.push.setPushPreview(userId, preview);
   }
 
   // Accounts (sqlite/accounts.ts); users, sessions and contacts are in sqlite/people.ts
@@ -299,8 +331,13 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     }
     const taken = this.q.takeSeq.get({ conversationId, now: message.createdAt })!;
     const seq = taken.last_seq;
-    const row = userMessageRow(message, seq);
+    const isGroup = check.peer_id === null;
+    const mentions = message.mentions?.length
+      ? mentionsOf(message, isGroup, this.memberIds(conversationId))
+      : [];
+    const row = userMessageRow(message, seq, mentions);
     this.insertMessageRow(row);
+    for (const userId of mentions) this.push.insertMention({ conversationId, userId, seq });
     this.moveOwnPositions(conversationId, senderId, check, seq, message.createdAt);
     // An UPDATE that matches nothing still costs ~10× this probe, and it usually matches nothing.
     if (this.q.anyArchived.get({ conversationId })) {

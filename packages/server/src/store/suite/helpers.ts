@@ -75,7 +75,7 @@ export class SuiteKit {
     sender: User,
     body = 'hello',
     createdAt = T0,
-    extra: { clientMsgId?: string; replyToSeq?: number } = {},
+    extra: { clientMsgId?: string; replyToSeq?: number; mentions?: string[] } = {},
   ) {
     return this.store.appendMessage({
       id: this.id('m'),
@@ -85,6 +85,7 @@ export class SuiteKit {
       body,
       replyToSeq: extra.replyToSeq ?? null,
       createdAt,
+      ...(extra.mentions && { mentions: extra.mentions }),
     });
   }
 }

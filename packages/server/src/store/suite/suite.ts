@@ -8,6 +8,7 @@ import { describeActionTests } from './actions.js';
 import { describeConversationTests } from './conversations.js';
 import { describeGroupTests } from './groups.js';
 import { describePruneTests } from './prune.js';
+import { describeMentionTests, describePushTests } from './push.js';
 import { SuiteKit, T0, expectCode, iso, sorted, type OpenStore } from './helpers.js';
 
 export type { OpenStore };
@@ -41,6 +42,8 @@ export function describeStore(name: string, open: OpenStore): void {
     describeConversationTests(kit);
     describeGroupTests(kit);
     describeActionTests(kit);
+    describePushTests(kit);
+    describeMentionTests(kit);
   });
 }
 

@@ -1,0 +1,242 @@
+/**
+ * Who gets a Web Push for a committed message, and the queue that sends them off the ack path.
+ *
+ * - Only the node that committed a message calls `messageCommitted`, so in a cluster each push
+ *   is sent once.
+ * - Recipients: members but the sender with no open socket on any node (presence); in a muted
+ *   conversation only those the message mentions (`@username`, groups).
+ * - `messageCommitted` only queues: the sending happens later, at most `concurrency` at a time.
+ *   The queue is bounded (what does not fit is dropped and counted: a push is a hint, the
+ *   message itself is stored). Pushes for one subscription coalesce: a newer one waiting
+ *   replaces the older, so a burst of messages is one notification, not fifty.
+ * - 404/410 deletes the subscription; 429/5xx are retried with exponential backoff (or the
+ *   push service's Retry-After), capped, at most `maxAttempts` times.
+ */
+import type { Message, PushPayload } from '@letter/protocol';
+import type { PushSubscriptionRecord, Store } from '../store/store.js';
+import type { PushTarget, SendOutcome } from './sender.js';
+
+export interface PusherDeps {
+  store: Store;
+  /** Whether the user has an open socket on any node. */
+  connected: (userId: string) => boolean;
+  send: (target: PushTarget, payload: string) => Promise<SendOutcome>;
+  log?: { warn(details: object, message: string): void };
+  /** Messages and subscriptions waiting, together (default 10 000). */
+  maxQueued?: number;
+  concurrency?: number;
+  maxAttempts?: number;
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+interface Job {
+  message: Message;
+  recipients: string[];
+}
+
+interface Entry {
+  target: PushSubscriptionRecord;
+  payload: string;
+  attempts: number;
+}
+
+/** The longest text a push carries (a notification shows a line or two). */
+const BODY_MAX = 200;
+
+export class Pusher {
+  private readonly jobs: Job[] = [];
+  /** Waiting pushes by endpoint (coalesced), and the order they go in. */
+  private readonly waiting = new Map<string, Entry>();
+  private readonly ready: string[] = [];
+  /** Endpoints being sent to now, and a newer push that came meanwhile. */
+  private readonly inFlight = new Map<string, Entry | null>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private active = 0;
+  private stopped = false;
+  /** Counters for tests and /metrics. */
+  readonly stats = { sent: 0, gone: 0, retried: 0, failed: 0, dropped: 0, coalesced: 0 };
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly deps: PusherDeps) {}
+
+  /** Called after a message was committed on this node; returns at once, never throws. */
+  messageCommitted(message: Message, memberIds: string[]): void {
+    if (this.stopped || message.senderId === null) return;
+    const recipients = memberIds.filter(
+      (userId) => userId !== message.senderId && !this.deps.connected(userId),
+    );
+    if (recipients.length === 0) return;
+    if (this.queued() >= (this.deps.maxQueued ?? 10_000)) {
+      this.stats.dropped++;
+      return;
+    }
+    this.jobs.push({ message, recipients });
+    this.pump();
+  }
+
+  /** Whether the user has a socket somewhere, so gets no push (tests). */
+  hasSocket(userId: string): boolean {
+    return this.deps.connected(userId);
+  }
+
+  /** Resolves once nothing is queued, in flight or waiting for a retry (tests). */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.jobs.length = 0;
+    this.waiting.clear();
+    this.ready.length = 0;
+    this.settle();
+  }
+
+  private queued(): number {
+    return this.jobs.length + this.waiting.size + this.inFlight.size;
+  }
+
+  private isIdle(): boolean {
+    return this.queued() === 0 && this.timers.size === 0 && this.active === 0;
+  }
+
+  private settle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private pump(): void {
+    const limit = this.deps.concurrency ?? 4;
+    while (!this.stopped && this.active < limit) {
+      const job = this.jobs.shift();
+      if (job) {
+        this.run(() => this.expand(job));
+        continue;
+      }
+      const endpoint = this.ready.shift();
+      if (endpoint === undefined) break;
+      const entry = this.waiting.get(endpoint);
+      if (!entry) continue;
+      this.waiting.delete(endpoint);
+      this.inFlight.set(endpoint, null);
+      this.run(() => this.deliver(entry));
+    }
+    this.settle();
+  }
+
+  /** Runs one unit of work off the caller's turn; a failure is logged, never thrown. */
+  private run(work: () => Promise<void>): void {
+    this.active++;
+    setImmediate(() => {
+      work()
+        .catch((error: unknown) => this.deps.log?.warn({ err: error }, 'web push failed'))
+        .finally(() => {
+          this.active--;
+          this.pump();
+        });
+    });
+  }
+
+  /** A message's recipients → one coalescing entry per subscription. */
+  private async expand({ message, recipients }: Job): Promise<void> {
+    const { store } = this.deps;
+    const subscriptions = await store.pushSubscriptions(recipients);
+    if (subscriptions.length === 0) return;
+    const userIds = [...new Set(subscriptions.map((s) => s.userId))];
+    const [views, users] = await Promise.all([
+      store.conversationViews(message.conversationId, userIds),
+      store.getUsers([message.senderId!, ...userIds]),
+    ]);
+    const byId = new Map(users.map((u) => [u.id, u]));
+    const senderName = byId.get(message.senderId!)?.displayName ?? 'Someone';
+    const mentioned = new Set(message.mentions ?? []);
+    for (const { userId, conversation } of views) {
+      const isMentioned = mentioned.has(userId);
+      if (conversation.muted && !isMentioned) continue;
+      const title =
+        conversation.kind === 'group' ? `${senderName} in ${conversation.title}` : senderName;
+      for (const target of subscriptions) {
+        if (target.userId !== userId) continue;
+        const payload: PushPayload = {
+          type: 'message',
+          conversationId: message.conversationId,
+          seq: message.seq,
+          title,
+          ...(target.preview && { body: message.body.slice(0, BODY_MAX) }),
+        };
+        this.enqueue({ target, payload: JSON.stringify(payload), attempts: 0 });
+      }
+    }
+  }
+
+  private enqueue(entry: Entry): void {
+    const endpoint = entry.target.endpoint;
+    if (this.inFlight.has(endpoint)) {
+      if (this.inFlight.get(endpoint)) this.stats.coalesced++;
+      this.inFlight.set(endpoint, entry);
+      return;
+    }
+    if (this.waiting.has(endpoint)) this.stats.coalesced++;
+    else this.ready.push(endpoint);
+    this.waiting.set(endpoint, entry);
+  }
+
+  private async deliver(entry: Entry): Promise<void> {
+    const endpoint = entry.target.endpoint;
+    let outcome: SendOutcome;
+    try {
+      outcome = await this.deps.send(entry.target, entry.payload);
+    } finally {
+      const newer = this.inFlight.get(endpoint);
+      this.inFlight.delete(endpoint);
+      if (newer) this.enqueue(newer);
+    }
+    switch (outcome.kind) {
+      case 'sent':
+        this.stats.sent++;
+        return;
+      case 'gone':
+        this.stats.gone++;
+        await this.deps.store.deletePushEndpoint(endpoint);
+        return;
+      case 'failed':
+        this.stats.failed++;
+        this.deps.log?.warn(
+          { endpoint: new URL(endpoint).host, reason: outcome.reason },
+          'web push refused',
+        );
+        return;
+      case 'retry':
+        return this.retryLater(entry, outcome.retryAfterMs);
+    }
+  }
+
+  private retryLater(entry: Entry, retryAfterMs: number | undefined): void {
+    const attempts = entry.attempts + 1;
+    if (this.stopped || attempts >= (this.deps.maxAttempts ?? 5)) {
+      this.stats.failed++;
+      return;
+    }
+    this.stats.retried++;
+    const cap = this.deps.maxBackoffMs ?? 60_000;
+    const delay = Math.min(
+      cap,
+      retryAfterMs ?? (this.deps.backoffMs ?? 1000) * 2 ** (attempts - 1),
+    );
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      // A newer push for this endpoint meanwhile has taken its place: that one goes instead.
+      if (!this.waiting.has(entry.target.endpoint) && !this.inFlight.has(entry.target.endpoint))
+        this.enqueue({ ...entry, attempts });
+      this.pump();
+    }, delay);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
