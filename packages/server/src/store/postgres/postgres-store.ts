@@ -41,6 +41,8 @@ import type {
 } from '../store.js';
 import { Abort, readTx, writeTx, type Db } from './db.js';
 import { PostgresAccounts } from './accounts.js';
+import { PostgresFiles } from './files.js';
+import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
 import type { PostgresCore } from './core.js';
 import { PostgresGroups } from './groups.js';
 import { PostgresMessageActions } from './message-actions.js';
@@ -80,6 +82,28 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   private readonly groups = new PostgresGroups(this);
   private readonly actions = new PostgresMessageActions(this);
   private readonly accounts = new PostgresAccounts(this, this.groups);
+  private readonly files = new PostgresFiles(this.db);
+
+  // Files (postgres/files.ts)
+
+  createFile(file: NewFile): Promise<FileRecord> {
+    return this.files.createFile(file);
+  }
+  getFile(id: string): Promise<FileRecord | null> {
+    return this.files.getFile(id);
+  }
+  fileForViewer(fileId: string, userId: string): Promise<FileRecord | null> {
+    return this.files.fileForViewer(fileId, userId);
+  }
+  attachFiles(input: Parameters<Store['attachFiles']>[0]): Promise<FileRecord[]> {
+    return this.files.attachFiles(input);
+  }
+  uploadedBytes(userId: string): Promise<number> {
+    return this.files.uploadedBytes(userId);
+  }
+  removeFiles(selector: FileSelector): Promise<RemovedFiles> {
+    return this.files.removeFiles(selector);
+  }
 
   // Accounts (postgres/accounts.ts)
 

@@ -37,6 +37,8 @@ import type {
 } from '../store.js';
 import type { ConversationViewQueries } from './queries.js';
 import { SqliteAccounts } from './accounts.js';
+import { SqliteFiles } from './files.js';
+import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
 import type { Membership, SqliteCore } from './core.js';
 import { SqliteGroups } from './groups.js';
 import { SqliteMessageActions } from './message-actions.js';
@@ -85,12 +87,35 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   private readonly groups: SqliteGroups;
   private readonly actions: SqliteMessageActions;
   private readonly accounts: SqliteAccounts;
+  private readonly files: SqliteFiles;
 
   constructor(file: string, options: SqliteOptions = {}) {
     super(file, options);
     this.groups = new SqliteGroups(this);
     this.actions = new SqliteMessageActions(this);
     this.accounts = new SqliteAccounts(this, this.groups);
+    this.files = new SqliteFiles(this.db);
+  }
+
+  // Files (sqlite/files.ts)
+
+  createFile(file: NewFile): FileRecord {
+    return this.files.createFile(file);
+  }
+  getFile(id: string): FileRecord | null {
+    return this.files.getFile(id);
+  }
+  fileForViewer(fileId: string, userId: string): FileRecord | null {
+    return this.files.fileForViewer(fileId, userId);
+  }
+  attachFiles(input: Parameters<Store['attachFiles']>[0]): FileRecord[] {
+    return this.files.attachFiles(input);
+  }
+  uploadedBytes(userId: string): number {
+    return this.files.uploadedBytes(userId);
+  }
+  removeFiles(selector: FileSelector): RemovedFiles {
+    return this.files.removeFiles(selector);
   }
 
   // Accounts (sqlite/accounts.ts); users, sessions and contacts are in sqlite/people.ts

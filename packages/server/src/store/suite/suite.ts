@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeActionTests } from './actions.js';
 import { describeConversationTests } from './conversations.js';
+import { describeFileTests } from './files.js';
 import { describeGroupTests } from './groups.js';
 import { describePruneTests } from './prune.js';
 import { SuiteKit, T0, expectCode, iso, sorted, type OpenStore } from './helpers.js';
@@ -41,6 +42,7 @@ export function describeStore(name: string, open: OpenStore): void {
     describeConversationTests(kit);
     describeGroupTests(kit);
     describeActionTests(kit);
+    describeFileTests(kit);
   });
 }
 
