@@ -42,6 +42,11 @@ import { systemClock, type Clock } from './util/clock.js';
 import { randomIds, type Ids } from './util/ids.js';
 import { answersWithin, untilReachable } from './util/until-reachable.js';
 import { RateLimiter } from './util/rate.js';
+import fastifyMultipart from '@fastify/multipart';
+import { openBlobStore } from './files/open.js';
+import { FileService } from './files/service.js';
+import { loadUrlKey, UrlSigner } from './files/signed-urls.js';
+import { fileRoutes } from './http/file-routes.js';
 
 export interface NodeOptions {
   config: Config;
@@ -60,6 +65,8 @@ export interface LetterNode {
   store: Store;
   hub: Hub;
   transport: WebSocketTransport;
+  /** Uploads, downloads and signed URLs (files/service.ts). */
+  files: FileService;
   /** Prunes dead sessions and old position moves every `pruneIntervalMs` (tests call sweep). */
   sweeper: Sweeper;
   /** Where GET /metrics is served when it has a port of its own (after listen). */
@@ -164,6 +171,16 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     intervalMs: config.pruneIntervalMs,
     log: app.log,
   });
+  const blobs = await openBlobStore(config);
+  const files = new FileService({
+    store,
+    blobs,
+    signer: new UrlSigner(loadUrlKey(config.dataDir)),
+    clock,
+    ids,
+    maxUploadBytes: config.maxUploadBytes,
+    userQuotaBytes: config.userQuotaBytes,
+  });
   let state: 'starting' | 'ready' | 'draining' = 'starting';
 
   installErrorHandling(app);
@@ -201,11 +218,16 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       loginByIp: new RateLimiter(clock, 20, 0.2, on),
       loginByName: new RateLimiter(clock, 10, 0.1, on),
       registerByIp: new RateLimiter(clock, 10, 1 / 60, on),
+      // 30 uploads at once (an album), then one every 2 s.
+      uploadByUser: new RateLimiter(clock, 30, 0.5, on),
     },
   };
   authRoutes(app, context);
   peopleRoutes(app, context);
   conversationRoutes(app, context);
+  // Parts are streams, read only by the file routes (never buffered by the plugin).
+  await app.register(fastifyMultipart);
+  fileRoutes(app, context, files);
 
   app.get('/healthz', async (_request, reply) => {
     if (state !== 'ready') return reply.code(503).send({ status: state });
@@ -334,6 +356,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     store,
     hub,
     transport,
+    files,
     sweeper,
     get metricsUrl() {
       return metricsServer?.url;
@@ -357,6 +380,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       await hub.stop();
       if (ownsBus) await bus.close();
       if (ownsStore) await store.close();
+      await blobs.close();
     },
   };
 }
