@@ -119,8 +119,19 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       info: (object, message) => app.log.info(object, message),
     },
   });
+  const blobs = await openBlobStore(config);
+  const files = new FileService({
+    store,
+    blobs,
+    signer: new UrlSigner(loadUrlKey(config.dataDir)),
+    clock,
+    ids,
+    maxUploadBytes: config.maxUploadBytes,
+    userQuotaBytes: config.userQuotaBytes,
+  });
   const on = config.rateLimits;
   const chat = new ChatService({
+    files,
     store,
     hub,
     presence,
@@ -169,17 +180,8 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     sessionMaxDays: config.sessionMaxDays,
     positionLogDays: config.positionLogDays,
     intervalMs: config.pruneIntervalMs,
+    files,
     log: app.log,
-  });
-  const blobs = await openBlobStore(config);
-  const files = new FileService({
-    store,
-    blobs,
-    signer: new UrlSigner(loadUrlKey(config.dataDir)),
-    clock,
-    ids,
-    maxUploadBytes: config.maxUploadBytes,
-    userQuotaBytes: config.userQuotaBytes,
   });
   let state: 'starting' | 'ready' | 'draining' = 'starting';
 

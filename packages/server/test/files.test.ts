@@ -299,3 +299,97 @@ describe('files', () => {
     }
   });
 });
+
+describe('file lifecycle', () => {
+  let now = Date.UTC(2026, 0, 1);
+  let server: TestServer;
+  let ana: TestUser;
+  let ben: TestUser;
+  let direct: string;
+
+  beforeAll(async () => {
+    server = await startServer({ clock: { now: () => now } });
+    [ana, ben] = (await Promise.all(['ana', 'ben'].map((u) => register(server, u)))) as [
+      TestUser,
+      TestUser,
+    ];
+    await api(server, 'POST', '/api/contacts', ana.accessToken, { username: ben.user.username });
+    await api(server, 'POST', '/api/contacts', ben.accessToken, { username: ana.user.username });
+    const opened = await api(server, 'POST', '/api/conversations', ana.accessToken, {
+      kind: 'direct',
+      userId: ben.user.id,
+    });
+    direct = opened.body.conversation.id;
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('deletes the files of a message deleted for everyone, bytes included', async () => {
+    const uploaded = await upload(server, ana, 'gone.txt', Buffer.from('soon gone, for everyone'));
+    const sent = await api(
+      server,
+      'POST',
+      `/api/conversations/${direct}/messages`,
+      ana.accessToken,
+      {
+        clientMsgId: 'with-file',
+        body: 'a file',
+      },
+    );
+    const seq = sent.body.message.seq as number;
+    await server.node.store.attachFiles({
+      fileIds: [uploaded.body.file.id],
+      uploaderId: ana.user.id,
+      conversationId: direct,
+      seq,
+    });
+    const before = blobFiles(server).length;
+    const deleted = await api(
+      server,
+      'DELETE',
+      `/api/conversations/${direct}/messages/${seq}`,
+      ana.accessToken,
+    );
+    expect(deleted.status).toBeLessThan(300);
+    expect(await server.node.store.getFile(uploaded.body.file.id)).toBeNull();
+    expect(blobFiles(server).length).toBe(before - 1);
+    expect(
+      (await download(server, `/api/files/${uploaded.body.file.id}`, ben.accessToken)).status,
+    ).toBe(404);
+  });
+
+  it('deletes the files of a deleted account', async () => {
+    const uploaded = await upload(server, ben, 'mine.txt', Buffer.from('ben’s own bytes'));
+    const gone = await api(server, 'DELETE', '/api/me', ben.accessToken, {
+      password: 'correct horse battery',
+    });
+    expect(gone.status).toBe(204);
+    expect(await server.node.store.getFile(uploaded.body.file.id)).toBeNull();
+    expect(await server.node.store.uploadedBytes(ben.user.id)).toBe(0);
+  });
+
+  it('deletes uploads never attached after 24 hours', async () => {
+    // (Ben's account is deleted by now: Ana uploads.)
+    const stale = await upload(server, ana, 'stale.txt', Buffer.from('never sent anywhere'));
+    now += 25 * 3600 * 1000;
+    const fresh = await server.node.store.createFile({
+      id: 'f_fresh',
+      uploaderId: ana.user.id,
+      name: 'fresh.txt',
+      size: 1,
+      mime: 'text/plain',
+      width: null,
+      height: null,
+      sha256: 'a'.repeat(64),
+      thumbSha256: null,
+      thumbhash: null,
+      createdAt: now - 3600 * 1000,
+    });
+    const before = blobFiles(server).length;
+    await server.node.sweeper.sweep();
+    expect(await server.node.store.getFile(stale.body.file.id)).toBeNull();
+    expect(await server.node.store.getFile(fresh.id)).not.toBeNull();
+    expect(blobFiles(server).length).toBe(before - 1);
+  });
+});

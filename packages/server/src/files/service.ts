@@ -12,7 +12,7 @@ import { fileTypeStream, type ReadableStreamWithFileType } from 'file-type';
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { LetterError } from '@letter/protocol';
-import type { FileRecord, Store } from '../store/store.js';
+import type { FileRecord, FileSelector, RemovedFiles, Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Ids } from '../util/ids.js';
 import { BlobTooLargeError, type BlobRange, type BlobStore } from './blob-store.js';
@@ -31,6 +31,9 @@ export const INLINE_IMAGE_TYPES = new Set([
 /** Decoded pixels an image may have: 50 megapixels (a 30,000 × 30,000 PNG is refused). */
 export const MAX_IMAGE_PIXELS = 50_000_000;
 const THUMBNAIL_PX = 320;
+/** An upload never attached to a message is deleted after this long. */
+export const UNATTACHED_TTL_MS = 24 * 3600 * 1000;
+const SWEEP_BATCH = 500;
 
 export interface FileServiceOptions {
   store: Store;
@@ -191,9 +194,22 @@ export class FileService {
     };
   }
 
-  /** Deletes the bytes no file names any more (after Store.removeFiles). */
-  async deleteBlobs(keys: string[]): Promise<void> {
-    for (const key of keys) await this.options.blobs.delete(key);
+  /** Deletes the selected file rows, then the bytes no file names any more. */
+  async remove(selector: FileSelector): Promise<RemovedFiles> {
+    const removed = await this.options.store.removeFiles(selector);
+    for (const key of removed.orphanedBlobs) await this.options.blobs.delete(key);
+    return removed;
+  }
+
+  /** Deletes uploads never attached within a day of their upload (the sweeper); how many. */
+  async sweepUnattached(): Promise<number> {
+    const before = this.options.clock.now() - UNATTACHED_TTL_MS;
+    let total = 0;
+    for (;;) {
+      const { ids } = await this.remove({ kind: 'unattached', before, limit: SWEEP_BATCH });
+      total += ids.length;
+      if (ids.length < SWEEP_BATCH) return total;
+    }
   }
 }
 

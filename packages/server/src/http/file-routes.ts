@@ -16,7 +16,7 @@ const DOWNLOAD_CSP = "sandbox; default-src 'none'";
 const YEAR_SECONDS = 365 * 24 * 3600;
 
 export function fileRoutes(app: FastifyInstance, context: RouteContext, files: FileService): void {
-  app.post('/api/files', async (request, reply) => {
+  app.post('/api/files', { onResponse: discardUnreadBody }, async (request, reply) => {
     const { userId } = await authenticate(context, request);
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > files.maxUploadBytes) {
@@ -44,7 +44,7 @@ export function fileRoutes(app: FastifyInstance, context: RouteContext, files: F
     try {
       file = await files.upload(userId, part.filename, part.file);
     } catch (error) {
-      // The rest of a refused body is not read: the connection goes with the answer.
+      // The rest of a refused body is not read (discardUnreadBody): the connection goes.
       reply.header('connection', 'close');
       throw error;
     }
@@ -101,6 +101,19 @@ export function fileRoutes(app: FastifyInstance, context: RouteContext, files: F
     return reply.send(body);
   }
 }
+
+/**
+ * After a refused upload the rest of its body is unread and the client may still be sending it:
+ * read and drop it for a moment so the client sees the answer, then cut the connection (it was
+ * answered with `connection: close`), so neither a slow client nor a graceful stop waits on it.
+ */
+async function discardUnreadBody(request: FastifyRequest): Promise<void> {
+  const raw = request.raw;
+  if (raw.readableEnded) return;
+  raw.resume();
+  setTimeout(() => raw.socket?.destroy(), DISCARD_MS).unref();
+}
+const DISCARD_MS = 1000;
 
 /** The upload's answer (contract: `{file:{id, name, size, mime, width?, height?}}`). */
 function uploadView(file: FileRecord) {
