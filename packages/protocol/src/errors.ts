@@ -11,6 +11,8 @@ export const errorCodes = {
   not_found: { status: 404, message: 'Not found.' },
   username_taken: { status: 409, message: 'That username is taken.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
+  /** An upload the server refuses to decode (an image it cannot or will not read). */
+  unsupported_media_type: { status: 415, message: 'That file cannot be read as what it claims.' },
   rate_limited: { status: 429, message: 'Too many requests; slow down.' },
   internal: { status: 500, message: 'Something went wrong on our side.' },
   /** A dependency (the database) is away; nothing was stored. Retry later. */

@@ -27,6 +27,12 @@ export interface Config {
   metricsToken: string | undefined;
   /** Where the built web app lives; served at `/` when present. */
   webRoot: string | undefined;
+  /** Largest upload accepted (POST /api/files), in bytes. */
+  maxUploadBytes: number;
+  /** Bytes of files one user may keep. */
+  userQuotaBytes: number;
+  /** Blobs on S3 (files/s3.ts URL form) instead of under the data dir. */
+  s3Url: string | undefined;
   /** Access-token lifetime. */
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
@@ -108,6 +114,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsHost: env.LETTER_METRICS_HOST || undefined,
     metricsToken: env.LETTER_METRICS_TOKEN || undefined,
     webRoot: env.LETTER_WEB_ROOT || undefined,
+    maxUploadBytes: int('LETTER_MAX_UPLOAD_BYTES', 26_214_400),
+    userQuotaBytes: int('LETTER_USER_QUOTA_BYTES', 1024 * 1024 * 1024),
+    s3Url: env.LETTER_S3_URL || undefined,
     accessTtlSeconds: int('LETTER_ACCESS_TTL_SECONDS', 15 * 60),
     refreshTtlSeconds: int('LETTER_REFRESH_TTL_SECONDS', 30 * 24 * 3600),
     sessionMaxDays: int('LETTER_SESSION_MAX_DAYS', 90),

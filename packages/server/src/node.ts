@@ -46,6 +46,11 @@ import { systemClock, type Clock } from './util/clock.js';
 import { randomIds, type Ids } from './util/ids.js';
 import { answersWithin, untilReachable } from './util/until-reachable.js';
 import { RateLimiter } from './util/rate.js';
+import fastifyMultipart from '@fastify/multipart';
+import { openBlobStore } from './files/open.js';
+import { FileService } from './files/service.js';
+import { loadUrlKey, UrlSigner } from './files/signed-urls.js';
+import { fileRoutes } from './http/file-routes.js';
 
 export interface NodeOptions {
   config: Config;
@@ -66,6 +71,8 @@ export interface LetterNode {
   store: Store;
   hub: Hub;
   transport: WebSocketTransport;
+  /** Uploads, downloads and signed URLs (files/service.ts). */
+  files: FileService;
   /** Prunes dead sessions and old position moves every `pruneIntervalMs` (tests call sweep). */
   sweeper: Sweeper;
   /** Sends the Web Pushes of messages committed here (tests wait for `idle()`). */
@@ -138,8 +145,19 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       }),
     log: { warn: (object, message) => app.log.warn(object, message) },
   });
+  const blobs = await openBlobStore(config);
+  const files = new FileService({
+    store,
+    blobs,
+    signer: new UrlSigner(loadUrlKey(config.dataDir)),
+    clock,
+    ids,
+    maxUploadBytes: config.maxUploadBytes,
+    userQuotaBytes: config.userQuotaBytes,
+  });
   const on = config.rateLimits;
   const chat = new ChatService({
+    files,
     store,
     hub,
     presence,
@@ -192,6 +210,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     sessionMaxDays: config.sessionMaxDays,
     positionLogDays: config.positionLogDays,
     intervalMs: config.pruneIntervalMs,
+    files,
     log: app.log,
   });
   let state: 'starting' | 'ready' | 'draining' = 'starting';
@@ -235,12 +254,17 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       loginByIp: new RateLimiter(clock, 20, 0.2, on),
       loginByName: new RateLimiter(clock, 10, 0.1, on),
       registerByIp: new RateLimiter(clock, 10, 1 / 60, on),
+      // 30 uploads at once (an album), then one every 2 s.
+      uploadByUser: new RateLimiter(clock, 30, 0.5, on),
     },
   };
   authRoutes(app, context);
   peopleRoutes(app, context);
   conversationRoutes(app, context);
   pushRoutes(app, context, { publicKey: vapid.publicKey, allowed: pushAllowed });
+  // Parts are streams, read only by the file routes (never buffered by the plugin).
+  await app.register(fastifyMultipart);
+  fileRoutes(app, context, files);
 
   app.get('/healthz', async (_request, reply) => {
     if (state !== 'ready') return reply.code(503).send({ status: state });
@@ -369,6 +393,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     store,
     hub,
     transport,
+    files,
     sweeper,
     pusher,
     get metricsUrl() {
@@ -394,6 +419,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       await hub.stop();
       if (ownsBus) await bus.close();
       if (ownsStore) await store.close();
+      await blobs.close();
     },
   };
 }

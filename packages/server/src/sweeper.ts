@@ -17,6 +17,8 @@ export interface SweeperOptions {
   sessionMaxDays: number;
   positionLogDays: number;
   intervalMs: number;
+  /** Deletes uploads never attached (files/service.ts); returns how many. */
+  files?: { sweepUnattached(): Promise<number> };
   log: {
     info(object: object, message: string): void;
     warn(object: object, message: string): void;
@@ -69,6 +71,8 @@ export class Sweeper {
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (total.sessions + total.positionLog > 0) this.options.log.info(total, 'pruned');
+    const files = (await this.options.files?.sweepUnattached()) ?? 0;
+    if (files > 0) this.options.log.info({ files }, 'deleted uploads never attached');
     return total;
   }
 }

@@ -47,6 +47,8 @@ export interface World {
   oldMemberSeq: number;
   /** The seq of the system message that added the late joiner. */
   joinSeq: number;
+  /** The owner's file attached to the owner message `oldSeq` in G. */
+  fileId: string;
   /** Per side of the block: its own message, a spare own message to delete, the peer's. */
   blockSeqs: Record<'blocked' | 'blocker', { own: number; spare: number; peer: number }>;
 }
@@ -323,6 +325,20 @@ export const routeRows: Record<string, RouteRow> = {
       blocker: blocked,
       disabled: unauthorized,
     },
+  },
+  'POST /api/files': {
+    call: () => ({ path: '/api/files', body: {} }),
+    expect: onlyAuth('the caller’s own upload'),
+  },
+  // The file is on a G message from before the join point and the removal: nobody but its
+  // uploader and the members who may see that message gets it (the block sides are not in G).
+  'GET /api/files/:id': {
+    call: (world) => ({ path: `/api/files/${world.fileId}` }),
+    expect: { ...conversationRoute(notFound, notFound) },
+  },
+  'GET /api/files/:id/thumbnail': {
+    call: (world) => ({ path: `/api/files/${world.fileId}/thumbnail` }),
+    expect: { ...conversationRoute(notFound, notFound) },
   },
   'GET /api/conversations/:id': {
     call: (_w, t) => ({ path: base(t) }),

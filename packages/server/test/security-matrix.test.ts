@@ -172,8 +172,30 @@ function describeMatrix(storeName: string): void {
       });
       expect(change.status).toBe(204);
 
+      const fileId = `f_matrix_${Math.random().toString(36).slice(2)}`;
+      await server.node.store.createFile({
+        id: fileId,
+        uploaderId: owner.user.id,
+        name: 'GROUP-BEFORE-JOIN photo.jpg',
+        size: 1,
+        mime: 'image/jpeg',
+        width: 1,
+        height: 1,
+        sha256: '0'.repeat(64),
+        thumbSha256: '1'.repeat(64),
+        thumbhash: null,
+        createdAt: Date.now(),
+      });
+      await server.node.store.attachFiles({
+        fileIds: [fileId],
+        uploaderId: owner.user.id,
+        conversationId: g,
+        seq: oldSeq,
+      });
+
       world = {
         server,
+        fileId,
         owner,
         member,
         users: { outsider, removed, lateJoiner, blocked, blocker, disabled },

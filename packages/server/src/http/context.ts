@@ -17,7 +17,12 @@ export interface RouteContext {
   chat: ChatService;
   presence: Presence;
   clock: Clock;
-  limiters: { loginByIp: RateLimiter; loginByName: RateLimiter; registerByIp: RateLimiter };
+  limiters: {
+    loginByIp: RateLimiter;
+    loginByName: RateLimiter;
+    registerByIp: RateLimiter;
+    uploadByUser: RateLimiter;
+  };
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {

@@ -100,6 +100,13 @@ export class AccountService {
       messageIdPrefix: ids.next('m'),
     });
     endSessions(deletion.revokedSessionIds);
+    try {
+      await this.deps.files?.remove({ kind: 'uploader', userId });
+    } catch (error) {
+      // The account is gone already; its files are unreachable to others' new messages but
+      // stay attached where they were. Logged for the operator.
+      this.deps.log?.warn({ err: error, userId }, 'deleting the files of a deleted account failed');
+    }
     for (const change of deletion.groupChanges) this.chat.groups.announce(change, userId);
     await Promise.all(
       deletion.directConversationIds.map(async (conversationId) => {

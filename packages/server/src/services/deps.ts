@@ -4,7 +4,7 @@
  * service imports the one that imports it.
  */
 import type { Conversation, Message } from '@letter/protocol';
-import type { MemberChange, MemberView, Store } from '../store/store.js';
+import type { FileSelector, MemberChange, MemberView, Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Ids } from '../util/ids.js';
 import type { RateLimiter } from '../util/rate.js';
@@ -26,6 +26,8 @@ export interface ChatDeps {
   groupLimiter: RateLimiter;
   /** A message this node committed, with the members it went to (web push starts here). */
   onMessage?: (message: Message, memberIds: string[]) => void;
+  /** Deletes file rows and their bytes (files/service.ts): a deleted message's, a deleted user's. */
+  files?: { remove(selector: FileSelector): Promise<unknown> };
   /** Where background work that failed (presence announcements) is reported. */
   log?: { warn(details: object, message: string): void };
 }

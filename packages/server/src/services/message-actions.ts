@@ -28,6 +28,9 @@ export class MessageActions {
 
   async delete(userId: string, conversationId: string, seq: number): Promise<void> {
     this.announce(await this.deps.store.deleteMessage(this.target(userId, conversationId, seq)));
+    // Its files go with it. Also when the message was deleted already: a retry after a failed
+    // removal finishes the job.
+    await this.deps.files?.remove({ kind: 'message', conversationId, seq });
   }
 
   async react(

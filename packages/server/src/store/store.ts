@@ -279,6 +279,43 @@ export interface ConversationSummary {
   lastSeq: number;
 }
 
+/** An uploaded file's metadata (its bytes are the blob `sha256`, files/blob-store.ts). */
+export interface FileRecord {
+  id: string;
+  uploaderId: string;
+  /** As the uploader named it, already made safe (files/names.ts). */
+  name: string;
+  size: number;
+  /** Sniffed from the bytes, never taken from the client. */
+  mime: string;
+  width: number | null;
+  height: number | null;
+  sha256: string;
+  thumbSha256: string | null;
+  thumbhash: string | null;
+  createdAt: number;
+  /** The message it is attached to, null until it is. */
+  conversationId: string | null;
+  seq: number | null;
+}
+
+export type NewFile = Omit<FileRecord, 'conversationId' | 'seq'>;
+
+/** Which files `removeFiles` deletes. */
+export type FileSelector =
+  /** Never attached and uploaded before `before` (the sweeper), at most `limit`. */
+  | { kind: 'unattached'; before: number; limit: number }
+  /** Attached to one message (delete for everyone). */
+  | { kind: 'message'; conversationId: string; seq: number }
+  /** Every file the user uploaded (account deletion). */
+  | { kind: 'uploader'; userId: string };
+
+export interface RemovedFiles {
+  ids: string[];
+  /** Blobs (file and thumbnail) no file row names any more: the caller deletes their bytes. */
+  orphanedBlobs: string[];
+}
+
 export interface Store {
   /** Creates the schema or migrates it forward. Idempotent. */
   migrate(): Promise<void>;
@@ -331,6 +368,30 @@ export interface Store {
    *   only the time of a receipt older than the cutoff may show a later move's time.
    */
   prune(cutoffs: PruneCutoffs): Promise<PruneCounts>;
+
+  // Files (files/…): metadata only, the bytes are in the blob store
+  createFile(file: NewFile): Promise<FileRecord>;
+  getFile(id: string): Promise<FileRecord | null>;
+  /**
+   * The file when `userId` may read it: they uploaded it, or it is attached to a message of a
+   * conversation they are a member of and may see (joined at or before its seq). null
+   * otherwise, so the caller answers 404 without telling which.
+   */
+  fileForViewer(fileId: string, userId: string): Promise<FileRecord | null>;
+  /**
+   * Attaches files to a message, all or none: each must exist, be `uploaderId`'s and not be
+   * attached yet (else `not_found`, nothing attached). Returns them in the order given.
+   */
+  attachFiles(input: {
+    fileIds: string[];
+    uploaderId: string;
+    conversationId: string;
+    seq: number;
+  }): Promise<FileRecord[]>;
+  /** The bytes the user's files take (their quota). */
+  uploadedBytes(userId: string): Promise<number>;
+  /** Deletes file rows; returns them and the blobs nothing names any more. */
+  removeFiles(selector: FileSelector): Promise<RemovedFiles>;
 
   // Sessions and refresh tokens (only hashes are stored)
   createSession(session: NewSession): Promise<void>;

@@ -204,6 +204,34 @@ export const pgMigrations: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'files (uploads and message attachments)',
+    sql: `
+      -- Uploaded files; the bytes are the blob named by sha256 (several rows may share one).
+      -- conversation_id/seq: the message it is attached to (set once), null before.
+      CREATE TABLE files (
+        id              text COLLATE "C" PRIMARY KEY,
+        uploader_id     text COLLATE "C" NOT NULL REFERENCES users(id),
+        name            text NOT NULL,
+        size            bigint NOT NULL CHECK (size >= 0),
+        mime            text NOT NULL,
+        width           integer,
+        height          integer,
+        sha256          text COLLATE "C" NOT NULL,
+        thumb_sha256    text COLLATE "C",
+        thumbhash       text,
+        created_at      bigint NOT NULL,
+        conversation_id text COLLATE "C" REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             integer
+      );
+      CREATE INDEX files_by_uploader ON files (uploader_id);
+      CREATE INDEX files_by_message ON files (conversation_id, seq);
+      CREATE INDEX files_by_blob ON files (sha256);
+      CREATE INDEX files_by_thumb ON files (thumb_sha256);
+      CREATE INDEX files_unattached ON files (created_at) WHERE conversation_id IS NULL;
+    `,
+  },
 ];
 
 export const pgLatestVersion = pgMigrations.reduce((max, m) => Math.max(max, m.version), 0);

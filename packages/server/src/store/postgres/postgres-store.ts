@@ -44,6 +44,8 @@ import type {
 import { Abort, readTx, writeTx, type Db } from './db.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresPush } from './push.js';
+import { PostgresFiles } from './files.js';
+import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
 import type { PostgresCore } from './core.js';
 import { PostgresGroups } from './groups.js';
 import { PostgresMessageActions } from './message-actions.js';
@@ -115,6 +117,29 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
 
   setPushPreview(userId: string, preview: boolean): Promise<void> {
     return this.push.setPushPreview(userId, preview);
+  }
+
+  private readonly files = new PostgresFiles(this.db);
+
+  // Files (postgres/files.ts)
+
+  createFile(file: NewFile): Promise<FileRecord> {
+    return this.files.createFile(file);
+  }
+  getFile(id: string): Promise<FileRecord | null> {
+    return this.files.getFile(id);
+  }
+  fileForViewer(fileId: string, userId: string): Promise<FileRecord | null> {
+    return this.files.fileForViewer(fileId, userId);
+  }
+  attachFiles(input: Parameters<Store['attachFiles']>[0]): Promise<FileRecord[]> {
+    return this.files.attachFiles(input);
+  }
+  uploadedBytes(userId: string): Promise<number> {
+    return this.files.uploadedBytes(userId);
+  }
+  removeFiles(selector: FileSelector): Promise<RemovedFiles> {
+    return this.files.removeFiles(selector);
   }
 
   // Accounts (postgres/accounts.ts)

@@ -9,8 +9,10 @@ import {
   MEMBER_COLUMNS,
   MESSAGE_COLUMNS,
   VIEWER_COLUMNS,
+  type FilesTable,
   type SharedTables,
 } from './tables.js';
+import type { FileSelector } from '../store.js';
 
 /**
  * The members who may see message `seq`, in join order: those whose join point (the first seq
@@ -327,4 +329,90 @@ export function upsertPushPreview(
     .insertInto('push_settings')
     .values({ user_id: p.userId, preview: p.preview })
     .onConflict((oc) => oc.column('user_id').doUpdateSet({ preview: p.preview }));
+}
+
+// Files (store.ts FileRecord; the bytes live in the blob store)
+
+export function insertFile(db: QueryCreator<SharedTables>, row: FilesTable) {
+  return db.insertInto('files').values(row);
+}
+
+export function fileById(db: QueryCreator<SharedTables>, id: string) {
+  return db.selectFrom('files').selectAll().where('id', '=', id);
+}
+
+/**
+ * The file if `userId` may read it: the uploader, or a member of the conversation it is
+ * attached to who may see that message (joined at or before it, as membersWhoMaySee).
+ */
+export function fileForViewer(db: QueryCreator<SharedTables>, fileId: string, userId: string) {
+  return db
+    .selectFrom('files as f')
+    .selectAll('f')
+    .where('f.id', '=', fileId)
+    .where((eb) =>
+      eb.or([
+        eb('f.uploader_id', '=', userId),
+        eb.exists(
+          eb
+            .selectFrom('members as m')
+            .select(sql.lit(1).as('one'))
+            .whereRef('m.conversation_id', '=', 'f.conversation_id')
+            .where('m.user_id', '=', userId)
+            .whereRef('m.join_seq', '<=', 'f.seq'),
+        ),
+      ]),
+    );
+}
+
+/** Attaches one file, if it is the uploader's and not attached yet (one row changed, or none). */
+export function claimFile(
+  db: QueryCreator<SharedTables>,
+  c: { fileId: string; uploaderId: string; conversationId: string; seq: number },
+) {
+  return db
+    .updateTable('files')
+    .set({ conversation_id: c.conversationId, seq: c.seq })
+    .where('id', '=', c.fileId)
+    .where('uploader_id', '=', c.uploaderId)
+    .where('conversation_id', 'is', null);
+}
+
+export function uploadedBytes(db: QueryCreator<SharedTables>, userId: string) {
+  return db
+    .selectFrom('files')
+    .select(sql<number>`cast(coalesce(sum(size), 0) as bigint)`.as('bytes'))
+    .where('uploader_id', '=', userId);
+}
+
+/** The ids and blobs of the files a selector names (removeFiles deletes them one by one). */
+export function filesSelected(db: QueryCreator<SharedTables>, selector: FileSelector) {
+  const query = db.selectFrom('files').select(['id', 'sha256', 'thumb_sha256']);
+  switch (selector.kind) {
+    case 'unattached':
+      return query
+        .where('conversation_id', 'is', null)
+        .where('created_at', '<', selector.before)
+        .orderBy('created_at')
+        .limit(selector.limit);
+    case 'message':
+      return query
+        .where('conversation_id', '=', selector.conversationId)
+        .where('seq', '=', selector.seq);
+    case 'uploader':
+      return query.where('uploader_id', '=', selector.userId);
+  }
+}
+
+export function deleteFile(db: QueryCreator<SharedTables>, id: string) {
+  return db.deleteFrom('files').where('id', '=', id);
+}
+
+/** Whether any file row still names the blob, as its bytes or its thumbnail. */
+export function blobInUse(db: QueryCreator<SharedTables>, key: string) {
+  return db
+    .selectFrom('files')
+    .select(sql.lit(1).as('one'))
+    .where((eb) => eb.or([eb('sha256', '=', key), eb('thumb_sha256', '=', key)]))
+    .limit(1);
 }

@@ -14,7 +14,14 @@ import type {
   SessionRecord,
   UserRecord,
 } from '../store.js';
-import type { ConversationsTable, MessagesTable, SessionsTable, UsersTable } from './tables.js';
+import type {
+  ConversationsTable,
+  FilesTable,
+  MessagesTable,
+  SessionsTable,
+  UsersTable,
+} from './tables.js';
+import type { FileRecord, NewFile } from '../store.js';
 
 export type MessageRow = MessagesTable;
 
@@ -321,3 +328,40 @@ export const toPushSubscription = (row: PushSubscriptionRow): PushSubscriptionRe
   auth: row.auth,
   preview: row.preview === 1,
 });
+
+/** A files row as a FileRecord (both engines hand back the same row). */
+export function toFileRecord(row: FilesTable): FileRecord {
+  return {
+    id: row.id,
+    uploaderId: row.uploader_id,
+    name: row.name,
+    size: Number(row.size),
+    mime: row.mime,
+    width: row.width,
+    height: row.height,
+    sha256: row.sha256,
+    thumbSha256: row.thumb_sha256,
+    thumbhash: row.thumbhash,
+    createdAt: Number(row.created_at),
+    conversationId: row.conversation_id,
+    seq: row.seq,
+  };
+}
+
+export function fileRow(file: NewFile): FilesTable {
+  return {
+    id: file.id,
+    uploader_id: file.uploaderId,
+    name: file.name,
+    size: file.size,
+    mime: file.mime,
+    width: file.width,
+    height: file.height,
+    sha256: file.sha256,
+    thumb_sha256: file.thumbSha256,
+    thumbhash: file.thumbhash,
+    created_at: file.createdAt,
+    conversation_id: null,
+    seq: null,
+  };
+}

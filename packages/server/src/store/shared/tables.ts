@@ -117,6 +117,28 @@ export interface PushSettingsTable {
   preview: 0 | 1;
 }
 
+/**
+ * An uploaded file: its bytes are the blob `sha256` (files/blob-store.ts), several rows may
+ * share one blob. `conversation_id`/`seq` name the message it is attached to, null until then.
+ */
+export interface FilesTable {
+  id: string;
+  uploader_id: string;
+  name: string;
+  size: number;
+  mime: string;
+  width: number | null;
+  height: number | null;
+  sha256: string;
+  /** The blob of the 320 px WebP thumbnail (images only). */
+  thumb_sha256: string | null;
+  /** A thumbhash placeholder, base64 (images only). */
+  thumbhash: string | null;
+  created_at: number;
+  conversation_id: string | null;
+  seq: number | null;
+}
+
 /** The tables both engines have, with the same columns. */
 export interface SharedTables {
   users: UsersTable;
@@ -132,6 +154,7 @@ export interface SharedTables {
   push_subscriptions: PushSubscriptionsTable;
   push_settings: PushSettingsTable;
   mentions: MentionsTable;
+  files: FilesTable;
 }
 
 /** The columns of a message row, in the order every message query selects them. */

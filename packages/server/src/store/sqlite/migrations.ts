@@ -262,6 +262,34 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: 'files (uploads and message attachments)',
+    sql: `
+      -- Uploaded files; the bytes are the blob named by sha256 (several rows may share one).
+      -- conversation_id/seq: the message it is attached to (set once), null before.
+      CREATE TABLE files (
+        id              TEXT PRIMARY KEY,
+        uploader_id     TEXT NOT NULL REFERENCES users(id),
+        name            TEXT NOT NULL,
+        size            INTEGER NOT NULL CHECK (size >= 0),
+        mime            TEXT NOT NULL,
+        width           INTEGER,
+        height          INTEGER,
+        sha256          TEXT NOT NULL,
+        thumb_sha256    TEXT,
+        thumbhash       TEXT,
+        created_at      INTEGER NOT NULL,
+        conversation_id TEXT REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER
+      ) STRICT;
+      CREATE INDEX files_by_uploader ON files(uploader_id);
+      CREATE INDEX files_by_message ON files(conversation_id, seq);
+      CREATE INDEX files_by_blob ON files(sha256);
+      CREATE INDEX files_by_thumb ON files(thumb_sha256);
+      CREATE INDEX files_unattached ON files(created_at) WHERE conversation_id IS NULL;
+    `,
+  },
 ];
 
 export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);

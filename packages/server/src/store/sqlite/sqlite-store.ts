@@ -39,6 +39,8 @@ import type {
 } from '../store.js';
 import type { ConversationViewQueries } from './queries.js';
 import { SqliteAccounts } from './accounts.js';
+import { SqliteFiles } from './files.js';
+import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
 import type { Membership, SqliteCore } from './core.js';
 import { SqliteGroups } from './groups.js';
 import { SqliteMessageActions } from './message-actions.js';
@@ -90,6 +92,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   private readonly actions: SqliteMessageActions;
   private readonly accounts: SqliteAccounts;
   private readonly push: SqlitePush;
+  private readonly files: SqliteFiles;
 
   constructor(file: string, options: SqliteOptions = {}) {
     super(file, options);
@@ -97,6 +100,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     this.actions = new SqliteMessageActions(this);
     this.accounts = new SqliteAccounts(this, this.groups);
     this.push = new SqlitePush(this.db);
+    this.files = new SqliteFiles(this.db);
   }
 
   // Web Push (sqlite/push.ts)
@@ -123,6 +127,27 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
 
   setPushPreview(userId: string, preview: boolean): void {
     this.push.setPushPreview(userId, preview);
+  }
+
+  // Files (sqlite/files.ts)
+
+  createFile(file: NewFile): FileRecord {
+    return this.files.createFile(file);
+  }
+  getFile(id: string): FileRecord | null {
+    return this.files.getFile(id);
+  }
+  fileForViewer(fileId: string, userId: string): FileRecord | null {
+    return this.files.fileForViewer(fileId, userId);
+  }
+  attachFiles(input: Parameters<Store['attachFiles']>[0]): FileRecord[] {
+    return this.files.attachFiles(input);
+  }
+  uploadedBytes(userId: string): number {
+    return this.files.uploadedBytes(userId);
+  }
+  removeFiles(selector: FileSelector): RemovedFiles {
+    return this.files.removeFiles(selector);
   }
 
   // Accounts (sqlite/accounts.ts); users, sessions and contacts are in sqlite/people.ts

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeActionTests } from './actions.js';
 import { describeConversationTests } from './conversations.js';
+import { describeFileTests } from './files.js';
 import { describeGroupTests } from './groups.js';
 import { describePruneTests } from './prune.js';
 import { describeMentionTests, describePushTests } from './push.js';
@@ -44,6 +45,7 @@ export function describeStore(name: string, open: OpenStore): void {
     describeActionTests(kit);
     describePushTests(kit);
     describeMentionTests(kit);
+    describeFileTests(kit);
   });
 }
 

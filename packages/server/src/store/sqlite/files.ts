@@ -1,0 +1,125 @@
+/**
+ * File metadata for the SQLite store (the queries are shared/queries.ts's). Runs inside the
+ * worker's savepoint: a throw undoes every change of the call (attachFiles is all or none).
+ */
+import { LetterError } from '@letter/protocol';
+import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
+import { prepare, qb, type Db } from './db.js';
+import {
+  blobInUse,
+  claimFile,
+  deleteFile,
+  fileById,
+  fileForViewer,
+  filesSelected,
+  insertFile,
+  uploadedBytes,
+} from '../shared/queries.js';
+import { fileRow, toFileRecord } from '../shared/rows.js';
+import type { FilesTable } from '../shared/tables.js';
+
+const FILE_COLUMNS: (keyof FilesTable)[] = [
+  'id',
+  'uploader_id',
+  'name',
+  'size',
+  'mime',
+  'width',
+  'height',
+  'sha256',
+  'thumb_sha256',
+  'thumbhash',
+  'created_at',
+  'conversation_id',
+  'seq',
+];
+
+function createFileQueries(db: Db) {
+  return {
+    // Each column named: prepare's placeholders are a proxy with no keys of its own.
+    insert: prepare(db, (p: FilesTable) =>
+      insertFile(
+        qb,
+        Object.fromEntries(
+          FILE_COLUMNS.map((column) => [column, p[column]]),
+        ) as unknown as FilesTable,
+      ),
+    ),
+    byId: prepare(db, (p: { id: string }) => fileById(qb, p.id)),
+    forViewer: prepare(db, (p: { fileId: string; userId: string }) =>
+      fileForViewer(qb, p.fileId, p.userId),
+    ),
+    claim: prepare(
+      db,
+      (p: { fileId: string; uploaderId: string; conversationId: string; seq: number }) =>
+        claimFile(qb, p),
+    ),
+    uploadedBytes: prepare(db, (p: { userId: string }) => uploadedBytes(qb, p.userId)),
+    unattached: prepare(db, (p: { before: number; limit: number }) =>
+      filesSelected(qb, { kind: 'unattached', before: p.before, limit: p.limit }),
+    ),
+    ofMessage: prepare(db, (p: { conversationId: string; seq: number }) =>
+      filesSelected(qb, { kind: 'message', conversationId: p.conversationId, seq: p.seq }),
+    ),
+    ofUploader: prepare(db, (p: { userId: string }) =>
+      filesSelected(qb, { kind: 'uploader', userId: p.userId }),
+    ),
+    delete: prepare(db, (p: { id: string }) => deleteFile(qb, p.id)),
+    blobInUse: prepare(db, (p: { key: string }) => blobInUse(qb, p.key)),
+  };
+}
+
+export class SqliteFiles {
+  private readonly f: ReturnType<typeof createFileQueries>;
+
+  constructor(db: Db) {
+    this.f = createFileQueries(db);
+  }
+
+  createFile(file: NewFile): FileRecord {
+    const row = fileRow(file);
+    this.f.insert.run(row);
+    return toFileRecord(row);
+  }
+
+  getFile(id: string): FileRecord | null {
+    const row = this.f.byId.get({ id });
+    return row ? toFileRecord(row) : null;
+  }
+
+  fileForViewer(fileId: string, userId: string): FileRecord | null {
+    const row = this.f.forViewer.get({ fileId, userId });
+    return row ? toFileRecord(row) : null;
+  }
+
+  attachFiles(input: {
+    fileIds: string[];
+    uploaderId: string;
+    conversationId: string;
+    seq: number;
+  }): FileRecord[] {
+    return input.fileIds.map((fileId) => {
+      const { changes } = this.f.claim.run({ ...input, fileId });
+      if (changes !== 1)
+        throw new LetterError('not_found', 'Unknown file, or not yours to attach.');
+      return toFileRecord(this.f.byId.get({ id: fileId })!);
+    });
+  }
+
+  uploadedBytes(userId: string): number {
+    return Number(this.f.uploadedBytes.get({ userId })?.bytes ?? 0);
+  }
+
+  removeFiles(selector: FileSelector): RemovedFiles {
+    const rows =
+      selector.kind === 'unattached'
+        ? this.f.unattached.all(selector)
+        : selector.kind === 'message'
+          ? this.f.ofMessage.all(selector)
+          : this.f.ofUploader.all(selector);
+    for (const row of rows) this.f.delete.run({ id: row.id });
+    const blobs = new Set(rows.flatMap((row) => [row.sha256, row.thumb_sha256 ?? []].flat()));
+    const orphanedBlobs = [...blobs].filter((key) => !this.f.blobInUse.get({ key }));
+    return { ids: rows.map((row) => row.id), orphanedBlobs };
+  }
+}
