@@ -249,6 +249,12 @@ describe('files', () => {
     expect(served.headers.get('content-disposition')).not.toMatch(/[\r\n]/);
   });
 
+  it('takes a file of exactly the limit, its multipart wrapping notwithstanding', async () => {
+    const exact = await upload(server, ana, 'exact.bin', Buffer.alloc(MAX, 3));
+    expect(exact.status).toBe(201);
+    expect(exact.body.file.size).toBe(MAX);
+  });
+
   it('refuses an oversize upload with 413 and keeps nothing', async () => {
     const before = blobFiles(server);
     const declared = await upload(server, ana, 'big.bin', Buffer.alloc(MAX + 1, 1));

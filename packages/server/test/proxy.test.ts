@@ -152,6 +152,34 @@ describe('Letter behind nginx (deploy/nginx.conf)', () => {
     expect(status).toBe(403);
   });
 
+  it('takes an upload of the maximum size through the proxy, and refuses one byte more', async () => {
+    const { accessToken } = await registerVia('px_upload');
+    const max = loadConfig({}).maxUploadBytes;
+    const upload = async (size: number) => {
+      const boundary = 'letterproxyboundary';
+      const body = Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="max.bin"\r\n` +
+            'Content-Type: application/octet-stream\r\n\r\n',
+        ),
+        Buffer.alloc(size, 7),
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      return proxyCall(proxy, 'POST', '/api/files', {
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+        },
+        raw: body,
+      });
+    };
+    const taken = await upload(max);
+    expect(taken.status).toBe(201);
+    expect(taken.body.file.size).toBe(max);
+    const refused = await upload(max + 1);
+    expect(refused.status).toBe(413);
+  }, 60_000);
+
   it('limits logins per forwarded client address: another address is not limited with it', async () => {
     const { username } = await registerVia('px_limit', '127.0.0.3');
     // Failed guesses from 127.0.0.2 (one with a forged X-Forwarded-For, which nginx replaces)

@@ -14,12 +14,18 @@ import { authenticate, limit, type RouteContext } from './context.js';
 /** What every download carries: nothing in it may run in Letter's origin. */
 const DOWNLOAD_CSP = "sandbox; default-src 'none'";
 const YEAR_SECONDS = 365 * 24 * 3600;
+/**
+ * What a multipart body adds around its one file (boundaries, the part's headers with its file
+ * name): a declared Content-Length may exceed the file limit by this much, so a file of exactly
+ * the limit is taken; the part itself is then held to the limit byte for byte.
+ */
+const MULTIPART_SLACK_BYTES = 16 * 1024;
 
 export function fileRoutes(app: FastifyInstance, context: RouteContext, files: FileService): void {
   app.post('/api/files', { onResponse: discardUnreadBody }, async (request, reply) => {
     const { userId } = await authenticate(context, request);
     const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > files.maxUploadBytes) {
+    if (Number.isFinite(declared) && declared > files.maxUploadBytes + MULTIPART_SLACK_BYTES) {
       // Refused before a byte of the body is read; the connection goes with it.
       reply.header('connection', 'close');
       throw new LetterError(

@@ -204,6 +204,8 @@ export interface CallOptions {
   /** The client's own address (any 127.x.y.z), so tests can be several clients. */
   from?: string;
   body?: unknown;
+  /** Bytes sent as they are (an upload), instead of a JSON `body`. */
+  raw?: Buffer;
   headers?: Record<string, string>;
 }
 
@@ -214,7 +216,8 @@ export function proxyCall(
   path: string,
   options: CallOptions = {},
 ): Promise<Answer> {
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const payload =
+    options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       `${proxy.url}${path}`,
@@ -223,7 +226,7 @@ export function proxyCall(
         ca: proxy.ca,
         localAddress: options.from ?? '127.0.0.2',
         headers: {
-          ...(payload && { 'content-type': 'application/json' }),
+          ...(options.body !== undefined && { 'content-type': 'application/json' }),
           ...options.headers,
         },
       },
