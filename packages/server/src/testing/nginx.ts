@@ -6,20 +6,20 @@
  * change to the file is the redirect server's `listen 80`, moved to a free port.
  * Node built-ins only, so it stays light for the browser suite (proxy-browser.test.ts).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { selfSignedCertificate } from './tls.js';
 
 export const nginxConfigFile = fileURLToPath(
   new URL('../../../../deploy/nginx.conf', import.meta.url),
 );
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => existsSync(path));
-const OPENSSL = ['/usr/bin/openssl', '/usr/local/bin/openssl'].find((path) => existsSync(path));
 
 /** The only placeholders deploy/nginx.conf may use (README's envsubst variable list). */
 export const PLACEHOLDERS = [
@@ -77,33 +77,8 @@ export async function startProxy(upstream: string | string[]): Promise<Proxy> {
       'nginx is missing: install it (apt-get install nginx; .ci/run does) to run this',
     );
   }
-  if (!OPENSSL) throw new Error('openssl is missing: install it (apt-get install openssl)');
   const dir = mkdtempSync(join(tmpdir(), 'letter-nginx-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    OPENSSL,
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { cert, key } = selfSignedCertificate(dir);
   const [tlsPort, httpPort] = [await freePort(), await freePort()];
   const template = readFileSync(nginxConfigFile, 'utf8').replace(
     /^(\s*)server \$\{LETTER_UPSTREAM\};$/m,

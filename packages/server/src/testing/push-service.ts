@@ -4,7 +4,6 @@
  * decrypts the aes128gcm body (RFC 8291) with the subscription's private key through `http_ece`,
  * so a test proves that a real push service, and the browser behind it, could read the push.
  */
-import { execFileSync } from 'node:child_process';
 import { createECDH, createPublicKey, randomBytes, verify, type ECDH } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -13,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error http_ece ships no types
 import ece from 'http_ece';
+import { selfSignedCertificate } from './tls.js';
 
 export interface ReceivedPush {
   path: string;
@@ -53,31 +53,7 @@ export class TestPushService {
 
   static async start(vapidPublicKey: () => string): Promise<TestPushService> {
     const dir = mkdtempSync(join(tmpdir(), 'letter-push-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { key, cert } = selfSignedCertificate(dir);
     const ca = readFileSync(cert, 'utf8');
     // The handler runs only after `start` filled this in (the server listens after).
     const ref: { service?: TestPushService } = {};
