@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { relayHttpServer, exitWithParent, listenPort } from './common.js';
+import { RelayDirectory, type RelayFrame } from './directory.js';
 
 const db = new Database(process.env.RELAY_DB ?? ':memory:');
 db.pragma('journal_mode = WAL');
@@ -20,14 +21,8 @@ const insert = db.prepare(
   'INSERT INTO messages (sender, target, body, created_at) VALUES (?, ?, ?, ?)',
 );
 
-const byId = new Map<string, WebSocket>();
-const rooms = new Map<string, Set<WebSocket>>();
+const directory = new RelayDirectory();
 
-interface RelayFrame {
-  to?: string;
-  room?: string;
-  body?: string;
-}
 interface Pending {
   from: string;
   socket: WebSocket;
@@ -47,29 +42,14 @@ function flush(): void {
   const items = batch;
   batch = [];
   commit(items);
-  for (const { from, socket, frame } of items) {
-    const out = JSON.stringify({ from, body: frame.body });
-    if (frame.to !== undefined) {
-      byId.get(frame.to)?.send(out);
-    } else if (frame.room !== undefined) {
-      for (const member of rooms.get(frame.room) ?? []) if (member !== socket) member.send(out);
-    }
-  }
+  for (const { from, socket, frame } of items) directory.forward(socket, from, frame);
 }
 
-const http = relayHttpServer(() => byId.size);
+const http = relayHttpServer(() => directory.size);
 const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 64 * 1024 });
 
 wss.on('connection', (socket, req) => {
-  const url = new URL(req.url ?? '/', 'http://relay');
-  const id = url.searchParams.get('id') ?? `anon${byId.size}`;
-  const joined = (url.searchParams.get('rooms') ?? '').split(',').filter(Boolean);
-  byId.set(id, socket);
-  for (const room of joined) {
-    let members = rooms.get(room);
-    if (!members) rooms.set(room, (members = new Set()));
-    members.add(socket);
-  }
+  const id = directory.join(socket, req.url);
   socket.on('message', (data) => {
     let frame: RelayFrame;
     try {
@@ -84,10 +64,6 @@ wss.on('connection', (socket, req) => {
       // After the frames already read in this turn: they share the transaction.
       setImmediate(flush);
     }
-  });
-  socket.on('close', () => {
-    if (byId.get(id) === socket) byId.delete(id);
-    for (const room of joined) rooms.get(room)?.delete(socket);
   });
 });
 

@@ -5,31 +5,16 @@
  * It parses and re-serialises each frame because any real relay has to look inside.
  */
 import { WebSocketServer } from 'ws';
-import type { WebSocket } from 'ws';
 import { relayHttpServer, exitWithParent, listenPort } from './common.js';
+import { RelayDirectory, type RelayFrame } from './directory.js';
 
-const byId = new Map<string, WebSocket>();
-const rooms = new Map<string, Set<WebSocket>>();
+const directory = new RelayDirectory();
 
-const http = relayHttpServer(() => byId.size);
+const http = relayHttpServer(() => directory.size);
 const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 64 * 1024 });
 
-interface RelayFrame {
-  to?: string;
-  room?: string;
-  body?: string;
-}
-
 wss.on('connection', (socket, req) => {
-  const url = new URL(req.url ?? '/', 'http://relay');
-  const id = url.searchParams.get('id') ?? `anon${byId.size}`;
-  const joined = (url.searchParams.get('rooms') ?? '').split(',').filter(Boolean);
-  byId.set(id, socket);
-  for (const room of joined) {
-    let members = rooms.get(room);
-    if (!members) rooms.set(room, (members = new Set()));
-    members.add(socket);
-  }
+  const id = directory.join(socket, req.url);
   socket.on('message', (data) => {
     let frame: RelayFrame;
     try {
@@ -37,16 +22,7 @@ wss.on('connection', (socket, req) => {
     } catch {
       return;
     }
-    const out = JSON.stringify({ from: id, body: frame.body });
-    if (frame.to !== undefined) {
-      byId.get(frame.to)?.send(out);
-    } else if (frame.room !== undefined) {
-      for (const member of rooms.get(frame.room) ?? []) if (member !== socket) member.send(out);
-    }
-  });
-  socket.on('close', () => {
-    if (byId.get(id) === socket) byId.delete(id);
-    for (const room of joined) rooms.get(room)?.delete(socket);
+    directory.forward(socket, id, frame);
   });
 });
 
