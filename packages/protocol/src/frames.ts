@@ -1,7 +1,15 @@
 /** WebSocket frames. Every client frame is parsed with `clientFrame` before it is acted on. */
 import { z } from 'zod';
 import { limits } from './limits.js';
-import { clientMsgId, cursorSeq, messageBody, positiveSeq } from './rest.js';
+import {
+  attachmentIds,
+  bodyOrAttachments,
+  bodyOrAttachmentsMessage,
+  clientMsgId,
+  cursorSeq,
+  optionalMessageBody,
+  positiveSeq,
+} from './rest.js';
 import {
   conversation,
   conversationChange,
@@ -28,9 +36,11 @@ export const sendFrame = z
     /** A userId: the direct conversation with that user (created when missing). */
     to: id.optional(),
     clientMsgId,
-    body: messageBody,
+    body: optionalMessageBody,
     replyToSeq: positiveSeq.optional(),
+    attachments: attachmentIds.optional(),
   })
+  .refine(bodyOrAttachments, bodyOrAttachmentsMessage)
   .refine((f) => (f.conversationId === undefined) !== (f.to === undefined), {
     message: 'exactly one of conversationId and to is required',
     path: ['conversationId'],

@@ -7,6 +7,8 @@ export const limits = {
   /** Message body length in code points, after trimming. */
   maxBodyChars: 4000,
   maxClientMsgIdChars: 64,
+  /** Files on one message (contract "Files"). */
+  maxAttachments: 10,
   /**
    * The largest seq (and cursor) a client may name: PostgreSQL keeps seqs in `integer` columns,
    * so anything larger is refused by the schemas (400) instead of failing in the store.

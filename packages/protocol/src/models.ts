@@ -37,6 +37,14 @@ export const attachment = z.object({
   name: z.string(),
   mime: z.string(),
   size: z.number().int().nonnegative(),
+  /** Images: pixel size after orientation, so a bubble has its shape before the bytes arrive. */
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+  /** Images: a ThumbHash (base64), the placeholder drawn first. */
+  thumbhash: z.string().optional(),
+  /** Signed for the viewer, expires; works without a bearer token (`<img src>`). */
+  url: z.string(),
+  thumbnailUrl: z.string().optional(),
 });
 export type Attachment = z.infer<typeof attachment>;
 

@@ -57,6 +57,29 @@ export const messageBody = z
     `body must be at most ${limits.maxBodyChars} characters`,
   );
 
+/** A body that may be empty: a message with attachments needs no text. */
+export const optionalMessageBody = z
+  .string()
+  .trim()
+  .refine(noNul, `body ${noNulMessage}`)
+  .refine(
+    (s) => codePoints(s) <= limits.maxBodyChars,
+    `body must be at most ${limits.maxBodyChars} characters`,
+  );
+
+/** File ids from `POST /api/files`, at most limits.maxAttachments per message. */
+export const attachmentIds = z
+  .array(z.string().min(1).max(64))
+  .max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`);
+
+/** `body` may be empty only when the message carries attachments. */
+export const bodyOrAttachments = (m: { body: string; attachments?: string[] | undefined }) =>
+  m.body.length > 0 || (m.attachments?.length ?? 0) > 0;
+export const bodyOrAttachmentsMessage = {
+  message: 'body must not be empty',
+  path: ['body'],
+};
+
 export const groupTitle = z
   .string()
   .trim()
@@ -148,11 +171,14 @@ export const conversationsQuery = z.object({
   cursor: z.string().min(1).max(200).optional(),
 });
 
-export const sendMessageBody = z.object({
-  clientMsgId,
-  body: messageBody,
-  replyToSeq: positiveSeq.optional(),
-});
+export const sendMessageBody = z
+  .object({
+    clientMsgId,
+    body: optionalMessageBody,
+    replyToSeq: positiveSeq.optional(),
+    attachments: attachmentIds.optional(),
+  })
+  .refine(bodyOrAttachments, bodyOrAttachmentsMessage);
 export const readBody = z.object({ seq: cursorSeq });
 
 /** A seq in a path (`/messages/:seq`). */
