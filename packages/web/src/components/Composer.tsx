@@ -17,6 +17,11 @@ export interface ComposerProps {
   onCancel?: (() => void) | undefined;
   /** `edit`: the text is a message being edited; the button saves it. */
   mode?: 'send' | 'edit' | undefined;
+  /** Beside the input, before it (the paperclip) and before the send button (the mic). */
+  before?: ReactNode;
+  after?: ReactNode;
+  /** Files pasted into the input (a screenshot from the clipboard). */
+  onPasteFiles?: ((files: File[]) => void) | undefined;
 }
 
 /** The contract drops `typing` frames sent more often than every 2 s. */
@@ -33,6 +38,9 @@ export function Composer({
   context,
   onCancel,
   mode = 'send',
+  before,
+  after,
+  onPasteFiles,
 }: ComposerProps) {
   const [text, setText] = useState(draft);
   const lastTypingAt = useRef(0);
@@ -86,6 +94,7 @@ export function Composer({
           send();
         }}
       >
+        {before}
         <textarea
           ref={inputRef}
           className="composer-input"
@@ -97,9 +106,16 @@ export function Composer({
           disabled={disabled}
           onChange={(e) => handleChange(e.target.value)}
           onKeyDown={handleKeyDown}
+          onPaste={(e) => {
+            const files = [...e.clipboardData.files];
+            if (files.length === 0 || !onPasteFiles) return;
+            e.preventDefault();
+            onPasteFiles(files);
+          }}
           // The chat opens ready to type, as in any messenger.
           autoFocus
         />
+        {after}
         <button
           type="submit"
           className="icon-button send-button"
