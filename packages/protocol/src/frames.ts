@@ -7,8 +7,8 @@ import {
   bodyOrAttachmentsMessage,
   clientMsgId,
   cursorSeq,
-  optionalMessageBody,
   positiveSeq,
+  sendBodyText,
 } from './rest.js';
 import {
   conversation,
@@ -36,15 +36,16 @@ export const sendFrame = z
     /** A userId: the direct conversation with that user (created when missing). */
     to: id.optional(),
     clientMsgId,
-    body: optionalMessageBody,
+    body: sendBodyText,
     replyToSeq: positiveSeq.optional(),
+    /** Uploaded file ids (`POST /api/files`), the sender's own, each attached once. */
     attachments: attachmentIds.optional(),
   })
-  .refine(bodyOrAttachments, bodyOrAttachmentsMessage)
   .refine((f) => (f.conversationId === undefined) !== (f.to === undefined), {
     message: 'exactly one of conversationId and to is required',
     path: ['conversationId'],
-  });
+  })
+  .refine(bodyOrAttachments, { message: bodyOrAttachmentsMessage, path: ['body'] });
 export const typingFrame = z.object({
   type: z.literal('typing'),
   id: requestId,

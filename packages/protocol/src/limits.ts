@@ -6,9 +6,9 @@ export const limits = {
   maxJsonBodyBytes: 64 * 1024,
   /** Message body length in code points, after trimming. */
   maxBodyChars: 4000,
-  maxClientMsgIdChars: 64,
-  /** Files on one message (contract "Files"). */
+  /** Files one message may carry (`attachments` of a send). */
   maxAttachments: 10,
+  maxClientMsgIdChars: 64,
   /**
    * The largest seq (and cursor) a client may name: PostgreSQL keeps seqs in `integer` columns,
    * so anything larger is refused by the schemas (400) instead of failing in the store.

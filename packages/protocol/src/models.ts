@@ -32,17 +32,18 @@ export const systemEvent = z.object({
 });
 export type SystemEvent = z.infer<typeof systemEvent>;
 
+/**
+ * A file on a message. `url` and `thumbnailUrl` are signed for the one viewer they were sent to
+ * and expire (contract "Files"); `thumbhash` (base64) is a tiny placeholder of an image.
+ */
 export const attachment = z.object({
   id,
   name: z.string(),
   mime: z.string(),
   size: z.number().int().nonnegative(),
-  /** Images: pixel size after orientation, so a bubble has its shape before the bytes arrive. */
   width: z.number().int().positive().optional(),
   height: z.number().int().positive().optional(),
-  /** Images: a ThumbHash (base64), the placeholder drawn first. */
   thumbhash: z.string().optional(),
-  /** Signed for the viewer, expires; works without a bearer token (`<img src>`). */
   url: z.string(),
   thumbnailUrl: z.string().optional(),
 });

@@ -46,39 +46,29 @@ export const displayName = z
   .min(1, 'displayName must not be empty')
   .max(limits.displayNameMax, `displayName must be at most ${limits.displayNameMax} characters`);
 
+/** A body that may be empty (a send with attachments): up to 4,000 code points after trimming. */
+export const sendBodyText = z
+  .string()
+  .trim()
+  .refine(noNul, `body ${noNulMessage}`)
+  .refine(
+    (s) => codePoints(s) <= limits.maxBodyChars,
+    `body must be at most ${limits.maxBodyChars} characters`,
+  );
+
 /** A message body: 1–4,000 code points after trimming; stored trimmed. */
-export const messageBody = z
-  .string()
-  .trim()
-  .refine((s) => s.length > 0, 'body must not be empty')
-  .refine(noNul, `body ${noNulMessage}`)
-  .refine(
-    (s) => codePoints(s) <= limits.maxBodyChars,
-    `body must be at most ${limits.maxBodyChars} characters`,
-  );
+export const messageBody = sendBodyText.refine((s) => s.length > 0, 'body must not be empty');
 
-/** A body that may be empty: a message with attachments needs no text. */
-export const optionalMessageBody = z
-  .string()
-  .trim()
-  .refine(noNul, `body ${noNulMessage}`)
-  .refine(
-    (s) => codePoints(s) <= limits.maxBodyChars,
-    `body must be at most ${limits.maxBodyChars} characters`,
-  );
-
-/** File ids from `POST /api/files`, at most limits.maxAttachments per message. */
+/** Uploaded file ids (`POST /api/files`) a send attaches: distinct, at most limits.maxAttachments. */
 export const attachmentIds = z
   .array(z.string().min(1).max(64))
-  .max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`);
+  .max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`)
+  .refine((ids) => new Set(ids).size === ids.length, 'attachments must not repeat a file');
 
-/** `body` may be empty only when the message carries attachments. */
-export const bodyOrAttachments = (m: { body: string; attachments?: string[] | undefined }) =>
-  m.body.length > 0 || (m.attachments?.length ?? 0) > 0;
-export const bodyOrAttachmentsMessage = {
-  message: 'body must not be empty',
-  path: ['body'],
-};
+/** A send's body may be empty only when it carries attachments. */
+export const bodyOrAttachments = (s: { body: string; attachments?: string[] | undefined }) =>
+  s.body.length > 0 || (s.attachments?.length ?? 0) > 0;
+export const bodyOrAttachmentsMessage = 'body must not be empty (unless there are attachments)';
 
 export const groupTitle = z
   .string()
@@ -174,11 +164,11 @@ export const conversationsQuery = z.object({
 export const sendMessageBody = z
   .object({
     clientMsgId,
-    body: optionalMessageBody,
+    body: sendBodyText,
     replyToSeq: positiveSeq.optional(),
     attachments: attachmentIds.optional(),
   })
-  .refine(bodyOrAttachments, bodyOrAttachmentsMessage);
+  .refine(bodyOrAttachments, { message: bodyOrAttachmentsMessage, path: ['body'] });
 export const readBody = z.object({ seq: cursorSeq });
 
 /** A seq in a path (`/messages/:seq`). */

@@ -101,7 +101,12 @@ export interface ClientEvents {
 
 export interface SendOptions {
   replyToSeq?: number | null;
-  /** Files to upload and attach (at most 10); a File keeps its name, a Blob is `file`. */
+  /** Uploaded file ids (`POST /api/files`), at most limits.maxAttachments; the body may then be empty. */
+  attachments?: string[];
+  /**
+   * Files to upload first, in order with the outbox, then attach after `attachments` (at most
+   * limits.maxAttachments in all); a File keeps its name, a Blob is `file`.
+   */
   files?: readonly Blob[];
 }
 
@@ -191,7 +196,14 @@ export class LetterClient {
             clientMsgId: entry.clientMsgId,
             body: entry.body,
             ...(entry.replyToSeq !== null ? { replyToSeq: entry.replyToSeq } : {}),
-            ...(entry.files ? { attachments: entry.files.map((f) => f.uploaded!.id) } : {}),
+            ...(entry.attachments?.length || entry.files?.length
+              ? {
+                  attachments: [
+                    ...(entry.attachments ?? []),
+                    ...(entry.files ?? []).map((f) => f.uploaded!.id),
+                  ],
+                }
+              : {}),
           });
           return ok.message;
         },
@@ -343,11 +355,13 @@ export class LetterClient {
    */
   send(conversationId: string, body: string, options: SendOptions = {}): PendingMessage {
     const text = body.trim();
+    const attachments = options.attachments ?? [];
     const files = options.files ?? [];
-    if ((text.length === 0 && files.length === 0) || [...text].length > limits.maxBodyChars) {
+    const count = attachments.length + files.length;
+    if ((text.length === 0 && count === 0) || [...text].length > limits.maxBodyChars) {
       throw new LetterError('bad_request', `body must be 1–${limits.maxBodyChars} characters`);
     }
-    if (files.length > limits.maxAttachments) {
+    if (count > limits.maxAttachments) {
       throw new LetterError('bad_request', `at most ${limits.maxAttachments} attachments`);
     }
     if (!this.getSnapshot().conversations[conversationId]) {
@@ -357,6 +371,7 @@ export class LetterClient {
       conversationId,
       body: text,
       replyToSeq: options.replyToSeq ?? null,
+      ...(attachments.length > 0 && { attachments }),
       files: files.map((blob) => ({ blob, name: fileNameOf(blob) })),
     });
     return toPending(entry);

@@ -48,6 +48,9 @@ export interface ComposeInput {
   conversationId: string;
   body: string;
   replyToSeq?: number | null;
+  /** Ids of files uploaded already. */
+  attachments?: string[];
+  /** Files to upload before the send (their ids go after `attachments`). */
   files?: readonly { blob: Blob; name: string }[];
 }
 
@@ -122,6 +125,7 @@ export class Outbox {
       conversationId: input.conversationId,
       body: input.body,
       replyToSeq: input.replyToSeq ?? null,
+      ...(input.attachments?.length && { attachments: input.attachments }),
       createdAt: new Date(this.options.clock.now()).toISOString(),
       position: ++this.position,
       status: 'pending',

@@ -45,12 +45,12 @@ export async function fakeUpload(
   });
 }
 
-/** The attachments of a new message; throws `bad_request` for a file that is not the sender's to attach. */
+/** The attachments of a new message; `not_found` for a file that is not the sender's to attach (as the server). */
 export function attachFiles(server: FakeServer, senderId: string, ids: readonly string[]) {
   if (ids.length > limits.maxAttachments) throw codeError('bad_request');
   const files = ids.map((id) => server.files.get(id));
   if (files.some((f) => !f || f.uploaderId !== senderId || f.attached))
-    throw codeError('bad_request');
+    throw codeError('not_found');
   return files.map((file): Attachment => {
     file!.attached = true;
     return {
