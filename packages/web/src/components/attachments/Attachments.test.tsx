@@ -189,7 +189,17 @@ describe('the chat list preview', () => {
       conversation({
         id,
         title: id,
-        lastMessage: { ...message(1, bob.id, body, at), conversationId: id, attachments },
+        lastMessage: {
+          ...message(1, bob.id, body, at),
+          conversationId: id,
+          attachments: attachments.map((a) => ({
+            id: a.key,
+            name: a.name,
+            size: a.size,
+            mime: a.mime,
+            url: a.url ?? '',
+          })),
+        },
       });
     render(
       <ChatList
