@@ -5,21 +5,14 @@
  * an abort (`signal`) rejects with an `AbortError`, and error answers become the same
  * `LetterError`s as every other call (`errorFromResponse`).
  */
+import type { Attachment } from '@letter/protocol';
 import type { TokenSource } from './api.js';
 import { LetterError, NetworkError } from './errors.js';
 import { errorFromResponse } from './http.js';
 import type { FetchLike, HttpTransport } from './http.js';
 
-/** The server's answer to an upload (contract "Files": `{file:{…}}`). */
-export interface UploadedFile {
-  id: string;
-  name: string;
-  size: number;
-  mime: string;
-  width?: number;
-  height?: number;
-  thumbhash?: string;
-}
+/** The server's answer to an upload (contract "Files": `{file:{…}}`): an attachment without URLs. */
+export type UploadedFile = Omit<Attachment, 'url' | 'thumbnailUrl'>;
 
 export interface UploadOptions {
   /** Bytes sent so far and the total, as they go (browsers: many times; Node: at the end). */

@@ -6,6 +6,7 @@ import { ChatMediaContext } from './attachments/media-context';
 import { useChatAttachments } from './attachments/useChatAttachments';
 import { ChatHeader } from './ChatHeader';
 import { Composer } from './Composer';
+import { ErrorBar } from './ErrorBar';
 import type { MessageActions } from './MessageBubble';
 import { MessageInfo } from './MessageInfo';
 import { MessageList } from './MessageList';
@@ -140,14 +141,7 @@ export function ChatView(props: ChatViewProps) {
         />
       </ChatMediaContext.Provider>
       {files.overlay}
-      {error && (
-        <p className="chat-error" role="alert">
-          {error}{' '}
-          <button type="button" className="link-button" onClick={() => setError(null)}>
-            Dismiss
-          </button>
-        </p>
-      )}
+      {error && <ErrorBar message={error} onDismiss={() => setError(null)} />}
       {deleting && (
         <div className="confirm-bar" role="alertdialog" aria-label="Delete message">
           <span>Delete this message for everyone?</span>

@@ -48,14 +48,13 @@ beforeAll(async () => {
     '--autoplay-policy=no-user-gesture-required',
   ]);
   pages = new Pages(browser, server.url);
-  const [a, b] = await Promise.all([
-    api.register(server.url, 'ann_f', 'Ann', PASSWORD),
-    api.register(server.url, 'ben_f', 'Ben', PASSWORD),
-  ]);
-  await api.addContact(server.url, a, 'ben_f');
-  await api.addContact(server.url, b, 'ann_f');
-  const direct = await api.directWith(server.url, b, a.user.id);
-  await api.post(server.url, b, direct.id, 'Send me the photos from the trip?');
+  await api.pair(
+    server.url,
+    { username: 'ann_f', displayName: 'Ann' },
+    { username: 'ben_f', displayName: 'Ben' },
+    PASSWORD,
+    'Send me the photos from the trip?',
+  );
 }, 60_000);
 
 afterAll(async () => {

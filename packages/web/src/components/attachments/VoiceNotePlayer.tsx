@@ -21,25 +21,20 @@ export function VoiceNotePlayer({ attachment }: { attachment: ChatAttachment }) 
   useEffect(() => {
     const audio = audioRef.current;
     if (!audio) return;
-    const onTime = () => setPosition(audio.currentTime);
     const onMeta = () => {
       if (Number.isFinite(audio.duration)) setMetaDuration(audio.duration);
     };
-    const onPlay = () => setPlaying(true);
-    const onStop = () => setPlaying(false);
-    audio.addEventListener('timeupdate', onTime);
-    audio.addEventListener('loadedmetadata', onMeta);
-    audio.addEventListener('durationchange', onMeta);
-    audio.addEventListener('play', onPlay);
-    audio.addEventListener('pause', onStop);
-    audio.addEventListener('ended', onStop);
+    const listeners: [string, () => void][] = [
+      ['timeupdate', () => setPosition(audio.currentTime)],
+      ['loadedmetadata', onMeta],
+      ['durationchange', onMeta],
+      ['play', () => setPlaying(true)],
+      ['pause', () => setPlaying(false)],
+      ['ended', () => setPlaying(false)],
+    ];
+    for (const [type, listener] of listeners) audio.addEventListener(type, listener);
     return () => {
-      audio.removeEventListener('timeupdate', onTime);
-      audio.removeEventListener('loadedmetadata', onMeta);
-      audio.removeEventListener('durationchange', onMeta);
-      audio.removeEventListener('play', onPlay);
-      audio.removeEventListener('pause', onStop);
-      audio.removeEventListener('ended', onStop);
+      for (const [type, listener] of listeners) audio.removeEventListener(type, listener);
     };
   }, [src]);
 

@@ -2,6 +2,7 @@ import { useMemo, useRef, useState } from 'react';
 import type { DragEvent, ReactNode } from 'react';
 import type { ChatMessage } from '../../app/model';
 import { attachmentKind } from '../../app/attachments';
+import { ErrorBar } from '../ErrorBar';
 import { AttachmentTray } from './AttachmentTray';
 import type { TrayItem } from './AttachmentTray';
 import { Lightbox } from './Lightbox';
@@ -185,14 +186,7 @@ export function useChatAttachments(options: ChatAttachmentsOptions): ChatAttachm
           Drop files to send them
         </div>
       )}
-      {error && (
-        <p className="chat-error" role="alert">
-          {error}{' '}
-          <button type="button" className="link-button" onClick={() => setError(null)}>
-            Dismiss
-          </button>
-        </p>
-      )}
+      {error && <ErrorBar message={error} onDismiss={() => setError(null)} />}
       {viewing !== null && images[viewing] && (
         <Lightbox
           images={images}
