@@ -56,8 +56,8 @@ export interface LetterClientOptions {
   /** Defaults to `baseUrl` with ws(s): and `/ws`. */
   wsUrl?: string;
   fetch?: FetchLike;
-  /** Uploads with progress; defaults to the global one (browsers). Without one, uploads use fetch. */
-  XMLHttpRequest?: XhrConstructor;
+  /** Uploads with progress; defaults to the global one (browsers). `null` or none: `fetch`. */
+  XMLHttpRequest?: XhrConstructor | null;
   /** Defaults to the global WebSocket (browsers); in Node pass `ws`'s `WebSocket`. */
   WebSocket?: WebSocketConstructor;
   /** `cookie` in browsers (the refresh token stays in an HttpOnly cookie), `token` elsewhere. */
@@ -161,8 +161,10 @@ export class LetterClient {
       tokens: this.auth,
       fetch: fetchImpl,
       XMLHttpRequest:
-        options.XMLHttpRequest ??
-        (globalThis as { XMLHttpRequest?: XhrConstructor }).XMLHttpRequest,
+        options.XMLHttpRequest === null
+          ? undefined
+          : (options.XMLHttpRequest ??
+            (globalThis as { XMLHttpRequest?: XhrConstructor }).XMLHttpRequest),
       credentials: options.credentials ?? 'same-origin',
       now: () => clock.now(),
     });
