@@ -211,6 +211,38 @@ describe('photos, files and voice notes between two people', () => {
     expect(file).toBeGreaterThan(text);
   }, 60_000);
 
+  it('a hostile file name is shown as text, and the file still comes down as a file', async () => {
+    const hostile = '<img src=x onerror="window.pwned=1">.html';
+    await ann.locator('input[type=file]').setInputFiles({
+      name: hostile,
+      mimeType: 'text/html',
+      buffer: Buffer.from('<script>window.pwned = 1</script><h1>hi</h1>'),
+    });
+    await ann
+      .getByRole('region', { name: 'Files to send' })
+      .getByRole('button', { name: 'Send' })
+      .click();
+    const chip = messages(ben).getByRole('link', { name: `Download ${hostile}, 44 B` });
+    await chip.waitFor();
+    await chip.getByText(hostile, { exact: true }).waitFor();
+    const served = await ben.evaluate(
+      async (url) => {
+        const res = await fetch(url!);
+        return {
+          type: res.headers.get('content-type'),
+          disposition: res.headers.get('content-disposition'),
+          csp: res.headers.get('content-security-policy'),
+        };
+      },
+      await chip.getAttribute('href'),
+    );
+    expect(served.type).not.toMatch(/html/);
+    expect(served.disposition).toMatch(/^attachment;/);
+    expect(served.csp).toMatch(/sandbox/);
+    expect(await ben.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await ben.locator('img[src="x"]').count()).toBe(0);
+  }, 60_000);
+
   it('the chat with a photo, a file and a voice note: axe clean, screenshot, no CSP report', async () => {
     await ben
       .getByRole('list', { name: 'Chats' })

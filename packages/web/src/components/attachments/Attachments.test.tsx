@@ -101,15 +101,19 @@ describe('attachments in bubbles', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Cancel upload' }));
     expect(cancelUpload).toHaveBeenCalledWith('c:1');
     rerender(
-      <BubbleAttachments
-        attachments={[local]}
-        messageKey="c:1"
-        outbox="failed"
-        error="payload_too_large"
-      />,
+      <ChatMediaContext.Provider value={{ openImage: vi.fn(), cancelUpload }}>
+        <BubbleAttachments
+          attachments={[local]}
+          messageKey="c:1"
+          outbox="failed"
+          error="payload_too_large"
+        />
+      </ChatMediaContext.Provider>,
     );
     expect(screen.queryByRole('progressbar')).toBeNull();
     expect(screen.getByRole('status').textContent).toMatch(/too large/);
+    await userEvent.click(screen.getByRole('button', { name: 'Discard' }));
+    expect(cancelUpload).toHaveBeenCalledTimes(2);
   });
 });
 

@@ -83,7 +83,16 @@ export function BubbleAttachments({
       )}
       {outbox === 'failed' && (
         <p className="upload-error" role="status">
-          {failureText(error)}
+          {failureText(error)}{' '}
+          {media && (
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => media.cancelUpload(messageKey)}
+            >
+              Discard
+            </button>
+          )}
         </p>
       )}
     </div>
