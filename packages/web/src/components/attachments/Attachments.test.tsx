@@ -177,6 +177,9 @@ describe('attachments in the chat', () => {
     expect(screen.getByRole('dialog', { name: 'Photo 1 of 2: beach.jpg' })).toBeTruthy();
     await userEvent.keyboard('{Escape}');
     expect(screen.queryByRole('dialog')).toBeNull();
+    expect(document.activeElement).toBe(
+      screen.getByRole('button', { name: 'Open photo beach.jpg' }),
+    );
   });
 
   it('without a microphone, recording says so instead of failing silently', async () => {

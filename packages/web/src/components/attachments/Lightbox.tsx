@@ -16,8 +16,11 @@ export function Lightbox({ images, index, onIndex, onClose }: LightboxProps) {
   const hasPrevious = index > 0;
   const hasNext = index < images.length - 1;
 
+  // Focus moves into the viewer and, when it closes, back to the photo that opened it.
   useEffect(() => {
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     closeRef.current?.focus();
+    return () => opener?.focus();
   }, []);
 
   useEffect(() => {
