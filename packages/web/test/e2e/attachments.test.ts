@@ -187,6 +187,40 @@ describe('photos, files and voice notes between two people', () => {
     await ben.screenshot({ path: join(ensureScreenshotDir(), 'chat-attachments-desktop.png') });
   }, 60_000);
 
+  it('on a phone in dark mode the photo fits the screen and the tray fits the composer', async () => {
+    const phone = await pages.open({
+      viewport: { width: 390, height: 844 },
+      colorScheme: 'dark',
+      deviceScaleFactor: 1,
+    });
+    await logIn(phone, 'ben_f');
+    await openChat(phone, 'Ann');
+    const photo = messages(phone).getByRole('button', { name: 'Open photo trip.png' });
+    await photo.waitFor();
+    const box = await photo.boundingBox();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+    expect(box!.width / box!.height).toBeCloseTo(640 / 400, 1);
+    await messages(phone).getByRole('button', { name: 'Play voice note' }).waitFor();
+    await phone.screenshot({
+      path: join(ensureScreenshotDir(), 'chat-attachments-phone-dark.png'),
+    });
+    await phone.locator('input[type=file]').setInputFiles({
+      name: 'a-rather-long-file-name-for-a-small-screen.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('x'),
+    });
+    const tray = phone.getByRole('region', { name: 'Files to send' });
+    const caption = tray.getByRole('textbox', { name: /^Caption for/ });
+    const send = tray.getByRole('button', { name: 'Send' });
+    for (const part of [caption, send]) {
+      const rect = await part.boundingBox();
+      expect(rect!.x + rect!.width).toBeLessThanOrEqual(390);
+    }
+    await audit(phone, 'tray on a phone, dark');
+    await tray.getByRole('button', { name: 'Cancel' }).click();
+    await phone.context().close();
+  }, 60_000);
+
   it('a file sent offline waits in the outbox and goes out in order after the text before it', async () => {
     await ann.context().setOffline(true);
     await ann.getByText('You are offline', { exact: false }).waitFor();
