@@ -200,6 +200,7 @@ describe('photos, files and voice notes between two people', () => {
     const box = await photo.boundingBox();
     expect(box!.x + box!.width).toBeLessThanOrEqual(390);
     expect(box!.width / box!.height).toBeCloseTo(640 / 400, 1);
+    await expect.poll(() => photo.locator('img.attachment-photo.loaded').count()).toBe(1);
     await messages(phone).getByRole('button', { name: 'Play voice note' }).waitFor();
     await phone.screenshot({
       path: join(ensureScreenshotDir(), 'chat-attachments-phone-dark.png'),
