@@ -87,6 +87,15 @@ describe('attachments in bubbles', () => {
     expect(screen.getByText('0:12')).toBeTruthy();
   });
 
+  it('a video plays in the bubble with the browser controls', () => {
+    const clip = { key: 'f4', name: 'clip.mp4', size: 9, mime: 'video/mp4', url: '/api/files/f4' };
+    const { container } = render(<BubbleAttachments attachments={[clip]} messageKey="k" />);
+    const video = container.querySelector('video')!;
+    expect(video.getAttribute('aria-label')).toBe('Video clip.mp4');
+    expect(video.controls).toBe(true);
+    expect(video.getAttribute('src')).toBe('/api/files/f4');
+  });
+
   it('an upload shows its progress and can be cancelled; a refused one says why', async () => {
     const cancelUpload = vi.fn();
     const local = photo({ url: undefined, thumbnailUrl: undefined, progress: 0.4 });

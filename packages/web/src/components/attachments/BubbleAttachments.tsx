@@ -55,6 +55,19 @@ export function BubbleAttachments({
           case 'voice':
           case 'audio':
             return <VoiceNotePlayer key={attachment.key} attachment={attachment} />;
+          case 'video':
+            return attachment.url ? (
+              <video
+                key={attachment.key}
+                className="attachment-video"
+                src={attachment.url}
+                controls
+                preload="metadata"
+                aria-label={`Video ${attachment.name}`}
+              />
+            ) : (
+              <FileChip key={attachment.key} attachment={attachment} />
+            );
           default:
             return <FileChip key={attachment.key} attachment={attachment} />;
         }
