@@ -13,6 +13,8 @@ import { ensureScreenshotDir, launchBrowser, logIn, Pages, PASSWORD, startServer
 import type { RunningServer } from './harness';
 import * as api from './api';
 
+const UPLOAD_LIMIT = 2 * 1024 * 1024;
+
 let server: RunningServer;
 let browser: Browser;
 let pages: Pages;
@@ -40,7 +42,8 @@ async function audit(page: Page, screen: string) {
 }
 
 beforeAll(async () => {
-  server = await startServer();
+  // A small upload limit, so a refused upload can be shown (413) without a large file.
+  server = await startServer({ LETTER_MAX_UPLOAD_BYTES: String(UPLOAD_LIMIT) });
   // The fake device is a microphone that beeps; the fake UI grants it without a prompt.
   browser = await launchBrowser([
     '--use-fake-device-for-media-stream',
@@ -282,6 +285,29 @@ describe('photos, files and voice notes between two people', () => {
     expect(served.csp).toMatch(/sandbox/);
     expect(await ben.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
     expect(await ben.locator('img[src="x"]').count()).toBe(0);
+  }, 60_000);
+
+  it('a file over the limit fails with the reason, Retry and Discard; Discard drops it', async () => {
+    await ann.locator('input[type=file]').setInputFiles({
+      name: 'too-big.bin',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.alloc(UPLOAD_LIMIT + 1024, 1),
+    });
+    await ann
+      .getByRole('region', { name: 'Files to send' })
+      .getByRole('button', { name: 'Send' })
+      .click();
+    const failed = messages(ann).locator('li.message', { hasText: 'too-big.bin' });
+    await failed.getByText('The file is too large', { exact: false }).waitFor();
+    await failed.getByRole('button', { name: 'Not sent. Retry' }).waitFor();
+    await audit(ann, 'a failed upload');
+    await failed.getByRole('button', { name: 'Discard' }).click();
+    await failed.waitFor({ state: 'detached' });
+    const input = ann.getByRole('textbox', { name: 'Message' });
+    await input.fill('after the big one');
+    await input.press('Enter');
+    await messages(ben).getByText('after the big one').waitFor();
+    expect(await messages(ben).getByText('too-big.bin').count()).toBe(0);
   }, 60_000);
 
   it('the chat with photos, files and voice notes: axe clean, no CSP report', async () => {
