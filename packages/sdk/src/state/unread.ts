@@ -44,3 +44,36 @@ export function computeUnread(
   }
   return fromBase + fresh;
 }
+
+export function mentionsMe(message: Message, meId: string | null): boolean {
+  return meId !== null && message.senderId !== meId && (message.mentions?.includes(meId) ?? false);
+}
+
+/**
+ * Unread mentions, derived the same way: the server's count at the base, minus the held mentions
+ * read since, plus held mentions above the base. Seqs not held are assumed not to mention me
+ * (most messages do not), and reading up to the base's last seq clears the base.
+ */
+export function computeUnreadMentions(
+  base: UnreadBase,
+  readSeq: number,
+  messages: readonly Message[],
+  meId: string | null,
+): number {
+  const read = Math.max(readSeq, base.readSeq);
+  let fromBase = base.unreadMentions ?? 0;
+  if (read >= base.lastSeq) fromBase = 0;
+  else if (fromBase > 0 && read > base.readSeq) {
+    const start = lowerBound(messages, base.readSeq + 1);
+    for (let i = start; i < messages.length && messages[i]!.seq <= read; i++) {
+      if (mentionsMe(messages[i]!, meId)) fromBase--;
+    }
+    fromBase = Math.max(0, fromBase);
+  }
+  const above = Math.max(base.lastSeq, read);
+  let fresh = 0;
+  for (let i = messages.length - 1; i >= 0 && messages[i]!.seq > above; i--) {
+    if (mentionsMe(messages[i]!, meId)) fresh++;
+  }
+  return fromBase + fresh;
+}
