@@ -174,6 +174,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       metrics.messages.inc();
       pusher.messageCommitted(message, memberIds);
     },
+    onRead: (userId, conversationId, seq) => pusher.readMoved(userId, conversationId, seq),
     log: app.log,
   });
   const auth = new AuthService({
