@@ -10,6 +10,7 @@ import { Panel } from '../components/Panel';
 import { SidebarHeader } from '../components/SidebarHeader';
 import { usePort, useSelectedChat, useSnapshot } from './hooks';
 import { useMessageNotifications } from './notifications';
+import { dropWebPush, notifyRead, useWebPush } from './web-push';
 import {
   InfoPane,
   MainPane,
@@ -35,10 +36,16 @@ export function Messenger({ me }: { me: User }) {
   const thread = (selectedId && snapshot.threads[selectedId]) || EMPTY_THREAD;
 
   useUnreadTitle(unreadForTitle(snapshot.conversations));
-  const engaged = useMessageNotifications(snapshot.conversations, me.id, (id) => {
-    setPanel('chats');
-    select(id);
-  });
+  const engaged = useMessageNotifications(
+    snapshot.conversations,
+    me.id,
+    (id) => {
+      setPanel('chats');
+      select(id);
+    },
+    selectedId,
+  );
+  useWebPush(port);
 
   // Group/contact info beside the open chat, and a search hit to scroll to.
   const [infoFor, setInfoFor] = useState<string | null>(null);
@@ -58,7 +65,8 @@ export function Messenger({ me }: { me: User }) {
     // The next person to sign in on this tab should not land in this chat.
     select(null);
     setPanel('chats');
-    void port.logout();
+    // The push subscription goes first, while the session can still delete it on the server.
+    void dropWebPush(port).then(() => port.logout());
   };
 
   useEffect(() => {
@@ -71,7 +79,10 @@ export function Messenger({ me }: { me: User }) {
     (seq: number) => {
       if (!selectedId) return;
       seenRef.current = { id: selectedId, seq };
-      if (document.visibilityState === 'visible') port.markRead(selectedId, seq);
+      if (document.visibilityState === 'visible') {
+        port.markRead(selectedId, seq);
+        notifyRead(selectedId, seq);
+      }
     },
     [port, selectedId],
   );

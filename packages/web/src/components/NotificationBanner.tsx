@@ -21,7 +21,14 @@ export function NotificationBanner(props: { requestPermission?: () => Promise<Pe
           type="button"
           className="primary-button"
           onClick={() => {
-            ask().then(setPermission, () => setPermission('denied'));
+            ask().then(
+              (answer) => {
+                setPermission(answer);
+                // Tells the prefs' readers (web push) that the permission changed.
+                setPrefs({});
+              },
+              () => setPermission('denied'),
+            );
           }}
         >
           Turn on notifications
