@@ -3,7 +3,8 @@
  * valid and its icons are the PNGs it names, the service worker activates and controls the
  * page, a message arriving while the tab is hidden raises a notification whose click opens the
  * chat, and a push delivered through the DevTools protocol (as a push service would) shows a
- * notification whose click opens the chat in the open tab.
+ * notification whose click opens the chat in the open tab (none while the tab is focused), and a
+ * `read` push closes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -166,12 +167,6 @@ describe('notifications', () => {
       });
       void cdp.send('ServiceWorker.enable');
     });
-    const payload = { type: 'message', conversationId: chatId, seq: 9, title: 'Ben Pwa' };
-    await cdp.send('ServiceWorker.deliverPushMessage', {
-      origin: server.url,
-      registrationId,
-      data: JSON.stringify(payload),
-    });
     const readNotifications = () =>
       page.evaluate(async () => {
         const registration = await navigator.serviceWorker.ready;
@@ -181,15 +176,42 @@ describe('notifications', () => {
           tag: n.tag,
         }));
       });
-    await expect
-      .poll(readNotifications, { timeout: 10_000 })
-      .toEqual([{ title: 'Ben Pwa', body: 'New message', tag: chatId }]);
-    // A `read` push (read on another device) closes it.
+    const payload = { type: 'message', conversationId: chatId, seq: 9, title: 'Ben Pwa' };
+    // While the Letter tab is focused a push shows nothing (the tab shows the message; Chrome
+    // allows a silent push then). Playwright makes every page think it is focused: off for this
+    // one, and another tab in front, as when the person is elsewhere.
     await cdp.send('ServiceWorker.deliverPushMessage', {
       origin: server.url,
       registrationId,
-      data: JSON.stringify({ type: 'read', conversationId: chatId }),
+      data: JSON.stringify({ ...payload, conversationId: 'while-focused' }),
     });
+    // The worker handles it after the call returns: give it a moment, then nothing may show.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await readNotifications()).toEqual([]);
+    await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
+    const elsewhere = await context.newPage();
+    await elsewhere.bringToFront();
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: server.url,
+      registrationId,
+      data: JSON.stringify(payload),
+    });
+    await expect
+      .poll(readNotifications, { timeout: 10_000 })
+      .toEqual([{ title: 'Ben Pwa', body: 'New message', tag: chatId }]);
+    // A `read` push (read on another device) below the shown seq leaves it; up to it closes it.
+    const deliver = (data: object) =>
+      cdp.send('ServiceWorker.deliverPushMessage', {
+        origin: server.url,
+        registrationId,
+        data: JSON.stringify(data),
+      });
+    await deliver({ type: 'read', conversationId: chatId, seq: 8 });
+    await deliver({ type: 'read', conversationId: 'while-focused', seq: 99 });
+    expect(await readNotifications()).toEqual([
+      { title: 'Ben Pwa', body: 'New message', tag: chatId },
+    ]);
+    await deliver({ type: 'read', conversationId: chatId, seq: 9 });
     await expect.poll(readNotifications, { timeout: 10_000 }).toEqual([]);
 
     // Shown again, then clicked: the worker gets `notificationclick` as the browser would send
