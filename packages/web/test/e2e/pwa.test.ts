@@ -8,7 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, logIn, Pages, PASSWORD, startServer } from './harness';
+import { join } from 'node:path';
+import { ensureScreenshotDir, launchBrowser, logIn, Pages, PASSWORD, startServer } from './harness';
 import type { RunningServer } from './harness';
 import * as api from './api';
 
@@ -37,6 +38,37 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await server?.stop();
 });
+
+/**
+ * A headless browser has no system notification to photograph: this draws what the service
+ * worker's `registration.getNotifications()` holds as a notification card, labelled as such.
+ */
+async function screenshotNotifications(
+  page: Page,
+  shown: { title: string; body: string; tag: string }[],
+): Promise<void> {
+  const icon = Buffer.from(
+    await (await fetch(`${server.url}/icons/icon-192.png`)).arrayBuffer(),
+  ).toString('base64');
+  const escape = (text: string) =>
+    text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  const cards = shown
+    .map(
+      (n) => `<div class="card"><img src="data:image/png;base64,${icon}" alt="">
+        <div><b>${escape(n.title)}</b><p>${escape(n.body)}</p><small>${escape(server.url)} · tag ${escape(n.tag)}</small></div></div>`,
+    )
+    .join('');
+  await page.setViewportSize({ width: 560, height: 220 });
+  await page.setContent(`<style>
+      body { font: 14px system-ui, sans-serif; background: #dfe3e6; margin: 16px; }
+      .card { display: flex; gap: 12px; background: #fff; border-radius: 10px; padding: 12px;
+        box-shadow: 0 2px 8px rgb(0 0 0 / 20%); }
+      img { width: 48px; height: 48px; border-radius: 8px; }
+      p { margin: 4px 0; } small { color: #555; } h1 { font-size: 12px; color: #333; }
+    </style><h1>Shown by Letter's service worker (registration.getNotifications(), drawn
+    here: headless Chromium has no system notification area)</h1>${cards}`);
+  await page.screenshot({ path: join(ensureScreenshotDir(), 'notification.png') });
+}
 
 /** PNG width and height from its IHDR chunk. */
 function pngSize(bytes: Buffer): [number, number] {
@@ -224,6 +256,7 @@ describe('notifications', () => {
     await expect
       .poll(readNotifications, { timeout: 10_000 })
       .toEqual([{ title: 'Ben Pwa', body: 'see you at 8', tag: chatId }]);
+    await screenshotNotifications(elsewhere, await readNotifications());
     const worker = context.serviceWorkers().find((w) => w.url() === `${server.url}/sw.js`);
     expect(worker).toBeDefined();
     await worker!.evaluate(async () => {
