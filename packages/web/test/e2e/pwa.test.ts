@@ -160,6 +160,13 @@ describe('notifications', () => {
         configurable: true,
         get: () => (w.__hidden ? 'hidden' : 'visible'),
       });
+      // The chime (WebAudio, two tones): count the tones it starts.
+      (w as unknown as { __tones: number }).__tones = 0;
+      const createOscillator = AudioContext.prototype.createOscillator;
+      AudioContext.prototype.createOscillator = function (this: AudioContext) {
+        (w as unknown as { __tones: number }).__tones++;
+        return createOscillator.call(this);
+      };
       const Real = window.Notification;
       window.Notification = class extends Real {
         constructor(title: string, options?: NotificationOptions) {
@@ -181,6 +188,8 @@ describe('notifications', () => {
       (window as any).__notes.map((n: any) => ({ title: n.title, body: n.body, tag: n.tag })),
     );
     expect(notes).toEqual([{ title: 'Ben Pwa', body: 'are you there?', tag: chatId }]);
+    // Sound on (the default): the chime played.
+    expect(await page.evaluate(() => (window as any).__tones)).toBe(2);
     // The browser calls onclick when the person clicks it.
     await page.evaluate(() => (window as any).__notes[0].note.onclick());
     await page.getByRole('heading', { name: 'Ben Pwa' }).waitFor();
