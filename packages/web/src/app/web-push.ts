@@ -72,14 +72,14 @@ export async function syncPushSubscription(port: PushPort, wanted: boolean): Pro
 /** Keeps the subscription in line with the settings while signed in; loads the preview setting. */
 export function useWebPush(port: PushPort): void {
   const prefs = useNotifyPrefs();
-  // Read at render: granting permission re-renders through setPrefs (see NotificationBanner).
-  const permission = notificationPermission();
-  const wanted = prefs.enabled && permission === 'granted';
+  // Granting permission re-renders through setPrefs (see NotificationBanner); the permission is
+  // read here, not at every render (reading it is not free).
   useEffect(() => {
+    const wanted = prefs.enabled && notificationPermission() === 'granted';
     syncPushSubscription(port, wanted).catch((error: unknown) =>
       console.warn('letter: web push not set up', error),
     );
-  }, [port, wanted]);
+  }, [port, prefs]);
   useEffect(() => {
     let live = true;
     port.pushPreview().then(
