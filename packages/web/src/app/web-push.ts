@@ -5,7 +5,7 @@
  * made with another key (the server's key changed) is replaced. The service worker shows what
  * arrives (sw/sw.js).
  */
-import { useEffect } from 'react';
+import { useEffect, useMemo } from 'react';
 import { notificationPermission, setPrefs, useNotifyPrefs } from '../lib/notify-prefs';
 import type { PushPort } from './push-port';
 
@@ -73,13 +73,11 @@ export async function syncPushSubscription(port: PushPort, wanted: boolean): Pro
 export function useWebPush(port: PushPort): void {
   const prefs = useNotifyPrefs();
   // Granting permission re-renders through setPrefs (see NotificationBanner); the permission is
-  // read here, not at every render (reading it is not free).
+  // read when the prefs change, not at every render (reading it is not free).
+  const wanted = useMemo(() => prefs.enabled && notificationPermission() === 'granted', [prefs]);
   useEffect(() => {
-    const wanted = prefs.enabled && notificationPermission() === 'granted';
-    syncPushSubscription(port, wanted).catch((error: unknown) =>
-      console.warn('letter: web push not set up', error),
-    );
-  }, [port, prefs]);
+    void inTurn(() => syncPushSubscription(port, wanted));
+  }, [port, wanted]);
   useEffect(() => {
     let live = true;
     port.pushPreview().then(
@@ -94,7 +92,16 @@ export function useWebPush(port: PushPort): void {
 
 /** Before signing out: the push subscription goes with the session. */
 export function dropWebPush(port: PushPort): Promise<unknown> {
-  return syncPushSubscription(port, false).catch(() => 'unsupported');
+  return inTurn(() => syncPushSubscription(port, false));
+}
+
+/** One sync at a time: two at once could both subscribe, or drop what the other made. */
+let turn: Promise<unknown> = Promise.resolve();
+function inTurn(work: () => Promise<PushState>): Promise<unknown> {
+  turn = turn.then(work).catch((error: unknown) => {
+    console.warn('letter: web push not set up', error);
+  });
+  return turn;
 }
 
 /** Tells the service worker a chat was read here, so its notifications close. */

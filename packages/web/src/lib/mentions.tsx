@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { MENTION_PATTERN } from '@letter/protocol';
 import { Linkified, splitLinks } from './linkify';
 
 /**
@@ -6,7 +7,6 @@ import { Linkified, splitLinks } from './linkify';
  * (`mentions`, given here as usernames) is a `.mention`, the reader's own `.mention-me`. Links
  * are split first, so an `@` inside a URL stays part of the link. React escapes every string.
  */
-const MENTION = /(^|[^A-Za-z0-9_.@])@([A-Za-z0-9_.]{1,64})/g;
 
 export function Mentioned(props: {
   text: string;
@@ -35,7 +35,7 @@ function markMentions(
 ): ReactNode[] {
   const out: ReactNode[] = [];
   let last = 0;
-  for (const match of text.matchAll(MENTION)) {
+  for (const match of text.matchAll(MENTION_PATTERN)) {
     const name = match[2]!.replace(/\.+$/, '');
     if (!names.has(name.toLowerCase())) continue;
     const start = match.index + match[1]!.length;
