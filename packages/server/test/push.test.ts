@@ -258,6 +258,32 @@ describe('web push', () => {
     expect(service.problems).toEqual([]);
   });
 
+  it('in a cluster, a read on another node than the one that pushed still sends the read push', async () => {
+    const [ann, bob] = [await register(server, 'ann'), await register(server, 'bob')];
+    const conversationId = await directConversation(server, ann, bob);
+    const bobSub = service.subscription('bob10');
+    await subscribe(bob, bobSub);
+    const { seq } = await send(ann, conversationId, 'pushed by node 0', nodes[0]);
+    await idle();
+    const read = await api(
+      nodes[1]!,
+      'POST',
+      `/api/conversations/${conversationId}/read`,
+      bob.accessToken,
+      { seq },
+    );
+    expect(read.status).toBeLessThan(300);
+    await expect
+      .poll(async () => {
+        await idle();
+        return service
+          .at(path(bobSub))
+          .filter((r) => r.payload.type === 'read')
+          .map((r) => r.payload);
+      })
+      .toEqual([{ type: 'read', conversationId, seq }]);
+  });
+
   it('deletes a subscription the push service calls gone (410), retries 429', async () => {
     const [ann, bob, cat] = [
       await register(server, 'ann'),

@@ -14,8 +14,8 @@
  * - When a user's read position moves past a message this node pushed to them, their
  *   subscriptions get `{type:"read", conversationId, seq}` so every device closes the chat's
  *   notification. Only then: Chrome wants each push to show something, so a read push goes only
- *   where a notification is likely up. What was pushed is remembered per node (bounded), so in a
- *   cluster a read handled by another node than the one that pushed sends none.
+ *   where a notification is likely up. What was pushed is remembered per node (bounded); a read is
+ *   announced to every node (`read-moved` on the hub) so the node that pushed hears of it.
  */
 import type { Message, MessagePush, ReadPush } from '@letter/protocol';
 import type { PushSubscriptionRecord, Store } from '../store/store.js';
@@ -33,6 +33,8 @@ export interface PusherDeps {
   maxAttempts?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Milliseconds now (the subscription cache's clock); default Date.now. */
+  now?: () => number;
 }
 
 type Job =
@@ -52,6 +54,9 @@ interface Entry {
 
 /** How many (user, conversation) pairs with a pushed message this node remembers. */
 const PUSHED_MAX = 50_000;
+/** How long "this user has (no) push subscriptions" is believed, and for how many users. */
+const SUBSCRIBED_TTL_MS = 60_000;
+const SUBSCRIBED_MAX = 50_000;
 
 /** The longest text a push carries (a notification shows a line or two). */
 const BODY_MAX = 200;
@@ -63,6 +68,8 @@ export class Pusher {
   private readonly ready: string[] = [];
   /** The newest seq pushed per `user\nconversation`, until the user reads past it. */
   private readonly pushed = new Map<string, number>();
+  /** Whether a user had subscriptions, and when that was read. */
+  private readonly subscribed = new Map<string, { has: boolean; at: number }>();
   /** Keys being sent to now, and a newer push that came meanwhile. */
   private readonly inFlight = new Map<string, Entry | null>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -102,6 +109,38 @@ export class Pusher {
     }
     this.jobs.push({ kind: 'read', userId, conversationId, seq });
     this.pump();
+  }
+
+  /**
+   * A read position moved on this node: `announce` (to every node, this one included, which
+   * then calls `readMoved`) when the user had push subscriptions when last looked at (within a
+   * minute), so reads of people without push cost no bus traffic. Returns at once; `idle()`
+   * waits for it.
+   */
+  readHere(userId: string, announce: () => void): void {
+    if (this.stopped) return;
+    this.active++;
+    this.mayHaveSubscriptions(userId)
+      .then((has) => {
+        if (has && !this.stopped) announce();
+      })
+      .catch((error: unknown) => this.deps.log?.warn({ err: error }, 'web push read failed'))
+      .finally(() => {
+        this.active--;
+        this.pump();
+      });
+  }
+
+  private async mayHaveSubscriptions(userId: string): Promise<boolean> {
+    const now = (this.deps.now ?? Date.now)();
+    const known = this.subscribed.get(userId);
+    if (known && now - known.at < SUBSCRIBED_TTL_MS) return known.has;
+    const has = (await this.deps.store.pushSubscriptions([userId])).length > 0;
+    this.subscribed.delete(userId);
+    if (this.subscribed.size >= SUBSCRIBED_MAX)
+      this.subscribed.delete(this.subscribed.keys().next().value!);
+    this.subscribed.set(userId, { has, at: now });
+    return has;
   }
 
   /** Whether the user has a socket somewhere, so gets no push (tests). */
