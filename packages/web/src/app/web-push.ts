@@ -92,8 +92,14 @@ export function useWebPush(port: PushPort): void {
 
 /** Before signing out: the push subscription goes with the session. */
 export function dropWebPush(port: PushPort): Promise<unknown> {
-  return inTurn(() => syncPushSubscription(port, false));
+  // Logging out never waits long on it: a worker that never activates, a server not answering.
+  return Promise.race([
+    inTurn(() => syncPushSubscription(port, false)),
+    new Promise((resolve) => setTimeout(resolve, LOGOUT_WAIT_MS)),
+  ]);
 }
+
+const LOGOUT_WAIT_MS = 3000;
 
 /** One sync at a time: two at once could both subscribe, or drop what the other made. */
 let turn: Promise<unknown> = Promise.resolve();
