@@ -5,7 +5,7 @@
  * `message.mentions` when the message is sent.
  */
 import { useId, useLayoutEffect, useRef, useState } from 'react';
-import type { KeyboardEvent, RefObject, SyntheticEvent } from 'react';
+import type { KeyboardEvent, ReactNode, RefObject, SyntheticEvent } from 'react';
 import type { User } from '@letter/protocol';
 import { Avatar } from './Avatar';
 
@@ -38,7 +38,7 @@ export function matchMembers(members: readonly User[], query: string): User[] {
 
 export interface MentionPickerState {
   /** The list, or null while closed. */
-  picker: React.ReactNode;
+  picker: ReactNode;
   /** Call first in the input's keydown; true when the picker took the key. */
   onKeyDown: (event: KeyboardEvent<HTMLTextAreaElement>) => boolean;
   /**
