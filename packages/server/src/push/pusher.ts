@@ -135,7 +135,13 @@ export class Pusher {
     const now = (this.deps.now ?? Date.now)();
     const known = this.subscribed.get(userId);
     if (known && now - known.at < SUBSCRIBED_TTL_MS) return known.has;
-    const has = (await this.deps.store.pushSubscriptions([userId])).length > 0;
+    let has = false;
+    try {
+      has = (await this.deps.store.pushSubscriptions([userId])).length > 0;
+    } catch {
+      // The store is away: no read push for this user for a while (a hint, not a message), and
+      // no query per read while it stays away.
+    }
     this.subscribed.delete(userId);
     if (this.subscribed.size >= SUBSCRIBED_MAX)
       this.subscribed.delete(this.subscribed.keys().next().value!);
