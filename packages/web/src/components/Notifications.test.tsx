@@ -150,7 +150,7 @@ describe('in-tab notifications', () => {
     const hook = renderHook(
       ({ list, openId }: { list: Conversation[]; openId: string | null }) =>
         useMessageNotifications(list, alice.id, onOpen, openId),
-      { initialProps: { list: [group(1)], openId: 'g1' } },
+      { initialProps: { list: [group(1)], openId: 'g1' as string | null } },
     );
     hook.rerender({ list: [group(2)], openId: 'g1' });
     expect(playMessageSound).not.toHaveBeenCalled();
