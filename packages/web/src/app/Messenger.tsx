@@ -10,7 +10,7 @@ import { Panel } from '../components/Panel';
 import { SidebarHeader } from '../components/SidebarHeader';
 import { usePort, useSelectedChat, useSnapshot } from './hooks';
 import { useMessageNotifications } from './notifications';
-import { dropWebPush, notifyRead, useWebPush } from './web-push';
+import { dropWebPush, notifyRead, WebPush } from './web-push';
 import {
   InfoPane,
   MainPane,
@@ -45,7 +45,6 @@ export function Messenger({ me }: { me: User }) {
     },
     selectedId,
   );
-  useWebPush(port);
 
   // Group/contact info beside the open chat, and a search hit to scroll to.
   const [infoFor, setInfoFor] = useState<string | null>(null);
@@ -108,6 +107,7 @@ export function Messenger({ me }: { me: User }) {
   return (
     <div className="app" data-screen={conversation ? 'chat' : 'list'}>
       <h1 className="visually-hidden">Letter</h1>
+      <WebPush port={port} />
       <ConnectionBanner status={snapshot.connection} />
       <aside className="sidebar" aria-label="Chats and contacts">
         {panel === 'chats' && (

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, renderHook } from '@testing-library/react';
-import { resetPrefsCache, setPrefs } from '../lib/notify-prefs';
+import { permissionChanged, resetPrefsCache, setPrefs } from '../lib/notify-prefs';
 import type { PushPort } from './push-port';
 import { dropWebPush, useWebPush } from './web-push';
 
@@ -88,7 +88,7 @@ describe('web push in the app', () => {
     expect(pushManager.subscribe).not.toHaveBeenCalled();
     permission = 'granted';
     // What the banner does after the browser said yes.
-    act(() => setPrefs({}));
+    act(() => permissionChanged());
     await settle();
     expect(pushManager.subscribe).toHaveBeenCalledTimes(1);
     const options = pushManager.subscribe.mock.calls[0]![0] as {

@@ -72,8 +72,8 @@ export async function syncPushSubscription(port: PushPort, wanted: boolean): Pro
 /** Keeps the subscription in line with the settings while signed in; loads the preview setting. */
 export function useWebPush(port: PushPort): void {
   const prefs = useNotifyPrefs();
-  // Granting permission re-renders through setPrefs (see NotificationBanner); the permission is
-  // read when the prefs change, not at every render (reading it is not free).
+  // Granting permission re-renders through permissionChanged (see NotificationBanner); the
+  // permission is read when the prefs change, not at every render (reading it is not free).
   const wanted = useMemo(() => prefs.enabled && notificationPermission() === 'granted', [prefs]);
   useEffect(() => {
     void inTurn(() => syncPushSubscription(port, wanted));
@@ -88,6 +88,15 @@ export function useWebPush(port: PushPort): void {
       live = false;
     };
   }, [port]);
+}
+
+/**
+ * Renders nothing: keeps web push in line from its own component, so a change of the
+ * notification prefs re-renders this, not the whole messenger.
+ */
+export function WebPush({ port }: { port: PushPort }): null {
+  useWebPush(port);
+  return null;
 }
 
 /** Before signing out: the push subscription goes with the session. */

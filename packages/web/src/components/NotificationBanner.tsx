@@ -1,5 +1,10 @@
 import { useState } from 'react';
-import { notificationPermission, setPrefs, useNotifyPrefs } from '../lib/notify-prefs';
+import {
+  notificationPermission,
+  permissionChanged,
+  setPrefs,
+  useNotifyPrefs,
+} from '../lib/notify-prefs';
 import type { Permission } from '../lib/notify-prefs';
 
 /**
@@ -24,8 +29,7 @@ export function NotificationBanner(props: { requestPermission?: () => Promise<Pe
             ask().then(
               (answer) => {
                 setPermission(answer);
-                // Tells the prefs' readers (web push) that the permission changed.
-                setPrefs({});
+                permissionChanged();
               },
               () => setPermission('denied'),
             );

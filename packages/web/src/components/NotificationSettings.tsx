@@ -1,5 +1,10 @@
 import { useId } from 'react';
-import { notificationPermission, setPrefs, useNotifyPrefs } from '../lib/notify-prefs';
+import {
+  notificationPermission,
+  permissionChanged,
+  setPrefs,
+  useNotifyPrefs,
+} from '../lib/notify-prefs';
 import type { NotifyPrefs } from '../lib/notify-prefs';
 
 const PERMISSION_TEXT = {
@@ -57,7 +62,7 @@ function Toggle(props: {
           const checked = event.currentTarget.checked;
           setPrefs({ [props.name]: checked });
           if (props.name === 'enabled' && checked && notificationPermission() === 'default')
-            void Notification.requestPermission().then(() => setPrefs({}));
+            void Notification.requestPermission().then(permissionChanged);
           if (props.name === 'preview') props.onPreviewChange?.(checked);
         }}
       />
