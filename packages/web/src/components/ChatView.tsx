@@ -184,6 +184,11 @@ export function ChatView(props: ChatViewProps) {
           onDraftChange={props.onDraftChange}
           context={context}
           onCancel={replyTo ? () => setReplyTo(null) : undefined}
+          mentionCandidates={
+            conversation.kind === 'group'
+              ? conversation.members.filter((m) => m.user.id !== meId).map((m) => m.user)
+              : undefined
+          }
         />
       )}
     </section>

@@ -1,5 +1,7 @@
 import { useRef, useState } from 'react';
 import type { KeyboardEvent, ReactNode } from 'react';
+import type { User } from '@letter/protocol';
+import { useMentionPicker } from './MentionPicker';
 
 export interface ComposerProps {
   /** Returns once the message is in the outbox; the composer clears at once regardless. */
@@ -17,6 +19,8 @@ export interface ComposerProps {
   onCancel?: (() => void) | undefined;
   /** `edit`: the text is a message being edited; the button saves it. */
   mode?: 'send' | 'edit' | undefined;
+  /** A group's other members: typing `@` offers them (MentionPicker). */
+  mentionCandidates?: readonly User[] | undefined;
 }
 
 /** The contract drops `typing` frames sent more often than every 2 s. */
@@ -33,11 +37,13 @@ export function Composer({
   context,
   onCancel,
   mode = 'send',
+  mentionCandidates,
 }: ComposerProps) {
   const [text, setText] = useState(draft);
   const lastTypingAt = useRef(0);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const canSend = text.trim().length > 0 && !disabled;
+  const mention = useMentionPicker(mentionCandidates, text, handleChange, inputRef);
 
   function update(next: string) {
     setText(next);
@@ -54,6 +60,7 @@ export function Composer({
   }
 
   function handleKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (mention.onKeyDown(event)) return;
     if (event.key === 'Escape' && onCancel) {
       event.preventDefault();
       onCancel();
@@ -86,7 +93,9 @@ export function Composer({
           send();
         }}
       >
+        {mention.picker}
         <textarea
+          {...mention.inputProps}
           ref={inputRef}
           className="composer-input"
           aria-label={mode === 'edit' ? 'Edit message' : 'Message'}
