@@ -115,8 +115,9 @@ export const pushSubscribeBody = z.object({
 /** The caller's push settings: `preview` is "show message text in notifications" (default on). */
 export const pushSettingsBody = z.object({ preview: z.boolean() });
 export const pushUnsubscribeBody = z.object({ endpoint: pushEndpoint });
-/** The JSON a message push carries (encrypted for the browser, never seen by the push service). */
-export interface PushPayload {
+/** The JSON a push carries (encrypted for the browser, never seen by the push service). */
+export type PushPayload = MessagePush | ReadPush;
+export interface MessagePush {
   type: 'message';
   conversationId: string;
   seq: number;
@@ -124,6 +125,12 @@ export interface PushPayload {
   title: string;
   /** The message text, unless the recipient turned previews off. */
   body?: string;
+}
+/** The recipient read up to `seq` (on some device): close the chat's notification. */
+export interface ReadPush {
+  type: 'read';
+  conversationId: string;
+  seq: number;
 }
 export const usersQuery = z.object({ query: z.string().max(limits.usernameMax).default('') });
 

@@ -35,6 +35,16 @@ export type HistoryPageQuery = Partial<HistoryQuery>;
 // A type, not an interface: it must fit HttpRequest's index-signature `query`.
 export type ConversationsPageQuery = { limit?: number; cursor?: string };
 
+/** What `PushSubscription.toJSON()` gives, as `POST /api/push/subscriptions` takes it. */
+export interface PushSubscriptionBody {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+}
+
+export interface PushSettings {
+  preview: boolean;
+}
+
 export interface HistoryPage {
   messages: Message[];
   hasMore: boolean;
@@ -272,6 +282,34 @@ export class LetterApi {
       query: { q: query.q, conversationId: query.conversationId, limit: query.limit },
     });
     return res.results;
+  }
+
+  /** The server's VAPID public key (base64url): what `pushManager.subscribe` needs. */
+  async pushKey(): Promise<string> {
+    return (await this.request<{ publicKey: string }>({ method: 'GET', path: '/api/push/key' }))
+      .publicKey;
+  }
+  /** Registers this browser's push subscription for the calling session. */
+  async addPushSubscription(subscription: PushSubscriptionBody): Promise<void> {
+    await this.request({ method: 'POST', path: '/api/push/subscriptions', body: subscription });
+  }
+  async removePushSubscription(endpoint: string): Promise<void> {
+    await this.request({ method: 'DELETE', path: '/api/push/subscriptions', body: { endpoint } });
+  }
+  /** `preview`: whether pushes carry the message text (per user, default on). */
+  async pushSettings(): Promise<PushSettings> {
+    return (
+      await this.request<{ settings: PushSettings }>({ method: 'GET', path: '/api/push/settings' })
+    ).settings;
+  }
+  async updatePushSettings(settings: PushSettings): Promise<PushSettings> {
+    return (
+      await this.request<{ settings: PushSettings }>({
+        method: 'PATCH',
+        path: '/api/push/settings',
+        body: settings,
+      })
+    ).settings;
   }
 
   private async unwrapConversation(request: Omit<HttpRequest, 'token'>): Promise<Conversation> {

@@ -12,6 +12,8 @@ export type {
   ConversationsPageQuery,
   HistoryPage,
   HistoryPageQuery,
+  PushSettings,
+  PushSubscriptionBody,
   SearchResult,
   TokenSource,
 } from './api.js';

@@ -144,6 +144,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
         ca: options.pushCa,
       }),
     log: { warn: (object, message) => app.log.warn(object, message) },
+    now: () => clock.now(),
   });
   const blobs = await openBlobStore(config);
   const files = new FileService({
@@ -174,6 +175,12 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       metrics.messages.inc();
       pusher.messageCommitted(message, memberIds);
     },
+    // Every node hears of the read (the one that pushed the message sends the `read` push), but
+    // only for users with push subscriptions: other reads cost no bus traffic.
+    onRead: (userId, conversationId, seq) =>
+      pusher.readHere(userId, () =>
+        hub.publish({ kind: 'read-moved', userId, conversationId, seq }),
+      ),
     log: app.log,
   });
   const auth = new AuthService({
@@ -192,6 +199,8 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   });
   hub.onEvent((event) => {
     if (event.kind === 'sessions-revoked') auth.forget(event.sessionIds);
+    if (event.kind === 'read-moved')
+      pusher.readMoved(event.userId, event.conversationId, event.seq);
     // Revocations made elsewhere during a bus outage went unheard: check sessions afresh.
     if (event.kind === 'bus-restored') auth.forgetAll();
   });

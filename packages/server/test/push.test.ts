@@ -209,6 +209,81 @@ describe('web push', () => {
     expect(service.at(path(catSub)).at(-1)!.payload.seq).toBe(seq);
   });
 
+  it('sends a read push to every device once the user reads past a pushed message, else none', async () => {
+    const [ann, bob] = [await register(server, 'ann'), await register(server, 'bob')];
+    const conversationId = await directConversation(server, ann, bob);
+    const [phone, laptop] = [service.subscription('bob9a'), service.subscription('bob9b')];
+    await subscribe(bob, phone);
+    const other = await api(server, 'POST', '/api/auth/login', undefined, {
+      username: bob.user.username,
+      password: 'correct horse battery',
+    });
+    expect(other.status).toBe(200);
+    const laptopToken = other.body.accessToken as string;
+    const added = await api(server, 'POST', '/api/push/subscriptions', laptopToken, {
+      endpoint: laptop.endpoint,
+      keys: laptop.keys,
+    });
+    expect(added.status).toBe(201);
+    const read = (seq: number, token = bob.accessToken) =>
+      api(server, 'POST', `/api/conversations/${conversationId}/read`, token, { seq });
+
+    const first = await send(ann, conversationId, 'one');
+    const second = await send(ann, conversationId, 'two');
+    await idle();
+    const readPushes = (sub: TestSubscription) =>
+      service
+        .at(path(sub))
+        .filter((r) => r.payload.type === 'read')
+        .map((r) => r.payload);
+    // A read below the newest pushed message leaves the notification up.
+    expect((await read(first.seq)).status).toBeLessThan(300);
+    await idle();
+    expect(readPushes(phone)).toEqual([]);
+    // Read on the laptop: both devices hear it, once.
+    await read(second.seq, laptopToken);
+    await read(second.seq, laptopToken);
+    await idle();
+    for (const sub of [phone, laptop])
+      expect(readPushes(sub)).toEqual([{ type: 'read', conversationId, seq: second.seq }]);
+    // A message that was not pushed (Bob online): reading it pushes nothing.
+    const socket = await TestSocket.connect(server, bob.accessToken);
+    await expect.poll(() => server.node.pusher.hasSocket(bob.user.id)).toBe(true);
+    const third = await send(ann, conversationId, 'three');
+    socket.close();
+    await expect.poll(() => server.node.pusher.hasSocket(bob.user.id)).toBe(false);
+    await read(third.seq);
+    await idle();
+    expect(readPushes(phone)).toHaveLength(1);
+    expect(service.problems).toEqual([]);
+  });
+
+  it('in a cluster, a read on another node than the one that pushed still sends the read push', async () => {
+    const [ann, bob] = [await register(server, 'ann'), await register(server, 'bob')];
+    const conversationId = await directConversation(server, ann, bob);
+    const bobSub = service.subscription('bob10');
+    await subscribe(bob, bobSub);
+    const { seq } = await send(ann, conversationId, 'pushed by node 0', nodes[0]);
+    await idle();
+    const read = await api(
+      nodes[1]!,
+      'POST',
+      `/api/conversations/${conversationId}/read`,
+      bob.accessToken,
+      { seq },
+    );
+    expect(read.status).toBeLessThan(300);
+    await expect
+      .poll(async () => {
+        await idle();
+        return service
+          .at(path(bobSub))
+          .filter((r) => r.payload.type === 'read')
+          .map((r) => r.payload);
+      })
+      .toEqual([{ type: 'read', conversationId, seq }]);
+  });
+
   it('deletes a subscription the push service calls gone (410), retries 429', async () => {
     const [ann, bob, cat] = [
       await register(server, 'ann'),

@@ -7,7 +7,9 @@
  * - Pages are fetched from the network first (a new build shows at once), the cache when
  *   offline; hashed assets from the cache first. The API and the socket are never touched.
  * - `push`: a Web Push payload `{type:"message", conversationId, seq, title, body?}` becomes a
- *   notification, one per conversation (`tag`); `{type:"read", conversationId}` closes it.
+ *   notification, one per conversation (`tag`), unless a Letter tab is focused;
+ *   `{type:"read", conversationId, seq}` (read on some device) closes it when it shows no later
+ *   message. A page's `{type:"letter-read"}` message does the same for reads on this device.
  * - `notificationclick`: focuses an open Letter tab and opens the chat there, or opens a new one.
  */
 const CACHE = `letter-shell-${VERSION}`;
@@ -76,6 +78,22 @@ function chatUrl(conversationId) {
   return `/#/chat/${encodeURIComponent(conversationId)}`;
 }
 
+/** A Letter tab the person is looking at: it shows the message itself, so no notification. */
+function focusedTab() {
+  return clients
+    .matchAll({ type: 'window', includeUncontrolled: true })
+    .then((windows) => windows.some((w) => w.visibilityState === 'visible' && w.focused));
+}
+
+function closeRead(conversationId, seq) {
+  return self.registration.getNotifications({ tag: conversationId }).then((list) =>
+    list.forEach((n) => {
+      const shown = n.data && typeof n.data.seq === 'number' ? n.data.seq : 0;
+      if (typeof seq !== 'number' || shown <= seq) n.close();
+    }),
+  );
+}
+
 self.addEventListener('push', (event) => {
   let data;
   try {
@@ -85,25 +103,34 @@ self.addEventListener('push', (event) => {
   }
   if (!data || typeof data.conversationId !== 'string') return;
   if (data.type === 'read') {
-    event.waitUntil(
-      self.registration
-        .getNotifications({ tag: data.conversationId })
-        .then((list) => list.forEach((n) => n.close())),
-    );
+    event.waitUntil(closeRead(data.conversationId, data.seq));
     return;
   }
   if (data.type !== 'message') return;
   const title = typeof data.title === 'string' && data.title ? data.title : 'Letter';
   const body = typeof data.body === 'string' && data.body ? data.body : 'New message';
+  // Chrome (userVisibleOnly) lets a push show nothing only while a tab of the site is focused.
   event.waitUntil(
-    self.registration.showNotification(title, {
-      body,
-      tag: data.conversationId,
-      renotify: true,
-      icon: '/icons/icon-192.png',
-      data: { conversationId: data.conversationId, seq: data.seq },
-    }),
+    focusedTab().then((focused) =>
+      focused
+        ? undefined
+        : self.registration.showNotification(title, {
+            body,
+            tag: data.conversationId,
+            renotify: true,
+            icon: '/icons/icon-192.png',
+            badge: '/icons/icon-192.png',
+            data: { conversationId: data.conversationId, seq: data.seq },
+          }),
+    ),
   );
+});
+
+// The page read a chat here: its notifications go (another device's reads come as `read` pushes).
+self.addEventListener('message', (event) => {
+  const data = event.data;
+  if (data && data.type === 'letter-read' && typeof data.conversationId === 'string')
+    event.waitUntil(closeRead(data.conversationId, data.seq));
 });
 
 self.addEventListener('notificationclick', (event) => {

@@ -154,6 +154,46 @@ describe('reduce', () => {
     expect(state.conversations.c1!.unreadCount).toBe(2);
   });
 
+  it('derives unread mentions: the server base, live mentions of me, cleared by reading', () => {
+    const base = conversation({ kind: 'group', lastSeq: 10, readSeq: 4, unreadCount: 6 });
+    let state = run([
+      { type: 'session', status: 'signedIn', user: me },
+      { type: 'conversations.loaded', conversations: [{ ...base, unreadMentions: 2 }] },
+    ]);
+    expect(state.conversations.c1!.unreadMentions).toBe(2);
+    // A `conversation` event's view carries no unreadMentions: the count stays.
+    state = run([{ type: 'conversation', conversation: { ...base, title: 'Renamed' } }], state);
+    expect(state.conversations.c1!.unreadMentions).toBe(2);
+    state = run(
+      [
+        { type: 'message', message: message(11, { mentions: ['me'] }) },
+        { type: 'message', message: message(12, { mentions: ['carol'] }) },
+        { type: 'message', message: message(13) },
+      ],
+      state,
+    );
+    expect(state.conversations.c1!.unreadMentions).toBe(3);
+    expect(state.conversations.c1!.unreadCount).toBe(9);
+    state = run(
+      [{ type: 'receipt', conversationId: 'c1', userId: 'me', kind: 'read', seq: 13 }],
+      state,
+    );
+    expect(state.conversations.c1!.unreadMentions).toBeUndefined();
+    state = run([{ type: 'message', message: message(14, { mentions: ['me'] }) }], state);
+    expect(state.conversations.c1!.unreadMentions).toBe(1);
+    // A list entry without the field means none (the server counted), though 14 is unread.
+    state = run(
+      [
+        {
+          type: 'conversations.loaded',
+          conversations: [{ ...base, lastSeq: 14, readSeq: 13, unreadCount: 1 }],
+        },
+      ],
+      state,
+    );
+    expect(state.conversations.c1!.unreadMentions).toBeUndefined();
+  });
+
   it('computeUnread: partial reads below the base use held messages, or assume the worst', () => {
     const base = { lastSeq: 10, readSeq: 4, unreadCount: 5 };
     const held = [5, 6, 7, 8, 9, 10].map((seq) =>

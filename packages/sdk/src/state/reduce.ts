@@ -12,7 +12,7 @@ import {
   upsertPending,
   withoutAcknowledged,
 } from './timeline.js';
-import { computeUnread } from './unread.js';
+import { computeUnread, computeUnreadMentions } from './unread.js';
 import { initialState } from './types.js';
 import type { ClientState, PendingMessage, StateEvent, UnreadBase } from './types.js';
 
@@ -116,7 +116,7 @@ function loadConversations(state: ClientState, list: readonly Conversation[]): C
   for (const id of Object.keys(state.conversations)) {
     if (!listed.has(id)) next = removeConversation(next, id);
   }
-  for (const conversation of list) next = upsertConversation(next, conversation);
+  for (const conversation of list) next = upsertConversation(next, conversation, true);
   return reorder({ ...next, conversationsLoaded: true });
 }
 
@@ -125,7 +125,12 @@ function loadConversations(state: ClientState, list: readonly Conversation[]): C
  * the snapshot; positions only move forward, because the snapshot may predate messages and
  * receipts already applied here.
  */
-function upsertConversation(state: ClientState, incoming: Conversation): ClientState {
+function upsertConversation(
+  state: ClientState,
+  incoming: Conversation,
+  /** A list entry: its `unreadMentions` is exact (absent = none); an event's view has none. */
+  listed = false,
+): ClientState {
   const existing = state.conversations[incoming.id];
   let merged = incoming;
   if (existing) {
@@ -150,7 +155,12 @@ function upsertConversation(state: ClientState, incoming: Conversation): ClientS
   const base = state.unreadBase[incoming.id];
   const nextBase: UnreadBase =
     !base || incoming.lastSeq >= base.lastSeq
-      ? { lastSeq: incoming.lastSeq, readSeq: incoming.readSeq, unreadCount: incoming.unreadCount }
+      ? {
+          lastSeq: incoming.lastSeq,
+          readSeq: incoming.readSeq,
+          unreadCount: incoming.unreadCount,
+          unreadMentions: incoming.unreadMentions ?? (listed ? 0 : (existing?.unreadMentions ?? 0)),
+        }
       : base;
   let timeline = state.timelines[incoming.id] ?? emptyTimeline(incoming.lastSeq);
   if ((timeline.firstSeq ?? 1) !== incoming.firstSeq) {
@@ -355,17 +365,16 @@ function withUnread(state: ClientState, id: string): ClientState {
   const base = state.unreadBase[id];
   const timeline = state.timelines[id];
   if (!conversation || !base || !timeline) return state;
-  const unreadCount = computeUnread(
-    base,
-    conversation.readSeq,
-    timeline.messages,
-    state.me?.id ?? null,
-  );
-  if (unreadCount === conversation.unreadCount) return state;
-  return {
-    ...state,
-    conversations: { ...state.conversations, [id]: { ...conversation, unreadCount } },
-  };
+  const meId = state.me?.id ?? null;
+  const unreadCount = computeUnread(base, conversation.readSeq, timeline.messages, meId);
+  const mentions = computeUnreadMentions(base, conversation.readSeq, timeline.messages, meId);
+  if (unreadCount === conversation.unreadCount && mentions === (conversation.unreadMentions ?? 0))
+    return state;
+  // The protocol's `unreadMentions` is positive or absent.
+  const { unreadMentions: _old, ...rest } = conversation;
+  const next =
+    mentions > 0 ? { ...rest, unreadCount, unreadMentions: mentions } : { ...rest, unreadCount };
+  return { ...state, conversations: { ...state.conversations, [id]: next } };
 }
 
 /** Latest activity first; ties by id so the order is the same on every device. */

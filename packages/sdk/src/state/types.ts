@@ -59,6 +59,8 @@ export interface UnreadBase {
   readonly lastSeq: number;
   readonly readSeq: number;
   readonly unreadCount: number;
+  /** The server's `unreadMentions` at the same positions (0 when it sent none). */
+  readonly unreadMentions?: number;
 }
 
 export interface Presence {

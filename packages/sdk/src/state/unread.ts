@@ -15,32 +15,66 @@ export function countsAsUnread(message: Message, meId: string | null): boolean {
   return message.senderId !== meId;
 }
 
+/** Held messages with `after` < seq ≤ `upTo`: how many are held, and how many `counts`. */
+function countHeld(
+  messages: readonly Message[],
+  after: number,
+  upTo: number,
+  counts: (message: Message) => boolean,
+): { held: number; matched: number } {
+  let held = 0;
+  let matched = 0;
+  for (let i = lowerBound(messages, after + 1); i < messages.length; i++) {
+    const message = messages[i]!;
+    if (message.seq > upTo) break;
+    held++;
+    if (counts(message)) matched++;
+  }
+  return { held, matched };
+}
+
 export function computeUnread(
   base: UnreadBase,
   readSeq: number,
   messages: readonly Message[],
   meId: string | null,
 ): number {
+  const counts = (message: Message) => countsAsUnread(message, meId);
   const read = Math.max(readSeq, base.readSeq);
   let fromBase = base.unreadCount;
   if (read >= base.lastSeq) {
     fromBase = 0;
   } else if (read > base.readSeq) {
     // The server counted (base.readSeq, base.lastSeq]; (base.readSeq, read] is read now.
-    const start = lowerBound(messages, base.readSeq + 1);
-    let held = 0;
-    let others = 0;
-    for (let i = start; i < messages.length && messages[i]!.seq <= read; i++) {
-      held++;
-      if (countsAsUnread(messages[i]!, meId)) others++;
-    }
+    const { held, matched } = countHeld(messages, base.readSeq, read, counts);
     // Seqs we do not hold are assumed to have counted: better to clear too much than too little.
-    fromBase = Math.max(0, fromBase - others - (read - base.readSeq - held));
+    fromBase = Math.max(0, fromBase - matched - (read - base.readSeq - held));
   }
   const above = Math.max(base.lastSeq, read);
-  let fresh = 0;
-  for (let i = messages.length - 1; i >= 0 && messages[i]!.seq > above; i--) {
-    if (countsAsUnread(messages[i]!, meId)) fresh++;
-  }
-  return fromBase + fresh;
+  return fromBase + countHeld(messages, above, Infinity, counts).matched;
+}
+
+export function mentionsMe(message: Message, meId: string | null): boolean {
+  return meId !== null && message.senderId !== meId && (message.mentions?.includes(meId) ?? false);
+}
+
+/**
+ * Unread mentions, derived the same way: the server's count at the base, minus the held mentions
+ * read since, plus held mentions above the base. Seqs not held are assumed not to mention me
+ * (most messages do not), and reading up to the base's last seq clears the base.
+ */
+export function computeUnreadMentions(
+  base: UnreadBase,
+  readSeq: number,
+  messages: readonly Message[],
+  meId: string | null,
+): number {
+  const counts = (message: Message) => mentionsMe(message, meId);
+  const read = Math.max(readSeq, base.readSeq);
+  let fromBase = base.unreadMentions ?? 0;
+  if (read >= base.lastSeq) fromBase = 0;
+  else if (fromBase > 0 && read > base.readSeq)
+    fromBase = Math.max(0, fromBase - countHeld(messages, base.readSeq, read, counts).matched);
+  const above = Math.max(base.lastSeq, read);
+  return fromBase + countHeld(messages, above, Infinity, counts).matched;
 }

@@ -56,7 +56,12 @@ export type HubEvent =
    * These users' sockets (every socket when `userIds` is absent) may have missed live events in
    * a bus outage: each node closes theirs with 1012, and the clients reconnect and `sync`.
    */
-  | { kind: 'resync'; userIds?: string[] };
+  | { kind: 'resync'; userIds?: string[] }
+  /**
+   * A user's read position moved: the node that pushed them a message there sends a `read`
+   * push (push/pusher.ts). Published only for users who may have push subscriptions.
+   */
+  | { kind: 'read-moved'; userId: string; conversationId: string; seq: number };
 
 export interface HubLog {
   warn(object: object, message: string): void;

@@ -11,8 +11,13 @@
  *   replaces the older, so a burst of messages is one notification, not fifty.
  * - 404/410 deletes the subscription; 429/5xx are retried with exponential backoff (or the
  *   push service's Retry-After), capped, at most `maxAttempts` times.
+ * - When a user's read position moves past a message this node pushed to them, their
+ *   subscriptions get `{type:"read", conversationId, seq}` so every device closes the chat's
+ *   notification. Only then: Chrome wants each push to show something, so a read push goes only
+ *   where a notification is likely up. What was pushed is remembered per node (bounded); a read is
+ *   announced to every node (`read-moved` on the hub) so the node that pushed hears of it.
  */
-import type { Message, PushPayload } from '@letter/protocol';
+import type { Message, MessagePush, ReadPush } from '@letter/protocol';
 import type { PushSubscriptionRecord, Store } from '../store/store.js';
 import type { PushTarget, SendOutcome } from './sender.js';
 
@@ -28,28 +33,44 @@ export interface PusherDeps {
   maxAttempts?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Milliseconds now (the subscription cache's clock); default Date.now. */
+  now?: () => number;
 }
 
-interface Job {
-  message: Message;
-  recipients: string[];
-}
+type Job =
+  | { kind: 'message'; message: Message; recipients: string[] }
+  | { kind: 'read'; userId: string; conversationId: string; seq: number };
 
 interface Entry {
   target: PushSubscriptionRecord;
+  /** What coalesces: one message push per endpoint, one read push per endpoint and chat. */
+  key: string;
+  kind: Job['kind'];
+  conversationId: string;
+  seq: number;
   payload: string;
   attempts: number;
 }
+
+/** How many (user, conversation) pairs with a pushed message this node remembers. */
+const PUSHED_MAX = 50_000;
+/** How long "this user has (no) push subscriptions" is believed, and for how many users. */
+const SUBSCRIBED_TTL_MS = 60_000;
+const SUBSCRIBED_MAX = 50_000;
 
 /** The longest text a push carries (a notification shows a line or two). */
 const BODY_MAX = 200;
 
 export class Pusher {
   private readonly jobs: Job[] = [];
-  /** Waiting pushes by endpoint (coalesced), and the order they go in. */
+  /** Waiting pushes by key (coalesced), and the order they go in. */
   private readonly waiting = new Map<string, Entry>();
   private readonly ready: string[] = [];
-  /** Endpoints being sent to now, and a newer push that came meanwhile. */
+  /** The newest seq pushed per `user\nconversation`, until the user reads past it. */
+  private readonly pushed = new Map<string, number>();
+  /** Whether a user had subscriptions, and when that was read. */
+  private readonly subscribed = new Map<string, { has: boolean; at: number }>();
+  /** Keys being sent to now, and a newer push that came meanwhile. */
   private readonly inFlight = new Map<string, Entry | null>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private active = 0;
@@ -71,8 +92,61 @@ export class Pusher {
       this.stats.dropped++;
       return;
     }
-    this.jobs.push({ message, recipients });
+    this.jobs.push({ kind: 'message', message, recipients });
     this.pump();
+  }
+
+  /** The user's read position moved (on this node); returns at once, never throws. */
+  readMoved(userId: string, conversationId: string, seq: number): void {
+    if (this.stopped) return;
+    const key = `${userId}\n${conversationId}`;
+    const pushed = this.pushed.get(key);
+    if (pushed === undefined || seq < pushed) return;
+    this.pushed.delete(key);
+    if (this.queued() >= (this.deps.maxQueued ?? 10_000)) {
+      this.stats.dropped++;
+      return;
+    }
+    this.jobs.push({ kind: 'read', userId, conversationId, seq });
+    this.pump();
+  }
+
+  /**
+   * A read position moved on this node: `announce` (to every node, this one included, which
+   * then calls `readMoved`) when the user had push subscriptions when last looked at (within a
+   * minute), so reads of people without push cost no bus traffic. Returns at once; `idle()`
+   * waits for it.
+   */
+  readHere(userId: string, announce: () => void): void {
+    if (this.stopped) return;
+    this.active++;
+    this.mayHaveSubscriptions(userId)
+      .then((has) => {
+        if (has && !this.stopped) announce();
+      })
+      .catch((error: unknown) => this.deps.log?.warn({ err: error }, 'web push read failed'))
+      .finally(() => {
+        this.active--;
+        this.pump();
+      });
+  }
+
+  private async mayHaveSubscriptions(userId: string): Promise<boolean> {
+    const now = (this.deps.now ?? Date.now)();
+    const known = this.subscribed.get(userId);
+    if (known && now - known.at < SUBSCRIBED_TTL_MS) return known.has;
+    let has = false;
+    try {
+      has = (await this.deps.store.pushSubscriptions([userId])).length > 0;
+    } catch {
+      // The store is away: no read push for this user for a while (a hint, not a message), and
+      // no query per read while it stays away.
+    }
+    this.subscribed.delete(userId);
+    if (this.subscribed.size >= SUBSCRIBED_MAX)
+      this.subscribed.delete(this.subscribed.keys().next().value!);
+    this.subscribed.set(userId, { has, at: now });
+    return has;
   }
 
   /** Whether the user has a socket somewhere, so gets no push (tests). */
@@ -119,12 +193,12 @@ export class Pusher {
         this.run(() => this.expand(job));
         continue;
       }
-      const endpoint = this.ready.shift();
-      if (endpoint === undefined) break;
-      const entry = this.waiting.get(endpoint);
+      const key = this.ready.shift();
+      if (key === undefined) break;
+      const entry = this.waiting.get(key);
       if (!entry) continue;
-      this.waiting.delete(endpoint);
-      this.inFlight.set(endpoint, null);
+      this.waiting.delete(key);
+      this.inFlight.set(key, null);
       this.run(() => this.deliver(entry));
     }
     this.settle();
@@ -143,8 +217,34 @@ export class Pusher {
     });
   }
 
+  private expand(job: Job): Promise<void> {
+    return job.kind === 'message' ? this.expandMessage(job) : this.expandRead(job);
+  }
+
+  /** A read: one push per subscription of the user, replacing a waiting push it makes stale. */
+  private async expandRead(job: Job & { kind: 'read' }): Promise<void> {
+    const { userId, conversationId, seq } = job;
+    const payload: ReadPush = { type: 'read', conversationId, seq };
+    for (const target of await this.deps.store.pushSubscriptions([userId])) {
+      const stale = this.waiting.get(target.endpoint);
+      if (stale && stale.conversationId === conversationId && stale.seq <= seq) {
+        this.waiting.delete(target.endpoint);
+        this.stats.coalesced++;
+      }
+      this.enqueue({
+        target,
+        key: `${target.endpoint}\nread\n${conversationId}`,
+        kind: 'read',
+        conversationId,
+        seq,
+        payload: JSON.stringify(payload),
+        attempts: 0,
+      });
+    }
+  }
+
   /** A message's recipients → one coalescing entry per subscription. */
-  private async expand({ message, recipients }: Job): Promise<void> {
+  private async expandMessage({ message, recipients }: Job & { kind: 'message' }): Promise<void> {
     const { store } = this.deps;
     const subscriptions = await store.pushSubscriptions(recipients);
     if (subscriptions.length === 0) return;
@@ -161,30 +261,46 @@ export class Pusher {
       if (conversation.muted && !isMentioned) continue;
       const title =
         conversation.kind === 'group' ? `${senderName} in ${conversation.title}` : senderName;
+      this.remember(`${userId}\n${message.conversationId}`, message.seq);
       for (const target of subscriptions) {
         if (target.userId !== userId) continue;
-        const payload: PushPayload = {
+        const payload: MessagePush = {
           type: 'message',
           conversationId: message.conversationId,
           seq: message.seq,
           title,
           ...(target.preview && { body: message.body.slice(0, BODY_MAX) }),
         };
-        this.enqueue({ target, payload: JSON.stringify(payload), attempts: 0 });
+        this.enqueue({
+          target,
+          key: target.endpoint,
+          kind: 'message',
+          conversationId: message.conversationId,
+          seq: message.seq,
+          payload: JSON.stringify(payload),
+          attempts: 0,
+        });
       }
     }
   }
 
+  private remember(key: string, seq: number): void {
+    this.pushed.delete(key);
+    // Oldest first (insertion order): forgetting one only costs a notification left open.
+    if (this.pushed.size >= PUSHED_MAX) this.pushed.delete(this.pushed.keys().next().value!);
+    this.pushed.set(key, seq);
+  }
+
   private enqueue(entry: Entry): void {
-    const endpoint = entry.target.endpoint;
-    if (this.inFlight.has(endpoint)) {
-      if (this.inFlight.get(endpoint)) this.stats.coalesced++;
-      this.inFlight.set(endpoint, entry);
+    const key = entry.key;
+    if (this.inFlight.has(key)) {
+      if (this.inFlight.get(key)) this.stats.coalesced++;
+      this.inFlight.set(key, entry);
       return;
     }
-    if (this.waiting.has(endpoint)) this.stats.coalesced++;
-    else this.ready.push(endpoint);
-    this.waiting.set(endpoint, entry);
+    if (this.waiting.has(key)) this.stats.coalesced++;
+    else this.ready.push(key);
+    this.waiting.set(key, entry);
   }
 
   private async deliver(entry: Entry): Promise<void> {
@@ -193,8 +309,8 @@ export class Pusher {
     try {
       outcome = await this.deps.send(entry.target, entry.payload);
     } finally {
-      const newer = this.inFlight.get(endpoint);
-      this.inFlight.delete(endpoint);
+      const newer = this.inFlight.get(entry.key);
+      this.inFlight.delete(entry.key);
       if (newer) this.enqueue(newer);
     }
     switch (outcome.kind) {
@@ -232,7 +348,7 @@ export class Pusher {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       // A newer push for this endpoint meanwhile has taken its place: that one goes instead.
-      if (!this.waiting.has(entry.target.endpoint) && !this.inFlight.has(entry.target.endpoint))
+      if (!this.waiting.has(entry.key) && !this.inFlight.has(entry.key))
         this.enqueue({ ...entry, attempts });
       this.pump();
     }, delay);

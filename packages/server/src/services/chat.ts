@@ -267,6 +267,7 @@ export class ChatService {
     );
     if (!result) throw new LetterError('not_found');
     if (result.changed) {
+      if (kind === 'read') this.deps.onRead?.(userId, conversationId, result.seq);
       // The store's audience: members added after this position hear nothing of it.
       this.deps.hub.deliver(result.audience, {
         type: 'receipt',

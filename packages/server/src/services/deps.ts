@@ -26,6 +26,8 @@ export interface ChatDeps {
   groupLimiter: RateLimiter;
   /** A message this node committed, with the members it went to (web push starts here). */
   onMessage?: (message: Message, memberIds: string[]) => void;
+  /** A user's read position moved (web push closes the chat's notifications on their devices). */
+  onRead?: (userId: string, conversationId: string, seq: number) => void;
   /** Deletes file rows and their bytes (files/service.ts): a deleted message's, a deleted user's. */
   files?: { remove(selector: FileSelector): Promise<unknown> };
   /** Where background work that failed (presence announcements) is reported. */

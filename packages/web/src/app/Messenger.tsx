@@ -10,6 +10,7 @@ import { Panel } from '../components/Panel';
 import { SidebarHeader } from '../components/SidebarHeader';
 import { usePort, useSelectedChat, useSnapshot } from './hooks';
 import { useMessageNotifications } from './notifications';
+import { dropWebPush, notifyRead, WebPush } from './web-push';
 import {
   InfoPane,
   MainPane,
@@ -35,10 +36,15 @@ export function Messenger({ me }: { me: User }) {
   const thread = (selectedId && snapshot.threads[selectedId]) || EMPTY_THREAD;
 
   useUnreadTitle(unreadForTitle(snapshot.conversations));
-  const engaged = useMessageNotifications(snapshot.conversations, me.id, (id) => {
-    setPanel('chats');
-    select(id);
-  });
+  const engaged = useMessageNotifications(
+    snapshot.conversations,
+    me.id,
+    (id) => {
+      setPanel('chats');
+      select(id);
+    },
+    selectedId,
+  );
 
   // Group/contact info beside the open chat, and a search hit to scroll to.
   const [infoFor, setInfoFor] = useState<string | null>(null);
@@ -58,7 +64,8 @@ export function Messenger({ me }: { me: User }) {
     // The next person to sign in on this tab should not land in this chat.
     select(null);
     setPanel('chats');
-    void port.logout();
+    // The push subscription goes first, while the session can still delete it on the server.
+    void dropWebPush(port).then(() => port.logout());
   };
 
   useEffect(() => {
@@ -71,7 +78,10 @@ export function Messenger({ me }: { me: User }) {
     (seq: number) => {
       if (!selectedId) return;
       seenRef.current = { id: selectedId, seq };
-      if (document.visibilityState === 'visible') port.markRead(selectedId, seq);
+      if (document.visibilityState === 'visible') {
+        port.markRead(selectedId, seq);
+        notifyRead(selectedId, seq);
+      }
     },
     [port, selectedId],
   );
@@ -97,6 +107,7 @@ export function Messenger({ me }: { me: User }) {
   return (
     <div className="app" data-screen={conversation ? 'chat' : 'list'}>
       <h1 className="visually-hidden">Letter</h1>
+      <WebPush port={port} />
       <ConnectionBanner status={snapshot.connection} />
       <aside className="sidebar" aria-label="Chats and contacts">
         {panel === 'chats' && (

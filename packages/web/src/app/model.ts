@@ -20,6 +20,8 @@ export interface ChatMessage {
   replyToSeq?: number | null | undefined;
   /** emoji → user ids, in reaction order (one reaction per person). */
   reactions?: Readonly<Record<string, readonly string[]>> | undefined;
+  /** The members the message mentions (user ids; groups, resolved by the server at send). */
+  mentions?: readonly string[] | undefined;
   /** Set while the message is not yet acknowledged by the server. */
   outbox?: 'sending' | 'failed' | undefined;
   /** Why a failed message failed (an error code), e.g. `payload_too_large` for a big file. */

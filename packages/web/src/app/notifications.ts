@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { Conversation, Message } from '@letter/protocol';
 import { getPrefs } from '../lib/notify-prefs';
 import { attachmentPreview } from './attachments';
+import { playMessageSound } from '../lib/sound';
 
 export interface NotificationText {
   title: string;
@@ -40,24 +41,31 @@ export function notificationText(
 
 /**
  * Watches the chat list for messages newer than the last one seen. Returns true once a message
- * arrived or went out during this visit: the sensible moment to offer notifications.
+ * arrived or went out during this visit: the sensible moment to offer notifications. A message
+ * from someone else in a chat that is not muted chimes (sound on) when the tab is hidden or
+ * another chat is open.
  */
 export function useMessageNotifications(
   conversations: readonly Conversation[],
   meId: string,
   onOpen: (conversationId: string) => void,
+  openId: string | null = null,
 ): boolean {
   const seen = useRef<Map<string, number> | null>(null);
   const [engaged, setEngaged] = useState(false);
   const open = useRef(onOpen);
+  // Read, not watched: opening a chat is no news.
+  const openChat = useRef(openId);
   useEffect(() => {
     open.current = onOpen;
-  }, [onOpen]);
+    openChat.current = openId;
+  }, [onOpen, openId]);
 
   useEffect(() => {
     const first = seen.current === null;
     const last = (seen.current ??= new Map());
     let fresh = false;
+    let chime = false;
     for (const conversation of conversations) {
       const message = conversation.lastMessage;
       const before = last.get(conversation.id);
@@ -67,7 +75,11 @@ export function useMessageNotifications(
       fresh = true;
       if (message.senderId === null || message.senderId === meId || conversation.muted) continue;
       notify(conversation, message, () => open.current(conversation.id));
+      if (document.visibilityState === 'hidden' || conversation.id !== openChat.current)
+        chime = true;
     }
+    const prefs = getPrefs();
+    if (chime && prefs.enabled && prefs.sound) playMessageSound();
     // After this commit, not within it: the banner is news for the next render.
     if (fresh) queueMicrotask(() => setEngaged(true));
   }, [conversations, meId]);
@@ -84,7 +96,8 @@ function notify(conversation: Conversation, message: Message, onClick: () => voi
       body,
       tag: conversation.id,
       icon: '/icons/icon-192.png',
-      silent: !prefs.sound,
+      // The page's own chime plays (or not) instead: one sound, the same in every browser.
+      silent: true,
     });
     shown.onclick = () => {
       window.focus();

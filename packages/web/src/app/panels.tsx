@@ -10,6 +10,7 @@ import { ChatHeaderActionsContext } from '../components/ChatMenu';
 import type { ChatHeaderActions } from '../components/ChatMenu';
 import { Panel } from '../components/Panel';
 import { downloadJson } from '../lib/download';
+import { setPrefs } from '../lib/notify-prefs';
 import { usePort } from './hooks';
 import { peerOf } from './model';
 import type { AppSnapshot, Thread } from './port';
@@ -143,6 +144,10 @@ export function SettingsPane(props: { me: User; onClose: () => void; onLogout: (
           loadBlocked={loadBlocked}
           onUnblock={(userId) => port.unblock(userId)}
           onLogout={onLogout}
+          onPushPreview={(preview) => {
+            // Not saved on the server: the switch goes back, so it says what pushes do.
+            port.setPushPreview(preview).catch(() => setPrefs({ preview: !preview }));
+          }}
         />
       </Loading>
     </Panel>

@@ -6,6 +6,7 @@ import type { Contact, Conversation, User } from '@letter/protocol';
 import type { ChatMessage, ConnectionStatus, Presence } from './model';
 import type { ConversationPort } from './conversation-port';
 import type { MessagePort } from './message-port';
+import type { PushPort } from './push-port';
 
 export type AuthStatus = 'unknown' | 'signedIn' | 'signedOut';
 
@@ -28,7 +29,7 @@ export interface AppSnapshot {
   threads: Readonly<Record<string, Thread>>;
 }
 
-export interface LetterPort extends ConversationPort, MessagePort {
+export interface LetterPort extends ConversationPort, MessagePort, PushPort {
   subscribe(listener: () => void): () => void;
   /** The same object until something changes, as useSyncExternalStore requires. */
   getSnapshot(): AppSnapshot;

@@ -17,6 +17,7 @@ import type { ChatMessage } from './model';
 import type { AppSnapshot, AuthStatus, LetterPort, Thread } from './port';
 import { createConversationPort } from './sdk-conversation-port';
 import { createMessagePort } from './sdk-message-port';
+import { createPushPort } from './sdk-push-port';
 
 /** Own messages are keyed by clientMsgId so the pending echo and the stored copy share a node. */
 const OWN = 'c:';
@@ -70,6 +71,7 @@ export function createSdkPort(client: LetterClient): LetterPort {
         system: message.system,
         replyToSeq: message.replyToSeq,
         reactions: message.reactions,
+        mentions: message.mentions,
         ...(message.attachments.length > 0 && {
           attachments: message.attachments.map((a) => ({ ...a, key: a.id })),
         }),
@@ -203,6 +205,8 @@ export function createSdkPort(client: LetterClient): LetterPort {
     ...createConversationPort(client),
     // Edit, delete, reactions, receipts, user lookups: see sdk-message-port.ts.
     ...createMessagePort(client),
+    // The VAPID key, this browser's subscription, the preview setting: see sdk-push-port.ts.
+    ...createPushPort(client),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -138,6 +138,15 @@ function ChatListItem({
           </span>
           {online && <span className="visually-hidden">, online</span>}
           {muted && <MutedIcon />}
+          {(conversation.unreadMentions ?? 0) > 0 && (
+            <span
+              className="unread-badge mention-badge"
+              role="img"
+              aria-label={`${conversation.unreadMentions} unread mention${conversation.unreadMentions === 1 ? '' : 's'}`}
+            >
+              @
+            </span>
+          )}
           {unread > 0 && (
             <span
               className={`unread-badge${muted ? ' muted-badge' : ''}`}

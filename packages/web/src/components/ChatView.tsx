@@ -200,6 +200,11 @@ export function ChatView(props: ChatViewProps) {
             before={files.attachButton}
             after={files.micButton}
             onPasteFiles={files.addFiles}
+            mentionCandidates={
+              conversation.kind === 'group'
+                ? conversation.members.filter((m) => m.user.id !== meId).map((m) => m.user)
+                : undefined
+            }
           />
         ))}
     </section>

@@ -1,5 +1,7 @@
 import { useRef, useState } from 'react';
 import type { KeyboardEvent, ReactNode } from 'react';
+import type { User } from '@letter/protocol';
+import { useMentionPicker } from './MentionPicker';
 
 export interface ComposerProps {
   /** Returns once the message is in the outbox; the composer clears at once regardless. */
@@ -22,6 +24,8 @@ export interface ComposerProps {
   after?: ReactNode;
   /** Files pasted into the input (a screenshot from the clipboard). */
   onPasteFiles?: ((files: File[]) => void) | undefined;
+  /** A group's other members: typing `@` offers them (MentionPicker). */
+  mentionCandidates?: readonly User[] | undefined;
 }
 
 /** The contract drops `typing` frames sent more often than every 2 s. */
@@ -41,11 +45,13 @@ export function Composer({
   before,
   after,
   onPasteFiles,
+  mentionCandidates,
 }: ComposerProps) {
   const [text, setText] = useState(draft);
   const lastTypingAt = useRef(0);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const canSend = text.trim().length > 0 && !disabled;
+  const mention = useMentionPicker(mentionCandidates, text, handleChange, inputRef);
 
   function update(next: string) {
     setText(next);
@@ -62,6 +68,7 @@ export function Composer({
   }
 
   function handleKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (mention.onKeyDown(event)) return;
     if (event.key === 'Escape' && onCancel) {
       event.preventDefault();
       onCancel();
@@ -95,7 +102,9 @@ export function Composer({
         }}
       >
         {before}
+        {mention.picker}
         <textarea
+          {...mention.inputProps}
           ref={inputRef}
           className="composer-input"
           aria-label={mode === 'edit' ? 'Edit message' : 'Message'}

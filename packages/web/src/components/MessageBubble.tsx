@@ -2,7 +2,7 @@ import type { CSSProperties } from 'react';
 import type { ChatMessage, Tick } from '../app/model';
 import { formatClock, hueOf } from '../lib/format';
 import { BubbleAttachments } from './attachments/BubbleAttachments';
-import { Linkified } from '../lib/linkify';
+import { Mentioned } from '../lib/mentions';
 import { MessageMenu } from './MessageMenu';
 import { ReactionBar } from './ReactionBar';
 import { ReplyPreview } from './ReplyPreview';
@@ -37,7 +37,13 @@ export interface MessageBubbleProps {
   nameOf?: ((userId: string) => string) | undefined;
   actions?: MessageActions | undefined;
   highlighted?: boolean | undefined;
+  /** Lower-cased usernames of the members this message mentions (groups). */
+  mentionNames?: ReadonlySet<string> | undefined;
+  /** The reader's username, lower-cased: their own mentions stand out. */
+  meUsername?: string | undefined;
 }
+
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 export function MessageBubble(props: MessageBubbleProps) {
   const { message, mine, senderName, showSender, continued, tick, onRetry, actions } = props;
@@ -49,9 +55,10 @@ export function MessageBubble(props: MessageBubbleProps) {
   const myReaction =
     Object.entries(reactions).find(([, users]) => users.includes(meId))?.[0] ?? null;
   const replyToSeq = message.replyToSeq ?? null;
+  const mentionsMe = !mine && meId !== '' && (message.mentions?.includes(meId) ?? false);
   return (
     <li
-      className={`message ${mine ? 'mine' : 'theirs'}${continued ? ' continued' : ''}${props.highlighted ? ' highlighted' : ''}`}
+      className={`message ${mine ? 'mine' : 'theirs'}${continued ? ' continued' : ''}${props.highlighted ? ' highlighted' : ''}${mentionsMe ? ' mentions-me' : ''}`}
       data-seq={message.seq ?? undefined}
       data-key={message.key}
     >
@@ -86,7 +93,11 @@ export function MessageBubble(props: MessageBubbleProps) {
             {deleted ? (
               <em className="muted">This message was deleted</em>
             ) : (
-              <Linkified text={message.body} />
+              <Mentioned
+                text={message.body}
+                names={props.mentionNames ?? NO_NAMES}
+                me={props.meUsername}
+              />
             )}
           </span>
         )}

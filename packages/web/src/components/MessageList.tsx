@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ConversationKind, Member } from '@letter/protocol';
 import type { ChatMessage } from '../app/model';
 import { describeSystem, tickOf } from '../app/model';
@@ -47,6 +47,10 @@ interface ScrollMemo {
 export function MessageList(props: MessageListProps) {
   const { messages, members, meId, kind, hasMore, loadingOlder, onLoadOlder, onSeen, onRetry } =
     props;
+  const usernames = useMemo(
+    () => new Map(members.map((m) => [m.user.id, m.user.username.toLowerCase()])),
+    [members],
+  );
   const scrollerRef = useRef<HTMLDivElement>(null);
   const memo = useRef<ScrollMemo>({
     mounted: false,
@@ -173,6 +177,7 @@ export function MessageList(props: MessageListProps) {
             meId,
             kind,
             members,
+            usernames,
             nameOf,
             onRetry,
             now: props.now,
@@ -206,11 +211,26 @@ interface RowContext {
   meId: string;
   kind: ConversationKind;
   members: readonly Member[];
+  /** Lower-cased usernames by user id, for mentions. */
+  usernames: ReadonlyMap<string, string>;
   nameOf: (id: string) => string;
   onRetry: ((key: string) => void) | undefined;
   now: Date | undefined;
   actions: MessageActions | undefined;
   onJumpTo: (seq: number) => void;
+}
+
+function mentionNames(
+  message: ChatMessage,
+  usernames: ReadonlyMap<string, string>,
+): ReadonlySet<string> | undefined {
+  if (!message.mentions?.length) return undefined;
+  const names = new Set<string>();
+  for (const id of message.mentions) {
+    const name = usernames.get(id);
+    if (name) names.add(name);
+  }
+  return names;
 }
 
 function renderRows(messages: readonly ChatMessage[], ctx: RowContext) {
@@ -264,6 +284,8 @@ function renderRows(messages: readonly ChatMessage[], ctx: RowContext) {
           onJumpToQuote={ctx.onJumpTo}
           nameOf={ctx.nameOf}
           actions={ctx.actions}
+          mentionNames={mentionNames(message, ctx.usernames)}
+          meUsername={ctx.usernames.get(ctx.meId)}
         />,
       );
     }

@@ -1,5 +1,10 @@
 import { useState } from 'react';
-import { notificationPermission, setPrefs, useNotifyPrefs } from '../lib/notify-prefs';
+import {
+  notificationPermission,
+  permissionChanged,
+  setPrefs,
+  useNotifyPrefs,
+} from '../lib/notify-prefs';
 import type { Permission } from '../lib/notify-prefs';
 
 /**
@@ -21,7 +26,13 @@ export function NotificationBanner(props: { requestPermission?: () => Promise<Pe
           type="button"
           className="primary-button"
           onClick={() => {
-            ask().then(setPermission, () => setPermission('denied'));
+            ask().then(
+              (answer) => {
+                setPermission(answer);
+                permissionChanged();
+              },
+              () => setPermission('denied'),
+            );
           }}
         >
           Turn on notifications

@@ -1,5 +1,10 @@
 import { useId } from 'react';
-import { notificationPermission, setPrefs, useNotifyPrefs } from '../lib/notify-prefs';
+import {
+  notificationPermission,
+  permissionChanged,
+  setPrefs,
+  useNotifyPrefs,
+} from '../lib/notify-prefs';
 import type { NotifyPrefs } from '../lib/notify-prefs';
 
 const PERMISSION_TEXT = {
@@ -9,8 +14,13 @@ const PERMISSION_TEXT = {
   unsupported: 'This browser cannot show notifications.',
 } as const;
 
-/** Notifications on/off, message text in them, sound: stored in this browser only for now. */
-export function NotificationSettings() {
+/**
+ * Notifications on/off and sound are kept in this browser; message text in notifications is
+ * the account's setting on the server too (`onPreviewChange`), so pushes to every device follow it.
+ */
+export function NotificationSettings(props: {
+  onPreviewChange?: ((preview: boolean) => void) | undefined;
+}) {
   const prefs = useNotifyPrefs();
   const permission = notificationPermission();
   const note = PERMISSION_TEXT[permission];
@@ -22,16 +32,20 @@ export function NotificationSettings() {
         label="Show message text in notifications"
         prefs={prefs}
         disabled={!prefs.enabled}
+        onPreviewChange={props.onPreviewChange}
       />
       <Toggle name="sound" label="Play a sound" prefs={prefs} disabled={!prefs.enabled} />
       {note && <p className="muted">{note}</p>}
-      <p className="muted">These settings are kept in this browser only.</p>
+      <p className="muted">
+        Notifications and sound are set for this browser; message text for all your devices.
+      </p>
     </div>
   );
 }
 
 function Toggle(props: {
   name: 'enabled' | 'preview' | 'sound';
+  onPreviewChange?: ((preview: boolean) => void) | undefined;
   label: string;
   prefs: NotifyPrefs;
   disabled?: boolean;
@@ -48,7 +62,8 @@ function Toggle(props: {
           const checked = event.currentTarget.checked;
           setPrefs({ [props.name]: checked });
           if (props.name === 'enabled' && checked && notificationPermission() === 'default')
-            void Notification.requestPermission();
+            void Notification.requestPermission().then(permissionChanged);
+          if (props.name === 'preview') props.onPreviewChange?.(checked);
         }}
       />
       <label htmlFor={id}>{props.label}</label>

@@ -11,7 +11,10 @@ import { NotificationBanner } from './NotificationBanner';
 import { NotificationSettings } from './NotificationSettings';
 import { notificationText, useMessageNotifications } from '../app/notifications';
 import { getPrefs, resetPrefsCache } from '../lib/notify-prefs';
+import { playMessageSound } from '../lib/sound';
 import { alice, bob, carol, conversation, member, message } from '../testing/fixtures';
+
+vi.mock('../lib/sound', () => ({ playMessageSound: vi.fn() }));
 
 const shown: { title: string; options: NotificationOptions; instance: { onclick?: () => void } }[] =
   [];
@@ -75,10 +78,13 @@ describe('NotificationSettings', () => {
   it('switches notifications, preview and sound, kept in localStorage', async () => {
     permission = 'granted';
     const user = userEvent.setup();
-    render(<NotificationSettings />);
+    const onPreviewChange = vi.fn();
+    render(<NotificationSettings onPreviewChange={onPreviewChange} />);
     const preview = screen.getByRole('checkbox', { name: 'Show message text in notifications' });
     expect((preview as HTMLInputElement).checked).toBe(true);
     await user.click(preview);
+    // The account's setting on the server: every device's pushes follow it.
+    expect(onPreviewChange).toHaveBeenCalledExactlyOnceWith(false);
     await user.click(screen.getByRole('checkbox', { name: 'Play a sound' }));
     expect(getPrefs()).toMatchObject({ enabled: true, preview: false, sound: false });
     await user.click(screen.getByRole('checkbox', { name: 'Show notifications' }));
@@ -136,6 +142,28 @@ describe('in-tab notifications', () => {
     resetPrefsCache();
     update([group(5)]);
     expect(shown).toHaveLength(0);
+  });
+
+  it('chimes for a message in another chat or a hidden tab, not in the open chat, not when off', () => {
+    vi.mocked(playMessageSound).mockClear();
+    const onOpen = vi.fn();
+    const hook = renderHook(
+      ({ list, openId }: { list: Conversation[]; openId: string | null }) =>
+        useMessageNotifications(list, alice.id, onOpen, openId),
+      { initialProps: { list: [group(1)], openId: 'g1' as string | null } },
+    );
+    hook.rerender({ list: [group(2)], openId: 'g1' });
+    expect(playMessageSound).not.toHaveBeenCalled();
+    hook.rerender({ list: [group(3)], openId: null });
+    expect(playMessageSound).toHaveBeenCalledTimes(1);
+    visibility = 'hidden';
+    hook.rerender({ list: [group(4)], openId: 'g1' });
+    expect(playMessageSound).toHaveBeenCalledTimes(2);
+    hook.rerender({ list: [group(5, alice.id)], openId: null });
+    window.localStorage.setItem('letter.notifications', JSON.stringify({ sound: false }));
+    resetPrefsCache();
+    hook.rerender({ list: [group(6)], openId: null });
+    expect(playMessageSound).toHaveBeenCalledTimes(2);
   });
 
   it('"New message" instead of the text when previews are off', () => {

@@ -16,6 +16,8 @@ export interface SettingsPanelProps {
   loadBlocked: () => Promise<readonly User[]>;
   onUnblock: (userId: string) => Promise<unknown>;
   onLogout: () => void;
+  /** "Message text in notifications" changed: the server's setting, for every device. */
+  onPushPreview?: ((preview: boolean) => void) | undefined;
 }
 
 /** Profile and account: name, notifications, password, blocked people, data export, deletion, log out. */
@@ -31,7 +33,7 @@ export function SettingsPanel(props: SettingsPanelProps) {
       </div>
       <DisplayNameForm me={props.me} onRename={props.onRename} />
       <Section title="Notifications">
-        <NotificationSettings />
+        <NotificationSettings onPreviewChange={props.onPushPreview} />
       </Section>
       <PasswordForm onChangePassword={props.onChangePassword} />
       <BlockedList loadBlocked={props.loadBlocked} onUnblock={props.onUnblock} />

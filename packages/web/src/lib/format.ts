@@ -11,8 +11,23 @@ export function daysBetween(earlier: Date, later: Date): number {
   return Math.round((startOfDay(later) - startOfDay(earlier)) / DAY_MS);
 }
 
+/**
+ * `toLocale…String(undefined, options)` builds a new Intl formatter on every call, which costs
+ * more than everything else a message row does: each format is made once and kept.
+ */
+const formats = new Map<string, Intl.DateTimeFormat>();
+function formatter(options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = JSON.stringify(options);
+  let format = formats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(undefined, options);
+    formats.set(key, format);
+  }
+  return format;
+}
+
 export function formatClock(iso: string): string {
-  return new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return formatter({ hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
 }
 
 /** The chat list's time column: a clock today, "Yesterday", a weekday this week, else a date. */
@@ -21,8 +36,8 @@ export function formatListTime(iso: string, now: Date = new Date()): string {
   const days = daysBetween(date, now);
   if (days <= 0) return formatClock(iso);
   if (days === 1) return 'Yesterday';
-  if (days < 7) return date.toLocaleDateString(undefined, { weekday: 'long' });
-  return date.toLocaleDateString(undefined, { year: '2-digit', month: '2-digit', day: '2-digit' });
+  if (days < 7) return formatter({ weekday: 'long' }).format(date);
+  return formatter({ year: '2-digit', month: '2-digit', day: '2-digit' }).format(date);
 }
 
 /** A day separator's label in the message list. */
@@ -31,12 +46,12 @@ export function formatDayLabel(iso: string, now: Date = new Date()): string {
   const days = daysBetween(date, now);
   if (days <= 0) return 'Today';
   if (days === 1) return 'Yesterday';
-  if (days < 7) return date.toLocaleDateString(undefined, { weekday: 'long' });
-  return date.toLocaleDateString(undefined, {
+  if (days < 7) return formatter({ weekday: 'long' }).format(date);
+  return formatter({
     year: date.getFullYear() === now.getFullYear() ? undefined : 'numeric',
     month: 'long',
     day: 'numeric',
-  });
+  }).format(date);
 }
 
 /** A stable key for the local calendar day of an instant. */
@@ -57,10 +72,10 @@ export function formatPresence(
   const clock = formatClock(lastSeenAt);
   if (days <= 0) return `last seen today at ${clock}`;
   if (days === 1) return `last seen yesterday at ${clock}`;
-  return `last seen ${new Date(lastSeenAt).toLocaleDateString(undefined, {
+  return `last seen ${formatter({
     month: 'short',
     day: 'numeric',
-  })} at ${clock}`;
+  }).format(new Date(lastSeenAt))} at ${clock}`;
 }
 
 /** Up to two initials from a display name, for avatars. */

@@ -46,12 +46,25 @@ export function getPrefs(): NotifyPrefs {
 }
 
 export function setPrefs(change: Partial<NotifyPrefs>): void {
-  current = { ...getPrefs(), ...change };
+  const before = getPrefs();
+  // Nothing new: no write, and no re-render of everything that reads the prefs.
+  if (Object.entries(change).every(([name, value]) => before[name as keyof NotifyPrefs] === value))
+    return;
+  current = { ...before, ...change };
   try {
     window.localStorage.setItem(KEY, JSON.stringify(current));
   } catch {
     // Storage full or refused: the choice still holds for this visit.
   }
+  for (const listener of listeners) listener();
+}
+
+/**
+ * The browser's permission changed (the person answered its prompt): the prefs' readers look
+ * again (web push subscribes once it is granted).
+ */
+export function permissionChanged(): void {
+  current = { ...getPrefs() };
   for (const listener of listeners) listener();
 }
 

@@ -3,11 +3,13 @@
  * valid and its icons are the PNGs it names, the service worker activates and controls the
  * page, a message arriving while the tab is hidden raises a notification whose click opens the
  * chat, and a push delivered through the DevTools protocol (as a push service would) shows a
- * notification whose click opens the chat in the open tab.
+ * notification whose click opens the chat in the open tab (none while the tab is focused), and a
+ * `read` push closes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, logIn, Pages, PASSWORD, startServer } from './harness';
+import { join } from 'node:path';
+import { ensureScreenshotDir, launchBrowser, logIn, Pages, PASSWORD, startServer } from './harness';
 import type { RunningServer } from './harness';
 import * as api from './api';
 
@@ -36,6 +38,37 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await server?.stop();
 });
+
+/**
+ * A headless browser has no system notification to photograph: this draws what the service
+ * worker's `registration.getNotifications()` holds as a notification card, labelled as such.
+ */
+async function screenshotNotifications(
+  page: Page,
+  shown: { title: string; body: string; tag: string }[],
+): Promise<void> {
+  const icon = Buffer.from(
+    await (await fetch(`${server.url}/icons/icon-192.png`)).arrayBuffer(),
+  ).toString('base64');
+  const escape = (text: string) =>
+    text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  const cards = shown
+    .map(
+      (n) => `<div class="card"><img src="data:image/png;base64,${icon}" alt="">
+        <div><b>${escape(n.title)}</b><p>${escape(n.body)}</p><small>${escape(server.url)} · tag ${escape(n.tag)}</small></div></div>`,
+    )
+    .join('');
+  await page.setViewportSize({ width: 560, height: 220 });
+  await page.setContent(`<style>
+      body { font: 14px system-ui, sans-serif; background: #dfe3e6; margin: 16px; }
+      .card { display: flex; gap: 12px; background: #fff; border-radius: 10px; padding: 12px;
+        box-shadow: 0 2px 8px rgb(0 0 0 / 20%); }
+      img { width: 48px; height: 48px; border-radius: 8px; }
+      p { margin: 4px 0; } small { color: #555; } h1 { font-size: 12px; color: #333; }
+    </style><h1>Shown by Letter's service worker (registration.getNotifications(), drawn
+    here: headless Chromium has no system notification area)</h1>${cards}`);
+  await page.screenshot({ path: join(ensureScreenshotDir(), 'notification.png') });
+}
 
 /** PNG width and height from its IHDR chunk. */
 function pngSize(bytes: Buffer): [number, number] {
@@ -127,6 +160,13 @@ describe('notifications', () => {
         configurable: true,
         get: () => (w.__hidden ? 'hidden' : 'visible'),
       });
+      // The chime (WebAudio, two tones): count the tones it starts.
+      (w as unknown as { __tones: number }).__tones = 0;
+      const createOscillator = AudioContext.prototype.createOscillator;
+      AudioContext.prototype.createOscillator = function (this: AudioContext) {
+        (w as unknown as { __tones: number }).__tones++;
+        return createOscillator.call(this);
+      };
       const Real = window.Notification;
       window.Notification = class extends Real {
         constructor(title: string, options?: NotificationOptions) {
@@ -148,6 +188,8 @@ describe('notifications', () => {
       (window as any).__notes.map((n: any) => ({ title: n.title, body: n.body, tag: n.tag })),
     );
     expect(notes).toEqual([{ title: 'Ben Pwa', body: 'are you there?', tag: chatId }]);
+    // Sound on (the default): the chime played.
+    expect(await page.evaluate(() => (window as any).__tones)).toBe(2);
     // The browser calls onclick when the person clicks it.
     await page.evaluate(() => (window as any).__notes[0].note.onclick());
     await page.getByRole('heading', { name: 'Ben Pwa' }).waitFor();
@@ -166,12 +208,6 @@ describe('notifications', () => {
       });
       void cdp.send('ServiceWorker.enable');
     });
-    const payload = { type: 'message', conversationId: chatId, seq: 9, title: 'Ben Pwa' };
-    await cdp.send('ServiceWorker.deliverPushMessage', {
-      origin: server.url,
-      registrationId,
-      data: JSON.stringify(payload),
-    });
     const readNotifications = () =>
       page.evaluate(async () => {
         const registration = await navigator.serviceWorker.ready;
@@ -181,15 +217,42 @@ describe('notifications', () => {
           tag: n.tag,
         }));
       });
-    await expect
-      .poll(readNotifications, { timeout: 10_000 })
-      .toEqual([{ title: 'Ben Pwa', body: 'New message', tag: chatId }]);
-    // A `read` push (read on another device) closes it.
+    const payload = { type: 'message', conversationId: chatId, seq: 9, title: 'Ben Pwa' };
+    // While the Letter tab is focused a push shows nothing (the tab shows the message; Chrome
+    // allows a silent push then). Playwright makes every page think it is focused: off for this
+    // one, and another tab in front, as when the person is elsewhere.
     await cdp.send('ServiceWorker.deliverPushMessage', {
       origin: server.url,
       registrationId,
-      data: JSON.stringify({ type: 'read', conversationId: chatId }),
+      data: JSON.stringify({ ...payload, conversationId: 'while-focused' }),
     });
+    // The worker handles it after the call returns: give it a moment, then nothing may show.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await readNotifications()).toEqual([]);
+    await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
+    const elsewhere = await context.newPage();
+    await elsewhere.bringToFront();
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: server.url,
+      registrationId,
+      data: JSON.stringify(payload),
+    });
+    await expect
+      .poll(readNotifications, { timeout: 10_000 })
+      .toEqual([{ title: 'Ben Pwa', body: 'New message', tag: chatId }]);
+    // A `read` push (read on another device) below the shown seq leaves it; up to it closes it.
+    const deliver = (data: object) =>
+      cdp.send('ServiceWorker.deliverPushMessage', {
+        origin: server.url,
+        registrationId,
+        data: JSON.stringify(data),
+      });
+    await deliver({ type: 'read', conversationId: chatId, seq: 8 });
+    await deliver({ type: 'read', conversationId: 'while-focused', seq: 99 });
+    expect(await readNotifications()).toEqual([
+      { title: 'Ben Pwa', body: 'New message', tag: chatId },
+    ]);
+    await deliver({ type: 'read', conversationId: chatId, seq: 9 });
     await expect.poll(readNotifications, { timeout: 10_000 }).toEqual([]);
 
     // Shown again, then clicked: the worker gets `notificationclick` as the browser would send
@@ -202,6 +265,7 @@ describe('notifications', () => {
     await expect
       .poll(readNotifications, { timeout: 10_000 })
       .toEqual([{ title: 'Ben Pwa', body: 'see you at 8', tag: chatId }]);
+    await screenshotNotifications(elsewhere, await readNotifications());
     const worker = context.serviceWorkers().find((w) => w.url() === `${server.url}/sw.js`);
     expect(worker).toBeDefined();
     await worker!.evaluate(async () => {
