@@ -248,6 +248,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     store,
     auth,
     chat,
+    files,
     presence,
     clock,
     limiters: {

@@ -11,7 +11,8 @@ import { Transform } from 'node:stream';
 import { fileTypeStream, type ReadableStreamWithFileType } from 'file-type';
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
-import { LetterError } from '@letter/protocol';
+import { LetterError, type Conversation, type Message } from '@letter/protocol';
+import { filePath } from '../store/shared/attachments.js';
 import type { FileRecord, FileSelector, RemovedFiles, Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Ids } from '../util/ids.js';
@@ -43,19 +44,6 @@ export interface FileServiceOptions {
   ids: Ids;
   maxUploadBytes: number;
   userQuotaBytes: number;
-}
-
-/** A message attachment as members get it (contract: `message.attachments`). */
-export interface AttachmentView {
-  id: string;
-  name: string;
-  size: number;
-  mime: string;
-  width?: number;
-  height?: number;
-  thumbhash?: string;
-  url: string;
-  thumbnailUrl?: string;
 }
 
 /** Signed URLs in messages live this long (within the contract's 5 min – 24 h). */
@@ -176,22 +164,32 @@ export class FileService {
     return this.options.signer.verify(fileId, query, this.options.clock.now());
   }
 
-  /** How `viewerId` gets the file in a message: its facts and signed URLs for them alone. */
-  attachmentView(file: FileRecord, viewerId: string): AttachmentView {
-    const query = this.signQuery(file.id, viewerId);
+  /**
+   * The message as `viewerId` gets it: each attachment's URLs signed for them alone (the store's
+   * messages carry the paths unsigned). The same object when it has no attachments, so a
+   * text message keeps its one serialization (hub messageJson).
+   */
+  signMessage(message: Message, viewerId: string, ttlSeconds?: number): Message {
+    if (message.attachments.length === 0) return message;
     return {
-      id: file.id,
-      name: file.name,
-      size: file.size,
-      mime: file.mime,
-      ...(file.width !== null && { width: file.width }),
-      ...(file.height !== null && { height: file.height }),
-      ...(file.thumbhash !== null && { thumbhash: file.thumbhash }),
-      url: `/api/files/${encodeURIComponent(file.id)}?${query}`,
-      ...(file.thumbSha256 !== null && {
-        thumbnailUrl: `/api/files/${encodeURIComponent(file.id)}/thumbnail?${query}`,
+      ...message,
+      attachments: message.attachments.map((file) => {
+        const query = this.signQuery(file.id, viewerId, ttlSeconds);
+        const url = filePath(file.id);
+        return {
+          ...file,
+          url: `${url}?${query}`,
+          ...(file.thumbnailUrl !== undefined && { thumbnailUrl: `${url}/thumbnail?${query}` }),
+        };
       }),
     };
+  }
+
+  /** A conversation as `viewerId` gets it: its lastMessage's URLs signed for them. */
+  signConversation(conversation: Conversation, viewerId: string): Conversation {
+    const last = conversation.lastMessage;
+    if (!last || last.attachments.length === 0) return conversation;
+    return { ...conversation, lastMessage: this.signMessage(last, viewerId) };
   }
 
   /** Deletes the selected file rows, then the bytes no file names any more. */

@@ -26,8 +26,15 @@ export interface ChatDeps {
   groupLimiter: RateLimiter;
   /** A message this node committed, with the members it went to (web push starts here). */
   onMessage?: (message: Message, memberIds: string[]) => void;
-  /** Deletes file rows and their bytes (files/service.ts): a deleted message's, a deleted user's. */
-  files?: { remove(selector: FileSelector): Promise<unknown> };
+  /**
+   * Files (files/service.ts): deletes file rows and their bytes (a deleted message's, a deleted
+   * user's), and signs a message's attachment URLs for the one viewer it goes to.
+   */
+  files: {
+    remove(selector: FileSelector): Promise<unknown>;
+    signMessage(message: Message, viewerId: string, ttlSeconds?: number): Message;
+    signConversation(conversation: Conversation, viewerId: string): Conversation;
+  };
   /** Where background work that failed (presence announcements) is reported. */
   log?: { warn(details: object, message: string): void };
 }

@@ -108,6 +108,8 @@ export interface NewMessage {
    * members at the commit of a group message (never the sender) as `message.mentions`.
    */
   mentions?: string[] | undefined;
+  /** Files to attach (ids), in the same transaction and on the same terms as `attachFiles`. */
+  attachments?: string[] | undefined;
   /**
    * The members version of the caller's cached member list, if it has one. When the
    * conversation's version differs at commit, the result carries the current `members`.
@@ -495,7 +497,8 @@ export interface Store {
   // Messages
   /**
    * Appends with the next gap-free seq. Idempotent on (senderId, clientMsgId): a repeat returns
-   * the original with `created: false`. Throws `not_found` when the sender is not a member,
+   * the original with `created: false` (and attaches nothing). Attaches `attachments` in the
+   * same transaction (`not_found` and nothing stored when one may not be attached). Throws `not_found` when the sender is not a member,
    * `blocked` when it is a direct conversation and either side blocked the other.
    * Advances the sender's own read and delivered position to the new seq.
    */

@@ -1,7 +1,7 @@
 /** File metadata for the PostgreSQL store (the queries are shared/queries.ts's). */
 import { LetterError } from '@letter/protocol';
-import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
-import { writeTx, type Db } from './db.js';
+import type { FileRecord, FileSelector, NewFile, RemovedFiles, Store } from '../store.js';
+import { writeTx, type Db, type Tx } from './db.js';
 import {
   blobInUse,
   claimFile,
@@ -13,6 +13,20 @@ import {
   uploadedBytes,
 } from '../shared/queries.js';
 import { fileRow, toFileRecord } from '../shared/rows.js';
+
+type AttachInput = Parameters<Store['attachFiles']>[0];
+
+/** attachFiles inside the caller's transaction (appendMessage's): all or none with it. */
+export async function attachIn(tx: Tx, input: AttachInput): Promise<FileRecord[]> {
+  const attached: FileRecord[] = [];
+  for (const fileId of input.fileIds) {
+    const result = await claimFile(tx, { ...input, fileId }).executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1)
+      throw new LetterError('not_found', 'Unknown file, or not yours to attach.');
+    attached.push(toFileRecord(await fileById(tx, fileId).executeTakeFirstOrThrow()));
+  }
+  return attached;
+}
 
 export class PostgresFiles {
   constructor(private readonly db: Db) {}
@@ -33,22 +47,8 @@ export class PostgresFiles {
     return row ? toFileRecord(row) : null;
   }
 
-  attachFiles(input: {
-    fileIds: string[];
-    uploaderId: string;
-    conversationId: string;
-    seq: number;
-  }): Promise<FileRecord[]> {
-    return writeTx(this.db, async (tx) => {
-      const attached: FileRecord[] = [];
-      for (const fileId of input.fileIds) {
-        const result = await claimFile(tx, { ...input, fileId }).executeTakeFirst();
-        if (Number(result.numUpdatedRows) !== 1)
-          throw new LetterError('not_found', 'Unknown file, or not yours to attach.');
-        attached.push(toFileRecord(await fileById(tx, fileId).executeTakeFirstOrThrow()));
-      }
-      return attached;
-    });
+  attachFiles(input: AttachInput): Promise<FileRecord[]> {
+    return writeTx(this.db, (tx) => attachIn(tx, input));
   }
 
   async uploadedBytes(userId: string): Promise<number> {

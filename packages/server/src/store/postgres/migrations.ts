@@ -232,6 +232,14 @@ export const pgMigrations: readonly PgMigration[] = [
       CREATE INDEX files_unattached ON files (created_at) WHERE conversation_id IS NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'message attachments (metadata on the message row)',
+    sql: `
+      -- The files of a message as sent (JSON), written with the message: reads need no join.
+      ALTER TABLE messages ADD COLUMN attachments_json text;
+    `,
+  },
 ];
 
 export const pgLatestVersion = pgMigrations.reduce((max, m) => Math.max(max, m.version), 0);

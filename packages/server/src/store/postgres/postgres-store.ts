@@ -44,7 +44,7 @@ import type {
 import { Abort, readTx, writeTx, type Db } from './db.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresPush } from './push.js';
-import { PostgresFiles } from './files.js';
+import { attachIn, PostgresFiles } from './files.js';
 import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
 import type { PostgresCore } from './core.js';
 import { PostgresGroups } from './groups.js';
@@ -372,7 +372,16 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
             (await memberSetOf(tx, conversationId)).userIds,
           )
         : [];
-      const row = userMessageRow(message, seq, mentions);
+      // Attached in this transaction: any failure below (or an Abort) detaches them again.
+      const files = message.attachments?.length
+        ? await attachIn(tx, {
+            fileIds: message.attachments,
+            uploaderId: senderId,
+            conversationId,
+            seq,
+          })
+        : [];
+      const row = userMessageRow(message, seq, mentions, files);
       if (!(await this.insertMessage(tx, row))) {
         // The same (sender, clientMsgId) committed meanwhile in another conversation (a repeat
         // in this one would have queued on our lock and been found above).

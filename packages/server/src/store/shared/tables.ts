@@ -79,6 +79,11 @@ export interface MessagesTable {
   system_json: string | null;
   /** JSON array of the user ids a message mentions; null when none. */
   mentions_json: string | null;
+  /**
+   * JSON array of the message's files as sent (StoredAttachment, shared/attachments.ts), written
+   * in the append's transaction; null when none. History reads it with the row, no join.
+   */
+  attachments_json: string | null;
 }
 
 export interface ReactionsTable {
@@ -171,6 +176,7 @@ export const MESSAGE_COLUMNS = [
   'msg.reply_to_seq',
   'msg.system_json',
   'msg.mentions_json',
+  'msg.attachments_json',
 ] as const;
 
 /** A message row's values by column, for an INSERT whose parameters are named by column. */

@@ -290,6 +290,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX files_unattached ON files(created_at) WHERE conversation_id IS NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'message attachments (metadata on the message row)',
+    sql: `
+      -- The files of a message as sent (JSON), written with the message: reads need no join.
+      ALTER TABLE messages ADD COLUMN attachments_json TEXT;
+    `,
+  },
 ];
 
 export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);

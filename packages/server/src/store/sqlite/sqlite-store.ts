@@ -360,7 +360,15 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     const mentions = message.mentions?.length
       ? mentionsOf(message, isGroup, this.memberIds(conversationId))
       : [];
-    const row = userMessageRow(message, seq, mentions);
+    const files = message.attachments?.length
+      ? this.files.attachFiles({
+          fileIds: message.attachments,
+          uploaderId: senderId,
+          conversationId,
+          seq,
+        })
+      : [];
+    const row = userMessageRow(message, seq, mentions, files);
     this.insertMessageRow(row);
     for (const userId of mentions) this.push.insertMention({ conversationId, userId, seq });
     this.moveOwnPositions(conversationId, senderId, check, seq, message.createdAt);

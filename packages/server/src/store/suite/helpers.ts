@@ -75,7 +75,12 @@ export class SuiteKit {
     sender: User,
     body = 'hello',
     createdAt = T0,
-    extra: { clientMsgId?: string; replyToSeq?: number; mentions?: string[] } = {},
+    extra: {
+      clientMsgId?: string;
+      replyToSeq?: number;
+      mentions?: string[];
+      attachments?: string[];
+    } = {},
   ) {
     return this.store.appendMessage({
       id: this.id('m'),
@@ -86,6 +91,7 @@ export class SuiteKit {
       replyToSeq: extra.replyToSeq ?? null,
       createdAt,
       ...(extra.mentions && { mentions: extra.mentions }),
+      ...(extra.attachments && { attachments: extra.attachments }),
     });
   }
 }
