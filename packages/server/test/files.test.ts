@@ -83,7 +83,7 @@ describe('files', () => {
     await server.stop();
   });
 
-  /** Uploads as Ana and attaches the file to a new message of hers in the group. */
+  /** Uploads as Ana and sends it with a new message of hers in the group. */
   async function shared(name: string, bytes: Uint8Array) {
     const uploaded = await upload(server, ana, name, bytes);
     expect(uploaded.status).toBe(201);
@@ -95,15 +95,10 @@ describe('files', () => {
       {
         clientMsgId: `c-${Math.random()}`,
         body: 'look',
+        attachments: [uploaded.body.file.id],
       },
     );
     expect(sent.status).toBe(201);
-    await server.node.store.attachFiles({
-      fileIds: [uploaded.body.file.id],
-      uploaderId: ana.user.id,
-      conversationId: group,
-      seq: sent.body.message.seq,
-    });
     return uploaded.body.file as { id: string; name: string; size: number; mime: string };
   }
 
