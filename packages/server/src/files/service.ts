@@ -77,26 +77,33 @@ export class FileService {
       createdAt: this.options.clock.now(),
     };
     try {
-      if (INLINE_IMAGE_TYPES.has(mime)) {
-        const image = await this.storeImage(detected);
-        if (used + image.size > userQuotaBytes) throw quotaFull();
-        return await store.createFile({ ...file, ...image });
+      const stored = INLINE_IMAGE_TYPES.has(mime)
+        ? await this.storeImage(detected)
+        : await this.storeBytes(detected, mime);
+      const keys = blobKeys(stored);
+      if (used + stored.size > userQuotaBytes) {
+        await this.deleteOrphans(keys);
+        throw quotaFull();
       }
-      const put = await blobs.put(detected, { maxBytes: maxUploadBytes });
-      if (used + put.size > userQuotaBytes) throw quotaFull();
-      return await store.createFile({
-        ...file,
-        size: put.size,
-        mime,
-        width: null,
-        height: null,
-        sha256: put.key,
-        thumbSha256: null,
-        thumbhash: null,
-      });
+      const record = await store.createFile({ ...file, ...stored });
+      // A deletion of the same bytes that ended between the put and the row took the blob
+      // with it (createFile refuses only while one is under way): then this upload did not
+      // take, and its row goes before anyone learned its id.
+      for (const key of keys) {
+        if ((await blobs.size(key)) !== null) continue;
+        await this.remove({ kind: 'file', id: record.id });
+        throw new LetterError('unavailable', 'The upload was lost; send it again.');
+      }
+      return record;
     } catch (error) {
       throw asUploadError(error);
     }
+  }
+
+  private async storeBytes(bytes: Readable, mime: string) {
+    const put = await this.options.blobs.put(bytes, { maxBytes: this.options.maxUploadBytes });
+    const none = { width: null, height: null, thumbSha256: null, thumbhash: null };
+    return { size: put.size, mime, sha256: put.key, ...none };
   }
 
   private async storeImage(bytes: Readable) {
@@ -195,8 +202,24 @@ export class FileService {
   /** Deletes the selected file rows, then the bytes no file names any more. */
   async remove(selector: FileSelector): Promise<RemovedFiles> {
     const removed = await this.options.store.removeFiles(selector);
-    for (const key of removed.orphanedBlobs) await this.options.blobs.delete(key);
+    await this.deleteOrphans(removed.orphanedBlobs);
     return removed;
+  }
+
+  /**
+   * Deletes the bytes of those blobs no file row names. The store checks and marks them in one
+   * write, and refuses a new row naming a marked blob until the bytes are gone, so an upload of
+   * the same bytes meanwhile never ends up with a row whose blob vanished (see `upload`).
+   */
+  private async deleteOrphans(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const { store, blobs, clock } = this.options;
+    const orphaned = await store.startBlobDeletions(keys, clock.now());
+    try {
+      for (const key of orphaned) await blobs.delete(key);
+    } finally {
+      await store.endBlobDeletions(orphaned);
+    }
   }
 
   /** Deletes uploads never attached within a day of their upload (the sweeper); how many. */
@@ -209,6 +232,10 @@ export class FileService {
       if (ids.length < SWEEP_BATCH) return total;
     }
   }
+}
+
+function blobKeys(stored: { sha256: string; thumbSha256: string | null }): string[] {
+  return stored.thumbSha256 === null ? [stored.sha256] : [stored.sha256, stored.thumbSha256];
 }
 
 function quotaFull(): LetterError {

@@ -303,6 +303,9 @@ export interface FileRecord {
 
 export type NewFile = Omit<FileRecord, 'conversationId' | 'seq'>;
 
+/** A blob deletion older than this (its deleter crashed) no longer holds uploads back. */
+export const BLOB_DELETION_WAIT_MS = 10 * 60 * 1000;
+
 /** Which files `removeFiles` deletes. */
 export type FileSelector =
   /** Never attached and uploaded before `before` (the sweeper), at most `limit`. */
@@ -310,7 +313,9 @@ export type FileSelector =
   /** Attached to one message (delete for everyone). */
   | { kind: 'message'; conversationId: string; seq: number }
   /** Every file the user uploaded (account deletion). */
-  | { kind: 'uploader'; userId: string };
+  | { kind: 'uploader'; userId: string }
+  /** One file (an upload whose blob vanished under it). */
+  | { kind: 'file'; id: string };
 
 export interface RemovedFiles {
   ids: string[];
@@ -394,6 +399,13 @@ export interface Store {
   uploadedBytes(userId: string): Promise<number>;
   /** Deletes file rows; returns them and the blobs nothing names any more. */
   removeFiles(selector: FileSelector): Promise<RemovedFiles>;
+  /**
+   * Of `keys`, the blobs no file row names, each marked as being deleted, in one write: a
+   * `createFile` naming a blob whose deletion started within BLOB_DELETION_WAIT_MS answers
+   * `unavailable`. The caller deletes the bytes, then calls `endBlobDeletions`.
+   */
+  startBlobDeletions(keys: string[], now: number): Promise<string[]>;
+  endBlobDeletions(keys: string[]): Promise<void>;
 
   // Sessions and refresh tokens (only hashes are stored)
   createSession(session: NewSession): Promise<void>;

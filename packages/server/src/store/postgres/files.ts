@@ -1,10 +1,22 @@
 /** File metadata for the PostgreSQL store (the queries are shared/queries.ts's). */
+import { sql } from 'kysely';
 import { LetterError } from '@letter/protocol';
-import type { FileRecord, FileSelector, NewFile, RemovedFiles, Store } from '../store.js';
+import {
+  BLOB_DELETION_WAIT_MS,
+  type FileRecord,
+  type FileSelector,
+  type NewFile,
+  type RemovedFiles,
+  type Store,
+} from '../store.js';
+import { blobBeingDeleted } from '../shared/rules.js';
 import { writeTx, type Db, type Tx } from './db.js';
 import {
+  blobDeletionPending,
   blobInUse,
   claimFile,
+  endBlobDeletion,
+  markBlobDeletion,
   deleteFile,
   fileById,
   fileForViewer,
@@ -31,10 +43,21 @@ export async function attachIn(tx: Tx, input: AttachInput): Promise<FileRecord[]
 export class PostgresFiles {
   constructor(private readonly db: Db) {}
 
-  async createFile(file: NewFile): Promise<FileRecord> {
-    const row = fileRow(file);
-    await insertFile(this.db, row).execute();
-    return toFileRecord(row);
+  createFile(file: NewFile): Promise<FileRecord> {
+    return writeTx(this.db, async (tx) => {
+      // A deletion that starts after this check waits for the row lock of the blob's key
+      // (startBlobDeletions takes it too), so the check and the insert are one step for it.
+      await lockBlobKeys(tx, [file.sha256, file.thumbSha256 ?? file.sha256]);
+      const pending = await blobDeletionPending(tx, {
+        key: file.sha256,
+        thumbKey: file.thumbSha256 ?? file.sha256,
+        since: file.createdAt - BLOB_DELETION_WAIT_MS,
+      }).executeTakeFirst();
+      if (pending) throw blobBeingDeleted();
+      const row = fileRow(file);
+      await insertFile(tx, row).execute();
+      return toFileRecord(row);
+    });
   }
 
   async getFile(id: string): Promise<FileRecord | null> {
@@ -67,4 +90,32 @@ export class PostgresFiles {
       return { ids: rows.map((row) => row.id), orphanedBlobs };
     });
   }
+
+  startBlobDeletions(keys: string[], now: number): Promise<string[]> {
+    return writeTx(this.db, async (tx) => {
+      await lockBlobKeys(tx, keys);
+      const orphaned: string[] = [];
+      for (const key of keys) {
+        if (await blobInUse(tx, key).executeTakeFirst()) continue;
+        await markBlobDeletion(tx, key, now).execute();
+        orphaned.push(key);
+      }
+      return orphaned;
+    });
+  }
+
+  async endBlobDeletions(keys: string[]): Promise<void> {
+    for (const key of keys) await endBlobDeletion(this.db, key).execute();
+  }
 }
+
+/**
+ * Transaction-scoped advisory locks on blob keys, in a fixed order (no deadlock between two
+ * callers): an upload's insert and a deletion's check of the same blob take turns.
+ */
+async function lockBlobKeys(tx: Tx, keys: string[]): Promise<void> {
+  for (const key of [...new Set(keys)].sort())
+    await sql`SELECT pg_advisory_xact_lock(${BLOB_LOCK_CLASS}::int, hashtext(${key}))`.execute(tx);
+}
+/** Advisory-lock class for blob keys ('LeTB'). */
+const BLOB_LOCK_CLASS = 0x4c655442;

@@ -234,10 +234,16 @@ export const pgMigrations: readonly PgMigration[] = [
   },
   {
     version: 5,
-    name: 'message attachments (metadata on the message row)',
+    name: 'message attachments (metadata on the message row), blob deletions',
     sql: `
       -- The files of a message as sent (JSON), written with the message: reads need no join.
       ALTER TABLE messages ADD COLUMN attachments_json text;
+      -- Blobs being deleted (no file row named them when the deletion started): an upload of
+      -- the same bytes meanwhile is refused, so no new row can name a blob about to vanish.
+      CREATE TABLE blob_deletions (
+        key        text COLLATE "C" PRIMARY KEY,
+        started_at bigint NOT NULL
+      );
     `,
   },
 ];

@@ -141,6 +141,12 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   removeFiles(selector: FileSelector): Promise<RemovedFiles> {
     return this.files.removeFiles(selector);
   }
+  startBlobDeletions(keys: string[], now: number): Promise<string[]> {
+    return this.files.startBlobDeletions(keys, now);
+  }
+  endBlobDeletions(keys: string[]): Promise<void> {
+    return this.files.endBlobDeletions(keys);
+  }
 
   // Accounts (postgres/accounts.ts)
 

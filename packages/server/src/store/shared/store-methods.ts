@@ -37,6 +37,8 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   attachFiles: 'write',
   uploadedBytes: 'read',
   removeFiles: 'write',
+  startBlobDeletions: 'write',
+  endBlobDeletions: 'write',
   createSession: 'write',
   getSession: 'read',
   rotateRefreshToken: 'write',

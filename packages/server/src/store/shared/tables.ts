@@ -144,6 +144,12 @@ export interface FilesTable {
   seq: number | null;
 }
 
+/** A blob whose deletion started (FileService.deleteOrphans): uploads naming it wait. */
+export interface BlobDeletionsTable {
+  key: string;
+  started_at: number;
+}
+
 /** The tables both engines have, with the same columns. */
 export interface SharedTables {
   users: UsersTable;
@@ -158,6 +164,7 @@ export interface SharedTables {
   position_log: PositionLogTable;
   push_subscriptions: PushSubscriptionsTable;
   push_settings: PushSettingsTable;
+  blob_deletions: BlobDeletionsTable;
   mentions: MentionsTable;
   files: FilesTable;
 }

@@ -149,6 +149,12 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   removeFiles(selector: FileSelector): RemovedFiles {
     return this.files.removeFiles(selector);
   }
+  startBlobDeletions(keys: string[], now: number): string[] {
+    return this.files.startBlobDeletions(keys, now);
+  }
+  endBlobDeletions(keys: string[]): void {
+    this.files.endBlobDeletions(keys);
+  }
 
   // Accounts (sqlite/accounts.ts); users, sessions and contacts are in sqlite/people.ts
 
