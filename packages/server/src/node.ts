@@ -28,6 +28,7 @@ import { hostMatcher, hostRefusal, installHostCheck } from './http/allowed-hosts
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { installNoStore, serveWebApp } from './http/static.js';
+import { installRequestDeadlines } from './http/request-deadline.js';
 import { pushRoutes } from './http/push-routes.js';
 import { allowHostMatcher } from './push/endpoint-guard.js';
 import { Pusher } from './push/pusher.js';
@@ -242,6 +243,10 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   });
   installCors(app, config.allowedOrigins);
   installNoStore(app);
+  installRequestDeadlines(app, {
+    requestMs: config.timeouts.requestMs,
+    uploadIdleMs: config.timeouts.uploadIdleMs ?? config.timeouts.requestMs,
+  });
 
   const context: RouteContext = {
     config,
@@ -435,7 +440,9 @@ function serverTimeouts(config: Config) {
   const headersTimeout = requestMs > 0 ? Math.min(headersMs, requestMs) : headersMs;
   return {
     connectionTimeout: idleMs,
-    requestTimeout: requestMs,
+    // Bodies are held to their deadline per route (http/request-deadline.ts): an upload gets
+    // an idle deadline instead of the whole-request one.
+    requestTimeout: 0,
     keepAliveTimeout: keepAliveMs,
     http: {
       headersTimeout,
