@@ -416,7 +416,16 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     async stop() {
       state = 'draining';
       await transport.drain();
-      await app.close();
+      // Node's close() ends only the connections idle at that moment. A keep-alive connection
+      // whose answer is still going out (a download's stream) goes idle a moment later and would
+      // hold the stop until the keep-alive timeout: until the close is done, idle connections
+      // are closed as they appear. Answers in progress are never cut.
+      const closeIdle = setInterval(() => app.server.closeIdleConnections(), 25);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(closeIdle);
+      }
       await sweeper.stop();
       pusher.stop();
       await metricsServer?.close();

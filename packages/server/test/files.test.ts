@@ -4,6 +4,7 @@
  * hostile uploads refused or defused.
  */
 import { readdirSync } from 'node:fs';
+import { Agent, get as httpGet, type IncomingMessage } from 'node:http';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -392,5 +393,44 @@ describe('file lifecycle', () => {
     expect(await server.node.store.getFile(stale.body.file.id)).toBeNull();
     expect(await server.node.store.getFile(fresh.id)).not.toBeNull();
     expect(blobFiles(server).length).toBe(before - 1);
+  });
+});
+
+describe('a graceful stop during a download', () => {
+  it('lets the download finish, then ends at once despite keep-alive', async () => {
+    const server = await startServer({
+      config: {
+        maxUploadBytes: 8 * 1024 * 1024,
+        timeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 60_000, idleMs: 120_000 },
+      },
+    });
+    const ana = await register(server, 'ana');
+    const bytes = Buffer.alloc(6 * 1024 * 1024, 5);
+    const uploaded = await upload(server, ana, 'big.bin', bytes);
+    expect(uploaded.status).toBe(201);
+    const agent = new Agent({ keepAlive: true });
+    // The client reads nothing at first: the answer is still going out when the stop begins.
+    const response = await new Promise<IncomingMessage>((resolve, reject) =>
+      httpGet(
+        `${server.url}/api/files/${uploaded.body.file.id}`,
+        { agent, headers: { authorization: `Bearer ${ana.accessToken}` } },
+        resolve,
+      ).on('error', reject),
+    );
+    expect(response.headers.connection).toBe('keep-alive');
+    response.pause();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    const stopped = server.stop();
+    let received = 0;
+    response.on('data', (chunk: Buffer) => (received += chunk.length));
+    const ended = new Promise((resolve) => response.on('end', resolve));
+    response.resume();
+    await ended;
+    await stopped;
+    agent.destroy();
+    expect(received).toBe(bytes.length);
+    // Not the 60 s keep-alive timeout.
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

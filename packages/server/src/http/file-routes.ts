@@ -92,10 +92,6 @@ export function fileRoutes(app: FastifyInstance, context: RouteContext, files: F
       : YEAR_SECONDS;
     reply.header('cache-control', `private, max-age=${maxAge}, immutable`);
     reply.header('accept-ranges', 'bytes');
-    // Open issue: a download's keep-alive connection was now and then still counted busy after
-    // its answer, holding a graceful stop until the keep-alive timeout; until that is found,
-    // a download does not keep its connection.
-    reply.header('connection', 'close');
     reply.header(
       'content-disposition',
       contentDisposition(INLINE_IMAGE_TYPES.has(mime) ? 'inline' : 'attachment', file.name),
