@@ -141,8 +141,12 @@ interface Member {
   socket: WebSocket;
   /** clientMsgId → arrival (performance.now()). */
   arrivals: Map<string, number>;
-  badSignature: number;
+  /** The attachment URLs it got, checked after the runs (not while timing arrivals). */
+  urls: string[];
 }
+
+/** Every frame any member socket received: (k) starts once this stops moving. */
+let framesSeen = 0;
 
 function openMember(wsUrl: string, id: string, token: string): Promise<Member> {
   return new Promise((resolve, reject) => {
@@ -150,10 +154,11 @@ function openMember(wsUrl: string, id: string, token: string): Promise<Member> {
       headers: { authorization: `Bearer ${token}` },
       perMessageDeflate: false,
     });
-    const member: Member = { id, socket, arrivals: new Map(), badSignature: 0 };
+    const member: Member = { id, socket, arrivals: new Map(), urls: [] };
     const timer = setTimeout(() => reject(new Error('member socket: no ready')), 60_000);
     socket.on('error', reject);
     socket.on('message', (data) => {
+      framesSeen++;
       const text = String(data);
       if (text.includes('"type":"ready"')) {
         clearTimeout(timer);
@@ -166,9 +171,7 @@ function openMember(wsUrl: string, id: string, token: string): Promise<Member> {
         message: { clientMsgId: string; attachments: { url: string }[] };
       };
       member.arrivals.set(frame.message.clientMsgId, at);
-      for (const file of frame.message.attachments) {
-        if (new URL(file.url, 'http://x').searchParams.get('u') !== id) member.badSignature++;
-      }
+      for (const file of frame.message.attachments) member.urls.push(file.url);
     });
   });
 }
@@ -203,7 +206,12 @@ export async function measureImageFanout(
     sockets.push(senderSocket);
     const recipients = sockets.slice(0, -1);
     const run = async (kind: 'image' | 'text'): Promise<FanoutRun> => {
-      await sleep(300);
+      // Members coming online tell each other (presence: n² frames in a group of n): that storm
+      // is over before anything is timed, when no frame has arrived for a second.
+      for (let last = -1, waited = 0; framesSeen !== last && waited < 60_000; waited += 1000) {
+        last = framesSeen;
+        await sleep(1000);
+      }
       const sentAt = new Map<string, number>();
       const cpuBefore = processCpuMicros(target.pid);
       for (let i = 0; i < config.imageMessages; i++) {
@@ -255,7 +263,11 @@ export async function measureImageFanout(
       image,
       text,
       signingMicrosPerRecipient: image.serverCpuMicrosPerDelivery - text.serverCpuMicrosPerDelivery,
-      signedPerRecipient: recipients.every((m) => m.badSignature === 0),
+      signedPerRecipient: recipients.every(
+        (m) =>
+          m.urls.length === config.imageMessages &&
+          m.urls.every((url) => new URL(url, 'http://x').searchParams.get('u') === m.id),
+      ),
     };
   } finally {
     for (const m of sockets) m.socket.terminate();
