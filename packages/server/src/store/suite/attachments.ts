@@ -3,7 +3,7 @@
  * transaction, and carried on the message wherever the store reads it.
  */
 import { describe, expect, it } from 'vitest';
-import type { NewFile } from '../store.js';
+import { BLOB_DELETION_WAIT_MS, type NewFile } from '../store.js';
 import type { SuiteKit } from './helpers.js';
 import { T0, expectCode } from './helpers.js';
 
@@ -128,6 +128,29 @@ export function describeAttachmentTests(kit: SuiteKit): void {
       expect(change.message.attachments).toEqual([]);
       const page = await kit.store.history(conversation, bob!.id, { limit: 10 });
       expect(page!.messages[0]!.attachments).toEqual([]);
+    });
+  });
+
+  describe('blob deletions', () => {
+    it('marks only blobs no file names, refuses uploads naming them until the deletion ends', async () => {
+      const ann = await kit.user();
+      const shared = 'c'.repeat(64);
+      const lonely = 'd'.repeat(64);
+      await upload(ann.id, { sha256: shared, thumbSha256: null });
+      const started = await kit.store.startBlobDeletions([shared, lonely], T0);
+      expect(started).toEqual([lonely]);
+      // An upload naming the blob being deleted waits (unavailable), as its thumbnail too.
+      await expectCode(upload(ann.id, { sha256: lonely, thumbSha256: null }), 'unavailable');
+      await expectCode(upload(ann.id, { sha256: shared, thumbSha256: lonely }), 'unavailable');
+      // A deletion its deleter never ended (a crash) stops holding uploads back after a while.
+      await upload(ann.id, {
+        sha256: lonely,
+        thumbSha256: null,
+        createdAt: T0 + BLOB_DELETION_WAIT_MS + 1,
+      });
+      await kit.store.endBlobDeletions([lonely]);
+      expect(await kit.store.startBlobDeletions([lonely], T0)).toEqual([]);
+      await kit.store.endBlobDeletions([]);
     });
   });
 }
