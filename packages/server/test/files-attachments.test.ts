@@ -145,6 +145,27 @@ describe('files on messages', () => {
     await expectWorking(calEvent.message.attachments, cal.user.id);
   });
 
+  it('a send to a user (the direct conversation, created on the way) carries files too', async () => {
+    const anaSocket = await TestSocket.connect(server, ana.accessToken);
+    const doc = await upload(server, ana, 'for-eve.pdf', PDF);
+    const ok = await anaSocket.request({
+      type: 'send',
+      to: eve.user.id,
+      clientMsgId: 'direct-with-file',
+      body: 'for you',
+      attachments: [doc],
+    });
+    anaSocket.close();
+    expect(ok.type).toBe('ok');
+    const page = await api(
+      server,
+      'GET',
+      `/api/conversations/${ok.message.conversationId}/messages`,
+      eve.accessToken,
+    );
+    await expectWorking(page.body.messages.at(-1).attachments, eve.user.id);
+  });
+
   it('refuses a file that is not the sender’s, or attached already, and stores nothing', async () => {
     const bens = await upload(server, ben, 'mine.pdf', PDF);
     const before = await api(server, 'GET', `/api/conversations/${group}`, ana.accessToken);
