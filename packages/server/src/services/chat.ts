@@ -180,10 +180,9 @@ export class ChatService {
       hub.deliverJson(userIds, messageFrameJson(message), exceptConnectionId, key);
       return;
     }
-    for (const userId of userIds) {
-      const own = files.signMessage(message, userId);
-      hub.deliverJson([userId], messageFrameJson(own), exceptConnectionId, key);
-    }
+    const frameFor = files.signedJson(message, messageFrameJson);
+    for (const userId of userIds)
+      hub.deliverJson([userId], frameFor(userId), exceptConnectionId, key);
   }
 
   /** The ids of the users a body names with `@username` (unknown names are no one). */

@@ -34,6 +34,10 @@ export interface ChatDeps {
     remove(selector: FileSelector): Promise<unknown>;
     signMessage(message: Message, viewerId: string, ttlSeconds?: number): Message;
     signConversation(conversation: Conversation, viewerId: string): Conversation;
+    signedJson(
+      message: Message,
+      serialize: (message: Message) => string,
+    ): (viewerId: string) => string;
   };
   /** Where background work that failed (presence announcements) is reported. */
   log?: { warn(details: object, message: string): void };

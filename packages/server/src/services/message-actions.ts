@@ -88,12 +88,10 @@ export class MessageActions {
     if (change.changed && message.attachments.length === 0) {
       hub.deliver(change.memberIds, { type: 'message.updated', message });
     } else if (change.changed) {
-      for (const userId of change.memberIds) {
-        hub.deliver([userId], {
-          type: 'message.updated',
-          message: files.signMessage(message, userId),
-        });
-      }
+      const frameFor = files.signedJson(message, (m) =>
+        JSON.stringify({ type: 'message.updated', message: m }),
+      );
+      for (const userId of change.memberIds) hub.deliverJson([userId], frameFor(userId));
     }
     return files.signMessage(message, actorId);
   }
