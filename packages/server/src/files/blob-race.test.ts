@@ -155,4 +155,17 @@ describe('blob deletion and uploads of the same bytes', () => {
     await expectEveryRowHasItsBlob([again.id]);
     expect(await disk.size(again.sha256)).toBe(bytes.length);
   });
+
+  it('the sweeper finishes a blob deletion whose deleter died', async () => {
+    const { key } = await disk.put(bytes);
+    // A deletion started 11 minutes ago and never ended (the process was killed mid-way).
+    const started = Date.now() - 11 * 60 * 1000;
+    expect(await test.store.startBlobDeletions([key], started)).toEqual([key]);
+    await files.sweepUnattached();
+    expect(await disk.size(key)).toBeNull();
+    expect(await test.store.staleBlobDeletions(Date.now(), 10)).toEqual([]);
+    // And uploads of those bytes are taken again.
+    const file = await upload('again.txt');
+    expect(await disk.size(file.sha256)).toBe(bytes.length);
+  });
 });

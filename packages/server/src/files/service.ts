@@ -14,7 +14,13 @@ import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { LetterError, type Conversation, type Message } from '@letter/protocol';
 import { filePath } from '../store/shared/attachments.js';
-import type { FileRecord, FileSelector, RemovedFiles, Store } from '../store/store.js';
+import {
+  BLOB_DELETION_WAIT_MS,
+  type FileRecord,
+  type FileSelector,
+  type RemovedFiles,
+  type Store,
+} from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Ids } from '../util/ids.js';
 import { BlobTooLargeError, type BlobRange, type BlobStore } from './blob-store.js';
@@ -254,15 +260,22 @@ export class FileService {
     }
   }
 
-  /** Deletes uploads never attached within a day of their upload (the sweeper); how many. */
+  /**
+   * Deletes uploads never attached within a day of their upload (the sweeper); how many. Then
+   * finishes blob deletions a crash left half done (their bytes would otherwise stay forever).
+   */
   async sweepUnattached(): Promise<number> {
-    const before = this.options.clock.now() - UNATTACHED_TTL_MS;
+    const { clock, store } = this.options;
+    const before = clock.now() - UNATTACHED_TTL_MS;
     let total = 0;
     for (;;) {
       const { ids } = await this.remove({ kind: 'unattached', before, limit: SWEEP_BATCH });
       total += ids.length;
-      if (ids.length < SWEEP_BATCH) return total;
+      if (ids.length < SWEEP_BATCH) break;
     }
+    const stale = await store.staleBlobDeletions(clock.now() - BLOB_DELETION_WAIT_MS, SWEEP_BATCH);
+    await this.deleteOrphans(stale);
+    return total;
   }
 }
 

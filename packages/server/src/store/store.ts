@@ -406,6 +406,8 @@ export interface Store {
    */
   startBlobDeletions(keys: string[], now: number): Promise<string[]>;
   endBlobDeletions(keys: string[]): Promise<void>;
+  /** Deletions started before `before` and never ended (their deleter died), at most `limit`. */
+  staleBlobDeletions(before: number, limit: number): Promise<string[]>;
 
   // Sessions and refresh tokens (only hashes are stored)
   createSession(session: NewSession): Promise<void>;

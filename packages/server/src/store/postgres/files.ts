@@ -16,6 +16,7 @@ import {
   blobInUse,
   claimFile,
   endBlobDeletion,
+  staleBlobDeletions,
   markBlobDeletion,
   deleteFile,
   fileById,
@@ -106,6 +107,11 @@ export class PostgresFiles {
 
   async endBlobDeletions(keys: string[]): Promise<void> {
     for (const key of keys) await endBlobDeletion(this.db, key).execute();
+  }
+
+  async staleBlobDeletions(before: number, limit: number): Promise<string[]> {
+    const rows = await staleBlobDeletions(this.db, before, limit).execute();
+    return rows.map((row) => row.key);
   }
 }
 

@@ -147,6 +147,9 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   endBlobDeletions(keys: string[]): Promise<void> {
     return this.files.endBlobDeletions(keys);
   }
+  staleBlobDeletions(before: number, limit: number): Promise<string[]> {
+    return this.files.staleBlobDeletions(before, limit);
+  }
 
   // Accounts (postgres/accounts.ts)
 

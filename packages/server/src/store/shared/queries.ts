@@ -442,3 +442,12 @@ export function markBlobDeletion(db: QueryCreator<SharedTables>, key: string, no
 export function endBlobDeletion(db: QueryCreator<SharedTables>, key: string) {
   return db.deleteFrom('blob_deletions').where('key', '=', key);
 }
+
+export function staleBlobDeletions(db: QueryCreator<SharedTables>, before: number, limit: number) {
+  return db
+    .selectFrom('blob_deletions')
+    .select('key')
+    .where('started_at', '<', before)
+    .orderBy('started_at')
+    .limit(limit);
+}

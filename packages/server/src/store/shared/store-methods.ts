@@ -39,6 +39,7 @@ export const storeMethods: Record<StoreMethod, MethodAccess> = {
   removeFiles: 'write',
   startBlobDeletions: 'write',
   endBlobDeletions: 'write',
+  staleBlobDeletions: 'read',
   createSession: 'write',
   getSession: 'read',
   rotateRefreshToken: 'write',

@@ -16,6 +16,7 @@ import {
   blobInUse,
   claimFile,
   endBlobDeletion,
+  staleBlobDeletions,
   markBlobDeletion,
   deleteFile,
   fileById,
@@ -83,6 +84,9 @@ function createFileQueries(db: Db) {
       markBlobDeletion(qb, p.key, p.now),
     ),
     endDeletion: prepare(db, (p: { key: string }) => endBlobDeletion(qb, p.key)),
+    staleDeletions: prepare(db, (p: { before: number; limit: number }) =>
+      staleBlobDeletions(qb, p.before, p.limit),
+    ),
     blobInUse: prepare(db, (p: { key: string }) => blobInUse(qb, p.key)),
   };
 }
@@ -157,5 +161,9 @@ export class SqliteFiles {
 
   endBlobDeletions(keys: string[]): void {
     for (const key of keys) this.f.endDeletion.run({ key });
+  }
+
+  staleBlobDeletions(before: number, limit: number): string[] {
+    return this.f.staleDeletions.all({ before, limit }).map((row) => row.key);
   }
 }

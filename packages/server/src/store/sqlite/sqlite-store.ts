@@ -155,6 +155,9 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   endBlobDeletions(keys: string[]): void {
     this.files.endBlobDeletions(keys);
   }
+  staleBlobDeletions(before: number, limit: number): string[] {
+    return this.files.staleBlobDeletions(before, limit);
+  }
 
   // Accounts (sqlite/accounts.ts); users, sessions and contacts are in sqlite/people.ts
 

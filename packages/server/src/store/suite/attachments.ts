@@ -148,7 +148,12 @@ export function describeAttachmentTests(kit: SuiteKit): void {
         thumbSha256: null,
         createdAt: T0 + BLOB_DELETION_WAIT_MS + 1,
       });
+      // The sweeper finds it, and ends it once a deleter took it up again.
+      const stale = T0 + BLOB_DELETION_WAIT_MS;
+      expect(await kit.store.staleBlobDeletions(stale, 10)).toContain(lonely);
+      expect(await kit.store.staleBlobDeletions(T0, 10)).not.toContain(lonely);
       await kit.store.endBlobDeletions([lonely]);
+      expect(await kit.store.staleBlobDeletions(stale, 10)).not.toContain(lonely);
       expect(await kit.store.startBlobDeletions([lonely], T0)).toEqual([]);
       await kit.store.endBlobDeletions([]);
     });
