@@ -15,40 +15,20 @@ import {
   type TestServer,
   type TestUser,
 } from '../src/testing/harness.js';
+import type { Attachment } from '@letter/protocol';
+import { download, upload } from './file-requests.js';
 import { ManualClock } from '../src/util/clock.js';
-
-interface Attachment {
-  id: string;
-  name: string;
-  size: number;
-  mime: string;
-  width?: number;
-  height?: number;
-  thumbhash?: string;
-  url: string;
-  thumbnailUrl?: string;
-}
 
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n');
 
-async function upload(server: TestServer, user: TestUser, name: string, bytes: Uint8Array) {
-  const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
-  const response = await fetch(`${server.url}/api/files`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${user.accessToken}` },
-    body: form,
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { file: { id: string } }).file.id;
+/** Uploads and answers the file id. */
+async function uploaded(server: TestServer, user: TestUser, name: string, bytes: Uint8Array) {
+  const answer = await upload(server, user, name, bytes);
+  expect(answer.status).toBe(201);
+  return answer.body.file.id as string;
 }
 
-async function get(server: TestServer, path: string, token?: string) {
-  const response = await fetch(server.url + path, {
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-  });
-  return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
-}
+const get = (server: TestServer, path: string, token?: string) => download(server, path, token);
 
 /** The `u` a signed URL was made for. */
 const signedFor = (url: string) => new URL(url, 'http://x').searchParams.get('u');
@@ -109,8 +89,8 @@ describe('files on messages', () => {
 
   it('sends files with an empty body; each member gets URLs signed for them', async () => {
     const anaSocket = await TestSocket.connect(server, ana.accessToken);
-    const photo = await upload(server, ana, 'beach.png', png);
-    const doc = await upload(server, ana, 'plan.pdf', PDF);
+    const photo = await uploaded(server, ana, 'beach.png', png);
+    const doc = await uploaded(server, ana, 'plan.pdf', PDF);
     const ok = await anaSocket.request({
       type: 'send',
       conversationId: group,
@@ -147,7 +127,7 @@ describe('files on messages', () => {
 
   it('a send to a user (the direct conversation, created on the way) carries files too', async () => {
     const anaSocket = await TestSocket.connect(server, ana.accessToken);
-    const doc = await upload(server, ana, 'for-eve.pdf', PDF);
+    const doc = await uploaded(server, ana, 'for-eve.pdf', PDF);
     const ok = await anaSocket.request({
       type: 'send',
       to: eve.user.id,
@@ -167,7 +147,7 @@ describe('files on messages', () => {
   });
 
   it('refuses a file that is not the sender’s, or attached already, and stores nothing', async () => {
-    const bens = await upload(server, ben, 'mine.pdf', PDF);
+    const bens = await uploaded(server, ben, 'mine.pdf', PDF);
     const before = await api(server, 'GET', `/api/conversations/${group}`, ana.accessToken);
     for (const files of [[bens], [attachments[0]!.id], ['f_nope']]) {
       const refused = await api(
@@ -330,7 +310,7 @@ describe('files on messages', () => {
   });
 
   it('a signed URL expires', async () => {
-    const mine = await upload(server, ben, 'later.pdf', PDF);
+    const mine = await uploaded(server, ben, 'later.pdf', PDF);
     const sent = await api(
       server,
       'POST',

@@ -15,31 +15,9 @@ import {
   type TestServer,
   type TestUser,
 } from '../src/testing/harness.js';
+import { download, upload } from './file-requests.js';
 
 const MAX = 2 * 1024 * 1024;
-
-async function upload(server: TestServer, user: TestUser, name: string, bytes: Uint8Array) {
-  const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
-  const response = await fetch(`${server.url}/api/files`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${user.accessToken}` },
-    body: form,
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
-
-async function download(server: TestServer, path: string, token?: string, range?: string) {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (range) headers.range = range;
-  const response = await fetch(server.url + path, { headers });
-  return {
-    status: response.status,
-    headers: response.headers,
-    bytes: Buffer.from(await response.arrayBuffer()),
-  };
-}
 
 /** Every blob and temporary file under the data dir's files/. */
 function blobFiles(server: TestServer): string[] {

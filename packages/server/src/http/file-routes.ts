@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LetterError } from '@letter/protocol';
 import { INLINE_IMAGE_TYPES, type FileService } from '../files/service.js';
 import { contentDisposition } from '../files/names.js';
+import { storedAttachment } from '../store/shared/attachments.js';
 import type { FileRecord } from '../store/store.js';
 import { authenticate, limit, type RouteContext } from './context.js';
 
@@ -123,15 +124,8 @@ const DISCARD_MS = 1000;
 
 /** The upload's answer (contract: `{file:{id, name, size, mime, width?, height?}}`). */
 function uploadView(file: FileRecord) {
-  return {
-    id: file.id,
-    name: file.name,
-    size: file.size,
-    mime: file.mime,
-    ...(file.width !== null && { width: file.width }),
-    ...(file.height !== null && { height: file.height }),
-    ...(file.thumbhash !== null && { thumbhash: file.thumbhash }),
-  };
+  const { thumb: _thumb, ...view } = storedAttachment(file);
+  return view;
 }
 
 /**

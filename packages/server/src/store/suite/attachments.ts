@@ -9,20 +9,7 @@ import { T0, expectCode } from './helpers.js';
 
 export function describeAttachmentTests(kit: SuiteKit): void {
   const upload = (uploaderId: string, extra: Partial<NewFile> = {}) =>
-    kit.store.createFile({
-      id: kit.id('f'),
-      uploaderId,
-      name: 'photo.jpg',
-      size: 1000,
-      mime: 'image/jpeg',
-      width: 640,
-      height: 480,
-      sha256: 'a'.repeat(64),
-      thumbSha256: 'b'.repeat(64),
-      thumbhash: 'AAAA',
-      createdAt: T0,
-      ...extra,
-    });
+    kit.store.createFile(kit.file(uploaderId, extra));
 
   describe('attachments on appendMessage', () => {
     it('attaches in the append and carries the files on the message everywhere it is read', async () => {
