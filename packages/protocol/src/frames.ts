@@ -1,7 +1,15 @@
 /** WebSocket frames. Every client frame is parsed with `clientFrame` before it is acted on. */
 import { z } from 'zod';
 import { limits } from './limits.js';
-import { clientMsgId, cursorSeq, messageBody, positiveSeq } from './rest.js';
+import {
+  attachmentIds,
+  bodyOrAttachments,
+  bodyOrAttachmentsMessage,
+  clientMsgId,
+  cursorSeq,
+  positiveSeq,
+  sendBodyText,
+} from './rest.js';
 import {
   conversation,
   conversationChange,
@@ -28,13 +36,16 @@ export const sendFrame = z
     /** A userId: the direct conversation with that user (created when missing). */
     to: id.optional(),
     clientMsgId,
-    body: messageBody,
+    body: sendBodyText,
     replyToSeq: positiveSeq.optional(),
+    /** Uploaded file ids (`POST /api/files`), the sender's own, each attached once. */
+    attachments: attachmentIds.optional(),
   })
   .refine((f) => (f.conversationId === undefined) !== (f.to === undefined), {
     message: 'exactly one of conversationId and to is required',
     path: ['conversationId'],
-  });
+  })
+  .refine(bodyOrAttachments, { message: bodyOrAttachmentsMessage, path: ['body'] });
 export const typingFrame = z.object({
   type: z.literal('typing'),
   id: requestId,

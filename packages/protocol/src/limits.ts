@@ -6,6 +6,8 @@ export const limits = {
   maxJsonBodyBytes: 64 * 1024,
   /** Message body length in code points, after trimming. */
   maxBodyChars: 4000,
+  /** Files one message may carry (`attachments` of a send). */
+  maxAttachments: 10,
   maxClientMsgIdChars: 64,
   /**
    * The largest seq (and cursor) a client may name: PostgreSQL keeps seqs in `integer` columns,

@@ -32,11 +32,20 @@ export const systemEvent = z.object({
 });
 export type SystemEvent = z.infer<typeof systemEvent>;
 
+/**
+ * A file on a message. `url` and `thumbnailUrl` are signed for the one viewer they were sent to
+ * and expire (contract "Files"); `thumbhash` (base64) is a tiny placeholder of an image.
+ */
 export const attachment = z.object({
   id,
   name: z.string(),
   mime: z.string(),
   size: z.number().int().nonnegative(),
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+  thumbhash: z.string().optional(),
+  url: z.string(),
+  thumbnailUrl: z.string().optional(),
 });
 export type Attachment = z.infer<typeof attachment>;
 

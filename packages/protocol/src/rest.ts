@@ -46,16 +46,29 @@ export const displayName = z
   .min(1, 'displayName must not be empty')
   .max(limits.displayNameMax, `displayName must be at most ${limits.displayNameMax} characters`);
 
-/** A message body: 1–4,000 code points after trimming; stored trimmed. */
-export const messageBody = z
+/** A body that may be empty (a send with attachments): up to 4,000 code points after trimming. */
+export const sendBodyText = z
   .string()
   .trim()
-  .refine((s) => s.length > 0, 'body must not be empty')
   .refine(noNul, `body ${noNulMessage}`)
   .refine(
     (s) => codePoints(s) <= limits.maxBodyChars,
     `body must be at most ${limits.maxBodyChars} characters`,
   );
+
+/** A message body: 1–4,000 code points after trimming; stored trimmed. */
+export const messageBody = sendBodyText.refine((s) => s.length > 0, 'body must not be empty');
+
+/** Uploaded file ids (`POST /api/files`) a send attaches: distinct, at most limits.maxAttachments. */
+export const attachmentIds = z
+  .array(z.string().min(1).max(64))
+  .max(limits.maxAttachments, `at most ${limits.maxAttachments} attachments`)
+  .refine((ids) => new Set(ids).size === ids.length, 'attachments must not repeat a file');
+
+/** A send's body may be empty only when it carries attachments. */
+export const bodyOrAttachments = (s: { body: string; attachments?: string[] | undefined }) =>
+  s.body.length > 0 || (s.attachments?.length ?? 0) > 0;
+export const bodyOrAttachmentsMessage = 'body must not be empty (unless there are attachments)';
 
 export const groupTitle = z
   .string()
@@ -155,11 +168,14 @@ export const conversationsQuery = z.object({
   cursor: z.string().min(1).max(200).optional(),
 });
 
-export const sendMessageBody = z.object({
-  clientMsgId,
-  body: messageBody,
-  replyToSeq: positiveSeq.optional(),
-});
+export const sendMessageBody = z
+  .object({
+    clientMsgId,
+    body: sendBodyText,
+    replyToSeq: positiveSeq.optional(),
+    attachments: attachmentIds.optional(),
+  })
+  .refine(bodyOrAttachments, { message: bodyOrAttachmentsMessage, path: ['body'] });
 export const readBody = z.object({ seq: cursorSeq });
 
 /** A seq in a path (`/messages/:seq`). */

@@ -226,7 +226,7 @@ export class LetterApi {
   /** The REST twin of the `send` frame; idempotent on clientMsgId. */
   async sendMessage(
     id: string,
-    body: { clientMsgId: string; body: string; replyToSeq?: number },
+    body: { clientMsgId: string; body: string; replyToSeq?: number; attachments?: string[] },
   ): Promise<Message> {
     return this.unwrapMessage({
       method: 'POST',

@@ -97,6 +97,8 @@ export interface ClientEvents {
 
 export interface SendOptions {
   replyToSeq?: number | null;
+  /** Uploaded file ids (`POST /api/files`), at most limits.maxAttachments; the body may then be empty. */
+  attachments?: string[];
 }
 
 export class LetterClient {
@@ -174,6 +176,7 @@ export class LetterClient {
             clientMsgId: entry.clientMsgId,
             body: entry.body,
             ...(entry.replyToSeq !== null ? { replyToSeq: entry.replyToSeq } : {}),
+            ...(entry.attachments?.length ? { attachments: entry.attachments } : {}),
           });
           return ok.message;
         },
@@ -320,14 +323,23 @@ export class LetterClient {
    */
   send(conversationId: string, body: string, options: SendOptions = {}): PendingMessage {
     const text = body.trim();
-    if (text.length === 0 || [...text].length > limits.maxBodyChars) {
+    const attachments = options.attachments ?? [];
+    if ((text.length === 0 && attachments.length === 0) || [...text].length > limits.maxBodyChars) {
       throw new LetterError('bad_request', `body must be 1–${limits.maxBodyChars} characters`);
+    }
+    if (attachments.length > limits.maxAttachments) {
+      throw new LetterError('bad_request', `at most ${limits.maxAttachments} attachments`);
     }
     if (!this.getSnapshot().conversations[conversationId]) {
       throw new LetterError('not_found', 'unknown conversation');
     }
     return toPending(
-      this.outbox.compose({ conversationId, body: text, replyToSeq: options.replyToSeq ?? null }),
+      this.outbox.compose({
+        conversationId,
+        body: text,
+        replyToSeq: options.replyToSeq ?? null,
+        ...(attachments.length > 0 && { attachments }),
+      }),
     );
   }
 

@@ -41,6 +41,7 @@ export interface ComposeInput {
   conversationId: string;
   body: string;
   replyToSeq?: number | null;
+  attachments?: string[];
 }
 
 export class Outbox {
@@ -107,6 +108,7 @@ export class Outbox {
       conversationId: input.conversationId,
       body: input.body,
       replyToSeq: input.replyToSeq ?? null,
+      ...(input.attachments?.length && { attachments: input.attachments }),
       createdAt: new Date(this.options.clock.now()).toISOString(),
       position: ++this.position,
       status: 'pending',

@@ -14,6 +14,8 @@ export interface OutboxEntry {
   conversationId: string;
   body: string;
   replyToSeq: number | null;
+  /** Uploaded file ids sent with it (absent when none). */
+  attachments?: string[];
   /** When it was composed (ISO), shown on the local echo. */
   createdAt: string;
   /** Composition order across the user's outbox: the replay order. */
