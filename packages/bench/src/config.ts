@@ -40,6 +40,12 @@ export interface BenchConfig {
   /** (i): messages stored before the start-up, history and search figures, and samples of each. */
   storedMessages: number;
   storedSamples: number;
+  /** (j): the size of the one large upload (issue 13: 200 MB). */
+  uploadBytes: number;
+  /** (k): members of the group an image goes to, images sent, and the gap between them. */
+  imageGroupMembers: number;
+  imageMessages: number;
+  imageGapMs: number;
 }
 
 export const fullConfig: BenchConfig = {
@@ -69,6 +75,10 @@ export const fullConfig: BenchConfig = {
   clusterMs: 10_000,
   storedMessages: 1_000_000,
   storedSamples: 1000,
+  uploadBytes: 200 * 1024 * 1024,
+  imageGroupMembers: 1000,
+  imageMessages: 20,
+  imageGapMs: 250,
 };
 
 export const quickConfig: BenchConfig = {
@@ -99,6 +109,10 @@ export const quickConfig: BenchConfig = {
   clusterMs: 1000,
   storedMessages: 20_000,
   storedSamples: 50,
+  uploadBytes: 8 * 1024 * 1024,
+  imageGroupMembers: 20,
+  imageMessages: 3,
+  imageGapMs: 50,
 };
 
 /** Letter users the run needs: both ends of every pair, a sender plus the largest group, and
@@ -110,5 +124,6 @@ export function usersNeeded(config: BenchConfig, scenarios: ReadonlySet<string>)
     has('a') || has('b') || has('g') || has('h') ? 2 * config.pairs : 0,
     has('f') ? Math.max(...config.groupSizes) + 1 : 0,
     has('d') ? config.idleUsers : 0,
+    has('k') ? config.imageGroupMembers + 1 : 0,
   );
 }

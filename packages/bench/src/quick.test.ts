@@ -121,8 +121,20 @@ describe('npm run bench -- --quick', () => {
       expect(stored.history.samples, where).toBe(report.config.storedSamples);
       expect(Number.isFinite(stored.history.p99) && Number.isFinite(stored.search.p99)).toBe(true);
     }
-    // Every row of issue 12 reports, and a quick run judges none of them.
-    expect(report.evaluations.length).toBe(9);
+    // (j), (k) of issue 13: the upload streams, the image reaches every member signed for them.
+    for (const name of letters) {
+      const { r, where } = ran(name);
+      expect(r.upload!.bytes, where).toBe(report.config.uploadBytes);
+      expect(r.upload!.mbPerSec, where).toBeGreaterThan(0);
+      expect(Number.isFinite(r.upload!.rssGrowthBytes), where).toBe(true);
+      expect(r.imageFanout!.image.lost, where).toBe(0);
+      expect(r.imageFanout!.image.deliveries, where).toBe(
+        report.config.imageGroupMembers * report.config.imageMessages,
+      );
+      expect(r.imageFanout!.signedPerRecipient, where).toBe(true);
+    }
+    // Every row of issues 12 and 13 reports, and a quick run judges none of them.
+    expect(report.evaluations.length).toBe(12);
     for (const e of report.evaluations) expect(e.status, e.target).toBe('n/a');
   });
 });

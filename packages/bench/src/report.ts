@@ -254,7 +254,7 @@ export function renderMarkdown(report: Report): string {
     '',
   );
   lines.push(
-    '## Targets (issue 12)',
+    '## Targets (issues 12 and 13)',
     '',
     '| Figure: target | Letter (ratio to its baseline) | Result |',
     '|---|---|---|',

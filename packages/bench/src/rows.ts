@@ -196,6 +196,55 @@ export const rows: Row[] = [
       );
     },
   },
+  // Issue 13 (files).
+  {
+    name: 'upload-rss',
+    figure: 'one 200 MB upload: server RSS growth',
+    target: '≤ 30 MB (the upload streams to the blob store)',
+    plan: { letter: ['j'] },
+    judge(get) {
+      const u = get('letter')?.upload;
+      if (!u) return missing('(j) of Letter');
+      const mb = u.rssGrowthBytes / 1024 / 1024;
+      return verdict(
+        mb <= 30 && u.bytes >= 200 * 1024 * 1024,
+        `+${fmt(mb)} MB RSS (${fmt(u.baselineRssBytes / 1024 / 1024)} → ${fmt(u.peakRssBytes / 1024 / 1024)} MB) over ${fmt(u.bytes / 1024 / 1024)} MB`,
+      );
+    },
+  },
+  {
+    name: 'upload-speed',
+    figure: 'one 200 MB upload: MB/s over loopback',
+    target: 'reported (issue 13 sets no figure)',
+    plan: { letter: ['j'] },
+    judge(get) {
+      const u = get('letter')?.upload;
+      if (!u) return missing('(j) of Letter');
+      return {
+        value: `${fmt(u.mbPerSec)} MB/s (${fmt(u.bytes / 1e6)} MB in ${fmt(u.seconds)} s)`,
+        status: 'n/a',
+        invalid: false,
+        note: 'no target: a figure to compare runs by',
+      };
+    },
+  },
+  {
+    name: 'image-fanout',
+    figure: 'an image message to a group of 1,000 members',
+    target: 'delivery p99 ≤ 50 ms (as group-1000), 0 lost, URLs signed for each recipient',
+    plan: { letter: ['k'] },
+    judge(get) {
+      const k = get('letter')?.imageFanout;
+      if (!k) return missing('(k) of Letter');
+      const lost = k.image.lost > 0 ? `${k.image.lost} lost` : undefined;
+      return verdict(
+        k.image.p99 <= 50 && !lost && k.signedPerRecipient && k.members >= 1000,
+        `p99 ${fmt(k.image.p99)} ms (text ${fmt(k.text.p99)} ms); CPU ${fmt(k.image.serverCpuMicrosPerDelivery)} µs/delivery (text ${fmt(k.text.serverCpuMicrosPerDelivery)}): signing +${fmt(k.signingMicrosPerRecipient)} µs per recipient`,
+        false,
+        [lost, k.signedPerRecipient ? undefined : 'a URL signed for someone else'],
+      );
+    },
+  },
 ];
 
 /** Every row's verdict, in the issue's order. */

@@ -26,6 +26,8 @@ import type {
 } from './scenarios.js';
 import { measureFixedAt, measureRawConnect, measureStored } from './scenarios-12.js';
 import type { StoredResult } from './scenarios-12.js';
+import { measureImageFanout, measureUpload } from './scenarios-13.js';
+import type { ImageFanoutResult, UploadResult } from './scenarios-13.js';
 import { LetterTarget } from './targets.js';
 import type { Target, TargetName } from './targets.js';
 
@@ -46,14 +48,18 @@ export interface TargetResult {
   cluster?: LoadResult;
   /** (i) 1,000,000 stored messages. */
   stored?: StoredResult;
+  /** (j) one large upload: MB/s and the server's RSS growth (issue 13). */
+  upload?: UploadResult;
+  /** (k) image messages fanned out to a big group, against text ones (issue 13). */
+  imageFanout?: ImageFanoutResult;
 }
 
 /**
  * Scenario letters of issue 5, (c) measured during (b); (h) and (i) of issue 12. Which target
  * runs which is chosen per row of issue 12 (rows.ts).
  */
-export type Scenario = 'a' | 'b' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i';
-export const allScenarios: Scenario[] = ['a', 'b', 'd', 'e', 'f', 'g', 'h', 'i'];
+export type Scenario = 'a' | 'b' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i' | 'j' | 'k';
+export const allScenarios: Scenario[] = ['a', 'b', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'];
 
 export interface RunContext {
   config: BenchConfig;
@@ -163,6 +169,17 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
         measureGroup(target, config, members),
       );
       if (group) result.groups.push(group);
+    }
+    // (j) before (k): its RSS baseline is not a thousand sockets' garbage.
+    if (want('j') && letter) {
+      await renew(users);
+      result.upload = await attempt('(j) one large upload', () => measureUpload(letter, config));
+    }
+    if (want('k') && letter) {
+      await renew(users);
+      result.imageFanout = await attempt(`(k) image fan-out to ${config.imageGroupMembers}`, () =>
+        measureImageFanout(letter, config),
+      );
     }
   } finally {
     await target.stop();

@@ -183,6 +183,9 @@ export class LetterTarget extends ServerTarget {
       LETTER_RATE_LIMITS: 'off',
       LETTER_SOCKETS_PER_USER: '100000',
       LETTER_ANON_SOCKETS_PER_IP: '100000',
+      // (j) uploads 200 MB in one file.
+      LETTER_MAX_UPLOAD_BYTES: String(256 * 1024 * 1024),
+      LETTER_USER_QUOTA_BYTES: String(64 * 1024 * 1024 * 1024),
     };
   }
 

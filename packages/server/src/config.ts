@@ -58,7 +58,14 @@ export interface Config {
    * `headersMs`, the whole request within `requestMs`; an idle keep-alive socket closes after
    * `keepAliveMs`, any socket without traffic after `idleMs` (WebSockets ping well within it).
    */
-  timeouts: { headersMs: number; requestMs: number; keepAliveMs: number; idleMs: number };
+  timeouts: {
+    headersMs: number;
+    requestMs: number;
+    keepAliveMs: number;
+    idleMs: number;
+    /** An upload (`POST /api/files`) ends after this long without a byte arriving. */
+    uploadIdleMs?: number;
+  };
   /** SQLite only: how long a batch may wait for company under sustained load (0: never). */
   sqliteCommitDelayMs: number;
   /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */
@@ -133,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestMs: int('LETTER_REQUEST_TIMEOUT_MS', 30_000),
       keepAliveMs: int('LETTER_KEEP_ALIVE_TIMEOUT_MS', 72_000),
       idleMs: int('LETTER_IDLE_TIMEOUT_MS', 120_000),
+      uploadIdleMs: int('LETTER_UPLOAD_IDLE_TIMEOUT_MS', 30_000),
     },
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
     database: {

@@ -28,6 +28,7 @@ import { hostMatcher, hostRefusal, installHostCheck } from './http/allowed-hosts
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { installNoStore, serveWebApp } from './http/static.js';
+import { installRequestDeadlines } from './http/request-deadline.js';
 import { pushRoutes } from './http/push-routes.js';
 import { allowHostMatcher } from './push/endpoint-guard.js';
 import { Pusher } from './push/pusher.js';
@@ -254,12 +255,17 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   });
   installCors(app, config.allowedOrigins);
   installNoStore(app);
+  installRequestDeadlines(app, {
+    requestMs: config.timeouts.requestMs,
+    uploadIdleMs: config.timeouts.uploadIdleMs ?? config.timeouts.requestMs,
+  });
 
   const context: RouteContext = {
     config,
     store,
     auth,
     chat,
+    files,
     presence,
     clock,
     limiters: {
@@ -422,7 +428,16 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     async stop() {
       state = 'draining';
       await transport.drain();
-      await app.close();
+      // Node's close() ends only the connections idle at that moment. A keep-alive connection
+      // whose answer is still going out (a download's stream) goes idle a moment later and would
+      // hold the stop until the keep-alive timeout: until the close is done, idle connections
+      // are closed as they appear. Answers in progress are never cut.
+      const closeIdle = setInterval(() => app.server.closeIdleConnections(), 25);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(closeIdle);
+      }
       await sweeper.stop();
       pusher.stop();
       await metricsServer?.close();
@@ -446,7 +461,9 @@ function serverTimeouts(config: Config) {
   const headersTimeout = requestMs > 0 ? Math.min(headersMs, requestMs) : headersMs;
   return {
     connectionTimeout: idleMs,
-    requestTimeout: requestMs,
+    // Bodies are held to their deadline per route (http/request-deadline.ts): an upload gets
+    // an idle deadline instead of the whole-request one.
+    requestTimeout: 0,
     keepAliveTimeout: keepAliveMs,
     http: {
       headersTimeout,

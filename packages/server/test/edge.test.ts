@@ -6,6 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import {
   api,
   register,
@@ -85,8 +86,65 @@ describe('timeouts', () => {
     server = await startServer();
     const http = server.node.app.server;
     expect(http.headersTimeout).toBe(10_000);
-    expect(http.requestTimeout).toBe(30_000);
+    // Bodies are held to their deadlines per route (http/request-deadline.ts), not by Node.
+    expect(http.requestTimeout).toBe(0);
+    expect(loadConfig({}).timeouts).toMatchObject({ requestMs: 30_000, uploadIdleMs: 30_000 });
     expect(http.keepAliveTimeout).toBe(72_000);
+  });
+
+  it('a body slower than LETTER_REQUEST_TIMEOUT_MS is cut with 408', async () => {
+    server = await startServer({
+      config: { timeouts: { headersMs: 300, requestMs: 500, keepAliveMs: 1000, idleMs: 5000 } },
+    });
+    const client = rawClient(server.url);
+    client.write(
+      'POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+    );
+    for (let i = 0; i < 30 && !client.closed; i++) {
+      client.write(' ');
+      await sleep(100);
+    }
+    expect(client.closed, 'the server should have cut the slow body').toBe(true);
+    expect(await client.done).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('an upload may take longer than the request deadline while it makes progress, not when it stalls', async () => {
+    const timeouts = {
+      headersMs: 300,
+      requestMs: 400,
+      keepAliveMs: 1000,
+      idleMs: 5000,
+      uploadIdleMs: 400,
+    };
+    server = await startServer({ config: { timeouts } });
+    const ana = await register(server, 'ana');
+    const boundary = 'xBOUNDARYx';
+    const content = 'a'.repeat(30);
+    const body =
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.txt"\r\n` +
+      `Content-Type: text/plain\r\n\r\n${content}\r\n--${boundary}--\r\n`;
+    const head =
+      `POST /api/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ana.accessToken}\r\n` +
+      `Content-Type: multipart/form-data; boundary=${boundary}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+
+    // 12 slices 100 ms apart: 1.2 s in all, three times the request deadline.
+    const slow = rawClient(server.url);
+    slow.write(head);
+    const step = Math.ceil(body.length / 12);
+    for (let i = 0; i < body.length; i += step) {
+      slow.write(body.slice(i, i + step));
+      await sleep(100);
+    }
+    expect(await slow.done).toMatch(/^HTTP\/1\.1 201/);
+
+    const stalled = rawClient(server.url);
+    stalled.write(head + body.slice(0, 40));
+    const started = Date.now();
+    const answer = await Promise.race([stalled.done, sleep(3000).then(() => 'still open')]);
+    stalled.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
   });
 });
 

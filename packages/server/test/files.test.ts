@@ -4,6 +4,7 @@
  * hostile uploads refused or defused.
  */
 import { readdirSync } from 'node:fs';
+import { Agent, get as httpGet, type IncomingMessage } from 'node:http';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,31 +15,9 @@ import {
   type TestServer,
   type TestUser,
 } from '../src/testing/harness.js';
+import { download, upload } from './file-requests.js';
 
 const MAX = 2 * 1024 * 1024;
-
-async function upload(server: TestServer, user: TestUser, name: string, bytes: Uint8Array) {
-  const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
-  const response = await fetch(`${server.url}/api/files`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${user.accessToken}` },
-    body: form,
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
-
-async function download(server: TestServer, path: string, token?: string, range?: string) {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (range) headers.range = range;
-  const response = await fetch(server.url + path, { headers });
-  return {
-    status: response.status,
-    headers: response.headers,
-    bytes: Buffer.from(await response.arrayBuffer()),
-  };
-}
 
 /** Every blob and temporary file under the data dir's files/. */
 function blobFiles(server: TestServer): string[] {
@@ -83,7 +62,7 @@ describe('files', () => {
     await server.stop();
   });
 
-  /** Uploads as Ana and attaches the file to a new message of hers in the group. */
+  /** Uploads as Ana and sends it with a new message of hers in the group. */
   async function shared(name: string, bytes: Uint8Array) {
     const uploaded = await upload(server, ana, name, bytes);
     expect(uploaded.status).toBe(201);
@@ -95,15 +74,10 @@ describe('files', () => {
       {
         clientMsgId: `c-${Math.random()}`,
         body: 'look',
+        attachments: [uploaded.body.file.id],
       },
     );
     expect(sent.status).toBe(201);
-    await server.node.store.attachFiles({
-      fileIds: [uploaded.body.file.id],
-      uploaderId: ana.user.id,
-      conversationId: group,
-      seq: sent.body.message.seq,
-    });
     return uploaded.body.file as { id: string; name: string; size: number; mime: string };
   }
 
@@ -397,5 +371,44 @@ describe('file lifecycle', () => {
     expect(await server.node.store.getFile(stale.body.file.id)).toBeNull();
     expect(await server.node.store.getFile(fresh.id)).not.toBeNull();
     expect(blobFiles(server).length).toBe(before - 1);
+  });
+});
+
+describe('a graceful stop during a download', () => {
+  it('lets the download finish, then ends at once despite keep-alive', async () => {
+    const server = await startServer({
+      config: {
+        maxUploadBytes: 8 * 1024 * 1024,
+        timeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 60_000, idleMs: 120_000 },
+      },
+    });
+    const ana = await register(server, 'ana');
+    const bytes = Buffer.alloc(6 * 1024 * 1024, 5);
+    const uploaded = await upload(server, ana, 'big.bin', bytes);
+    expect(uploaded.status).toBe(201);
+    const agent = new Agent({ keepAlive: true });
+    // The client reads nothing at first: the answer is still going out when the stop begins.
+    const response = await new Promise<IncomingMessage>((resolve, reject) =>
+      httpGet(
+        `${server.url}/api/files/${uploaded.body.file.id}`,
+        { agent, headers: { authorization: `Bearer ${ana.accessToken}` } },
+        resolve,
+      ).on('error', reject),
+    );
+    expect(response.headers.connection).toBe('keep-alive');
+    response.pause();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    const stopped = server.stop();
+    let received = 0;
+    response.on('data', (chunk: Buffer) => (received += chunk.length));
+    const ended = new Promise((resolve) => response.on('end', resolve));
+    response.resume();
+    await ended;
+    await stopped;
+    agent.destroy();
+    expect(received).toBe(bytes.length);
+    // Not the 60 s keep-alive timeout.
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

@@ -47,8 +47,10 @@ export interface World {
   oldMemberSeq: number;
   /** The seq of the system message that added the late joiner. */
   joinSeq: number;
-  /** The owner's file attached to the owner message `oldSeq` in G. */
+  /** The owner's file, sent with the owner message `oldSeq` in G. */
   fileId: string;
+  /** Per user id: two unattached uploads of theirs, for the REST and the frame send rows. */
+  uploads: Record<string, [string, string]>;
   /** Per side of the block: its own message, a spare own message to delete, the peer's. */
   blockSeqs: Record<'blocked' | 'blocker', { own: number; spare: number; peer: number }>;
 }
@@ -361,9 +363,14 @@ export const routeRows: Record<string, RouteRow> = {
     ),
   },
   'POST /api/conversations/:id/messages': {
-    call: (_w, t) => ({
+    call: (world, t) => ({
       path: `${base(t)}/messages`,
-      body: { clientMsgId: `matrix-${t.self.user.id}`, body: 'GROUP-AFTER-REMOVAL from the row' },
+      // With one of the actor's own uploads: a member's send takes it, anyone else stores nothing.
+      body: {
+        clientMsgId: `matrix-${t.self.user.id}`,
+        body: 'GROUP-AFTER-REMOVAL from the row',
+        attachments: [world.uploads[t.self.user.id]![0]],
+      },
     }),
     expect: conversationRoute(ok(201), blocked),
   },
@@ -479,12 +486,13 @@ export const frameRows: Record<ClientFrameType, FrameRow> = {
     },
   },
   send: {
-    frames: (_w, t, actor) => [
+    frames: (world, t, actor) => [
       {
         type: 'send',
         conversationId: t.conversationId,
         clientMsgId: `frame-${actor}`,
         body: 'GROUP-AFTER-REMOVAL by frame',
+        attachments: [world.uploads[t.self.user.id]![1]],
       },
       ...(actor === 'blocked' || actor === 'blocker'
         ? [{ type: 'send', to: t.peerId, clientMsgId: `frame-to-${actor}`, body: 'hello' }]

@@ -46,16 +46,40 @@ function describeMatrix(storeName: string): void {
     const deadSockets: TestSocket[] = [];
     let ownerSocket: TestSocket;
 
-    async function post(user: TestUser, conversationId: string, body: string): Promise<number> {
+    async function post(
+      user: TestUser,
+      conversationId: string,
+      body: string,
+      attachments?: string[],
+    ): Promise<number> {
       const result = await api(
         server,
         'POST',
         `/api/conversations/${conversationId}/messages`,
         user.accessToken,
-        { clientMsgId: `${body}-${Math.random()}`, body },
+        { clientMsgId: `${body}-${Math.random()}`, body, ...(attachments && { attachments }) },
       );
       expect(result.status, JSON.stringify(result.body)).toBe(201);
       return result.body.message.seq as number;
+    }
+
+    /** A file row of the user's, unattached (the bytes do not matter to the matrix). */
+    async function newFile(user: TestUser, name: string): Promise<string> {
+      const id = `f_matrix_${Math.random().toString(36).slice(2)}`;
+      await server.node.store.createFile({
+        id,
+        uploaderId: user.user.id,
+        name,
+        size: 1,
+        mime: 'image/jpeg',
+        width: 1,
+        height: 1,
+        sha256: '0'.repeat(64),
+        thumbSha256: '1'.repeat(64),
+        thumbhash: null,
+        createdAt: Date.now(),
+      });
+      return id;
     }
 
     async function group(owner: TestUser, title: string, members: TestUser[]): Promise<string> {
@@ -107,7 +131,9 @@ function describeMatrix(storeName: string): void {
       const { owner, member, outsider, removed, lateJoiner, blocked, blocker, disabled } = made;
 
       const g = await group(owner, 'GROUP-title', [member, removed, disabled]);
-      const oldSeq = await post(owner, g, 'GROUP-BEFORE-JOIN one');
+      // The owner's file rides on the first message: its name and URLs are BEFORE-JOIN secrets.
+      const fileId = await newFile(owner, 'GROUP-BEFORE-JOIN photo.jpg');
+      const oldSeq = await post(owner, g, 'GROUP-BEFORE-JOIN one', [fileId]);
       const oldMemberSeq = await post(member, g, 'GROUP-BEFORE-JOIN two');
       const oldSpareSeq = await post(owner, g, 'GROUP-BEFORE-JOIN spare');
       const removal = await api(
@@ -172,30 +198,15 @@ function describeMatrix(storeName: string): void {
       });
       expect(change.status).toBe(204);
 
-      const fileId = `f_matrix_${Math.random().toString(36).slice(2)}`;
-      await server.node.store.createFile({
-        id: fileId,
-        uploaderId: owner.user.id,
-        name: 'GROUP-BEFORE-JOIN photo.jpg',
-        size: 1,
-        mime: 'image/jpeg',
-        width: 1,
-        height: 1,
-        sha256: '0'.repeat(64),
-        thumbSha256: '1'.repeat(64),
-        thumbhash: null,
-        createdAt: Date.now(),
-      });
-      await server.node.store.attachFiles({
-        fileIds: [fileId],
-        uploaderId: owner.user.id,
-        conversationId: g,
-        seq: oldSeq,
-      });
+      // Two unattached uploads per actor, for the send rows (REST and frame) to attach.
+      const uploads: Record<string, [string, string]> = {};
+      for (const user of Object.values(made))
+        uploads[user.user.id] = [await newFile(user, 'own.pdf'), await newFile(user, 'own.pdf')];
 
       world = {
         server,
         fileId,
+        uploads,
         owner,
         member,
         users: { outsider, removed, lateJoiner, blocked, blocker, disabled },

@@ -6,13 +6,21 @@
  * Nothing is ever buffered whole except an image being re-encoded, and images are bounded by
  * the upload limit and by `limitInputPixels` (a decompression bomb is refused from its header).
  */
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { fileTypeStream, type ReadableStreamWithFileType } from 'file-type';
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
-import { LetterError } from '@letter/protocol';
-import type { FileRecord, FileSelector, RemovedFiles, Store } from '../store/store.js';
+import { LetterError, type Conversation, type Message } from '@letter/protocol';
+import { filePath } from '../store/shared/attachments.js';
+import {
+  BLOB_DELETION_WAIT_MS,
+  type FileRecord,
+  type FileSelector,
+  type RemovedFiles,
+  type Store,
+} from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Ids } from '../util/ids.js';
 import { BlobTooLargeError, type BlobRange, type BlobStore } from './blob-store.js';
@@ -43,19 +51,6 @@ export interface FileServiceOptions {
   ids: Ids;
   maxUploadBytes: number;
   userQuotaBytes: number;
-}
-
-/** A message attachment as members get it (contract: `message.attachments`). */
-export interface AttachmentView {
-  id: string;
-  name: string;
-  size: number;
-  mime: string;
-  width?: number;
-  height?: number;
-  thumbhash?: string;
-  url: string;
-  thumbnailUrl?: string;
 }
 
 /** Signed URLs in messages live this long (within the contract's 5 min – 24 h). */
@@ -89,26 +84,33 @@ export class FileService {
       createdAt: this.options.clock.now(),
     };
     try {
-      if (INLINE_IMAGE_TYPES.has(mime)) {
-        const image = await this.storeImage(detected);
-        if (used + image.size > userQuotaBytes) throw quotaFull();
-        return await store.createFile({ ...file, ...image });
+      const stored = INLINE_IMAGE_TYPES.has(mime)
+        ? await this.storeImage(detected)
+        : await this.storeBytes(detected, mime);
+      const keys = blobKeys(stored);
+      if (used + stored.size > userQuotaBytes) {
+        await this.deleteOrphans(keys);
+        throw quotaFull();
       }
-      const put = await blobs.put(detected, { maxBytes: maxUploadBytes });
-      if (used + put.size > userQuotaBytes) throw quotaFull();
-      return await store.createFile({
-        ...file,
-        size: put.size,
-        mime,
-        width: null,
-        height: null,
-        sha256: put.key,
-        thumbSha256: null,
-        thumbhash: null,
-      });
+      const record = await store.createFile({ ...file, ...stored });
+      // A deletion of the same bytes that ended between the put and the row took the blob
+      // with it (createFile refuses only while one is under way): then this upload did not
+      // take, and its row goes before anyone learned its id.
+      for (const key of keys) {
+        if ((await blobs.size(key)) !== null) continue;
+        await this.remove({ kind: 'file', id: record.id });
+        throw new LetterError('unavailable', 'The upload was lost; send it again.');
+      }
+      return record;
     } catch (error) {
       throw asUploadError(error);
     }
+  }
+
+  private async storeBytes(bytes: Readable, mime: string) {
+    const put = await this.options.blobs.put(bytes, { maxBytes: this.options.maxUploadBytes });
+    const none = { width: null, height: null, thumbSha256: null, thumbhash: null };
+    return { size: put.size, mime, sha256: put.key, ...none };
   }
 
   private async storeImage(bytes: Readable) {
@@ -176,41 +178,109 @@ export class FileService {
     return this.options.signer.verify(fileId, query, this.options.clock.now());
   }
 
-  /** How `viewerId` gets the file in a message: its facts and signed URLs for them alone. */
-  attachmentView(file: FileRecord, viewerId: string): AttachmentView {
-    const query = this.signQuery(file.id, viewerId);
+  /**
+   * The message as `viewerId` gets it: each attachment's URLs signed for them alone (the store's
+   * messages carry the paths unsigned). The same object when it has no attachments, so a
+   * text message keeps its one serialization (hub messageJson).
+   */
+  signMessage(message: Message, viewerId: string, ttlSeconds?: number): Message {
+    if (message.attachments.length === 0) return message;
     return {
-      id: file.id,
-      name: file.name,
-      size: file.size,
-      mime: file.mime,
-      ...(file.width !== null && { width: file.width }),
-      ...(file.height !== null && { height: file.height }),
-      ...(file.thumbhash !== null && { thumbhash: file.thumbhash }),
-      url: `/api/files/${encodeURIComponent(file.id)}?${query}`,
-      ...(file.thumbSha256 !== null && {
-        thumbnailUrl: `/api/files/${encodeURIComponent(file.id)}/thumbnail?${query}`,
+      ...message,
+      attachments: message.attachments.map((file) => {
+        const query = this.signQuery(file.id, viewerId, ttlSeconds);
+        const url = filePath(file.id);
+        return {
+          ...file,
+          url: `${url}?${query}`,
+          ...(file.thumbnailUrl !== undefined && { thumbnailUrl: `${url}/thumbnail?${query}` }),
+        };
       }),
     };
+  }
+
+  /**
+   * `serialize(message)` for each viewer with the URLs signed for them, as `signMessage` gives
+   * them, but serialized once: a random marker stands where each file's query goes, and each
+   * viewer costs only its HMACs and a join (a message to a big group: ChatService).
+   */
+  signedJson(
+    message: Message,
+    serialize: (message: Message) => string,
+  ): (viewerId: string) => string {
+    const marker = randomBytes(12).toString('base64url');
+    const at = (i: number) => `?${marker}${i}${marker}`;
+    const template = serialize({
+      ...message,
+      attachments: message.attachments.map((file, i) => ({
+        ...file,
+        url: `${filePath(file.id)}${at(i)}`,
+        ...(file.thumbnailUrl !== undefined && {
+          thumbnailUrl: `${filePath(file.id)}/thumbnail${at(i)}`,
+        }),
+      })),
+    });
+    // Text, file index, text, file index, …, text.
+    const parts = template.split(marker);
+    return (viewerId) => {
+      const queries = message.attachments.map((file) => this.signQuery(file.id, viewerId));
+      let json = parts[0]!;
+      for (let k = 1; k < parts.length; k += 2) json += queries[Number(parts[k])]! + parts[k + 1]!;
+      return json;
+    };
+  }
+
+  /** A conversation as `viewerId` gets it: its lastMessage's URLs signed for them. */
+  signConversation(conversation: Conversation, viewerId: string): Conversation {
+    const last = conversation.lastMessage;
+    if (!last || last.attachments.length === 0) return conversation;
+    return { ...conversation, lastMessage: this.signMessage(last, viewerId) };
   }
 
   /** Deletes the selected file rows, then the bytes no file names any more. */
   async remove(selector: FileSelector): Promise<RemovedFiles> {
     const removed = await this.options.store.removeFiles(selector);
-    for (const key of removed.orphanedBlobs) await this.options.blobs.delete(key);
+    await this.deleteOrphans(removed.orphanedBlobs);
     return removed;
   }
 
-  /** Deletes uploads never attached within a day of their upload (the sweeper); how many. */
+  /**
+   * Deletes the bytes of those blobs no file row names. The store checks and marks them in one
+   * write, and refuses a new row naming a marked blob until the bytes are gone, so an upload of
+   * the same bytes meanwhile never ends up with a row whose blob vanished (see `upload`).
+   */
+  private async deleteOrphans(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const { store, blobs, clock } = this.options;
+    const orphaned = await store.startBlobDeletions(keys, clock.now());
+    try {
+      for (const key of orphaned) await blobs.delete(key);
+    } finally {
+      await store.endBlobDeletions(orphaned);
+    }
+  }
+
+  /**
+   * Deletes uploads never attached within a day of their upload (the sweeper); how many. Then
+   * finishes blob deletions a crash left half done (their bytes would otherwise stay forever).
+   */
   async sweepUnattached(): Promise<number> {
-    const before = this.options.clock.now() - UNATTACHED_TTL_MS;
+    const { clock, store } = this.options;
+    const before = clock.now() - UNATTACHED_TTL_MS;
     let total = 0;
     for (;;) {
       const { ids } = await this.remove({ kind: 'unattached', before, limit: SWEEP_BATCH });
       total += ids.length;
-      if (ids.length < SWEEP_BATCH) return total;
+      if (ids.length < SWEEP_BATCH) break;
     }
+    const stale = await store.staleBlobDeletions(clock.now() - BLOB_DELETION_WAIT_MS, SWEEP_BATCH);
+    await this.deleteOrphans(stale);
+    return total;
   }
+}
+
+function blobKeys(stored: { sha256: string; thumbSha256: string | null }): string[] {
+  return stored.thumbSha256 === null ? [stored.sha256] : [stored.sha256, stored.thumbSha256];
 }
 
 function quotaFull(): LetterError {

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import type { ChatService } from '../services/chat.js';
+import type { FileService } from '../files/service.js';
 import type { Presence } from '../presence/presence.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
@@ -15,6 +16,8 @@ export interface RouteContext {
   store: Store;
   auth: AuthService;
   chat: ChatService;
+  /** Uploads, downloads, and attachment URLs signed per viewer for every answer that has messages. */
+  files: FileService;
   presence: Presence;
   clock: Clock;
   limiters: {

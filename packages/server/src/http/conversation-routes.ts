@@ -22,7 +22,7 @@ import { messageRoutes } from './message-routes.js';
 type WithId = { Params: { id: string } };
 
 export function conversationRoutes(app: FastifyInstance, context: RouteContext): void {
-  const { store, chat } = context;
+  const { store, chat, files } = context;
 
   app.get('/api/conversations', async (request) => {
     const { userId } = await authenticate(context, request);
@@ -33,7 +33,10 @@ export function conversationRoutes(app: FastifyInstance, context: RouteContext):
     const conversations = found.slice(0, limit);
     const last = conversations.at(-1);
     const nextCursor = found.length > limit && last ? encodeCursor(last) : null;
-    return { conversations, nextCursor };
+    return {
+      conversations: conversations.map((c) => files.signConversation(c, userId)),
+      nextCursor,
+    };
   });
 
   app.post('/api/conversations', async (request, reply) => {
@@ -41,7 +44,9 @@ export function conversationRoutes(app: FastifyInstance, context: RouteContext):
     const body = parseOrThrow(createConversationBody, request.body);
     if (body.kind === 'direct') {
       const { conversation, created } = await chat.openDirect(userId, body.userId);
-      return reply.code(created ? 201 : 200).send({ conversation });
+      return reply
+        .code(created ? 201 : 200)
+        .send({ conversation: files.signConversation(conversation, userId) });
     }
     const conversation = await chat.createGroup(userId, body.title, body.memberIds);
     return reply.code(201).send({ conversation });
@@ -51,7 +56,7 @@ export function conversationRoutes(app: FastifyInstance, context: RouteContext):
     const { userId } = await authenticate(context, request);
     const conversation = await store.getConversation(request.params.id, userId);
     if (!conversation) throw new LetterError('not_found');
-    return { conversation };
+    return { conversation: files.signConversation(conversation, userId) };
   });
 
   app.get<WithId>('/api/conversations/:id/messages', async (request) => {
@@ -59,7 +64,10 @@ export function conversationRoutes(app: FastifyInstance, context: RouteContext):
     const range = parseOrThrow(historyQuery, request.query);
     const page = await store.history(request.params.id, userId, range);
     if (!page) throw new LetterError('not_found');
-    return page;
+    return {
+      messages: page.messages.map((message) => files.signMessage(message, userId)),
+      hasMore: page.hasMore,
+    };
   });
 
   app.post<WithId>('/api/conversations/:id/messages', async (request, reply) => {

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LetterError } from '@letter/protocol';
 import { INLINE_IMAGE_TYPES, type FileService } from '../files/service.js';
 import { contentDisposition } from '../files/names.js';
+import { storedAttachment } from '../store/shared/attachments.js';
 import type { FileRecord } from '../store/store.js';
 import { authenticate, limit, type RouteContext } from './context.js';
 
@@ -92,10 +93,6 @@ export function fileRoutes(app: FastifyInstance, context: RouteContext, files: F
       : YEAR_SECONDS;
     reply.header('cache-control', `private, max-age=${maxAge}, immutable`);
     reply.header('accept-ranges', 'bytes');
-    // Open issue: a download's keep-alive connection was now and then still counted busy after
-    // its answer, holding a graceful stop until the keep-alive timeout; until that is found,
-    // a download does not keep its connection.
-    reply.header('connection', 'close');
     reply.header(
       'content-disposition',
       contentDisposition(INLINE_IMAGE_TYPES.has(mime) ? 'inline' : 'attachment', file.name),
@@ -127,15 +124,8 @@ const DISCARD_MS = 1000;
 
 /** The upload's answer (contract: `{file:{id, name, size, mime, width?, height?}}`). */
 function uploadView(file: FileRecord) {
-  return {
-    id: file.id,
-    name: file.name,
-    size: file.size,
-    mime: file.mime,
-    ...(file.width !== null && { width: file.width }),
-    ...(file.height !== null && { height: file.height }),
-    ...(file.thumbhash !== null && { thumbhash: file.thumbhash }),
-  };
+  const { thumb: _thumb, ...view } = storedAttachment(file);
+  return view;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   parseOrThrow,
   patchConversationBody,
   patchMemberBody,
+  type Conversation,
 } from '@letter/protocol';
 import { authenticate, noContent, type RouteContext } from './context.js';
 
@@ -19,11 +20,15 @@ type WithMember = { Params: { id: string; userId: string } };
 
 export function groupRoutes(app: FastifyInstance, context: RouteContext): void {
   const { groups } = context.chat;
+  // A view's lastMessage carries its files signed for the caller.
+  const own = (userId: string, conversation: Conversation) => ({
+    conversation: context.files.signConversation(conversation, userId),
+  });
 
   app.patch<WithId>('/api/conversations/:id', async (request) => {
     const { userId } = await authenticate(context, request);
     const { title } = parseOrThrow(patchConversationBody, request.body);
-    return { conversation: await groups.rename(userId, request.params.id, title) };
+    return own(userId, await groups.rename(userId, request.params.id, title));
   });
 
   app.get<WithId>('/api/conversations/:id/members', async (request) => {
@@ -34,7 +39,7 @@ export function groupRoutes(app: FastifyInstance, context: RouteContext): void {
   app.post<WithId>('/api/conversations/:id/members', async (request) => {
     const { userId } = await authenticate(context, request);
     const { userIds } = parseOrThrow(addMembersBody, request.body);
-    return { conversation: await groups.addMembers(userId, request.params.id, userIds) };
+    return own(userId, await groups.addMembers(userId, request.params.id, userIds));
   });
 
   app.delete<WithMember>('/api/conversations/:id/members/:userId', async (request, reply) => {
@@ -47,12 +52,12 @@ export function groupRoutes(app: FastifyInstance, context: RouteContext): void {
     const { userId } = await authenticate(context, request);
     const { role } = parseOrThrow(patchMemberBody, request.body);
     const { id, userId: memberId } = request.params;
-    return { conversation: await groups.setRole(userId, id, memberId, role) };
+    return own(userId, await groups.setRole(userId, id, memberId, role));
   });
 
   app.patch<WithId>('/api/conversations/:id/settings', async (request) => {
     const { userId } = await authenticate(context, request);
     const settings = parseOrThrow(conversationSettingsBody, request.body);
-    return { conversation: await groups.updateSettings(userId, request.params.id, settings) };
+    return own(userId, await groups.updateSettings(userId, request.params.id, settings));
   });
 }

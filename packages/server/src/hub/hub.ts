@@ -3,7 +3,8 @@
  * every other node. It knows connections, not conversations: callers say which users get a frame.
  *
  * Architecture Invariant: the hub only publishes events for changes the store has committed.
- * Architecture Invariant: a frame is serialized once per fan-out, never once per recipient.
+ * Architecture Invariant: a frame is serialized once per fan-out, never once per recipient
+ * (except a message with attachments, whose URLs are signed per recipient: ChatService).
  * Architecture Invariant: local delivery never waits for the bus. This node's sockets get a frame
  * at once, in call (commit) order; the bus carries it only to other nodes, tagged with this
  * node's id so this node skips its own payloads, and only once another node has been heard of.

@@ -1,7 +1,7 @@
 import type { Message } from '@letter/protocol';
 import { describe, expect, it } from 'vitest';
 import type { PushSubscriptionRecord, Store } from '../store/store.js';
-import { Pusher } from './pusher.js';
+import { previewText, Pusher } from './pusher.js';
 import type { PushTarget, SendOutcome } from './sender.js';
 
 const sub = (userId: string): PushSubscriptionRecord => ({
@@ -32,7 +32,7 @@ function fakeStore(calls: string[]): Store {
 }
 
 const message = (seq: number, body = `m${seq}`): Message =>
-  ({ conversationId: 'c1', seq, senderId: 'ann', body }) as unknown as Message;
+  ({ conversationId: 'c1', seq, senderId: 'ann', body, attachments: [] }) as unknown as Message;
 
 /** A push service whose answers the test releases one by one. */
 function gatedSend() {
@@ -116,5 +116,20 @@ describe('the pusher', () => {
     expect(attempts).toBe(3);
     expect(pusher.stats).toMatchObject({ retried: 2, failed: 1, gone: 1 });
     expect(calls).toContain('delete https://push.example/gone');
+  });
+});
+
+describe('previewText', () => {
+  const file = (name: string, mime: string) => ({ id: 'f', name, mime, size: 1, url: '/x' });
+  const withFiles = (body: string, ...attachments: ReturnType<typeof file>[]) =>
+    ({ ...message(1, body), attachments }) as Message;
+  it('says what a message of files only carries', () => {
+    expect(previewText(withFiles('look', file('a.png', 'image/png')))).toBe('look');
+    expect(previewText(withFiles('', file('a.png', 'image/png')))).toBe('📷 Photo');
+    expect(previewText(withFiles('', file('a.png', 'image/png'), file('b.png', 'image/png')))).toBe(
+      '📷 Photo (+1)',
+    );
+    expect(previewText(withFiles('', file('n.ogg', 'audio/ogg')))).toBe('🎤 Voice message');
+    expect(previewText(withFiles('', file('plan.pdf', 'application/pdf')))).toBe('📄 plan.pdf');
   });
 });

@@ -269,7 +269,7 @@ export class Pusher {
           conversationId: message.conversationId,
           seq: message.seq,
           title,
-          ...(target.preview && { body: message.body.slice(0, BODY_MAX) }),
+          ...(target.preview && { body: previewText(message).slice(0, BODY_MAX) }),
         };
         this.enqueue({
           target,
@@ -355,4 +355,15 @@ export class Pusher {
     timer.unref();
     this.timers.add(timer);
   }
+}
+
+/** A notification's text: the body, or for a message of files only what they are. */
+export function previewText(message: Message): string {
+  const [first] = message.attachments;
+  if (message.body !== '' || !first) return message.body;
+  const more = message.attachments.length > 1 ? ` (+${message.attachments.length - 1})` : '';
+  if (first.mime.startsWith('image/')) return `📷 Photo${more}`;
+  if (first.mime.startsWith('audio/')) return `🎤 Voice message${more}`;
+  if (first.mime.startsWith('video/')) return `🎬 Video${more}`;
+  return `📄 ${first.name}${more}`;
 }

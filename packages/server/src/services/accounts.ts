@@ -6,6 +6,8 @@ import type { AccountAnnouncer, ChatDeps } from './deps.js';
 /** Conversations, then messages, read per store call while the export streams out. */
 export const EXPORT_CONVERSATIONS_PAGE = 200;
 export const EXPORT_MESSAGES_PAGE = 500;
+/** Attachment links in an export live a day: the longest a signed URL may (contract "Files"). */
+export const EXPORT_URL_SECONDS = 24 * 3600;
 
 export interface ExportStream {
   username: string;
@@ -58,7 +60,7 @@ export class AccountService {
     userId: string,
     head: Omit<ExportDocument, 'conversations' | 'messages'>,
   ): AsyncGenerator<string> {
-    const { store } = this.deps;
+    const { store, files } = this.deps;
     // The head's JSON without its closing brace; the two arrays follow.
     yield `${JSON.stringify(head).slice(0, -1)},"conversations":[`;
     let comma = '';
@@ -67,7 +69,8 @@ export class AccountService {
         limit: EXPORT_CONVERSATIONS_PAGE,
         after,
       });
-      if (page.length > 0) yield comma + page.map((c) => JSON.stringify(c)).join(',');
+      const own = page.map((c) => JSON.stringify(files.signConversation(c, userId)));
+      if (page.length > 0) yield comma + own.join(',');
       comma = ',';
       const last = page.at(-1);
       if (!last || page.length < EXPORT_CONVERSATIONS_PAGE) break;
@@ -77,7 +80,9 @@ export class AccountService {
     comma = '';
     for (let after: Pick<Message, 'conversationId' | 'seq'> | undefined; ;) {
       const page = await store.sentMessages(userId, { limit: EXPORT_MESSAGES_PAGE, after });
-      if (page.length > 0) yield comma + page.map((m) => JSON.stringify(m)).join(',');
+      // Files as links signed for a day (the longest the contract allows), not their bytes.
+      const own = page.map((m) => JSON.stringify(files.signMessage(m, userId, EXPORT_URL_SECONDS)));
+      if (page.length > 0) yield comma + own.join(',');
       comma = ',';
       const last = page.at(-1);
       if (!last || page.length < EXPORT_MESSAGES_PAGE) break;
@@ -101,7 +106,7 @@ export class AccountService {
     });
     endSessions(deletion.revokedSessionIds);
     try {
-      await this.deps.files?.remove({ kind: 'uploader', userId });
+      await this.deps.files.remove({ kind: 'uploader', userId });
     } catch (error) {
       // The account is gone already; its files are unreachable to others' new messages but
       // stay attached where they were. Logged for the operator.

@@ -31,6 +31,8 @@ export interface SendInput {
   clientMsgId: string;
   body: string;
   replyToSeq?: number | undefined;
+  /** Uploaded file ids to attach (the sender's own, not attached yet). */
+  attachments?: string[] | undefined;
 }
 
 const MEMBER_CACHE_MAX = 20_000;
@@ -139,7 +141,7 @@ export class ChatService {
     takeSendToken(this.deps.sendLimiter, userId);
     const conversationId =
       input.conversationId ?? (await this.openDirect(userId, input.to ?? '')).conversation.id;
-    const { store, ids, clock, hub } = this.deps;
+    const { store, ids, clock } = this.deps;
     // The store tells whether this list is the one at the commit, and sends the right one if
     // not: a message reaches exactly its members then, whatever this node's cache holds.
     const cached = this.members.get(conversationId);
@@ -151,6 +153,7 @@ export class ChatService {
       clientMsgId: input.clientMsgId,
       body: input.body,
       replyToSeq: input.replyToSeq ?? null,
+      attachments: input.attachments,
       createdAt: clock.now(),
       knownMembersVersion: cached?.version,
       // Only a body with `@name` costs the lookups; the store keeps the members among them.
@@ -159,14 +162,27 @@ export class ChatService {
     if (result.created) {
       if (result.members && drops === this.drops) this.remember(conversationId, result.members);
       const members = result.members?.userIds ?? cached?.userIds ?? [];
-      const { message } = result;
-      hub.deliverJson(members, messageFrameJson(message), exceptConnectionId, {
-        conversationId,
-        seq: message.seq,
-      });
+      this.deliverMessage(members, result.message, exceptConnectionId);
       this.deps.onMessage?.(result.message, members);
     }
-    return result;
+    // The sender's answer carries the files signed for them.
+    return { ...result, message: this.deps.files.signMessage(result.message, userId) };
+  }
+
+  /**
+   * A new message to its members: a text message is serialized once for all of them; one with
+   * attachments once per recipient, each with URLs signed for that recipient alone.
+   */
+  deliverMessage(userIds: readonly string[], message: Message, exceptConnectionId = ''): void {
+    const key = { conversationId: message.conversationId, seq: message.seq };
+    const { hub, files } = this.deps;
+    if (message.attachments.length === 0) {
+      hub.deliverJson(userIds, messageFrameJson(message), exceptConnectionId, key);
+      return;
+    }
+    const frameFor = files.signedJson(message, messageFrameJson);
+    for (const userId of userIds)
+      hub.deliverJson([userId], frameFor(userId), exceptConnectionId, key);
   }
 
   /** The ids of the users a body names with `@username` (unknown names are no one). */
@@ -234,8 +250,12 @@ export class ChatService {
    */
   deliverViews(views: MemberView[]): void {
     const alike = new Map<string, { conversation: Conversation; userIds: string[] }>();
-    for (const { userId, conversation: c } of views) {
+    for (const view of views) {
+      const { userId } = view;
+      const c = this.deps.files.signConversation(view.conversation, userId);
       const own = JSON.stringify([
+        // A last message with files is signed for its viewer: a view of its own.
+        c === view.conversation ? '' : userId,
         c.title,
         c.readSeq,
         c.unreadCount,
@@ -321,8 +341,10 @@ export class ChatService {
         limit: limits.syncMaxPerConversation,
       });
       if (!page) continue;
-      for (const message of page.messages)
-        emit({ type: 'message', message }, { conversationId, seq: message.seq });
+      for (const message of page.messages) {
+        const own = this.deps.files.signMessage(message, userId);
+        emit({ type: 'message', message: own }, { conversationId, seq: message.seq });
+      }
       if (page.hasMore) truncated.push(conversationId);
     }
     return { conversations: summaries, truncated };

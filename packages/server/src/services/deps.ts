@@ -28,8 +28,19 @@ export interface ChatDeps {
   onMessage?: (message: Message, memberIds: string[]) => void;
   /** A user's read position moved (web push closes the chat's notifications on their devices). */
   onRead?: (userId: string, conversationId: string, seq: number) => void;
-  /** Deletes file rows and their bytes (files/service.ts): a deleted message's, a deleted user's. */
-  files?: { remove(selector: FileSelector): Promise<unknown> };
+  /**
+   * Files (files/service.ts): deletes file rows and their bytes (a deleted message's, a deleted
+   * user's), and signs a message's attachment URLs for the one viewer it goes to.
+   */
+  files: {
+    remove(selector: FileSelector): Promise<unknown>;
+    signMessage(message: Message, viewerId: string, ttlSeconds?: number): Message;
+    signConversation(conversation: Conversation, viewerId: string): Conversation;
+    signedJson(
+      message: Message,
+      serialize: (message: Message) => string,
+    ): (viewerId: string) => string;
+  };
   /** Where background work that failed (presence announcements) is reported. */
   log?: { warn(details: object, message: string): void };
 }

@@ -23,14 +23,17 @@ export class MessageActions {
       ...this.target(userId, conversationId, seq),
       body,
     });
-    return this.announce(change);
+    return this.announce(change, userId);
   }
 
   async delete(userId: string, conversationId: string, seq: number): Promise<void> {
-    this.announce(await this.deps.store.deleteMessage(this.target(userId, conversationId, seq)));
+    this.announce(
+      await this.deps.store.deleteMessage(this.target(userId, conversationId, seq)),
+      userId,
+    );
     // Its files go with it. Also when the message was deleted already: a retry after a failed
     // removal finishes the job.
-    await this.deps.files?.remove({ kind: 'message', conversationId, seq });
+    await this.deps.files.remove({ kind: 'message', conversationId, seq });
   }
 
   async react(
@@ -43,12 +46,13 @@ export class MessageActions {
       ...this.target(userId, conversationId, seq),
       emoji,
     });
-    return this.announce(change);
+    return this.announce(change, userId);
   }
 
   async unreact(userId: string, conversationId: string, seq: number): Promise<Message> {
     return this.announce(
       await this.deps.store.removeReaction(this.target(userId, conversationId, seq)),
+      userId,
     );
   }
 
@@ -67,17 +71,29 @@ export class MessageActions {
       limit: query.limit,
     });
     if (!results) throw new LetterError('not_found');
-    return results;
+    const { files } = this.deps;
+    return results.map((result) => ({
+      ...result,
+      message: files.signMessage(result.message, userId),
+    }));
   }
 
-  private announce(change: MessageChange): Message {
-    if (change.changed) {
-      this.deps.hub.deliver(change.memberIds, {
-        type: 'message.updated',
-        message: change.message,
-      });
+  /**
+   * `message.updated` to who may see the message: one frame for all of them, or, when it has
+   * files, one each with the URLs signed for that member. Returns the actor's own view.
+   */
+  private announce(change: MessageChange, actorId: string): Message {
+    const { hub, files } = this.deps;
+    const { message } = change;
+    if (change.changed && message.attachments.length === 0) {
+      hub.deliver(change.memberIds, { type: 'message.updated', message });
+    } else if (change.changed) {
+      const frameFor = files.signedJson(message, (m) =>
+        JSON.stringify({ type: 'message.updated', message: m }),
+      );
+      for (const userId of change.memberIds) hub.deliverJson([userId], frameFor(userId));
     }
-    return change.message;
+    return files.signMessage(message, actorId);
   }
 
   private target(userId: string, conversationId: string, seq: number): MessageTarget {

@@ -108,6 +108,8 @@ export interface NewMessage {
    * members at the commit of a group message (never the sender) as `message.mentions`.
    */
   mentions?: string[] | undefined;
+  /** Files to attach (ids), in the same transaction and on the same terms as `attachFiles`. */
+  attachments?: string[] | undefined;
   /**
    * The members version of the caller's cached member list, if it has one. When the
    * conversation's version differs at commit, the result carries the current `members`.
@@ -301,6 +303,9 @@ export interface FileRecord {
 
 export type NewFile = Omit<FileRecord, 'conversationId' | 'seq'>;
 
+/** A blob deletion older than this (its deleter crashed) no longer holds uploads back. */
+export const BLOB_DELETION_WAIT_MS = 10 * 60 * 1000;
+
 /** Which files `removeFiles` deletes. */
 export type FileSelector =
   /** Never attached and uploaded before `before` (the sweeper), at most `limit`. */
@@ -308,7 +313,9 @@ export type FileSelector =
   /** Attached to one message (delete for everyone). */
   | { kind: 'message'; conversationId: string; seq: number }
   /** Every file the user uploaded (account deletion). */
-  | { kind: 'uploader'; userId: string };
+  | { kind: 'uploader'; userId: string }
+  /** One file (an upload whose blob vanished under it). */
+  | { kind: 'file'; id: string };
 
 export interface RemovedFiles {
   ids: string[];
@@ -392,6 +399,15 @@ export interface Store {
   uploadedBytes(userId: string): Promise<number>;
   /** Deletes file rows; returns them and the blobs nothing names any more. */
   removeFiles(selector: FileSelector): Promise<RemovedFiles>;
+  /**
+   * Of `keys`, the blobs no file row names, each marked as being deleted, in one write: a
+   * `createFile` naming a blob whose deletion started within BLOB_DELETION_WAIT_MS answers
+   * `unavailable`. The caller deletes the bytes, then calls `endBlobDeletions`.
+   */
+  startBlobDeletions(keys: string[], now: number): Promise<string[]>;
+  endBlobDeletions(keys: string[]): Promise<void>;
+  /** Deletions started before `before` and never ended (their deleter died), at most `limit`. */
+  staleBlobDeletions(before: number, limit: number): Promise<string[]>;
 
   // Sessions and refresh tokens (only hashes are stored)
   createSession(session: NewSession): Promise<void>;
@@ -495,7 +511,8 @@ export interface Store {
   // Messages
   /**
    * Appends with the next gap-free seq. Idempotent on (senderId, clientMsgId): a repeat returns
-   * the original with `created: false`. Throws `not_found` when the sender is not a member,
+   * the original with `created: false` (and attaches nothing). Attaches `attachments` in the
+   * same transaction (`not_found` and nothing stored when one may not be attached). Throws `not_found` when the sender is not a member,
    * `blocked` when it is a direct conversation and either side blocked the other.
    * Advances the sender's own read and delivered position to the new seq.
    */

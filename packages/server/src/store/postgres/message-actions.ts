@@ -56,7 +56,12 @@ export class PostgresMessageActions {
       // The body leaves storage and the search index; the seq stays as a tombstone.
       await tx
         .updateTable('messages')
-        .set({ body: '', deleted_at: input.now, search_vector: sqlVector('') })
+        .set({
+          body: '',
+          deleted_at: input.now,
+          attachments_json: null,
+          search_vector: sqlVector(''),
+        })
         .where('conversation_id', '=', input.conversationId)
         .where('seq', '=', input.seq)
         .execute();

@@ -232,6 +232,20 @@ export const pgMigrations: readonly PgMigration[] = [
       CREATE INDEX files_unattached ON files (created_at) WHERE conversation_id IS NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'message attachments (metadata on the message row), blob deletions',
+    sql: `
+      -- The files of a message as sent (JSON), written with the message: reads need no join.
+      ALTER TABLE messages ADD COLUMN attachments_json text;
+      -- Blobs being deleted (no file row named them when the deletion started): an upload of
+      -- the same bytes meanwhile is refused, so no new row can name a blob about to vanish.
+      CREATE TABLE blob_deletions (
+        key        text COLLATE "C" PRIMARY KEY,
+        started_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export const pgLatestVersion = pgMigrations.reduce((max, m) => Math.max(max, m.version), 0);

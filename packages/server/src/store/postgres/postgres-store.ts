@@ -44,7 +44,7 @@ import type {
 import { Abort, readTx, writeTx, type Db } from './db.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresPush } from './push.js';
-import { PostgresFiles } from './files.js';
+import { attachIn, PostgresFiles } from './files.js';
 import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
 import type { PostgresCore } from './core.js';
 import { PostgresGroups } from './groups.js';
@@ -140,6 +140,15 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   }
   removeFiles(selector: FileSelector): Promise<RemovedFiles> {
     return this.files.removeFiles(selector);
+  }
+  startBlobDeletions(keys: string[], now: number): Promise<string[]> {
+    return this.files.startBlobDeletions(keys, now);
+  }
+  endBlobDeletions(keys: string[]): Promise<void> {
+    return this.files.endBlobDeletions(keys);
+  }
+  staleBlobDeletions(before: number, limit: number): Promise<string[]> {
+    return this.files.staleBlobDeletions(before, limit);
   }
 
   // Accounts (postgres/accounts.ts)
@@ -372,7 +381,16 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
             (await memberSetOf(tx, conversationId)).userIds,
           )
         : [];
-      const row = userMessageRow(message, seq, mentions);
+      // Attached in this transaction: any failure below (or an Abort) detaches them again.
+      const files = message.attachments?.length
+        ? await attachIn(tx, {
+            fileIds: message.attachments,
+            uploaderId: senderId,
+            conversationId,
+            seq,
+          })
+        : [];
+      const row = userMessageRow(message, seq, mentions, files);
       if (!(await this.insertMessage(tx, row))) {
         // The same (sender, clientMsgId) committed meanwhile in another conversation (a repeat
         // in this one would have queued on our lock and been found above).

@@ -401,6 +401,8 @@ export function filesSelected(db: QueryCreator<SharedTables>, selector: FileSele
         .where('seq', '=', selector.seq);
     case 'uploader':
       return query.where('uploader_id', '=', selector.userId);
+    case 'file':
+      return query.where('id', '=', selector.id);
   }
 }
 
@@ -415,4 +417,37 @@ export function blobInUse(db: QueryCreator<SharedTables>, key: string) {
     .select(sql.lit(1).as('one'))
     .where((eb) => eb.or([eb('sha256', '=', key), eb('thumb_sha256', '=', key)]))
     .limit(1);
+}
+
+/** A deletion of either blob that started at or after `since` (a fresher one blocks an upload). */
+export function blobDeletionPending(
+  db: QueryCreator<SharedTables>,
+  p: { key: string; thumbKey: string; since: number },
+) {
+  return db
+    .selectFrom('blob_deletions')
+    .select(sql.lit(1).as('one'))
+    .where('key', 'in', [p.key, p.thumbKey])
+    .where('started_at', '>=', p.since)
+    .limit(1);
+}
+
+export function markBlobDeletion(db: QueryCreator<SharedTables>, key: string, now: number) {
+  return db
+    .insertInto('blob_deletions')
+    .values({ key, started_at: now })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ started_at: now }));
+}
+
+export function endBlobDeletion(db: QueryCreator<SharedTables>, key: string) {
+  return db.deleteFrom('blob_deletions').where('key', '=', key);
+}
+
+export function staleBlobDeletions(db: QueryCreator<SharedTables>, before: number, limit: number) {
+  return db
+    .selectFrom('blob_deletions')
+    .select('key')
+    .where('started_at', '<', before)
+    .orderBy('started_at')
+    .limit(limit);
 }

@@ -4,6 +4,7 @@
  */
 import type { Conversation, Member, Message, SystemEvent, User } from '@letter/protocol';
 import { iso } from '../../util/clock.js';
+import { storedAttachment, unsignedAttachments } from './attachments.js';
 import type {
   ContactRecord,
   MemberChange,
@@ -31,6 +32,8 @@ export const userMessageRow = (
   seq: number,
   /** The mentioned ids that are members (mentionsOf). */
   mentions: string[] = [],
+  /** The files attached in the same transaction (attachFiles), in the order sent. */
+  files: FileRecord[] = [],
 ): MessageRow => ({
   id: message.id,
   conversation_id: message.conversationId,
@@ -44,6 +47,7 @@ export const userMessageRow = (
   reply_to_seq: message.replyToSeq,
   system_json: null,
   mentions_json: mentions.length > 0 ? JSON.stringify(mentions) : null,
+  attachments_json: files.length > 0 ? JSON.stringify(files.map(storedAttachment)) : null,
 });
 
 /** Who a group message may mention: the candidates who are members, never the sender, each once. */
@@ -73,6 +77,7 @@ export const systemMessageRow = (
   reply_to_seq: null,
   system_json: JSON.stringify(event),
   mentions_json: null,
+  attachments_json: null,
 });
 
 export interface ReactionRow {
@@ -172,7 +177,10 @@ export function toMessage(row: MessageRow, reactions: Record<string, string[]> =
     editedAt: isoOrNull(row.edited_at),
     deletedAt: isoOrNull(row.deleted_at),
     replyToSeq: row.reply_to_seq,
-    attachments: [],
+    attachments:
+      row.deleted_at === null && row.attachments_json !== null
+        ? unsignedAttachments(row.attachments_json)
+        : [],
     reactions: row.deleted_at === null ? reactions : {},
   };
   if (row.system_json !== null) message.system = JSON.parse(row.system_json) as SystemEvent;

@@ -257,3 +257,8 @@ export function toReceipt(row: {
     readAt: row.read_at === null ? null : iso(row.read_at),
   };
 }
+
+/** An upload of bytes whose blob is being deleted: it may be retried in a moment. */
+export function blobBeingDeleted(): LetterError {
+  return new LetterError('unavailable', 'The same file is being deleted; try again.');
+}

@@ -79,6 +79,11 @@ export interface MessagesTable {
   system_json: string | null;
   /** JSON array of the user ids a message mentions; null when none. */
   mentions_json: string | null;
+  /**
+   * JSON array of the message's files as sent (StoredAttachment, shared/attachments.ts), written
+   * in the append's transaction; null when none. History reads it with the row, no join.
+   */
+  attachments_json: string | null;
 }
 
 export interface ReactionsTable {
@@ -139,6 +144,12 @@ export interface FilesTable {
   seq: number | null;
 }
 
+/** A blob whose deletion started (FileService.deleteOrphans): uploads naming it wait. */
+export interface BlobDeletionsTable {
+  key: string;
+  started_at: number;
+}
+
 /** The tables both engines have, with the same columns. */
 export interface SharedTables {
   users: UsersTable;
@@ -153,6 +164,7 @@ export interface SharedTables {
   position_log: PositionLogTable;
   push_subscriptions: PushSubscriptionsTable;
   push_settings: PushSettingsTable;
+  blob_deletions: BlobDeletionsTable;
   mentions: MentionsTable;
   files: FilesTable;
 }
@@ -171,6 +183,7 @@ export const MESSAGE_COLUMNS = [
   'msg.reply_to_seq',
   'msg.system_json',
   'msg.mentions_json',
+  'msg.attachments_json',
 ] as const;
 
 /** A message row's values by column, for an INSERT whose parameters are named by column. */

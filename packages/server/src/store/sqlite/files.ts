@@ -3,11 +3,21 @@
  * worker's savepoint: a throw undoes every change of the call (attachFiles is all or none).
  */
 import { LetterError } from '@letter/protocol';
-import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
+import {
+  BLOB_DELETION_WAIT_MS,
+  type FileRecord,
+  type FileSelector,
+  type NewFile,
+  type RemovedFiles,
+} from '../store.js';
 import { prepare, qb, type Db } from './db.js';
 import {
+  blobDeletionPending,
   blobInUse,
   claimFile,
+  endBlobDeletion,
+  staleBlobDeletions,
+  markBlobDeletion,
   deleteFile,
   fileById,
   fileForViewer,
@@ -16,6 +26,7 @@ import {
   uploadedBytes,
 } from '../shared/queries.js';
 import { fileRow, toFileRecord } from '../shared/rows.js';
+import { blobBeingDeleted } from '../shared/rules.js';
 import type { FilesTable } from '../shared/tables.js';
 
 const FILE_COLUMNS: (keyof FilesTable)[] = [
@@ -64,7 +75,18 @@ function createFileQueries(db: Db) {
     ofUploader: prepare(db, (p: { userId: string }) =>
       filesSelected(qb, { kind: 'uploader', userId: p.userId }),
     ),
+    one: prepare(db, (p: { id: string }) => filesSelected(qb, { kind: 'file', id: p.id })),
     delete: prepare(db, (p: { id: string }) => deleteFile(qb, p.id)),
+    deletionPending: prepare(db, (p: { key: string; thumbKey: string; since: number }) =>
+      blobDeletionPending(qb, p),
+    ),
+    markDeletion: prepare(db, (p: { key: string; now: number }) =>
+      markBlobDeletion(qb, p.key, p.now),
+    ),
+    endDeletion: prepare(db, (p: { key: string }) => endBlobDeletion(qb, p.key)),
+    staleDeletions: prepare(db, (p: { before: number; limit: number }) =>
+      staleBlobDeletions(qb, p.before, p.limit),
+    ),
     blobInUse: prepare(db, (p: { key: string }) => blobInUse(qb, p.key)),
   };
 }
@@ -77,6 +99,12 @@ export class SqliteFiles {
   }
 
   createFile(file: NewFile): FileRecord {
+    const pending = this.f.deletionPending.get({
+      key: file.sha256,
+      thumbKey: file.thumbSha256 ?? file.sha256,
+      since: file.createdAt - BLOB_DELETION_WAIT_MS,
+    });
+    if (pending) throw blobBeingDeleted();
     const row = fileRow(file);
     this.f.insert.run(row);
     return toFileRecord(row);
@@ -116,10 +144,26 @@ export class SqliteFiles {
         ? this.f.unattached.all(selector)
         : selector.kind === 'message'
           ? this.f.ofMessage.all(selector)
-          : this.f.ofUploader.all(selector);
+          : selector.kind === 'file'
+            ? this.f.one.all(selector)
+            : this.f.ofUploader.all(selector);
     for (const row of rows) this.f.delete.run({ id: row.id });
     const blobs = new Set(rows.flatMap((row) => [row.sha256, row.thumb_sha256 ?? []].flat()));
     const orphanedBlobs = [...blobs].filter((key) => !this.f.blobInUse.get({ key }));
     return { ids: rows.map((row) => row.id), orphanedBlobs };
+  }
+
+  startBlobDeletions(keys: string[], now: number): string[] {
+    const orphaned = keys.filter((key) => !this.f.blobInUse.get({ key }));
+    for (const key of orphaned) this.f.markDeletion.run({ key, now });
+    return orphaned;
+  }
+
+  endBlobDeletions(keys: string[]): void {
+    for (const key of keys) this.f.endDeletion.run({ key });
+  }
+
+  staleBlobDeletions(before: number, limit: number): string[] {
+    return this.f.staleDeletions.all({ before, limit }).map((row) => row.key);
   }
 }

@@ -290,6 +290,20 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX files_unattached ON files(created_at) WHERE conversation_id IS NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'message attachments (metadata on the message row), blob deletions',
+    sql: `
+      -- The files of a message as sent (JSON), written with the message: reads need no join.
+      ALTER TABLE messages ADD COLUMN attachments_json TEXT;
+      -- Blobs being deleted (no file row named them when the deletion started): an upload of
+      -- the same bytes meanwhile is refused, so no new row can name a blob about to vanish.
+      CREATE TABLE blob_deletions (
+        key        TEXT PRIMARY KEY,
+        started_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -147,7 +147,7 @@ export function createActionQueries(db: Db) {
     tombstone: prepare(db, (p: ConvSeq & { now: number }) =>
       qb
         .updateTable('messages')
-        .set({ body: '', deleted_at: p.now })
+        .set({ body: '', deleted_at: p.now, attachments_json: null })
         .where('conversation_id', '=', p.conversationId)
         .where('seq', '=', p.seq),
     ),

@@ -149,6 +149,15 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   removeFiles(selector: FileSelector): RemovedFiles {
     return this.files.removeFiles(selector);
   }
+  startBlobDeletions(keys: string[], now: number): string[] {
+    return this.files.startBlobDeletions(keys, now);
+  }
+  endBlobDeletions(keys: string[]): void {
+    this.files.endBlobDeletions(keys);
+  }
+  staleBlobDeletions(before: number, limit: number): string[] {
+    return this.files.staleBlobDeletions(before, limit);
+  }
 
   // Accounts (sqlite/accounts.ts); users, sessions and contacts are in sqlite/people.ts
 
@@ -360,7 +369,15 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     const mentions = message.mentions?.length
       ? mentionsOf(message, isGroup, this.memberIds(conversationId))
       : [];
-    const row = userMessageRow(message, seq, mentions);
+    const files = message.attachments?.length
+      ? this.files.attachFiles({
+          fileIds: message.attachments,
+          uploaderId: senderId,
+          conversationId,
+          seq,
+        })
+      : [];
+    const row = userMessageRow(message, seq, mentions, files);
     this.insertMessageRow(row);
     for (const userId of mentions) this.push.insertMention({ conversationId, userId, seq });
     this.moveOwnPositions(conversationId, senderId, check, seq, message.createdAt);

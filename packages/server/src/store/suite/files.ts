@@ -8,20 +8,7 @@ const HOUR = 3600 * 1000;
 
 export function describeFileTests(kit: SuiteKit): void {
   const blob = (n: number) => n.toString(16).padStart(64, '0');
-  const file = (uploaderId: string, extra: Partial<NewFile> = {}): NewFile => ({
-    id: kit.id('f'),
-    uploaderId,
-    name: 'photo.jpg',
-    size: 1000,
-    mime: 'image/jpeg',
-    width: 640,
-    height: 480,
-    sha256: blob(1),
-    thumbSha256: blob(2),
-    thumbhash: 'AAAA',
-    createdAt: T0,
-    ...extra,
-  });
+  const file = (uploaderId: string, extra: Partial<NewFile> = {}) => kit.file(uploaderId, extra);
 
   describe('files', () => {
     it('stores a file and reads it back, unattached', async () => {

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { LetterError, type ErrorCode, type User } from '@letter/protocol';
-import type { Store } from '../store.js';
+import type { NewFile, Store } from '../store.js';
 
 export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -26,6 +26,24 @@ export class SuiteKit {
   get store(): Store {
     if (!this.current) throw new Error('the store is not open');
     return this.current;
+  }
+
+  /** An uploaded photo's row (a JPEG with a thumbnail), with `extra` changed. */
+  file(uploaderId: string, extra: Partial<NewFile> = {}): NewFile {
+    return {
+      id: this.id('f'),
+      uploaderId,
+      name: 'photo.jpg',
+      size: 1000,
+      mime: 'image/jpeg',
+      width: 640,
+      height: 480,
+      sha256: '1'.padStart(64, '0'),
+      thumbSha256: '2'.padStart(64, '0'),
+      thumbhash: 'AAAA',
+      createdAt: T0,
+      ...extra,
+    };
   }
 
   /** A fresh id with the given kind prefix. */
@@ -75,7 +93,12 @@ export class SuiteKit {
     sender: User,
     body = 'hello',
     createdAt = T0,
-    extra: { clientMsgId?: string; replyToSeq?: number; mentions?: string[] } = {},
+    extra: {
+      clientMsgId?: string;
+      replyToSeq?: number;
+      mentions?: string[];
+      attachments?: string[];
+    } = {},
   ) {
     return this.store.appendMessage({
       id: this.id('m'),
@@ -86,6 +109,7 @@ export class SuiteKit {
       replyToSeq: extra.replyToSeq ?? null,
       createdAt,
       ...(extra.mentions && { mentions: extra.mentions }),
+      ...(extra.attachments && { attachments: extra.attachments }),
     });
   }
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeActionTests } from './actions.js';
 import { describeConversationTests } from './conversations.js';
 import { describeFileTests } from './files.js';
+import { describeAttachmentTests } from './attachments.js';
 import { describeGroupTests } from './groups.js';
 import { describePruneTests } from './prune.js';
 import { describeMentionTests, describePushTests } from './push.js';
@@ -46,6 +47,7 @@ export function describeStore(name: string, open: OpenStore): void {
     describePushTests(kit);
     describeMentionTests(kit);
     describeFileTests(kit);
+    describeAttachmentTests(kit);
   });
 }
 
