@@ -6,12 +6,12 @@
  * The tests build on each other.
  */
 import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { ensureScreenshotDir, launchBrowser, logIn, Pages, PASSWORD, startServer } from './harness';
 import type { RunningServer } from './harness';
 import * as api from './api';
+import { audit } from './axe';
 
 const UPLOAD_LIMIT = 2 * 1024 * 1024;
 
@@ -30,15 +30,6 @@ function openChat(page: Page, title: string) {
 
 function messages(page: Page): Locator {
   return page.getByRole('log', { name: 'Messages' });
-}
-
-/** Serious and critical axe violations on the page as it is now. */
-async function audit(page: Page, screen: string) {
-  const result = await new AxeBuilder({ page }).analyze();
-  const bad = result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => ({ rule: v.id, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
-  expect(bad, screen).toEqual([]);
 }
 
 beforeAll(async () => {
