@@ -18,25 +18,34 @@ export interface PostgresStoreOptions extends PostgresOptions {
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   let pool = createPool(options);
+  let synchronousCommit = false;
   try {
     // Guarantee 1 needs COMMIT to wait for the WAL flush. That is PostgreSQL's default; a server
     // configured with synchronous_commit=off gets it back for Letter's sessions.
     const { rows } = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
     if (rows[0]?.synchronous_commit === 'off') {
       await pool.end();
-      pool = createPool(options, { synchronousCommit: true });
+      synchronousCommit = true;
+      pool = createPool(options, { synchronousCommit });
     }
   } catch (error) {
     await pool.end().catch(() => {});
     throw mapStoreError(error);
   }
   const db = createDb(pool);
-  const store = new PostgresStore(db, options.schema);
+  // Append batches run one at a time (append-batch.ts); a second connection stands by for when
+  // one was lost with its batch.
+  const appendPool = createPool(options, { synchronousCommit, pipeline: true, max: 2 });
+  const store = new PostgresStore(db, options.schema, appendPool);
   if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
+  const destroy = async () => {
+    await db.destroy();
+    await appendPool.end();
+  };
   try {
     if (options.migrate !== false) await store.migrate();
   } catch (error) {
-    await db.destroy().catch(() => {});
+    await destroy().catch(() => {});
     throw mapStoreError(error);
   }
 
@@ -63,7 +72,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     closing ??= (async () => {
       // Every call already running finishes (and commits) before the pool goes.
       while (running.size > 0) await Promise.all([...running]);
-      await db.destroy();
+      await destroy();
     })();
     return closing;
   };
