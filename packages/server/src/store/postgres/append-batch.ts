@@ -180,9 +180,15 @@ function retryable(error: unknown): boolean {
 }
 
 export interface AppendBatchStats {
+  /** Transactions that appended: batches, and the one-append transactions of a fallback. */
   batches: number;
+  /** Appends decided in them (refused ones included). */
   appends: number;
+  /** The most appends in one batch. */
+  maxBatch: number;
+  /** Batches run again (deadlock, a clientMsgId committed meanwhile). */
   retries: number;
+  /** Batches that fell back to one transaction per append. */
   fallbacks: number;
 }
 
@@ -190,7 +196,13 @@ export class AppendBatcher {
   private queue: Pending[] = [];
   private scheduled = false;
   private inFlight = false;
-  readonly stats: AppendBatchStats = { batches: 0, appends: 0, retries: 0, fallbacks: 0 };
+  readonly stats: AppendBatchStats = {
+    batches: 0,
+    appends: 0,
+    maxBatch: 0,
+    retries: 0,
+    fallbacks: 0,
+  };
 
   constructor(private readonly deps: AppendBatcherDeps) {}
 
@@ -237,6 +249,8 @@ export class AppendBatcher {
       }
       // Something no rule foresaw: each append alone, so whatever it is fails only its own.
       this.stats.fallbacks++;
+      this.stats.batches += batch.length;
+      this.stats.appends += batch.length;
       await Promise.all(
         batch.map((pending) =>
           this.deps.appendOne(pending.message).then(pending.resolve, pending.reject),
@@ -246,6 +260,7 @@ export class AppendBatcher {
     }
     this.stats.batches++;
     this.stats.appends += batch.length;
+    this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
     await Promise.all(
       batch.map(async (pending, i) => {
         try {

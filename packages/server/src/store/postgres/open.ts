@@ -4,7 +4,7 @@
  * The logic lives in postgres/postgres-store.ts and its parts; ARCHITECTURE.md ("PostgreSQL") explains
  * the transaction and locking design.
  */
-import type { Store } from '../store.js';
+import type { Store, StoreStats } from '../store.js';
 import { createDb, createPool, mapStoreError, type PostgresOptions } from './db.js';
 import { PostgresStore } from './postgres-store.js';
 import { storeMethods, type StoreMethod } from '../shared/store-methods.js';
@@ -51,16 +51,32 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   const running = new Set<Promise<unknown>>();
   let closing: Promise<void> | null = null;
+  // Every write call but appends is one transaction (counted when it committed); appends are
+  // counted by their batches.
+  const counts = { requests: 0, writes: 0 };
+  const stats = (): StoreStats => {
+    const appends = store.appendStats;
+    return {
+      transactions: counts.writes + appends.batches,
+      requests: counts.requests,
+      writes: counts.writes + appends.appends,
+      maxBatch: Math.max(appends.maxBatch, counts.writes > 0 ? 1 : 0),
+    };
+  };
 
   const call = (method: StoreMethod, args: unknown[]): Promise<unknown> => {
     if (closing) return Promise.reject(new Error('The store is closed.'));
+    counts.requests++;
+    const oneTransaction = storeMethods[method] === 'write' && method !== 'appendMessage';
     const run = (store[method] as (...a: unknown[]) => Promise<unknown>)
       .apply(store, args)
       .catch((error: unknown) => {
         throw mapStoreError(error);
       });
     const tracked = run.then(
-      () => undefined,
+      () => {
+        if (oneTransaction) counts.writes++;
+      },
       () => undefined,
     );
     running.add(tracked);
@@ -77,7 +93,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     return closing;
   };
 
-  const handle: Record<string, unknown> = { close };
+  const handle: Record<string, unknown> = { close, stats };
   for (const method of Object.keys(storeMethods) as StoreMethod[]) {
     handle[method] = (...args: unknown[]) => call(method, args);
   }
