@@ -72,10 +72,13 @@ let n = 0;
 let running = true;
 let sent = 0;
 let errors = 0;
+let measuring = false;
+const latencies = [];
 const sender = async (userIndex) => {
   const conversationId = conversations[userIndex >> 1];
   while (running) {
     const k = ++n;
+    const started = performance.now();
     try {
       await store.appendMessage({
         id: `m${k}`,
@@ -88,6 +91,7 @@ const sender = async (userIndex) => {
         knownMembersVersion: 0,
       });
       sent++;
+      if (measuring) latencies.push(performance.now() - started);
     } catch (error) {
       errors++;
       if (errors < 5) console.error(error);
@@ -107,6 +111,7 @@ const before = {
   commits: await commits(),
   at: performance.now(),
 };
+measuring = true;
 await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 const after = {
   sent,
@@ -119,6 +124,8 @@ running = false;
 await Promise.all(senders);
 const count = after.sent - before.sent;
 const wall = (after.at - before.at) / 1000;
+latencies.sort((a, b) => a - b);
+const percentile = (p) => Number(latencies[Math.floor((latencies.length - 1) * p)]?.toFixed(1));
 const micros = (value) => ((value / count) * 1e6).toFixed(0);
 console.log(
   JSON.stringify({
@@ -129,6 +136,7 @@ console.log(
     pgBackends: pids.length,
     // The database's commits, including any other session's (a shared machine inflates it).
     commitsPerAppend: ((after.commits - before.commits) / count).toFixed(3),
+    latencyMs: { p50: percentile(0.5), p99: percentile(0.99), max: percentile(1) },
     errors,
   }),
 );

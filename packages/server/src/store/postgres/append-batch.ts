@@ -58,6 +58,9 @@ interface Pending {
 const LOCK_SQL = `SELECT id, kind, last_seq, members_version FROM conversations
   WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
 
+// Every lookup a LATERAL probe of its index, whatever the planner thinks of the tables' sizes (a
+// hash join would read all of messages once per batch). LIMIT 1 keeps PostgreSQL from pulling a
+// subquery up into a plain join, where it may pick that hash join again.
 const CHECK_SQL = `SELECT m.read_seq, m.join_seq,
     e.conversation_id AS existing_conversation, e.seq AS existing_seq,
     p.user_id IS NOT NULL AS peer_exists, p.deleted_at AS peer_deleted_at,
@@ -65,18 +68,23 @@ const CHECK_SQL = `SELECT m.read_seq, m.join_seq,
       SELECT 1 FROM blocks b
       WHERE (b.blocker_id = i.sender AND b.blocked_id = p.user_id)
          OR (b.blocker_id = p.user_id AND b.blocked_id = i.sender)) AS blocked,
-    i.reply IS NOT NULL AND EXISTS (
-      SELECT 1 FROM messages r WHERE r.conversation_id = i.conv AND r.seq = i.reply) AS reply_found
+    r.seq IS NOT NULL AS reply_found
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
     WITH ORDINALITY AS i(conv, sender, client, reply, ord)
-  LEFT JOIN members m ON m.conversation_id = i.conv AND m.user_id = i.sender
-  LEFT JOIN messages e ON e.sender_id = i.sender AND e.client_msg_id = i.client
+  LEFT JOIN LATERAL (
+    SELECT read_seq, join_seq FROM members
+    WHERE conversation_id = i.conv AND user_id = i.sender LIMIT 1) m ON true
+  LEFT JOIN LATERAL (
+    SELECT conversation_id, seq FROM messages
+    WHERE sender_id = i.sender AND client_msg_id = i.client LIMIT 1) e ON true
   LEFT JOIN LATERAL (
     SELECT pm.user_id, u.deleted_at FROM conversations c
     JOIN members pm ON pm.conversation_id = c.id AND pm.user_id <> i.sender
     JOIN users u ON u.id = pm.user_id
-    WHERE c.id = i.conv AND c.kind = 'direct' AND m.user_id IS NOT NULL
+    WHERE c.id = i.conv AND c.kind = 'direct' AND m.read_seq IS NOT NULL
     LIMIT 1) p ON true
+  LEFT JOIN LATERAL (
+    SELECT seq FROM messages WHERE conversation_id = i.conv AND seq = i.reply LIMIT 1) r ON true
   ORDER BY i.ord`;
 
 const MEMBERS_SQL = `SELECT c.id, c.members_version,
