@@ -23,7 +23,14 @@
 import type pg from 'pg';
 import type { AppendResult, NewMessage } from '../store.js';
 import { LetterError } from '@letter/protocol';
-import { isLostConnection, isUnavailableError, pgCode, violatedConstraint, type Db } from './db.js';
+import { isUnavailableError, violatedConstraint, type Db } from './db.js';
+import {
+  isRetryableConflict,
+  pipelinedTransaction,
+  settled,
+  withRetries,
+  type Decided,
+} from './pipeline.js';
 import { searchVector } from './search.js';
 import { messagesBetween } from './views.js';
 import {
@@ -35,6 +42,7 @@ import {
   type LockedConversation,
 } from './append-plan.js';
 import type { MemberSet } from '../store.js';
+import { TickBatcher, type Pending as BatchCall } from './tick-batcher.js';
 
 export interface AppendBatcherDeps {
   /** Pipelined connections (createPool with `pipeline: true`), for the batches alone. */
@@ -47,13 +55,8 @@ export interface AppendBatcherDeps {
 
 /** Most appends in one transaction: bounds the statements' size and a batch's latency. */
 const MAX_BATCH = 1000;
-const MAX_ATTEMPTS = 5;
 
-interface Pending {
-  message: NewMessage;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
-}
+type Pending = BatchCall<NewMessage, AppendResult>;
 
 const LOCK_SQL = `SELECT id, kind, last_seq, members_version FROM conversations
   WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
@@ -169,23 +172,9 @@ function writeParameters(writes: BatchWrites): unknown[] {
   ];
 }
 
-/** Waits for every pipelined query (none left unhandled); throws the first one's error. */
-async function settled<T extends unknown[]>(
-  queries: [...{ [K in keyof T]: Promise<T[K]> }],
-): Promise<T> {
-  const results = await Promise.allSettled(queries);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
-}
-
 /** Worth running the whole batch again: a deadlock, or a clientMsgId that committed meanwhile. */
-function retryable(error: unknown): boolean {
-  const code = pgCode(error);
-  return (
-    code === '40P01' || code === '40001' || violatedConstraint(error) === 'messages_client_msg_key'
-  );
-}
+const retryable = (error: unknown): boolean =>
+  isRetryableConflict(error) || violatedConstraint(error) === 'messages_client_msg_key';
 
 export interface AppendBatchStats {
   /** Transactions that appended: batches, and the one-append transactions of a fallback. */
@@ -201,9 +190,10 @@ export interface AppendBatchStats {
 }
 
 export class AppendBatcher {
-  private queue: Pending[] = [];
-  private scheduled = false;
-  private inFlight = false;
+  private readonly batcher = new TickBatcher<NewMessage, AppendResult>(
+    (batch) => this.run(batch),
+    MAX_BATCH,
+  );
   readonly stats: AppendBatchStats = {
     batches: 0,
     appends: 0,
@@ -217,36 +207,11 @@ export class AppendBatcher {
   append(message: NewMessage): Promise<AppendResult> {
     const refused = refusedInput(message);
     if (refused) return Promise.reject(refused);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ message, resolve, reject });
-      this.schedule();
-    });
-  }
-
-  /** The next batch starts after this turn's appends are queued, and one batch at a time. */
-  private schedule(): void {
-    if (this.scheduled || this.inFlight) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    if (this.inFlight || this.queue.length === 0) return;
-    this.inFlight = true;
-    const batch = this.queue.splice(0, MAX_BATCH);
-    try {
-      await this.run(batch);
-    } finally {
-      this.inFlight = false;
-      if (this.queue.length > 0) this.schedule();
-    }
+    return this.batcher.add(message);
   }
 
   private async run(batch: Pending[]): Promise<void> {
-    const messages = batch.map((pending) => pending.message);
+    const messages = batch.map((pending) => pending.item);
     let outcomes: AppendOutcome[];
     try {
       outcomes = await this.commitWithRetries(messages);
@@ -261,7 +226,7 @@ export class AppendBatcher {
       this.stats.appends += batch.length;
       await Promise.all(
         batch.map((pending) =>
-          this.deps.appendOne(pending.message).then(pending.resolve, pending.reject),
+          this.deps.appendOne(pending.item).then(pending.resolve, pending.reject),
         ),
       );
       return;
@@ -289,93 +254,64 @@ export class AppendBatcher {
     return { message, created: false };
   }
 
-  private async commitWithRetries(messages: NewMessage[]): Promise<AppendOutcome[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.commit(messages);
-      } catch (error) {
-        if (attempt < MAX_ATTEMPTS && retryable(error)) {
-          this.stats.retries++;
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
-          continue;
-        }
-        throw error;
-      }
-    }
+  private commitWithRetries(messages: NewMessage[]): Promise<AppendOutcome[]> {
+    return withRetries(
+      () => pipelinedTransaction(this.deps.pool, (client) => this.decide(client, messages)),
+      retryable,
+      () => this.stats.retries++,
+    );
   }
 
-  /** One transaction for the whole batch, in two pipelined round trips. */
-  private async commit(messages: NewMessage[]): Promise<AppendOutcome[]> {
-    const client = await this.deps.pool.connect();
-    let broken: Error | undefined;
-    let open = false;
-    try {
-      open = true;
-      const [, locked, checks, sets] = await settled<
-        [
-          pg.QueryResult,
-          pg.QueryResult<LockedConversation>,
-          pg.QueryResult<AppendCheckRow>,
-          pg.QueryResult<{ id: string; members_version: number; user_ids: string[] }>,
-        ]
-      >([
-        client.query('BEGIN ISOLATION LEVEL READ COMMITTED'),
-        client.query<LockedConversation>({
-          name: 'letter_append_lock',
-          text: LOCK_SQL,
-          values: [[...new Set(messages.map((m) => m.conversationId))].sort()],
-        }),
-        client.query<AppendCheckRow>({
-          name: 'letter_append_check',
-          text: CHECK_SQL,
-          values: [
-            messages.map((m) => m.conversationId),
-            messages.map((m) => m.senderId),
-            messages.map((m) => m.clientMsgId),
-            messages.map((m) => m.replyToSeq),
-          ],
-        }),
-        client.query<{ id: string; members_version: number; user_ids: string[] }>({
-          name: 'letter_append_members',
-          text: MEMBERS_SQL,
-          values: [
-            messages.map((m) => m.conversationId),
-            messages.map((m) => m.knownMembersVersion ?? null),
-            messages.map((m) => (m.mentions?.length ?? 0) > 0),
-          ],
-        }),
-      ]);
-      const memberSets = new Map<string, MemberSet>(
-        sets.rows.map((row) => [row.id, { userIds: row.user_ids, version: row.members_version }]),
-      );
-      const plan = planBatch(
-        messages,
-        new Map(locked.rows.map((row) => [row.id, row])),
-        checks.rows,
-        memberSets,
-      );
-      const writes = plan.writes.messages.length > 0;
-      const write = writes
-        ? client.query({
-            name: 'letter_append_write',
-            text: WRITE_SQL,
-            values: writeParameters(plan.writes),
-          })
-        : Promise.resolve(null);
-      // After this the transaction is over either way: a failed write turns COMMIT into ROLLBACK.
-      open = false;
-      const [, committed] = await settled<[pg.QueryResult | null, pg.QueryResult]>([
-        write,
-        client.query('COMMIT'),
-      ]);
-      if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
-      return plan.outcomes;
-    } catch (error) {
-      if (isLostConnection(error)) broken = error as Error;
-      else if (open) await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+  /** The batch's reads (after BEGIN, in the same pipeline), its decisions and its write. */
+  private async decide(
+    client: pg.PoolClient,
+    messages: NewMessage[],
+  ): Promise<Decided<AppendOutcome[]>> {
+    const [locked, checks, sets] = await settled<
+      [
+        pg.QueryResult<LockedConversation>,
+        pg.QueryResult<AppendCheckRow>,
+        pg.QueryResult<{ id: string; members_version: number; user_ids: string[] }>,
+      ]
+    >([
+      client.query<LockedConversation>({
+        name: 'letter_append_lock',
+        text: LOCK_SQL,
+        values: [[...new Set(messages.map((m) => m.conversationId))].sort()],
+      }),
+      client.query<AppendCheckRow>({
+        name: 'letter_append_check',
+        text: CHECK_SQL,
+        values: [
+          messages.map((m) => m.conversationId),
+          messages.map((m) => m.senderId),
+          messages.map((m) => m.clientMsgId),
+          messages.map((m) => m.replyToSeq),
+        ],
+      }),
+      client.query<{ id: string; members_version: number; user_ids: string[] }>({
+        name: 'letter_append_members',
+        text: MEMBERS_SQL,
+        values: [
+          messages.map((m) => m.conversationId),
+          messages.map((m) => m.knownMembersVersion ?? null),
+          messages.map((m) => (m.mentions?.length ?? 0) > 0),
+        ],
+      }),
+    ]);
+    const memberSets = new Map<string, MemberSet>(
+      sets.rows.map((row) => [row.id, { userIds: row.user_ids, version: row.members_version }]),
+    );
+    const plan = planBatch(
+      messages,
+      new Map(locked.rows.map((row) => [row.id, row])),
+      checks.rows,
+      memberSets,
+    );
+    const write =
+      plan.writes.messages.length > 0
+        ? { name: 'letter_append_write', text: WRITE_SQL, values: writeParameters(plan.writes) }
+        : null;
+    return { value: plan.outcomes, write };
   }
 }
