@@ -1,8 +1,8 @@
 /**
- * Group commit of appends on PostgreSQL (append-batch.ts): appends made in one turn share one
- * transaction, and each still gets the answer it would get alone — refusals fail only their own
- * append, repeats find their original (also within the batch), seqs stay gap-free, and a
- * membership change racing a batch never admits a removed member.
+ * Group commit on PostgreSQL (append-batch.ts, position-batch.ts): appends made in one turn share
+ * one transaction, and each still gets the answer it would get alone — refusals fail only their
+ * own append, repeats find their original (also within the batch), seqs stay gap-free, and a
+ * membership change racing a batch never admits a removed member. Position moves likewise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LetterError, type ErrorCode } from '@letter/protocol';
@@ -131,6 +131,63 @@ if (!url) {
       expect(await store.receipts(ab, 2, alice!.id)).toEqual([
         { userId: bob!.id, deliveredAt: iso, readAt: iso },
       ]);
+    });
+
+    it('position moves of one turn share one transaction, several of one member in order', async () => {
+      const store = kit.store;
+      const [alice, bob, erin] = await kit.users(3);
+      const ab = await kit.direct(alice!, bob!);
+      for (let i = 1; i <= 5; i++) await kit.send(ab, alice!, `m${i}`);
+      const before = transactions(store);
+      const move = (who: { id: string }, kind: 'delivered' | 'read', seq: number, at: number) =>
+        store.advancePosition(ab, who.id, kind, seq, T0 + at);
+      const results = await Promise.all([
+        move(bob!, 'delivered', 3, 10),
+        move(bob!, 'read', 2, 20),
+        move(bob!, 'delivered', 10, 30),
+        move(erin!, 'read', 1, 40),
+        move(bob!, 'read', 1, 50),
+      ]);
+      expect(transactions(store) - before).toBe(1);
+      const both = [alice!.id, bob!.id].sort();
+      expect(results.map((r) => r && { ...r, audience: [...r.audience].sort() })).toEqual([
+        { seq: 3, changed: true, audience: both },
+        { seq: 2, changed: true, audience: both },
+        { seq: 5, changed: true, audience: both },
+        null,
+        { seq: 2, changed: false, audience: [] },
+      ]);
+      const at = (ms: number) => new Date(T0 + ms).toISOString();
+      const receipt = async (seq: number) => (await store.receipts(ab, seq, alice!.id))![0];
+      expect(await receipt(2)).toEqual({ userId: bob!.id, deliveredAt: at(10), readAt: at(20) });
+      expect(await receipt(3)).toEqual({ userId: bob!.id, deliveredAt: at(10), readAt: null });
+      expect(await receipt(5)).toEqual({ userId: bob!.id, deliveredAt: at(30), readAt: null });
+      expect((await store.getConversation(ab, bob!.id))!.unreadCount).toBe(3);
+    });
+
+    it('appends and position moves of the same conversations in one turn all commit', async () => {
+      const store = kit.store;
+      const users = await kit.users(8);
+      const conversations = await Promise.all(
+        [0, 2, 4, 6].map((i) => kit.direct(users[i]!, users[i + 1]!)),
+      );
+      for (let round = 1; round <= 5; round++) {
+        const answers = await Promise.all(
+          users.flatMap((user, i) => [
+            kit.send(conversations[i >> 1]!, user, `r${round}`).then((r) => r.created),
+            store
+              .advancePosition(conversations[i >> 1]!, user.id, 'read', 2 * round, T0)
+              .then((r) => r !== null),
+          ]),
+        );
+        expect(answers.every(Boolean)).toBe(true);
+      }
+      for (const [i, conversationId] of conversations.entries()) {
+        const page = await store.history(conversationId, users[2 * i]!.id, { limit: 50 });
+        expect(page!.messages.map((m) => m.seq)).toEqual(
+          Array.from({ length: 10 }, (_, k) => k + 1),
+        );
+      }
     });
 
     it('a member removed while a batch runs: their appends land before the removal or fail', async () => {

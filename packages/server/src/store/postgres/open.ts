@@ -33,9 +33,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw mapStoreError(error);
   }
   const db = createDb(pool);
-  // Append batches run one at a time (append-batch.ts); a second connection stands by for when
-  // one was lost with its batch.
-  const appendPool = createPool(options, { synchronousCommit, pipeline: true, max: 2 });
+  // Batches of appends and of positions run one at a time each (append-batch.ts,
+  // position-batch.ts); a third connection stands by for when one was lost with its batch.
+  const appendPool = createPool(options, { synchronousCommit, pipeline: true, max: 3 });
   const store = new PostgresStore(db, options.schema, appendPool);
   if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
   const destroy = async () => {
@@ -51,23 +51,25 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   const running = new Set<Promise<unknown>>();
   let closing: Promise<void> | null = null;
-  // Every write call but appends is one transaction (counted when it committed); appends are
-  // counted by their batches.
+  // Every write call is one transaction (counted when it committed), but appends and position
+  // moves: those are counted by their batches.
+  const batched = new Set<StoreMethod>(['appendMessage', 'advancePosition']);
   const counts = { requests: 0, writes: 0 };
   const stats = (): StoreStats => {
     const appends = store.appendStats;
+    const positions = store.positionStats;
     return {
-      transactions: counts.writes + appends.batches,
+      transactions: counts.writes + appends.batches + positions.batches,
       requests: counts.requests,
-      writes: counts.writes + appends.appends,
-      maxBatch: Math.max(appends.maxBatch, counts.writes > 0 ? 1 : 0),
+      writes: counts.writes + appends.appends + positions.moves,
+      maxBatch: Math.max(appends.maxBatch, positions.maxBatch, counts.writes > 0 ? 1 : 0),
     };
   };
 
   const call = (method: StoreMethod, args: unknown[]): Promise<unknown> => {
     if (closing) return Promise.reject(new Error('The store is closed.'));
     counts.requests++;
-    const oneTransaction = storeMethods[method] === 'write' && method !== 'appendMessage';
+    const oneTransaction = storeMethods[method] === 'write' && !batched.has(method);
     const run = (store[method] as (...a: unknown[]) => Promise<unknown>)
       .apply(store, args)
       .catch((error: unknown) => {

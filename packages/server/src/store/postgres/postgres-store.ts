@@ -44,6 +44,7 @@ import type {
 } from '../store.js';
 import { readTx, writeTx, type Db } from './db.js';
 import { PostgresAppends } from './appends.js';
+import { PositionBatcher } from './position-batch.js';
 import type { AppendBatchStats } from './append-batch.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresPush } from './push.js';
@@ -83,16 +84,28 @@ export type PostgresStoreMethods = Omit<Store, 'close' | 'stats'>;
 
 export class PostgresStore extends PostgresPeople implements PostgresStoreMethods, PostgresCore {
   private readonly appends: PostgresAppends;
+  private readonly positions: PositionBatcher;
 
-  /** `appendPool`: pipelined connections (createPool with `pipeline: true`) for append batches. */
+  /**
+   * `appendPool`: pipelined connections (createPool with `pipeline: true`) for the batches of
+   * appends and of positions.
+   */
   constructor(db: Db, schema: string | undefined, appendPool: pg.Pool) {
     super(db, schema);
     this.appends = new PostgresAppends(this, appendPool);
+    this.positions = new PositionBatcher(appendPool, (input) =>
+      advancePosition(db, input.conversationId, input.userId, input.kind, input.seq, input.now),
+    );
   }
 
   /** Append batches so far (postgres/append-batch.ts): for measurements and tests. */
   get appendStats(): AppendBatchStats {
     return this.appends.stats;
+  }
+
+  /** Position batches so far (postgres/position-batch.ts). */
+  get positionStats(): PositionBatcher['stats'] {
+    return this.positions.stats;
   }
 
   private readonly groups = new PostgresGroups(this);
@@ -414,7 +427,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     seq: number,
     now: number,
   ): Promise<PositionResult | null> {
-    return advancePosition(this.db, conversationId, userId, kind, seq, now);
+    return this.positions.move({ conversationId, userId, kind, seq, now });
   }
 
   receipts(conversationId: string, seq: number, viewerId: string): Promise<Receipt[] | null> {
