@@ -5,7 +5,8 @@
  * node process's CPU per append, the CPU of the PostgreSQL backends serving it (from /proc, so
  * PostgreSQL on this box), and PostgreSQL transactions per append (`xact_commit` of the backends'
  * own sessions via pg_stat_activity's application_name, counted by the store's batcher stats when
- * it has them). Run after `npx tsc -b`:
+ * it has them). With `--acks=1` the peer acknowledges every message it got (`delivered`, as real
+ * clients do), not awaited by the sender. Run after `npx tsc -b`:
  *   LETTER_TEST_PG_URL=postgres://… node packages/bench/pg-append.mjs [--seconds=10] [--window=1]
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ const option = (name, fallback) => {
 const seconds = option('seconds', 10);
 const window = option('window', 1);
 const pairs = option('pairs', 100);
+const acks = option('acks', 0) === 1;
+const pendingAcks = new Set();
 const base = process.env.LETTER_TEST_PG_URL;
 if (!base) throw new Error('set LETTER_TEST_PG_URL');
 const app = `letter_pg_append_${process.pid}`;
@@ -76,11 +79,12 @@ let measuring = false;
 const latencies = [];
 const sender = async (userIndex) => {
   const conversationId = conversations[userIndex >> 1];
+  const peer = `u${userIndex ^ 1}`;
   while (running) {
     const k = ++n;
     const started = performance.now();
     try {
-      await store.appendMessage({
+      const { message } = await store.appendMessage({
         id: `m${k}`,
         conversationId,
         senderId: `u${userIndex}`,
@@ -91,6 +95,13 @@ const sender = async (userIndex) => {
         knownMembersVersion: 0,
       });
       sent++;
+      if (acks) {
+        const ack = store
+          .advancePosition(conversationId, peer, 'delivered', message.seq, Date.now())
+          .catch(() => errors++)
+          .finally(() => pendingAcks.delete(ack));
+        pendingAcks.add(ack);
+      }
       if (measuring) latencies.push(performance.now() - started);
     } catch (error) {
       errors++;
@@ -122,6 +133,7 @@ const after = {
 };
 running = false;
 await Promise.all(senders);
+await Promise.all([...pendingAcks]);
 const count = after.sent - before.sent;
 const wall = (after.at - before.at) / 1000;
 latencies.sort((a, b) => a - b);
@@ -130,6 +142,7 @@ const micros = (value) => ((value / count) * 1e6).toFixed(0);
 console.log(
   JSON.stringify({
     window,
+    acks,
     appendsPerSec: Math.round(count / wall),
     nodeMicrosPerAppend: micros((after.node.user + after.node.system) / 1e6),
     pgBackendMicrosPerAppend: micros(after.pg - before.pg),
