@@ -5,7 +5,7 @@
  * membership change racing a batch never admits a removed member. Position moves likewise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LetterError, type ErrorCode } from '@letter/protocol';
+import { LetterError, type ErrorCode, type User } from '@letter/protocol';
 import type { AppendResult, Store } from '../store.js';
 import { postgresTestUrl } from '../../testing/services.js';
 import { openTestPostgresStore, type TestPostgresStore } from './testing.js';
@@ -48,22 +48,10 @@ if (!url) {
 
       const send = (
         conversationId: string,
-        who: { id: string },
+        who: User,
         body: string,
         extra: { clientMsgId?: string; replyToSeq?: number; mentions?: string[] } = {},
-      ) =>
-        settle(
-          store.appendMessage({
-            id: kit.id('m'),
-            conversationId,
-            senderId: who.id,
-            clientMsgId: extra.clientMsgId ?? kit.id('cm'),
-            body,
-            replyToSeq: extra.replyToSeq ?? null,
-            createdAt: T0 + 1,
-            ...(extra.mentions && { mentions: extra.mentions }),
-          }),
-        );
+      ) => settle(kit.send(conversationId, who, body, T0 + 1, extra));
       const before = transactions(store);
       // All in one turn: one batch.
       const answers = await Promise.all([

@@ -23,14 +23,8 @@
 import type pg from 'pg';
 import type { AppendResult, NewMessage } from '../store.js';
 import { LetterError } from '@letter/protocol';
-import { isUnavailableError, violatedConstraint, type Db } from './db.js';
-import {
-  isRetryableConflict,
-  pipelinedTransaction,
-  settled,
-  withRetries,
-  type Decided,
-} from './pipeline.js';
+import { violatedConstraint, type Db } from './db.js';
+import * as pipeline from './pipeline.js';
 import { searchVector } from './search.js';
 import { messagesBetween } from './views.js';
 import {
@@ -174,33 +168,14 @@ function writeParameters(writes: BatchWrites): unknown[] {
 
 /** Worth running the whole batch again: a deadlock, or a clientMsgId that committed meanwhile. */
 const retryable = (error: unknown): boolean =>
-  isRetryableConflict(error) || violatedConstraint(error) === 'messages_client_msg_key';
-
-export interface AppendBatchStats {
-  /** Transactions that appended: batches, and the one-append transactions of a fallback. */
-  batches: number;
-  /** Appends decided in them (refused ones included). */
-  appends: number;
-  /** The most appends in one batch. */
-  maxBatch: number;
-  /** Batches run again (deadlock, a clientMsgId committed meanwhile). */
-  retries: number;
-  /** Batches that fell back to one transaction per append. */
-  fallbacks: number;
-}
+  pipeline.isRetryableConflict(error) || violatedConstraint(error) === 'messages_client_msg_key';
 
 export class AppendBatcher {
   private readonly batcher = new TickBatcher<NewMessage, AppendResult>(
     (batch) => this.run(batch),
     MAX_BATCH,
   );
-  readonly stats: AppendBatchStats = {
-    batches: 0,
-    appends: 0,
-    maxBatch: 0,
-    retries: 0,
-    fallbacks: 0,
-  };
+  readonly stats = pipeline.newBatchStats();
 
   constructor(private readonly deps: AppendBatcherDeps) {}
 
@@ -212,28 +187,13 @@ export class AppendBatcher {
 
   private async run(batch: Pending[]): Promise<void> {
     const messages = batch.map((pending) => pending.item);
-    let outcomes: AppendOutcome[];
-    try {
-      outcomes = await this.commitWithRetries(messages);
-    } catch (error) {
-      if (isUnavailableError(error)) {
-        for (const pending of batch) pending.reject(error);
-        return;
-      }
-      // Something no rule foresaw: each append alone, so whatever it is fails only its own.
-      this.stats.fallbacks++;
-      this.stats.batches += batch.length;
-      this.stats.appends += batch.length;
-      await Promise.all(
-        batch.map((pending) =>
-          this.deps.appendOne(pending.item).then(pending.resolve, pending.reject),
-        ),
-      );
-      return;
-    }
-    this.stats.batches++;
-    this.stats.appends += batch.length;
-    this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
+    const outcomes = await pipeline.commitOrEachAlone(
+      batch,
+      this.stats,
+      () => this.commitWithRetries(messages),
+      this.deps.appendOne,
+    );
+    if (!outcomes) return;
     await Promise.all(
       batch.map(async (pending, i) => {
         try {
@@ -255,8 +215,9 @@ export class AppendBatcher {
   }
 
   private commitWithRetries(messages: NewMessage[]): Promise<AppendOutcome[]> {
-    return withRetries(
-      () => pipelinedTransaction(this.deps.pool, (client) => this.decide(client, messages)),
+    return pipeline.withRetries(
+      () =>
+        pipeline.pipelinedTransaction(this.deps.pool, (client) => this.decide(client, messages)),
       retryable,
       () => this.stats.retries++,
     );
@@ -266,8 +227,8 @@ export class AppendBatcher {
   private async decide(
     client: pg.PoolClient,
     messages: NewMessage[],
-  ): Promise<Decided<AppendOutcome[]>> {
-    const [locked, checks, sets] = await settled<
+  ): Promise<pipeline.Decided<AppendOutcome[]>> {
+    const [locked, checks, sets] = await pipeline.settled<
       [
         pg.QueryResult<LockedConversation>,
         pg.QueryResult<AppendCheckRow>,

@@ -7,7 +7,8 @@ import { LetterError } from '@letter/protocol';
 import type { AppendResult, NewMessage } from '../store.js';
 import { Abort, writeTx, type Db } from './db.js';
 import type { PostgresCore } from './core.js';
-import { AppendBatcher, type AppendBatchStats } from './append-batch.js';
+import { AppendBatcher } from './append-batch.js';
+import type { BatchStats } from './pipeline.js';
 import { moveOwnPositions } from './positions.js';
 import { memberSetOf, membershipOf, messagesBetween, type Membership } from './views.js';
 import { badReply, mayReplyTo, refuseRepeatElsewhere } from '../shared/rules.js';
@@ -29,7 +30,7 @@ export class PostgresAppends {
   }
 
   /** Batches and appends so far, retries and fallbacks (for measurements and tests). */
-  get stats(): AppendBatchStats {
+  get stats(): BatchStats {
     return this.batcher.stats;
   }
 

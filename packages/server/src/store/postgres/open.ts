@@ -61,7 +61,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     return {
       transactions: counts.writes + appends.batches + positions.batches,
       requests: counts.requests,
-      writes: counts.writes + appends.appends + positions.moves,
+      writes: counts.writes + appends.calls + positions.calls,
       maxBatch: Math.max(appends.maxBatch, positions.maxBatch, counts.writes > 0 ? 1 : 0),
     };
   };

@@ -5,7 +5,8 @@
  * (append-batch.ts) and of positions (position-batch.ts).
  */
 import type pg from 'pg';
-import { isLostConnection, pgCode } from './db.js';
+import { isLostConnection, isUnavailableError, pgCode } from './db.js';
+import type { Pending } from './tick-batcher.js';
 
 /** Waits for every pipelined query (none is left unhandled); throws the first one's error. */
 export async function settled<T extends unknown[]>(
@@ -87,5 +88,60 @@ export async function withRetries<T>(
       }
       throw error;
     }
+  }
+}
+
+/** Counters of a batcher, for the store's stats() (/metrics) and tests. */
+export interface BatchStats {
+  /** Transactions: batches, and the one-call transactions of a fallback. */
+  batches: number;
+  /** Calls decided in them (refused ones included). */
+  calls: number;
+  /** The most calls in one batch. */
+  maxBatch: number;
+  /** Batches run again (deadlock, or what the batcher's `retryable` names). */
+  retries: number;
+  /** Batches that fell back to one transaction per call. */
+  fallbacks: number;
+}
+
+export const newBatchStats = (): BatchStats => ({
+  batches: 0,
+  calls: 0,
+  maxBatch: 0,
+  retries: 0,
+  fallbacks: 0,
+});
+
+/**
+ * Commits a batch and returns what it decided. When the database is away, every call of the
+ * batch fails with that error (nothing was committed, nothing is acknowledged). When anything
+ * else failed it, each call runs alone through `one`, so whatever it was fails only its own call;
+ * undefined then, and in both cases every call is settled here.
+ */
+export async function commitOrEachAlone<I, O, T>(
+  batch: Pending<I, O>[],
+  stats: BatchStats,
+  commit: () => Promise<T>,
+  one: (item: I) => Promise<O>,
+): Promise<T | undefined> {
+  try {
+    const value = await commit();
+    stats.batches++;
+    stats.calls += batch.length;
+    stats.maxBatch = Math.max(stats.maxBatch, batch.length);
+    return value;
+  } catch (error) {
+    if (isUnavailableError(error)) {
+      for (const pending of batch) pending.reject(error);
+      return undefined;
+    }
+    stats.fallbacks++;
+    stats.batches += batch.length;
+    stats.calls += batch.length;
+    await Promise.all(
+      batch.map((pending) => one(pending.item).then(pending.resolve, pending.reject)),
+    );
+    return undefined;
   }
 }

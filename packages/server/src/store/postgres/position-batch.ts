@@ -18,9 +18,10 @@ import type pg from 'pg';
 import type { ReceiptKind } from '@letter/protocol';
 import type { PositionResult } from '../store.js';
 import { positionMove } from '../shared/rules.js';
-import { isUnavailableError } from './db.js';
 import {
+  commitOrEachAlone,
   isRetryableConflict,
+  newBatchStats,
   pipelinedTransaction,
   settled,
   withRetries,
@@ -81,8 +82,7 @@ export class PositionBatcher {
     MAX_BATCH,
   );
 
-  /** Transactions (batches, and the one-move transactions of a fallback) and moves in them. */
-  readonly stats = { batches: 0, moves: 0, maxBatch: 0 };
+  readonly stats = newBatchStats();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -96,27 +96,18 @@ export class PositionBatcher {
 
   private async run(batch: Pending<PositionMoveInput, Outcome>[]): Promise<void> {
     const inputs = batch.map((pending) => pending.item);
-    let outcomes: Outcome[];
-    try {
-      outcomes = await withRetries(
-        () => pipelinedTransaction(this.pool, (client) => this.decide(client, inputs)),
-        isRetryableConflict,
-      );
-    } catch (error) {
-      if (isUnavailableError(error)) {
-        for (const pending of batch) pending.reject(error);
-        return;
-      }
-      this.stats.batches += batch.length;
-      this.stats.moves += batch.length;
-      await Promise.all(
-        batch.map((pending) => this.moveOne(pending.item).then(pending.resolve, pending.reject)),
-      );
-      return;
-    }
-    this.stats.batches++;
-    this.stats.moves += batch.length;
-    this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
+    const outcomes = await commitOrEachAlone(
+      batch,
+      this.stats,
+      () =>
+        withRetries(
+          () => pipelinedTransaction(this.pool, (client) => this.decide(client, inputs)),
+          isRetryableConflict,
+          () => this.stats.retries++,
+        ),
+      this.moveOne,
+    );
+    if (!outcomes) return;
     batch.forEach((pending, i) => pending.resolve(outcomes[i]!));
   }
 

@@ -45,7 +45,7 @@ import type {
 import { readTx, writeTx, type Db } from './db.js';
 import { PostgresAppends } from './appends.js';
 import { PositionBatcher } from './position-batch.js';
-import type { AppendBatchStats } from './append-batch.js';
+import type { BatchStats } from './pipeline.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresPush } from './push.js';
 import { PostgresFiles } from './files.js';
@@ -99,12 +99,12 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   }
 
   /** Append batches so far (postgres/append-batch.ts): for measurements and tests. */
-  get appendStats(): AppendBatchStats {
+  get appendStats(): BatchStats {
     return this.appends.stats;
   }
 
   /** Position batches so far (postgres/position-batch.ts). */
-  get positionStats(): PositionBatcher['stats'] {
+  get positionStats(): BatchStats {
     return this.positions.stats;
   }
 
