@@ -153,6 +153,43 @@ if (!url) {
       expect((await store.getConversation(ab, bob!.id))!.unreadCount).toBe(3);
     });
 
+    it('a call that fails its whole batch in PostgreSQL is run alone, and fails alone', async () => {
+      const store = kit.store;
+      const [alice, bob] = await kit.users(2);
+      const ab = await kit.direct(alice!, bob!);
+      const before = store.stats!();
+      // A createdAt PostgreSQL cannot take fails the batch's write; every append then runs in a
+      // transaction of its own.
+      const appends = await Promise.all([
+        settle(kit.send(ab, alice!, 'fine')),
+        settle(kit.send(ab, alice!, 'broken', Number.NaN)),
+        settle(kit.send(ab, bob!, 'fine too')),
+      ]);
+      expect(appends.map((a) => ('ok' in a ? a.ok.message.body : a.code))).toEqual([
+        'fine',
+        'other',
+        'fine too',
+      ]);
+      // A conversation id PostgreSQL text cannot hold fails the batch of moves; likewise.
+      const moves = await Promise.all([
+        store.advancePosition(ab, bob!.id, 'read', 1, T0).catch(() => 'failed'),
+        store.advancePosition('bad\u0000id', bob!.id, 'read', 1, T0).catch((e: unknown) => e),
+        store.advancePosition(ab, alice!.id, 'read', 2, T0).catch(() => 'failed'),
+      ]);
+      // Bob's own send put his read at 2 already; alice has not read his message yet.
+      expect(moves[0]).toMatchObject({ seq: 2, changed: false });
+      expect(moves[1]).toBeInstanceOf(LetterError);
+      expect((moves[1] as LetterError).code).toBe('bad_request');
+      expect(moves[2]).toMatchObject({ seq: 2, changed: true });
+      // Each fallback ran one transaction per call.
+      expect(store.stats!().transactions - before.transactions).toBe(6);
+      const page = await store.history(ab, alice!.id, { limit: 50 });
+      expect(page!.messages.map((m) => [m.seq, m.body])).toEqual([
+        [1, 'fine'],
+        [2, 'fine too'],
+      ]);
+    });
+
     it('appends and position moves of the same conversations in one turn all commit', async () => {
       const store = kit.store;
       const users = await kit.users(8);
