@@ -21,7 +21,7 @@
  * other error falls back to one transaction per message (`appendOne`), so it fails alone too.
  */
 import type pg from 'pg';
-import type { AppendResult, NewMessage } from '../store.js';
+import type { AppendResult, MemberSet, NewMessage } from '../store.js';
 import { LetterError } from '@letter/protocol';
 import { violatedConstraint, type Db } from './db.js';
 import * as pipeline from './pipeline.js';
@@ -35,7 +35,6 @@ import {
   type BatchWrites,
   type LockedConversation,
 } from './append-plan.js';
-import type { MemberSet } from '../store.js';
 import { TickBatcher, type Pending as BatchCall } from './tick-batcher.js';
 
 export interface AppendBatcherDeps {

@@ -44,6 +44,7 @@ const MAX_BATCH = 1000;
 const LOCK_CONVERSATIONS_SQL = `SELECT id FROM conversations
   WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`;
 
+// The member rows are locked as the lateral probes run, in the order of the arrays.
 const LOCK_MEMBERS_SQL = `SELECT m.conversation_id, m.user_id, m.read_seq, m.delivered_seq,
     c.last_seq
   FROM unnest($1::text[], $2::text[]) AS k(conv, usr)
@@ -51,7 +52,6 @@ const LOCK_MEMBERS_SQL = `SELECT m.conversation_id, m.user_id, m.read_seq, m.del
     SELECT conversation_id, user_id, read_seq, delivered_seq FROM members
     WHERE conversation_id = k.conv AND user_id = k.usr LIMIT 1) m ON true
   JOIN conversations c ON c.id = m.conversation_id
-  ORDER BY m.conversation_id, m.user_id
   FOR UPDATE OF m`;
 
 const AUDIENCE_SQL = `SELECT conversation_id, user_id, join_seq FROM members
@@ -116,10 +116,14 @@ export class PositionBatcher {
     inputs: PositionMoveInput[],
   ): Promise<Decided<Outcome[]>> {
     const conversations = [...new Set(inputs.map((input) => input.conversationId))].sort();
-    // Each member once: their moves in this batch apply one after the other below.
+    // Each member once (their moves in this batch apply one after the other below), in one order
+    // for every batch: the rows are locked in the order given, so two batches (of two nodes)
+    // never wait for each other in a cycle.
     const pairs = [
       ...new Map(inputs.map((input) => [key(input.conversationId, input.userId), input])).values(),
-    ].map((input) => [input.conversationId, input.userId] as const);
+    ]
+      .map((input) => [input.conversationId, input.userId] as const)
+      .sort(([c1, u1], [c2, u2]) => (c1 < c2 ? -1 : c1 > c2 ? 1 : u1 < u2 ? -1 : u1 > u2 ? 1 : 0));
     const [, locked, audience] = await settled<
       [
         pg.QueryResult,
