@@ -5,6 +5,7 @@
  */
 import type { Message, SystemEvent } from '@letter/protocol';
 import type { Membership } from '../shared/tables.js';
+import type { MessageRow } from '../shared/rows.js';
 import type { Db } from './db.js';
 
 export type { Membership } from '../shared/tables.js';
@@ -19,6 +20,17 @@ export interface PostgresCore {
   refuseBlockedMembers(db: Db, actorId: string, userIds: string[]): Promise<void>;
   /** Sending (or editing, reacting) in a direct conversation: refused when blocked or deleted. */
   checkDirectSend(db: Db, conversationId: string, userId: string): Promise<void>;
+  /**
+   * Takes the next seq and locks the conversation row until commit; undefined when there is no
+   * such conversation.
+   */
+  takeSeq(
+    db: Db,
+    conversationId: string,
+    now: number,
+  ): Promise<{ last_seq: number; members_version: number } | undefined>;
+  /** Inserts a message row with its search vector; false when (sender, clientMsgId) clashed. */
+  insertMessage(db: Db, row: MessageRow): Promise<boolean>;
   /** Appends a system message with the next seq (the caller holds the conversation lock). */
   appendSystemMessage(
     db: Db,

@@ -96,10 +96,19 @@ const types = {
   },
 };
 
-export function createPool(
-  options: PostgresOptions,
-  settings: { synchronousCommit?: boolean } = {},
-): pg.Pool {
+export interface PoolSettings {
+  /** Puts `synchronous_commit=on` into every session (the server's default was off). */
+  synchronousCommit?: boolean | undefined;
+  /**
+   * Clients that send a query without waiting for the answer to the one before (pg's pipeline
+   * mode): the append batches (postgres/append-batch.ts) send a transaction's statements at once.
+   */
+  pipeline?: boolean | undefined;
+  /** Most connections, overriding `options.maxConnections`. */
+  max?: number | undefined;
+}
+
+export function createPool(options: PostgresOptions, settings: PoolSettings = {}): pg.Pool {
   // Session settings are startup parameters of every connection, so no query can ever run
   // without them, not even the first one on a fresh connection.
   const startup: string[] = [];
@@ -112,7 +121,7 @@ export function createPool(
   const { url, urlOptions } = withoutOptions(options.url);
   const config: pg.PoolConfig = {
     connectionString: url,
-    max: options.maxConnections ?? 10,
+    max: settings.max ?? options.maxConnections ?? 10,
     types: types as pg.CustomTypesConfig,
     connectionTimeoutMillis: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
     idleTimeoutMillis: options.idleTimeoutMs ?? POSTGRES_DEFAULTS.idleTimeoutMs,
@@ -125,6 +134,7 @@ export function createPool(
   // Ours come last, so they win over the same setting in the URL's own `options`.
   const combined = [urlOptions, ...startup].filter(Boolean).join(' ');
   if (combined) config.options = combined;
+  if (settings.pipeline) config.pipeline = true;
   const pool = new pg.Pool(config);
   const report = options.onConnectionError ?? (() => {});
   // A connection that dies (server restart, failover, network) emits 'error' on its client; with
@@ -171,15 +181,23 @@ function discardingBroken(pool: pg.Pool): PostgresPool {
       let broken: Error | undefined;
       const query = (sql: string, parameters: unknown[]) =>
         client.query(sql, parameters).catch((error: unknown) => {
-          const code = pgCode(error);
-          const lost = code === undefined || code.startsWith('08') || code.startsWith('57P');
-          if (lost && isUnavailableError(error)) broken = error as Error;
+          if (isLostConnection(error)) broken = error as Error;
           throw error;
         });
       return { query, release: () => client.release(broken) } as unknown as PostgresPoolClient;
     },
     end: () => pool.end(),
   };
+}
+
+/**
+ * A query failed because its connection is gone or stuck (a client-side timeout, a reset, the
+ * server shutting down), not because of what it asked: such a connection must not be reused.
+ */
+export function isLostConnection(error: unknown): boolean {
+  const code = pgCode(error);
+  const lost = code === undefined || code.startsWith('08') || code.startsWith('57P');
+  return lost && isUnavailableError(error);
 }
 
 /** Undoes the transaction, and the store call answers `value` (see `writeTx`). */

@@ -82,6 +82,36 @@ if (!url) {
       expect(page!.messages.map((m) => m.body)).toEqual(['kept', 'after']);
     });
 
+    it('a connection lost under a batch of appends: every one answers unavailable, none is stored', async () => {
+      await open();
+      const users = await kit.users(6);
+      const conversations = [
+        await kit.direct(users[0]!, users[1]!),
+        await kit.direct(users[2]!, users[3]!),
+        await kit.direct(users[4]!, users[5]!),
+      ];
+      await kit.send(conversations[0]!, users[0]!, 'kept');
+      const before = kit.store.stats!().transactions;
+      proxy.blackhole();
+      // One turn: one batch, on one connection.
+      const lost = users.map((user, i) =>
+        kit.send(conversations[i >> 1]!, user, `lost ${i}`, T0 + 1),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      proxy.cut();
+      for (const send of lost) await expectCode(send, 'unavailable');
+      expect(kit.store.stats!().transactions).toBe(before);
+      proxy.restore();
+      await kit.send(conversations[1]!, users[2]!, 'after', T0 + 2);
+      const bodies = async (conversationId: string, viewer: { id: string }) =>
+        (await kit.store.history(conversationId, viewer.id, { limit: 50 }))!.messages.map(
+          (m) => m.body,
+        );
+      expect(await bodies(conversations[0]!, users[0]!)).toEqual(['kept']);
+      expect(await bodies(conversations[1]!, users[2]!)).toEqual(['after']);
+      expect(await bodies(conversations[2]!, users[4]!)).toEqual([]);
+    });
+
     it('a database that refuses connections: every call answers unavailable until it is back', async () => {
       await open();
       const alice = await kit.user();

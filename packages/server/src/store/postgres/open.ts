@@ -4,7 +4,7 @@
  * The logic lives in postgres/postgres-store.ts and its parts; ARCHITECTURE.md ("PostgreSQL") explains
  * the transaction and locking design.
  */
-import type { Store } from '../store.js';
+import type { Store, StoreStats } from '../store.js';
 import { createDb, createPool, mapStoreError, type PostgresOptions } from './db.js';
 import { PostgresStore } from './postgres-store.js';
 import { storeMethods, type StoreMethod } from '../shared/store-methods.js';
@@ -18,40 +18,67 @@ export interface PostgresStoreOptions extends PostgresOptions {
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   let pool = createPool(options);
+  let synchronousCommit = false;
   try {
     // Guarantee 1 needs COMMIT to wait for the WAL flush. That is PostgreSQL's default; a server
     // configured with synchronous_commit=off gets it back for Letter's sessions.
     const { rows } = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
     if (rows[0]?.synchronous_commit === 'off') {
       await pool.end();
-      pool = createPool(options, { synchronousCommit: true });
+      synchronousCommit = true;
+      pool = createPool(options, { synchronousCommit });
     }
   } catch (error) {
     await pool.end().catch(() => {});
     throw mapStoreError(error);
   }
   const db = createDb(pool);
-  const store = new PostgresStore(db, options.schema);
+  // Batches of appends and of positions run one at a time each (append-batch.ts,
+  // position-batch.ts); a third connection stands by for when one was lost with its batch.
+  const appendPool = createPool(options, { synchronousCommit, pipeline: true, max: 3 });
+  const store = new PostgresStore(db, options.schema, appendPool);
   if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
+  const destroy = async () => {
+    await db.destroy();
+    await appendPool.end();
+  };
   try {
     if (options.migrate !== false) await store.migrate();
   } catch (error) {
-    await db.destroy().catch(() => {});
+    await destroy().catch(() => {});
     throw mapStoreError(error);
   }
 
   const running = new Set<Promise<unknown>>();
   let closing: Promise<void> | null = null;
+  // Every write call is one transaction (counted when it committed), but appends and position
+  // moves: those are counted by their batches.
+  const batched = new Set<StoreMethod>(['appendMessage', 'advancePosition']);
+  const counts = { requests: 0, writes: 0 };
+  const stats = (): StoreStats => {
+    const appends = store.appendStats;
+    const positions = store.positionStats;
+    return {
+      transactions: counts.writes + appends.batches + positions.batches,
+      requests: counts.requests,
+      writes: counts.writes + appends.calls + positions.calls,
+      maxBatch: Math.max(appends.maxBatch, positions.maxBatch, counts.writes > 0 ? 1 : 0),
+    };
+  };
 
   const call = (method: StoreMethod, args: unknown[]): Promise<unknown> => {
     if (closing) return Promise.reject(new Error('The store is closed.'));
+    counts.requests++;
+    const oneTransaction = storeMethods[method] === 'write' && !batched.has(method);
     const run = (store[method] as (...a: unknown[]) => Promise<unknown>)
       .apply(store, args)
       .catch((error: unknown) => {
         throw mapStoreError(error);
       });
     const tracked = run.then(
-      () => undefined,
+      () => {
+        if (oneTransaction) counts.writes++;
+      },
       () => undefined,
     );
     running.add(tracked);
@@ -63,12 +90,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     closing ??= (async () => {
       // Every call already running finishes (and commits) before the pool goes.
       while (running.size > 0) await Promise.all([...running]);
-      await db.destroy();
+      await destroy();
     })();
     return closing;
   };
 
-  const handle: Record<string, unknown> = { close };
+  const handle: Record<string, unknown> = { close, stats };
   for (const method of Object.keys(storeMethods) as StoreMethod[]) {
     handle[method] = (...args: unknown[]) => call(method, args);
   }

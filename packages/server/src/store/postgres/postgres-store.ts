@@ -7,6 +7,7 @@
  * that needs a live user. ARCHITECTURE.md ("PostgreSQL") explains the choice.
  */
 import { sql } from 'kysely';
+import type pg from 'pg';
 import {
   LetterError,
   type Conversation,
@@ -41,10 +42,13 @@ import type {
   NewPushSubscription,
   PushSubscriptionRecord,
 } from '../store.js';
-import { Abort, readTx, writeTx, type Db } from './db.js';
+import { readTx, writeTx, type Db } from './db.js';
+import { PostgresAppends } from './appends.js';
+import { PositionBatcher } from './position-batch.js';
+import type { BatchStats } from './pipeline.js';
 import { PostgresAccounts } from './accounts.js';
 import { PostgresPush } from './push.js';
-import { attachIn, PostgresFiles } from './files.js';
+import { PostgresFiles } from './files.js';
 import type { FileRecord, FileSelector, NewFile, RemovedFiles } from '../store.js';
 import type { PostgresCore } from './core.js';
 import { PostgresGroups } from './groups.js';
@@ -65,29 +69,45 @@ import {
 import { MESSAGE_COLUMNS } from '../shared/tables.js';
 import { blockedEitherWayWith } from '../shared/queries.js';
 import {
-  badReply,
   directKeyOf,
   historyAfter,
-  mayReplyTo,
   otherMembers,
   pageLimit,
   refuseBlockedMembers,
   refuseDirectSend,
-  refuseRepeatElsewhere,
   refuseSelfConversation,
 } from '../shared/rules.js';
-import {
-  mentionsOf,
-  systemMessageRow,
-  toMessages,
-  userMessageRow,
-  type MessageRow,
-} from '../shared/rows.js';
+import { systemMessageRow, toMessages, type MessageRow } from '../shared/rows.js';
 
 /** Every Store method but the lifecycle the handle in postgres/open.ts owns. */
 export type PostgresStoreMethods = Omit<Store, 'close' | 'stats'>;
 
 export class PostgresStore extends PostgresPeople implements PostgresStoreMethods, PostgresCore {
+  private readonly appends: PostgresAppends;
+  private readonly positions: PositionBatcher;
+
+  /**
+   * `appendPool`: pipelined connections (createPool with `pipeline: true`) for the batches of
+   * appends and of positions.
+   */
+  constructor(db: Db, schema: string | undefined, appendPool: pg.Pool) {
+    super(db, schema);
+    this.appends = new PostgresAppends(this, appendPool);
+    this.positions = new PositionBatcher(appendPool, (input) =>
+      advancePosition(db, input.conversationId, input.userId, input.kind, input.seq, input.now),
+    );
+  }
+
+  /** Append batches so far (postgres/append-batch.ts): for measurements and tests. */
+  get appendStats(): BatchStats {
+    return this.appends.stats;
+  }
+
+  /** Position batches so far (postgres/position-batch.ts). */
+  get positionStats(): BatchStats {
+    return this.positions.stats;
+  }
+
   private readonly groups = new PostgresGroups(this);
   private readonly actions = new PostgresMessageActions(this);
   private readonly accounts = new PostgresAccounts(this, this.groups);
@@ -126,6 +146,15 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   createFile(file: NewFile): Promise<FileRecord> {
     return this.files.createFile(file);
   }
+  startBlobDeletions(keys: string[], now: number): Promise<string[]> {
+    return this.files.startBlobDeletions(keys, now);
+  }
+  endBlobDeletions(keys: string[]): Promise<void> {
+    return this.files.endBlobDeletions(keys);
+  }
+  staleBlobDeletions(before: number, limit: number): Promise<string[]> {
+    return this.files.staleBlobDeletions(before, limit);
+  }
   getFile(id: string): Promise<FileRecord | null> {
     return this.files.getFile(id);
   }
@@ -140,15 +169,6 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   }
   removeFiles(selector: FileSelector): Promise<RemovedFiles> {
     return this.files.removeFiles(selector);
-  }
-  startBlobDeletions(keys: string[], now: number): Promise<string[]> {
-    return this.files.startBlobDeletions(keys, now);
-  }
-  endBlobDeletions(keys: string[]): Promise<void> {
-    return this.files.endBlobDeletions(keys);
-  }
-  staleBlobDeletions(before: number, limit: number): Promise<string[]> {
-    return this.files.staleBlobDeletions(before, limit);
   }
 
   // Accounts (postgres/accounts.ts)
@@ -356,72 +376,8 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
 
   // Messages
 
-  async appendMessage(message: NewMessage): Promise<AppendResult> {
-    const { conversationId, senderId, clientMsgId, createdAt } = message;
-    return writeTx(this.db, async (tx) => {
-      // Taking the seq first locks the conversation row: appends and group changes of this
-      // conversation queue here, and every check below sees what they committed. Any failure
-      // rolls the seq back with the rest, so seqs stay gap-free.
-      const taken = await this.takeSeq(tx, conversationId, createdAt);
-      const membership = taken && (await membershipOf(tx, conversationId, senderId));
-      if (!taken || !membership) throw new LetterError('not_found');
-      // A retry of a send that already committed gets its original answer, even if a block
-      // happened in between: the message was sent before the block.
-      const existing = await this.messageByClientId(tx, senderId, clientMsgId);
-      if (existing) throw new Abort(await this.repeatOf(tx, existing, conversationId));
-      if (membership.kind === 'direct') await this.checkDirectSend(tx, conversationId, senderId);
-      if (message.replyToSeq !== null)
-        await this.checkReply(tx, conversationId, membership, message.replyToSeq);
-
-      const seq = taken.last_seq;
-      const mentions = message.mentions?.length
-        ? mentionsOf(
-            message,
-            membership.kind === 'group',
-            (await memberSetOf(tx, conversationId)).userIds,
-          )
-        : [];
-      // Attached in this transaction: any failure below (or an Abort) detaches them again.
-      const files = message.attachments?.length
-        ? await attachIn(tx, {
-            fileIds: message.attachments,
-            uploaderId: senderId,
-            conversationId,
-            seq,
-          })
-        : [];
-      const row = userMessageRow(message, seq, mentions, files);
-      if (!(await this.insertMessage(tx, row))) {
-        // The same (sender, clientMsgId) committed meanwhile in another conversation (a repeat
-        // in this one would have queued on our lock and been found above).
-        const original = await this.messageByClientId(tx, senderId, clientMsgId);
-        if (!original) throw new Error('a conflicting send vanished');
-        throw new Abort(await this.repeatOf(tx, original, conversationId));
-      }
-      if (mentions.length > 0)
-        await tx
-          .insertInto('mentions')
-          .values(
-            mentions.map((userId) => ({ conversation_id: conversationId, user_id: userId, seq })),
-          )
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-      await moveOwnPositions(tx, conversationId, senderId, membership, seq, createdAt);
-      // Every send un-archives the conversation for the others (the partial index makes it a
-      // probe).
-      await tx
-        .updateTable('members')
-        .set({ archived: 0 })
-        .where('conversation_id', '=', conversationId)
-        .where('archived', '=', 1)
-        .where('user_id', '!=', senderId)
-        .execute();
-      const result: AppendResult = { message: toMessages([row], [])[0]!, created: true };
-      if (message.knownMembersVersion !== taken.members_version) {
-        result.members = await memberSetOf(tx, conversationId);
-      }
-      return result;
-    });
+  appendMessage(message: NewMessage): Promise<AppendResult> {
+    return this.appends.append(message);
   }
 
   async history(
@@ -480,7 +436,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     seq: number,
     now: number,
   ): Promise<PositionResult | null> {
-    return advancePosition(this.db, conversationId, userId, kind, seq, now);
+    return this.positions.move({ conversationId, userId, kind, seq, now });
   }
 
   receipts(conversationId: string, seq: number, viewerId: string): Promise<Receipt[] | null> {
@@ -584,43 +540,5 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
       if (actor) await moveOwnPositions(db, conversationId, event.actorId, actor, row.seq, now);
     }
     return toMessages([row], [])[0]!;
-  }
-
-  private messageByClientId(db: Db, senderId: string, clientMsgId: string) {
-    return db
-      .selectFrom('messages')
-      .select(['conversation_id', 'seq'])
-      .where('sender_id', '=', senderId)
-      .where('client_msg_id', '=', clientMsgId)
-      .executeTakeFirst();
-  }
-
-  /** The answer to a repeated send: the original, or `bad_request` from another conversation. */
-  private async repeatOf(
-    db: Db,
-    original: { conversation_id: string; seq: number },
-    conversationId: string,
-  ): Promise<AppendResult> {
-    refuseRepeatElsewhere(original.conversation_id, conversationId);
-    const [message] = await messagesBetween(db, conversationId, original.seq);
-    if (!message) throw new LetterError('not_found');
-    return { message, created: false };
-  }
-
-  private async checkReply(
-    db: Db,
-    conversationId: string,
-    membership: Membership,
-    replyToSeq: number,
-  ): Promise<void> {
-    const target =
-      mayReplyTo(replyToSeq, membership) &&
-      (await db
-        .selectFrom('messages')
-        .select('seq')
-        .where('conversation_id', '=', conversationId)
-        .where('seq', '=', replyToSeq)
-        .executeTakeFirst());
-    if (!target) throw badReply();
   }
 }

@@ -1,0 +1,254 @@
+/**
+ * Group commit on PostgreSQL (append-batch.ts, position-batch.ts): appends made in one turn share
+ * one transaction, and each still gets the answer it would get alone — refusals fail only their
+ * own append, repeats find their original (also within the batch), seqs stay gap-free, and a
+ * membership change racing a batch never admits a removed member. Position moves likewise.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LetterError, type ErrorCode, type User } from '@letter/protocol';
+import type { AppendResult, Store } from '../store.js';
+import { postgresTestUrl } from '../../testing/services.js';
+import { openTestPostgresStore, type TestPostgresStore } from './testing.js';
+import { SuiteKit, T0 } from '../suite/helpers.js';
+
+const url = postgresTestUrl();
+
+type Settled = { ok: AppendResult } | { code: ErrorCode | 'other' };
+const settle = (promise: Promise<AppendResult>): Promise<Settled> =>
+  promise.then(
+    (ok) => ({ ok }),
+    (error: unknown) => ({ code: error instanceof LetterError ? error.code : 'other' }),
+  );
+const transactions = (store: Store) => store.stats!().transactions;
+
+if (!url) {
+  describe('PostgreSQL append batches', () => {
+    it.skip('needs LETTER_TEST_PG_URL (postgres://…): not set, so nothing ran', () => {});
+  });
+} else {
+  describe('PostgreSQL append batches', () => {
+    let opened: TestPostgresStore;
+    const kit = new SuiteKit();
+    beforeAll(async () => {
+      opened = await openTestPostgresStore(url);
+      kit.store = opened.store;
+    });
+    afterAll(() => opened.cleanup());
+
+    it('one transaction for a turn of appends; each gets its own answer, seqs stay gap-free', async () => {
+      const store = kit.store;
+      const [alice, bob, carol, dave, erin] = await kit.users(5);
+      const ab = await kit.direct(alice!, bob!);
+      const cd = await kit.direct(carol!, dave!);
+      const group = await kit.group(alice!, [bob!, erin!]);
+      await store.block(dave!.id, carol!.id, T0);
+      const first = await kit.send(ab, alice!, 'first', T0, { clientMsgId: 'k-old' });
+      await store.updateSettings(ab, alice!.id, { archived: true });
+      await store.updateSettings(group, bob!.id, { archived: true });
+
+      const send = (
+        conversationId: string,
+        who: User,
+        body: string,
+        extra: { clientMsgId?: string; replyToSeq?: number; mentions?: string[] } = {},
+      ) => settle(kit.send(conversationId, who, body, T0 + 1, extra));
+      const before = transactions(store);
+      // All in one turn: one batch.
+      const answers = await Promise.all([
+        send(ab, alice!, 'one', { clientMsgId: 'k-one' }),
+        send(ab, bob!, 'two'),
+        send(cd, carol!, 'refused: blocked'),
+        send(ab, erin!, 'refused: not a member'),
+        send(ab, alice!, 'repeat of a committed send', { clientMsgId: 'k-old' }),
+        send(ab, alice!, 'repeat within the batch', { clientMsgId: 'k-one' }),
+        send(group, alice!, 'same clientMsgId elsewhere', { clientMsgId: 'k-one' }),
+        send(ab, bob!, 'reply to two', { replyToSeq: 3 }),
+        send(ab, bob!, 'reply to nothing', { replyToSeq: 99 }),
+        send(ab, alice!, 'nul \u0000 inside'),
+        send(group, alice!, 'hi @bob @erin', { mentions: [bob!.id, erin!.id, alice!.id] }),
+        send('no-such-conversation', alice!, 'nowhere'),
+        send(ab, bob!, 'after'),
+      ]);
+      expect(transactions(store) - before).toBe(1);
+
+      const seqOf = (answer: Settled) => ('ok' in answer ? answer.ok.message.seq : answer.code);
+      expect(answers.map(seqOf)).toEqual([
+        2,
+        3,
+        'blocked',
+        'not_found',
+        1,
+        2,
+        'bad_request',
+        4,
+        'bad_request',
+        'bad_request',
+        2,
+        'not_found',
+        5,
+      ]);
+      const created = answers.map((answer) => ('ok' in answer ? answer.ok.created : null));
+      expect(created[4]).toBe(false);
+      expect(created[5]).toBe(false);
+      expect('ok' in answers[4]! && answers[4].ok.message).toEqual(first.message);
+      const mention = answers[10]!;
+      expect('ok' in mention && mention.ok.message.mentions).toEqual([bob!.id, erin!.id]);
+      // No known members version was given: the members at the commit come along.
+      expect('ok' in mention && mention.ok.members?.userIds.sort()).toEqual(
+        [alice!.id, bob!.id, erin!.id].sort(),
+      );
+
+      const page = await store.history(ab, alice!.id, { limit: 50 });
+      expect(page!.messages.map((m) => [m.seq, m.body, m.replyToSeq ?? null])).toEqual([
+        [1, 'first', null],
+        [2, 'one', null],
+        [3, 'two', null],
+        [4, 'reply to two', 3],
+        [5, 'after', null],
+      ]);
+      expect((await store.history(cd, carol!.id, { limit: 50 }))!.messages).toEqual([]);
+      // Positions: each sender has read up to their own last message; bob's messages
+      // un-archived the conversation for alice, alice's the group for bob.
+      const forAlice = (await store.getConversation(ab, alice!.id))!;
+      expect([forAlice.unreadCount, forAlice.archived]).toEqual([3, false]);
+      expect((await store.getConversation(ab, bob!.id))!.unreadCount).toBe(0);
+      const forBob = (await store.getConversation(group, bob!.id))!;
+      expect([forBob.archived, forBob.unreadMentions]).toEqual([false, 1]);
+      // Bob's first send of the batch covered alice's 'one' (seq 2): his read is logged there.
+      const iso = new Date(T0 + 1).toISOString();
+      expect(await store.receipts(ab, 2, alice!.id)).toEqual([
+        { userId: bob!.id, deliveredAt: iso, readAt: iso },
+      ]);
+    });
+
+    it('position moves of one turn share one transaction, several of one member in order', async () => {
+      const store = kit.store;
+      const [alice, bob, erin] = await kit.users(3);
+      const ab = await kit.direct(alice!, bob!);
+      for (let i = 1; i <= 5; i++) await kit.send(ab, alice!, `m${i}`);
+      const before = transactions(store);
+      const move = (who: { id: string }, kind: 'delivered' | 'read', seq: number, at: number) =>
+        store.advancePosition(ab, who.id, kind, seq, T0 + at);
+      const results = await Promise.all([
+        move(bob!, 'delivered', 3, 10),
+        move(bob!, 'read', 2, 20),
+        move(bob!, 'delivered', 10, 30),
+        move(erin!, 'read', 1, 40),
+        move(bob!, 'read', 1, 50),
+      ]);
+      expect(transactions(store) - before).toBe(1);
+      const both = [alice!.id, bob!.id].sort();
+      expect(results.map((r) => r && { ...r, audience: [...r.audience].sort() })).toEqual([
+        { seq: 3, changed: true, audience: both },
+        { seq: 2, changed: true, audience: both },
+        { seq: 5, changed: true, audience: both },
+        null,
+        { seq: 2, changed: false, audience: [] },
+      ]);
+      const at = (ms: number) => new Date(T0 + ms).toISOString();
+      const receipt = async (seq: number) => (await store.receipts(ab, seq, alice!.id))![0];
+      expect(await receipt(2)).toEqual({ userId: bob!.id, deliveredAt: at(10), readAt: at(20) });
+      expect(await receipt(3)).toEqual({ userId: bob!.id, deliveredAt: at(10), readAt: null });
+      expect(await receipt(5)).toEqual({ userId: bob!.id, deliveredAt: at(30), readAt: null });
+      expect((await store.getConversation(ab, bob!.id))!.unreadCount).toBe(3);
+    });
+
+    it('a call that fails its whole batch in PostgreSQL is run alone, and fails alone', async () => {
+      const store = kit.store;
+      const [alice, bob] = await kit.users(2);
+      const ab = await kit.direct(alice!, bob!);
+      const before = store.stats!();
+      // A createdAt PostgreSQL cannot take fails the batch's write; every append then runs in a
+      // transaction of its own.
+      const appends = await Promise.all([
+        settle(kit.send(ab, alice!, 'fine')),
+        settle(kit.send(ab, alice!, 'broken', Number.NaN)),
+        settle(kit.send(ab, bob!, 'fine too')),
+      ]);
+      expect(appends.map((a) => ('ok' in a ? a.ok.message.body : a.code))).toEqual([
+        'fine',
+        'other',
+        'fine too',
+      ]);
+      // A conversation id PostgreSQL text cannot hold fails the batch of moves; likewise.
+      const moves = await Promise.all([
+        store.advancePosition(ab, bob!.id, 'read', 1, T0).catch(() => 'failed'),
+        store.advancePosition('bad\u0000id', bob!.id, 'read', 1, T0).catch((e: unknown) => e),
+        store.advancePosition(ab, alice!.id, 'read', 2, T0).catch(() => 'failed'),
+      ]);
+      // Bob's own send put his read at 2 already; alice has not read his message yet.
+      expect(moves[0]).toMatchObject({ seq: 2, changed: false });
+      expect(moves[1]).toBeInstanceOf(LetterError);
+      expect((moves[1] as LetterError).code).toBe('bad_request');
+      expect(moves[2]).toMatchObject({ seq: 2, changed: true });
+      // Each fallback ran one transaction per call.
+      expect(store.stats!().transactions - before.transactions).toBe(6);
+      const page = await store.history(ab, alice!.id, { limit: 50 });
+      expect(page!.messages.map((m) => [m.seq, m.body])).toEqual([
+        [1, 'fine'],
+        [2, 'fine too'],
+      ]);
+    });
+
+    it('appends and position moves of the same conversations in one turn all commit', async () => {
+      const store = kit.store;
+      const users = await kit.users(8);
+      const conversations = await Promise.all(
+        [0, 2, 4, 6].map((i) => kit.direct(users[i]!, users[i + 1]!)),
+      );
+      for (let round = 1; round <= 5; round++) {
+        const answers = await Promise.all(
+          users.flatMap((user, i) => [
+            kit.send(conversations[i >> 1]!, user, `r${round}`).then((r) => r.created),
+            store
+              .advancePosition(conversations[i >> 1]!, user.id, 'read', 2 * round, T0)
+              .then((r) => r !== null),
+          ]),
+        );
+        expect(answers.every(Boolean)).toBe(true);
+      }
+      for (const [i, conversationId] of conversations.entries()) {
+        const page = await store.history(conversationId, users[2 * i]!.id, { limit: 50 });
+        expect(page!.messages.map((m) => m.seq)).toEqual(
+          Array.from({ length: 10 }, (_, k) => k + 1),
+        );
+      }
+    });
+
+    it('a member removed while a batch runs: their appends land before the removal or fail', async () => {
+      const store = kit.store;
+      for (let round = 0; round < 5; round++) {
+        const [admin, leaving, other, peer] = await kit.users(4);
+        const group = await kit.group(admin!, [leaving!, other!]);
+        const direct = await kit.direct(other!, peer!);
+        const appends = Array.from({ length: 20 }, (_, i) =>
+          settle(kit.send(i % 4 === 3 ? direct : group, i % 4 === 3 ? other! : leaving!, `m${i}`)),
+        );
+        const removal = store.removeMember({
+          conversationId: group,
+          actorId: admin!.id,
+          userId: leaving!.id,
+          now: T0 + 2,
+          messageIds: [kit.id('m'), kit.id('m')],
+        });
+        const [answers, change] = await Promise.all([Promise.all(appends), removal]);
+        const removedAt = change.messages[0]!.seq;
+        answers.forEach((answer, i) => {
+          if (i % 4 === 3) {
+            // Another conversation of the same batch is not held up or failed by it.
+            expect('ok' in answer).toBe(true);
+          } else if ('ok' in answer) {
+            expect(answer.ok.message.seq).toBeLessThan(removedAt);
+          } else {
+            expect(answer.code).toBe('not_found');
+          }
+        });
+        const page = await store.history(group, admin!.id, { limit: 100 });
+        const seqs = page!.messages.map((m) => m.seq);
+        expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+        const fromLeaving = page!.messages.filter((m) => m.senderId === leaving!.id);
+        expect(fromLeaving.every((m) => m.seq < removedAt)).toBe(true);
+      }
+    });
+  });
+}

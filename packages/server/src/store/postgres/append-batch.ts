@@ -1,0 +1,286 @@
+/**
+ * Group commit of appends for the PostgreSQL store. Appends that arrive in one turn of the event
+ * loop, or while a batch is in flight, share ONE transaction on a pipelined connection (pg's
+ * pipeline mode: a statement is sent without waiting for the answer to the one before), in two
+ * round trips whatever the batch's size:
+ *
+ *   1. BEGIN; lock the batch's conversations (FOR UPDATE, in id order, the lock every append and
+ *      group change takes); read, per message and AFTER the locks were granted, the sender's
+ *      membership, an earlier send with the same clientMsgId, the direct peer's deletion and
+ *      blocks, the reply target; and the member lists a message needs (version unknown to the
+ *      caller, or mentions).
+ *   2. The node decides every message with the shared rules (append-plan.ts) and hands out seqs;
+ *      then one statement writes them all (multi-row INSERT from `unnest` arrays, one
+ *      `last_seq = last_seq + n` per conversation, the senders' positions, position log,
+ *      un-archiving, mentions); COMMIT.
+ *
+ * A message the rules refuse fails alone; the others commit. A membership change waits on the
+ * conversation lock, so it lands wholly before the batch (and is seen by step 1) or after it.
+ * A lost connection fails every append of the batch (`unavailable`), none is acked. A deadlock,
+ * or the same clientMsgId committed meanwhile by another transaction, runs the batch again; any
+ * other error falls back to one transaction per message (`appendOne`), so it fails alone too.
+ */
+import type pg from 'pg';
+import type { AppendResult, MemberSet, NewMessage } from '../store.js';
+import { LetterError } from '@letter/protocol';
+import { violatedConstraint, type Db } from './db.js';
+import * as pipeline from './pipeline.js';
+import { searchVector } from './search.js';
+import { messagesBetween } from './views.js';
+import {
+  planBatch,
+  refusedInput,
+  type AppendCheckRow,
+  type AppendOutcome,
+  type BatchWrites,
+  type LockedConversation,
+} from './append-plan.js';
+import { TickBatcher, type Pending as BatchCall } from './tick-batcher.js';
+
+export interface AppendBatcherDeps {
+  /** Pipelined connections (createPool with `pipeline: true`), for the batches alone. */
+  pool: pg.Pool;
+  /** The store's database, to read the original of a repeated send. */
+  db: Db;
+  /** One append in a transaction of its own: what a batch falls back to. */
+  appendOne(message: NewMessage): Promise<AppendResult>;
+}
+
+/** Most appends in one transaction: bounds the statements' size and a batch's latency. */
+const MAX_BATCH = 1000;
+
+type Pending = BatchCall<NewMessage, AppendResult>;
+
+const LOCK_SQL = `SELECT id, kind, last_seq, members_version FROM conversations
+  WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
+
+// Every lookup a LATERAL probe of its index, whatever the planner thinks of the tables' sizes (a
+// hash join would read all of messages once per batch). LIMIT 1 keeps PostgreSQL from pulling a
+// subquery up into a plain join, where it may pick that hash join again.
+const CHECK_SQL = `SELECT m.read_seq, m.join_seq,
+    e.conversation_id AS existing_conversation, e.seq AS existing_seq,
+    p.user_id IS NOT NULL AS peer_exists, p.deleted_at AS peer_deleted_at,
+    p.user_id IS NOT NULL AND EXISTS (
+      SELECT 1 FROM blocks b
+      WHERE (b.blocker_id = i.sender AND b.blocked_id = p.user_id)
+         OR (b.blocker_id = p.user_id AND b.blocked_id = i.sender)) AS blocked,
+    r.seq IS NOT NULL AS reply_found
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
+    WITH ORDINALITY AS i(conv, sender, client, reply, ord)
+  LEFT JOIN LATERAL (
+    SELECT read_seq, join_seq FROM members
+    WHERE conversation_id = i.conv AND user_id = i.sender LIMIT 1) m ON true
+  LEFT JOIN LATERAL (
+    SELECT conversation_id, seq FROM messages
+    WHERE sender_id = i.sender AND client_msg_id = i.client LIMIT 1) e ON true
+  LEFT JOIN LATERAL (
+    SELECT pm.user_id, u.deleted_at FROM conversations c
+    JOIN members pm ON pm.conversation_id = c.id AND pm.user_id <> i.sender
+    JOIN users u ON u.id = pm.user_id
+    WHERE c.id = i.conv AND c.kind = 'direct' AND m.read_seq IS NOT NULL
+    LIMIT 1) p ON true
+  LEFT JOIN LATERAL (
+    SELECT seq FROM messages WHERE conversation_id = i.conv AND seq = i.reply LIMIT 1) r ON true
+  ORDER BY i.ord`;
+
+const MEMBERS_SQL = `SELECT c.id, c.members_version,
+    array_agg(m.user_id ORDER BY m.join_seq, m.joined_at, m.user_id) AS user_ids
+  FROM conversations c JOIN members m ON m.conversation_id = c.id
+  WHERE c.id IN (
+    SELECT k.conv FROM unnest($1::text[], $2::int[], $3::bool[]) AS k(conv, known, mentions)
+    JOIN conversations kc ON kc.id = k.conv
+    WHERE k.known IS DISTINCT FROM kc.members_version OR k.mentions)
+  GROUP BY c.id, c.members_version`;
+
+// Data-modifying CTEs all run, to completion, whether or not the final SELECT reads them. The
+// sender rows (positions) and the others' rows (un-archived) are disjoint: one statement never
+// updates a row twice.
+const WRITE_SQL = `WITH inserted AS (
+    INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at,
+      reply_to_seq, mentions_json, search_vector)
+    SELECT id, conv, seq, sender, client, body, at, reply, mentions, vector::tsvector
+    FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
+      $7::bigint[], $8::int[], $9::text[], $10::text[])
+      AS v(id, conv, seq, sender, client, body, at, reply, mentions, vector)
+    RETURNING 1
+  ), seqs AS (
+    UPDATE conversations c
+    SET last_seq = c.last_seq + v.n, last_activity_at = greatest(c.last_activity_at, v.at)
+    FROM unnest($11::text[], $12::int[], $13::bigint[]) AS v(id, n, at)
+    WHERE c.id = v.id
+  ), positions AS (
+    UPDATE members m
+    SET read_seq = v.seq, delivered_seq = v.seq,
+      archived = CASE WHEN v.unarchive THEN 0 ELSE m.archived END
+    FROM unnest($14::text[], $15::text[], $16::int[], $17::bool[]) AS v(conv, usr, seq, unarchive)
+    WHERE m.conversation_id = v.conv AND m.user_id = v.usr
+  ), unarchived AS (
+    UPDATE members m SET archived = 0
+    WHERE m.archived = 1 AND m.conversation_id = ANY($11::text[])
+      AND NOT EXISTS (SELECT 1 FROM unnest($14::text[], $15::text[]) AS s(conv, usr)
+        WHERE s.conv = m.conversation_id AND s.usr = m.user_id)
+  ), logged AS (
+    INSERT INTO position_log (conversation_id, user_id, kind, seq, at)
+    SELECT conv, usr, 'read', seq, at
+    FROM unnest($18::text[], $19::text[], $20::int[], $21::bigint[]) AS v(conv, usr, seq, at)
+  ), mentioned AS (
+    INSERT INTO mentions (conversation_id, user_id, seq)
+    SELECT conv, usr, seq FROM unnest($22::text[], $23::text[], $24::bigint[]) AS v(conv, usr, seq)
+    ON CONFLICT DO NOTHING
+  )
+  SELECT count(*)::int AS inserted FROM inserted`;
+
+/** Columns of BatchWrites as the arrays WRITE_SQL takes, in its parameter order. */
+function writeParameters(writes: BatchWrites): unknown[] {
+  const m = writes.messages;
+  const c = writes.conversations;
+  const p = writes.positions;
+  const l = writes.log;
+  const n = writes.mentions;
+  return [
+    m.map((r) => r.id),
+    m.map((r) => r.conversation_id),
+    m.map((r) => r.seq),
+    m.map((r) => r.sender_id),
+    m.map((r) => r.client_msg_id),
+    m.map((r) => r.body),
+    m.map((r) => r.created_at),
+    m.map((r) => r.reply_to_seq),
+    m.map((r) => r.mentions_json),
+    m.map((r) => searchVector(r.body)),
+    c.map((r) => r.id),
+    c.map((r) => r.count),
+    c.map((r) => r.at),
+    p.map((r) => r.conversationId),
+    p.map((r) => r.userId),
+    p.map((r) => r.seq),
+    p.map((r) => r.unarchive),
+    l.map((r) => r.conversationId),
+    l.map((r) => r.userId),
+    l.map((r) => r.seq),
+    l.map((r) => r.at),
+    n.map((r) => r.conversationId),
+    n.map((r) => r.userId),
+    n.map((r) => r.seq),
+  ];
+}
+
+/** Worth running the whole batch again: a deadlock, or a clientMsgId that committed meanwhile. */
+const retryable = (error: unknown): boolean =>
+  pipeline.isRetryableConflict(error) || violatedConstraint(error) === 'messages_client_msg_key';
+
+export class AppendBatcher {
+  private readonly batcher = new TickBatcher<NewMessage, AppendResult>(
+    (batch) => this.run(batch),
+    MAX_BATCH,
+  );
+  readonly stats = pipeline.newBatchStats();
+
+  constructor(private readonly deps: AppendBatcherDeps) {}
+
+  append(message: NewMessage): Promise<AppendResult> {
+    const refused = refusedInput(message);
+    if (refused) return Promise.reject(refused);
+    return this.batcher.add(message);
+  }
+
+  /** Outside the batches, in a transaction of its own (messages with files). */
+  appendAlone(message: NewMessage): Promise<AppendResult> {
+    const refused = refusedInput(message);
+    if (refused) return Promise.reject(refused);
+    this.stats.batches++;
+    this.stats.calls++;
+    return this.deps.appendOne(message);
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    const messages = batch.map((pending) => pending.item);
+    const outcomes = await pipeline.commitOrEachAlone(
+      batch,
+      this.stats,
+      () => this.commitWithRetries(messages),
+      this.deps.appendOne,
+    );
+    if (!outcomes) return;
+    await Promise.all(
+      batch.map(async (pending, i) => {
+        try {
+          pending.resolve(await this.answer(outcomes[i]!));
+        } catch (error) {
+          pending.reject(error);
+        }
+      }),
+    );
+  }
+
+  private async answer(outcome: AppendOutcome): Promise<AppendResult> {
+    if (outcome.kind === 'failed') throw outcome.error;
+    if (outcome.kind === 'created') return outcome.result;
+    // A committed message: reading it after the batch sees it (or its later edits).
+    const [message] = await messagesBetween(this.deps.db, outcome.conversationId, outcome.seq);
+    if (!message) throw new LetterError('not_found');
+    return { message, created: false };
+  }
+
+  private commitWithRetries(messages: NewMessage[]): Promise<AppendOutcome[]> {
+    return pipeline.withRetries(
+      () =>
+        pipeline.pipelinedTransaction(this.deps.pool, (client) => this.decide(client, messages)),
+      retryable,
+      () => this.stats.retries++,
+    );
+  }
+
+  /** The batch's reads (after BEGIN, in the same pipeline), its decisions and its write. */
+  private async decide(
+    client: pg.PoolClient,
+    messages: NewMessage[],
+  ): Promise<pipeline.Decided<AppendOutcome[]>> {
+    const [locked, checks, sets] = await pipeline.settled<
+      [
+        pg.QueryResult<LockedConversation>,
+        pg.QueryResult<AppendCheckRow>,
+        pg.QueryResult<{ id: string; members_version: number; user_ids: string[] }>,
+      ]
+    >([
+      client.query<LockedConversation>({
+        name: 'letter_append_lock',
+        text: LOCK_SQL,
+        values: [[...new Set(messages.map((m) => m.conversationId))].sort()],
+      }),
+      client.query<AppendCheckRow>({
+        name: 'letter_append_check',
+        text: CHECK_SQL,
+        values: [
+          messages.map((m) => m.conversationId),
+          messages.map((m) => m.senderId),
+          messages.map((m) => m.clientMsgId),
+          messages.map((m) => m.replyToSeq),
+        ],
+      }),
+      client.query<{ id: string; members_version: number; user_ids: string[] }>({
+        name: 'letter_append_members',
+        text: MEMBERS_SQL,
+        values: [
+          messages.map((m) => m.conversationId),
+          messages.map((m) => m.knownMembersVersion ?? null),
+          messages.map((m) => (m.mentions?.length ?? 0) > 0),
+        ],
+      }),
+    ]);
+    const memberSets = new Map<string, MemberSet>(
+      sets.rows.map((row) => [row.id, { userIds: row.user_ids, version: row.members_version }]),
+    );
+    const plan = planBatch(
+      messages,
+      new Map(locked.rows.map((row) => [row.id, row])),
+      checks.rows,
+      memberSets,
+    );
+    const write =
+      plan.writes.messages.length > 0
+        ? { name: 'letter_append_write', text: WRITE_SQL, values: writeParameters(plan.writes) }
+        : null;
+    return { value: plan.outcomes, write };
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * A batch's transaction on a pipelined connection (pg's `pipeline` mode: a statement goes out
+ * without waiting for the answer to the one before), in two round trips: BEGIN with the reads
+ * the batch decides on, then its one write with COMMIT. Used by the group commits of appends
+ * (append-batch.ts) and of positions (position-batch.ts).
+ */
+import type pg from 'pg';
+import { isLostConnection, isUnavailableError, pgCode } from './db.js';
+import type { Pending } from './tick-batcher.js';
+
+/** Waits for every pipelined query (none is left unhandled); throws the first one's error. */
+export async function settled<T extends unknown[]>(
+  queries: [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const results = await Promise.allSettled(queries);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
+}
+
+/** What a batch decided from its reads: its answer, and the statement that writes it (if any). */
+export interface Decided<T> {
+  value: T;
+  write: pg.QueryConfig | null;
+}
+
+/**
+ * Runs one READ COMMITTED transaction: `BEGIN` is sent, then `decide` sends its reads on the
+ * same connection (pipelined behind BEGIN, so they run in the transaction, in order) and decides;
+ * its write and `COMMIT` go out together. A failed write makes PostgreSQL answer COMMIT with
+ * ROLLBACK, and the write's error is thrown. A connection that was lost, or cannot roll back, is
+ * discarded, never handed to the next batch.
+ */
+export async function pipelinedTransaction<T>(
+  pool: pg.Pool,
+  decide: (client: pg.PoolClient) => Promise<Decided<T>>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  let open = true;
+  try {
+    const begin = client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+    // Its failure surfaces through the reads behind it as well; awaited with them below.
+    begin.catch(() => {});
+    const decided = await decide(client);
+    await begin;
+    const write = decided.write ? client.query(decided.write) : Promise.resolve(null);
+    // After this the transaction is over either way.
+    open = false;
+    const [, committed] = await settled<[pg.QueryResult | null, pg.QueryResult]>([
+      write,
+      client.query('COMMIT'),
+    ]);
+    if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
+    return decided.value;
+  } catch (error) {
+    if (isLostConnection(error)) broken = error as Error;
+    else if (open) {
+      await client.query('ROLLBACK').catch((failed: unknown) => {
+        broken = failed instanceof Error ? failed : new Error(String(failed));
+      });
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+const MAX_ATTEMPTS = 5;
+/** Deadlock detected, serialization failure: the whole transaction may simply run again. */
+export const isRetryableConflict = (error: unknown): boolean =>
+  pgCode(error) === '40P01' || pgCode(error) === '40001';
+
+/** Runs `attempt` again (up to 5 times, after a short random pause) while `retryable` says so. */
+export async function withRetries<T>(
+  attempt: () => Promise<T>,
+  retryable: (error: unknown) => boolean,
+  onRetry: () => void = () => {},
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n < MAX_ATTEMPTS && retryable(error)) {
+        onRetry();
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * n));
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+/** Counters of a batcher, for the store's stats() (/metrics) and tests. */
+export interface BatchStats {
+  /** Transactions: batches, and the one-call transactions of a fallback. */
+  batches: number;
+  /** Calls decided in them (refused ones included). */
+  calls: number;
+  /** The most calls in one batch. */
+  maxBatch: number;
+  /** Batches run again (deadlock, or what the batcher's `retryable` names). */
+  retries: number;
+  /** Batches that fell back to one transaction per call. */
+  fallbacks: number;
+}
+
+export const newBatchStats = (): BatchStats => ({
+  batches: 0,
+  calls: 0,
+  maxBatch: 0,
+  retries: 0,
+  fallbacks: 0,
+});
+
+/**
+ * Commits a batch and returns what it decided. When the database is away, every call of the
+ * batch fails with that error (nothing was committed, nothing is acknowledged). When anything
+ * else failed it, each call runs alone through `one`, so whatever it was fails only its own call;
+ * undefined then, and in both cases every call is settled here.
+ */
+export async function commitOrEachAlone<I, O, T>(
+  batch: Pending<I, O>[],
+  stats: BatchStats,
+  commit: () => Promise<T>,
+  one: (item: I) => Promise<O>,
+): Promise<T | undefined> {
+  try {
+    const value = await commit();
+    stats.batches++;
+    stats.calls += batch.length;
+    stats.maxBatch = Math.max(stats.maxBatch, batch.length);
+    return value;
+  } catch (error) {
+    if (isUnavailableError(error)) {
+      for (const pending of batch) pending.reject(error);
+      return undefined;
+    }
+    stats.fallbacks++;
+    stats.batches += batch.length;
+    stats.calls += batch.length;
+    await Promise.all(
+      batch.map((pending) => one(pending.item).then(pending.resolve, pending.reject)),
+    );
+    return undefined;
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Group commit of delivered/read positions for the PostgreSQL store: every recipient's client
+ * acknowledges what it received, so without it each message would cost a second transaction of
+ * its own. Moves made in one turn (or while a batch runs) share one transaction on the pipelined
+ * pool (pipeline.ts):
+ *
+ *   1. BEGIN; the batch's conversations locked FOR SHARE in id order (appends and group changes
+ *      take them FOR UPDATE first too, so no batch of either kind ever holds a member row another
+ *      one waits for while it waits for one of theirs); the members' rows FOR UPDATE; the
+ *      members' join points, for who may hear of a move.
+ *   2. The moves decided in order with the shared rule (positionMove), several of one member
+ *      applied one after the other; one statement writes the positions and the log; COMMIT.
+ *
+ * A lost connection fails the batch (`unavailable`); a deadlock runs it again; anything else
+ * falls back to one transaction per move (`moveOne`), so a bad call fails alone.
+ */
+import type pg from 'pg';
+import type { ReceiptKind } from '@letter/protocol';
+import type { PositionResult } from '../store.js';
+import { positionMove } from '../shared/rules.js';
+import {
+  commitOrEachAlone,
+  isRetryableConflict,
+  newBatchStats,
+  pipelinedTransaction,
+  settled,
+  withRetries,
+  type Decided,
+} from './pipeline.js';
+import { TickBatcher, type Pending } from './tick-batcher.js';
+
+export interface PositionMoveInput {
+  conversationId: string;
+  userId: string;
+  kind: ReceiptKind;
+  seq: number;
+  now: number;
+}
+
+type Outcome = PositionResult | null;
+
+const MAX_BATCH = 1000;
+
+const LOCK_CONVERSATIONS_SQL = `SELECT id FROM conversations
+  WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`;
+
+// The member rows are locked as the lateral probes run, in the order of the arrays.
+const LOCK_MEMBERS_SQL = `SELECT m.conversation_id, m.user_id, m.read_seq, m.delivered_seq,
+    c.last_seq
+  FROM unnest($1::text[], $2::text[]) AS k(conv, usr)
+  JOIN LATERAL (
+    SELECT conversation_id, user_id, read_seq, delivered_seq FROM members
+    WHERE conversation_id = k.conv AND user_id = k.usr LIMIT 1) m ON true
+  JOIN conversations c ON c.id = m.conversation_id
+  FOR UPDATE OF m`;
+
+const AUDIENCE_SQL = `SELECT conversation_id, user_id, join_seq FROM members
+  WHERE conversation_id = ANY($1::text[])`;
+
+const WRITE_SQL = `WITH logged AS (
+    INSERT INTO position_log (conversation_id, user_id, kind, seq, at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[])
+  )
+  UPDATE members m SET read_seq = v.read_seq, delivered_seq = v.delivered_seq
+  FROM unnest($6::text[], $7::text[], $8::int[], $9::int[])
+    AS v(conv, usr, read_seq, delivered_seq)
+  WHERE m.conversation_id = v.conv AND m.user_id = v.usr`;
+
+interface MemberPosition {
+  conversation_id: string;
+  user_id: string;
+  read_seq: number;
+  delivered_seq: number;
+  last_seq: number;
+}
+
+const key = (conversationId: string, userId: string) => `${conversationId}\u0000${userId}`;
+
+export class PositionBatcher {
+  private readonly batcher = new TickBatcher<PositionMoveInput, Outcome>(
+    (batch) => this.run(batch),
+    MAX_BATCH,
+  );
+
+  readonly stats = newBatchStats();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    /** One move in a transaction of its own: what a batch falls back to. */
+    private readonly moveOne: (input: PositionMoveInput) => Promise<Outcome>,
+  ) {}
+
+  move(input: PositionMoveInput): Promise<Outcome> {
+    return this.batcher.add(input);
+  }
+
+  private async run(batch: Pending<PositionMoveInput, Outcome>[]): Promise<void> {
+    const inputs = batch.map((pending) => pending.item);
+    const outcomes = await commitOrEachAlone(
+      batch,
+      this.stats,
+      () =>
+        withRetries(
+          () => pipelinedTransaction(this.pool, (client) => this.decide(client, inputs)),
+          isRetryableConflict,
+          () => this.stats.retries++,
+        ),
+      this.moveOne,
+    );
+    if (!outcomes) return;
+    batch.forEach((pending, i) => pending.resolve(outcomes[i]!));
+  }
+
+  private async decide(
+    client: pg.PoolClient,
+    inputs: PositionMoveInput[],
+  ): Promise<Decided<Outcome[]>> {
+    const conversations = [...new Set(inputs.map((input) => input.conversationId))].sort();
+    // Each member once (their moves in this batch apply one after the other below), in one order
+    // for every batch: the rows are locked in the order given, so two batches (of two nodes)
+    // never wait for each other in a cycle.
+    const pairs = [
+      ...new Map(inputs.map((input) => [key(input.conversationId, input.userId), input])).values(),
+    ]
+      .map((input) => [input.conversationId, input.userId] as const)
+      .sort(([c1, u1], [c2, u2]) => (c1 < c2 ? -1 : c1 > c2 ? 1 : u1 < u2 ? -1 : u1 > u2 ? 1 : 0));
+    const [, locked, audience] = await settled<
+      [
+        pg.QueryResult,
+        pg.QueryResult<MemberPosition>,
+        pg.QueryResult<{ conversation_id: string; user_id: string; join_seq: number }>,
+      ]
+    >([
+      client.query({
+        name: 'letter_position_lock_conversations',
+        text: LOCK_CONVERSATIONS_SQL,
+        values: [conversations],
+      }),
+      client.query<MemberPosition>({
+        name: 'letter_position_lock_members',
+        text: LOCK_MEMBERS_SQL,
+        values: [
+          pairs.map(([conversationId]) => conversationId),
+          pairs.map(([, userId]) => userId),
+        ],
+      }),
+      client.query({
+        name: 'letter_position_audience',
+        text: AUDIENCE_SQL,
+        values: [conversations],
+      }),
+    ]);
+    const members = new Map(locked.rows.map((row) => [key(row.conversation_id, row.user_id), row]));
+    const joins = new Map<string, { user_id: string; join_seq: number }[]>();
+    for (const row of audience.rows) {
+      let list = joins.get(row.conversation_id);
+      if (!list) joins.set(row.conversation_id, (list = []));
+      list.push(row);
+    }
+    const log: (string | number)[][] = [[], [], [], [], []];
+    const changed = new Set<MemberPosition>();
+    const outcomes = inputs.map((input): Outcome => {
+      const member = members.get(key(input.conversationId, input.userId));
+      if (!member) return null;
+      const move = positionMove(member, input.kind, input.seq);
+      if (move.log) {
+        for (const [i, value] of [
+          input.conversationId,
+          input.userId,
+          move.log.kind,
+          move.log.seq,
+          input.now,
+        ].entries()) {
+          log[i]!.push(value);
+        }
+      }
+      if (move.write) {
+        member.read_seq = move.readSeq;
+        member.delivered_seq = move.deliveredSeq;
+        changed.add(member);
+      }
+      // Who may hear of it: members who joined at or before the new position.
+      const audienceOf = move.moved
+        ? (joins.get(input.conversationId) ?? [])
+            .filter((row) => row.join_seq <= move.seq)
+            .map((row) => row.user_id)
+        : [];
+      return { seq: move.seq, changed: move.moved, audience: audienceOf };
+    });
+    if (changed.size === 0) return { value: outcomes, write: null };
+    const rows = [...changed];
+    const write = {
+      name: 'letter_position_write',
+      text: WRITE_SQL,
+      values: [
+        ...log,
+        rows.map((row) => row.conversation_id),
+        rows.map((row) => row.user_id),
+        rows.map((row) => row.read_seq),
+        rows.map((row) => row.delivered_seq),
+      ],
+    };
+    return { value: outcomes, write };
+  }
+}
