@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { clientFrame } from './frames.js';
 import {
   createConversationBody,
   messageBody,
@@ -25,5 +26,37 @@ describe('text fields', () => {
     ).toBe(false);
     expect(searchQuery.safeParse({ q: nul }).success).toBe(false);
     expect(sendMessageBody.safeParse({ clientMsgId: 'x', body: 'fine' }).success).toBe(true);
+  });
+});
+
+describe('attachments on a send', () => {
+  it('let the body be empty only when files come with it, at most 10', () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `f${i}`);
+    expect(sendMessageBody.safeParse({ clientMsgId: 'x', body: '  ' }).success).toBe(false);
+    expect(sendMessageBody.safeParse({ clientMsgId: 'x', body: '', attachments: [] }).success).toBe(
+      false,
+    );
+    expect(
+      sendMessageBody.safeParse({ clientMsgId: 'x', body: '', attachments: ids(1) }).success,
+    ).toBe(true);
+    expect(
+      sendMessageBody.safeParse({ clientMsgId: 'x', body: 'hi', attachments: ids(10) }).success,
+    ).toBe(true);
+    expect(
+      sendMessageBody.safeParse({ clientMsgId: 'x', body: 'hi', attachments: ids(11) }).success,
+    ).toBe(false);
+    expect(
+      clientFrame.safeParse({
+        type: 'send',
+        conversationId: 'c',
+        clientMsgId: 'x',
+        body: '',
+        attachments: ids(2),
+      }).success,
+    ).toBe(true);
+    expect(
+      clientFrame.safeParse({ type: 'send', conversationId: 'c', clientMsgId: 'x', body: ' ' })
+        .success,
+    ).toBe(false);
   });
 });

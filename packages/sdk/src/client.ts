@@ -47,6 +47,8 @@ import type { SavedStateStorage } from './saved-state.js';
 import { StateStore } from './state-store.js';
 import { Catchup } from './sync.js';
 import { TypingExpiry } from './typing.js';
+import { Uploader, fileNameOf } from './uploads.js';
+import type { UploadOptions, UploadedFile, XhrConstructor } from './uploads.js';
 
 export interface LetterClientOptions {
   /** The server's origin (and prefix), e.g. `https://chat.example.com`; '' = this page's origin. */
@@ -54,6 +56,8 @@ export interface LetterClientOptions {
   /** Defaults to `baseUrl` with ws(s): and `/ws`. */
   wsUrl?: string;
   fetch?: FetchLike;
+  /** Uploads with progress; defaults to the global one (browsers). `null` or none: `fetch`. */
+  XMLHttpRequest?: XhrConstructor | null;
   /** Defaults to the global WebSocket (browsers); in Node pass `ws`'s `WebSocket`. */
   WebSocket?: WebSocketConstructor;
   /** `cookie` in browsers (the refresh token stays in an HttpOnly cookie), `token` elsewhere. */
@@ -99,6 +103,11 @@ export interface SendOptions {
   replyToSeq?: number | null;
   /** Uploaded file ids (`POST /api/files`), at most limits.maxAttachments; the body may then be empty. */
   attachments?: string[];
+  /**
+   * Files to upload first, in order with the outbox, then attach after `attachments` (at most
+   * limits.maxAttachments in all); a File keeps its name, a Blob is `file`.
+   */
+  files?: readonly Blob[];
 }
 
 export class LetterClient {
@@ -124,6 +133,7 @@ export class LetterClient {
   private droppedForNetwork = false;
   private readonly actions: ClientActions;
   private readonly typingExpiry: TypingExpiry;
+  private readonly uploader: Uploader;
 
   constructor(options: LetterClientOptions = {}) {
     const clock = (this.clock = options.clock ?? systemClock);
@@ -146,6 +156,18 @@ export class LetterClient {
       ...(options.refreshLock ? { lock: options.refreshLock } : {}),
     });
     this.api = new LetterApi(http, this.auth);
+    this.uploader = new Uploader({
+      http,
+      tokens: this.auth,
+      fetch: fetchImpl,
+      XMLHttpRequest:
+        options.XMLHttpRequest === null
+          ? undefined
+          : (options.XMLHttpRequest ??
+            (globalThis as { XMLHttpRequest?: XhrConstructor }).XMLHttpRequest),
+      credentials: options.credentials ?? 'same-origin',
+      now: () => clock.now(),
+    });
     const WebSocketImpl = options.WebSocket ?? globalWebSocket();
     if (!WebSocketImpl)
       throw new Error('no WebSocket here: pass options.WebSocket (e.g. from "ws")');
@@ -176,14 +198,26 @@ export class LetterClient {
             clientMsgId: entry.clientMsgId,
             body: entry.body,
             ...(entry.replyToSeq !== null ? { replyToSeq: entry.replyToSeq } : {}),
-            ...(entry.attachments?.length ? { attachments: entry.attachments } : {}),
+            ...(entry.attachments?.length || entry.files?.length
+              ? {
+                  attachments: [
+                    ...(entry.attachments ?? []),
+                    ...(entry.files ?? []).map((f) => f.uploaded!.id),
+                  ],
+                }
+              : {}),
           });
           return ok.message;
         },
+        upload: (file, onProgress, signal) =>
+          this.uploader.upload(file.blob, { name: file.name, signal, onProgress }),
       },
       listener: {
         changed: (entry) =>
-          this.store.dispatch({ type: 'pending.upsert', pending: toPending(entry) }),
+          this.store.dispatch({
+            type: 'pending.upsert',
+            pending: toPending(entry, this.outbox.uploadedBytes(entry)),
+          }),
         acknowledged: (_entry, message) => this.live.receive(message, false),
         removed: (entry) =>
           this.store.dispatch({
@@ -324,23 +358,33 @@ export class LetterClient {
   send(conversationId: string, body: string, options: SendOptions = {}): PendingMessage {
     const text = body.trim();
     const attachments = options.attachments ?? [];
-    if ((text.length === 0 && attachments.length === 0) || [...text].length > limits.maxBodyChars) {
+    const files = options.files ?? [];
+    const count = attachments.length + files.length;
+    if ((text.length === 0 && count === 0) || [...text].length > limits.maxBodyChars) {
       throw new LetterError('bad_request', `body must be 1–${limits.maxBodyChars} characters`);
     }
-    if (attachments.length > limits.maxAttachments) {
+    if (count > limits.maxAttachments) {
       throw new LetterError('bad_request', `at most ${limits.maxAttachments} attachments`);
     }
     if (!this.getSnapshot().conversations[conversationId]) {
       throw new LetterError('not_found', 'unknown conversation');
     }
-    return toPending(
-      this.outbox.compose({
-        conversationId,
-        body: text,
-        replyToSeq: options.replyToSeq ?? null,
-        ...(attachments.length > 0 && { attachments }),
-      }),
-    );
+    const entry = this.outbox.compose({
+      conversationId,
+      body: text,
+      replyToSeq: options.replyToSeq ?? null,
+      ...(attachments.length > 0 && { attachments }),
+      files: files.map((blob) => ({ blob, name: fileNameOf(blob) })),
+    });
+    return toPending(entry);
+  }
+
+  /**
+   * Uploads one file now (`POST /api/files`) and answers the server's record of it. `send` with
+   * `files` does this itself, in order with the outbox; this is for callers that attach by id.
+   */
+  uploadFile(file: Blob, options?: UploadOptions): Promise<UploadedFile> {
+    return this.uploader.upload(file, options);
   }
 
   /** Puts a failed message back in line. */

@@ -39,6 +39,8 @@ export const permanentSendErrors: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'blocked',
   'forbidden',
   'payload_too_large',
+  // An upload the server will not decode (an image bomb, a broken image): no retry helps.
+  'unsupported_media_type',
 ]);
 
 export function isPermanentSendError(error: unknown): error is LetterError {

@@ -68,7 +68,9 @@ export type { JwtTimes } from './jwt.js';
 
 export { Outbox } from './outbox/outbox.js';
 export type { ComposeInput, OutboxListener, OutboxOptions, OutboxSender } from './outbox/outbox.js';
-export type { OutboxEntry, OutboxStorage } from './outbox/storage.js';
+export type { OutboxEntry, OutboxFile, OutboxStorage } from './outbox/storage.js';
+export { Uploader, abortError, fileNameOf, isAbortError } from './uploads.js';
+export type { UploadOptions, UploadedFile, XhrConstructor, XhrLike } from './uploads.js';
 export { MemoryOutboxStorage } from './outbox/memory.js';
 export { IndexedDbOutboxStorage } from './outbox/indexeddb.js';
 export type { IndexedDbOutboxOptions } from './outbox/indexeddb.js';
@@ -81,6 +83,7 @@ export { applyFrame, frameToEvent, isComplete, reduce } from './state/reduce.js'
 export { initialState } from './state/types.js';
 export type {
   ClientState,
+  PendingAttachment,
   PendingMessage,
   Presence,
   StateEvent,

@@ -235,7 +235,10 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
+        // Attachments: signed same-origin URLs; data: for ThumbHash placeholders, blob: for
+        // previews of files and voice notes not yet sent.
         imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
         connectSrc: ["'self'"],
         // The installable app: its service worker (/sw.js) and manifest, from this origin only.
         workerSrc: ["'self'"],

@@ -86,6 +86,19 @@ describe('static files', () => {
     expect(csp).toContain("worker-src 'self'");
     expect(csp).toContain("manifest-src 'self'");
   });
+
+  it('the CSP admits attachments: same-origin and local previews, nothing from elsewhere', async () => {
+    const csp = String((await raw('/')).headers['content-security-policy']);
+    const directive = (name: string) =>
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .find((d) => d.startsWith(`${name} `));
+    expect(directive('img-src')).toBe("img-src 'self' data: blob:");
+    expect(directive('media-src')).toBe("media-src 'self' blob:");
+    expect(directive('default-src')).toBe("default-src 'self'");
+    expect(directive('connect-src')).toBe("connect-src 'self'");
+  });
 });
 
 describe('personal API answers', () => {

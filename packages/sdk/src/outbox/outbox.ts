@@ -10,13 +10,20 @@ import type { Message } from '@letter/protocol';
 import { Backoff } from '../backoff.js';
 import type { Clock, Random, TimerHandle } from '../clock.js';
 import { DisconnectedError, LetterError, isPermanentSendError } from '../errors.js';
-import type { OutboxEntry, OutboxStorage } from './storage.js';
+import type { UploadedFile } from '../uploads.js';
+import type { OutboxEntry, OutboxFile, OutboxStorage } from './storage.js';
 
 export interface OutboxSender {
   /** True when `send` can go out now. */
   ready(): boolean;
   /** Resolves with the acknowledged message; rejects with LetterError, TimeoutError, DisconnectedError. */
   send(entry: OutboxEntry): Promise<Message>;
+  /** Uploads one file of an entry (before its send); rejects like `uploadFile`. */
+  upload(
+    file: OutboxFile,
+    onProgress: (loaded: number) => void,
+    signal: AbortSignal,
+  ): Promise<UploadedFile>;
 }
 
 export interface OutboxListener {
@@ -41,7 +48,10 @@ export interface ComposeInput {
   conversationId: string;
   body: string;
   replyToSeq?: number | null;
+  /** Ids of files uploaded already. */
   attachments?: string[];
+  /** Files to upload before the send (their ids go after `attachments`). */
+  files?: readonly { blob: Blob; name: string }[];
 }
 
 export class Outbox {
@@ -49,6 +59,10 @@ export class Outbox {
   private userId: string | null = null;
   private position = 0;
   private readonly inFlight = new Set<string>();
+  /** Uploads under way, by clientMsgId: a discard aborts them. */
+  private readonly uploads = new Map<string, AbortController>();
+  /** Bytes uploaded so far, by clientMsgId then file localId (not persisted). */
+  private readonly progress = new Map<string, Map<string, number>>();
   private retryTimer: TimerHandle | null = null;
   private generation = 0;
   /** While stored entries load, nothing is sent: they go before anything composed meanwhile. */
@@ -95,6 +109,9 @@ export class Outbox {
     this.loading = false;
     this.position = 0;
     this.inFlight.clear();
+    for (const upload of this.uploads.values()) upload.abort();
+    this.uploads.clear();
+    this.progress.clear();
     if (this.retryTimer !== null) this.options.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
   }
@@ -114,6 +131,16 @@ export class Outbox {
       status: 'pending',
       error: null,
     };
+    if (input.files && input.files.length > 0) {
+      entry.files = input.files.map((file, index) => ({
+        localId: `${entry.clientMsgId}:${index}`,
+        name: file.name,
+        size: file.blob.size,
+        mime: file.blob.type || 'application/octet-stream',
+        blob: file.blob,
+        uploaded: null,
+      }));
+    }
     this.entries.push(entry);
     this.options.listener.changed(entry);
     this.persist(() => this.options.storage.put(entry));
@@ -137,7 +164,11 @@ export class Outbox {
   retry(clientMsgId: string): void {
     const entry = this.find(clientMsgId);
     if (!entry || entry.status !== 'failed') return;
-    this.update({ ...entry, status: 'pending', error: null });
+    const again: OutboxEntry = { ...entry, status: 'pending', error: null };
+    // The send named files the server no longer takes (expired unattached uploads): upload anew.
+    if (entry.files && (entry.error === 'bad_request' || entry.error === 'not_found'))
+      again.files = entry.files.map((f) => ({ ...f, uploaded: null }));
+    this.update(again);
     this.kick();
   }
 
@@ -145,6 +176,7 @@ export class Outbox {
     const entry = this.find(clientMsgId);
     if (!entry) return;
     this.remove(entry);
+    this.uploads.get(clientMsgId)?.abort();
     this.options.listener.removed(entry);
   }
 
@@ -193,6 +225,15 @@ export class Outbox {
     }
   }
 
+  /** Bytes uploaded so far of each file of an entry (by localId); uploaded files count whole. */
+  uploadedBytes(entry: OutboxEntry): Record<string, number> {
+    const live = this.progress.get(entry.clientMsgId);
+    const result: Record<string, number> = {};
+    for (const file of entry.files ?? [])
+      result[file.localId] = file.uploaded ? file.size : (live?.get(file.localId) ?? 0);
+    return result;
+  }
+
   /** Waits until every storage write issued so far has settled. */
   flushed(): Promise<void> {
     return this.io;
@@ -202,10 +243,17 @@ export class Outbox {
     const generation = this.generation;
     this.inFlight.add(entry.conversationId);
     try {
-      const message = await this.options.sender.send(entry);
+      const ready = await this.uploadFiles(entry, generation);
+      if (!ready) {
+        // Discarded while its files went up: the next in line may go.
+        if (generation === this.generation) this.inFlight.delete(entry.conversationId);
+        return this.kick();
+      }
+      const message = await this.options.sender.send(ready);
       if (generation !== this.generation) return;
       this.inFlight.delete(entry.conversationId);
       this.backoff.reset();
+      this.progress.delete(entry.clientMsgId);
       const current = this.find(entry.clientMsgId);
       if (current) this.remove(current);
       this.options.listener.acknowledged(entry, message);
@@ -213,8 +261,9 @@ export class Outbox {
     } catch (error) {
       if (generation !== this.generation) return;
       this.inFlight.delete(entry.conversationId);
+      this.progress.delete(entry.clientMsgId);
       const current = this.find(entry.clientMsgId);
-      if (!current) return this.kick(); // acknowledged by another path meanwhile
+      if (!current) return this.kick(); // acknowledged by another path, or discarded, meanwhile
       if (isPermanentSendError(error)) {
         this.update({ ...current, status: 'failed', error: error.code });
         return this.kick();
@@ -224,6 +273,50 @@ export class Outbox {
       const retryAfter = error instanceof LetterError ? error.retryAfter : undefined;
       this.scheduleRetry(retryAfter !== undefined ? retryAfter * 1000 : this.backoff.next());
     }
+  }
+
+  /**
+   * Uploads the entry's files not uploaded yet, one at a time, keeping each id in the entry (and
+   * storage) as it comes, so a reload or a retry never uploads a file twice. Resolves with the
+   * entry ready to send, or null when it was discarded meanwhile.
+   */
+  private async uploadFiles(entry: OutboxEntry, generation: number): Promise<OutboxEntry | null> {
+    let current: OutboxEntry = entry;
+    for (const file of entry.files ?? []) {
+      if (file.uploaded) continue;
+      const controller = new AbortController();
+      this.uploads.set(entry.clientMsgId, controller);
+      let uploaded: UploadedFile;
+      try {
+        uploaded = await this.options.sender.upload(
+          file,
+          (loaded) => this.uploadProgress(entry.clientMsgId, file, loaded),
+          controller.signal,
+        );
+      } finally {
+        if (this.uploads.get(entry.clientMsgId) === controller)
+          this.uploads.delete(entry.clientMsgId);
+      }
+      const latest = generation === this.generation ? this.find(entry.clientMsgId) : undefined;
+      if (!latest) return null;
+      current = {
+        ...latest,
+        files: (latest.files ?? []).map((f) =>
+          f.localId === file.localId ? { ...f, uploaded } : f,
+        ),
+      };
+      this.update(current);
+    }
+    return current;
+  }
+
+  private uploadProgress(clientMsgId: string, file: OutboxFile, loaded: number): void {
+    const entry = this.find(clientMsgId);
+    if (!entry) return;
+    let files = this.progress.get(clientMsgId);
+    if (!files) this.progress.set(clientMsgId, (files = new Map()));
+    files.set(file.localId, Math.min(loaded, file.size));
+    this.options.listener.changed(entry);
   }
 
   private scheduleRetry(delay: number): void {

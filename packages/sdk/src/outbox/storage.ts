@@ -7,6 +7,20 @@
  * any order (the outbox sorts by `position`); `delete` of a missing entry is a no-op.
  */
 import type { ErrorCode } from '@letter/protocol';
+import type { UploadedFile } from '../uploads.js';
+
+/** A file waiting with its message: the bytes until it is uploaded, then the server's id too. */
+export interface OutboxFile {
+  /** Stable key of this file within its entry (progress, React keys). */
+  localId: string;
+  name: string;
+  size: number;
+  mime: string;
+  /** The bytes (IndexedDB keeps Blobs), kept until the message is acknowledged (previews). */
+  blob: Blob;
+  /** Set once `POST /api/files` took it. */
+  uploaded: UploadedFile | null;
+}
 
 export interface OutboxEntry {
   userId: string;
@@ -23,6 +37,8 @@ export interface OutboxEntry {
   status: 'pending' | 'failed';
   /** The permanent error of a failed entry. */
   error: ErrorCode | null;
+  /** Files to upload before the message is sent with their ids (in this order). */
+  files?: OutboxFile[];
 }
 
 export interface OutboxStorage {

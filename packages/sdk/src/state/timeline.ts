@@ -114,9 +114,25 @@ export function upsertPending(
   return next;
 }
 
-/** The state's view of an outbox entry: a local echo. */
-export function toPending(entry: OutboxEntry): PendingMessage {
+/**
+ * The state's view of an outbox entry: a local echo. `uploadedBytes` (by file localId, from the
+ * outbox) says how far each file's upload got.
+ */
+export function toPending(
+  entry: OutboxEntry,
+  uploadedBytes: Readonly<Record<string, number>> = {},
+): PendingMessage {
+  const attachments = entry.files?.map((file) => ({
+    localId: file.localId,
+    name: file.name,
+    size: file.size,
+    mime: file.mime,
+    blob: file.blob,
+    uploadedBytes: file.uploaded ? file.size : (uploadedBytes[file.localId] ?? 0),
+    uploaded: file.uploaded !== null,
+  }));
   return {
+    ...(attachments ? { attachments } : {}),
     clientMsgId: entry.clientMsgId,
     conversationId: entry.conversationId,
     senderId: entry.userId,

@@ -26,6 +26,19 @@ export interface PendingMessage {
   readonly status: 'pending' | 'failed';
   /** The permanent error of a failed send. */
   readonly error: ErrorCode | null;
+  /** Files going with it, uploaded first (absent: a text message). */
+  readonly attachments?: readonly PendingAttachment[];
+}
+
+/** A file of a pending message: its bytes (for a local preview) and how far its upload got. */
+export interface PendingAttachment {
+  readonly localId: string;
+  readonly name: string;
+  readonly size: number;
+  readonly mime: string;
+  readonly blob: Blob;
+  readonly uploadedBytes: number;
+  readonly uploaded: boolean;
 }
 
 export interface Timeline {

@@ -13,6 +13,7 @@ import {
   fakeSearch,
   fakeSettings,
 } from './fake-actions.js';
+import { fakeUpload } from './fake-files.js';
 import type { FakeServer } from './fake-server.js';
 
 class HttpError extends Error {
@@ -39,6 +40,10 @@ export async function handleRest(
   server.requests.push(`${method} ${pathname}`);
   const override = server.restOverride?.(method, pathname, init);
   if (override) return override;
+  if (method === 'POST' && pathname === '/api/files') {
+    const token = new Headers(init.headers).get('authorization')?.replace(/^Bearer /, '');
+    return fakeUpload(server, server.verify(token)?.userId ?? null, init);
+  }
   const body = typeof init.body === 'string' ? (JSON.parse(init.body) as Json) : undefined;
   const headers = new Headers(init.headers);
   const bearer = headers.get('authorization')?.replace(/^Bearer /, '') ?? null;

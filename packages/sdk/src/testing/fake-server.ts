@@ -6,11 +6,21 @@
  * mid-burst, intercept frames.
  */
 import { clientFrameSchemas, limits } from '@letter/protocol';
-import type { Conversation, Message, Role, SyncResult, SystemEvent, User } from '@letter/protocol';
+import type {
+  Attachment,
+  Conversation,
+  Message,
+  Role,
+  SyncResult,
+  SystemEvent,
+  User,
+} from '@letter/protocol';
 import type { Clock } from '../clock.js';
 import type { FetchLike } from '../http.js';
 import type { WebSocketConstructor } from '../socket.js';
 import { fakeAnnounceChange } from './fake-actions.js';
+import { attachFiles } from './fake-files.js';
+import type { FakeFile } from './fake-files.js';
 import { handleRest } from './fake-rest.js';
 import { FakeClientSocket } from './fake-socket.js';
 import type { FakeServerSocket, FakeSocketHost } from './fake-socket.js';
@@ -73,6 +83,9 @@ export class FakeServer implements FakeSocketHost {
   /** Answers a REST call first when it returns a Response (rate limits, outages). */
   restOverride: ((method: string, path: string, init: RequestInit) => Response | undefined) | null =
     null;
+  /** Uploaded files by id (fake-files.ts): their facts, not their bytes. */
+  readonly files = new Map<string, FakeFile>();
+  maxUploadBytes = 26_214_400;
   /** Refuse every WebSocket handshake (server down). */
   refuseSockets = false;
   /** Fail every REST call with a network error (offline). */
@@ -224,17 +237,20 @@ export class FakeServer implements FakeSocketHost {
     clientMsgId: string = this.nextId('cm'),
     except?: FakeServerSocket,
     replyToSeq: number | null = null,
+    attachmentIds: readonly string[] = [],
   ): { message: Message; created: boolean } {
     const conversation = this.require(conversationId, senderId);
     const existing = conversation.messages.find(
       (m) => m.senderId === senderId && m.clientMsgId === clientMsgId,
     );
     if (existing) return { message: existing, created: false };
+    const attachments = attachFiles(this, senderId, attachmentIds);
     const message = this.append(conversation, {
       senderId,
       clientMsgId,
       body: body.trim(),
       replyToSeq,
+      attachments,
     });
     const sender = this.member(conversation, senderId)!;
     sender.readSeq = sender.deliveredSeq = message.seq;
@@ -456,6 +472,7 @@ export class FakeServer implements FakeSocketHost {
           frame.clientMsgId as string,
           socket,
           (frame.replyToSeq as number | undefined) ?? null,
+          (frame.attachments as string[] | undefined) ?? [],
         );
         return { type: 'ok', message };
       }
@@ -515,6 +532,7 @@ export class FakeServer implements FakeSocketHost {
       body: string;
       system?: SystemEvent;
       replyToSeq?: number | null;
+      attachments?: Attachment[];
     },
   ): Message {
     const message: Message = {
@@ -528,7 +546,7 @@ export class FakeServer implements FakeSocketHost {
       editedAt: null,
       deletedAt: null,
       replyToSeq: fields.replyToSeq ?? null,
-      attachments: [],
+      attachments: fields.attachments ?? [],
       reactions: {},
       ...(fields.system ? { system: fields.system } : {}),
     };

@@ -29,6 +29,8 @@ export function createTestClient(
   return new LetterClient({
     baseUrl: 'http://fake.test',
     fetch: server.fetch,
+    // Uploads go to the fake server's fetch, also where jsdom has an XMLHttpRequest.
+    XMLHttpRequest: null,
     WebSocket: server.WebSocket,
     authMode: 'token',
     clock: server.clock,

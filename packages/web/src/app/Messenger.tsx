@@ -200,6 +200,8 @@ export function Messenger({ me }: { me: User }) {
             onTyping={() => port.typing(conversation.id)}
             onSeen={onSeen}
             onRetry={(key) => port.retry(conversation.id, key)}
+            onSendFile={(caption, file) => port.send(conversation.id, caption, null, [file])}
+            onDiscard={(key) => port.discard(conversation.id, key)}
             onBack={() => select(null)}
             draft={drafts.get(conversation.id)}
             onDraftChange={(text) => drafts.set(conversation.id, text)}

@@ -24,7 +24,14 @@ export interface ChatMessage {
   mentions?: readonly string[] | undefined;
   /** Set while the message is not yet acknowledged by the server. */
   outbox?: 'sending' | 'failed' | undefined;
+  /** Why a failed message failed (an error code), e.g. `payload_too_large` for a big file. */
+  error?: string | null | undefined;
+  /** Photos, files, voice notes (app/attachments.ts). */
+  attachments?: readonly ChatAttachment[] | undefined;
 }
+
+export type { ChatAttachment } from './attachments';
+import type { ChatAttachment } from './attachments';
 
 /** The sdk's own shapes, re-exported: components name them from here and import no sdk. */
 export type { ConnectionStatus, Presence } from '@letter/sdk';

@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Conversation, Message } from '@letter/protocol';
 import { getPrefs } from '../lib/notify-prefs';
+import { attachmentPreview } from './attachments';
 import { playMessageSound } from '../lib/sound';
 
 export interface NotificationText {
@@ -27,7 +28,8 @@ export function notificationText(
         ? `${sender} in ${conversation.title}`
         : conversation.title
       : conversation.title;
-  const text = message.body.trim();
+  // A photo or a voice note says so ("📷 Photo", "🎤 0:12"), as the chat list does.
+  const text = (attachmentPreview(message.attachments, message.body) ?? message.body).trim();
   const body =
     preview && text && !message.deletedAt
       ? text.length > 160

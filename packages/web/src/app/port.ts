@@ -48,9 +48,16 @@ export interface LetterPort extends ConversationPort, MessagePort, PushPort {
   /** Makes sure the latest page of a conversation is loaded (idempotent). */
   openThread(conversationId: string): void;
   loadOlder(conversationId: string): void;
-  /** `replyToSeq`: the message this one answers. */
-  send(conversationId: string, body: string, replyToSeq?: number | null): void;
+  /** `replyToSeq`: the message this one answers; `files` upload first, then go with it. */
+  send(
+    conversationId: string,
+    body: string,
+    replyToSeq?: number | null,
+    files?: readonly File[],
+  ): void;
   retry(conversationId: string, key: string): void;
+  /** Drops an unsent message (cancels its upload). */
+  discard(conversationId: string, key: string): void;
   typing(conversationId: string): void;
   markRead(conversationId: string, seq: number): void;
 }

@@ -78,6 +78,26 @@ describe('sdk port', () => {
     expect(stored?.key).toBe(pending?.key);
   });
 
+  it('a file goes through the sdk outbox: pending with its bytes, then stored with its URL', async () => {
+    const { port, server, direct } = setup();
+    await port.login('alice', 'password123');
+    await settle();
+    const file = new File(['%PDF-1.4'], 'paper.pdf', { type: 'application/pdf' });
+    port.send(direct.id, 'the paper', null, [file]);
+    const pending = port.getSnapshot().threads[direct.id]!.messages.at(-1)!;
+    expect(pending.outbox).toBe('sending');
+    expect(pending.attachments).toEqual([
+      expect.objectContaining({ name: 'paper.pdf', size: 8, blob: expect.any(Blob) }),
+    ]);
+    await settle();
+    const stored = port.getSnapshot().threads[direct.id]!.messages.at(-1)!;
+    expect(stored.key).toBe(pending.key);
+    expect(stored.attachments).toEqual([
+      expect.objectContaining({ name: 'paper.pdf', url: expect.stringMatching(/^\/api\/files\//) }),
+    ]);
+    expect(server.files.size).toBe(1);
+  });
+
   it('loads the latest page on first open and older pages on demand', async () => {
     const { port, server, bob, direct } = setup();
     for (let i = 1; i <= 70; i++) server.post(bob.id, direct.id, `m${i}`);

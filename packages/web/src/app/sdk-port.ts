@@ -72,6 +72,9 @@ export function createSdkPort(client: LetterClient): LetterPort {
         replyToSeq: message.replyToSeq,
         reactions: message.reactions,
         mentions: message.mentions,
+        ...(message.attachments.length > 0 && {
+          attachments: message.attachments.map((a) => ({ ...a, key: a.id })),
+        }),
       };
       messageViews.set(message, view);
     }
@@ -91,6 +94,17 @@ export function createSdkPort(client: LetterClient): LetterPort {
         deletedAt: null,
         replyToSeq: pending.replyToSeq,
         outbox: pending.status === 'failed' ? 'failed' : 'sending',
+        error: pending.error,
+        ...(pending.attachments && {
+          attachments: pending.attachments.map((a) => ({
+            key: a.localId,
+            name: a.name,
+            size: a.size,
+            mime: a.mime,
+            blob: a.blob,
+            progress: a.size === 0 ? 1 : a.uploadedBytes / a.size,
+          })),
+        }),
       };
       messageViews.set(pending, view);
     }
@@ -243,15 +257,18 @@ export function createSdkPort(client: LetterClient): LetterPort {
       loadOlder(id);
     },
     loadOlder,
-    send(id, body, replyToSeq) {
+    send(id, body, replyToSeq, files) {
       try {
-        client.send(id, body, { replyToSeq: replyToSeq ?? null });
+        client.send(id, body, { replyToSeq: replyToSeq ?? null, ...(files && { files }) });
       } catch (error) {
         console.warn('letter: send refused', error);
       }
     },
     retry(_id, key) {
       if (key.startsWith(OWN)) client.retrySend(key.slice(OWN.length));
+    },
+    discard(_id, key) {
+      if (key.startsWith(OWN)) client.discardSend(key.slice(OWN.length));
     },
     typing: (id) => client.sendTyping(id),
     markRead: (id) => client.markRead(id),

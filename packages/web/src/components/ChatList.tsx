@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { Conversation, Message } from '@letter/protocol';
 import type { Presence } from '../app/model';
 import { describeSystem, peerOf, tickOf } from '../app/model';
+import { attachmentPreview } from '../app/attachments';
 import { formatListTime } from '../lib/format';
 import { Avatar } from './Avatar';
 import { Ticks } from './Ticks';
@@ -174,7 +175,7 @@ function Preview({ conversation, message, meId, nameOf }: PreviewProps) {
   const body = message.deletedAt ? (
     <em className="muted">This message was deleted</em>
   ) : (
-    message.body.split('\n', 1)[0]
+    (attachmentPreview(message.attachments, message.body) ?? message.body.split('\n', 1)[0])
   );
   const tick = mine
     ? tickOf(

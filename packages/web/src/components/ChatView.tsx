@@ -2,8 +2,11 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Conversation, Receipt, User } from '@letter/protocol';
 import type { ChatMessage, Presence } from '../app/model';
 import { peerOf } from '../app/model';
+import { ChatMediaContext } from './attachments/media-context';
+import { useChatAttachments } from './attachments/useChatAttachments';
 import { ChatHeader } from './ChatHeader';
 import { Composer } from './Composer';
+import { ErrorBar } from './ErrorBar';
 import type { MessageActions } from './MessageBubble';
 import { MessageInfo } from './MessageInfo';
 import { MessageList } from './MessageList';
@@ -23,6 +26,10 @@ export interface ChatViewProps {
   onTyping?: (() => void) | undefined;
   onSeen?: ((seq: number) => void) | undefined;
   onRetry?: ((key: string) => void) | undefined;
+  /** Sends one file (a photo, a document, a voice note) as a message with its caption. */
+  onSendFile?: ((caption: string, file: File) => void) | undefined;
+  /** Drops an unsent message: cancels its upload. */
+  onDiscard?: ((key: string) => void) | undefined;
   onBack: () => void;
   draft?: string | undefined;
   onDraftChange?: ((text: string) => void) | undefined;
@@ -44,6 +51,11 @@ export function ChatView(props: ChatViewProps) {
   const [infoSeq, setInfoSeq] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const names = useFormerMembers(conversation, messages, props.lookupUser);
+  const files = useChatAttachments({
+    messages,
+    onSendFile: props.onSendFile,
+    onCancelUpload: props.onDiscard,
+  });
 
   const nameOf = (id: string) =>
     conversation.members.find((m) => m.user.id === id)?.user.displayName ?? names[id] ?? 'Someone';
@@ -97,7 +109,11 @@ export function ChatView(props: ChatViewProps) {
   ) : null;
 
   return (
-    <section className="chat-view" aria-label={`Chat with ${conversation.title}`}>
+    <section
+      className="chat-view"
+      aria-label={`Chat with ${conversation.title}`}
+      {...files.dropProps}
+    >
       <ChatHeader
         conversation={conversation}
         meId={meId}
@@ -106,30 +122,26 @@ export function ChatView(props: ChatViewProps) {
         onBack={props.onBack}
         now={props.now}
       />
-      <MessageList
-        // A fresh list per chat: scroll memory must not leak from one conversation to the next.
-        key={conversation.id}
-        messages={messages}
-        members={conversation.members}
-        meId={meId}
-        kind={conversation.kind}
-        hasMore={props.hasMore}
-        loadingOlder={props.loadingOlder}
-        onLoadOlder={props.onLoadOlder}
-        onSeen={props.onSeen}
-        onRetry={props.onRetry}
-        now={props.now}
-        actions={actions}
-        nameOf={nameOf}
-      />
-      {error && (
-        <p className="chat-error" role="alert">
-          {error}{' '}
-          <button type="button" className="link-button" onClick={() => setError(null)}>
-            Dismiss
-          </button>
-        </p>
-      )}
+      <ChatMediaContext.Provider value={files.media}>
+        <MessageList
+          // A fresh list per chat: scroll memory must not leak from one conversation to the next.
+          key={conversation.id}
+          messages={messages}
+          members={conversation.members}
+          meId={meId}
+          kind={conversation.kind}
+          hasMore={props.hasMore}
+          loadingOlder={props.loadingOlder}
+          onLoadOlder={props.onLoadOlder}
+          onSeen={props.onSeen}
+          onRetry={props.onRetry}
+          now={props.now}
+          actions={actions}
+          nameOf={nameOf}
+        />
+      </ChatMediaContext.Provider>
+      {files.overlay}
+      {error && <ErrorBar message={error} onDismiss={() => setError(null)} />}
       {deleting && (
         <div className="confirm-bar" role="alertdialog" aria-label="Delete message">
           <span>Delete this message for everyone?</span>
@@ -159,38 +171,42 @@ export function ChatView(props: ChatViewProps) {
           onClose={() => setInfoSeq(null)}
         />
       )}
-      {editing && editing.seq !== null ? (
-        <Composer
-          key={`edit-${editing.key}`}
-          mode="edit"
-          draft={editing.body}
-          context={context}
-          onCancel={() => setEditing(null)}
-          onSend={(body) => {
-            const seq = editing.seq!;
-            setEditing(null);
-            if (body !== editing.body) props.onEdit?.(seq, body).catch(fail('edit the message'));
-          }}
-        />
-      ) : (
-        <Composer
-          key={`composer-${conversation.id}`}
-          onSend={(body) => {
-            props.onSend(body, replyTo?.seq ?? null);
-            setReplyTo(null);
-          }}
-          onTyping={props.onTyping}
-          draft={props.draft}
-          onDraftChange={props.onDraftChange}
-          context={context}
-          onCancel={replyTo ? () => setReplyTo(null) : undefined}
-          mentionCandidates={
-            conversation.kind === 'group'
-              ? conversation.members.filter((m) => m.user.id !== meId).map((m) => m.user)
-              : undefined
-          }
-        />
-      )}
+      {files.panel ??
+        (editing && editing.seq !== null ? (
+          <Composer
+            key={`edit-${editing.key}`}
+            mode="edit"
+            draft={editing.body}
+            context={context}
+            onCancel={() => setEditing(null)}
+            onSend={(body) => {
+              const seq = editing.seq!;
+              setEditing(null);
+              if (body !== editing.body) props.onEdit?.(seq, body).catch(fail('edit the message'));
+            }}
+          />
+        ) : (
+          <Composer
+            key={`composer-${conversation.id}`}
+            onSend={(body) => {
+              props.onSend(body, replyTo?.seq ?? null);
+              setReplyTo(null);
+            }}
+            onTyping={props.onTyping}
+            draft={props.draft}
+            onDraftChange={props.onDraftChange}
+            context={context}
+            onCancel={replyTo ? () => setReplyTo(null) : undefined}
+            before={files.attachButton}
+            after={files.micButton}
+            onPasteFiles={files.addFiles}
+            mentionCandidates={
+              conversation.kind === 'group'
+                ? conversation.members.filter((m) => m.user.id !== meId).map((m) => m.user)
+                : undefined
+            }
+          />
+        ))}
     </section>
   );
 }

@@ -19,6 +19,11 @@ export interface ComposerProps {
   onCancel?: (() => void) | undefined;
   /** `edit`: the text is a message being edited; the button saves it. */
   mode?: 'send' | 'edit' | undefined;
+  /** Beside the input, before it (the paperclip) and before the send button (the mic). */
+  before?: ReactNode;
+  after?: ReactNode;
+  /** Files pasted into the input (a screenshot from the clipboard). */
+  onPasteFiles?: ((files: File[]) => void) | undefined;
   /** A group's other members: typing `@` offers them (MentionPicker). */
   mentionCandidates?: readonly User[] | undefined;
 }
@@ -37,6 +42,9 @@ export function Composer({
   context,
   onCancel,
   mode = 'send',
+  before,
+  after,
+  onPasteFiles,
   mentionCandidates,
 }: ComposerProps) {
   const [text, setText] = useState(draft);
@@ -93,6 +101,7 @@ export function Composer({
           send();
         }}
       >
+        {before}
         {mention.picker}
         <textarea
           {...mention.inputProps}
@@ -106,9 +115,16 @@ export function Composer({
           disabled={disabled}
           onChange={(e) => handleChange(e.target.value)}
           onKeyDown={handleKeyDown}
+          onPaste={(e) => {
+            const files = [...e.clipboardData.files];
+            if (files.length === 0 || !onPasteFiles) return;
+            e.preventDefault();
+            onPasteFiles(files);
+          }}
           // The chat opens ready to type, as in any messenger.
           autoFocus
         />
+        {after}
         <button
           type="submit"
           className="icon-button send-button"

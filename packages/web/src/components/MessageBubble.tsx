@@ -1,6 +1,7 @@
 import type { CSSProperties } from 'react';
 import type { ChatMessage, Tick } from '../app/model';
 import { formatClock, hueOf } from '../lib/format';
+import { BubbleAttachments } from './attachments/BubbleAttachments';
 import { Mentioned } from '../lib/mentions';
 import { MessageMenu } from './MessageMenu';
 import { ReactionBar } from './ReactionBar';
@@ -79,17 +80,27 @@ export function MessageBubble(props: MessageBubbleProps) {
             onJump={() => props.onJumpToQuote?.(replyToSeq)}
           />
         )}
-        <span className="body">
-          {deleted ? (
-            <em className="muted">This message was deleted</em>
-          ) : (
-            <Mentioned
-              text={message.body}
-              names={props.mentionNames ?? NO_NAMES}
-              me={props.meUsername}
-            />
-          )}
-        </span>
+        {message.attachments && !deleted && (
+          <BubbleAttachments
+            attachments={message.attachments}
+            messageKey={message.key}
+            outbox={message.outbox}
+            error={message.error}
+          />
+        )}
+        {(deleted || message.body) && (
+          <span className="body">
+            {deleted ? (
+              <em className="muted">This message was deleted</em>
+            ) : (
+              <Mentioned
+                text={message.body}
+                names={props.mentionNames ?? NO_NAMES}
+                me={props.meUsername}
+              />
+            )}
+          </span>
+        )}
         {/* Reserves room so the time never overlaps the last line of text. */}
         <span className="meta-spacer" aria-hidden="true" />
         <span className="meta">

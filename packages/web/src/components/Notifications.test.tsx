@@ -171,6 +171,15 @@ describe('in-tab notifications', () => {
     expect(text).toEqual({ title: 'Bob Brown in Climbing', body: 'New message' });
   });
 
+  it('a photo without text says 📷 Photo', () => {
+    const photo = {
+      ...group(3).lastMessage!,
+      body: '',
+      attachments: [{ id: 'f1', name: 'a.jpg', size: 1, mime: 'image/jpeg', url: '/x' }],
+    };
+    expect(notificationText(group(3), photo, true).body).toBe('📷 Photo');
+  });
+
   it('reports the first message of the visit: the moment for the banner', async () => {
     const { update, hook } = run([group(1)]);
     expect(hook.result.current).toBe(false);

@@ -65,3 +65,25 @@ export async function post(base: string, account: Account, conversationId: strin
   );
   return message;
 }
+
+/**
+ * Two people who have each other as contacts and a direct chat in which `second` already wrote
+ * `firstMessage`: the start of every two-person suite.
+ */
+export async function pair(
+  base: string,
+  first: { username: string; displayName: string },
+  second: { username: string; displayName: string },
+  password: string,
+  firstMessage: string,
+) {
+  const [a, b] = await Promise.all([
+    register(base, first.username, first.displayName, password),
+    register(base, second.username, second.displayName, password),
+  ]);
+  await addContact(base, a, second.username);
+  await addContact(base, b, first.username);
+  const direct = await directWith(base, b, a.user.id);
+  await post(base, b, direct.id, firstMessage);
+  return { a, b, direct };
+}

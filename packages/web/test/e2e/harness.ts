@@ -111,14 +111,18 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-/** Launches Chromium or throws: a missing browser fails the suite, it never skips it. */
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * Launches Chromium or throws: a missing browser fails the suite, it never skips it.
+ * `extraArgs`: more flags, e.g. Chromium's fake microphone for voice notes.
+ */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   const tried: string[] = [];
   const candidates: { path: string; args: string[] }[] = [];
   const fromEnv = process.env.LETTER_CHROMIUM;
-  if (fromEnv) candidates.push({ path: fromEnv, args: FLAGS });
+  const flags = [...FLAGS, ...extraArgs];
+  if (fromEnv) candidates.push({ path: fromEnv, args: flags });
   else if (existsSync('/usr/bin/chromium'))
-    candidates.push({ path: '/usr/bin/chromium', args: FLAGS });
+    candidates.push({ path: '/usr/bin/chromium', args: flags });
   for (const candidate of candidates) {
     try {
       return await chromium.launch({
@@ -138,7 +142,7 @@ export async function launchBrowser(): Promise<Browser> {
       const path = await sparticuz.executablePath();
       return await chromium.launch({
         executablePath: path,
-        args: [...sparticuz.args, ...FLAGS.filter((f) => !sparticuz.args.includes(f))],
+        args: [...sparticuz.args, ...flags.filter((f) => !sparticuz.args.includes(f))],
         chromiumSandbox: false,
         timeout: 30_000,
       });

@@ -44,14 +44,13 @@ beforeAll(async () => {
   server = await startServer();
   browser = await launchBrowser();
   pages = new Pages(browser, server.url);
-  const [a, b] = await Promise.all([
-    api.register(server.url, 'ann', 'Ann', PASSWORD),
-    api.register(server.url, 'ben', 'Ben', PASSWORD),
-  ]);
-  await api.addContact(server.url, a, 'ben');
-  await api.addContact(server.url, b, 'ann');
-  const direct = await api.directWith(server.url, b, a.user.id);
-  await api.post(server.url, b, direct.id, 'Where shall we meet?\nAny time after six');
+  await api.pair(
+    server.url,
+    { username: 'ann', displayName: 'Ann' },
+    { username: 'ben', displayName: 'Ben' },
+    PASSWORD,
+    'Where shall we meet?\nAny time after six',
+  );
 }, 60_000);
 
 afterAll(async () => {

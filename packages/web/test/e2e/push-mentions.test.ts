@@ -14,12 +14,12 @@
  */
 import { createECDH } from 'node:crypto';
 import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ensureScreenshotDir, launchBrowser, logIn, Pages, PASSWORD, startServer } from './harness';
 import type { RunningServer } from './harness';
 import * as api from './api';
+import { audit } from './axe';
 
 // Allow-listed, so the SSRF rule admits it; nothing listens there (a push to it fails, harmlessly).
 const PUSH_HOST = '127.0.0.1:9';
@@ -244,11 +244,3 @@ describe('@mentions', () => {
     expect(pages.problems).toEqual([]);
   }, 90_000);
 });
-
-async function audit(page: Page, screen: string) {
-  const result = await new AxeBuilder({ page }).analyze();
-  const bad = result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => ({ rule: v.id, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
-  expect(bad, screen).toEqual([]);
-}
