@@ -52,6 +52,11 @@ if (options.maxPageCount !== undefined) store.db.pragma(`max_page_count = ${opti
 store.migrate();
 // Every call runs in a savepoint and runBatch indexes before COMMIT: what deferral needs.
 store.deferSearchIndex = true;
+// This thread is the database's only writer, and every call goes through store.call, which
+// keeps the append path's conversation state exact; runBatch writes what it defers
+// (flushWrites) before any other call and before COMMIT, and forgets it after a rollback.
+store.appends.keep = true;
+store.appends.defer = true;
 
 const stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
 let queue: Call[] = [];
@@ -126,8 +131,23 @@ const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly
 
 function invoke(call: Call): unknown {
   if (!isStoreMethod(call.method)) throw new Error(`unknown store method ${String(call.method)}`);
-  const method = store[call.method] as (...args: unknown[]) => unknown;
-  return method.apply(store, call.args);
+  return store.call(call.method, call.args);
+}
+
+/**
+ * Any call but an append sees the database as appends left it: their deferred seqs and
+ * positions are written first. Should that fail, the whole transaction is rolled back (runBatch
+ * then fails the batch's earlier successes): an acknowledged append without its seq written
+ * must never commit.
+ */
+function writeDeferred(call: Call): void {
+  if (call.method === 'appendMessage') return;
+  try {
+    store.flushWrites();
+  } catch (error) {
+    if (store.db.inTransaction) store.db.exec('ROLLBACK');
+    throw error;
+  }
 }
 
 /** Inside the batch's transaction, better-sqlite3 runs this as a SAVEPOINT. */
@@ -180,6 +200,7 @@ function runBatch(batch: Call[]): Reply[] {
     }
     try {
       // A read needs no savepoint: it has nothing to undo.
+      writeDeferred(call);
       const read = isRead(call);
       if (!read) writes += 1;
       pending.push({ id: call.id, value: read ? invoke(call) : inSavepoint(call) });
@@ -198,6 +219,7 @@ function runBatch(batch: Call[]): Reply[] {
   }
   if (beginError) return settled;
   try {
+    store.flushWrites();
     store.indexPending();
     db.exec('COMMIT');
     stats.transactions += 1;
@@ -218,7 +240,8 @@ function runBatch(batch: Call[]): Reply[] {
 
 /** Takes the write lock for a batch; a failure (e.g. SQLITE_BUSY) fails the batch, not the worker. */
 function begin(): SerializedError | null {
-  store.forgetPending();
+  // Nothing is pending here: a COMMIT indexed and wrote it all, and every rollback forgot it
+  // (forgetPending, which also drops the append path's cached state).
   try {
     store.db.exec('BEGIN IMMEDIATE');
     return null;
