@@ -1,0 +1,73 @@
+/**
+ * CPU per 1:1 append through the SQLite store's worker (docs/performance.md, "Round two: the
+ * SQLite append path"): 100 direct conversations, their two members taking turns, `inFlight`
+ * appends outstanding at any time (each answer sends the next). Reports the process's CPU time
+ * (all threads: the main thread's posting and the worker's SQLite work, fsyncs included) per
+ * append, which a busy machine inflates far less than wall-clock rates.
+ * Run after `npx tsc -b`: node packages/bench/append-cpu.mjs [appends] [inFlight ...]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore } from '../server/dist/store/sqlite/worker-store.js';
+
+const total = Number(process.argv[2] ?? 40_000);
+const windows = process.argv.slice(3).map(Number);
+const PAIRS = 100;
+
+async function run(inFlight) {
+  const dir = mkdtempSync(join(tmpdir(), 'letter-append-cpu-'));
+  const store = await openSqliteStore({ file: join(dir, 'bench.db') });
+  const users = [];
+  for (let i = 0; i < 2 * PAIRS; i++) {
+    const id = `u${i}`;
+    await store.createUser({
+      id,
+      username: `user${i}`,
+      displayName: `User ${i}`,
+      passwordHash: 'x',
+      createdAt: 0,
+    });
+    users.push(id);
+  }
+  const conversations = [];
+  for (let i = 0; i < PAIRS; i++) {
+    const { conversation } = await store.openDirect(`c${i}`, users[2 * i], users[2 * i + 1], 0);
+    conversations.push(conversation.id);
+  }
+  let next = 0;
+  const send = (n) =>
+    store.appendMessage({
+      id: `m${inFlight}_${n}`,
+      conversationId: conversations[n % PAIRS],
+      senderId: users[2 * (n % PAIRS) + (Math.floor(n / PAIRS) % 2)],
+      clientMsgId: `k${n}`,
+      body: `message ${n} lorem ipsum dolor sit amet, consectetur adipiscing`,
+      replyToSeq: null,
+      createdAt: Date.now(),
+      knownMembersVersion: 1,
+    });
+  const measure = async (count) => {
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const stop = next + count;
+    const lane = async () => {
+      while (next < stop) await send(next++);
+    };
+    await Promise.all(Array.from({ length: inFlight }, lane));
+    const used = process.cpuUsage(cpu);
+    return { ms: performance.now() - started, user: used.user / count, system: used.system / count };
+  };
+  await measure(Math.min(5000, total / 4)); // warm-up: JIT, caches
+  const result = await measure(total);
+  const stats = store.stats();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  const cpu = result.user + result.system;
+  console.log(
+    `in flight ${inFlight}: ${cpu.toFixed(1)} µs CPU/append (${result.user.toFixed(1)} user + ${result.system.toFixed(1)} sys), ` +
+      `${Math.round((total / result.ms) * 1000)} appends/s, ${(stats.requests / stats.transactions).toFixed(1)} requests/commit`,
+  );
+}
+
+for (const inFlight of windows.length > 0 ? windows : [20, 200]) await run(inFlight);
