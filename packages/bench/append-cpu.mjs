@@ -56,7 +56,11 @@ async function run(inFlight) {
     };
     await Promise.all(Array.from({ length: inFlight }, lane));
     const used = process.cpuUsage(cpu);
-    return { ms: performance.now() - started, user: used.user / count, system: used.system / count };
+    return {
+      ms: performance.now() - started,
+      user: used.user / count,
+      system: used.system / count,
+    };
   };
   await measure(Math.min(5000, total / 4)); // warm-up: JIT, caches
   const result = await measure(total);
