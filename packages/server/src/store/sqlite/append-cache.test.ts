@@ -2,11 +2,13 @@
  * The worker's cached conversation state (sqlite/append.ts) never admits what the database
  * would refuse: every change of members, blocks or accounts reaches the next append, whether
  * it comes in a later batch or in the same batch (calls of one tick), and whatever was deferred
- * is written before anything else reads it. Runs the worker from dist/ (`npx tsc -b` first).
+ * is written before anything else reads it. Appended rows reach the search index after their
+ * commit, yet every search finds them. Runs the worker from dist/ (`npx tsc -b` first).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LetterError } from '@letter/protocol';
 import { SuiteKit, T0, expectCode } from '../suite/helpers.js';
@@ -129,5 +131,51 @@ describe('SQLite append state cache', () => {
     await expectCode(kit.send(other, a!, 'once', T0, { clientMsgId: 'retry-1' }), 'bad_request');
     // The refused insert took no seq.
     expect((await kit.send(other, a!)).message.seq).toBe(1);
+  });
+
+  it('finds a message in a search right after its send, before the index caught up', async () => {
+    const [a, b] = await kit.users(2);
+    const c = await kit.direct(a!, b!);
+    const word = `zulu${kit.id('w').replace(/[^a-z0-9]/gi, '')}`;
+    // Sent and searched in one tick (one batch), and again in the next batch.
+    const sent = kit.send(c, a!, `${word} one`);
+    const same = store.search(b!.id, { text: word, limit: 10 });
+    await sent;
+    expect((await same)?.map((h) => h.message.seq)).toEqual([1]);
+    await kit.send(c, b!, `${word} two`);
+    const next = await store.search(a!.id, { text: word, limit: 10 });
+    expect(next?.map((h) => h.message.seq).sort()).toEqual([1, 2]);
+  });
+
+  it('indexes at start-up the rows a stop left unindexed (committed, not yet in the index)', async () => {
+    const file = join(dir, 'restart.db');
+    const first = await openSqliteStore({ file });
+    kit.store = first;
+    const [a, b] = await kit.users(2);
+    const c = await kit.direct(a!, b!);
+    await kit.send(c, a!, 'indexed before');
+    await first.close();
+    // What a kill -9 between an append's commit and its indexing leaves: the row, not its index.
+    const db = new Database(file);
+    db.prepare(
+      `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
+       VALUES ('m_unindexed', ?, 2, ?, 'cm_unindexed', 'yankee waiting', ?)`,
+    ).run(c, a!.id, T0);
+    db.prepare('UPDATE conversations SET last_seq = 2 WHERE id = ?').run(c);
+    db.close();
+    const second = await openSqliteStore({ file });
+    try {
+      const hits = await second.search(b!.id, { text: 'yankee', limit: 10 });
+      expect(hits?.map((h) => h.message.id)).toEqual(['m_unindexed']);
+    } finally {
+      await second.close();
+      kit.store = store;
+    }
+    const check = new Database(file);
+    // FTS5's own comparison of the index with the table; throws when they differ.
+    check
+      .prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`)
+      .run();
+    check.close();
   });
 });

@@ -63,7 +63,11 @@ export interface AppendHost {
   readonly db: Db;
   readonly q: Queries;
   /** Inserts a message row with `statement`; false when it inserted nothing. */
-  insertMessageRow(row: MessageRow, statement?: AppendQueries['insertSend']): boolean;
+  insertMessageRow(
+    row: MessageRow,
+    statement: AppendQueries['insertSend'],
+    append: boolean,
+  ): boolean;
   insertMention(p: { conversationId: string; userId: string; seq: number }): void;
   requireMessage(conversationId: string, seq: number): AppendResult['message'];
   logPosition(conversationId: string, userId: string, kind: 'read', seq: number, at: number): void;
@@ -177,7 +181,7 @@ export class AppendPath {
       ? mentionsOf(message, isGroup, [...state.members.keys()])
       : [];
     const row = userMessageRow(message, seq, mentions);
-    if (!this.host.insertMessageRow(row, this.s.insertSend)) return this.original(message)!;
+    if (!this.host.insertMessageRow(row, this.s.insertSend, true)) return this.original(message)!;
     for (const userId of mentions) this.host.insertMention({ conversationId, userId, seq });
     if (ownMoveIsLogged(sender, seq)) {
       this.host.logPosition(conversationId, senderId, 'read', seq, message.createdAt);

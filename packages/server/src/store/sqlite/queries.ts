@@ -397,15 +397,17 @@ export function createQueries(db: Db) {
       qb.insertInto('messages').values(messageValues(p)),
     ),
     /**
-     * Adds rows to the search index by rowid (a JSON array): the batched replacement of an
-     * AFTER INSERT trigger. System messages and tombstones go in too, with their empty bodies, so
-     * the index's row count matches the table and its delete triggers always find their row.
+     * Adds every row above the index's highest rowid to the search index: the batched
+     * replacement of an AFTER INSERT trigger (SqliteStore.deferSearchIndex says why those are
+     * exactly the rows not indexed). System messages and tombstones go in too, with their empty
+     * bodies, so the index's row count matches the table and its delete triggers always find
+     * their row.
      */
-    indexMessages: prepare(db, (p: { rowids: string }) => ({
+    indexMessages: prepare(db, (_p: Record<string, never>) => ({
       compile: () =>
         sql`INSERT INTO messages_fts(rowid, body)
             SELECT rowid, body FROM messages
-            WHERE rowid IN (SELECT value FROM json_each(${p.rowids}))`.compile(qb),
+            WHERE rowid > (SELECT coalesce(max(id), 0) FROM messages_fts_docsize)`.compile(qb),
     })),
     messageBySeq: prepare(db, (p: Conv & { seq: number }) =>
       qb

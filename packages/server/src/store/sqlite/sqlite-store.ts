@@ -415,34 +415,35 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     }
     const reactionsOf = (conversationId: string, seq: number) =>
       this.getMessage(conversationId, seq)?.reactions ?? {};
-    // No catching up: a read sees committed rows, and every committed row is indexed (the
-    // worker's runBatch calls indexPending before COMMIT). Inside a mixed batch, rows appended
-    // earlier in that batch are not found yet: they are as concurrent with the search as any.
+    // The worker brings the index up to date before a search (SqliteStore.indexPending), so a
+    // search finds every message committed before it.
     return searchMessages(this.a, reactionsOf, viewerId, input);
   }
 
-  // The search index, filled per batch (migration 3)
+  // The search index, filled in batches after the commit (docs/performance.md)
 
   /**
-   * When on, inserted messages wait in `unindexed` and reach the FTS index in one statement
-   * (indexPending) instead of one FTS5 insert each: ~25 µs less per message. Only for a caller
-   * that runs every call in a savepoint and calls indexPending before COMMIT and forgetPending
-   * after a rollback of the whole transaction, as the worker does; off, every row is indexed by
-   * the statement that inserted it, like the trigger this replaces.
+   * When on (the worker), appended rows reach the FTS index only when the worker catches it up
+   * (indexPending: in batches after their commit, before any search and before any other write
+   * that could delete or change a body). Rows other calls insert are indexed in that call.
+   * Off, every row is indexed by the statement that inserted it, like the trigger it replaces.
+   *
+   * Rows wait for the index only at the end of the table: appends take rowid max + 1, and every
+   * write that could delete a row catches the index up first. So "not yet indexed" is exactly
+   * "rowid above the index's highest" (messages_fts_docsize), in every committed state too: a
+   * restart after kill -9 finds what is missing without any record of it.
    */
   deferSearchIndex = false;
-  /** Rowids inserted since the index last caught up (a rolled-back row is harmlessly absent). */
-  private unindexed: number[] = [];
 
   /** Inserts a message row (with `statement`, when not the plain insert); false if it did not. */
   insertMessageRow(
     row: MessageRow,
     statement: AppendQueries['insertSend'] = this.q.insertMessage,
+    append = false,
   ): boolean {
-    const { changes, lastInsertRowid } = statement.run(row);
+    const { changes } = statement.run(row);
     if (changes === 0) return false;
-    this.unindexed.push(Number(lastInsertRowid));
-    if (!this.deferSearchIndex) this.indexPending();
+    if (!(append && this.deferSearchIndex)) this.indexPending();
     return true;
   }
 
@@ -467,33 +468,23 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     this.appends.flushWrites();
   }
 
-  /** Brings the search index up to every row inserted so far in this transaction. */
-  indexPending(): void {
-    if (this.unindexed.length === 0) return;
-    this.q.indexMessages.run({ rowids: JSON.stringify(this.unindexed) });
-    this.unindexed = [];
+  /** Brings the search index up to every message row there is (in this transaction). */
+  indexPending(): number {
+    return this.q.indexMessages.run({}).changes;
   }
 
-  /** The transaction was rolled back: the rows waiting for the index are gone with it. */
+  /** The transaction was rolled back: what was cached in it may be gone with it. */
   forgetPending(): void {
-    this.unindexed = [];
     this.appends.discard();
   }
 
   /**
-   * Runs `fn`, which changes indexed bodies (whose triggers delete the old
-   * text from the index: it must be there). Should `fn` fail, its savepoint undoes the indexing
-   * too, so the rows go back to waiting.
+   * Runs `fn`, which changes indexed bodies (whose triggers delete the old text from the index:
+   * it must be there).
    */
   private withIndexCaughtUp<T>(fn: () => T): T {
-    const waiting = this.unindexed;
     this.indexPending();
-    try {
-      return fn();
-    } catch (error) {
-      this.unindexed = waiting;
-      throw error;
-    }
+    return fn();
   }
 
   receipts(conversationId: string, seq: number, viewerId: string): Receipt[] | null {

@@ -1,0 +1,79 @@
+/**
+ * The SQLite worker's cost per 1:1 append at a fixed batch size (docs/performance.md): the store
+ * alone on this thread, batches of B appends over 100 direct conversations (their two members
+ * taking turns), each batch run as the worker runs one (BEGIN IMMEDIATE, a savepoint per call,
+ * deferred writes and the search index before COMMIT; WAL, synchronous=FULL). Reports CPU time
+ * (user + system, fsyncs included) and wall time per append. Batch sizes are fixed, so unlike a
+ * load test the figure does not move with how much queueing a busy machine causes.
+ * Run after `npx tsc -b`: node packages/bench/append-batch.mjs [appends] [B ...]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from '../server/dist/store/sqlite/sqlite-store.js';
+
+const total = Number(process.argv[2] ?? 20_000);
+const sizes = process.argv.slice(3).map(Number);
+const PAIRS = 100;
+
+function run(batch) {
+  const dir = mkdtempSync(join(tmpdir(), 'letter-append-batch-'));
+  const store = new SqliteStore(join(dir, 'bench.db'));
+  store.migrate();
+  store.deferSearchIndex = true;
+  if (store.appends) Object.assign(store.appends, { keep: true, defer: true });
+  const users = [];
+  for (let i = 0; i < 2 * PAIRS; i++) {
+    const user = { id: `u${i}`, username: `user${i}`, displayName: `U${i}`, passwordHash: 'x' };
+    store.createUser({ ...user, createdAt: 0 });
+    users.push(user.id);
+  }
+  const conversations = [];
+  for (let i = 0; i < PAIRS; i++) {
+    conversations.push(
+      store.openDirect(`c${i}`, users[2 * i], users[2 * i + 1], 0).conversation.id,
+    );
+  }
+  const append = (message) =>
+    store.call ? store.call('appendMessage', [message]) : store.appendMessage(message);
+  const inSavepoint = store.db.transaction(append);
+  let n = 0;
+  const runBatch = () => {
+    store.db.exec('BEGIN IMMEDIATE');
+    for (let i = 0; i < batch; i++, n++) {
+      inSavepoint({
+        id: `m${String(n).padStart(9, '0')}`,
+        conversationId: conversations[n % PAIRS],
+        senderId: users[2 * (n % PAIRS) + (Math.floor(n / PAIRS) % 2)],
+        clientMsgId: `k${n}`,
+        body: `message ${n} lorem ipsum dolor sit amet, consectetur adipiscing`,
+        replyToSeq: null,
+        createdAt: Date.now(),
+        knownMembersVersion: 1,
+      });
+    }
+    store.flushWrites?.();
+    store.indexPending();
+    store.db.exec('COMMIT');
+  };
+  const measure = (count) => {
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    for (let done = 0; done < count; done += batch) runBatch();
+    const used = process.cpuUsage(cpu);
+    return {
+      cpu: (used.user + used.system) / count,
+      sys: used.system / count,
+      wall: ((performance.now() - started) * 1000) / count,
+    };
+  };
+  measure(Math.min(5000, total / 4));
+  const result = measure(total);
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+  console.log(
+    `B = ${batch}: ${result.cpu.toFixed(1)} µs CPU/append (${result.sys.toFixed(1)} sys), ${result.wall.toFixed(1)} µs wall`,
+  );
+}
+
+for (const batch of sizes.length > 0 ? sizes : [10, 60, 200]) run(batch);
