@@ -93,6 +93,8 @@ const LEAVES_STATE: ReadonlySet<StoreMethod> = new Set<StoreMethod>([
   'revokeUserSessions',
   'addContact',
   'removeContact',
+  // Creates a conversation (none cached: only existing ones are) or finds the existing one.
+  'openDirect',
   'createFile',
   'setReaction',
   'removeReaction',
