@@ -2,14 +2,15 @@
  * CPU per 1:1 append through the SQLite store's worker (docs/performance.md, "Round two: the
  * SQLite append path"): 100 direct conversations, their two members taking turns, `inFlight`
  * appends outstanding at any time (each answer sends the next). Reports the process's CPU time
- * (all threads: the main thread's posting and the worker's SQLite work, fsyncs included) per
- * append, which a busy machine inflates far less than wall-clock rates.
+ * (all threads: the main thread's posting and the worker's SQLite work, fsyncs included, and the
+ * message's JSON for its frames) per append, which a busy machine inflates far less than wall-clock rates.
  * Run after `npx tsc -b`: node packages/bench/append-cpu.mjs [appends] [inFlight ...]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../server/dist/store/sqlite/worker-store.js';
+import { messageJson } from '../server/dist/hub/hub.js';
 
 const total = Number(process.argv[2] ?? 40_000);
 const windows = process.argv.slice(3).map(Number);
@@ -51,8 +52,9 @@ async function run(inFlight) {
     const cpu = process.cpuUsage();
     const started = performance.now();
     const stop = next + count;
+    // Each answer's message is serialized as the frames that carry it would be (messageJson).
     const lane = async () => {
-      while (next < stop) await send(next++);
+      while (next < stop) messageJson((await send(next++)).message);
     };
     await Promise.all(Array.from({ length: inFlight }, lane));
     const used = process.cpuUsage(cpu);

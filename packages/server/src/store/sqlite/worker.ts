@@ -13,7 +13,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { LetterError } from '@letter/protocol';
-import type { StoreStats } from '../store.js';
+import type { AppendResult, StoreStats } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
@@ -21,6 +21,7 @@ import {
   DEFAULT_COMMIT_DELAY_MS,
   isReadOnly,
   isStoreMethod,
+  toAppendReply,
   type Call,
   type FromWorker,
   type Reply,
@@ -192,7 +193,8 @@ const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly
 
 function invoke(call: Call): unknown {
   if (!isStoreMethod(call.method)) throw new Error(`unknown store method ${String(call.method)}`);
-  return store.call(call.method, call.args);
+  const value = store.call(call.method, call.args);
+  return call.method === 'appendMessage' ? toAppendReply(value as AppendResult) : value;
 }
 
 /**
