@@ -96,6 +96,7 @@ port.on('message', (message: ToWorker) => {
   } else if (message.type === 'close') {
     flush();
     catchUpIndex();
+    clearTimeout(indexTimer);
     store.close();
     post({ type: 'closed', stats: { ...stats } });
     port.close();
@@ -164,7 +165,7 @@ function scheduleIndex(): void {
 
 function catchUpIndex(): void {
   clearTimeout(indexTimer);
-  if (unindexedRows === 0) return;
+  if (unindexedRows === 0 || !store.db.open) return;
   // Calls are waiting: their batch goes first and schedules this again.
   if (queue.length > 0 && scheduled !== null) return;
   const db = store.db;
