@@ -12,30 +12,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../server/dist/store/sqlite/sqlite-store.js';
+import { pairMessage, seedPairs } from './append-pairs.mjs';
 
 const total = Number(process.argv[2] ?? 20_000);
 const sizes = process.argv.slice(3).map(Number);
-const PAIRS = 100;
 const INDEX_BATCH = 500;
 
-function run(batch) {
+async function run(batch) {
   const dir = mkdtempSync(join(tmpdir(), 'letter-append-batch-'));
   const store = new SqliteStore(join(dir, 'bench.db'));
   store.migrate();
   store.deferSearchIndex = true;
   if (store.appends) Object.assign(store.appends, { keep: true, defer: true });
-  const users = [];
-  for (let i = 0; i < 2 * PAIRS; i++) {
-    const user = { id: `u${i}`, username: `user${i}`, displayName: `U${i}`, passwordHash: 'x' };
-    store.createUser({ ...user, createdAt: 0 });
-    users.push(user.id);
-  }
-  const conversations = [];
-  for (let i = 0; i < PAIRS; i++) {
-    conversations.push(
-      store.openDirect(`c${i}`, users[2 * i], users[2 * i + 1], 0).conversation.id,
-    );
-  }
+  const pairs = await seedPairs(store);
   const append = (message) =>
     store.call ? store.call('appendMessage', [message]) : store.appendMessage(message);
   const inSavepoint = store.db.transaction(append);
@@ -44,16 +33,7 @@ function run(batch) {
   const runBatch = () => {
     store.db.exec('BEGIN IMMEDIATE');
     for (let i = 0; i < batch; i++, n++) {
-      inSavepoint({
-        id: `m${String(n).padStart(9, '0')}`,
-        conversationId: conversations[n % PAIRS],
-        senderId: users[2 * (n % PAIRS) + (Math.floor(n / PAIRS) % 2)],
-        clientMsgId: `k${n}`,
-        body: `message ${n} lorem ipsum dolor sit amet, consectetur adipiscing`,
-        replyToSeq: null,
-        createdAt: Date.now(),
-        knownMembersVersion: 1,
-      });
+      inSavepoint(pairMessage(pairs, n, `m${String(n).padStart(9, '0')}`));
     }
     // Before issue 12's round two the index was caught up in every batch; since, the worker
     // does it in its own transaction every INDEX_BATCH rows (sqlite/worker.ts).
@@ -87,4 +67,4 @@ function run(batch) {
   );
 }
 
-for (const batch of sizes.length > 0 ? sizes : [10, 60, 200]) run(batch);
+for (const batch of sizes.length > 0 ? sizes : [10, 60, 200]) await run(batch);

@@ -11,43 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../server/dist/store/sqlite/worker-store.js';
 import { messageJson } from '../server/dist/hub/hub.js';
+import { pairMessage, seedPairs } from './append-pairs.mjs';
 
 const total = Number(process.argv[2] ?? 40_000);
 const windows = process.argv.slice(3).map(Number);
-const PAIRS = 100;
 
 async function run(inFlight) {
   const dir = mkdtempSync(join(tmpdir(), 'letter-append-cpu-'));
   const store = await openSqliteStore({ file: join(dir, 'bench.db') });
-  const users = [];
-  for (let i = 0; i < 2 * PAIRS; i++) {
-    const id = `u${i}`;
-    await store.createUser({
-      id,
-      username: `user${i}`,
-      displayName: `User ${i}`,
-      passwordHash: 'x',
-      createdAt: 0,
-    });
-    users.push(id);
-  }
-  const conversations = [];
-  for (let i = 0; i < PAIRS; i++) {
-    const { conversation } = await store.openDirect(`c${i}`, users[2 * i], users[2 * i + 1], 0);
-    conversations.push(conversation.id);
-  }
+  const pairs = await seedPairs(store);
   let next = 0;
-  const send = (n) =>
-    store.appendMessage({
-      id: `m${inFlight}_${n}`,
-      conversationId: conversations[n % PAIRS],
-      senderId: users[2 * (n % PAIRS) + (Math.floor(n / PAIRS) % 2)],
-      clientMsgId: `k${n}`,
-      body: `message ${n} lorem ipsum dolor sit amet, consectetur adipiscing`,
-      replyToSeq: null,
-      createdAt: Date.now(),
-      knownMembersVersion: 1,
-    });
+  const send = (n) => store.appendMessage(pairMessage(pairs, n, `m${inFlight}_${n}`));
   const measure = async (count) => {
     const cpu = process.cpuUsage();
     const started = performance.now();
