@@ -200,7 +200,8 @@ function invoke(call: Call): unknown {
 
 /**
  * Any call but an append sees the database as appends left it: their deferred seqs and
- * positions are written first. Should that fail, the whole transaction is rolled back (runBatch
+ * positions are written first, and before a search or a write that could touch a body, the
+ * search index is caught up. Should that fail, the whole transaction is rolled back (runBatch
  * then fails the batch's earlier successes): an acknowledged append without its seq written
  * must never commit.
  */
