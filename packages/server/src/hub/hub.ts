@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus } from '../bus/bus.js';
 import { RecentDeliveries } from './recent.js';
+import { messageJson } from '../util/message-json.js';
 
 /** One authenticated socket, as the transport exposes it. */
 export interface Connection {
@@ -456,14 +457,7 @@ function removeFrom(map: Map<string, Set<Connection>>, key: string, connection: 
   if (set.size === 0) map.delete(key);
 }
 
-const messageJsonCache = new WeakMap<object, string>();
-
-/** A message's JSON, made once however many frames carry it (the event and the sender's ok). */
-export function messageJson(message: object): string {
-  let json = messageJsonCache.get(message);
-  if (json === undefined) messageJsonCache.set(message, (json = JSON.stringify(message)));
-  return json;
-}
+export { messageJson };
 
 /** The `message` event frame, built around the message's cached JSON. */
 export function messageFrameJson(message: object): string {

@@ -25,6 +25,9 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
 }
 
+/** How long a write waits for a lock another process holds, by default. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 export function openDatabase(file: string, options: SqliteOptions = {}): Db {
   const db = new Database(file);
   try {
@@ -33,7 +36,7 @@ export function openDatabase(file: string, options: SqliteOptions = {}): Db {
     // Group commit in the worker spreads that fsync over a whole batch of requests.
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
     db.pragma('temp_store = MEMORY');
     // Automatic checkpoints stay on: they run on this (worker) thread after a commit.
     return db;

@@ -10,7 +10,6 @@ import {
   MESSAGE_COLUMNS,
   messageValues,
   type MessagesTable,
-  type Membership,
 } from '../shared/tables.js';
 import { conversationViewQueries as sharedViewQueries } from '../shared/queries.js';
 
@@ -47,15 +46,6 @@ function conversationViewQueries(db: Db, single: boolean) {
 }
 
 export type ConversationViewQueries = ReturnType<typeof conversationViewQueries>;
-
-/** appendCheck's row: the membership columns, then what the append decides on. */
-export interface AppendCheckRow extends Membership {
-  existing_seq: number | null;
-  existing_conversation_id: string | null;
-  peer_id: string | null;
-  peer_deleted_at: number | null;
-  blocked: 0 | 1;
-}
 
 export function createQueries(db: Db) {
   return {
@@ -407,44 +397,17 @@ export function createQueries(db: Db) {
       qb.insertInto('messages').values(messageValues(p)),
     ),
     /**
-     * Everything an append checks, in one statement instead of five: the sender's membership
-     * (no row: not a member), a message they already sent with this clientMsgId, and for a direct
-     * conversation the peer, whether their account is deleted and whether either blocked the
-     * other. Each join is a primary-key or unique-index probe.
+     * Adds every row above the index's highest rowid to the search index: the batched
+     * replacement of an AFTER INSERT trigger (SqliteStore.deferSearchIndex says why those are
+     * exactly the rows not indexed). System messages and tombstones go in too, with their empty
+     * bodies, so the index's row count matches the table and its delete triggers always find
+     * their row.
      */
-    appendCheck: prepare(db, (p: ConvUser & { clientMsgId: string }) => ({
-      compile: () =>
-        sql<AppendCheckRow>`SELECT c.kind, c.last_seq, c.members_version, m.role, m.read_seq,
-              m.delivered_seq, m.join_seq,
-              e.seq AS existing_seq, e.conversation_id AS existing_conversation_id,
-              peer.user_id AS peer_id, pu.deleted_at AS peer_deleted_at,
-              (peer.user_id IS NOT NULL AND (
-                EXISTS (SELECT 1 FROM blocks b
-                        WHERE b.blocker_id = m.user_id AND b.blocked_id = peer.user_id)
-                OR EXISTS (SELECT 1 FROM blocks b
-                           WHERE b.blocker_id = peer.user_id AND b.blocked_id = m.user_id)
-              )) AS blocked
-            FROM members m
-            JOIN conversations c ON c.id = m.conversation_id
-            LEFT JOIN messages e
-              ON e.sender_id = m.user_id AND e.client_msg_id = ${p.clientMsgId}
-            LEFT JOIN members peer
-              ON c.kind = 'direct' AND peer.conversation_id = m.conversation_id
-                AND peer.user_id != m.user_id
-            LEFT JOIN users pu ON pu.id = peer.user_id
-            WHERE m.conversation_id = ${p.conversationId} AND m.user_id = ${p.userId}
-            LIMIT 1`.compile(qb),
-    })),
-    /**
-     * Adds rows to the search index by rowid (a JSON array): the batched replacement of an
-     * AFTER INSERT trigger. System messages and tombstones go in too, with their empty bodies, so
-     * the index's row count matches the table and its delete triggers always find their row.
-     */
-    indexMessages: prepare(db, (p: { rowids: string }) => ({
+    indexMessages: prepare(db, (_p: Record<string, never>) => ({
       compile: () =>
         sql`INSERT INTO messages_fts(rowid, body)
             SELECT rowid, body FROM messages
-            WHERE rowid IN (SELECT value FROM json_each(${p.rowids}))`.compile(qb),
+            WHERE rowid > (SELECT coalesce(max(id), 0) FROM messages_fts_docsize)`.compile(qb),
     })),
     messageBySeq: prepare(db, (p: Conv & { seq: number }) =>
       qb

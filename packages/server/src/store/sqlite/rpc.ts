@@ -2,7 +2,7 @@
  * The messages between sqlite/worker-store.ts (main thread) and sqlite/worker.ts. Kept free of
  * better-sqlite3 so the main thread never loads the native module.
  */
-import type { StoreStats } from '../store.js';
+import type { AppendResult, StoreStats } from '../store.js';
 import type { StoreMethod } from '../shared/store-methods.js';
 
 export { isReadOnly, isStoreMethod, storeMethods } from '../shared/store-methods.js';
@@ -42,6 +42,17 @@ export interface SerializedError {
 }
 
 export type Reply = { id: number; value: unknown } | { id: number; error: SerializedError };
+
+/**
+ * How an appendMessage answer crosses the thread boundary: the message as its JSON, made once in
+ * the worker (and reused for the frames that carry it), not an object graph to clone.
+ */
+export type AppendReply = Omit<AppendResult, 'message'> & { json: string };
+
+/** Every other field of the result crosses as it is. */
+export function toAppendReply({ message, ...rest }: AppendResult): AppendReply {
+  return { ...rest, json: JSON.stringify(message) };
+}
 
 export type FromWorker =
   | { type: 'ready' }

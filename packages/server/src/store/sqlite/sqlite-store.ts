@@ -47,18 +47,17 @@ import { SqliteMessageActions } from './message-actions.js';
 import { SqlitePeople, type SqliteOptions } from './people.js';
 import { SqlitePush } from './push.js';
 import { searchMessages } from './search.js';
+import { AppendPath } from './append.js';
+import type { AppendQueries } from './queries-append.js';
 import {
-  badReply,
   directKeyOf,
   historyAfter,
-  mayReplyTo,
   otherMembers,
   ownMoveIsLogged,
   pageLimit,
   positionMove,
   refuseBlockedMembers,
   refuseDirectSend,
-  refuseRepeatElsewhere,
   refuseSelfConversation,
   toReceipt,
 } from '../shared/rules.js';
@@ -68,8 +67,6 @@ import {
   toMessage,
   toMessages,
   systemMessageRow,
-  userMessageRow,
-  mentionsOf,
   type MessageRow,
 } from '../shared/rows.js';
 
@@ -93,9 +90,12 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   private readonly accounts: SqliteAccounts;
   private readonly push: SqlitePush;
   private readonly files: SqliteFiles;
+  /** The append path and the conversation state it keeps (sqlite/append.ts). */
+  readonly appends: AppendPath;
 
   constructor(file: string, options: SqliteOptions = {}) {
     super(file, options);
+    this.appends = new AppendPath(this);
     this.groups = new SqliteGroups(this);
     this.actions = new SqliteMessageActions(this);
     this.accounts = new SqliteAccounts(this, this.groups);
@@ -346,50 +346,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   // Messages
 
   appendMessage(message: NewMessage): AppendResult {
-    const { conversationId, senderId, clientMsgId } = message;
-    const check = this.q.appendCheck.get({ conversationId, userId: senderId, clientMsgId });
-    if (!check) throw new LetterError('not_found');
-    // A retry of a send that already committed gets its original answer, even if a block
-    // happened in between: the message was sent before the block.
-    if (check.existing_seq !== null) {
-      refuseRepeatElsewhere(check.existing_conversation_id!, conversationId);
-      return { message: this.requireMessage(conversationId, check.existing_seq), created: false };
-    }
-    if (check.peer_id !== null) refuseDirectSend(check.peer_deleted_at, check.blocked === 1);
-    if (
-      message.replyToSeq !== null &&
-      (!mayReplyTo(message.replyToSeq, check) ||
-        !this.q.messageBySeq.get({ conversationId, seq: message.replyToSeq }))
-    ) {
-      throw badReply();
-    }
-    const taken = this.q.takeSeq.get({ conversationId, now: message.createdAt })!;
-    const seq = taken.last_seq;
-    const isGroup = check.peer_id === null;
-    const mentions = message.mentions?.length
-      ? mentionsOf(message, isGroup, this.memberIds(conversationId))
-      : [];
-    const files = message.attachments?.length
-      ? this.files.attachFiles({
-          fileIds: message.attachments,
-          uploaderId: senderId,
-          conversationId,
-          seq,
-        })
-      : [];
-    const row = userMessageRow(message, seq, mentions, files);
-    this.insertMessageRow(row);
-    for (const userId of mentions) this.push.insertMention({ conversationId, userId, seq });
-    this.moveOwnPositions(conversationId, senderId, check, seq, message.createdAt);
-    // An UPDATE that matches nothing still costs ~10× this probe, and it usually matches nothing.
-    if (this.q.anyArchived.get({ conversationId })) {
-      this.q.unarchiveOthers.run({ conversationId, userId: senderId });
-    }
-    const result: AppendResult = { message: toMessage(row), created: true };
-    if (message.knownMembersVersion !== taken.members_version) {
-      result.members = { userIds: this.memberIds(conversationId), version: taken.members_version };
-    }
-    return result;
+    return this.appends.append(message);
   }
 
   history(conversationId: string, viewerId: string, range: HistoryRange): HistoryPage | null {
@@ -467,57 +424,76 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     }
     const reactionsOf = (conversationId: string, seq: number) =>
       this.getMessage(conversationId, seq)?.reactions ?? {};
-    // No catching up: a read sees committed rows, and every committed row is indexed (the
-    // worker's runBatch calls indexPending before COMMIT). Inside a mixed batch, rows appended
-    // earlier in that batch are not found yet: they are as concurrent with the search as any.
+    // The worker brings the index up to date before a search (SqliteStore.indexPending), so a
+    // search finds every message committed before it.
     return searchMessages(this.a, reactionsOf, viewerId, input);
   }
 
-  // The search index, filled per batch (migration 3)
+  // The search index, filled in batches after the commit (docs/performance.md)
 
   /**
-   * When on, inserted messages wait in `unindexed` and reach the FTS index in one statement
-   * (indexPending) instead of one FTS5 insert each: ~25 µs less per message. Only for a caller
-   * that runs every call in a savepoint and calls indexPending before COMMIT and forgetPending
-   * after a rollback of the whole transaction, as the worker does; off, every row is indexed by
-   * the statement that inserted it, like the trigger this replaces.
+   * When on (the worker), appended rows reach the FTS index only when the worker catches it up
+   * (indexPending: in batches after their commit, before any search and before any other write
+   * that could delete or change a body). Rows other calls insert are indexed in that call.
+   * Off, every row is indexed by the statement that inserted it, like the trigger it replaces.
+   *
+   * Rows wait for the index only at the end of the table: appends take rowid max + 1, and every
+   * write that could delete a row catches the index up first. So "not yet indexed" is exactly
+   * "rowid above the index's highest" (messages_fts_docsize), in every committed state too: a
+   * restart after kill -9 finds what is missing without any record of it.
    */
   deferSearchIndex = false;
-  /** Rowids inserted since the index last caught up (a rolled-back row is harmlessly absent). */
-  private unindexed: number[] = [];
 
-  private insertMessageRow(row: MessageRow): void {
-    const { lastInsertRowid } = this.q.insertMessage.run(row);
-    this.unindexed.push(Number(lastInsertRowid));
-    if (!this.deferSearchIndex) this.indexPending();
+  /** Inserts a message row (with `statement`, when not the plain insert); false if it did not. */
+  insertMessageRow(
+    row: MessageRow,
+    statement: AppendQueries['insertSend'] = this.q.insertMessage,
+    append = false,
+  ): boolean {
+    const { changes } = statement.run(row);
+    if (changes === 0) return false;
+    if (!(append && this.deferSearchIndex)) this.indexPending();
+    return true;
   }
 
-  /** Brings the search index up to every row inserted so far in this transaction. */
-  indexPending(): void {
-    if (this.unindexed.length === 0) return;
-    this.q.indexMessages.run({ rowids: JSON.stringify(this.unindexed) });
-    this.unindexed = [];
-  }
-
-  /** The transaction was rolled back: the rows waiting for the index are gone with it. */
-  forgetPending(): void {
-    this.unindexed = [];
+  insertMention(p: { conversationId: string; userId: string; seq: number }): void {
+    this.push.insertMention(p);
   }
 
   /**
-   * Runs `fn`, which changes indexed bodies (whose triggers delete the old
-   * text from the index: it must be there). Should `fn` fail, its savepoint undoes the indexing
-   * too, so the rows go back to waiting.
+   * Runs a call for the worker: the method, then whatever keeps the append path's cache exact
+   * (sqlite/append.ts), also when the method failed.
+   */
+  call(method: StoreMethod, args: unknown[]): unknown {
+    try {
+      return (this[method] as (...a: unknown[]) => unknown).apply(this, args);
+    } finally {
+      this.appends.afterCall(method, args);
+    }
+  }
+
+  /** Writes the seqs and positions appends left for the end of the batch (sqlite/append.ts). */
+  flushWrites(): void {
+    this.appends.flushWrites();
+  }
+
+  /** Brings the search index up to every message row there is (in this transaction). */
+  indexPending(): number {
+    return this.q.indexMessages.run({}).changes;
+  }
+
+  /** The transaction was rolled back: what was cached in it may be gone with it. */
+  forgetPending(): void {
+    this.appends.discard();
+  }
+
+  /**
+   * Runs `fn`, which changes indexed bodies (whose triggers delete the old text from the index:
+   * it must be there).
    */
   private withIndexCaughtUp<T>(fn: () => T): T {
-    const waiting = this.unindexed;
     this.indexPending();
-    try {
-      return fn();
-    } catch (error) {
-      this.unindexed = waiting;
-      throw error;
-    }
+    return fn();
   }
 
   receipts(conversationId: string, seq: number, viewerId: string): Receipt[] | null {
@@ -551,7 +527,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     return conversation;
   }
 
-  private requireMessage(conversationId: string, seq: number): Message {
+  requireMessage(conversationId: string, seq: number): Message {
     const message = this.getMessage(conversationId, seq);
     if (!message) throw new LetterError('not_found');
     return message;
@@ -607,7 +583,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     if (ownMoveIsLogged(before, seq)) this.logPosition(conversationId, userId, 'read', seq, now);
   }
 
-  private logPosition(
+  logPosition(
     conversationId: string,
     userId: string,
     kind: ReceiptKind,

@@ -7,10 +7,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { LetterError, isErrorCode } from '@letter/protocol';
-import type { Store, StoreStats } from '../store.js';
+import { LetterError, isErrorCode, type Message } from '@letter/protocol';
+import type { AppendResult, Store, StoreStats } from '../store.js';
+import { withMessageJson } from '../../util/message-json.js';
 import {
   storeMethods,
+  type AppendReply,
   type Call,
   type FromWorker,
   type SerializedError,
@@ -55,6 +57,7 @@ export function workerScriptUrl(from: string = import.meta.url): URL {
 }
 
 interface Pending {
+  method: StoreMethod;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
 }
@@ -110,7 +113,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
         if (!request) continue;
         pending.delete(reply.id);
         if ('error' in reply) request.reject(rebuildError(reply.error));
-        else request.resolve(reply.value);
+        else if (request.method === 'appendMessage') {
+          request.resolve(fromAppendReply(reply.value as AppendReply));
+        } else request.resolve(reply.value);
       }
       // Hold the process open only while answers are owed, so a forgotten close never hangs it.
       if (pending.size === 0) worker.unref();
@@ -140,7 +145,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     if (unusable) return Promise.reject(unusable);
     const id = nextId++;
     return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
+      pending.set(id, { method, resolve, reject });
       if (pending.size === 1) worker.ref();
       if (outgoing.length === 0) queueMicrotask(post);
       outgoing.push({ id, method, args });
@@ -168,6 +173,11 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     handle[method] = (...args: unknown[]) => call(method, args);
   }
   return handle as unknown as SqliteStoreHandle;
+}
+
+/** The worker sent the message as JSON: parsed once here, and the JSON kept for its frames. */
+function fromAppendReply({ json, ...rest }: AppendReply): AppendResult {
+  return { ...rest, message: withMessageJson(JSON.parse(json) as Message, json) };
 }
 
 /** Errors cross the thread boundary as data; LetterErrors come back with their code. */

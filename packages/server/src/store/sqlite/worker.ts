@@ -13,12 +13,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { LetterError } from '@letter/protocol';
-import type { StoreStats } from '../store.js';
+import type { AppendResult, StoreStats } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
+import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
+import { keepsAppendState } from './append.js';
 import {
   DEFAULT_COMMIT_DELAY_MS,
   isReadOnly,
   isStoreMethod,
+  toAppendReply,
   type Call,
   type FromWorker,
   type Reply,
@@ -35,6 +38,12 @@ const FULL_BATCH = 256;
 const MIN_COMPANY = 2;
 /** The arrival rate is a count decayed with this time constant. */
 const RATE_WINDOW_MS = 50;
+/** This many appended rows waiting for the search index: index them now, in their own transaction. */
+const INDEX_BATCH = 500;
+/** Fewer wait until the worker has had nothing to do for this long. */
+const INDEX_IDLE_MS = 10;
+/** After a catch-up found the database locked by another process. */
+const INDEX_RETRY_MS = 200;
 
 const port = parentPort;
 if (!port) throw new Error('sqlite/worker.ts must run in a worker thread');
@@ -44,14 +53,23 @@ const post = (message: FromWorker): void => port.postMessage(message);
 // A failure here surfaces as the worker's 'error' event, which rejects openSqliteStore.
 const options = workerData as WorkerOptions;
 const commitDelayMs = Math.max(0, options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS);
+const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
 const store = new SqliteStore(
   options.file,
   options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs },
 );
 if (options.maxPageCount !== undefined) store.db.pragma(`max_page_count = ${options.maxPageCount}`);
 store.migrate();
-// Every call runs in a savepoint and runBatch indexes before COMMIT: what deferral needs.
+// Appended rows reach the search index after their commit, in batches (catchUpIndex), and
+// before any search or other write that needs them there (writeDeferred). Rows committed but
+// not indexed when the process last stopped are indexed now.
 store.deferSearchIndex = true;
+store.db.transaction(() => store.indexPending())();
+// This thread is the database's only writer, and every call goes through store.call, which
+// keeps the append path's conversation state exact; runBatch writes what it defers
+// (flushWrites) before any other call and before COMMIT, and forgets it after a rollback.
+store.appends.keep = true;
+store.appends.defer = true;
 
 const stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
 let queue: Call[] = [];
@@ -62,6 +80,11 @@ let delayTimer: NodeJS.Timeout | undefined;
 let oldestSentAt = 0;
 let recentArrivals = 0;
 let lastArrival = performance.now();
+/** Appends committed since the search index last caught up (0: it has every row). */
+let unindexedRows = 0;
+/** The same count within the open batch: committed with it, forgotten if it rolls back. */
+let batchUnindexed = 0;
+let indexTimer: NodeJS.Timeout | undefined;
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'calls') {
@@ -72,6 +95,8 @@ port.on('message', (message: ToWorker) => {
     schedule(arrivalsBefore(message.calls.length));
   } else if (message.type === 'close') {
     flush();
+    catchUpIndex();
+    clearTimeout(indexTimer);
     store.close();
     post({ type: 'closed', stats: { ...stats } });
     port.close();
@@ -116,9 +141,52 @@ function flush(): void {
   while (queue.length > 0) {
     const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
     queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
-    const replies = batch.every(isRead) ? runReads(batch) : runBatch(batch);
+    const replies = readsOnly(batch) ? runReads(batch) : runBatch(batch);
     stats.requests += batch.length;
     post({ type: 'replies', replies, stats: { ...stats } });
+  }
+  scheduleIndex();
+}
+
+/** Reads only, and no search while the index lacks rows (catching it up is a write). */
+const readsOnly = (batch: Call[]): boolean =>
+  batch.every(isRead) && (unindexedRows === 0 || !batch.some((c) => c.method === 'search'));
+
+/**
+ * Appended rows reach the search index off the ack path: at INDEX_BATCH rows at once, else once
+ * the worker idles. One FTS5 insert of hundreds of rows costs far less per row than one per
+ * small batch, and its pages are written by one commit instead of every batch's.
+ */
+function scheduleIndex(): void {
+  clearTimeout(indexTimer);
+  if (unindexedRows >= INDEX_BATCH) catchUpIndex();
+  else if (unindexedRows > 0) indexTimer = setTimeout(catchUpIndex, INDEX_IDLE_MS);
+}
+
+function catchUpIndex(): void {
+  clearTimeout(indexTimer);
+  if (unindexedRows === 0 || !store.db.open) return;
+  // Calls are waiting: their batch goes first and schedules this again.
+  if (queue.length > 0 && scheduled !== null) return;
+  const db = store.db;
+  // Never wait for a lock another process holds (a backup, say): try again later instead.
+  db.pragma('busy_timeout = 0');
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    store.indexPending();
+    db.exec('COMMIT');
+    unindexedRows = 0;
+  } catch {
+    // The rows are committed and stay findable by catching up (SqliteStore.deferSearchIndex):
+    // the next batch, search or retry does it.
+    try {
+      if (db.inTransaction) db.exec('ROLLBACK');
+    } catch {
+      // Nothing more to undo.
+    }
+    indexTimer = setTimeout(catchUpIndex, INDEX_RETRY_MS);
+  } finally {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   }
 }
 
@@ -126,8 +194,29 @@ const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly
 
 function invoke(call: Call): unknown {
   if (!isStoreMethod(call.method)) throw new Error(`unknown store method ${String(call.method)}`);
-  const method = store[call.method] as (...args: unknown[]) => unknown;
-  return method.apply(store, call.args);
+  const value = store.call(call.method, call.args);
+  return call.method === 'appendMessage' ? toAppendReply(value as AppendResult) : value;
+}
+
+/**
+ * Any call but an append sees the database as appends left it: their deferred seqs and
+ * positions are written first, and before a search or a write that could touch a body, the
+ * search index is caught up. Should that fail, the whole transaction is rolled back (runBatch
+ * then fails the batch's earlier successes): an acknowledged append without its seq written
+ * must never commit.
+ */
+function writeDeferred(call: Call): void {
+  if (call.method === 'appendMessage') return;
+  try {
+    store.flushWrites();
+    if (call.method === 'search' || !keepsAppendState(call.method)) {
+      store.indexPending();
+      batchUnindexed = 0;
+    }
+  } catch (error) {
+    if (store.db.inTransaction) store.db.exec('ROLLBACK');
+    throw error;
+  }
 }
 
 /** Inside the batch's transaction, better-sqlite3 runs this as a SAVEPOINT. */
@@ -180,9 +269,12 @@ function runBatch(batch: Call[]): Reply[] {
     }
     try {
       // A read needs no savepoint: it has nothing to undo.
+      writeDeferred(call);
       const read = isRead(call);
       if (!read) writes += 1;
-      pending.push({ id: call.id, value: read ? invoke(call) : inSavepoint(call) });
+      const value = read ? invoke(call) : inSavepoint(call);
+      if (call.method === 'appendMessage') batchUnindexed += 1;
+      pending.push({ id: call.id, value });
     } catch (error) {
       settled.push({ id: call.id, error: serialize(error) });
     }
@@ -198,8 +290,9 @@ function runBatch(batch: Call[]): Reply[] {
   }
   if (beginError) return settled;
   try {
-    store.indexPending();
+    store.flushWrites();
     db.exec('COMMIT');
+    unindexedRows = batchUnindexed;
     stats.transactions += 1;
     stats.writes += writes;
     stats.maxBatch = Math.max(stats.maxBatch, batch.length);
@@ -218,7 +311,9 @@ function runBatch(batch: Call[]): Reply[] {
 
 /** Takes the write lock for a batch; a failure (e.g. SQLITE_BUSY) fails the batch, not the worker. */
 function begin(): SerializedError | null {
-  store.forgetPending();
+  batchUnindexed = unindexedRows;
+  // Nothing is pending here: a COMMIT indexed and wrote it all, and every rollback forgot it
+  // (forgetPending, which also drops the append path's cached state).
   try {
     store.db.exec('BEGIN IMMEDIATE');
     return null;

@@ -1,0 +1,39 @@
+/**
+ * The 1:1 traffic of append-batch.mjs and append-cpu.mjs: 100 direct conversations, the n-th
+ * append going to conversation n mod 100, its two members taking turns.
+ */
+export const PAIRS = 100;
+
+/** Users and conversations, through the worker store (async) or a SqliteStore (sync). */
+export async function seedPairs(store) {
+  const users = [];
+  for (let i = 0; i < 2 * PAIRS; i++) {
+    const id = `u${i}`;
+    await store.createUser({
+      id,
+      username: `user${i}`,
+      displayName: `User ${i}`,
+      passwordHash: 'x',
+      createdAt: 0,
+    });
+    users.push(id);
+  }
+  const conversations = [];
+  for (let i = 0; i < PAIRS; i++) {
+    const { conversation } = await store.openDirect(`c${i}`, users[2 * i], users[2 * i + 1], 0);
+    conversations.push(conversation.id);
+  }
+  return { users, conversations };
+}
+
+/** The n-th append, with message id `id`. */
+export const pairMessage = ({ users, conversations }, n, id) => ({
+  id,
+  conversationId: conversations[n % PAIRS],
+  senderId: users[2 * (n % PAIRS) + (Math.floor(n / PAIRS) % 2)],
+  clientMsgId: `k${n}`,
+  body: `message ${n} lorem ipsum dolor sit amet, consectetur adipiscing`,
+  replyToSeq: null,
+  createdAt: Date.now(),
+  knownMembersVersion: 1,
+});

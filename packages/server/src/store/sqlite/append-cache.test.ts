@@ -1,0 +1,181 @@
+/**
+ * The worker's cached conversation state (sqlite/append.ts) never admits what the database
+ * would refuse: every change of members, blocks or accounts reaches the next append, whether
+ * it comes in a later batch or in the same batch (calls of one tick), and whatever was deferred
+ * is written before anything else reads it. Appended rows reach the search index after their
+ * commit, yet every search finds them. Runs the worker from dist/ (`npx tsc -b` first).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LetterError } from '@letter/protocol';
+import { SuiteKit, T0, expectCode } from '../suite/helpers.js';
+import { openSqliteStore, type SqliteStoreHandle } from './worker-store.js';
+
+let dir: string;
+let store: SqliteStoreHandle;
+const kit = new SuiteKit();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'letter-append-cache-'));
+  store = await openSqliteStore({ file: join(dir, 'letter.db') });
+  kit.store = store;
+});
+
+afterAll(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Settles each promise to its value or its error code, in order. */
+const outcomes = (promises: Promise<{ message: { seq: number } }>[]) =>
+  Promise.all(
+    promises.map((p) =>
+      p.then(
+        (r) => r.message.seq,
+        (e: unknown) => (e instanceof LetterError ? e.code : String(e)),
+      ),
+    ),
+  );
+
+const ids = (): [string, string] => [kit.id('m'), kit.id('m')];
+
+describe('SQLite append state cache', () => {
+  it('refuses a blocked peer right after the block, in a later batch and in the same batch', async () => {
+    const [a, b] = await kit.users(2);
+    const c = await kit.direct(a!, b!);
+    expect((await kit.send(c, a!)).message.seq).toBe(1);
+    await store.block(b!.id, a!.id, T0);
+    await expectCode(kit.send(c, a!), 'blocked');
+    await expectCode(kit.send(c, b!), 'blocked');
+    await store.unblock(b!.id, a!.id);
+    expect((await kit.send(c, a!)).message.seq).toBe(2);
+    // One tick: send, block, send, unblock, send go to the worker as one batch.
+    const sends = [kit.send(c, a!)];
+    const block = store.block(a!.id, b!.id, T0);
+    sends.push(kit.send(c, b!));
+    const unblock = store.unblock(a!.id, b!.id);
+    sends.push(kit.send(c, b!));
+    await Promise.all([block, unblock]);
+    expect(await outcomes(sends)).toEqual([3, 'blocked', 4]);
+  });
+
+  it('refuses a removed member at once, and admits an added one', async () => {
+    const [admin, x, y] = await kit.users(3);
+    const g = await kit.group(admin!, [x!]);
+    expect((await kit.send(g, x!)).message.seq).toBe(2);
+    const removal = store.removeMember({
+      conversationId: g,
+      actorId: admin!.id,
+      userId: x!.id,
+      now: T0,
+      messageIds: ids(),
+    });
+    const afterRemoval = kit.send(g, x!);
+    await removal;
+    await expectCode(afterRemoval, 'not_found');
+    await expectCode(kit.send(g, x!), 'not_found');
+    await expectCode(kit.send(g, y!), 'not_found');
+    await store.addMembers({
+      conversationId: g,
+      actorId: admin!.id,
+      userIds: [y!.id],
+      now: T0,
+      messageIds: ids(),
+    });
+    const sent = await kit.send(g, y!, 'hi', T0, {});
+    // 1 created, 2 x's message, 3 removal, 4 addition: the cache followed the system messages.
+    expect(sent.message.seq).toBe(5);
+    expect(sent.members?.userIds.sort()).toEqual([admin!.id, y!.id].sort());
+  });
+
+  it("refuses sends to a deleted account's direct conversation", async () => {
+    const [a, b] = await kit.users(2);
+    const c = await kit.direct(a!, b!);
+    await kit.send(c, a!);
+    await store.deleteUser({ userId: b!.id, now: T0, messageIdPrefix: kit.id('m') });
+    await expectCode(kit.send(c, a!), 'forbidden');
+  });
+
+  it('writes deferred seqs and positions before any other call of the same batch reads them', async () => {
+    const [a, b] = await kit.users(2);
+    const c = await kit.direct(a!, b!);
+    const sends = [kit.send(c, a!), kit.send(c, a!), kit.send(c, b!)];
+    const read = store.advancePosition(c, a!.id, 'read', 3, T0);
+    const view = store.getConversation(c, a!.id);
+    const history = store.history(c, b!.id, { limit: 10 });
+    expect(await outcomes(sends)).toEqual([1, 2, 3]);
+    // Positions clamp to the conversation's last seq: a stale one would stop short of 3.
+    expect((await read)?.seq).toBe(3);
+    expect((await view)?.lastSeq).toBe(3);
+    expect((await history)?.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    // b's own send moved b's positions; a's read was answered from the database.
+    const summaries = await store.listConversationSummaries(b!.id);
+    expect(summaries.find((s) => s.id === c)?.lastSeq).toBe(3);
+    expect((await kit.send(c, a!)).message.seq).toBe(4);
+  });
+
+  it('answers a retry with the original, also after a block and from another conversation', async () => {
+    const [a, b, d] = await kit.users(3);
+    const c = await kit.direct(a!, b!);
+    const other = await kit.direct(a!, d!);
+    const first = await kit.send(c, a!, 'once', T0, { clientMsgId: 'retry-1' });
+    const again = await kit.send(c, a!, 'once', T0, { clientMsgId: 'retry-1' });
+    expect(again.created).toBe(false);
+    expect(again.message.id).toBe(first.message.id);
+    await store.block(b!.id, a!.id, T0);
+    const afterBlock = await kit.send(c, a!, 'once', T0, { clientMsgId: 'retry-1' });
+    expect(afterBlock.message.id).toBe(first.message.id);
+    await expectCode(kit.send(other, a!, 'once', T0, { clientMsgId: 'retry-1' }), 'bad_request');
+    // The refused insert took no seq.
+    expect((await kit.send(other, a!)).message.seq).toBe(1);
+  });
+
+  it('finds a message in a search right after its send, before the index caught up', async () => {
+    const [a, b] = await kit.users(2);
+    const c = await kit.direct(a!, b!);
+    const word = `zulu${kit.id('w').replace(/[^a-z0-9]/gi, '')}`;
+    // Sent and searched in one tick (one batch), and again in the next batch.
+    const sent = kit.send(c, a!, `${word} one`);
+    const same = store.search(b!.id, { text: word, limit: 10 });
+    await sent;
+    expect((await same)?.map((h) => h.message.seq)).toEqual([1]);
+    await kit.send(c, b!, `${word} two`);
+    const next = await store.search(a!.id, { text: word, limit: 10 });
+    expect(next?.map((h) => h.message.seq).sort()).toEqual([1, 2]);
+  });
+
+  it('indexes at start-up the rows a stop left unindexed (committed, not yet in the index)', async () => {
+    const file = join(dir, 'restart.db');
+    const first = await openSqliteStore({ file });
+    kit.store = first;
+    const [a, b] = await kit.users(2);
+    const c = await kit.direct(a!, b!);
+    await kit.send(c, a!, 'indexed before');
+    await first.close();
+    // What a kill -9 between an append's commit and its indexing leaves: the row, not its index.
+    const db = new Database(file);
+    db.prepare(
+      `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
+       VALUES ('m_unindexed', ?, 2, ?, 'cm_unindexed', 'yankee waiting', ?)`,
+    ).run(c, a!.id, T0);
+    db.prepare('UPDATE conversations SET last_seq = 2 WHERE id = ?').run(c);
+    db.close();
+    const second = await openSqliteStore({ file });
+    try {
+      const hits = await second.search(b!.id, { text: 'yankee', limit: 10 });
+      expect(hits?.map((h) => h.message.id)).toEqual(['m_unindexed']);
+    } finally {
+      await second.close();
+      kit.store = store;
+    }
+    const check = new Database(file);
+    // FTS5's own comparison of the index with the table; throws when they differ.
+    check
+      .prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`)
+      .run();
+    check.close();
+  });
+});

@@ -1,0 +1,19 @@
+/**
+ * A message's JSON, made once however many frames carry it (the event and the sender's `ok`).
+ * The SQLite worker makes it on its own thread and sends the string, not an object to clone
+ * (store/sqlite/worker-store.ts records it here with `withMessageJson`); elsewhere the first
+ * frame makes it.
+ */
+const cache = new WeakMap<object, string>();
+
+export function messageJson(message: object): string {
+  let json = cache.get(message);
+  if (json === undefined) cache.set(message, (json = JSON.stringify(message)));
+  return json;
+}
+
+/** `message`, whose JSON is `json` (made from it, e.g. on another thread): never made again. */
+export function withMessageJson<T extends object>(message: T, json: string): T {
+  cache.set(message, json);
+  return message;
+}
