@@ -16,7 +16,9 @@
  * - `get` returns null for an unknown key; `range` is inclusive, like HTTP's.
  * - `delete` of an unknown key is not an error.
  */
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 
 export interface PutResult {
   /** SHA-256 of the bytes, lower-case hex: the blob's key. */
@@ -52,4 +54,30 @@ const KEY = /^[0-9a-f]{64}$/;
 /** Keys come from our own hashing; anything else (a path, `..`) is refused before any I/O. */
 export function isBlobKey(key: string): boolean {
   return KEY.test(key);
+}
+
+/**
+ * Writes `bytes` to `handle`, hashing and counting them on the way (both implementations spool
+ * an upload to a local file first). More than `max` bytes destroy the source and fail with
+ * BlobTooLargeError; the caller removes the file.
+ */
+export async function spoolHashed(
+  bytes: Readable | Uint8Array,
+  handle: FileHandle,
+  max = Infinity,
+): Promise<PutResult> {
+  const source = bytes instanceof Uint8Array ? Readable.from([bytes]) : bytes;
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of source) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > max) {
+      source.destroy();
+      throw new BlobTooLargeError(max);
+    }
+    hash.update(buffer);
+    await handle.write(buffer);
+  }
+  return { key: hash.digest('hex'), size };
 }

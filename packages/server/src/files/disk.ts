@@ -4,14 +4,14 @@
  * key (and the directory fsynced), so a crash never leaves a half file under a key: at worst a
  * temporary file, which `open` clears at the next start.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
-  BlobTooLargeError,
   isBlobKey,
+  spoolHashed,
   type BlobRange,
   type BlobStore,
   type PutResult,
@@ -36,27 +36,13 @@ class DiskBlobStore implements BlobStore {
   }
 
   async put(bytes: Readable | Uint8Array, options: { maxBytes?: number } = {}): Promise<PutResult> {
-    const source = bytes instanceof Uint8Array ? Readable.from([bytes]) : bytes;
-    const max = options.maxBytes ?? Infinity;
     const tmpPath = join(this.tmp, randomBytes(12).toString('hex'));
     const handle = await open(tmpPath, 'wx', 0o600);
-    const hash = createHash('sha256');
-    let size = 0;
     let kept = false;
     try {
-      for await (const chunk of source) {
-        const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-        size += buffer.length;
-        if (size > max) {
-          source.destroy();
-          throw new BlobTooLargeError(max);
-        }
-        hash.update(buffer);
-        await handle.write(buffer);
-      }
+      const { key, size } = await spoolHashed(bytes, handle, options.maxBytes);
       await handle.sync();
       await handle.close();
-      const key = hash.digest('hex');
       const target = this.path(key);
       await mkdir(join(this.dir, key.slice(0, 2)), { recursive: true, mode: 0o700 });
       await rename(tmpPath, target);

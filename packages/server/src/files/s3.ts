@@ -7,12 +7,12 @@
  * Configured by one URL: `http(s)://ACCESS_KEY:SECRET@host[:port]/bucket[?region=…]`
  * (path-style addressing, which every S3-compatible service accepts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -21,8 +21,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import {
-  BlobTooLargeError,
   isBlobKey,
+  spoolHashed,
   type BlobRange,
   type BlobStore,
   type PutResult,
@@ -85,28 +85,16 @@ class S3BlobStore implements BlobStore {
   }
 
   async put(bytes: Readable | Uint8Array, options: { maxBytes?: number } = {}): Promise<PutResult> {
-    const source = bytes instanceof Uint8Array ? Readable.from([bytes]) : bytes;
-    const max = options.maxBytes ?? Infinity;
     const spoolPath = join(this.spool, randomBytes(12).toString('hex'));
-    const hash = createHash('sha256');
-    let size = 0;
     try {
       const handle = await open(spoolPath, 'wx', 0o600);
+      let put: PutResult;
       try {
-        for await (const chunk of source) {
-          const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-          size += buffer.length;
-          if (size > max) {
-            source.destroy();
-            throw new BlobTooLargeError(max);
-          }
-          hash.update(buffer);
-          await handle.write(buffer);
-        }
+        put = await spoolHashed(bytes, handle, options.maxBytes);
       } finally {
         await handle.close();
       }
-      const key = hash.digest('hex');
+      const { key, size } = put;
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
