@@ -1,0 +1,123 @@
+/**
+ * Server CPU per 1:1 message at a fixed rate, split by thread, for one or more builds of Letter
+ * run side by side (old and new interleaved: the machine is shared, so only same-run figures
+ * compare). Each build's server is started once on core 0 (as the bench does), with the bench's
+ * 100 pairs; then rounds of `seconds` at `rate` msg/s alternate between the builds. CPU is
+ * utime + stime of each thread from /proc/<pid>/task/<tid>/stat over the run, per delivered
+ * message. Run it on the other core: `taskset -c 1 node packages/bench/loop-cpu.mjs …`.
+ *
+ *   node packages/bench/loop-cpu.mjs <rate> <seconds> <rounds> <repoRoot>[=label[=node flags]] …
+ *
+ * LOOP_CPU_PROF=<dir>: servers run with `--cpu-prof --cpu-prof-dir=<dir>` (profiles are written
+ * when they exit at the end).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { LetterTarget } from './dist/targets.js';
+import { connectPairs, measureFixed } from './dist/scenarios.js';
+import { clockTicks } from './dist/proc.js';
+import { fullConfig } from './dist/config.js';
+
+const [rate = '4000', seconds = '10', rounds = '3', ...roots] = process.argv.slice(2);
+if (roots.length === 0) throw new Error('usage: loop-cpu.mjs rate seconds rounds root[=label]…');
+const prof = process.env.LOOP_CPU_PROF;
+
+class ProfiledLetter extends LetterTarget {
+  constructor(env, flags) {
+    super(env);
+    this.flags = flags;
+  }
+  argv() {
+    const [node, ...rest] = super.argv();
+    const profile = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+    return [node, ...profile, ...this.flags, ...rest];
+  }
+}
+
+/** tid → {name, micros} of every thread of `pid`. */
+function threads(pid) {
+  const out = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      const us = (t) => (t * 1e6) / clockTicks;
+      // The main thread's user and system time apart; other threads by name (the SQLite
+      // worker thread and V8's helpers are all called "node": each counted on its own).
+      if (tid === String(pid)) {
+        out.set(`${tid}u`, { name: 'main user', micros: us(Number(fields[11])) });
+        out.set(`${tid}s`, { name: 'main sys', micros: us(Number(fields[12])) });
+      } else {
+        out.set(tid, { name: name === 'node' ? `node#${tid}` : name, micros: us(ticks) });
+      }
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+function byName(before, after) {
+  const sums = new Map();
+  for (const [tid, t] of after) {
+    const d = t.micros - (before.get(tid)?.micros ?? 0);
+    sums.set(t.name, (sums.get(t.name) ?? 0) + d);
+  }
+  return sums;
+}
+
+const config = {
+  ...fullConfig,
+  fixedRate: Number(rate),
+  fixedMs: Number(seconds) * 1000,
+  drainMs: 2000,
+};
+const builds = [];
+for (const spec of roots) {
+  // root[=label[=node flags]]
+  const [repoRoot, label = repoRoot, ...flagParts] = spec.split('=');
+  const flags = flagParts.join('=');
+  const target = new ProfiledLetter(
+    { repoRoot, workDir: '/tmp', serverCore: 0 },
+    flags.split(' ').filter(Boolean),
+  );
+  await target.start();
+  await target.ensureUsers(2 * config.pairs);
+  const pairs = await connectPairs(target, config);
+  // Warm-up: JIT, caches, the first batches.
+  await measureFixed(target, pairs, { ...config, fixedMs: 3000 });
+  builds.push({ label, target, pairs, results: [] });
+}
+
+for (let round = 0; round < Number(rounds); round++) {
+  for (const build of builds) {
+    const before = threads(build.target.pid);
+    const result = await measureFixed(build.target, build.pairs, config);
+    const split = byName(before, threads(build.target.pid));
+    const per = (m) => (m / result.delivered).toFixed(1);
+    const total = [...split.values()].reduce((a, b) => a + b, 0);
+    const parts = [...split]
+      .filter(([, m]) => m / result.delivered >= 0.5)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, m]) => `${name} ${per(m)}`)
+      .join(', ');
+    build.results.push(total / result.delivered);
+    console.log(
+      `${build.label} round ${round}: ${per(total)} µs/msg (${parts}); delivered ${result.delivered}/${result.sent}, lost ${result.lost}, errors ${result.errors}, p99 ${result.latency.p99} ms, rest of machine ${result.otherCpu.toFixed(2)} cores`,
+    );
+  }
+}
+for (const build of builds) {
+  const sorted = [...build.results].sort((a, b) => a - b);
+  console.log(
+    `${build.label}: median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} µs/msg, range ${sorted[0].toFixed(1)}–${sorted.at(-1).toFixed(1)}`,
+  );
+}
+for (const build of builds) {
+  for (const c of build.pairs.clients) c.close();
+  await build.target.stop();
+  await build.target.dispose();
+}
+process.exit(0);
