@@ -1,0 +1,35 @@
+/**
+ * The server writes its text frames itself (transport/ws.ts `textFrame`): every payload length
+ * class of RFC 6455 (7-bit, 16-bit, 64-bit) must decode, with ws's own client-side parser, to
+ * exactly the payload, and back to back as a corked write sends them.
+ */
+import { describe, expect, it } from 'vitest';
+import { Receiver } from 'ws';
+import { textFrame } from '../src/transport/ws.js';
+
+function decode(bytes: Buffer): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const receiver = new Receiver({ isServer: false, maxPayload: 0 });
+    const texts: string[] = [];
+    receiver.on('message', (data: Buffer, isBinary: boolean) => {
+      expect(isBinary).toBe(false);
+      texts.push(data.toString());
+    });
+    receiver.on('error', reject);
+    receiver.write(bytes, () => resolve(texts));
+  });
+}
+
+describe('textFrame', () => {
+  const lengths = [0, 1, 125, 126, 127, 65_535, 65_536, 70_001];
+  it.each(lengths)('a payload of %i bytes decodes to itself', async (length) => {
+    const text = Array.from({ length }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+    expect(await decode(textFrame(Buffer.from(text)))).toEqual([text]);
+  });
+
+  it('frames written back to back decode in order, multi-byte UTF-8 included', async () => {
+    const texts = ['{"type":"ok"}', 'é'.repeat(100), '✓'.repeat(50), 'x'.repeat(300)];
+    const bytes = Buffer.concat(texts.map((t) => textFrame(Buffer.from(t))));
+    expect(await decode(bytes)).toEqual(texts);
+  });
+});
