@@ -142,6 +142,10 @@ export class ChatService {
     const conversationId =
       input.conversationId ?? (await this.openDirect(userId, input.to ?? '')).conversation.id;
     const { store, ids, clock } = this.deps;
+    const names =
+      input.to === undefined && input.body.includes('@')
+        ? mentionedUsernames(input.body)
+        : undefined;
     // The store tells whether this list is the one at the commit, and sends the right one if
     // not: a message reaches exactly its members then, whatever this node's cache holds.
     const cached = this.members.get(conversationId);
@@ -156,8 +160,9 @@ export class ChatService {
       attachments: input.attachments,
       createdAt: clock.now(),
       knownMembersVersion: cached?.version,
-      // Only a body with `@name` costs the lookups; the store keeps the members among them.
-      mentions: input.to === undefined ? await this.mentionCandidates(input.body) : undefined,
+      // Only a body with `@name` costs the lookups, and a wait before the append; the store
+      // keeps the members among them.
+      mentions: names?.size ? await this.mentionCandidates(names) : undefined,
     });
     if (result.created) {
       if (result.members && drops === this.drops) this.remember(conversationId, result.members);
@@ -166,7 +171,8 @@ export class ChatService {
       this.deps.onMessage?.(result.message, members);
     }
     // The sender's answer carries the files signed for them.
-    return { ...result, message: this.deps.files.signMessage(result.message, userId) };
+    const signed = this.deps.files.signMessage(result.message, userId);
+    return signed === result.message ? result : { ...result, message: signed };
   }
 
   /**
@@ -185,10 +191,8 @@ export class ChatService {
       hub.deliverJson([userId], frameFor(userId), exceptConnectionId, key);
   }
 
-  /** The ids of the users a body names with `@username` (unknown names are no one). */
-  private async mentionCandidates(body: string): Promise<string[] | undefined> {
-    const names = mentionedUsernames(body);
-    if (names.size === 0) return undefined;
+  /** The ids of the users named by `@username` (unknown names are no one). */
+  private async mentionCandidates(names: Set<string>): Promise<string[]> {
     const users = await Promise.all(
       [...names].map((name) => this.deps.store.getUserByUsername(name)),
     );

@@ -41,6 +41,9 @@ export interface FrameRouterOptions {
 }
 
 const ANSWERED = Symbol('answered');
+const DONE = Promise.resolve();
+
+type SendFrame = Extract<ClientFrame, { type: 'send' }>;
 
 /**
  * A socket refused with `rate_limited` more than this many times, less one per second since
@@ -64,16 +67,28 @@ export class FrameRouter {
     private readonly options: FrameRouterOptions,
   ) {}
 
-  /** Handles one text frame from an authenticated socket. Never throws. */
-  async handle(context: FrameContext, text: string): Promise<void> {
+  /**
+   * Handles one text frame from an authenticated socket; resolves once it is answered. Never
+   * throws, never rejects. A `send` goes from here to the chat service with no other hop.
+   */
+  handle(context: FrameContext, text: string): Promise<void> {
+    try {
+      return this.route(context, text);
+    } catch (error) {
+      this.log.error({ err: error }, 'frame failed');
+      return DONE;
+    }
+  }
+
+  private route(context: FrameContext, text: string): Promise<void> {
     const socketLimits = this.limitsOf(context.connection);
     const wait = this.options.rateLimits ? socketLimits.frames.take() : 0;
     let raw: unknown;
     try {
       raw = JSON.parse(text);
     } catch {
-      if (wait > 0) return context.reply(this.refuse(context, undefined, tooFast(wait)));
-      return context.reply({
+      if (wait > 0) return this.answer(context, this.refuse(context, undefined, tooFast(wait)));
+      return this.answer(context, {
         type: 'error',
         code: 'bad_request',
         message: 'The frame is not valid JSON.',
@@ -83,9 +98,9 @@ export class FrameRouter {
     const id =
       typeof record.id === 'string' || typeof record.id === 'number' ? record.id : undefined;
     // Refused after parsing only so that the error carries the frame's id.
-    if (wait > 0) return context.reply(this.refuse(context, id, tooFast(wait)));
+    if (wait > 0) return this.answer(context, this.refuse(context, id, tooFast(wait)));
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      return context.reply({
+      return this.answer(context, {
         type: 'error',
         code: 'bad_request',
         message: 'A frame is a JSON object.',
@@ -93,7 +108,7 @@ export class FrameRouter {
     }
     const type = record.type;
     if (typeof type !== 'string' || !Object.hasOwn(clientFrameSchemas, type)) {
-      return context.reply({
+      return this.answer(context, {
         type: 'error',
         id,
         code: 'bad_request',
@@ -109,7 +124,7 @@ export class FrameRouter {
     if (!frame) {
       const parsed = clientFrameSchemas[type as ClientFrameType].safeParse(raw);
       if (!parsed.success) {
-        return context.reply({
+        return this.answer(context, {
           type: 'error',
           id,
           code: 'bad_request',
@@ -118,6 +133,42 @@ export class FrameRouter {
       }
       frame = parsed.data as ClientFrame;
     }
+    if (frame.type === 'send') return this.send(context, frame, id);
+    return this.other(context, frame, id);
+  }
+
+  private answer(context: FrameContext, frame: object): Promise<void> {
+    context.reply(frame);
+    return DONE;
+  }
+
+  /** The hot frame: stored, delivered, then its `ok` made from the message's JSON. */
+  private async send(
+    context: FrameContext,
+    frame: SendFrame,
+    id: string | number | undefined,
+  ): Promise<void> {
+    try {
+      const started = performance.now();
+      const { message } = await this.chat.send(
+        context.connection.userId,
+        frame,
+        context.connection.id,
+      );
+      this.options.onSendLatency?.((performance.now() - started) / 1000);
+      // The message's JSON was made for the event already: the ok reuses it.
+      const idPart = id === undefined ? '' : `,"id":${JSON.stringify(id)}`;
+      context.replyJson(`{"type":"ok"${idPart},"message":${messageJson(message)}}`);
+    } catch (error) {
+      context.reply(this.errorFrame(context, error, id));
+    }
+  }
+
+  private async other(
+    context: FrameContext,
+    frame: ClientFrame,
+    id: string | number | undefined,
+  ): Promise<void> {
     try {
       const result = await this.dispatch(context, frame, id);
       if (result !== ANSWERED) context.reply({ type: 'ok', id, ...result });
@@ -132,17 +183,10 @@ export class FrameRouter {
     frame: ClientFrame,
     id: string | number | undefined,
   ): Promise<object | undefined | typeof ANSWERED> {
-    const { userId, id: connectionId } = context.connection;
+    const { userId } = context.connection;
     switch (frame.type) {
-      case 'send': {
-        const started = performance.now();
-        const { message } = await this.chat.send(userId, frame, connectionId);
-        this.options.onSendLatency?.((performance.now() - started) / 1000);
-        // The message's JSON was made for the event already: the ok reuses it.
-        const idPart = id === undefined ? '' : `,"id":${JSON.stringify(id)}`;
-        context.replyJson(`{"type":"ok"${idPart},"message":${messageJson(message)}}`);
-        return ANSWERED;
-      }
+      case 'send':
+        return this.send(context, frame, id).then(() => ANSWERED);
       case 'typing':
         await this.chat.typing(userId, frame.conversationId);
         // Typing has no answer unless the client asked for one with an id.

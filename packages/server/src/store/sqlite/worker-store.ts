@@ -176,8 +176,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
 }
 
 /** The worker sent the message as JSON: parsed once here, and the JSON kept for its frames. */
-function fromAppendReply({ json, ...rest }: AppendReply): AppendResult {
-  return { ...rest, message: withMessageJson(JSON.parse(json) as Message, json) };
+function fromAppendReply({ json, created, members }: AppendReply): AppendResult {
+  const message = withMessageJson(JSON.parse(json) as Message, json);
+  return members === undefined ? { message, created } : { message, created, members };
 }
 
 /** Errors cross the thread boundary as data; LetterErrors come back with their code. */
