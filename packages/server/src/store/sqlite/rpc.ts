@@ -27,7 +27,7 @@ export interface Call {
 
 export type ToWorker =
   /**
-   * Every call made in one tick of the main thread, posted as one message. `sentAt`:
+   * Every call made in one turn of the main thread's event loop, posted as one message. `sentAt`:
    * performance.timeOrigin + performance.now() when posted (comparable across threads).
    */
   | { type: 'calls'; calls: Call[]; sentAt: number }

@@ -129,8 +129,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   worker.unref();
 
   /**
-   * Calls made in one tick go to the worker as one message: a burst of sends then costs one
-   * structured clone and one message event on each side, not one per call.
+   * Calls made in one turn of the event loop go to the worker as one message: a burst of sends
+   * then costs one structured clone, one wake-up of the worker and one message event on each
+   * side, not one per call. A turn, not a tick: each socket's data is a callback of its own,
+   * with its own microtask checkpoint, so a microtask would post once per frame read.
    */
   let outgoing: Call[] = [];
   const post = (): void => {
@@ -147,7 +149,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     return new Promise((resolve, reject) => {
       pending.set(id, { method, resolve, reject });
       if (pending.size === 1) worker.ref();
-      if (outgoing.length === 0) queueMicrotask(post);
+      if (outgoing.length === 0) setImmediate(post);
       outgoing.push({ id, method, args });
     });
   };
