@@ -88,7 +88,7 @@ for (const spec of roots) {
   const pairs = await connectPairs(target, config);
   // Warm-up: JIT, caches, the first batches.
   await measureFixed(target, pairs, { ...config, fixedMs: 3000 });
-  builds.push({ label, target, pairs, results: [] });
+  builds.push({ label, target, pairs, results: [], main: [] });
 }
 
 for (let round = 0; round < Number(rounds); round++) {
@@ -103,16 +103,29 @@ for (let round = 0; round < Number(rounds); round++) {
       .sort((a, b) => b[1] - a[1])
       .map(([name, m]) => `${name} ${per(m)}`)
       .join(', ');
+    const main = (split.get('main user') ?? 0) + (split.get('main sys') ?? 0);
     build.results.push(total / result.delivered);
+    build.main.push(main / result.delivered);
     console.log(
       `${build.label} round ${round}: ${per(total)} µs/msg (${parts}); delivered ${result.delivered}/${result.sent}, lost ${result.lost}, errors ${result.errors}, p99 ${result.latency.p99} ms, rest of machine ${result.otherCpu.toFixed(2)} cores`,
     );
   }
 }
+const summary = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)].toFixed(1);
+  return `median ${median}, range ${sorted[0].toFixed(1)}–${sorted.at(-1).toFixed(1)}`;
+};
 for (const build of builds) {
-  const sorted = [...build.results].sort((a, b) => a - b);
   console.log(
-    `${build.label}: median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} µs/msg, range ${sorted[0].toFixed(1)}–${sorted.at(-1).toFixed(1)}`,
+    `${build.label}: server ${summary(build.results)} µs/msg; event loop (main thread) ${summary(build.main)}`,
+  );
+}
+// Each round of a build against the same round of the first build (run minutes apart at most).
+for (const build of builds.slice(1)) {
+  const diff = (key) => build[key].map((v, i) => v - builds[0][key][i]);
+  console.log(
+    `${build.label} − ${builds[0].label}, round by round: server ${summary(diff('results'))}; event loop ${summary(diff('main'))}`,
   );
 }
 for (const build of builds) {

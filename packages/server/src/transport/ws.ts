@@ -70,11 +70,11 @@ class WsConnection implements Connection {
       // The frames corked this turn count in bufferedAmount too: hand them to the kernel first,
       // or a burst (a sync replaying a long backlog) would cut a reader that keeps up.
       uncork(socket);
-    }
-    if (socket.bufferedAmount + frame.length > this.maxBufferedBytes) {
-      // A reader this far behind would make us buffer without bound: cut it off instead.
-      this.close(closeCodes.policy.code, 'slow consumer');
-      return;
+      if (socket.bufferedAmount + frame.length > this.maxBufferedBytes) {
+        // A reader this far behind would make us buffer without bound: cut it off instead.
+        this.close(closeCodes.policy.code, 'slow consumer');
+        return;
+      }
     }
     const tcp = corkUntilNextTurn(socket);
     // The frame, header and payload in one buffer, straight to the socket: one buffered write
