@@ -81,8 +81,7 @@ export class FrameRouter {
   }
 
   private route(context: FrameContext, text: string): Promise<void> {
-    const socketLimits = this.limitsOf(context.connection);
-    const wait = this.options.rateLimits ? socketLimits.frames.take() : 0;
+    const wait = this.options.rateLimits ? this.limitsOf(context.connection).frames.take() : 0;
     let raw: unknown;
     try {
       raw = JSON.parse(text);
