@@ -14,12 +14,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { LetterTarget } from './dist/targets.js';
 import { connectPairs, measureFixed } from './dist/scenarios.js';
-import { clockTicks } from './dist/proc.js';
+import { clockTicks, killAll } from './dist/proc.js';
 import { fullConfig } from './dist/config.js';
 
 const [rate = '4000', seconds = '10', rounds = '3', ...roots] = process.argv.slice(2);
 if (roots.length === 0) throw new Error('usage: loop-cpu.mjs rate seconds rounds root[=label]…');
 const prof = process.env.LOOP_CPU_PROF;
+// A build that fails to start must not leave the others running.
+process.on('exit', killAll);
 
 class ProfiledLetter extends LetterTarget {
   constructor(env, flags) {
