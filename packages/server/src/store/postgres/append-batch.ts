@@ -51,11 +51,6 @@ export interface AppendBatcherDeps {
 
 /** Most appends in one transaction: bounds the statements' size and a batch's latency. */
 const MAX_BATCH = 1000;
-/**
- * Batches running at once, each on a connection of its own: the next one is read, decided and
- * written while the one before waits for its commit to reach the disk.
- */
-export const BATCHES_IN_FLIGHT = 2;
 
 type Pending = BatchCall<NewMessage, AppendResult>;
 
@@ -190,21 +185,12 @@ function writeParameters(writes: BatchWrites): unknown[] {
 const retryable = (error: unknown): boolean =>
   pipeline.isRetryableConflict(error) || violatedConstraint(error) === 'messages_client_msg_key';
 
-/** When the batch started before this one holds its locks, and how to say this one does. */
-interface Turn {
-  previous: Promise<void>;
-  locked: () => void;
-}
-
 export class AppendBatcher {
   private readonly batcher = new TickBatcher<NewMessage, AppendResult>(
     (batch) => this.run(batch),
     MAX_BATCH,
-    BATCHES_IN_FLIGHT,
   );
   readonly stats = pipeline.newBatchStats();
-  /** Resolves once the latest batch started holds its conversation locks (or has ended). */
-  private lastLocked: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: AppendBatcherDeps) {}
 
@@ -216,23 +202,12 @@ export class AppendBatcher {
 
   private async run(batch: Pending[]): Promise<void> {
     const messages = batch.map((pending) => pending.item);
-    // Taken synchronously, in the order the batches start: a batch asks for its locks only once
-    // the one before holds its own, so of two batches with a conversation in common the earlier
-    // takes that conversation's next seqs.
-    let locked!: () => void;
-    const turn: Turn = {
-      previous: this.lastLocked,
-      locked: () => locked(),
-    };
-    this.lastLocked = new Promise<void>((resolve) => (locked = resolve));
-    const outcomes = await pipeline
-      .commitOrEachAlone(
-        batch,
-        this.stats,
-        () => this.commitWithRetries(messages, turn),
-        this.deps.appendOne,
-      )
-      .finally(turn.locked);
+    const outcomes = await pipeline.commitOrEachAlone(
+      batch,
+      this.stats,
+      () => this.commitWithRetries(messages),
+      this.deps.appendOne,
+    );
     if (!outcomes) return;
     await Promise.all(
       batch.map(async (pending, i) => {
@@ -254,12 +229,10 @@ export class AppendBatcher {
     return { message, created: false };
   }
 
-  private commitWithRetries(messages: NewMessage[], turn: Turn): Promise<AppendOutcome[]> {
+  private commitWithRetries(messages: NewMessage[]): Promise<AppendOutcome[]> {
     return pipeline.withRetries(
       () =>
-        pipeline.pipelinedTransaction(this.deps.pool, (client) =>
-          this.decide(client, messages, turn),
-        ),
+        pipeline.pipelinedTransaction(this.deps.pool, (client) => this.decide(client, messages)),
       retryable,
       () => this.stats.retries++,
     );
@@ -269,16 +242,13 @@ export class AppendBatcher {
   private async decide(
     client: pg.PoolClient,
     messages: NewMessage[],
-    turn: Turn,
   ): Promise<pipeline.Decided<AppendOutcome[]>> {
     const fileIds = [...new Set(messages.flatMap((m) => m.attachments ?? []))].sort();
-    await turn.previous;
     const lock = client.query<LockedConversation>({
       name: 'letter_append_lock',
       text: LOCK_SQL,
       values: [[...new Set(messages.map((m) => m.conversationId))].sort()],
     });
-    lock.then(turn.locked, turn.locked);
     const [locked, checks, sets, files] = await pipeline.settled<
       [
         pg.QueryResult<LockedConversation>,

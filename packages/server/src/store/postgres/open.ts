@@ -5,7 +5,6 @@
  * the transaction and locking design.
  */
 import type { Store, StoreStats } from '../store.js';
-import { BATCHES_IN_FLIGHT } from './append-batch.js';
 import { createDb, createPool, mapStoreError, type PostgresOptions } from './db.js';
 import { PostgresStore } from './postgres-store.js';
 import { storeMethods, type StoreMethod } from '../shared/store-methods.js';
@@ -34,14 +33,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw mapStoreError(error);
   }
   const db = createDb(pool);
-  // BATCHES_IN_FLIGHT batches of appends (append-batch.ts) and one of positions
-  // (position-batch.ts) at a time; one more connection stands by for when one was lost with its
-  // batch.
-  const appendPool = createPool(options, {
-    synchronousCommit,
-    pipeline: true,
-    max: BATCHES_IN_FLIGHT + 2,
-  });
+  // Batches of appends and of positions run one at a time each (append-batch.ts,
+  // position-batch.ts); a third connection stands by for when one was lost with its batch.
+  const appendPool = createPool(options, { synchronousCommit, pipeline: true, max: 3 });
   const store = new PostgresStore(db, options.schema, appendPool);
   if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
   const destroy = async () => {
