@@ -8,6 +8,7 @@
  * it has them). With `--acks=1` the peer acknowledges every message it got (`delivered`, as real
  * clients do), not awaited by the sender. Run after `npx tsc -b`:
  *   LETTER_TEST_PG_URL=postgres://… node packages/bench/pg-append.mjs [--seconds=10] [--window=1]
+ *     [--acks=1] [--think=ms]
  */
 import { readFileSync } from 'node:fs';
 import { openPostgresStore } from '../server/dist/store/postgres/open.js';
@@ -21,6 +22,9 @@ const seconds = option('seconds', 10);
 const window = option('window', 1);
 const pairs = option('pairs', 100);
 const acks = option('acks', 0) === 1;
+// A pause of up to `think` ms (uniformly random) after each ack: the senders fall out of step, so
+// appends arrive while a batch is in flight, as they do from real clients.
+const think = option('think', 0);
 const pendingAcks = new Set();
 const base = process.env.LETTER_TEST_PG_URL;
 if (!base) throw new Error('set LETTER_TEST_PG_URL');
@@ -103,6 +107,7 @@ const sender = async (userIndex) => {
         pendingAcks.add(ack);
       }
       if (measuring) latencies.push(performance.now() - started);
+      if (think > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * think));
     } catch (error) {
       errors++;
       if (errors < 5) console.error(error);
@@ -143,6 +148,8 @@ console.log(
   JSON.stringify({
     window,
     acks,
+    think,
+    batches: store.stats?.().transactions,
     appendsPerSec: Math.round(count / wall),
     nodeMicrosPerAppend: micros((after.node.user + after.node.system) / 1e6),
     pgBackendMicrosPerAppend: micros(after.pg - before.pg),

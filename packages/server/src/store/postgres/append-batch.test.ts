@@ -121,6 +121,86 @@ if (!url) {
       ]);
     });
 
+    it('messages with files share the batch; a refused file fails only its own message', async () => {
+      const store = kit.store;
+      const [alice, bob] = await kit.users(2);
+      const ab = await kit.direct(alice!, bob!);
+      const upload = async (who: User) => (await store.createFile(kit.file(who.id))).id;
+      const [f1, f2, f3, f5] = [
+        await upload(alice!),
+        await upload(alice!),
+        await upload(alice!),
+        await upload(alice!),
+      ];
+      const f4 = await upload(bob!);
+      const first = await kit.send(ab, alice!, 'before', T0, {
+        clientMsgId: 'k-files',
+        attachments: [f5!],
+      });
+      expect(first.message.seq).toBe(1);
+
+      const send = (who: User, body: string, attachments?: string[], clientMsgId?: string) =>
+        settle(
+          kit.send(ab, who, body, T0 + 1, {
+            ...(attachments && { attachments }),
+            ...(clientMsgId && { clientMsgId }),
+          }),
+        );
+      const before = transactions(store);
+      const answers = await Promise.all([
+        send(alice!, 'two files', [f1!, f2!], 'k-two'),
+        send(alice!, 'f1 claimed earlier in the batch', [f1!]),
+        send(alice!, "bob's file", [f4!]),
+        send(alice!, 'unknown file', ['f-nope']),
+        send(alice!, 'attached before the batch', [f5!]),
+        send(alice!, 'the same file twice', [f3!, f3!]),
+        send(bob!, 'text between'),
+        send(alice!, 'repeat of a committed send', [f5!], 'k-files'),
+        send(alice!, 'repeat within the batch', [f1!, f2!], 'k-two'),
+        send(alice!, 'f3 is still free', [f3!]),
+      ]);
+      expect(transactions(store) - before).toBe(1);
+      const seen = answers.map((answer) =>
+        'ok' in answer
+          ? [
+              answer.ok.message.seq,
+              answer.ok.created,
+              answer.ok.message.attachments?.map((a) => a.id),
+            ]
+          : answer.code,
+      );
+      expect(seen).toEqual([
+        [2, true, [f1, f2]],
+        'not_found',
+        'not_found',
+        'not_found',
+        'not_found',
+        'not_found',
+        [3, true, []],
+        [1, false, [f5]],
+        [2, false, [f1, f2]],
+        [4, true, [f3]],
+      ]);
+      const page = await store.history(ab, bob!.id, { limit: 50 });
+      expect(page!.messages.map((m) => [m.seq, m.body, m.attachments?.map((a) => a.id)])).toEqual([
+        [1, 'before', [f5]],
+        [2, 'two files', [f1, f2]],
+        [3, 'text between', []],
+        [4, 'f3 is still free', [f3]],
+      ]);
+      const where = async (id: string) => {
+        const file = await store.getFile(id);
+        return file && [file.conversationId, file.seq];
+      };
+      expect(await Promise.all([f1!, f2!, f3!, f4!, f5!].map(where))).toEqual([
+        [ab, 2],
+        [ab, 2],
+        [ab, 4],
+        [null, null],
+        [ab, 1],
+      ]);
+    });
+
     it('position moves of one turn share one transaction, several of one member in order', async () => {
       const store = kit.store;
       const [alice, bob, erin] = await kit.users(3);

@@ -7,14 +7,16 @@
  *   1. BEGIN; lock the batch's conversations (FOR UPDATE, in id order, the lock every append and
  *      group change takes); read, per message and AFTER the locks were granted, the sender's
  *      membership, an earlier send with the same clientMsgId, the direct peer's deletion and
- *      blocks, the reply target; and the member lists a message needs (version unknown to the
- *      caller, or mentions).
+ *      blocks, the reply target; the member lists a message needs (version unknown to the
+ *      caller, or mentions); and the rows of the files the messages attach (FOR UPDATE).
  *   2. The node decides every message with the shared rules (append-plan.ts) and hands out seqs;
  *      then one statement writes them all (multi-row INSERT from `unnest` arrays, one
  *      `last_seq = last_seq + n` per conversation, the senders' positions, position log,
- *      un-archiving, mentions); COMMIT.
+ *      un-archiving, mentions, the files attached); COMMIT.
  *
- * A message the rules refuse fails alone; the others commit. A membership change waits on the
+ * A message the rules refuse fails alone; the others commit. So does one attaching a file that
+ * is unknown, someone else's, attached already or claimed by an earlier message of the batch: it
+ * stores nothing and takes no seq. A membership change waits on the
  * conversation lock, so it lands wholly before the batch (and is seen by step 1) or after it.
  * A lost connection fails every append of the batch (`unavailable`), none is acked. A deadlock,
  * or the same clientMsgId committed meanwhile by another transaction, runs the batch again; any
@@ -27,6 +29,7 @@ import { violatedConstraint, type Db } from './db.js';
 import * as pipeline from './pipeline.js';
 import { searchVector } from './search.js';
 import { messagesBetween } from './views.js';
+import type { FilesTable } from '../shared/tables.js';
 import {
   planBatch,
   refusedInput,
@@ -92,16 +95,20 @@ const MEMBERS_SQL = `SELECT c.id, c.members_version,
     WHERE k.known IS DISTINCT FROM kc.members_version OR k.mentions)
   GROUP BY c.id, c.members_version`;
 
+// The files the batch's messages attach, locked after the conversations (as appendOne does) so
+// that no other transaction attaches or removes one between this read and the write.
+const FILES_SQL = `SELECT * FROM files WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
+
 // Data-modifying CTEs all run, to completion, whether or not the final SELECT reads them. The
 // sender rows (positions) and the others' rows (un-archived) are disjoint: one statement never
 // updates a row twice.
 const WRITE_SQL = `WITH inserted AS (
     INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at,
-      reply_to_seq, mentions_json, search_vector)
-    SELECT id, conv, seq, sender, client, body, at, reply, mentions, vector::tsvector
+      reply_to_seq, mentions_json, search_vector, attachments_json)
+    SELECT id, conv, seq, sender, client, body, at, reply, mentions, vector::tsvector, files
     FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
-      $7::bigint[], $8::int[], $9::text[], $10::text[])
-      AS v(id, conv, seq, sender, client, body, at, reply, mentions, vector)
+      $7::bigint[], $8::int[], $9::text[], $10::text[], $25::text[])
+      AS v(id, conv, seq, sender, client, body, at, reply, mentions, vector, files)
     RETURNING 1
   ), seqs AS (
     UPDATE conversations c
@@ -127,6 +134,10 @@ const WRITE_SQL = `WITH inserted AS (
     INSERT INTO mentions (conversation_id, user_id, seq)
     SELECT conv, usr, seq FROM unnest($22::text[], $23::text[], $24::bigint[]) AS v(conv, usr, seq)
     ON CONFLICT DO NOTHING
+  ), attached AS (
+    UPDATE files f SET conversation_id = v.conv, seq = v.seq
+    FROM unnest($26::text[], $27::text[], $28::int[]) AS v(id, conv, seq)
+    WHERE f.id = v.id
   )
   SELECT count(*)::int AS inserted FROM inserted`;
 
@@ -137,6 +148,7 @@ function writeParameters(writes: BatchWrites): unknown[] {
   const p = writes.positions;
   const l = writes.log;
   const n = writes.mentions;
+  const f = writes.files;
   return [
     m.map((r) => r.id),
     m.map((r) => r.conversation_id),
@@ -162,6 +174,10 @@ function writeParameters(writes: BatchWrites): unknown[] {
     n.map((r) => r.conversationId),
     n.map((r) => r.userId),
     n.map((r) => r.seq),
+    m.map((r) => r.attachments_json),
+    f.map((r) => r.id),
+    f.map((r) => r.conversationId),
+    f.map((r) => r.seq),
   ];
 }
 
@@ -182,15 +198,6 @@ export class AppendBatcher {
     const refused = refusedInput(message);
     if (refused) return Promise.reject(refused);
     return this.batcher.add(message);
-  }
-
-  /** Outside the batches, in a transaction of its own (messages with files). */
-  appendAlone(message: NewMessage): Promise<AppendResult> {
-    const refused = refusedInput(message);
-    if (refused) return Promise.reject(refused);
-    this.stats.batches++;
-    this.stats.calls++;
-    return this.deps.appendOne(message);
   }
 
   private async run(batch: Pending[]): Promise<void> {
@@ -236,18 +243,21 @@ export class AppendBatcher {
     client: pg.PoolClient,
     messages: NewMessage[],
   ): Promise<pipeline.Decided<AppendOutcome[]>> {
-    const [locked, checks, sets] = await pipeline.settled<
+    const fileIds = [...new Set(messages.flatMap((m) => m.attachments ?? []))].sort();
+    const lock = client.query<LockedConversation>({
+      name: 'letter_append_lock',
+      text: LOCK_SQL,
+      values: [[...new Set(messages.map((m) => m.conversationId))].sort()],
+    });
+    const [locked, checks, sets, files] = await pipeline.settled<
       [
         pg.QueryResult<LockedConversation>,
         pg.QueryResult<AppendCheckRow>,
         pg.QueryResult<{ id: string; members_version: number; user_ids: string[] }>,
+        pg.QueryResult<FilesTable> | null,
       ]
     >([
-      client.query<LockedConversation>({
-        name: 'letter_append_lock',
-        text: LOCK_SQL,
-        values: [[...new Set(messages.map((m) => m.conversationId))].sort()],
-      }),
+      lock,
       client.query<AppendCheckRow>({
         name: 'letter_append_check',
         text: CHECK_SQL,
@@ -267,6 +277,13 @@ export class AppendBatcher {
           messages.map((m) => (m.mentions?.length ?? 0) > 0),
         ],
       }),
+      fileIds.length > 0
+        ? client.query<FilesTable>({
+            name: 'letter_append_files',
+            text: FILES_SQL,
+            values: [fileIds],
+          })
+        : Promise.resolve(null),
     ]);
     const memberSets = new Map<string, MemberSet>(
       sets.rows.map((row) => [row.id, { userIds: row.user_ids, version: row.members_version }]),
@@ -276,6 +293,7 @@ export class AppendBatcher {
       new Map(locked.rows.map((row) => [row.id, row])),
       checks.rows,
       memberSets,
+      new Map(files?.rows.map((row) => [row.id, row])),
     );
     const write =
       plan.writes.messages.length > 0

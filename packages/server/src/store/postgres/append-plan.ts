@@ -13,7 +13,14 @@ import {
   refuseDirectSend,
   refuseRepeatElsewhere,
 } from '../shared/rules.js';
-import { mentionsOf, toMessages, userMessageRow, type MessageRow } from '../shared/rows.js';
+import {
+  mentionsOf,
+  toFileRecord,
+  toMessages,
+  userMessageRow,
+  type MessageRow,
+} from '../shared/rows.js';
+import type { FilesTable } from '../shared/tables.js';
 
 /** A conversation row the batch locked (FOR UPDATE), as it stood when the lock was granted. */
 export interface LockedConversation {
@@ -56,6 +63,8 @@ export interface BatchWrites {
   /** Read entries of the position log (ownMoveIsLogged). */
   log: { conversationId: string; userId: string; seq: number; at: number }[];
   mentions: { conversationId: string; userId: string; seq: number }[];
+  /** Files attached to a message of the batch (each claimed once). */
+  files: { id: string; conversationId: string; seq: number }[];
 }
 
 export interface BatchPlan {
@@ -72,7 +81,8 @@ const MAX_INT4 = 2_147_483_647;
  */
 export function refusedInput(message: NewMessage): LetterError | undefined {
   const texts = [message.conversationId, message.senderId, message.clientMsgId, message.body];
-  if (texts.some((text) => text.includes('\u0000')) || message.mentions?.some(hasNul)) {
+  const lists = [message.mentions, message.attachments];
+  if (texts.some(hasNul) || lists.some((list) => list?.some(hasNul))) {
     return new LetterError('bad_request', 'Text must not contain the character U+0000.');
   }
   const reply = message.replyToSeq;
@@ -101,15 +111,20 @@ export function planBatch(
   locked: ReadonlyMap<string, LockedConversation>,
   checks: readonly AppendCheckRow[],
   memberSets: ReadonlyMap<string, MemberSet>,
+  /** The rows of the files the batch's messages attach, locked (FOR UPDATE) with the batch. */
+  files: ReadonlyMap<string, FilesTable> = new Map(),
 ): BatchPlan {
   const states = new Map<string, ConversationState>();
   const made = new Map<string, MessageRow>();
+  /** Files claimed by an earlier message of this batch. */
+  const claimed = new Set<string>();
   const writes: BatchWrites = {
     messages: [],
     conversations: [],
     positions: [],
     log: [],
     mentions: [],
+    files: [],
   };
   const outcomes = messages.map((message, i): AppendOutcome => {
     try {
@@ -155,12 +170,19 @@ export function planBatch(
         throw badReply();
       }
     }
+    // The last check: a refused file fails this message before it takes a seq.
+    const toAttach = claimable(message, files, claimed);
     const members = memberSets.get(conversationId);
     const mentions = message.mentions?.length
       ? mentionsOf(message, conversation.kind === 'group', members?.userIds ?? [])
       : [];
     const seq = ++state.lastSeq;
-    const row = userMessageRow(message, seq, mentions);
+    const attached = toAttach.map((file) => {
+      claimed.add(file.id);
+      writes.files.push({ id: file.id, conversationId, seq });
+      return toFileRecord({ ...file, conversation_id: conversationId, seq });
+    });
+    const row = userMessageRow(message, seq, mentions, attached);
     writes.messages.push(row);
     made.set(`${senderId}\u0000${message.clientMsgId}`, row);
     for (const userId of mentions) writes.mentions.push({ conversationId, userId, seq });
@@ -190,4 +212,28 @@ export function planBatch(
     }
   }
   return { outcomes, writes };
+}
+
+/**
+ * The files a message attaches, in the order sent, if every one of them exists, was uploaded by
+ * the sender and is attached nowhere yet, neither before the batch nor by an earlier message of
+ * it (nor twice by this one); otherwise `not_found`, as attachFiles answers.
+ */
+function claimable(
+  message: NewMessage,
+  files: ReadonlyMap<string, FilesTable>,
+  claimed: ReadonlySet<string>,
+): FilesTable[] {
+  const ids = message.attachments ?? [];
+  const rows = ids.map((id) => files.get(id));
+  const free = rows.every(
+    (row, i) =>
+      row !== undefined &&
+      row.uploader_id === message.senderId &&
+      row.conversation_id === null &&
+      !claimed.has(row.id) &&
+      ids.indexOf(row.id) === i,
+  );
+  if (!free) throw new LetterError('not_found', 'Unknown file, or not yours to attach.');
+  return rows as FilesTable[];
 }

@@ -1,6 +1,6 @@
 /**
- * Appends for the PostgreSQL store: through group commit (append-batch.ts) normally, and one
- * transaction per append (`appendOne`) for what a batch cannot decide.
+ * Appends for the PostgreSQL store: through group commit (append-batch.ts), messages with files
+ * included, and one transaction per append (`appendOne`) for what a batch cannot decide.
  */
 import type pg from 'pg';
 import { LetterError } from '@letter/protocol';
@@ -36,9 +36,6 @@ export class PostgresAppends {
   }
 
   append(message: NewMessage): Promise<AppendResult> {
-    // A message with files attaches them in its own transaction (appendOne): rare next to text,
-    // and the outbox sends one message per conversation at a time, so order holds.
-    if (message.attachments?.length) return this.batcher.appendAlone(message);
     return this.batcher.append(message);
   }
 
