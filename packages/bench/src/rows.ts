@@ -154,7 +154,10 @@ export const rows: Row[] = [
       const w = get('ws')?.connect;
       return verdict(
         l.perSec >= 3000 && l.generatorCpu <= GENERATOR_CPU_LIMIT,
-        `${fmt(l.perSec)}/s (generator ${Math.round(l.generatorCpu * 100)}% of a core)` +
+        `${fmt(l.perSec)}/s (generator ${Math.round(l.generatorCpu * 100)}% of a core` +
+          (l.serverCpuMicros === undefined
+            ? ')'
+            : `, server ${fmt(l.serverCpuMicros)} µs CPU each)`) +
           (w ? `; ${times(l.perSec, w.perSec)} bare ws (${fmt(w.perSec)}/s)` : ''),
         l.generatorCpu > GENERATOR_CPU_LIMIT,
       );

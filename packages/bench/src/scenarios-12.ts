@@ -2,11 +2,13 @@
  * Scenarios added for issue 12: (h) a fixed rate on one node vs two, (e) connect + auth with
  * raw sockets (so the generator is not the limit), (i) 1,000,000 stored messages.
  */
+import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import Database from 'better-sqlite3';
 import type { BenchConfig } from './config.js';
 import { quiesce, runOpenLoop } from './load.js';
+import { processCpuMicros } from './proc.js';
 import type { LoadResult } from './load.js';
 import { getJson, postJson } from './letter-api.js';
 import type { Pairs } from './scenarios.js';
@@ -67,7 +69,8 @@ function rawHandshake(port: number, token: string, timeoutMs: number): Promise<S
     socket.write(
       `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
         `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n` +
-        `Sec-WebSocket-Key: ${Buffer.from(String(Math.random()).slice(0, 16)).toString('base64')}\r\n` +
+        // 16 random bytes: a shorter key (Math.random() can print fewer than 16 digits) gets a 400.
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
         `Authorization: Bearer ${token}\r\n\r\n`,
     );
   });
@@ -107,7 +110,9 @@ export async function measureRawConnect(
   };
   close((await run(20, 10)).sockets); // warm-up: JIT and lazy modules on both sides
   const cpu0 = process.cpuUsage();
+  const server0 = processCpuMicros(target.pid);
   const result = await run(config.connectCount, config.connectConcurrency);
+  const serverCpu = processCpuMicros(target.pid) - server0;
   const cpu = process.cpuUsage(cpu0);
   close(result.sockets);
   return {
@@ -117,6 +122,7 @@ export async function measureRawConnect(
     reasons: result.reasons,
     perSec: result.sockets.length / (result.elapsedMs / 1000),
     generatorCpu: (cpu.user + cpu.system) / 1000 / result.elapsedMs,
+    serverCpuMicros: serverCpu / Math.max(1, result.sockets.length),
   };
 }
 

@@ -28,6 +28,8 @@ export interface ConnectResult {
   reasons: string[];
   perSec: number;
   generatorCpu: number;
+  /** Server CPU (all its threads) per completed handshake, µs; raw-socket runs only. */
+  serverCpuMicros?: number;
 }
 
 export async function measureConnect(

@@ -8,7 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import proxyAddr from '@fastify/proxy-addr';
-import { authModeHeader, closeCodes, LetterError, limits } from '@letter/protocol';
+import { authModeHeader, limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
 import { ensurePrivateDir } from './util/key-file.js';
@@ -19,8 +19,8 @@ import { MemoryBus } from './bus/memory.js';
 import type { Config } from './config.js';
 import { ChatService } from './services/chat.js';
 import { FrameRouter } from './services/frames.js';
-import { HeldConnection } from './hub/held-connection.js';
-import { Hub, type Connection } from './hub/hub.js';
+import { Session, type SessionDeps } from './services/session.js';
+import { Hub } from './hub/hub.js';
 import { authRoutes } from './http/auth-routes.js';
 import type { RouteContext } from './http/context.js';
 import { conversationRoutes } from './http/conversation-routes.js';
@@ -42,7 +42,7 @@ import { RedisBus } from './bus/redis.js';
 import { openPostgresStore } from './store/postgres/open.js';
 import type { Store, UserRecord } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/worker-store.js';
-import { WebSocketTransport, type SocketHandler } from './transport/ws.js';
+import { WebSocketTransport } from './transport/ws.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { randomIds, type Ids } from './util/ids.js';
 import { answersWithin, untilReachable } from './util/until-reachable.js';
@@ -306,6 +306,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     typeof config.trustProxy === 'boolean'
       ? () => config.trustProxy === true
       : proxyAddr.compile(config.trustProxy);
+  const sessionDeps: SessionDeps = { hub, presence, router, log: app.log };
   const transport = new WebSocketTransport<AccessClaims & { user: Promise<UserRecord | null> }>({
     // The user for `ready` is fetched alongside the session check: one store round trip.
     authenticate: async (token) => {
@@ -330,7 +331,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
       const { code, message } = hostRefusal(host);
       return { error: { code, message } };
     },
-    onOpen: (connection, claims) => openSession(connection, claims.user),
+    onOpen: (connection, claims) => new Session(connection, sessionDeps).start(claims.user),
     clientAddress: (request) => proxyAddr(request, trusted),
     maxSocketsPerUser: config.maxSocketsPerUser,
     maxUnauthenticatedPerAddress: config.maxUnauthenticatedSocketsPerIp,
@@ -339,72 +340,6 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     authTimeoutMs: config.authTimeoutMs,
     log: app.log,
   });
-
-  /**
-   * Sends `ready` before anything else; frames that arrive meanwhile wait their turn (they
-   * count as in flight for the transport, so it stops reading beyond its limit).
-   */
-  function openSession(socket: Connection, user: Promise<UserRecord | null>): SocketHandler {
-    const connection = new HeldConnection(socket);
-    const replyJson = (json: string) => connection.sendDirect(Buffer.from(json));
-    const reply = (frame: object) => replyJson(JSON.stringify(frame));
-    const closed = new AbortController();
-    const frameContext = { connection, reply, replyJson, signal: closed.signal };
-    // Frames that came before `ready`, each with the resolve of its in-flight promise.
-    let queue: { text: string; done: () => void }[] | undefined = [];
-    let attached = false;
-    const flush = (run: boolean) => {
-      const waiting = queue ?? [];
-      queue = undefined;
-      for (const { text, done } of waiting) {
-        if (run) void router.handle(frameContext, text).then(done);
-        else done();
-      }
-    };
-    user
-      .then(
-        (user) => {
-          if (closed.signal.aborted) return flush(false);
-          if (!user) {
-            connection.close(4401, 'unknown user');
-            return flush(false);
-          }
-          reply({
-            type: 'ready',
-            user: { id: user.id, username: user.username, displayName: user.displayName },
-            sessionId: connection.sessionId,
-          });
-          hub.attach(connection);
-          presence.connect(connection.userId);
-          attached = true;
-          // In this same turn: a `sync` among them holds live events before any can arrive.
-          flush(true);
-        },
-        (error: unknown) => {
-          // The database is away (or worse): this socket ends, the sdk reconnects with backoff.
-          app.log.warn({ err: error }, 'opening a session failed');
-          if (error instanceof LetterError && error.code === 'unavailable')
-            connection.close(closeCodes.unavailable.code, 'try again later');
-          else connection.close(1011, 'internal error');
-          flush(false);
-        },
-      )
-      .catch((error: unknown) => app.log.error({ err: error }, 'opening a session failed'));
-    return {
-      onText(text: string) {
-        if (!queue) return router.handle(frameContext, text);
-        const waiting = queue;
-        return new Promise<void>((done) => waiting.push({ text, done }));
-      },
-      onClose() {
-        closed.abort();
-        flush(false);
-        if (!attached) return;
-        hub.detach(connection);
-        presence.disconnect(connection.userId);
-      },
-    };
-  }
 
   return {
     app,

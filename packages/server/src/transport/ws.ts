@@ -53,8 +53,15 @@ interface SocketState {
   paused: boolean;
 }
 
+/**
+ * Connection ids cross the bus (a delivery names the sender's socket, which gets an `ok`
+ * instead): unique on this node by a counter, across nodes by a random prefix drawn once.
+ */
+const idPrefix = randomBytes(9).toString('base64url');
+let idCount = 0;
+
 class WsConnection implements Connection {
-  readonly id = randomBytes(9).toString('base64url');
+  readonly id = idPrefix + (idCount++).toString(36);
 
   constructor(
     private readonly socket: WebSocket,
@@ -155,6 +162,8 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   private readonly unauthenticatedByAddress = new Map<string, number>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private accepting = true;
+  /** Tokens to check at the end of this turn (`authenticateSoon`). */
+  private toAuthenticate: (() => void)[] = [];
 
   constructor(private readonly deps: TransportDeps<C>) {
     this.wss = new WebSocketServer({
@@ -168,6 +177,7 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   /** Serves `GET /ws` upgrades on the HTTP server fastify listens with. */
   attach(server: Server): void {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', destroyOnError);
       this.onUpgrade(request, socket, head).catch((error: unknown) => {
         this.deps.log.warn({ err: error }, 'WebSocket upgrade failed');
         socket.destroy();
@@ -200,7 +210,6 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   }
 
   private async onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/ws') return refuse(socket, 404, 'Not Found');
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
@@ -211,43 +220,80 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
       return refuse(socket, 403, 'Forbidden');
     }
     const header = request.headers.authorization;
-    let claims: C | undefined;
-    let headerRejected = false;
-    let authenticated = () => {};
     if (header !== undefined) {
       const token = /^Bearer (.+)$/i.exec(header)?.[1];
       let unavailable = false;
-      claims = await this.deps.authenticate(token).catch((error: unknown) => {
+      const claims = await this.authenticateSoon(token).catch((error: unknown) => {
         unavailable = isUnavailable(error);
-        return undefined;
+        return null;
       });
       // The database is away: not the token's fault, so no 4401 (which would make the client
       // refresh its token, or give up): a 503 it retries with backoff.
       if (unavailable) return refuse(socket, 503, 'Service Unavailable');
-      headerRejected = !claims;
-    } else {
-      // Until its `auth` frame passes, a socket counts against its address, so one host cannot
-      // hold thousands of sockets that never authenticate (each lives 10 s, then 4408).
-      const address = this.deps.clientAddress(request);
-      const waiting = this.unauthenticatedByAddress.get(address) ?? 0;
-      if (waiting >= this.deps.maxUnauthenticatedPerAddress)
-        return refuse(socket, 429, 'Too Many Requests');
-      this.unauthenticatedByAddress.set(address, waiting + 1);
-      let counted = true;
-      authenticated = () => {
-        if (!counted) return;
-        counted = false;
-        const left = (this.unauthenticatedByAddress.get(address) ?? 1) - 1;
-        if (left > 0) this.unauthenticatedByAddress.set(address, left);
-        else this.unauthenticatedByAddress.delete(address);
-      };
-      // The raw socket closes however the upgrade ends, even when it never completes.
-      socket.once('close', authenticated);
+      return this.upgrade(request, socket, head, claims, noop);
     }
+    // Until its `auth` frame passes, a socket counts against its address, so one host cannot
+    // hold thousands of sockets that never authenticate (each lives 10 s, then 4408).
+    const address = this.deps.clientAddress(request);
+    const waiting = this.unauthenticatedByAddress.get(address) ?? 0;
+    if (waiting >= this.deps.maxUnauthenticatedPerAddress)
+      return refuse(socket, 429, 'Too Many Requests');
+    this.unauthenticatedByAddress.set(address, waiting + 1);
+    let counted = true;
+    const authenticated = () => {
+      if (!counted) return;
+      counted = false;
+      const left = (this.unauthenticatedByAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.unauthenticatedByAddress.set(address, left);
+      else this.unauthenticatedByAddress.delete(address);
+    };
+    // The raw socket closes however the upgrade ends, even when it never completes.
+    socket.once('close', authenticated);
+    this.upgrade(request, socket, head, undefined, authenticated);
+  }
+
+  /**
+   * Hands the socket to ws. `claims`: from the Authorization header (null: refused, closed with
+   * 4401 once upgraded), or undefined for a socket that authenticates with its first frame.
+   * Kept apart from `onUpgrade`, so that no socket's closures hold the request or its headers.
+   */
+  private upgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    claims: C | null | undefined,
+    authenticated: () => void,
+  ): void {
+    // ws listens for errors from here on (and the WebSocket after it).
+    socket.removeListener('error', destroyOnError);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      if (headerRejected) return closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
+      if (claims === null) return closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
       this.onSocket(ws, claims, authenticated);
     });
+  }
+
+  /**
+   * `deps.authenticate` at the end of this turn (setImmediate), together with every other
+   * handshake of the turn: their store look-ups then leave in one message to the store (one
+   * worker round trip, one read transaction on SQLite) instead of one each.
+   */
+  private authenticateSoon(token: string | undefined): Promise<C> {
+    return new Promise<C>((resolve, reject) => {
+      if (this.toAuthenticate.length === 0) setImmediate(() => this.authenticatePending());
+      this.toAuthenticate.push(() => {
+        try {
+          this.deps.authenticate(token).then(resolve, reject);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+  }
+
+  private authenticatePending(): void {
+    const pending = this.toAuthenticate;
+    this.toAuthenticate = [];
+    for (const run of pending) run();
   }
 
   private onSocket(ws: WebSocket, claims: C | undefined, authenticated: () => void): void {
@@ -308,7 +354,7 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     }
     let authenticating = false;
     // Frames a client pipelines behind its `auth` frame wait for the verdict, not the void.
-    const early: string[] = [];
+    let early: string[] | undefined;
     ws.on('pong', () => (state.alive = true));
     ws.on('message', (data, isBinary) => {
       if (ws.readyState !== 1) return; // closing: e.g. refused for too many sockets
@@ -316,7 +362,7 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
       const text = isBinary ? '' : data.toString();
       if (handler) return receive(text);
       if (authenticating) {
-        if (early.length < MAX_FRAMES_BEFORE_AUTH) early.push(text);
+        if ((early ??= []).length < MAX_FRAMES_BEFORE_AUTH) early.push(text);
         else closeSocket(ws, closeCodes.policy.code, 'too many frames before auth');
         return;
       }
@@ -328,7 +374,9 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
             if (ws.readyState !== 1) return;
             open(claims);
             if (!handler) return;
-            for (const text of early.splice(0)) receive(text);
+            const pipelined = early ?? [];
+            early = undefined;
+            for (const text of pipelined) receive(text);
           },
           (error: unknown) => {
             clearTimeout(authTimer);
@@ -366,7 +414,7 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     }
     const { type, token } = (frame ?? {}) as { type?: unknown; token?: unknown };
     if (type !== 'auth' || typeof token !== 'string') throw new LetterError('unauthorized');
-    return this.deps.authenticate(token);
+    return this.authenticateSoon(token);
   }
 
   /** Terminates sockets that did not answer the previous ping. */
@@ -382,6 +430,13 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
       ws.ping();
     }
   }
+}
+
+const noop = (): void => {};
+
+/** Until ws takes an upgrading socket over, an error (a reset) just ends it. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }
 
 function refuse(socket: Duplex, status: number, text: string, body?: object): void {
