@@ -231,6 +231,26 @@ describe('messages with files', () => {
     client.close();
   });
 
+  it('several files: one refused fails the message; Retry uploads only what is missing, in order', async () => {
+    const { client, server, direct, sent } = await world();
+    server.maxUploadBytes = 1000;
+    const { clientMsgId } = client.send(direct.id, 'album', { files: [pdf(), photo(), pdf()] });
+    await settle();
+    expect(client.getSnapshot().pending[direct.id]!.map((p) => [p.status, p.error])).toEqual([
+      ['failed', 'payload_too_large'],
+    ]);
+    // The first file went up before the second was refused; the third never started.
+    expect(server.files.size).toBe(1);
+    expect(sent()).toEqual([]);
+    server.maxUploadBytes = 10_000;
+    client.retrySend(clientMsgId);
+    await settle();
+    expect(server.files.size).toBe(3);
+    expect(sent()).toEqual([['album', ['paper.pdf', 'photo.png', 'paper.pdf']]]);
+    expect(client.getSnapshot().pending).toEqual({});
+    client.close();
+  });
+
   it('cancel during the upload aborts it, drops the message, and the next one goes', async () => {
     const { client, direct, sent } = await world({ XMLHttpRequest: FakeXhr });
     const { clientMsgId } = client.send(direct.id, 'never mind', { files: [photo()] });

@@ -200,7 +200,7 @@ export function Messenger({ me }: { me: User }) {
             onTyping={() => port.typing(conversation.id)}
             onSeen={onSeen}
             onRetry={(key) => port.retry(conversation.id, key)}
-            onSendFile={(caption, file) => port.send(conversation.id, caption, null, [file])}
+            onSendFiles={(caption, files) => port.send(conversation.id, caption, null, files)}
             onDiscard={(key) => port.discard(conversation.id, key)}
             onBack={() => select(null)}
             draft={drafts.get(conversation.id)}

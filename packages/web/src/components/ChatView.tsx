@@ -26,8 +26,8 @@ export interface ChatViewProps {
   onTyping?: (() => void) | undefined;
   onSeen?: ((seq: number) => void) | undefined;
   onRetry?: ((key: string) => void) | undefined;
-  /** Sends one file (a photo, a document, a voice note) as a message with its caption. */
-  onSendFile?: ((caption: string, file: File) => void) | undefined;
+  /** Sends files (photos, documents, a voice note) as one message with the caption as its text. */
+  onSendFiles?: ((caption: string, files: readonly File[]) => void) | undefined;
   /** Drops an unsent message: cancels its upload. */
   onDiscard?: ((key: string) => void) | undefined;
   onBack: () => void;
@@ -53,7 +53,7 @@ export function ChatView(props: ChatViewProps) {
   const names = useFormerMembers(conversation, messages, props.lookupUser);
   const files = useChatAttachments({
     messages,
-    onSendFile: props.onSendFile,
+    onSendFiles: props.onSendFiles,
     onCancelUpload: props.onDiscard,
   });
 

@@ -11,15 +11,15 @@ export interface TrayItem {
 
 export interface AttachmentTrayProps {
   items: readonly TrayItem[];
-  /** Each file goes as its own message with its caption, in this order. */
-  onSend: (items: readonly { file: File; caption: string }[]) => void;
+  /** All the files go as one message, in this order, with the caption as its text. */
+  onSend: (caption: string, files: readonly File[]) => void;
   onRemove: (id: number) => void;
   onCancel: () => void;
   /** The paperclip, to add more files. */
   addButton: React.ReactNode;
 }
 
-/** The files chosen, dropped or pasted, each with a caption, before they are sent. */
+/** The files chosen, dropped or pasted, and one caption for them all, before they are sent. */
 export function AttachmentTray({
   items,
   onSend,
@@ -27,12 +27,15 @@ export function AttachmentTray({
   onCancel,
   addButton,
 }: AttachmentTrayProps) {
-  const [captions, setCaptions] = useState<Record<number, string>>({});
-  const firstInput = useRef<HTMLInputElement>(null);
-  useEffect(() => firstInput.current?.focus(), []);
+  const [caption, setCaption] = useState('');
+  const captionInput = useRef<HTMLInputElement>(null);
+  useEffect(() => captionInput.current?.focus(), []);
 
   function send() {
-    onSend(items.map(({ id, file }) => ({ file, caption: (captions[id] ?? '').trim() })));
+    onSend(
+      caption.trim(),
+      items.map(({ file }) => file),
+    );
   }
 
   return (
@@ -55,29 +58,13 @@ export function AttachmentTray({
         </button>
       </div>
       <ul className="tray-items">
-        {items.map(({ id, file }, index) => (
+        {items.map(({ id, file }) => (
           <li key={id} className="tray-item">
             <TrayPreview file={file} />
             <span className="tray-item-meta">
               <span className="tray-item-name">{file.name}</span>
               <span className="tray-item-size">{formatSize(file.size)}</span>
             </span>
-            <input
-              ref={index === 0 ? firstInput : undefined}
-              className="tray-caption"
-              type="text"
-              placeholder="Add a caption"
-              aria-label={`Caption for ${file.name}`}
-              maxLength={4000}
-              value={captions[id] ?? ''}
-              onChange={(e) => setCaptions((c) => ({ ...c, [id]: e.target.value }))}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter' && !e.nativeEvent.isComposing) {
-                  e.preventDefault();
-                  send();
-                }
-              }}
-            />
             <button
               type="button"
               className="icon-button"
@@ -91,6 +78,22 @@ export function AttachmentTray({
           </li>
         ))}
       </ul>
+      <input
+        ref={captionInput}
+        className="tray-caption"
+        type="text"
+        placeholder="Add a caption"
+        aria-label="Caption"
+        maxLength={4000}
+        value={caption}
+        onChange={(e) => setCaption(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.nativeEvent.isComposing) {
+            e.preventDefault();
+            send();
+          }
+        }}
+      />
       <div className="tray-actions">
         {addButton}
         <button type="button" className="primary-button" onClick={send}>

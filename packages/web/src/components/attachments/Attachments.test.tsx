@@ -56,7 +56,7 @@ function renderChat(overrides: Partial<ChatViewProps> = {}) {
     onLoadOlder: vi.fn(),
     onSend: vi.fn(),
     onBack: vi.fn(),
-    onSendFile: vi.fn(),
+    onSendFiles: vi.fn(),
     onDiscard: vi.fn(),
     ...overrides,
   };
@@ -127,7 +127,7 @@ describe('attachments in bubbles', () => {
 });
 
 describe('attachments in the chat', () => {
-  it('pasted files open the tray; each goes with its own caption, in order', async () => {
+  it('pasted files open the tray and go as one message, in order, with the caption', async () => {
     const props = renderChat();
     const input = screen.getByRole('textbox', { name: 'Message' });
     const one = new File(['a'], 'one.png', { type: 'image/png' });
@@ -135,10 +135,9 @@ describe('attachments in the chat', () => {
     fireEvent.paste(input, { clipboardData: { files: [one, two], types: ['Files'] } });
     const tray = screen.getByRole('region', { name: 'Files to send' });
     expect(within(tray).getByRole('heading', { name: 'Send 2 files' })).toBeTruthy();
-    await userEvent.type(screen.getByRole('textbox', { name: 'Caption for one.png' }), 'First');
+    await userEvent.type(within(tray).getByRole('textbox', { name: 'Caption' }), ' Both ');
     await userEvent.click(within(tray).getByRole('button', { name: 'Send' }));
-    expect(props.onSendFile).toHaveBeenNthCalledWith(1, 'First', one);
-    expect(props.onSendFile).toHaveBeenNthCalledWith(2, '', two);
+    expect(props.onSendFiles).toHaveBeenCalledExactlyOnceWith('Both', [one, two]);
     expect(screen.queryByRole('region', { name: 'Files to send' })).toBeNull();
     expect(screen.getByRole('textbox', { name: 'Message' })).toBeTruthy();
   });
@@ -154,13 +153,59 @@ describe('attachments in the chat', () => {
     fireEvent.drop(chat, { dataTransfer });
     expect(screen.queryByText('Drop files to send them')).toBeNull();
     await userEvent.click(screen.getByRole('button', { name: 'Remove extra.txt' }));
-    await userEvent.type(screen.getByRole('textbox', { name: 'Caption for paper.pdf' }), '{Enter}');
-    expect(props.onSendFile).toHaveBeenCalledExactlyOnceWith('', doc);
+    await userEvent.type(screen.getByRole('textbox', { name: 'Caption' }), '{Enter}');
+    expect(props.onSendFiles).toHaveBeenCalledExactlyOnceWith('', [doc]);
 
     fireEvent.drop(chat, { dataTransfer });
     await userEvent.keyboard('{Escape}');
     expect(screen.queryByRole('region', { name: 'Files to send' })).toBeNull();
-    expect(props.onSendFile).toHaveBeenCalledTimes(1);
+    expect(props.onSendFiles).toHaveBeenCalledTimes(1);
+  });
+
+  it('more than 10 files: the tray keeps the first 10 (one message) and says so', async () => {
+    const props = renderChat();
+    const files = Array.from({ length: 12 }, (_, i) => new File([`${i}`], `f${i}.txt`));
+    fireEvent.paste(screen.getByRole('textbox', { name: 'Message' }), {
+      clipboardData: { files, types: ['Files'] },
+    });
+    expect(screen.getByRole('heading', { name: 'Send 10 files' })).toBeTruthy();
+    expect(screen.getByRole('alert').textContent).toMatch(/At most 10 files/);
+    await userEvent.click(
+      within(screen.getByRole('region', { name: 'Files to send' })).getByRole('button', {
+        name: 'Send',
+      }),
+    );
+    expect(props.onSendFiles).toHaveBeenCalledExactlyOnceWith('', files.slice(0, 10));
+  });
+
+  it('the photos of one message are an album; the lightbox walks them one by one', async () => {
+    const second = photo({ key: 'f7', name: 'dunes.jpg', url: '/api/files/f7?sig=z' });
+    const third = photo({ key: 'f8', name: 'pier.jpg', url: '/api/files/f8?sig=w' });
+    renderChat({
+      messages: [
+        chatMessage(1, bob.id, 'holiday', at, { attachments: [photo(), pdf, second, third] }),
+      ],
+    });
+    const album = screen.getByRole('group', { name: '3 photos' });
+    expect(
+      within(album)
+        .getAllByRole('button')
+        .map((b) => b.getAttribute('aria-label')),
+    ).toEqual(['Open photo beach.jpg', 'Open photo dunes.jpg', 'Open photo pier.jpg']);
+    // The file keeps its place after the album.
+    const bubble = album.parentElement!;
+    expect(bubble.children[0]).toBe(album);
+    expect(within(bubble.children[1] as HTMLElement).getByText('paper.pdf')).toBeTruthy();
+    await userEvent.click(within(album).getByRole('button', { name: 'Open photo dunes.jpg' }));
+    expect(screen.getByRole('dialog', { name: 'Photo 2 of 3: dunes.jpg' })).toBeTruthy();
+    await userEvent.keyboard('{ArrowRight}');
+    expect(screen.getByRole('dialog', { name: 'Photo 3 of 3: pier.jpg' })).toBeTruthy();
+  });
+
+  it('one photo is no album', () => {
+    render(<BubbleAttachments attachments={[photo(), pdf]} messageKey="k" />);
+    expect(screen.queryByRole('group')).toBeNull();
+    expect(screen.getByRole('img', { name: 'beach.jpg' })).toBeTruthy();
   });
 
   it('a photo opens in a lightbox that walks the chat photos and downloads', async () => {

@@ -40,18 +40,34 @@ export function BubbleAttachments({
   const total = attachments.reduce((sum, a) => sum + a.size, 0);
   const done = attachments.reduce((sum, a) => sum + a.size * (a.progress ?? 1), 0);
   const percent = total === 0 ? 100 : Math.round((done / total) * 100);
+  // Two photos or more are an album: a grid of square tiles where the first photo was, the
+  // other files after it in their order. The lightbox walks them one by one.
+  const images = attachments.filter((a) => attachmentKind(a) === 'image');
+  const album = images.length >= 2;
+  const photo = (attachment: ChatAttachment) => (
+    <ImageAttachment
+      key={attachment.key}
+      attachment={attachment}
+      onOpen={attachment.url && media ? () => media.openImage(attachment.key) : undefined}
+    />
+  );
   return (
     <div className="attachments">
       {attachments.map((attachment) => {
         switch (attachmentKind(attachment)) {
           case 'image':
-            return (
-              <ImageAttachment
-                key={attachment.key}
-                attachment={attachment}
-                onOpen={attachment.url && media ? () => media.openImage(attachment.key) : undefined}
-              />
-            );
+            if (!album) return photo(attachment);
+            return attachment === images[0] ? (
+              <div
+                key="album"
+                className="attachment-album"
+                data-count={Math.min(images.length, 4)}
+                role="group"
+                aria-label={`${images.length} photos`}
+              >
+                {images.map(photo)}
+              </div>
+            ) : null;
           case 'voice':
           case 'audio':
             return <VoiceNotePlayer key={attachment.key} attachment={attachment} />;

@@ -11,8 +11,11 @@ import { VoiceRecorder } from './VoiceRecorder';
 
 export interface ChatAttachmentsOptions {
   messages: readonly ChatMessage[];
-  /** Sends one file as a message with its caption; absent: the chat takes no files. */
-  onSendFile?: ((caption: string, file: File) => void) | undefined;
+  /**
+   * Sends files (at most 10, the server's limit per message) as one message with the caption as
+   * its text; absent: the chat takes no files.
+   */
+  onSendFiles?: ((caption: string, files: readonly File[]) => void) | undefined;
   /** Drops an unsent message (its upload stops). */
   onCancelUpload?: ((messageKey: string) => void) | undefined;
 }
@@ -37,12 +40,12 @@ export interface ChatAttachments {
   overlay: ReactNode;
 }
 
-/** At most this many files in the tray at once. */
+/** At most this many files in the tray at once: they go as one message (limits.maxAttachments). */
 const TRAY_MAX = 10;
 
 /** Everything about files in one chat: the tray, drag and drop, paste, voice notes, the lightbox. */
 export function useChatAttachments(options: ChatAttachmentsOptions): ChatAttachments {
-  const { messages, onSendFile, onCancelUpload } = options;
+  const { messages, onSendFiles, onCancelUpload } = options;
   const [items, setItems] = useState<TrayItem[]>([]);
   const [recording, setRecording] = useState(false);
   const [dragDepth, setDragDepth] = useState(0);
@@ -63,7 +66,7 @@ export function useChatAttachments(options: ChatAttachmentsOptions): ChatAttachm
   );
 
   const addFiles = (files: readonly File[]) => {
-    if (!onSendFile || files.length === 0) return;
+    if (!onSendFiles || files.length === 0) return;
     setError(null);
     setItems((current) => {
       const next = [...current, ...files.map((file) => ({ id: nextId.current++, file }))];
@@ -75,28 +78,28 @@ export function useChatAttachments(options: ChatAttachmentsOptions): ChatAttachm
   const hasFiles = (e: DragEvent) => e.dataTransfer.types.includes('Files');
   const dropProps: ChatAttachments['dropProps'] = {
     onDragEnter: (e) => {
-      if (!onSendFile || !hasFiles(e)) return;
+      if (!onSendFiles || !hasFiles(e)) return;
       e.preventDefault();
       setDragDepth((d) => d + 1);
     },
     onDragOver: (e) => {
-      if (!onSendFile || !hasFiles(e)) return;
+      if (!onSendFiles || !hasFiles(e)) return;
       e.preventDefault();
       e.dataTransfer.dropEffect = 'copy';
     },
     onDragLeave: (e) => {
-      if (!onSendFile || !hasFiles(e)) return;
+      if (!onSendFiles || !hasFiles(e)) return;
       setDragDepth((d) => Math.max(0, d - 1));
     },
     onDrop: (e) => {
-      if (!onSendFile || !hasFiles(e)) return;
+      if (!onSendFiles || !hasFiles(e)) return;
       e.preventDefault();
       setDragDepth(0);
       addFiles([...e.dataTransfer.files]);
     },
   };
 
-  const attachButton = onSendFile && (
+  const attachButton = onSendFiles && (
     <>
       <button
         type="button"
@@ -128,7 +131,7 @@ export function useChatAttachments(options: ChatAttachmentsOptions): ChatAttachm
     </>
   );
 
-  const micButton = onSendFile && (
+  const micButton = onSendFiles && (
     <button
       type="button"
       className="icon-button mic-button"
@@ -150,7 +153,7 @@ export function useChatAttachments(options: ChatAttachmentsOptions): ChatAttachm
   );
 
   let panel: ReactNode = null;
-  if (onSendFile && recording) {
+  if (onSendFiles && recording) {
     panel = (
       <VoiceRecorder
         onCancel={() => setRecording(false)}
@@ -160,20 +163,20 @@ export function useChatAttachments(options: ChatAttachmentsOptions): ChatAttachm
         }}
         onSend={(file) => {
           setRecording(false);
-          onSendFile('', file);
+          onSendFiles('', [file]);
         }}
       />
     );
-  } else if (onSendFile && items.length > 0) {
+  } else if (onSendFiles && items.length > 0) {
     panel = (
       <AttachmentTray
         items={items}
         addButton={attachButton}
         onRemove={(id) => setItems((current) => current.filter((i) => i.id !== id))}
         onCancel={() => setItems([])}
-        onSend={(chosen) => {
+        onSend={(caption, files) => {
           setItems([]);
-          for (const { file, caption } of chosen) onSendFile(caption, file);
+          onSendFiles(caption, files);
         }}
       />
     );
