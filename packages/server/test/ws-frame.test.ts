@@ -4,8 +4,14 @@
  * exactly the payload, and back to back as a corked write sends them.
  */
 import { describe, expect, it } from 'vitest';
-import { Receiver } from 'ws';
+import { createRequire } from 'node:module';
+import type { Writable } from 'node:stream';
 import { textFrame } from '../src/transport/ws.js';
+
+/** ws's frame parser: exported by ws at run time, absent from @types/ws. */
+const { Receiver } = createRequire(import.meta.url)('ws') as {
+  Receiver: new (options: { isServer: boolean; maxPayload: number }) => Writable;
+};
 
 function decode(bytes: Buffer): Promise<string[]> {
   return new Promise((resolve, reject) => {
