@@ -44,6 +44,8 @@ const ANSWERED = Symbol('answered');
 const DONE = Promise.resolve();
 
 type SendFrame = Extract<ClientFrame, { type: 'send' }>;
+/** Every frame but `send`, which `handle` gives to `send` directly. */
+type OtherFrame = Exclude<ClientFrame, SendFrame>;
 
 /**
  * A socket refused with `rate_limited` more than this many times, less one per second since
@@ -165,7 +167,7 @@ export class FrameRouter {
 
   private async other(
     context: FrameContext,
-    frame: ClientFrame,
+    frame: OtherFrame,
     id: string | number | undefined,
   ): Promise<void> {
     try {
@@ -179,13 +181,11 @@ export class FrameRouter {
   /** The `ok` payload, or ANSWERED when the case replied itself. */
   private async dispatch(
     context: FrameContext,
-    frame: ClientFrame,
+    frame: OtherFrame,
     id: string | number | undefined,
   ): Promise<object | undefined | typeof ANSWERED> {
     const { userId } = context.connection;
     switch (frame.type) {
-      case 'send':
-        return this.send(context, frame, id).then(() => ANSWERED);
       case 'typing':
         await this.chat.typing(userId, frame.conversationId);
         // Typing has no answer unless the client asked for one with an id.
