@@ -68,6 +68,12 @@ export interface Config {
   };
   /** SQLite only: how long a batch may wait for company under sustained load (0: never). */
   sqliteCommitDelayMs: number;
+  /**
+   * SQLite only: where WAL checkpoints run. `thread` (default): a checkpointer thread with its
+   * own connection, never inside a commit; `inline`: SQLite's automatic checkpoints in the
+   * commit that fills the log (the behaviour before; for comparison).
+   */
+  sqliteCheckpoints?: 'thread' | 'inline';
   /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */
   database: {
     poolSize: number;
@@ -143,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uploadIdleMs: int('LETTER_UPLOAD_IDLE_TIMEOUT_MS', 30_000),
     },
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
+    sqliteCheckpoints: checkpoints(env.LETTER_SQLITE_CHECKPOINTS),
     database: {
       poolSize: int('LETTER_PG_POOL_SIZE', 10),
       connectTimeoutMs: int('LETTER_PG_CONNECT_TIMEOUT_MS', 5000),
@@ -174,4 +181,10 @@ function parseTrustProxy(raw: string | undefined): string[] | boolean {
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
+}
+
+function checkpoints(value: string | undefined): 'thread' | 'inline' {
+  if (value === undefined || value === '' || value === 'thread') return 'thread';
+  if (value === 'inline') return 'inline';
+  throw new Error('LETTER_SQLITE_CHECKPOINTS must be thread or inline');
 }

@@ -432,6 +432,7 @@ async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise
   return openSqliteStore({
     file: join(config.dataDir, 'letter.db'),
     commitDelayMs: config.sqliteCommitDelayMs,
+    checkpoints: config.sqliteCheckpoints,
   });
 }
 

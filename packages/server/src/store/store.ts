@@ -601,6 +601,8 @@ export interface StoreStats {
   writes: number;
   /** The largest write batch. */
   maxBatch: number;
+  /** SQLite: the checkpointer thread's work (sqlite/checkpoints.ts); absent for `:memory:`. */
+  checkpoints?: { runs: number; finished: number; maxLog: number; fallback: boolean };
 }
 
 export type { Role, SystemEvent };

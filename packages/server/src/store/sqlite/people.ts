@@ -38,7 +38,8 @@ export function openDatabase(file: string, options: SqliteOptions = {}): Db {
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
     db.pragma('temp_store = MEMORY');
-    // Automatic checkpoints stay on: they run on this (worker) thread after a commit.
+    // Automatic checkpoints stay on here; the worker turns them off for its writer connection
+    // and checkpoints on a thread of its own instead (sqlite/checkpoints.ts).
     return db;
   } catch (error) {
     db.close();

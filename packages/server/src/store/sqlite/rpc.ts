@@ -15,6 +15,8 @@ export interface WorkerOptions {
   busyTimeoutMs?: number | undefined;
   /** Longest a batch may wait for company under sustained load (see sqlite/worker.ts). */
   commitDelayMs?: number | undefined;
+  /** Where WAL checkpoints run: a thread of their own (default) or inline, in commits. */
+  checkpoints?: 'thread' | 'inline' | undefined;
   /** Caps the database at this many pages: past it, writes fail as on a full disk (tests). */
   maxPageCount?: number | undefined;
 }

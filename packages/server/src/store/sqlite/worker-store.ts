@@ -35,6 +35,8 @@ export interface SqliteStoreOptions {
    * (default `DEFAULT_COMMIT_DELAY_MS`, 2 ms; 0 commits as soon as the previous commit is done). See sqlite/worker.ts.
    */
   commitDelayMs?: number;
+  /** Where WAL checkpoints run (default `thread`; see sqlite/checkpointer.ts). */
+  checkpoints?: 'thread' | 'inline';
   /**
    * Caps the database file at this many pages (SQLite's max_page_count): past it, a batch fails
    * as on a full disk. Lets a test run out of space without filling a disk.
@@ -72,6 +74,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     file: options.file,
     busyTimeoutMs: options.busyTimeoutMs,
     commitDelayMs: options.commitDelayMs,
+    checkpoints: options.checkpoints,
     maxPageCount: options.maxPageCount,
   };
   const worker = new Worker(script, { workerData });

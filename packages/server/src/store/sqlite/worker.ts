@@ -17,6 +17,7 @@ import type { AppendResult, StoreStats } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
+import { Checkpoints } from './checkpoints.js';
 import {
   DEFAULT_COMMIT_DELAY_MS,
   isReadOnly,
@@ -70,6 +71,11 @@ store.db.transaction(() => store.indexPending())();
 // (flushWrites) before any other call and before COMMIT, and forgets it after a rollback.
 store.appends.keep = true;
 store.appends.defer = true;
+// Checkpoints run on a thread of their own (sqlite/checkpointer.ts), never inside a commit.
+const checkpoints =
+  options.checkpoints !== 'inline' && store.db.pragma('journal_mode', { simple: true }) === 'wal'
+    ? new Checkpoints(store.db, options.file)
+    : null;
 
 const stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
 let queue: Call[] = [];
@@ -97,12 +103,19 @@ port.on('message', (message: ToWorker) => {
     flush();
     catchUpIndex();
     clearTimeout(indexTimer);
-    store.close();
-    post({ type: 'closed', stats: { ...stats } });
-    port.close();
+    // The writer's connection closes last, so it checkpoints the whole log and removes it.
+    void (checkpoints?.close() ?? Promise.resolve()).then(() => {
+      store.close();
+      post({ type: 'closed', stats: snapshot() });
+      port.close();
+    });
   }
 });
 post({ type: 'ready' });
+
+function snapshot(): StoreStats {
+  return checkpoints ? { ...stats, checkpoints: { ...checkpoints.stats } } : { ...stats };
+}
 
 /** The recent arrival count before `count` new calls, which it then adds. */
 function arrivalsBefore(count: number): number {
@@ -143,7 +156,7 @@ function flush(): void {
     queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
     const replies = readsOnly(batch) ? runReads(batch) : runBatch(batch);
     stats.requests += batch.length;
-    post({ type: 'replies', replies, stats: { ...stats } });
+    post({ type: 'replies', replies, stats: snapshot() });
   }
   scheduleIndex();
 }
@@ -175,6 +188,7 @@ function catchUpIndex(): void {
     db.exec('BEGIN IMMEDIATE');
     store.indexPending();
     db.exec('COMMIT');
+    checkpoints?.wrote();
     unindexedRows = 0;
   } catch {
     // The rows are committed and stay findable by catching up (SqliteStore.deferSearchIndex):
@@ -292,6 +306,7 @@ function runBatch(batch: Call[]): Reply[] {
   try {
     store.flushWrites();
     db.exec('COMMIT');
+    if (writes > 0) checkpoints?.wrote();
     unindexedRows = batchUnindexed;
     stats.transactions += 1;
     stats.writes += writes;
