@@ -74,6 +74,12 @@ export interface Config {
    * commit that fills the log (the behaviour before; for comparison).
    */
   sqliteCheckpoints?: 'thread' | 'inline';
+  /**
+   * SQLite only: who waits for the WAL's fsync. `pipelined` (default): the main thread, while the
+   * worker runs the next batch; `commit`: the worker, inside COMMIT (synchronous=FULL; the
+   * behaviour before, for comparison). Either way no reply leaves before its data is on disk.
+   */
+  sqliteSync?: 'pipelined' | 'commit';
   /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */
   database: {
     poolSize: number;
@@ -149,7 +155,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uploadIdleMs: int('LETTER_UPLOAD_IDLE_TIMEOUT_MS', 30_000),
     },
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
-    sqliteCheckpoints: checkpoints(env.LETTER_SQLITE_CHECKPOINTS),
+    sqliteCheckpoints: oneOf('LETTER_SQLITE_CHECKPOINTS', env.LETTER_SQLITE_CHECKPOINTS, [
+      'thread',
+      'inline',
+    ] as const),
+    sqliteSync: oneOf('LETTER_SQLITE_SYNC', env.LETTER_SQLITE_SYNC, [
+      'pipelined',
+      'commit',
+    ] as const),
     database: {
       poolSize: int('LETTER_PG_POOL_SIZE', 10),
       connectTimeoutMs: int('LETTER_PG_CONNECT_TIMEOUT_MS', 5000),
@@ -183,8 +196,13 @@ function parseTrustProxy(raw: string | undefined): string[] | boolean {
     .filter(Boolean);
 }
 
-function checkpoints(value: string | undefined): 'thread' | 'inline' {
-  if (value === undefined || value === '' || value === 'thread') return 'thread';
-  if (value === 'inline') return 'inline';
-  throw new Error('LETTER_SQLITE_CHECKPOINTS must be thread or inline');
+/** An option with a few values; the first is the default. */
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  values: readonly [T, ...T[]],
+): T {
+  if (value === undefined || value === '') return values[0];
+  if ((values as readonly string[]).includes(value)) return value as T;
+  throw new Error(`${name} must be one of ${values.join(', ')}`);
 }

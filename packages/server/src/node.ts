@@ -433,6 +433,7 @@ async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise
     file: join(config.dataDir, 'letter.db'),
     commitDelayMs: config.sqliteCommitDelayMs,
     checkpoints: config.sqliteCheckpoints,
+    sync: config.sqliteSync,
   });
 }
 

@@ -15,6 +15,12 @@ export interface WorkerOptions {
   busyTimeoutMs?: number | undefined;
   /** Longest a batch may wait for company under sustained load (see sqlite/worker.ts). */
   commitDelayMs?: number | undefined;
+  /**
+   * `pipelined` (default): commits with synchronous=NORMAL and the main thread fsyncs the WAL
+   * before releasing replies (sqlite/wal-sync.ts); `commit`: synchronous=FULL, the fsync inside
+   * COMMIT on the worker's thread (the behaviour before).
+   */
+  sync?: 'pipelined' | 'commit' | undefined;
   /** Where WAL checkpoints run: a thread of their own (default) or inline, in commits. */
   checkpoints?: 'thread' | 'inline' | undefined;
   /** Caps the database at this many pages: past it, writes fail as on a full disk (tests). */
@@ -57,7 +63,8 @@ export function toAppendReply({ message, ...rest }: AppendResult): AppendReply {
 }
 
 export type FromWorker =
-  | { type: 'ready' }
-  /** One message per committed batch, sent after COMMIT returned. */
-  | { type: 'replies'; replies: Reply[]; stats: StoreStats }
+  /** `walFile`: the WAL the main thread must fsync before releasing a write's replies, or null. */
+  | { type: 'ready'; walFile: string | null }
+  /** One message per committed batch, sent after COMMIT returned; `wrote`: a write transaction. */
+  | { type: 'replies'; replies: Reply[]; wrote: boolean; stats: StoreStats }
   | { type: 'closed'; stats: StoreStats };

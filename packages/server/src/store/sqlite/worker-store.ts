@@ -15,11 +15,13 @@ import {
   type AppendReply,
   type Call,
   type FromWorker,
+  type Reply,
   type SerializedError,
   type ToWorker,
   type WorkerOptions,
 } from './rpc.js';
 import type { StoreMethod } from './sqlite-store.js';
+import { WalSync, walFileSync, type SyncFn } from './wal-sync.js';
 
 export interface SqliteStoreHandle extends Store {
   stats(): StoreStats;
@@ -35,6 +37,10 @@ export interface SqliteStoreOptions {
    * (default `DEFAULT_COMMIT_DELAY_MS`, 2 ms; 0 commits as soon as the previous commit is done). See sqlite/worker.ts.
    */
   commitDelayMs?: number;
+  /** Where the WAL is fsynced (default `pipelined`; see sqlite/wal-sync.ts). */
+  sync?: 'pipelined' | 'commit';
+  /** Tests: replaces the `fdatasync` of the WAL in `pipelined` mode. */
+  syncWal?: SyncFn;
   /** Where WAL checkpoints run (default `thread`; see sqlite/checkpointer.ts). */
   checkpoints?: 'thread' | 'inline';
   /**
@@ -74,6 +80,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     file: options.file,
     busyTimeoutMs: options.busyTimeoutMs,
     commitDelayMs: options.commitDelayMs,
+    sync: options.sync,
     checkpoints: options.checkpoints,
     maxPageCount: options.maxPageCount,
   };
@@ -85,6 +92,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   let unusable: Error | null = null;
   let closing: Promise<void> | null = null;
   let onClosed: (() => void) | null = null;
+  /** Replies wait here for the WAL's fsync (sqlite/wal-sync.ts); null when commits sync it. */
+  let walSync: WalSync<Reply[]> | null = null;
+  let walFile: ReturnType<typeof walFileSync> | null = null;
 
   const fail = (error: Error): void => {
     unusable ??= error;
@@ -100,7 +110,12 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
       else resolve();
     };
     const onMessage = (message: FromWorker): void => {
-      if (message.type === 'ready') settle(null);
+      if (message.type !== 'ready') return;
+      if (message.walFile !== null) {
+        walFile = walFileSync(message.walFile);
+        walSync = new WalSync(options.syncWal ?? walFile.sync);
+      }
+      settle(null);
     };
     const onError = (error: Error): void => settle(error);
     const onExit = (code: number): void =>
@@ -108,20 +123,28 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);
   });
 
+  /** Answers a batch's calls; all fail with `unavailable` when the WAL could not be synced. */
+  const answer = (replies: Reply[], syncError: Error | null): void => {
+    for (const reply of replies) {
+      const request = pending.get(reply.id);
+      if (!request) continue;
+      pending.delete(reply.id);
+      if (syncError) request.reject(unsynced(syncError));
+      else if ('error' in reply) request.reject(rebuildError(reply.error));
+      else if (request.method === 'appendMessage') {
+        request.resolve(fromAppendReply(reply.value as AppendReply));
+      } else request.resolve(reply.value);
+    }
+    // Hold the process open only while answers are owed, so a forgotten close never hangs it.
+    if (pending.size === 0) worker.unref();
+  };
+
   worker.on('message', (message: FromWorker) => {
     if (message.type === 'replies') {
       stats = message.stats;
-      for (const reply of message.replies) {
-        const request = pending.get(reply.id);
-        if (!request) continue;
-        pending.delete(reply.id);
-        if ('error' in reply) request.reject(rebuildError(reply.error));
-        else if (request.method === 'appendMessage') {
-          request.resolve(fromAppendReply(reply.value as AppendReply));
-        } else request.resolve(reply.value);
-      }
-      // Hold the process open only while answers are owed, so a forgotten close never hangs it.
-      if (pending.size === 0) worker.unref();
+      const { replies, wrote } = message;
+      if (walSync === null) answer(replies, null);
+      else walSync.arrived({ wrote, batch: replies, settle: (error) => answer(replies, error) });
     } else if (message.type === 'closed') {
       stats = message.stats;
       onClosed?.();
@@ -168,6 +191,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
       const message: ToWorker = { type: 'close' };
       worker.postMessage(message);
       await closed;
+      await walSync?.idle();
+      walFile?.close();
       await worker.terminate();
     })();
     return closing;
@@ -184,6 +209,15 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
 function fromAppendReply({ json, created, members }: AppendReply): AppendResult {
   const message = withMessageJson(JSON.parse(json) as Message, json);
   return members === undefined ? { message, created } : { message, created, members };
+}
+
+/** The WAL's fsync failed: nothing in the batch may count as saved. */
+function unsynced(error: Error): LetterError {
+  const code = (error as { code?: unknown }).code;
+  return new LetterError(
+    'unavailable',
+    `The database could not be synced to disk (${typeof code === 'string' ? code : error.message}); nothing was saved.`,
+  );
 }
 
 /** Errors cross the thread boundary as data; LetterErrors come back with their code. */

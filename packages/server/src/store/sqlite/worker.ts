@@ -2,7 +2,9 @@
  * Worker-thread host of the SQLite store, doing group commit: every request that arrives while
  * the previous batch was committing runs in the next batch, one `BEGIN IMMEDIATE … COMMIT`, each
  * request in its own savepoint so a failing one undoes only itself. Replies go out only after
- * COMMIT returned, so an answer always means "durable". One fsync thus covers a whole burst.
+ * COMMIT returned, and leave the store only once the WAL is fsynced: inside COMMIT
+ * (`sync: 'commit'`), or by the main thread before it releases them (sqlite/wal-sync.ts, the
+ * default), so an answer always means "durable". One fsync thus covers a whole burst.
  *
  * A commit costs ~250 µs of CPU (WAL write and fsync) whatever its size, so at a steady 5,000
  * requests/s, committing each as it comes spends most of a core on commits. Like PostgreSQL's
@@ -111,7 +113,12 @@ port.on('message', (message: ToWorker) => {
     });
   }
 });
-post({ type: 'ready' });
+// With the WAL fsynced by the main thread before it releases replies (sqlite/wal-sync.ts),
+// commits need not sync it themselves: NORMAL still syncs around every checkpoint.
+const pipelined =
+  options.sync !== 'commit' && store.db.pragma('journal_mode', { simple: true }) === 'wal';
+if (pipelined) store.db.pragma('synchronous = NORMAL');
+post({ type: 'ready', walFile: pipelined ? `${options.file}-wal` : null });
 
 function snapshot(): StoreStats {
   return checkpoints ? { ...stats, checkpoints: { ...checkpoints.stats } } : { ...stats };
@@ -154,9 +161,10 @@ function flush(): void {
   while (queue.length > 0) {
     const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
     queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
-    const replies = readsOnly(batch) ? runReads(batch) : runBatch(batch);
+    const reads = readsOnly(batch);
+    const replies = reads ? runReads(batch) : runBatch(batch);
     stats.requests += batch.length;
-    post({ type: 'replies', replies, stats: snapshot() });
+    post({ type: 'replies', replies, wrote: !reads, stats: snapshot() });
   }
   scheduleIndex();
 }
