@@ -7,7 +7,7 @@
  * that wait is a large share of the worker's time (docs/performance.md, "The SQLite writer's
  * I/O"). So the worker commits with `synchronous=NORMAL` (the WAL is written but not synced;
  * checkpoints still sync the WAL before and the database file after) and posts its replies at
- * once; here they wait for an `fdatasync` of the WAL file started after they arrived, while the
+ * once; here they wait for an `fdatasync` of the WAL file (on a thread of its own) started after they arrived, while the
  * worker already runs the next batch. One fsync covers every batch that arrived before it began.
  *
  * **Architecture Invariant:** no reply leaves the store before everything it could have seen is
@@ -15,7 +15,9 @@
  * fsync that began after it arrived, and a read's after the fsync of every write before it. So an
  * `ok`, and anything read from the database, means what `synchronous=FULL` meant: on disk.
  */
-import { closeSync, fdatasync, open } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { distScript } from './dist-script.js';
+import type { FromSyncer, ToSyncer, WalSyncerOptions } from './wal-syncer.js';
 
 export interface Settled<T> {
   /** Whether the batch wrote (and must be synced before its replies leave). */
@@ -77,24 +79,45 @@ export class WalSync<T> {
 }
 
 /**
- * `fdatasync` of the WAL file on libuv's thread pool. The file is opened at the first sync (a
- * committed write means it exists) and stays open: SQLite keeps the same file while any of its
- * connections is open. An fsync through any descriptor flushes the file's dirty pages.
+ * `fdatasync` of the WAL file on a thread of its own (sqlite/wal-syncer.ts). The file is opened
+ * at the first sync and stays open: SQLite keeps the same file while any of its connections is
+ * open, and an fsync through any descriptor flushes the file's dirty pages.
  */
-export function walFileSync(walPath: string): { sync: SyncFn; close: () => void } {
-  let fd: number | null = null;
-  const sync: SyncFn = (done) => {
-    if (fd !== null) return fdatasync(fd, (error) => done(error));
-    open(walPath, 'r', (error, opened) => {
-      if (error) return done(error);
-      fd = opened;
-      fdatasync(opened, (syncError) => done(syncError));
-    });
+export function walFileSync(walFile: string): { sync: SyncFn; close: () => Promise<void> } {
+  const workerData: WalSyncerOptions = { walFile };
+  const thread = new Worker(distScript('./wal-syncer.js', import.meta.url), { workerData });
+  thread.unref();
+  let waiting: ((error: Error | null) => void) | null = null;
+  let dead: Error | null = null;
+  const settle = (error: Error | null): void => {
+    const done = waiting;
+    waiting = null;
+    done?.(error);
   };
+  thread.on('message', (message: FromSyncer) => {
+    const { error } = message;
+    settle(error === null ? null : Object.assign(new Error(error.message), { code: error.code }));
+  });
+  const died = (error: Error): void => {
+    dead ??= error;
+    settle(dead);
+  };
+  thread.on('error', died);
+  thread.on('exit', () => died(new Error('the WAL sync thread exited')));
+  const sync: SyncFn = (done) => {
+    if (dead) return done(dead);
+    // WalSync runs one sync at a time.
+    waiting = done;
+    thread.ref();
+    thread.postMessage({ type: 'sync' } satisfies ToSyncer);
+  };
+  thread.on('message', () => thread.unref());
   /** Only once no sync runs (the store closed after its last reply). */
-  const close = (): void => {
-    if (fd !== null) closeSync(fd);
-    fd = null;
+  const close = async (): Promise<void> => {
+    if (dead) return;
+    const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+    thread.postMessage({ type: 'close' } satisfies ToSyncer);
+    await exited;
   };
   return { sync, close };
 }

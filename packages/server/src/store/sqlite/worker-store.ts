@@ -21,6 +21,7 @@ import {
   type WorkerOptions,
 } from './rpc.js';
 import type { StoreMethod } from './sqlite-store.js';
+import { distScript } from './dist-script.js';
 import { WalSync, walFileSync, type SyncFn } from './wal-sync.js';
 
 export interface SqliteStoreHandle extends Store {
@@ -50,18 +51,9 @@ export interface SqliteStoreOptions {
   maxPageCount?: number;
 }
 
-/**
- * The worker must be compiled JavaScript (Node cannot run .ts in a worker). When this module
- * runs from sources (vitest), the worker still comes from the package's dist/, so tests need
- * `tsc -b` first.
- */
+/** The worker's script in the package's dist/ (see `distScript`). */
 export function workerScriptUrl(from: string = import.meta.url): URL {
-  const url = new URL('./worker.js', from);
-  const src = url.pathname.lastIndexOf('/src/');
-  if (from.endsWith('.ts') && src >= 0) {
-    url.pathname = `${url.pathname.slice(0, src)}/dist/${url.pathname.slice(src + '/src/'.length)}`;
-  }
-  return url;
+  return distScript('./worker.js', from);
 }
 
 interface Pending {
@@ -192,7 +184,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
       worker.postMessage(message);
       await closed;
       await walSync?.idle();
-      walFile?.close();
+      await walFile?.close();
       await worker.terminate();
     })();
     return closing;
