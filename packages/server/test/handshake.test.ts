@@ -169,4 +169,23 @@ describe('handshakes read in one turn', () => {
     expectBatched(read, 15);
     for (const socket of sockets) socket.close();
   });
+
+  it('with the token in the header: the 101 and `ready` leave in one write', async () => {
+    const port = Number(new URL(server.url).port);
+    const socket = tcpConnect(port, '127.0.0.1');
+    const first = new Promise<string>((resolve) =>
+      socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))),
+    );
+    socket.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+        `Authorization: Bearer ${users[0]!.accessToken}\r\n\r\n`,
+    );
+    // One segment on loopback, so one read: both in the first chunk the client gets.
+    const chunk = await first;
+    expect(chunk).toMatch(/^HTTP\/1\.1 101 /);
+    expect(chunk).toContain('"type":"ready"');
+    socket.destroy();
+  });
 });

@@ -105,15 +105,18 @@ const MAX_FRAMES_BEFORE_AUTH = 32;
  * replies resolves dozens of `ok`s for the same sender at once, and each would otherwise cost its
  * own syscall. `_socket` is ws's underlying net.Socket (ws 8 is pinned).
  */
-const corked = new Set<Socket>();
+const corked = new Set<Duplex>();
 /** Corks the socket's TCP stream until the next turn; returns that stream. */
 function corkUntilNextTurn(socket: WebSocket): Socket | undefined {
   const tcp = (socket as unknown as { _socket?: Socket })._socket;
-  if (!tcp || corked.has(tcp)) return tcp;
+  if (tcp) corkStream(tcp);
+  return tcp;
+}
+function corkStream(tcp: Duplex): void {
+  if (corked.has(tcp)) return;
   if (corked.size === 0) setImmediate(uncorkAll);
   corked.add(tcp);
   tcp.cork();
-  return tcp;
 }
 
 /**
@@ -264,6 +267,9 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   ): void {
     // ws listens for errors from here on (and the WebSocket after it).
     socket.removeListener('error', destroyOnError);
+    // Authenticated by its header: ws's 101 and the `ready` sent in this same turn (the user is
+    // fetched before the upgrade) leave in one write, instead of a syscall and a packet each.
+    if (claims) corkStream(socket);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       if (claims === null) return closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
       this.onSocket(ws, claims, authenticated);
