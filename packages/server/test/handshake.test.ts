@@ -188,4 +188,20 @@ describe('handshakes read in one turn', () => {
     expect(chunk).toContain('"type":"ready"');
     socket.destroy();
   });
+
+  it('with the token in the header: a handshake ws refuses still gets its answer', async () => {
+    // The socket is corked before ws looks at it: its 400 must not stay behind the cork.
+    const port = Number(new URL(server.url).port);
+    const socket = tcpConnect(port, '127.0.0.1');
+    let seen = '';
+    socket.on('data', (chunk: Buffer) => (seen += chunk.toString('latin1')));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n` +
+        `Authorization: Bearer ${users[0]!.accessToken}\r\n\r\n`,
+    );
+    await closed;
+    expect(seen).toMatch(/^HTTP\/1\.1 400 /);
+  });
 });
