@@ -111,20 +111,31 @@ function rawHandshake(port, token) {
   });
 }
 
+/** Milliseconds from writing each upgrade to seeing its `ready`, of the last openMany. */
+let latencies = [];
+
 async function openMany(target, from, count, concurrency) {
   const port = Number(new URL(target.baseUrl).port);
   const sockets = [];
+  latencies = [];
   let next = from;
   const end = from + count;
   const lane = async () => {
     while (next < end) {
       const i = next++;
+      const started = performance.now();
       sockets.push(await rawHandshake(port, target.user(i % users).accessToken));
+      latencies.push(performance.now() - started);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   return sockets;
 }
+
+const quantile = (values, q) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+};
 
 async function closeMany(sockets) {
   await Promise.all(
@@ -158,6 +169,7 @@ async function measureConnects(root) {
     const sockets = await openMany(target, 0, connects, 100);
     const ms = performance.now() - started;
     const gen = process.cpuUsage(gen0);
+    const p50 = quantile(latencies, 0.5);
     await sleep(200); // GC helpers finishing what the handshakes left
     const cpu1 = threadCpu(pid);
     await closeMany(sockets);
@@ -174,6 +186,7 @@ async function measureConnects(root) {
         .map(([k, v]) => `${k} ${per(v)}`)
         .join(', '),
       close: per(total(diff(cpu1, cpu2))),
+      p50,
     };
   } finally {
     await target.stop();
@@ -273,7 +286,8 @@ for (let round = 0; round < rounds; round++) {
       const c = await measureConnects(root);
       console.log(
         `${label} connect: ${c.open} µs server CPU/handshake (${c.threads}); close ${c.close} µs; ` +
-          `${c.perSec}/s, generator ${(c.generator * 100).toFixed(0)}% of a core`,
+          `${c.perSec}/s (p50 ${c.p50.toFixed(1)} ms with 100 in flight), ` +
+          `generator ${(c.generator * 100).toFixed(0)}% of a core`,
       );
     }
     if (idle > 0) console.log(`${label} idle: ${await measureIdle(root)}`);

@@ -158,7 +158,10 @@ export const rows: Row[] = [
           (l.serverCpuMicros === undefined
             ? ')'
             : `, server ${fmt(l.serverCpuMicros)} µs CPU each)`) +
-          (w ? `; ${times(l.perSec, w.perSec)} bare ws (${fmt(w.perSec)}/s)` : ''),
+          (w
+            ? `; ${times(l.perSec, w.perSec)} bare ws (${fmt(w.perSec)}/s` +
+              (w.serverCpuMicros === undefined ? ')' : `, ${fmt(w.serverCpuMicros)} µs CPU each)`)
+            : ''),
         l.generatorCpu > GENERATOR_CPU_LIMIT,
       );
     },

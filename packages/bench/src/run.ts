@@ -120,9 +120,14 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
     if (!setup) return result;
 
     if (want('e')) {
-      // Letter's handshakes from raw sockets: the ws client would be the limit (issue 12).
+      // Raw sockets for Letter and the bare ws baseline alike: the ws client would be the limit
+      // (issue 12), and a baseline measured through it is the generator's rate, not ws's.
       result.connect = await attempt('(e) connect + auth rate', () =>
-        letter ? measureRawConnect(letter, config, users) : measureConnect(target, config, users),
+        letter
+          ? measureRawConnect(letter, config, users)
+          : target.name === 'ws'
+            ? measureRawConnect(target, config, users)
+            : measureConnect(target, config, users),
       );
     }
 

@@ -40,15 +40,23 @@ export async function measureFixedAt(
 // ---------------------------------------------------------------- (e) connect + auth, raw sockets
 
 /**
- * One handshake on a bare TCP socket: the HTTP upgrade with the bearer token, then bytes are
- * only searched for `"ready"` (server frames are unmasked text). No ws client, no JSON parse:
- * the generator's cost per handshake is the kernel's, so it stays far below the server's.
+ * One handshake on a bare TCP socket: the HTTP upgrade written by hand, then bytes are only
+ * searched for `done` (server frames are unmasked text). No ws client, no JSON parse: the
+ * generator's cost per handshake is the kernel's, so it stays far below the server's.
+ * Letter: the bearer token in the header, done at `"type":"ready"`. The bare ws relay (the
+ * baseline) has no auth and sends nothing: done at the end of its 101.
  */
-function rawHandshake(port: number, token: string, timeoutMs: number): Promise<Socket> {
+function rawHandshake(
+  port: number,
+  path: string,
+  token: string | undefined,
+  done: string,
+  timeoutMs: number,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = tcpConnect(port, '127.0.0.1');
     let seen = '';
-    const timer = setTimeout(() => fail(new Error('timed out before ready')), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`timed out before ${done}`)), timeoutMs);
     const fail = (error: Error) => {
       clearTimeout(timer);
       socket.destroy();
@@ -58,31 +66,36 @@ function rawHandshake(port: number, token: string, timeoutMs: number): Promise<S
     socket.once('error', fail);
     socket.on('data', (chunk: Buffer) => {
       seen += chunk.toString('latin1');
-      if (seen.includes('"type":"ready"')) {
+      if (seen.startsWith('HTTP/1.1 101 ') && seen.includes(done)) {
         clearTimeout(timer);
         socket.removeAllListeners('data');
         resolve(socket);
-      } else if (seen.length > 64 * 1024 || /^HTTP\/1\.1 [45]/.test(seen)) {
+      } else if (seen.length > 64 * 1024 || /^HTTP\/1\.1 [^1]/.test(seen)) {
         fail(new Error(seen.split('\r\n')[0] ?? 'bad answer'));
       }
     });
     socket.write(
-      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
         `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n` +
         // 16 random bytes: a shorter key (Math.random() can print fewer than 16 digits) gets a 400.
         `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
-        `Authorization: Bearer ${token}\r\n\r\n`,
+        (token === undefined ? '' : `Authorization: Bearer ${token}\r\n`) +
+        '\r\n',
     );
   });
 }
 
 export async function measureRawConnect(
-  target: LetterTarget,
+  target: LetterTarget | Target,
   config: BenchConfig,
   users: number,
 ): Promise<ConnectResult> {
   const port = Number(new URL(target.baseUrl).port);
-  const open = (i: number) => rawHandshake(port, target.user(i % users).accessToken, 30_000);
+  const letter = 'user' in target ? target : undefined;
+  const open = (i: number) =>
+    letter
+      ? rawHandshake(port, '/ws', letter.user(i % users).accessToken, '"type":"ready"', 30_000)
+      : rawHandshake(port, `/?id=c${i}`, undefined, '\r\n\r\n', 30_000);
   const run = async (count: number, concurrency: number) => {
     const sockets: Socket[] = [];
     const reasons: string[] = [];

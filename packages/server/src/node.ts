@@ -316,6 +316,9 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
         user.catch(() => undefined);
         return user;
       });
+      // Settled before the socket opens: `ready` then goes out in the turn of the upgrade, and
+      // the transport sends the 101 and `ready` in one write (one syscall, one packet).
+      await alongside.then(noop, noop);
       return { ...claims, user: alongside };
     },
     originAllowed: (origin, host) => {
@@ -454,3 +457,5 @@ function installCors(app: FastifyInstance, allowed: string[]): void {
     }
   });
 }
+
+const noop = (): void => {};

@@ -105,15 +105,18 @@ const MAX_FRAMES_BEFORE_AUTH = 32;
  * replies resolves dozens of `ok`s for the same sender at once, and each would otherwise cost its
  * own syscall. `_socket` is ws's underlying net.Socket (ws 8 is pinned).
  */
-const corked = new Set<Socket>();
+const corked = new Set<Duplex>();
 /** Corks the socket's TCP stream until the next turn; returns that stream. */
 function corkUntilNextTurn(socket: WebSocket): Socket | undefined {
   const tcp = (socket as unknown as { _socket?: Socket })._socket;
-  if (!tcp || corked.has(tcp)) return tcp;
+  if (tcp) corkStream(tcp);
+  return tcp;
+}
+function corkStream(tcp: Duplex): void {
+  if (corked.has(tcp)) return;
   if (corked.size === 0) setImmediate(uncorkAll);
   corked.add(tcp);
   tcp.cork();
-  return tcp;
 }
 
 /**
@@ -162,8 +165,6 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   private readonly unauthenticatedByAddress = new Map<string, number>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private accepting = true;
-  /** Tokens to check at the end of this turn (`authenticateSoon`). */
-  private toAuthenticate: (() => void)[] = [];
 
   constructor(private readonly deps: TransportDeps<C>) {
     this.wss = new WebSocketServer({
@@ -223,7 +224,7 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     if (header !== undefined) {
       const token = /^Bearer (.+)$/i.exec(header)?.[1];
       let unavailable = false;
-      const claims = await this.authenticateSoon(token).catch((error: unknown) => {
+      const claims = await this.authenticate(token).catch((error: unknown) => {
         unavailable = isUnavailable(error);
         return null;
       });
@@ -266,6 +267,9 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   ): void {
     // ws listens for errors from here on (and the WebSocket after it).
     socket.removeListener('error', destroyOnError);
+    // Authenticated by its header: ws's 101 and the `ready` sent in this same turn (the user is
+    // fetched before the upgrade) leave in one write, instead of a syscall and a packet each.
+    if (claims) corkStream(socket);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       if (claims === null) return closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
       this.onSocket(ws, claims, authenticated);
@@ -273,27 +277,17 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   }
 
   /**
-   * `deps.authenticate` at the end of this turn (setImmediate), together with every other
-   * handshake of the turn: their store look-ups then leave in one message to the store (one
-   * worker round trip, one read transaction on SQLite) instead of one each.
+   * Checks a token at once, in the turn that read it: the store client gathers every call of a
+   * turn into one message to the SQLite worker (worker-store.ts), so the handshakes read in one
+   * poll phase still share one worker round trip. Deferring them to the end of the turn (as
+   * `authenticateSoon` did) only moved that message a loop iteration later.
    */
-  private authenticateSoon(token: string | undefined): Promise<C> {
-    return new Promise<C>((resolve, reject) => {
-      if (this.toAuthenticate.length === 0) setImmediate(() => this.authenticatePending());
-      this.toAuthenticate.push(() => {
-        try {
-          this.deps.authenticate(token).then(resolve, reject);
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-  }
-
-  private authenticatePending(): void {
-    const pending = this.toAuthenticate;
-    this.toAuthenticate = [];
-    for (const run of pending) run();
+  private authenticate(token: string | undefined): Promise<C> {
+    try {
+      return this.deps.authenticate(token);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   private onSocket(ws: WebSocket, claims: C | undefined, authenticated: () => void): void {
@@ -414,7 +408,7 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
     }
     const { type, token } = (frame ?? {}) as { type?: unknown; token?: unknown };
     if (type !== 'auth' || typeof token !== 'string') throw new LetterError('unauthorized');
-    return this.authenticateSoon(token);
+    return this.authenticate(token);
   }
 
   /** Terminates sockets that did not answer the previous ping. */
