@@ -1,7 +1,7 @@
 /** `npm start`: one node on the configured port; SIGTERM drains gracefully and exits 0. */
 import { loadConfig } from './config.js';
 import { createNode, type LetterNode } from './node.js';
-import { isUnavailableError } from './store/postgres/db.js';
+import { isUnavailableError } from './util/unavailable.js';
 
 const config = loadConfig();
 /** Set once createNode resolved (start-up may wait for the database first). */

@@ -38,8 +38,6 @@ import { Metrics } from './metrics.js';
 import { installMetricsRoute, listenMetrics, type MetricsServer } from './metrics-endpoint.js';
 import { Sweeper } from './sweeper.js';
 import { BusPresence } from './presence/bus-presence.js';
-import { RedisBus } from './bus/redis.js';
-import { openPostgresStore } from './store/postgres/open.js';
 import type { Store, UserRecord } from './store/store.js';
 import { openSqliteStore } from './store/sqlite/worker-store.js';
 import { WebSocketTransport } from './transport/ws.js';
@@ -110,9 +108,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     (await untilReachable('database', () => openDefaultStore(config, app.log), app.log));
   await untilReachable('database', () => store.migrate(), app.log);
   const ownsBus = !options.bus;
-  const bus =
-    options.bus ??
-    (config.redisUrl ? new RedisBus(config.redisUrl, config.redisPrefix) : new MemoryBus());
+  const bus = options.bus ?? (await openDefaultBus(config));
   // Started below, once the logger and the auth service they call exist.
   const presence = new BusPresence(bus, clock, {
     graceMs: config.presenceGraceMs,
@@ -413,8 +409,19 @@ function serverTimeouts(config: Config) {
 /** /healthz waits this long for the store's answer before it reports the database down. */
 const HEALTH_PING_MS = 2000;
 
+// PostgreSQL (pg, kysely), Redis (ioredis) and S3 (files/open.ts) are imported only when
+// configured: loading them cost a SQLite node ~0.3 s of CPU at every start-up
+// (docs/performance.md, "Reads at one million messages, round three").
+
+async function openDefaultBus(config: Config): Promise<Bus> {
+  if (!config.redisUrl) return new MemoryBus();
+  const { RedisBus } = await import('./bus/redis.js');
+  return new RedisBus(config.redisUrl, config.redisPrefix);
+}
+
 async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise<Store> {
   if (config.databaseUrl) {
+    const { openPostgresStore } = await import('./store/postgres/open.js');
     const { poolSize, connectTimeoutMs, statementTimeoutMs, idleTimeoutMs } = config.database;
     return openPostgresStore({
       url: config.databaseUrl,

@@ -244,6 +244,11 @@ function writeDeferred(call: Call): void {
 /** Inside the batch's transaction, better-sqlite3 runs this as a SAVEPOINT. */
 const inSavepoint = store.db.transaction(invoke);
 
+// Prepared once: db.pragma() prepares its statement at every call (~30 µs each, twice per
+// batch of reads; docs/performance.md, round three).
+const readOnlyOn = store.db.prepare('PRAGMA query_only = ON');
+const readOnlyOff = store.db.prepare('PRAGMA query_only = OFF');
+
 /**
  * A batch of reads only: one read transaction (a consistent snapshot, no write lock, nothing to
  * sync), with writes refused outright should a method labelled `read` ever write.
@@ -252,7 +257,7 @@ function runReads(batch: Call[]): Reply[] {
   const db = store.db;
   const replies: Reply[] = [];
   try {
-    db.pragma('query_only = ON');
+    readOnlyOn.run();
     db.exec('BEGIN');
     for (const call of batch) {
       try {
@@ -270,7 +275,7 @@ function runReads(batch: Call[]): Reply[] {
       if (!answered.has(call.id)) replies.push({ id: call.id, error: failure });
     if (db.inTransaction) db.exec('ROLLBACK');
   } finally {
-    db.pragma('query_only = OFF');
+    readOnlyOff.run();
   }
   return replies;
 }
