@@ -5,8 +5,9 @@
  * node process's CPU per append, the CPU of the PostgreSQL backends serving it (from /proc, so
  * PostgreSQL on this box), and PostgreSQL transactions per append (`xact_commit` of the backends'
  * own sessions via pg_stat_activity's application_name, counted by the store's batcher stats when
- * it has them). With `--acks=1` the peer acknowledges every message it got (`delivered`, as real
- * clients do), not awaited by the sender. Run after `npx tsc -b`:
+ * it has them), and WAL bytes per append (pg_current_wal_lsn before and after). With `--acks=1`
+ * the peer acknowledges every message it got (`delivered`, as real clients do), not awaited by
+ * the sender. Run after `npx tsc -b`:
  *   LETTER_TEST_PG_URL=postgres://… node packages/bench/pg-append.mjs [--seconds=10] [--window=1]
  *     [--acks=1] [--think=ms]
  */
@@ -75,6 +76,15 @@ const commits = async () =>
     )[0].xact_commit,
   );
 
+// WAL written by the whole cluster (other sessions' included: an upper bound per append).
+const walLsn = async () =>
+  (await adminQuery(base, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
+const walBytes = async (from, to) =>
+  Number(
+    (await adminQuery(base, 'SELECT pg_wal_lsn_diff($1, $2)::bigint AS bytes', [to, from]))[0]
+      .bytes,
+  );
+
 let n = 0;
 let running = true;
 let sent = 0;
@@ -125,6 +135,7 @@ const before = {
   node: process.cpuUsage(),
   pg: pids.reduce((sum, pid) => sum + cpuOf(pid), 0),
   commits: await commits(),
+  wal: await walLsn(),
   at: performance.now(),
 };
 measuring = true;
@@ -134,6 +145,7 @@ const after = {
   node: process.cpuUsage(before.node),
   pg: pids.reduce((sum, pid) => sum + cpuOf(pid), 0),
   commits: await commits(),
+  wal: await walLsn(),
   at: performance.now(),
 };
 running = false;
@@ -156,6 +168,7 @@ console.log(
     pgBackends: pids.length,
     // The database's commits, including any other session's (a shared machine inflates it).
     commitsPerAppend: ((after.commits - before.commits) / count).toFixed(3),
+    walBytesPerAppend: Math.round((await walBytes(before.wal, after.wal)) / count),
     latencyMs: { p50: percentile(0.5), p99: percentile(0.99), max: percentile(1) },
     errors,
   }),

@@ -6,9 +6,10 @@
  *
  *   1. BEGIN; lock the batch's conversations (FOR UPDATE, in id order, the lock every append and
  *      group change takes); read, per message and AFTER the locks were granted, the sender's
- *      membership, an earlier send with the same clientMsgId, the direct peer's deletion and
- *      blocks, the reply target; the member lists a message needs (version unknown to the
- *      caller, or mentions); and the rows of the files the messages attach (FOR UPDATE).
+ *      membership, an earlier send with the same clientMsgId, the reply target; per direct
+ *      conversation, its members' deletion and blocks; the member lists a message needs (version
+ *      unknown to the caller, or mentions); and the rows of the files the messages attach (FOR
+ *      UPDATE).
  *   2. The node decides every message with the shared rules (append-plan.ts) and hands out seqs;
  *      then one statement writes them all (multi-row INSERT from `unnest` arrays, one
  *      `last_seq = last_seq + n` per conversation, the senders' positions, position log,
@@ -62,11 +63,6 @@ const LOCK_SQL = `SELECT id, kind, last_seq, members_version FROM conversations
 // subquery up into a plain join, where it may pick that hash join again.
 const CHECK_SQL = `SELECT m.read_seq, m.join_seq,
     e.conversation_id AS existing_conversation, e.seq AS existing_seq,
-    p.user_id IS NOT NULL AS peer_exists, p.deleted_at AS peer_deleted_at,
-    p.user_id IS NOT NULL AND EXISTS (
-      SELECT 1 FROM blocks b
-      WHERE (b.blocker_id = i.sender AND b.blocked_id = p.user_id)
-         OR (b.blocker_id = p.user_id AND b.blocked_id = i.sender)) AS blocked,
     r.seq IS NOT NULL AS reply_found
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
     WITH ORDINALITY AS i(conv, sender, client, reply, ord)
@@ -77,14 +73,52 @@ const CHECK_SQL = `SELECT m.read_seq, m.join_seq,
     SELECT conversation_id, seq FROM messages
     WHERE sender_id = i.sender AND client_msg_id = i.client LIMIT 1) e ON true
   LEFT JOIN LATERAL (
-    SELECT pm.user_id, u.deleted_at FROM conversations c
-    JOIN members pm ON pm.conversation_id = c.id AND pm.user_id <> i.sender
-    JOIN users u ON u.id = pm.user_id
-    WHERE c.id = i.conv AND c.kind = 'direct' AND m.read_seq IS NOT NULL
-    LIMIT 1) p ON true
-  LEFT JOIN LATERAL (
     SELECT seq FROM messages WHERE conversation_id = i.conv AND seq = i.reply LIMIT 1) r ON true
   ORDER BY i.ord`;
+
+// The members of the batch's direct conversations, their deletion and whether each blocks the
+// other member: read once per conversation, not per message (a 1:1 batch holds both peers'
+// messages); the node picks the sender's and the peer's rows (withPeer). A direct conversation
+// has at most two members, so "blocks another member" is "blocks the peer".
+const DIRECT_SQL = `SELECT pm.conversation_id, pm.user_id, u.deleted_at,
+    EXISTS (SELECT 1 FROM members o
+      JOIN blocks b ON b.blocker_id = pm.user_id AND b.blocked_id = o.user_id
+      WHERE o.conversation_id = pm.conversation_id AND o.user_id <> pm.user_id) AS blocks_peer
+  FROM conversations c
+  JOIN members pm ON pm.conversation_id = c.id
+  JOIN users u ON u.id = pm.user_id
+  WHERE c.id = ANY($1::text[]) AND c.kind = 'direct'`;
+
+/** What CHECK_SQL reads per message; withPeer adds the direct peer's facts. */
+type CheckRow = Omit<AppendCheckRow, 'peer_exists' | 'peer_deleted_at' | 'blocked'>;
+
+interface DirectMemberRow {
+  conversation_id: string;
+  user_id: string;
+  deleted_at: number | null;
+  blocks_peer: boolean;
+}
+
+/**
+ * A message's check row completed with its direct peer's facts, as a probe per message read them
+ * before: the peer is the member other than the sender (when the sender is a member), and a block
+ * counts either way.
+ */
+function withPeer(
+  row: CheckRow,
+  message: NewMessage,
+  direct: ReadonlyMap<string, DirectMemberRow[]>,
+): AppendCheckRow {
+  const checked = row as AppendCheckRow;
+  const members = row.read_seq === null ? undefined : direct.get(message.conversationId);
+  const peer = members?.find((m) => m.user_id !== message.senderId);
+  checked.peer_exists = peer !== undefined;
+  checked.peer_deleted_at = peer?.deleted_at ?? null;
+  checked.blocked =
+    peer !== undefined &&
+    (peer.blocks_peer || members!.some((m) => m.user_id === message.senderId && m.blocks_peer));
+  return checked;
+}
 
 const MEMBERS_SQL = `SELECT c.id, c.members_version,
     array_agg(m.user_id ORDER BY m.join_seq, m.joined_at, m.user_id) AS user_ids
@@ -244,21 +278,23 @@ export class AppendBatcher {
     messages: NewMessage[],
   ): Promise<pipeline.Decided<AppendOutcome[]>> {
     const fileIds = [...new Set(messages.flatMap((m) => m.attachments ?? []))].sort();
+    const conversationIds = [...new Set(messages.map((m) => m.conversationId))].sort();
     const lock = client.query<LockedConversation>({
       name: 'letter_append_lock',
       text: LOCK_SQL,
-      values: [[...new Set(messages.map((m) => m.conversationId))].sort()],
+      values: [conversationIds],
     });
-    const [locked, checks, sets, files] = await pipeline.settled<
+    const [locked, checks, direct, sets, files] = await pipeline.settled<
       [
         pg.QueryResult<LockedConversation>,
-        pg.QueryResult<AppendCheckRow>,
+        pg.QueryResult<CheckRow>,
+        pg.QueryResult<DirectMemberRow>,
         pg.QueryResult<{ id: string; members_version: number; user_ids: string[] }>,
         pg.QueryResult<FilesTable> | null,
       ]
     >([
       lock,
-      client.query<AppendCheckRow>({
+      client.query<CheckRow>({
         name: 'letter_append_check',
         text: CHECK_SQL,
         values: [
@@ -267,6 +303,11 @@ export class AppendBatcher {
           messages.map((m) => m.clientMsgId),
           messages.map((m) => m.replyToSeq),
         ],
+      }),
+      client.query<DirectMemberRow>({
+        name: 'letter_append_direct',
+        text: DIRECT_SQL,
+        values: [conversationIds],
       }),
       client.query<{ id: string; members_version: number; user_ids: string[] }>({
         name: 'letter_append_members',
@@ -288,10 +329,16 @@ export class AppendBatcher {
     const memberSets = new Map<string, MemberSet>(
       sets.rows.map((row) => [row.id, { userIds: row.user_ids, version: row.members_version }]),
     );
+    const members = new Map<string, DirectMemberRow[]>();
+    for (const row of direct.rows) {
+      const list = members.get(row.conversation_id);
+      if (list) list.push(row);
+      else members.set(row.conversation_id, [row]);
+    }
     const plan = planBatch(
       messages,
       new Map(locked.rows.map((row) => [row.id, row])),
-      checks.rows,
+      checks.rows.map((row, i) => withPeer(row, messages[i]!, members)),
       memberSets,
       new Map(files?.rows.map((row) => [row.id, row])),
     );

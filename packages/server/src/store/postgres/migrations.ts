@@ -246,6 +246,45 @@ export const pgMigrations: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'no foreign-key checks on the rows every append writes',
+    sql: `
+      -- A foreign key checks every inserted row with a query of its own (a trigger per row:
+      -- about half of an append batch's write in PostgreSQL, docs/performance.md, round three).
+      -- These three were never the guard: every writer of a message or position-log row holds
+      -- the conversation's row lock and has read the member row (which has its own keys)
+      -- under it, and no user or conversation row is ever deleted by the store (accounts are
+      -- tombstoned). The two cascades that matter are kept as triggers on the rare deletes.
+      ALTER TABLE messages DROP CONSTRAINT messages_conversation_id_fkey;
+      ALTER TABLE messages DROP CONSTRAINT messages_sender_id_fkey;
+      ALTER TABLE position_log DROP CONSTRAINT position_log_conversation_id_user_id_fkey;
+
+      -- A member removed (or left) takes their position log along, as the cascade did.
+      CREATE FUNCTION members_deleted() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $fn$
+      BEGIN
+        DELETE FROM position_log
+          WHERE conversation_id = OLD.conversation_id AND user_id = OLD.user_id;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER members_deleted AFTER DELETE ON members
+        FOR EACH ROW EXECUTE FUNCTION members_deleted();
+
+      -- A conversation deleted by hand still takes its messages along (reactions follow them by
+      -- their own cascade).
+      CREATE FUNCTION conversations_deleted() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $fn$
+      BEGIN
+        DELETE FROM messages WHERE conversation_id = OLD.id;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER conversations_deleted AFTER DELETE ON conversations
+        FOR EACH ROW EXECUTE FUNCTION conversations_deleted();
+    `,
+  },
 ];
 
 export const pgLatestVersion = pgMigrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -39,18 +39,23 @@ export async function pipelinedTransaction<T>(
   let broken: Error | undefined;
   let open = true;
   try {
-    const begin = client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-    // Its failure surfaces through the reads behind it as well; awaited with them below.
-    begin.catch(() => {});
-    const decided = await decide(client);
+    const [begin, deciding] = corked(client, () => {
+      const begin = client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      // Its failure surfaces through the reads behind it as well; awaited with them below.
+      begin.catch(() => {});
+      // Sends its reads before its first await, so they share BEGIN's write to the socket.
+      return [begin, decide(client)] as const;
+    });
+    const decided = await deciding;
     await begin;
-    const write = decided.write ? client.query(decided.write) : Promise.resolve(null);
     // After this the transaction is over either way.
     open = false;
-    const [, committed] = await settled<[pg.QueryResult | null, pg.QueryResult]>([
-      write,
-      client.query('COMMIT'),
-    ]);
+    const [, committed] = await settled<[pg.QueryResult | null, pg.QueryResult]>(
+      corked(client, () => [
+        decided.write ? client.query(decided.write) : Promise.resolve(null),
+        client.query('COMMIT'),
+      ]),
+    );
     if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
     return decided.value;
   } catch (error) {
@@ -63,6 +68,21 @@ export async function pipelinedTransaction<T>(
     throw error;
   } finally {
     client.release(broken);
+  }
+}
+
+/**
+ * Runs `send` with the connection's socket corked: pg writes every statement to the socket on
+ * its own (one writev, one wake-up of the backend each); the statements of one round trip go in
+ * one write instead (docs/performance.md, round three).
+ */
+function corked<T>(client: pg.PoolClient, send: () => T): T {
+  const stream = client.connection.stream;
+  stream.cork();
+  try {
+    return send();
+  } finally {
+    stream.uncork();
   }
 }
 

@@ -132,6 +132,63 @@ function describePostgresOnly(url: string): void {
         expect((await second.getConversation(conversation.id, b.id))?.unreadCount).toBe(1);
         expect(await second.findDirect(b.id, a.id)).toBe(conversation.id);
       });
+
+      // Version 6 dropped the foreign keys of messages and position_log (checked on every
+      // append); their cascades live on as triggers.
+      it('still deletes a removed member’s position log, and a deleted conversation’s messages', async () => {
+        const schema = freshSchemaName();
+        const store = await open(schema);
+        const [a, b, c] = [await user(store), await user(store), await user(store)];
+        const group = await store.createGroup({
+          id: 'g_cascade',
+          title: 'cascade',
+          creatorId: a.id,
+          memberIds: [b.id, c.id],
+          createdAt: T0,
+          systemMessageId: 'm_cascade_0',
+        });
+        for (const i of range(0, 2)) {
+          await store.appendMessage({
+            id: `m_cascade_${i + 1}`,
+            conversationId: group.id,
+            senderId: a.id,
+            clientMsgId: `cm_cascade_${i}`,
+            body: `message ${i}`,
+            replyToSeq: null,
+            createdAt: T0 + i + 1,
+          });
+        }
+        for (const who of [b, c]) {
+          await store.advancePosition(group.id, who.id, 'delivered', 2, T0 + 10);
+          await store.advancePosition(group.id, who.id, 'read', 3, T0 + 11);
+        }
+        const logged = (userId: string) =>
+          adminQuery<{ n: number }>(
+            url,
+            `SELECT count(*)::int AS n FROM "${schema}".position_log WHERE user_id = $1`,
+            [userId],
+          );
+        expect((await logged(b.id))[0]?.n).toBe(2);
+
+        await store.removeMember({
+          conversationId: group.id,
+          actorId: a.id,
+          now: T0 + 20,
+          messageIds: ['m_cascade_r', 'm_cascade_h'],
+          userId: b.id,
+        });
+        expect((await logged(b.id))[0]?.n).toBe(0);
+        expect((await logged(c.id))[0]?.n).toBe(2);
+
+        await adminQuery(url, `DELETE FROM "${schema}".conversations WHERE id = $1`, [group.id]);
+        const left = await adminQuery<{ n: number }>(
+          url,
+          `SELECT (SELECT count(*) FROM "${schema}".messages)
+            + (SELECT count(*) FROM "${schema}".members)
+            + (SELECT count(*) FROM "${schema}".position_log) AS n`,
+        );
+        expect(Number(left[0]?.n)).toBe(0);
+      });
     });
 
     describe('PostgreSQL store: two nodes writing at once', () => {
