@@ -2,8 +2,7 @@
  * Whether an error says a dependency (the database, Redis, S3) is away rather than that a call
  * was wrong. main.ts's uncaught-exception handler needs it before anything else loads; it lives
  * here, free of imports, so that a SQLite node never loads pg and kysely just for this check
- * (~0.1 s of CPU at start-up). The same rule as store/postgres/db.ts's isUnavailableError, which
- * should re-export this one (that file belongs to the PostgreSQL work of issue 12).
+ * (~0.1 s of CPU at start-up). store/postgres/db.ts re-exports it.
  */
 
 /** Lost or refused connections (errno), and the timeouts of the pool and of the client. */

@@ -15,6 +15,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { SharedTables, MessagesTable } from '../shared/tables.js';
+import { isUnavailableError } from '../../util/unavailable.js';
 
 export interface PgMessagesTable extends MessagesTable {
   /**
@@ -272,50 +273,12 @@ export function mapInputError(error: unknown): unknown {
   return error;
 }
 
-/** Lost or refused connections (errno), and the timeouts of the pool and of the client. */
-const CONNECTION_ERRNOS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-const CONNECTION_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|is not queryable/;
-/**
- * SQLSTATEs of a database that is away or refusing for now: admin/crash shutdown, cannot connect
- * now, a statement cancelled by statement_timeout, too many connections, out of disk or memory,
- * a read-only standby (mid-failover). Class 08 (connection exceptions) is matched by prefix.
- */
-const UNAVAILABLE_SQLSTATES = new Set([
-  '57P01',
-  '57P02',
-  '57P03',
-  '57014',
-  '53000',
-  '53100',
-  '53200',
-  '53300',
-  '25006',
-]);
-
 /**
  * Whether `error` says the database is away (or too slow to answer), not that the call was
- * wrong: the call is answered `unavailable`, anything else stays `internal`.
+ * wrong: the call is answered `unavailable`, anything else stays `internal`. One rule for every
+ * dependency, in util/unavailable.ts (import-free, so main.ts can use it without loading pg).
  */
-export function isUnavailableError(error: unknown): boolean {
-  if (error instanceof AggregateError) return error.errors.some(isUnavailableError);
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    if (CONNECTION_ERRNOS.has(code) || UNAVAILABLE_SQLSTATES.has(code)) return true;
-    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
-  }
-  return error instanceof Error && CONNECTION_MESSAGES.test(error.message);
-}
+export { isUnavailableError };
 
 /**
  * What a store call's failure becomes at the store's edge: input errors `bad_request`, an absent
