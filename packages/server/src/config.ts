@@ -69,18 +69,18 @@ export interface Config {
   /** SQLite only: how long a batch may wait for company under sustained load (0: never). */
   sqliteCommitDelayMs: number;
   /**
-   * SQLite only: where WAL checkpoints run. `inline` (default): SQLite's automatic checkpoint in
-   * the commit that fills the log; `thread`: a checkpointer thread with its own connection,
-   * never inside a commit (lower latency under load, more CPU; docs/performance.md).
+   * SQLite only: where WAL checkpoints run. `thread` (default): a checkpointer thread with its
+   * own connection, never inside a commit; `inline`: SQLite's automatic checkpoint in the commit
+   * that fills the log (less CPU, longer stalls under load; docs/performance.md).
    */
-  sqliteCheckpoints?: 'inline' | 'thread';
+  sqliteCheckpoints?: 'thread' | 'inline';
   /**
-   * SQLite only: who waits for the WAL's fsync. `commit` (default): the worker, inside COMMIT
-   * (synchronous=FULL); `pipelined`: the main thread, while the worker runs the next batch
-   * (lower latency under load, smaller batches, more CPU). Either way no reply leaves before its
-   * data is on disk.
+   * SQLite only: who waits for the WAL's fsync. `pipelined` (default): the main thread, while the
+   * worker runs the next batch; `commit`: the worker, inside COMMIT (synchronous=FULL: larger
+   * batches, less CPU, higher latency under load). Either way no reply leaves before its data is
+   * on disk.
    */
-  sqliteSync?: 'commit' | 'pipelined';
+  sqliteSync?: 'pipelined' | 'commit';
   /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */
   database: {
     poolSize: number;
@@ -157,12 +157,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     sqliteCommitDelayMs: int('LETTER_SQLITE_COMMIT_DELAY_MS', DEFAULT_COMMIT_DELAY_MS),
     sqliteCheckpoints: oneOf('LETTER_SQLITE_CHECKPOINTS', env.LETTER_SQLITE_CHECKPOINTS, [
-      'inline',
       'thread',
+      'inline',
     ] as const),
     sqliteSync: oneOf('LETTER_SQLITE_SYNC', env.LETTER_SQLITE_SYNC, [
-      'commit',
       'pipelined',
+      'commit',
     ] as const),
     database: {
       poolSize: int('LETTER_PG_POOL_SIZE', 10),

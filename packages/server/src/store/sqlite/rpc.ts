@@ -16,12 +16,12 @@ export interface WorkerOptions {
   /** Longest a batch may wait for company under sustained load (see sqlite/worker.ts). */
   commitDelayMs?: number | undefined;
   /**
-   * `commit` (default): synchronous=FULL, the fsync inside COMMIT on the worker's thread;
-   * `pipelined`: commits with synchronous=NORMAL and the main thread fsyncs the WAL before
-   * releasing replies (sqlite/wal-sync.ts).
+   * `pipelined` (default): commits with synchronous=NORMAL and the main thread fsyncs the WAL
+   * before releasing replies (sqlite/wal-sync.ts); `commit`: synchronous=FULL, the fsync inside
+   * COMMIT on the worker's thread.
    */
   sync?: 'pipelined' | 'commit' | undefined;
-  /** Where WAL checkpoints run: inline, in commits (default), or on a thread of their own. */
+  /** Where WAL checkpoints run: on a thread of their own (default), or inline, in commits. */
   checkpoints?: 'thread' | 'inline' | undefined;
   /** Caps the database at this many pages: past it, writes fail as on a full disk (tests). */
   maxPageCount?: number | undefined;

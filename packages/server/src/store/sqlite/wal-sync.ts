@@ -1,6 +1,6 @@
 /**
  * The fsync of a commit, taken off the SQLite worker's thread (main-thread side of
- * `LETTER_SQLITE_SYNC=pipelined`; the default, `commit`, syncs inside COMMIT).
+ * `LETTER_SQLITE_SYNC=pipelined`, the default; `commit` syncs inside COMMIT).
  *
  * With `synchronous=FULL`, SQLite fsyncs the WAL inside every COMMIT, and the worker, SQLite's
  * only writer, waits: no statement of the next batch runs until the disk answered. Under load

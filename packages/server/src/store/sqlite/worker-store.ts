@@ -38,11 +38,11 @@ export interface SqliteStoreOptions {
    * (default `DEFAULT_COMMIT_DELAY_MS`, 2 ms; 0 commits as soon as the previous commit is done). See sqlite/worker.ts.
    */
   commitDelayMs?: number;
-  /** Where the WAL is fsynced (default `commit`; see sqlite/wal-sync.ts). */
+  /** Where the WAL is fsynced (default `pipelined`; see sqlite/wal-sync.ts). */
   sync?: 'pipelined' | 'commit';
   /** Tests: replaces the `fdatasync` of the WAL in `pipelined` mode. */
   syncWal?: SyncFn;
-  /** Where WAL checkpoints run (default `inline`; see sqlite/checkpointer.ts). */
+  /** Where WAL checkpoints run (default `thread`; see sqlite/checkpointer.ts). */
   checkpoints?: 'thread' | 'inline';
   /**
    * Caps the database file at this many pages (SQLite's max_page_count): past it, a batch fails

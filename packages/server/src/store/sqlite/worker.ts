@@ -3,8 +3,8 @@
  * the previous batch was committing runs in the next batch, one `BEGIN IMMEDIATE … COMMIT`, each
  * request in its own savepoint so a failing one undoes only itself. Replies go out only after
  * COMMIT returned, and leave the store only once the WAL is fsynced: inside COMMIT
- * (`sync: 'commit'`, the default), or by the main thread before it releases them
- * (`pipelined`, sqlite/wal-sync.ts), so an answer always means "durable". One fsync thus covers a whole burst.
+ * (`sync: 'commit'`), or by the main thread before it releases them (`pipelined`, the default,
+ * sqlite/wal-sync.ts), so an answer always means "durable". One fsync thus covers a whole burst.
  *
  * A commit costs ~250 µs of CPU (WAL write and fsync) whatever its size, so at a steady 5,000
  * requests/s, committing each as it comes spends most of a core on commits. Like PostgreSQL's
@@ -73,10 +73,10 @@ store.db.transaction(() => store.indexPending())();
 // (flushWrites) before any other call and before COMMIT, and forgets it after a rollback.
 store.appends.keep = true;
 store.appends.defer = true;
-// With `checkpoints: 'thread'`, checkpoints run on a thread of their own (sqlite/checkpointer.ts),
-// never inside a commit; by default SQLite's automatic checkpoint runs in the commit.
+// Checkpoints run on a thread of their own (sqlite/checkpointer.ts), never inside a commit,
+// unless `checkpoints: 'inline'` leaves them to SQLite's automatic checkpoint.
 const checkpoints =
-  options.checkpoints === 'thread' && store.db.pragma('journal_mode', { simple: true }) === 'wal'
+  options.checkpoints !== 'inline' && store.db.pragma('journal_mode', { simple: true }) === 'wal'
     ? new Checkpoints(store.db, options.file)
     : null;
 
@@ -117,7 +117,7 @@ port.on('message', (message: ToWorker) => {
 // With the WAL fsynced by the main thread before it releases replies (sqlite/wal-sync.ts),
 // commits need not sync it themselves: NORMAL still syncs around every checkpoint.
 const pipelined =
-  options.sync === 'pipelined' && store.db.pragma('journal_mode', { simple: true }) === 'wal';
+  options.sync !== 'commit' && store.db.pragma('journal_mode', { simple: true }) === 'wal';
 if (pipelined) store.db.pragma('synchronous = NORMAL');
 post({ type: 'ready', walFile: pipelined ? `${options.file}-wal` : null });
 
