@@ -601,8 +601,20 @@ export interface StoreStats {
   writes: number;
   /** The largest write batch. */
   maxBatch: number;
-  /** SQLite: the checkpointer thread's work (sqlite/checkpoints.ts); absent for `:memory:`. */
-  checkpoints?: { runs: number; finished: number; maxLog: number; fallback: boolean };
+  /** SQLite: the checkpointer thread's work (sqlite/checkpoints.ts); absent without one. */
+  checkpoints?: CheckpointStats;
+}
+
+/** What the SQLite checkpointer thread did (sqlite/checkpoints.ts). */
+export interface CheckpointStats {
+  /** Runs of the checkpointer thread. */
+  runs: number;
+  /** Finishing checkpoints the writer ran between batches. */
+  finished: number;
+  /** The longest log a run reported, in pages. */
+  maxLog: number;
+  /** True once the thread failed and SQLite's automatic checkpoints are back on. */
+  fallback: boolean;
 }
 
 export type { Role, SystemEvent };

@@ -5,6 +5,7 @@
  * SQLite's automatic checkpoints, as before.
  */
 import { Worker } from 'node:worker_threads';
+import type { CheckpointStats } from '../store.js';
 import type { Db } from './db.js';
 import type { CheckpointerOptions, FromCheckpointer, ToCheckpointer } from './checkpointer.js';
 
@@ -17,17 +18,6 @@ export const RESTART_FRAMES = 4000;
  * written since the last, and costs two fsyncs (the log before, the database file after).
  */
 const MIN_INTERVAL_MS = 100;
-
-export interface CheckpointStats {
-  /** Runs of the checkpointer thread. */
-  runs: number;
-  /** Finishing checkpoints the writer ran between batches. */
-  finished: number;
-  /** The longest log a run reported, in pages. */
-  maxLog: number;
-  /** True once the thread failed and SQLite's automatic checkpoints are back on. */
-  fallback: boolean;
-}
 
 export class Checkpoints {
   readonly stats: CheckpointStats = { runs: 0, finished: 0, maxLog: 0, fallback: false };

@@ -41,10 +41,7 @@ export class WalSync<T> {
 
   /** A batch of replies from the worker, in commit order. */
   arrived(batch: Settled<T>): void {
-    if (!batch.wrote && this.running === null && this.waiting.length === 0) {
-      batch.settle(null);
-      return;
-    }
+    // A read with nothing unsynced before it leaves at once (next: no write among the waiting).
     this.waiting.push(batch);
     this.next();
   }
@@ -95,6 +92,8 @@ export function walFileSync(walFile: string): { sync: SyncFn; close: () => Promi
     done?.(error);
   };
   thread.on('message', (message: FromSyncer) => {
+    // Nothing owed until the next sync: the idle thread must not hold the process open.
+    thread.unref();
     const { error } = message;
     settle(error === null ? null : Object.assign(new Error(error.message), { code: error.code }));
   });
@@ -111,7 +110,6 @@ export function walFileSync(walFile: string): { sync: SyncFn; close: () => Promi
     thread.ref();
     thread.postMessage({ type: 'sync' } satisfies ToSyncer);
   };
-  thread.on('message', () => thread.unref());
   /** Only once no sync runs (the store closed after its last reply). */
   const close = async (): Promise<void> => {
     if (dead) return;

@@ -75,10 +75,10 @@ store.appends.keep = true;
 store.appends.defer = true;
 // Checkpoints run on a thread of their own (sqlite/checkpointer.ts), never inside a commit,
 // unless `checkpoints: 'inline'` leaves them to SQLite's automatic checkpoint.
+/** A file database (WAL); `:memory:` has no log to checkpoint or sync. */
+const wal = store.db.pragma('journal_mode', { simple: true }) === 'wal';
 const checkpoints =
-  options.checkpoints !== 'inline' && store.db.pragma('journal_mode', { simple: true }) === 'wal'
-    ? new Checkpoints(store.db, options.file)
-    : null;
+  options.checkpoints !== 'inline' && wal ? new Checkpoints(store.db, options.file) : null;
 
 const stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
 let queue: Call[] = [];
@@ -116,8 +116,7 @@ port.on('message', (message: ToWorker) => {
 });
 // With the WAL fsynced by the main thread before it releases replies (sqlite/wal-sync.ts),
 // commits need not sync it themselves: NORMAL still syncs around every checkpoint.
-const pipelined =
-  options.sync !== 'commit' && store.db.pragma('journal_mode', { simple: true }) === 'wal';
+const pipelined = options.sync !== 'commit' && wal;
 if (pipelined) store.db.pragma('synchronous = NORMAL');
 post({ type: 'ready', walFile: pipelined ? `${options.file}-wal` : null });
 
