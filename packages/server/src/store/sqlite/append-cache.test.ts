@@ -178,4 +178,35 @@ describe('SQLite append state cache', () => {
       .run();
     check.close();
   });
+
+  it("dates a sender's read position by the message itself: a send writes no position_log row", async () => {
+    const [a, b] = await kit.users(2);
+    const c = await kit.direct(a!, b!);
+    await kit.send(c, a!, 'one', T0 + 1);
+    await kit.send(c, b!, 'two', T0 + 2);
+    await kit.send(c, a!, 'three', T0 + 3);
+    // b's send read a's seq 1, a's send read b's seq 2: receipts tell so at the sends' times.
+    expect(await store.receipts(c, 1, a!.id)).toEqual([
+      {
+        userId: b!.id,
+        deliveredAt: new Date(T0 + 2).toISOString(),
+        readAt: new Date(T0 + 2).toISOString(),
+      },
+    ]);
+    expect(await store.receipts(c, 2, b!.id)).toEqual([
+      {
+        userId: a!.id,
+        deliveredAt: new Date(T0 + 3).toISOString(),
+        readAt: new Date(T0 + 3).toISOString(),
+      },
+    ]);
+    // One B-tree leaf less per append (docs/performance.md, "The floor of an append").
+    const db = new Database(join(dir, 'letter.db'), { readonly: true });
+    try {
+      const logged = db.prepare('SELECT count(*) AS n FROM position_log WHERE conversation_id = ?');
+      expect(logged.get(c)).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+  });
 });

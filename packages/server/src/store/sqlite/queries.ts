@@ -470,8 +470,9 @@ export function createQueries(db: Db) {
     ),
     /**
      * For each member but the sender, the first time each position reached `seq`. Positions and
-     * times grow together, so the first log entry at or past `seq` holds the answer. A read
-     * entry also counts as delivered (see SqliteStore.receipts).
+     * times grow together, so the first log entry at or past `seq` holds the answer, or the
+     * member's first message after it, whichever came first. A read entry also counts as
+     * delivered (see SqliteStore.receipts).
      */
     receipts: prepare(db, (p: Conv & { seq: number; senderId: string }) =>
       qb
@@ -491,6 +492,17 @@ export function createQueries(db: Db) {
             'm.user_id',
             firstAt('delivered').as('delivered_at'),
             firstAt('read').as('read_at'),
+            // Sending reads everything before (sqlite/append.ts logs no entry for it): the
+            // member's first message after `seq`, found through messages_by_sender.
+            eb
+              .selectFrom('messages as own')
+              .select('own.created_at')
+              .whereRef('own.sender_id', '=', 'm.user_id')
+              .whereRef('own.conversation_id', '=', 'm.conversation_id')
+              .where('own.seq', '>', p.seq)
+              .orderBy('own.seq')
+              .limit(ONE)
+              .as('sent_after_at'),
           ];
         })
         .where('m.conversation_id', '=', p.conversationId)

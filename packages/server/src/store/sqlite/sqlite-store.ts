@@ -502,8 +502,10 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     const message = this.q.messageBySeq.get({ conversationId, seq });
     if (!message) return null;
     const rows = this.q.receipts.all({ conversationId, seq, senderId: message.sender_id ?? '' });
-    // Reading implies delivery, and read entries stand in for delivered ones.
-    return rows.map(toReceipt);
+    // Reading implies delivery, and read entries stand in for delivered ones; so does sending.
+    return rows.map(({ read_at, sent_after_at, ...row }) =>
+      toReceipt({ ...row, read_at: earliest(read_at, sent_after_at) }),
+    );
   }
 
   // Helpers
@@ -593,3 +595,6 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     this.q.logPosition.run({ conversationId, userId, kind, seq, at });
   }
 }
+
+const earliest = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.min(a, b);

@@ -1,0 +1,191 @@
+/**
+ * What a durable 1:1 append costs in SQLite alone, feature by feature (docs/performance.md,
+ * "The floor of an append"): one thread, raw better-sqlite3, no Letter code, batches of B
+ * appends over 100 direct conversations (their two members taking turns, sdk-style random
+ * client ids, time-ordered message ids), WAL with `synchronous=FULL` as the bench's ws + SQLite
+ * relay. Each layer adds one thing Letter's schema has to the layer before:
+ *   relay     the bench relay's table: (sender, target, body, created_at), rowid only
+ *   messages  Letter's messages row with its history index (conversation, seq) and the
+ *             message id's unique index; seq taken from a JS counter
+ *   +idem     the permanent idempotency index (sender, client id)
+ *   +export   the export index (sender, conversation, seq)
+ *   +state    the conversation's last seq and the sender's positions, once per conversation per batch
+ *   +search   the FTS5 index, filled 500 rows at a time in its own transaction (as the worker does)
+ *   +savept   a savepoint around each append (the worker's isolation of one failing call)
+ *   Letter    Letter's own append path (SqliteStore, as the worker runs a batch; its full schema,
+ *             which also has the receipts' and mentions' tables and the triggers)
+ * Reports CPU (user + sys) and 4 KiB pages written per append; SQLite's automatic checkpoint runs
+ * inline, so its copies are counted. The difference between the last two rows is Letter's code.
+ * Run: node packages/bench/schema-floor.mjs [appends] [B ...]
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../server/dist/store/sqlite/sqlite-store.js';
+import { seedPairs } from './append-pairs.mjs';
+
+const total = Number(process.argv[2] ?? 20_000);
+const sizes = process.argv.slice(3).map(Number);
+const PAIRS = 100;
+const LAYERS = ['relay', 'messages', '+idem', '+export', '+state', '+search', '+savept', 'Letter'];
+
+const written = () => Number(/write_bytes: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))[1]);
+
+/** Letter's store, run the way append-batch.mjs and the worker run it. */
+async function openLetter() {
+  const dir = mkdtempSync(join(tmpdir(), 'letter-floor-'));
+  const store = new SqliteStore(join(dir, 'floor.db'));
+  store.migrate();
+  store.deferSearchIndex = true;
+  Object.assign(store.appends, { keep: true, defer: true });
+  const pairs = await seedPairs(store);
+  const inSavepoint = store.db.transaction((m) => store.call('appendMessage', [m]));
+  return {
+    dir,
+    db: store.db,
+    append: (m) =>
+      inSavepoint({
+        ...m,
+        conversationId: pairs.conversations[Number(m.conversationId.slice(1))],
+        replyToSeq: null,
+        knownMembersVersion: 1,
+      }),
+    flush: () => store.flushWrites(),
+    index() {
+      store.db.exec('BEGIN IMMEDIATE');
+      store.indexPending();
+      store.db.exec('COMMIT');
+    },
+  };
+}
+
+function open(layer) {
+  const on = (name) => LAYERS.indexOf(layer) >= LAYERS.indexOf(name);
+  const dir = mkdtempSync(join(tmpdir(), 'letter-floor-'));
+  const db = new Database(join(dir, 'floor.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  if (layer === 'relay') {
+    db.exec(`CREATE TABLE messages (id INTEGER PRIMARY KEY, sender TEXT NOT NULL,
+      target TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL)`);
+    const insert = db.prepare(
+      'INSERT INTO messages (sender, target, body, created_at) VALUES (?, ?, ?, ?)',
+    );
+    return {
+      dir,
+      db,
+      append: (m) => insert.run(m.senderId, m.conversationId, m.body, m.createdAt),
+      flush() {},
+      index() {},
+    };
+  }
+  db.exec(`
+    CREATE TABLE conversations (id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL,
+      last_activity_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+    CREATE TABLE members (conversation_id TEXT NOT NULL, user_id TEXT NOT NULL,
+      read_seq INTEGER NOT NULL, delivered_seq INTEGER NOT NULL,
+      PRIMARY KEY (conversation_id, user_id)) STRICT, WITHOUT ROWID;
+    CREATE TABLE messages (id TEXT NOT NULL UNIQUE, conversation_id TEXT NOT NULL,
+      seq INTEGER NOT NULL, sender_id TEXT, client_msg_id TEXT, body TEXT NOT NULL,
+      created_at INTEGER NOT NULL, edited_at INTEGER, deleted_at INTEGER, reply_to_seq INTEGER,
+      system_json TEXT, mentions_json TEXT, attachments_json TEXT,
+      UNIQUE (conversation_id, seq)) STRICT;
+    ${on('+idem') ? 'CREATE UNIQUE INDEX messages_idem ON messages(sender_id, client_msg_id);' : ''}
+    ${on('+export') ? 'CREATE INDEX messages_by_sender ON messages(sender_id, conversation_id, seq);' : ''}
+    ${on('+search') ? "CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2', prefix='2 3');" : ''}
+  `);
+  for (let i = 0; i < PAIRS; i++) {
+    db.prepare('INSERT INTO conversations VALUES (?, 0, 0)').run(`c${i}`);
+    for (const u of [2 * i, 2 * i + 1])
+      db.prepare('INSERT INTO members VALUES (?, ?, 0, 0)').run(`c${i}`, `u${u}`);
+  }
+  const insert =
+    db.prepare(`INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id,
+    body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+  const setLastSeq = db.prepare(
+    'UPDATE conversations SET last_seq = ?, last_activity_at = max(last_activity_at, ?) WHERE id = ?',
+  );
+  const setPositions = db.prepare(
+    'UPDATE members SET read_seq = ?, delivered_seq = ? WHERE conversation_id = ? AND user_id = ?',
+  );
+  const lastSeq = new Map();
+  const dirty = new Map();
+  let indexed = 0;
+  const indexFrom = on('+search')
+    ? db.prepare(
+        'INSERT INTO messages_fts(rowid, body) SELECT rowid, body FROM messages WHERE rowid > ?',
+      )
+    : null;
+  const row = (m) => {
+    const seq = (lastSeq.get(m.conversationId) ?? 0) + 1;
+    lastSeq.set(m.conversationId, seq);
+    insert.run(m.id, m.conversationId, seq, m.senderId, m.clientMsgId, m.body, m.createdAt);
+    if (on('+state')) dirty.set(m.conversationId, { seq, senderId: m.senderId, at: m.createdAt });
+  };
+  const inSavepoint = db.transaction(row);
+  return {
+    dir,
+    db,
+    append: on('+savept') ? inSavepoint : row,
+    flush() {
+      for (const [id, { seq, senderId, at }] of dirty) {
+        setLastSeq.run(seq, at, id);
+        setPositions.run(seq, seq, id, senderId);
+      }
+      dirty.clear();
+    },
+    index() {
+      if (!indexFrom) return;
+      db.exec('BEGIN IMMEDIATE');
+      indexed += indexFrom.run(indexed).changes;
+      db.exec('COMMIT');
+    },
+  };
+}
+
+async function run(layer, batch) {
+  const t = layer === 'Letter' ? await openLetter() : open(layer);
+  let n = 0;
+  let unindexed = 0;
+  const message = (i) => ({
+    id: `m_${Date.now().toString(36).padStart(9, '0')}${String(i).padStart(16, '0')}`,
+    conversationId: `c${i % PAIRS}`,
+    senderId: `u${2 * (i % PAIRS) + (Math.floor(i / PAIRS) % 2)}`,
+    clientMsgId: randomUUID(),
+    body: `message ${i} lorem ipsum dolor sit amet, consectetur adipiscing`,
+    createdAt: Date.now(),
+  });
+  const runBatch = () => {
+    t.db.exec('BEGIN IMMEDIATE');
+    for (let i = 0; i < batch; i++) t.append(message(n++));
+    t.flush();
+    t.db.exec('COMMIT');
+    if ((unindexed += batch) >= 500) {
+      t.index();
+      unindexed = 0;
+    }
+  };
+  const measure = (count) => {
+    const cpu = process.cpuUsage();
+    const bytes = written();
+    for (let done = 0; done < count; done += batch) runBatch();
+    const used = process.cpuUsage(cpu);
+    return { cpu: (used.user + used.system) / count, pages: (written() - bytes) / 4096 / count };
+  };
+  measure(Math.min(5000, total / 4));
+  const result = measure(total);
+  t.db.close();
+  rmSync(t.dir, { recursive: true, force: true });
+  return result;
+}
+
+for (const batch of sizes.length > 0 ? sizes : [10, 30]) {
+  for (const layer of LAYERS) {
+    const r = await run(layer, batch);
+    console.log(
+      `B = ${batch} ${layer.padEnd(9)} ${r.cpu.toFixed(1).padStart(6)} µs CPU/append  ${r.pages.toFixed(2).padStart(5)} pages/append`,
+    );
+  }
+}
