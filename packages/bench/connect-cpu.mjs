@@ -9,7 +9,8 @@
  * close); then, on a fresh server, `idle` sockets held: RSS per connection at each step.
  *
  * Run after `npx tsc -b`:
- *   node packages/bench/connect-cpu.mjs [--connects=N] [--idle=N] [--rounds=N] <root>[=label] …
+ *   node packages/bench/connect-cpu.mjs [--connects=N] [--idle=N] [--rounds=N] [--users=N]
+ *     [--warmup=N] <root>[=label] …
  * A root is a checkout with built dist/ (e.g. a base extracted with `git archive` into /tmp).
  */
 import { randomBytes } from 'node:crypto';
@@ -30,7 +31,10 @@ const idle = opt('idle', 19_500);
 const rounds = opt('rounds', 2);
 /** With --heap=N: heap snapshots of each server before and after N idle sockets (in cwd). */
 const heap = opt('heap', 0);
-const users = 100;
+/** Users (one session each) the handshakes cycle through; the full bench run has ~1,000. */
+const users = opt('users', 100);
+/** Handshakes before the measured ones (JIT, lazy modules); the bench's row makes 20. */
+const warmup = opt('warmup', 500);
 /** Extra node flags for the servers, e.g. --server-flags='--cpu-prof --cpu-prof-dir=/tmp/p'. */
 const serverFlags = (args.find((a) => a.startsWith('--server-flags='))?.slice(15) ?? '')
   .split(' ')
@@ -160,7 +164,7 @@ async function freshTarget(root) {
 async function measureConnects(root) {
   const { target, workDir } = await freshTarget(root);
   try {
-    await closeMany(await openMany(target, 0, 500, 50)); // warm-up: JIT, lazy modules
+    if (warmup > 0) await closeMany(await openMany(target, 0, warmup, 50)); // JIT, lazy modules
     await sleep(500);
     const pid = target.pid;
     const cpu0 = threadCpu(pid);

@@ -95,6 +95,9 @@ describe('npm run bench -- --quick', () => {
       const { r, where } = ran(name);
       expect(r.connect!.connected, where).toBeGreaterThan(0);
       expect(r.connect!.perSec, where).toBeGreaterThan(0);
+      // Raw-socket runs report their warm-up apart, as the cold rate.
+      expect(r.connect!.cold?.perSec, where).toBeGreaterThan(0);
+      expect(r.connect!.cold?.serverCpuMicros, where).toBeGreaterThan(0);
       expect(r.groups.length, where).toBe(report.config.groupSizes.length);
       for (const g of r.groups) {
         expect(g.load.delivered, where).toBeGreaterThan(0);

@@ -158,6 +158,9 @@ export const rows: Row[] = [
           (l.serverCpuMicros === undefined
             ? ')'
             : `, server ${fmt(l.serverCpuMicros)} µs CPU each)`) +
+          (l.cold
+            ? `; cold (the warm-up) ${fmt(l.cold.perSec)}/s, ${fmt(l.cold.serverCpuMicros)} µs`
+            : '') +
           (w
             ? `; ${times(l.perSec, w.perSec)} bare ws (${fmt(w.perSec)}/s` +
               (w.serverCpuMicros === undefined ? ')' : `, ${fmt(w.serverCpuMicros)} µs CPU each)`)

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import Database from 'better-sqlite3';
 import type { BenchConfig } from './config.js';
 import { quiesce, runOpenLoop } from './load.js';
-import { processCpuMicros } from './proc.js';
+import { processCpuMicros, sleep } from './proc.js';
 import type { LoadResult } from './load.js';
 import { getJson, postJson } from './letter-api.js';
 import type { Pairs } from './scenarios.js';
@@ -121,7 +121,18 @@ export async function measureRawConnect(
   const close = (sockets: Socket[]) => {
     for (const s of sockets) s.destroy();
   };
-  close((await run(20, 10)).sockets); // warm-up: JIT and lazy modules on both sides
+  // Warm-up: JIT and lazy modules on both sides. Measured too, as the cold rate: with the 20
+  // handshakes it once was, the row's CPU per handshake was about half V8 compiling (on its
+  // helper threads) and the main thread's unoptimised code (docs/performance.md, round four).
+  const coldCpu0 = processCpuMicros(target.pid);
+  const warm = await run(config.connectWarmup, config.connectConcurrency);
+  const coldCpu = processCpuMicros(target.pid) - coldCpu0;
+  close(warm.sockets);
+  const cold = {
+    perSec: warm.sockets.length / (warm.elapsedMs / 1000),
+    serverCpuMicros: coldCpu / Math.max(1, warm.sockets.length),
+  };
+  await sleep(500); // the closes handled
   const cpu0 = process.cpuUsage();
   const server0 = processCpuMicros(target.pid);
   const result = await run(config.connectCount, config.connectConcurrency);
@@ -136,6 +147,7 @@ export async function measureRawConnect(
     perSec: result.sockets.length / (result.elapsedMs / 1000),
     generatorCpu: (cpu.user + cpu.system) / 1000 / result.elapsedMs,
     serverCpuMicros: serverCpu / Math.max(1, result.sockets.length),
+    cold,
   };
 }
 

@@ -30,6 +30,8 @@ export interface ConnectResult {
   generatorCpu: number;
   /** Server CPU (all its threads) per completed handshake, µs; raw-socket runs only. */
   serverCpuMicros?: number;
+  /** The warm-up's rate and server CPU per handshake (raw-socket runs only): a cold server. */
+  cold?: { perSec: number; serverCpuMicros: number };
 }
 
 export async function measureConnect(

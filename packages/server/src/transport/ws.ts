@@ -8,7 +8,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { closeCodes, limits, LetterError } from '@letter/protocol';
 import type { AccessClaims } from '../auth/tokens.js';
 import type { Connection } from '../hub/hub.js';
@@ -44,13 +44,6 @@ export interface TransportDeps<C extends AccessClaims = AccessClaims> {
 export interface SocketHandler {
   onText(text: string): Promise<void> | void;
   onClose(): void;
-}
-
-interface SocketState {
-  alive: boolean;
-  connection: WsConnection | undefined;
-  /** Not read from while it has the most frames in flight: it cannot answer pings then. */
-  paused: boolean;
 }
 
 /**
@@ -160,13 +153,13 @@ function closeSocket(socket: WebSocket, code: number, reason: string): void {
 
 export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   private readonly wss: WebSocketServer;
-  private readonly states = new Map<WebSocket, SocketState>();
+  private readonly states = new Map<WebSocket, SocketState<C>>();
   private readonly socketsByUser = new Map<string, number>();
   private readonly unauthenticatedByAddress = new Map<string, number>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private accepting = true;
 
-  constructor(private readonly deps: TransportDeps<C>) {
+  constructor(readonly deps: TransportDeps<C>) {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: limits.maxFrameBytes,
@@ -282,7 +275,7 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
    * poll phase still share one worker round trip. Deferring them to the end of the turn (as
    * `authenticateSoon` did) only moved that message a loop iteration later.
    */
-  private authenticate(token: string | undefined): Promise<C> {
+  authenticate(token: string | undefined): Promise<C> {
     try {
       return this.deps.authenticate(token);
     } catch (error) {
@@ -291,115 +284,37 @@ export class WebSocketTransport<C extends AccessClaims = AccessClaims> {
   }
 
   private onSocket(ws: WebSocket, claims: C | undefined, authenticated: () => void): void {
-    const state: SocketState = { alive: true, connection: undefined, paused: false };
+    const state = new SocketState(this, ws, authenticated);
     this.states.set(ws, state);
-    let handler: SocketHandler | undefined;
-    let authTimer: ReturnType<typeof setTimeout> | undefined;
-    let countedUser: string | undefined;
-    const open = (claims: C) => {
-      authenticated();
-      const held = this.socketsByUser.get(claims.userId) ?? 0;
-      if (held >= this.deps.maxSocketsPerUser) {
-        return closeSocket(ws, closeCodes.policy.code, 'too many sockets for this user');
-      }
-      this.socketsByUser.set(claims.userId, held + 1);
-      countedUser = claims.userId;
-      const connection = new WsConnection(
-        ws,
-        claims.userId,
-        claims.sessionId,
-        this.deps.maxBufferedBytes,
-      );
-      state.connection = connection;
-      handler = this.deps.onOpen(connection, claims);
-    };
-    // Frames in flight, and those read while at the limit, which wait here in order.
-    let inFlight = 0;
-    const waiting: string[] = [];
-    const done = () => {
-      inFlight--;
-      while (inFlight < limits.maxFramesInFlight && waiting.length > 0) run(waiting.shift()!);
-      if (state.paused && inFlight < limits.maxFramesInFlight) {
-        state.paused = false;
-        ws.resume();
-      }
-    };
-    const run = (text: string) => {
-      inFlight++;
-      const handled = handler?.onText(text);
-      if (handled) void handled.then(done, done);
-      else done();
-    };
-    const receive = (text: string) => {
-      if (inFlight >= limits.maxFramesInFlight || waiting.length > 0) waiting.push(text);
-      else run(text);
-      if (inFlight >= limits.maxFramesInFlight && !state.paused) {
-        // ws may still emit the frames of data it already read; they wait in `waiting`.
-        state.paused = true;
-        ws.pause();
-      }
-    };
-    if (claims) open(claims);
-    else {
-      authTimer = setTimeout(
-        () => closeSocket(ws, closeCodes.auth_timeout.code, 'auth timeout'),
-        this.deps.authTimeoutMs ?? limits.authTimeoutMs,
-      );
-    }
-    let authenticating = false;
-    // Frames a client pipelines behind its `auth` frame wait for the verdict, not the void.
-    let early: string[] | undefined;
-    ws.on('pong', () => (state.alive = true));
-    ws.on('message', (data, isBinary) => {
-      if (ws.readyState !== 1) return; // closing: e.g. refused for too many sockets
-      state.alive = true;
-      const text = isBinary ? '' : data.toString();
-      if (handler) return receive(text);
-      if (authenticating) {
-        if ((early ??= []).length < MAX_FRAMES_BEFORE_AUTH) early.push(text);
-        else closeSocket(ws, closeCodes.policy.code, 'too many frames before auth');
-        return;
-      }
-      authenticating = true;
-      this.authenticateFirstFrame(text)
-        .then(
-          (claims) => {
-            clearTimeout(authTimer);
-            if (ws.readyState !== 1) return;
-            open(claims);
-            if (!handler) return;
-            const pipelined = early ?? [];
-            early = undefined;
-            for (const text of pipelined) receive(text);
-          },
-          (error: unknown) => {
-            clearTimeout(authTimer);
-            if (isUnavailable(error))
-              closeSocket(ws, closeCodes.unavailable.code, 'try again later');
-            else closeSocket(ws, closeCodes.unauthorized.code, 'unauthorized');
-          },
-        )
-        .catch((error: unknown) => {
-          this.deps.log.warn({ err: error }, 'opening a socket failed');
-          closeSocket(ws, 1011, 'internal error');
-        });
-    });
-    ws.on('error', (error) => this.deps.log.warn({ err: error.message }, 'socket error'));
-    ws.on('close', () => {
-      clearTimeout(authTimer);
-      authenticated();
-      this.states.delete(ws);
-      waiting.length = 0;
-      if (countedUser !== undefined) {
-        const left = (this.socketsByUser.get(countedUser) ?? 1) - 1;
-        if (left > 0) this.socketsByUser.set(countedUser, left);
-        else this.socketsByUser.delete(countedUser);
-      }
-      handler?.onClose();
-    });
+    (ws as unknown as Record<typeof kState, SocketState<C>>)[kState] = state;
+    ws.on('pong', onPong);
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+    if (claims) state.open(claims);
+    else state.awaitAuth(this.deps.authTimeoutMs ?? limits.authTimeoutMs);
   }
 
-  private async authenticateFirstFrame(text: string): Promise<C> {
+  /** Counts an authenticated socket of `userId`; false if the user holds the most already. */
+  countUser(userId: string): boolean {
+    const held = this.socketsByUser.get(userId) ?? 0;
+    if (held >= this.deps.maxSocketsPerUser) return false;
+    this.socketsByUser.set(userId, held + 1);
+    return true;
+  }
+
+  /** A socket of `userId` counted by `countUser` closed. */
+  uncountUser(userId: string): void {
+    const left = (this.socketsByUser.get(userId) ?? 1) - 1;
+    if (left > 0) this.socketsByUser.set(userId, left);
+    else this.socketsByUser.delete(userId);
+  }
+
+  forget(ws: WebSocket): void {
+    this.states.delete(ws);
+  }
+
+  async authenticateFirstFrame(text: string): Promise<C> {
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -443,3 +358,166 @@ function refuse(socket: Duplex, status: number, text: string, body?: object): vo
 
 const isUnavailable = (error: unknown): boolean =>
   error instanceof LetterError && error.code === 'unavailable';
+
+/**
+ * One socket, from its upgrade to its close: its authentication, and the flow of its frames to
+ * the handler (at most `limits.maxFramesInFlight` at once, the rest waiting in order, the socket
+ * not read from meanwhile).
+ *
+ * A class with shared listeners, not closures: an idle node holds one of these per socket, and
+ * a handshake makes one object instead of about ten closures and their contexts
+ * (docs/performance.md, "Connect + auth (27 Nov, round four)"). The ws listeners are module
+ * functions that find their state on the WebSocket (`kState`).
+ */
+class SocketState<C extends AccessClaims> {
+  /** Answered the last ping (or sent something since). */
+  alive = true;
+  connection: WsConnection | undefined = undefined;
+  /** Not read from while it has the most frames in flight: it cannot answer pings then. */
+  paused = false;
+  private handler: SocketHandler | undefined = undefined;
+  private authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private countedUser: string | undefined = undefined;
+  private authenticating = false;
+  /** Frames a client pipelines behind its `auth` frame: they wait for the verdict. */
+  private early: string[] | undefined = undefined;
+  private inFlight = 0;
+  /** Frames read while at the limit, in order. */
+  private waiting: string[] | undefined = undefined;
+  /** `done`, bound once, made on the first frame whose handling is asynchronous. */
+  private settle: (() => void) | undefined = undefined;
+
+  constructor(
+    private readonly transport: WebSocketTransport<C>,
+    private readonly ws: WebSocket,
+    /** Releases the socket's count against its address (a no-op for header authentication). */
+    private readonly authenticated: () => void,
+  ) {}
+
+  open(claims: C): void {
+    this.authenticated();
+    const transport = this.transport;
+    if (!transport.countUser(claims.userId)) {
+      return closeSocket(this.ws, closeCodes.policy.code, 'too many sockets for this user');
+    }
+    this.countedUser = claims.userId;
+    const connection = new WsConnection(
+      this.ws,
+      claims.userId,
+      claims.sessionId,
+      transport.deps.maxBufferedBytes,
+    );
+    this.connection = connection;
+    this.handler = transport.deps.onOpen(connection, claims);
+  }
+
+  /** A socket with no Authorization header: closed with 4408 unless its `auth` frame comes. */
+  awaitAuth(timeoutMs: number): void {
+    this.authTimer = setTimeout(closeForTimeout, timeoutMs, this.ws);
+  }
+
+  message(data: RawData, isBinary: boolean): void {
+    const ws = this.ws;
+    if (ws.readyState !== 1) return; // closing: e.g. refused for too many sockets
+    this.alive = true;
+    const text = isBinary ? '' : data.toString();
+    if (this.handler) return this.receive(text);
+    if (this.authenticating) {
+      if ((this.early ??= []).length < MAX_FRAMES_BEFORE_AUTH) this.early.push(text);
+      else closeSocket(ws, closeCodes.policy.code, 'too many frames before auth');
+      return;
+    }
+    this.authenticating = true;
+    this.transport
+      .authenticateFirstFrame(text)
+      .then(
+        (claims) => this.authPassed(claims),
+        (error: unknown) => this.authFailed(error),
+      )
+      .catch((error: unknown) => {
+        this.transport.deps.log.warn({ err: error }, 'opening a socket failed');
+        closeSocket(ws, 1011, 'internal error');
+      });
+  }
+
+  private authPassed(claims: C): void {
+    clearTimeout(this.authTimer);
+    if (this.ws.readyState !== 1) return;
+    this.open(claims);
+    if (!this.handler) return;
+    const pipelined = this.early ?? [];
+    this.early = undefined;
+    for (const text of pipelined) this.receive(text);
+  }
+
+  private authFailed(error: unknown): void {
+    clearTimeout(this.authTimer);
+    if (isUnavailable(error)) closeSocket(this.ws, closeCodes.unavailable.code, 'try again later');
+    else closeSocket(this.ws, closeCodes.unauthorized.code, 'unauthorized');
+  }
+
+  private receive(text: string): void {
+    if (this.inFlight >= limits.maxFramesInFlight || this.waiting?.length) {
+      (this.waiting ??= []).push(text);
+    } else this.run(text);
+    if (this.inFlight >= limits.maxFramesInFlight && !this.paused) {
+      // ws may still emit the frames of data it already read; they wait in `waiting`.
+      this.paused = true;
+      this.ws.pause();
+    }
+  }
+
+  private run(text: string): void {
+    this.inFlight++;
+    const handled = this.handler?.onText(text);
+    if (handled) {
+      const settle = (this.settle ??= () => this.done());
+      void handled.then(settle, settle);
+    } else this.done();
+  }
+
+  private done(): void {
+    this.inFlight--;
+    const waiting = this.waiting;
+    while (this.inFlight < limits.maxFramesInFlight && waiting && waiting.length > 0)
+      this.run(waiting.shift()!);
+    if (this.paused && this.inFlight < limits.maxFramesInFlight) {
+      this.paused = false;
+      this.ws.resume();
+    }
+  }
+
+  error(error: Error): void {
+    this.transport.deps.log.warn({ err: error.message }, 'socket error');
+  }
+
+  closed(): void {
+    clearTimeout(this.authTimer);
+    this.authenticated();
+    this.transport.forget(this.ws);
+    if (this.waiting) this.waiting.length = 0;
+    if (this.countedUser !== undefined) this.transport.uncountUser(this.countedUser);
+    this.handler?.onClose();
+  }
+}
+
+/** Where a WebSocket's `SocketState` is, for the listeners shared by every socket. */
+const kState = Symbol('letter.socketState');
+const stateOf = (ws: WebSocket): SocketState<AccessClaims> =>
+  (ws as unknown as Record<typeof kState, SocketState<AccessClaims>>)[kState];
+
+function onPong(this: WebSocket): void {
+  stateOf(this).alive = true;
+}
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  stateOf(this).message(data, isBinary);
+}
+function onError(this: WebSocket, error: Error): void {
+  stateOf(this).error(error);
+}
+function onClose(this: WebSocket): void {
+  stateOf(this).closed();
+}
+function closeForTimeout(ws: WebSocket): void {
+  closeSocket(ws, closeCodes.auth_timeout.code, 'auth timeout');
+}
