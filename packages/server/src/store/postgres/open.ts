@@ -90,6 +90,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     closing ??= (async () => {
       // Every call already running finishes (and commits) before the pool goes.
       while (running.size > 0) await Promise.all([...running]);
+      await store.idle();
       await destroy();
     })();
     return closing;
