@@ -11,6 +11,7 @@
  *     [--warmup=3] [--pairs=100]
  */
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { openPostgresStore } from '../server/dist/store/postgres/open.js';
 import { adminQuery, dropSchema, freshSchemaName } from '../server/dist/store/postgres/testing.js';
 
@@ -130,6 +131,24 @@ const send = (intended) => {
     .finally(() => inFlight--);
 };
 
+// What the store's active backends wait on, sampled every 20 ms ('cpu' when they wait on
+// nothing): a second spent in WALSync is the disk's, one in ClientRead is the node's.
+const watcher = new pg.Client({ connectionString: base });
+await watcher.connect();
+let waits = new Map();
+const watching = setInterval(() => {
+  watcher
+    .query(
+      `SELECT coalesce(wait_event, 'cpu') AS wait FROM pg_stat_activity
+        WHERE application_name = $1 AND state = 'active'`,
+      [app],
+    )
+    .then(({ rows }) => {
+      for (const { wait } of rows) waits.set(wait, (waits.get(wait) ?? 0) + 1);
+    })
+    .catch(() => {});
+}, 20);
+
 const t0 = performance.now();
 let sent = 0;
 const ticker = setInterval(() => {
@@ -173,15 +192,22 @@ for (let s = 1; s <= seconds; s++) {
     pendingPages: await pending(),
     syncs: now.syncs.count - last.syncs.count,
     syncMs: now.syncs.ms - last.syncs.ms,
+    waits: [...waits]
+      .sort((a, b) => b[1] - a[1])
+      .map(([w, n]) => `${w} ${n}`)
+      .join(', '),
     inFlight,
   };
+  waits = new Map();
   rows.push(row);
   console.log(
-    `${String(s).padStart(3)}s acked ${String(row.acked).padStart(5)}  p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} max ${row.max.toFixed(0)} ms  node ${(row.nodeCpu * 100).toFixed(0)}%  backends ${(row.pgCpu * 100).toFixed(0)}%  walwriter ${(row.walCpu * 100).toFixed(0)}%  WAL ${(row.walBytes / Math.max(1, row.acked)).toFixed(0)} B/append  pending ${row.pendingPages ?? '-'}  flushes ${row.syncs} of ${(row.syncMs / Math.max(1, row.syncs)).toFixed(2)} ms  in flight ${inFlight}`,
+    `${String(s).padStart(3)}s acked ${String(row.acked).padStart(5)}  p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} max ${row.max.toFixed(0)} ms  node ${(row.nodeCpu * 100).toFixed(0)}%  backends ${(row.pgCpu * 100).toFixed(0)}%  walwriter ${(row.walCpu * 100).toFixed(0)}%  WAL ${(row.walBytes / Math.max(1, row.acked)).toFixed(0)} B/append  pending ${row.pendingPages ?? '-'}  flushes ${row.syncs} of ${(row.syncMs / Math.max(1, row.syncs)).toFixed(2)} ms  in flight ${inFlight}  waits ${row.waits}`,
   );
   last = now;
 }
 clearInterval(ticker);
+clearInterval(watching);
+await watcher.end();
 const kept = rows.filter((r) => r.s > warmup);
 const acked = kept.reduce((sum, r) => sum + r.acked, 0);
 const sum = (key) => kept.reduce((total, r) => total + r[key], 0);
