@@ -10,14 +10,36 @@ import type { BenchClient, Hooks } from './clients.js';
 import { LetterTarget, SocketIoTarget, WsRelayTarget, WsSqliteTarget } from './targets.js';
 import type { ConnectOpts, Target, TargetEnv, TargetName } from './targets.js';
 
-async function admin(url: string, sql: string): Promise<void> {
+async function admin(url: string, sql: string): Promise<pg.QueryResultRow[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query(sql)).rows;
   } finally {
     await client.end();
   }
+}
+
+/**
+ * How the PostgreSQL server differs from a production one, for the report. A server with
+ * autovacuum off (test servers often are) never analyzes Letter's tables nor merges the search
+ * index's pending list in the background; the bench cannot turn it on for its schema alone (the
+ * setting is the server's), so it says so (docs/performance.md, PostgreSQL round four).
+ */
+async function serverNotes(url: string): Promise<string[]> {
+  const rows = await admin(
+    url,
+    `SELECT name, setting FROM pg_settings WHERE name IN ('autovacuum', 'synchronous_commit', 'fsync')`,
+  );
+  const setting = new Map(rows.map((row) => [row.name as string, row.setting as string]));
+  const notes: string[] = [];
+  if (setting.get('autovacuum') === 'off')
+    notes.push('PostgreSQL runs with autovacuum off (production servers have it on)');
+  if (setting.get('fsync') === 'off') notes.push('PostgreSQL runs with fsync off: not durable');
+  // Letter turns synchronous_commit back on for its own sessions (store/postgres/open.ts).
+  if (setting.get('synchronous_commit') === 'off')
+    notes.push('PostgreSQL default synchronous_commit is off (Letter sets it on for its sessions)');
+  return notes;
 }
 
 /** `url` with `search_path` set to `schema` (Letter merges the URL's `options`). */
@@ -31,6 +53,7 @@ export class LetterPgTarget extends LetterTarget {
   override readonly name: 'letter-pg' | 'letter-cluster' = 'letter-pg';
   protected schema = `letter_bench_${randomBytes(5).toString('hex')}`;
   private schemaMade = false;
+  setupNotes: string[] = [];
 
   protected get pgUrl(): string {
     if (!this.env.pgUrl) throw new Error('needs PostgreSQL: --pg-url=… or LETTER_TEST_PG_URL');
@@ -41,6 +64,7 @@ export class LetterPgTarget extends LetterTarget {
     if (!this.schemaMade) {
       await admin(this.pgUrl, `CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       this.schemaMade = true;
+      this.setupNotes = await serverNotes(this.pgUrl);
     }
     await super.start();
   }

@@ -107,6 +107,7 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
   } catch (err) {
     return notRun(target, `could not start: ${(err as Error).message}`);
   }
+  result.notes.push(...(target.setupNotes ?? []));
   try {
     const setupStarted = performance.now();
     const setup = await attempt(

@@ -50,6 +50,8 @@ export interface Target {
   readonly pid: number;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** What the report should say about how this server was set up (after start). */
+  readonly setupNotes?: readonly string[];
   /** Makes sure users 0..count-1 exist (Letter registers them once and keeps them). */
   ensureUsers(count: number): Promise<void>;
   /** Connects as `user`; relays identify the socket by `alias` (default `u<user>`). */

@@ -48,6 +48,8 @@ export interface AppendBatcherDeps {
   db: Db;
   /** One append in a transaction of its own: what a batch falls back to. */
   appendOne(message: NewMessage): Promise<AppendResult>;
+  /** Told how many messages a batch stored, once it committed (pending-list.ts). */
+  onStored?: ((count: number) => void) | undefined;
 }
 
 /** Most appends in one transaction: bounds the statements' size and a batch's latency. */
@@ -61,7 +63,7 @@ const LOCK_SQL = `SELECT id, kind, last_seq, members_version FROM conversations
 // Every lookup a LATERAL probe of its index, whatever the planner thinks of the tables' sizes (a
 // hash join would read all of messages once per batch). LIMIT 1 keeps PostgreSQL from pulling a
 // subquery up into a plain join, where it may pick that hash join again.
-const CHECK_SQL = `SELECT m.read_seq, m.join_seq,
+export const CHECK_SQL = `SELECT m.read_seq, m.join_seq,
     e.conversation_id AS existing_conversation, e.seq AS existing_seq,
     r.seq IS NOT NULL AS reply_found
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
@@ -243,6 +245,8 @@ export class AppendBatcher {
       this.deps.appendOne,
     );
     if (!outcomes) return;
+    const stored = outcomes.reduce((n, outcome) => n + (outcome.kind === 'created' ? 1 : 0), 0);
+    if (stored > 0) this.deps.onStored?.(stored);
     await Promise.all(
       batch.map(async (pending, i) => {
         try {

@@ -14,19 +14,24 @@ import { memberSetOf, membershipOf, messagesBetween, type Membership } from './v
 import { badReply, mayReplyTo, refuseRepeatElsewhere } from '../shared/rules.js';
 import { mentionsOf, toMessages, userMessageRow } from '../shared/rows.js';
 import { attachIn } from './files.js';
+import { PendingListMerger } from './pending-list.js';
 
 export class PostgresAppends {
   private readonly batcher: AppendBatcher;
+  /** Merges the search index's pending list after the batches, off their path. */
+  readonly pendingList: PendingListMerger;
 
   constructor(
     private readonly store: PostgresCore,
     /** Pipelined connections for the batches (createPool with `pipeline: true`). */
     pool: pg.Pool,
   ) {
+    this.pendingList = new PendingListMerger(store.db);
     this.batcher = new AppendBatcher({
       pool,
       db: store.db,
       appendOne: (message) => this.appendOne(message),
+      onStored: (count) => this.pendingList.noteAppended(count),
     });
   }
 

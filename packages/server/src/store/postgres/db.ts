@@ -107,6 +107,8 @@ export interface PoolSettings {
   pipeline?: boolean | undefined;
   /** Most connections, overriding `options.maxConnections`. */
   max?: number | undefined;
+  /** Connections are closed (when next released) after this long and opened afresh. */
+  maxLifetimeSeconds?: number | undefined;
 }
 
 export function createPool(options: PostgresOptions, settings: PoolSettings = {}): pg.Pool {
@@ -136,6 +138,7 @@ export function createPool(options: PostgresOptions, settings: PoolSettings = {}
   const combined = [urlOptions, ...startup].filter(Boolean).join(' ');
   if (combined) config.options = combined;
   if (settings.pipeline) config.pipeline = true;
+  if (settings.maxLifetimeSeconds) config.maxLifetimeSeconds = settings.maxLifetimeSeconds;
   const pool = new pg.Pool(config);
   const report = options.onConnectionError ?? (() => {});
   // A connection that dies (server restart, failover, network) emits 'error' on its client; with

@@ -285,6 +285,23 @@ export const pgMigrations: readonly PgMigration[] = [
         FOR EACH ROW EXECUTE FUNCTION conversations_deleted();
     `,
   },
+  {
+    version: 7,
+    name: 'the export index covers live messages only',
+    sql: `
+      -- The append batch's idempotency probe (sender_id, client_msg_id) could also be served by
+      -- messages_by_sender (sender_id, …) filtering client_msg_id, and when the cached plan was
+      -- made with the table's statistics missing (autovacuum off, never analyzed) the two tied
+      -- and PostgreSQL took this one: every append read all of its sender's messages (the
+      -- pg-max row slowed down as the table grew, docs/performance.md, round four). The export
+      -- reads live messages only, so the index can say so: a query that does not ask for
+      -- deleted_at IS NULL (the probe must see deleted messages too) cannot use it, and the
+      -- unique index is the probe's only index whatever the statistics say.
+      DROP INDEX messages_by_sender;
+      CREATE INDEX messages_by_sender_live ON messages (sender_id, conversation_id, seq)
+        WHERE deleted_at IS NULL;
+    `,
+  },
 ];
 
 export const pgLatestVersion = pgMigrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -35,7 +35,17 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const db = createDb(pool);
   // Batches of appends and of positions run one at a time each (append-batch.ts,
   // position-batch.ts); a third connection stands by for when one was lost with its batch.
-  const appendPool = createPool(options, { synchronousCommit, pipeline: true, max: 3 });
+  // Their statements are named, so each connection keeps the generic plans it made in its first
+  // minutes, sized for the tables as they were then; without autovacuum's ANALYZE nothing ever
+  // invalidates them (the write's joins stay sequential scans of conversations and members as
+  // those grow, docs/performance.md, round four). A connection lives ten minutes, then its
+  // successor plans for the tables as they are.
+  const appendPool = createPool(options, {
+    synchronousCommit,
+    pipeline: true,
+    max: 3,
+    maxLifetimeSeconds: 600,
+  });
   const store = new PostgresStore(db, options.schema, appendPool);
   if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
   const destroy = async () => {
@@ -90,6 +100,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     closing ??= (async () => {
       // Every call already running finishes (and commits) before the pool goes.
       while (running.size > 0) await Promise.all([...running]);
+      await store.idle();
       await destroy();
     })();
     return closing;

@@ -136,8 +136,8 @@ export const newBatchStats = (): BatchStats => ({
 /**
  * Commits a batch and returns what it decided. When the database is away, every call of the
  * batch fails with that error (nothing was committed, nothing is acknowledged). When anything
- * else failed it, each call runs alone through `one`, so whatever it was fails only its own call;
- * undefined then, and in both cases every call is settled here.
+ * else failed it, each call runs alone through `one`, in order, so whatever it was fails only
+ * its own call; undefined then, and in both cases every call is settled here.
  */
 export async function commitOrEachAlone<I, O, T>(
   batch: Pending<I, O>[],
@@ -159,9 +159,9 @@ export async function commitOrEachAlone<I, O, T>(
     stats.fallbacks++;
     stats.batches += batch.length;
     stats.calls += batch.length;
-    await Promise.all(
-      batch.map((pending) => one(pending.item).then(pending.resolve, pending.reject)),
-    );
+    // One after the other, in the batch's order: run at once, their transactions could take
+    // the conversation's lock in any order, and seqs would not follow the calls' order.
+    for (const pending of batch) await one(pending.item).then(pending.resolve, pending.reject);
     return undefined;
   }
 }

@@ -103,6 +103,11 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     return this.appends.stats;
   }
 
+  /** Resolves when no background work (a pending-list merge) is running: before closing. */
+  idle(): Promise<void> {
+    return this.appends.pendingList.idle();
+  }
+
   /** Position batches so far (postgres/position-batch.ts). */
   get positionStats(): BatchStats {
     return this.positions.stats;
