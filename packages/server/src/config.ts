@@ -20,8 +20,6 @@ export interface Config {
   /** Which peers may set X-Forwarded-For (proxy-addr names like `loopback`, addresses, CIDRs). */
   trustProxy: string[] | boolean;
   logLevel: string;
-  /** How log lines reach standard output (util/log-stream.ts): `buffered` (default) or `sync`. */
-  logWrites: 'buffered' | 'sync';
   /** GET /metrics on a listener of its own (on `metricsHost`, else `host`); unset: the main port. */
   metricsPort: number | undefined;
   metricsHost: string | undefined;
@@ -132,7 +130,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: env.LETTER_RATE_LIMITS !== 'off',
     trustProxy: parseTrustProxy(env.LETTER_TRUST_PROXY),
     logLevel: env.LETTER_LOG_LEVEL || 'info',
-    logWrites: oneOf('LETTER_LOG_WRITES', env.LETTER_LOG_WRITES, ['buffered', 'sync'] as const),
     metricsPort: env.LETTER_METRICS_PORT ? int('LETTER_METRICS_PORT', 0) : undefined,
     metricsHost: env.LETTER_METRICS_HOST || undefined,
     metricsToken: env.LETTER_METRICS_TOKEN || undefined,

@@ -12,7 +12,6 @@ import { authModeHeader, limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
 import { loadJwtSecret } from './auth/secret.js';
 import { ensurePrivateDir } from './util/key-file.js';
-import { bufferedLogStream } from './util/log-stream.js';
 import { AuthService } from './auth/service.js';
 import { AccessTokens, type AccessClaims } from './auth/tokens.js';
 import type { Bus } from './bus/bus.js';
@@ -94,8 +93,6 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   const app = Fastify({
     logger: options.logger ?? {
       level: config.logLevel,
-      // Unset: pino's own destination, one write per line.
-      ...(config.logWrites === 'buffered' && { stream: bufferedLogStream() }),
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
     },
     bodyLimit: limits.maxJsonBodyBytes,
