@@ -1,3 +1,5 @@
+import type { HistoryPage } from '../store/store.js';
+
 /**
  * A message's JSON, made once however many frames carry it (the event and the sender's `ok`).
  * The SQLite worker makes it on its own thread and sends the string, not an object to clone
@@ -16,4 +18,21 @@ export function messageJson(message: object): string {
 export function withMessageJson<T extends object>(message: T, json: string): T {
   cache.set(message, json);
   return message;
+}
+
+const pages = new WeakMap<HistoryPage, string>();
+
+/**
+ * `page`, whose answer to GET /api/conversations/:id/messages, `{"messages":[…],"hasMore":…}`,
+ * is `json` for every viewer: made where the page was read (the SQLite worker), and recorded only
+ * for a page none of whose messages carries an attachment (whose URLs are signed per viewer).
+ */
+export function withPageJson(page: HistoryPage, json: string): HistoryPage {
+  pages.set(page, json);
+  return page;
+}
+
+/** The page's answer as `withPageJson` recorded it, or undefined: the route then builds it. */
+export function pageJson(page: HistoryPage): string | undefined {
+  return pages.get(page);
 }

@@ -2,7 +2,7 @@
  * The messages between sqlite/worker-store.ts (main thread) and sqlite/worker.ts. Kept free of
  * better-sqlite3 so the main thread never loads the native module.
  */
-import type { AppendResult, StoreStats } from '../store.js';
+import type { AppendResult, HistoryPage, StoreStats } from '../store.js';
 import type { StoreMethod } from '../shared/store-methods.js';
 
 export { isReadOnly, isStoreMethod, storeMethods } from '../shared/store-methods.js';
@@ -60,6 +60,29 @@ export type AppendReply = Omit<AppendResult, 'message'> & { json: string };
 /** Every other field of the result crosses as it is. */
 export function toAppendReply({ message, ...rest }: AppendResult): AppendReply {
   return { ...rest, json: JSON.stringify(message) };
+}
+
+/**
+ * How a history page crosses the thread boundary when none of its messages carries an attachment:
+ * as the JSON of the route's whole answer, `{"messages":[…],"hasMore":…}`, made once in the
+ * worker. It is then the same for every viewer (nothing to sign), so the route sends it as it is
+ * (`pageJson`, util/message-json.ts), and nobody clones 50 message objects or serializes them
+ * again. A page with attachments, or null, crosses as it is.
+ */
+export interface HistoryJsonReply {
+  pageJson: string;
+  hasMore: boolean;
+}
+
+export function toHistoryReply(page: HistoryPage | null): HistoryPage | HistoryJsonReply | null {
+  if (page === null || page.messages.some((m) => m.attachments.length > 0)) return page;
+  // The route's answer (http/conversation-routes.ts), key order included.
+  const pageJson = JSON.stringify({ messages: page.messages, hasMore: page.hasMore });
+  return { pageJson, hasMore: page.hasMore };
+}
+
+export function isHistoryJsonReply(value: unknown): value is HistoryJsonReply {
+  return typeof (value as Partial<HistoryJsonReply> | null)?.pageJson === 'string';
 }
 
 export type FromWorker =

@@ -8,11 +8,13 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LetterError, isErrorCode, type Message } from '@letter/protocol';
-import type { AppendResult, Store, StoreStats } from '../store.js';
-import { withMessageJson } from '../../util/message-json.js';
+import type { AppendResult, HistoryPage, Store, StoreStats } from '../store.js';
+import { withMessageJson, withPageJson } from '../../util/message-json.js';
 import {
+  isHistoryJsonReply,
   storeMethods,
   type AppendReply,
+  type HistoryJsonReply,
   type Call,
   type FromWorker,
   type Reply,
@@ -125,6 +127,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
       else if ('error' in reply) request.reject(rebuildError(reply.error));
       else if (request.method === 'appendMessage') {
         request.resolve(fromAppendReply(reply.value as AppendReply));
+      } else if (request.method === 'history' && isHistoryJsonReply(reply.value)) {
+        request.resolve(fromHistoryReply(reply.value));
       } else request.resolve(reply.value);
     }
     // Hold the process open only while answers are owed, so a forgotten close never hangs it.
@@ -201,6 +205,35 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
 function fromAppendReply({ json, created, members }: AppendReply): AppendResult {
   const message = withMessageJson(JSON.parse(json) as Message, json);
   return members === undefined ? { message, created } : { message, created, members };
+}
+
+/**
+ * The worker sent the page as its answer's JSON (no attachments, see `toHistoryReply`): the route
+ * sends that JSON as it is, so the messages are parsed only if some other caller reads them.
+ */
+function fromHistoryReply({ pageJson, hasMore }: HistoryJsonReply): HistoryPage {
+  const page = { hasMore } as HistoryPage;
+  Object.defineProperty(page, 'messages', {
+    enumerable: true,
+    configurable: true,
+    get(): HistoryPage['messages'] {
+      const { messages } = JSON.parse(pageJson) as HistoryPage;
+      Object.defineProperty(page, 'messages', {
+        value: messages,
+        enumerable: true,
+        writable: true,
+      });
+      return messages;
+    },
+    set(messages: HistoryPage['messages']) {
+      Object.defineProperty(page, 'messages', {
+        value: messages,
+        enumerable: true,
+        writable: true,
+      });
+    },
+  });
+  return withPageJson(page, pageJson);
 }
 
 /** The WAL's fsync failed: nothing in the batch may count as saved. */

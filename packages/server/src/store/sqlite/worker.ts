@@ -15,7 +15,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { LetterError } from '@letter/protocol';
-import type { AppendResult, StoreStats } from '../store.js';
+import type { AppendResult, HistoryPage, StoreStats } from '../store.js';
 import { SqliteStore } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
@@ -25,6 +25,7 @@ import {
   isReadOnly,
   isStoreMethod,
   toAppendReply,
+  toHistoryReply,
   type Call,
   type FromWorker,
   type Reply,
@@ -217,7 +218,9 @@ const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly
 function invoke(call: Call): unknown {
   if (!isStoreMethod(call.method)) throw new Error(`unknown store method ${String(call.method)}`);
   const value = store.call(call.method, call.args);
-  return call.method === 'appendMessage' ? toAppendReply(value as AppendResult) : value;
+  if (call.method === 'appendMessage') return toAppendReply(value as AppendResult);
+  if (call.method === 'history') return toHistoryReply(value as HistoryPage | null);
+  return value;
 }
 
 /**
