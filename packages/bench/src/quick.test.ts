@@ -97,7 +97,9 @@ describe('npm run bench -- --quick', () => {
       expect(r.connect!.perSec, where).toBeGreaterThan(0);
       // Raw-socket runs report their warm-up apart, as the cold rate.
       expect(r.connect!.cold?.perSec, where).toBeGreaterThan(0);
-      expect(r.connect!.cold?.serverCpuMicros, where).toBeGreaterThan(0);
+      // CPU comes from /proc in 10 ms clock ticks: a quick run's 20 cold handshakes on bare ws
+      // can take less than one, so only the figure's presence is checked.
+      expect(r.connect!.cold?.serverCpuMicros, where).toBeGreaterThanOrEqual(0);
       expect(r.groups.length, where).toBe(report.config.groupSizes.length);
       for (const g of r.groups) {
         expect(g.load.delivered, where).toBeGreaterThan(0);
