@@ -4,10 +4,13 @@
  */
 export const PAIRS = 100;
 
-/** Users and conversations, through the worker store (async) or a SqliteStore (sync). */
-export async function seedPairs(store) {
+/**
+ * Users `u0…` and direct conversations `c0…` (the n-th between users 2n and 2n + 1), through any
+ * store: the worker store or PostgreSQL (async) or a SqliteStore (sync).
+ */
+export async function seedPairs(store, pairs = PAIRS) {
   const users = [];
-  for (let i = 0; i < 2 * PAIRS; i++) {
+  for (let i = 0; i < 2 * pairs; i++) {
     const id = `u${i}`;
     await store.createUser({
       id,
@@ -19,7 +22,7 @@ export async function seedPairs(store) {
     users.push(id);
   }
   const conversations = [];
-  for (let i = 0; i < PAIRS; i++) {
+  for (let i = 0; i < pairs; i++) {
     const { conversation } = await store.openDirect(`c${i}`, users[2 * i], users[2 * i + 1], 0);
     conversations.push(conversation.id);
   }

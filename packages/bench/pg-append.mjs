@@ -13,6 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { openPostgresStore } from '../server/dist/store/postgres/open.js';
+import { seedPairs } from './append-pairs.mjs';
 import { adminQuery, dropSchema, freshSchemaName } from '../server/dist/store/postgres/testing.js';
 
 const option = (name, fallback) => {
@@ -35,23 +36,7 @@ url.searchParams.set('application_name', app);
 const schema = freshSchemaName();
 const store = await openPostgresStore({ url: url.toString(), schema });
 
-const users = [];
-for (let i = 0; i < 2 * pairs; i++) {
-  users.push(
-    await store.createUser({
-      id: `u${i}`,
-      username: `user${i}`,
-      displayName: `User ${i}`,
-      passwordHash: 'x',
-      createdAt: 0,
-    }),
-  );
-}
-const conversations = [];
-for (let p = 0; p < pairs; p++) {
-  const { conversation } = await store.openDirect(`c${p}`, `u${2 * p}`, `u${2 * p + 1}`, 0);
-  conversations.push(conversation.id);
-}
+const { users, conversations } = await seedPairs(store, pairs);
 
 const ticks = 100; // USER_HZ
 const cpuOf = (pid) => {

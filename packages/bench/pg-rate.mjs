@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { openPostgresStore } from '../server/dist/store/postgres/open.js';
+import { seedPairs } from './append-pairs.mjs';
 import { adminQuery, dropSchema, freshSchemaName } from '../server/dist/store/postgres/testing.js';
 
 const option = (name, fallback) => {
@@ -47,20 +48,7 @@ if (setup) {
   await adminQuery(admin.toString(), setup);
 }
 
-for (let i = 0; i < 2 * pairs; i++) {
-  await store.createUser({
-    id: `u${i}`,
-    username: `user${i}`,
-    displayName: `User ${i}`,
-    passwordHash: 'x',
-    createdAt: 0,
-  });
-}
-const conversations = [];
-for (let p = 0; p < pairs; p++) {
-  const { conversation } = await store.openDirect(`c${p}`, `u${2 * p}`, `u${2 * p + 1}`, 0);
-  conversations.push(conversation.id);
-}
+const { conversations } = await seedPairs(store, pairs);
 
 const cpuOf = (pid) => {
   try {
