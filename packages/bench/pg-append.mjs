@@ -11,22 +11,18 @@
  *   LETTER_TEST_PG_URL=postgres://… node packages/bench/pg-append.mjs [--seconds=10] [--window=1]
  *     [--acks=1] [--think=ms]
  */
-import { readFileSync } from 'node:fs';
 import { openPostgresStore } from '../server/dist/store/postgres/open.js';
 import { seedPairs } from './append-pairs.mjs';
+import { cpuSeconds, numberOption, walProbes } from './pg-probes.mjs';
 import { adminQuery, dropSchema, freshSchemaName } from '../server/dist/store/postgres/testing.js';
 
-const option = (name, fallback) => {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-};
-const seconds = option('seconds', 10);
-const window = option('window', 1);
-const pairs = option('pairs', 100);
-const acks = option('acks', 0) === 1;
+const seconds = numberOption('seconds', 10);
+const window = numberOption('window', 1);
+const pairs = numberOption('pairs', 100);
+const acks = numberOption('acks', 0) === 1;
 // A pause of up to `think` ms (uniformly random) after each ack: the senders fall out of step, so
 // appends arrive while a batch is in flight, as they do from real clients.
-const think = option('think', 0);
+const think = numberOption('think', 0);
 const pendingAcks = new Set();
 const base = process.env.LETTER_TEST_PG_URL;
 if (!base) throw new Error('set LETTER_TEST_PG_URL');
@@ -38,15 +34,6 @@ const store = await openPostgresStore({ url: url.toString(), schema });
 
 const { users, conversations } = await seedPairs(store, pairs);
 
-const ticks = 100; // USER_HZ
-const cpuOf = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / ticks;
-  } catch {
-    return 0;
-  }
-};
 const backends = async () =>
   (
     await adminQuery(base, 'SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app])
@@ -61,14 +48,7 @@ const commits = async () =>
     )[0].xact_commit,
   );
 
-// WAL written by the whole cluster (other sessions' included: an upper bound per append).
-const walLsn = async () =>
-  (await adminQuery(base, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
-const walBytes = async (from, to) =>
-  Number(
-    (await adminQuery(base, 'SELECT pg_wal_lsn_diff($1, $2)::bigint AS bytes', [to, from]))[0]
-      .bytes,
-  );
+const { lsn: walLsn, bytes: walBytes } = walProbes(base);
 
 let n = 0;
 let running = true;
@@ -118,7 +98,7 @@ const pids = await backends();
 const before = {
   sent,
   node: process.cpuUsage(),
-  pg: pids.reduce((sum, pid) => sum + cpuOf(pid), 0),
+  pg: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
   commits: await commits(),
   wal: await walLsn(),
   at: performance.now(),
@@ -128,7 +108,7 @@ await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 const after = {
   sent,
   node: process.cpuUsage(before.node),
-  pg: pids.reduce((sum, pid) => sum + cpuOf(pid), 0),
+  pg: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
   commits: await commits(),
   wal: await walLsn(),
   at: performance.now(),

@@ -10,20 +10,16 @@
  *   LETTER_TEST_PG_URL=postgres://… node packages/bench/pg-rate.mjs --rate=8000 [--seconds=20]
  *     [--warmup=3] [--pairs=100]
  */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { openPostgresStore } from '../server/dist/store/postgres/open.js';
 import { seedPairs } from './append-pairs.mjs';
+import { cpuSeconds, numberOption, walProbes } from './pg-probes.mjs';
 import { adminQuery, dropSchema, freshSchemaName } from '../server/dist/store/postgres/testing.js';
 
-const option = (name, fallback) => {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.slice(name.length + 3)) : fallback;
-};
-const rate = option('rate', 4000);
-const seconds = option('seconds', 20);
-const warmup = option('warmup', 3);
-const pairs = option('pairs', 100);
+const rate = numberOption('rate', 4000);
+const seconds = numberOption('seconds', 20);
+const warmup = numberOption('warmup', 3);
+const pairs = numberOption('pairs', 100);
 const base = process.env.LETTER_TEST_PG_URL;
 if (!base) throw new Error('set LETTER_TEST_PG_URL');
 const app = `letter_pg_rate_${process.pid}`;
@@ -50,25 +46,11 @@ if (setup) {
 
 const { conversations } = await seedPairs(store, pairs);
 
-const cpuOf = (pid) => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
-  } catch {
-    return 0;
-  }
-};
 const pidsOf = async (where, values) =>
   (await adminQuery(base, `SELECT pid FROM pg_stat_activity WHERE ${where}`, values)).map(
     (row) => row.pid,
   );
-const walLsn = async () =>
-  (await adminQuery(base, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
-const walBytes = async (from, to) =>
-  Number(
-    (await adminQuery(base, 'SELECT pg_wal_lsn_diff($1, $2)::bigint AS bytes', [to, from]))[0]
-      .bytes,
-  );
+const { lsn: walLsn, bytes: walBytes } = walProbes(base);
 // The whole cluster's WAL flushes (other sessions' too): count and time spent, ms.
 const walSyncs = async () => {
   const [row] = await adminQuery(base, 'SELECT wal_sync, wal_sync_time FROM pg_stat_wal');
@@ -149,8 +131,8 @@ let backends = [];
 const sample = async () => ({
   at: performance.now(),
   node: process.cpuUsage(),
-  pg: backends.reduce((sum, pid) => sum + cpuOf(pid), 0),
-  wal: walWriter.reduce((sum, pid) => sum + cpuOf(pid), 0),
+  pg: backends.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+  wal: walWriter.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
   lsn: await walLsn(),
   syncs: await walSyncs(),
 });
@@ -160,7 +142,7 @@ for (let s = 1; s <= seconds; s++) {
   await new Promise((resolve) => setTimeout(resolve, t0 + s * 1000 - performance.now()));
   if (backends.length === 0) {
     backends = await pidsOf('application_name = $1', [app]);
-    last.pg = backends.reduce((sum, pid) => sum + cpuOf(pid), 0);
+    last.pg = backends.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   }
   const now = await sample();
   const lat = second.sort((a, b) => a - b);
