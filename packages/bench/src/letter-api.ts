@@ -1,4 +1,5 @@
 /** The few REST calls the harness makes against Letter (CONTRACT.md). */
+import http from 'node:http';
 
 export interface LetterUser {
   id: string;
@@ -162,4 +163,34 @@ export async function postJson<T>(
   body: unknown,
 ): Promise<T> {
   return call<T>(base, 'POST', path, body, token);
+}
+
+/**
+ * GETs over a keep-alive `node:http` agent, for figures timed one request at a time: `fetch`
+ * (undici, a timeout signal per call) costs the generator more per request and allocates
+ * more, and its own pauses land in the figure (docs/performance.md, 27 Nov, round five).
+ */
+export function keepAliveGetter(base: string, token: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (path: string): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const req = http.get(
+        `${base}${path}`,
+        { agent, headers: { authorization: `Bearer ${token}` }, timeout: 60_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            if (res.statusCode !== 200)
+              reject(new Error(`GET ${path} → ${res.statusCode} ${text.slice(0, 200)}`));
+            else resolve(JSON.parse(text));
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 60 s`)));
+      req.on('error', reject);
+    });
+  return { get, close: () => agent.destroy() };
 }

@@ -313,7 +313,8 @@ export function renderMarkdown(report: Report): string {
     if (r.stored)
       extra.push(
         `(i) filled ${r.stored.messages} messages directly in ${Math.round(r.stored.fillMs / 1000)} s; ` +
-          `${r.stored.history.samples} history pages and searches`,
+          `${r.stored.history.samples} history pages and searches timed after a cold round of ` +
+          `${r.stored.cold.history.samples} and ${report.config.storedWarmup} untimed`,
       );
     if (r.setupMs !== undefined && r.name === 'letter')
       extra.push(`setup (register users) took ${Math.round(r.setupMs / 1000)} s`);
