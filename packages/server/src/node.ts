@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
-import fastifyHelmet from '@fastify/helmet';
 import proxyAddr from '@fastify/proxy-addr';
 import { authModeHeader, limits } from '@letter/protocol';
 import { argon2Hasher, type PasswordHasher } from './auth/passwords.js';
@@ -28,6 +27,7 @@ import { hostMatcher, hostRefusal, installHostCheck } from './http/allowed-hosts
 import { installErrorHandling } from './http/errors.js';
 import { peopleRoutes } from './http/people-routes.js';
 import { installNoStore, serveWebApp } from './http/static.js';
+import { installSecurityHeaders } from './http/security-headers.js';
 import { installRequestDeadlines } from './http/request-deadline.js';
 import { pushRoutes } from './http/push-routes.js';
 import { allowHostMatcher } from './push/endpoint-guard.js';
@@ -225,30 +225,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
   const hostAllowed = hostMatcher(config.allowedHosts);
   installHostCheck(app, hostAllowed);
   await app.register(fastifyCookie);
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        // Attachments: signed same-origin URLs; data: for ThumbHash placeholders, blob: for
-        // previews of files and voice notes not yet sent.
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        mediaSrc: ["'self'", 'blob:'],
-        connectSrc: ["'self'"],
-        // The installable app: its service worker (/sw.js) and manifest, from this origin only.
-        workerSrc: ["'self'"],
-        manifestSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-        // Helmet adds upgrade-insecure-requests by default, which makes a browser fetch the app's
-        // own scripts over https when Letter is served over plain http on a LAN address.
-        upgradeInsecureRequests: null,
-      },
-    },
-  });
+  installSecurityHeaders(app);
   installCors(app, config.allowedOrigins);
   installNoStore(app);
   installRequestDeadlines(app, {

@@ -117,3 +117,41 @@ describe('personal API answers', () => {
     expect((await raw('/healthz')).headers['cache-control']).not.toBe('no-store');
   });
 });
+
+describe('security headers', () => {
+  // The set helmet 8 sends with Letter's CSP, the same on the app, on API answers and on errors
+  // (http/security-headers.ts builds helmet's middleware once instead of per request).
+  const expected = {
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+    'origin-agent-cluster': '?1',
+    'referrer-policy': 'no-referrer',
+    'strict-transport-security': 'max-age=31536000; includeSubDomains',
+    'x-content-type-options': 'nosniff',
+    'x-dns-prefetch-control': 'off',
+    'x-download-options': 'noopen',
+    'x-frame-options': 'SAMEORIGIN',
+    'x-permitted-cross-domain-policies': 'none',
+    'x-xss-protection': '0',
+  };
+
+  it('every answer carries them, and the same CSP', async () => {
+    const user = await register(server, 'headers');
+    const answers = [
+      (await raw('/')).headers,
+      (await raw('/api/nothing-here')).headers,
+      Object.fromEntries(
+        await api(server, 'GET', '/api/me', user.accessToken).then((a) => a.headers),
+      ),
+    ];
+    const csp = String(answers[0]!['content-security-policy']);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
+    for (const headers of answers) {
+      expect(headers).toMatchObject(expected);
+      expect(headers['content-security-policy']).toBe(csp);
+      expect(headers['x-powered-by']).toBeUndefined();
+    }
+  });
+});
