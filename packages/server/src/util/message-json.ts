@@ -32,6 +32,14 @@ export function withPageJson(page: HistoryPage, json: string): HistoryPage {
   return page;
 }
 
+/**
+ * Forgets the recorded answer: the page's messages were read (and may be changed in place) or
+ * replaced, so the JSON may no longer be what they say (worker-store.ts `fromHistoryReply`).
+ */
+export function forgetPageJson(page: HistoryPage): void {
+  pages.delete(page);
+}
+
 /** The page's answer as `withPageJson` recorded it, or undefined: the route then builds it. */
 export function pageJson(page: HistoryPage): string | undefined {
   return pages.get(page);

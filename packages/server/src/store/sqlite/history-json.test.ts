@@ -119,6 +119,21 @@ describe('history pages as JSON made in the SQLite worker', () => {
     expect(page).toEqual(objects);
   });
 
+  it('forgets the JSON once a caller reads or replaces the messages', async () => {
+    const read = (await server.node.store.history(conversation, ana.user.id, { limit: 5 }))!;
+    expect(pageJson(read)).toBeTypeOf('string');
+    // Read, the messages may be changed in place: the JSON would no longer say what they say.
+    read.messages[0]!.body = 'changed';
+    expect(pageJson(read)).toBeUndefined();
+    expect(read.messages[0]!.body).toBe('changed');
+
+    const replaced = (await server.node.store.history(conversation, ana.user.id, { limit: 5 }))!;
+    expect(pageJson(replaced)).toBeTypeOf('string');
+    replaced.messages = [];
+    expect(pageJson(replaced)).toBeUndefined();
+    expect(replaced.messages).toEqual([]);
+  });
+
   it('signs pages with attachments per viewer, on the object path, same content type', async () => {
     const uploadForm = new FormData();
     uploadForm.append('file', new Blob([PNG]), 'dot.png');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LetterError, isErrorCode, type Message } from '@letter/protocol';
 import type { AppendResult, HistoryPage, Store, StoreStats } from '../store.js';
-import { withMessageJson, withPageJson } from '../../util/message-json.js';
+import { forgetPageJson, withMessageJson, withPageJson } from '../../util/message-json.js';
 import {
   isHistoryJsonReply,
   storeMethods,
@@ -209,29 +209,22 @@ function fromAppendReply({ json, created, members }: AppendReply): AppendResult 
 
 /**
  * The worker sent the page as its answer's JSON (no attachments, see `toHistoryReply`): the route
- * sends that JSON as it is, so the messages are parsed only if some other caller reads them.
+ * sends that JSON as it is, so the messages are parsed only if some other caller reads them. A
+ * caller that reads them may change them in place, and one may replace them: either way the JSON
+ * is forgotten, so that it is never sent for messages it no longer describes.
  */
 function fromHistoryReply({ pageJson, hasMore }: HistoryJsonReply): HistoryPage {
   const page = { hasMore } as HistoryPage;
+  const settle = (messages: HistoryPage['messages']): HistoryPage['messages'] => {
+    forgetPageJson(page);
+    Object.defineProperty(page, 'messages', { value: messages, enumerable: true, writable: true });
+    return messages;
+  };
   Object.defineProperty(page, 'messages', {
     enumerable: true,
     configurable: true,
-    get(): HistoryPage['messages'] {
-      const { messages } = JSON.parse(pageJson) as HistoryPage;
-      Object.defineProperty(page, 'messages', {
-        value: messages,
-        enumerable: true,
-        writable: true,
-      });
-      return messages;
-    },
-    set(messages: HistoryPage['messages']) {
-      Object.defineProperty(page, 'messages', {
-        value: messages,
-        enumerable: true,
-        writable: true,
-      });
-    },
+    get: () => settle((JSON.parse(pageJson) as HistoryPage).messages),
+    set: settle,
   });
   return withPageJson(page, pageJson);
 }
