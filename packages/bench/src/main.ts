@@ -139,6 +139,10 @@ async function main(): Promise<void> {
     `${config.quick ? 'quick' : 'full'} run; ${pinned}; open-file limit ${fileLimit}; logs in ${workDir}`,
   );
 
+  const letterFlags = launcherFlags(repoRoot, canPin ? SERVER_CORE : undefined);
+  log(
+    `Letter servers start through packages/server/bin/letter: node ${letterFlags || '(no flags)'}`,
+  );
   const env = {
     repoRoot,
     workDir,
@@ -193,6 +197,7 @@ async function main(): Promise<void> {
       quick: config.quick,
       durationSec: (performance.now() - started) / 1000,
       loadAverageAtStart,
+      letterFlags,
     },
     config,
     results,
@@ -218,4 +223,14 @@ if (process.env.LETTER_BENCH_INNER !== '1' && process.platform === 'linux') {
       process.exit(1);
     },
   );
+}
+
+/** The Node flags the launcher picks where the servers run (`echo` standing in for node). */
+function launcherFlags(repoRoot: string, core: number | undefined): string {
+  const [cmd, ...args] = wrapCommand(['/bin/sh', LetterTarget.launcher(repoRoot)], core);
+  const line = execFileSync(cmd!, args, {
+    encoding: 'utf8',
+    env: { ...process.env, NODE: '/bin/echo' },
+  });
+  return line.trim().split(' ').slice(0, -1).join(' ');
 }

@@ -17,6 +17,8 @@ export interface Meta {
   quick: boolean;
   durationSec: number;
   loadAverageAtStart: number;
+  /** The Node flags packages/server/bin/letter chose for the Letter servers. */
+  letterFlags: string;
 }
 
 /** The most CPU (in cores) other processes used during any load run of the report. */
@@ -223,7 +225,8 @@ export function renderMarkdown(report: Report): string {
   );
   lines.push(
     `Node ${meta.node}, ${meta.cpus} cores, ${meta.pinned}, open-file limit ${meta.fileLimit}, ` +
-      `commit ${meta.commit}, ${Math.round(meta.durationSec)} s.`,
+      `commit ${meta.commit}, ${Math.round(meta.durationSec)} s. Letter started by ` +
+      `packages/server/bin/letter as \`node ${meta.letterFlags || '(no flags)'}\`.`,
     '',
   );
   const other = busiestOther(results);

@@ -119,6 +119,7 @@ abstract class ServerTarget implements Target {
     const env = {
       ...process.env,
       NODE_ENV: 'production',
+      NODE: process.execPath,
       PORT: String(this.port),
       HOST: '127.0.0.1',
       ...this.extraEnv(),
@@ -170,12 +171,17 @@ export class LetterTarget extends ServerTarget {
   static entry(repoRoot: string): string {
     return join(repoRoot, 'packages/server/dist/main.js');
   }
+  /** How `npm start` and the systemd unit start it: the launcher picks Node's flags. */
+  static launcher(repoRoot: string): string {
+    return join(repoRoot, 'packages/server/bin/letter');
+  }
   static available(repoRoot: string): boolean {
     return existsSync(LetterTarget.entry(repoRoot));
   }
 
+  /** Through the launcher, with this node (`NODE`, set in `start`); LETTER_NODE_FLAGS passes. */
   protected argv(): string[] {
-    return [process.execPath, LetterTarget.entry(this.env.repoRoot)];
+    return ['/bin/sh', LetterTarget.launcher(this.env.repoRoot)];
   }
   protected extraEnv(): NodeJS.ProcessEnv {
     // Idle sockets are spread over few users (config.idleUsers) and all come from 127.0.0.1:

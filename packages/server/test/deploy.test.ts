@@ -4,8 +4,8 @@
  * data dir it owns; the sample environment names only settings Letter reads, and loads.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -56,10 +56,62 @@ describe('deploy/letter.service', () => {
     ] as const) {
       expect(s.get(key), key).toEqual([value]);
     }
-    // The server it starts is the one `npm run build` makes.
+    // The server it starts is the one `npm run build` makes, through the launcher npm start uses.
     const exec = s.get('ExecStart')![0]!;
-    expect(exec).toBe('/usr/bin/node /opt/letter/packages/server/dist/main.js');
+    expect(exec).toBe('/bin/sh /opt/letter/packages/server/bin/letter');
+    expect(existsSync(fileURLToPath(new URL('../bin/letter', import.meta.url)))).toBe(true);
     expect(existsSync(fileURLToPath(new URL('../dist/main.js', import.meta.url)))).toBe(true);
+  });
+});
+
+describe('bin/letter', () => {
+  const launcher = fileURLToPath(new URL('../bin/letter', import.meta.url));
+  const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+  /** The command line the launcher would run: `echo` stands in for node. */
+  function commandLine(env: NodeJS.ProcessEnv, cores?: number): string[] {
+    const bin = scratchDir('letter-nproc-');
+    if (cores !== undefined) {
+      writeFileSync(join(bin, 'nproc'), `#!/bin/sh\necho ${cores}\n`, { mode: 0o755 });
+    }
+    const run = spawnSync('/bin/sh', [launcher, '--an-argument'], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, NODE: '/bin/echo', ...env },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    return run.stdout.trim().split(' ');
+  }
+  const flags = (words: string[]) => words.slice(0, -2);
+
+  it('runs dist/main.js with the arguments it was given, keeping its pid (exec)', () => {
+    const words = commandLine({}, 8);
+    expect(words.slice(-2).map((w, i) => (i === 0 ? resolve(w) : w))).toEqual([
+      main,
+      '--an-argument',
+    ]);
+    expect(readFileSync(launcher, 'utf8')).toMatch(/^exec "\$\{NODE:-node\}"/m);
+  });
+
+  it('on one or two cores: GC on the allocating thread and one V8 background thread', () => {
+    for (const cores of [1, 2]) {
+      expect(flags(commandLine({}, cores))).toEqual(['--single-threaded-gc', '--v8-pool-size=1']);
+    }
+    expect(flags(commandLine({}, 3))).toEqual([]);
+    expect(flags(commandLine({}, 16))).toEqual([]);
+  });
+
+  it('LETTER_NODE_FLAGS replaces the choice, even when empty', () => {
+    expect(flags(commandLine({ LETTER_NODE_FLAGS: '' }, 1))).toEqual([]);
+    expect(flags(commandLine({ LETTER_NODE_FLAGS: '--max-old-space-size=512' }, 8))).toEqual([
+      '--max-old-space-size=512',
+    ]);
+  });
+
+  it('npm start goes through it', () => {
+    const pkg = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8'),
+    ) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toMatch(/&& packages\/server\/bin\/letter$/);
   });
 });
 
