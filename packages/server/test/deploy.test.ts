@@ -68,11 +68,9 @@ describe('bin/letter', () => {
   const launcher = fileURLToPath(new URL('../bin/letter', import.meta.url));
   const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
   /** The command line the launcher would run: `echo` stands in for node. */
-  function commandLine(env: NodeJS.ProcessEnv, cores?: number): string[] {
+  function commandLine(env: NodeJS.ProcessEnv, cores: number): string[] {
     const bin = scratchDir('letter-nproc-');
-    if (cores !== undefined) {
-      writeFileSync(join(bin, 'nproc'), `#!/bin/sh\necho ${cores}\n`, { mode: 0o755 });
-    }
+    writeFileSync(join(bin, 'nproc'), `#!/bin/sh\necho ${cores}\n`, { mode: 0o755 });
     const run = spawnSync('/bin/sh', [launcher, '--an-argument'], {
       encoding: 'utf8',
       env: { PATH: `${bin}:${process.env.PATH ?? ''}`, NODE: '/bin/echo', ...env },
