@@ -100,6 +100,14 @@ export class Metrics {
         this.set(storeStats().maxBatch);
       },
     });
+    new Gauge({
+      name: 'letter_store_stale_conversations_total',
+      help: "PostgreSQL: conversations changed by another node between an append batch's reads and its write (decided again)",
+      registers: [registry],
+      collect() {
+        this.set(storeStats().staleConversations ?? 0);
+      },
+    });
   }
 
   stop(): void {

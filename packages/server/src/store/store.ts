@@ -603,6 +603,12 @@ export interface StoreStats {
   maxBatch: number;
   /** SQLite: the checkpointer thread's work (sqlite/checkpoints.ts); absent without one. */
   checkpoints?: CheckpointStats;
+  /**
+   * PostgreSQL: conversations another transaction (another node, a group change) changed between
+   * an append batch's unlocked reads and its write; their messages were decided again under the
+   * lock (postgres/append-batch.ts).
+   */
+  staleConversations?: number;
 }
 
 /** What the SQLite checkpointer thread did (sqlite/checkpoints.ts). */

@@ -5,9 +5,11 @@
  * membership change racing a batch never admits a removed member. Position moves likewise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { LetterError, type ErrorCode, type User } from '@letter/protocol';
 import type { AppendResult, Store } from '../store.js';
 import { postgresTestUrl } from '../../testing/services.js';
+import { openPostgresStore } from './open.js';
 import { openTestPostgresStore, type TestPostgresStore } from './testing.js';
 import { SuiteKit, T0 } from '../suite/helpers.js';
 
@@ -20,6 +22,47 @@ const settle = (promise: Promise<AppendResult>): Promise<Settled> =>
     (error: unknown) => ({ code: error instanceof LetterError ? error.code : 'other' }),
   );
 const transactions = (store: Store) => store.stats!().transactions;
+const stale = (store: Store) => store.stats!().staleConversations!;
+
+/**
+ * A connection of its own that holds a conversation's row lock, as another node's transaction
+ * would, and tells when other sessions queue behind it.
+ */
+async function lockHolder(url: string, schema: string, conversationId: string) {
+  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+  await client.connect();
+  const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  await client.query('BEGIN');
+  await client.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [conversationId]);
+  const queued = new Set<number>([pid]);
+  return {
+    /** Resolves once one more session waits for this lock (or for one that waits for it). */
+    async nextWaiter(): Promise<void> {
+      for (let tries = 0; tries < 500; tries++) {
+        // pg_stat_activity is read once per transaction unless its snapshot is cleared.
+        await client.query('SELECT pg_stat_clear_snapshot()');
+        const { rows } = await client.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND pg_blocking_pids(pid) && $1::int[]`,
+          [[...queued]],
+        );
+        const added = rows.find((row) => !queued.has(row.pid));
+        if (added) {
+          queued.add(added.pid);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error('no session queued behind the lock');
+    },
+    /** Runs `sql` in the lock's transaction, commits and disconnects. */
+    async release(sql?: string): Promise<void> {
+      if (sql) await client.query(sql, [conversationId]);
+      await client.query('COMMIT');
+      await client.end();
+    },
+  };
+}
 
 if (!url) {
   describe('PostgreSQL append batches', () => {
@@ -292,6 +335,71 @@ if (!url) {
         expect(page!.messages.map((m) => m.seq)).toEqual(
           Array.from({ length: 10 }, (_, k) => k + 1),
         );
+      }
+    });
+
+    it("a conversation changed between a batch's reads and its write is decided again under the lock", async () => {
+      const store = kit.store;
+      const [alice, bob] = await kit.users(2);
+      const ab = await kit.direct(alice!, bob!);
+      await kit.send(ab, alice!, 'first');
+      const version = (await store.memberSet(ab)).version;
+      const [staleBefore, before] = [stale(store), transactions(store)];
+      // The batch reads without locks, so it decides from seq 1 and this version; the holder's
+      // change (a membership change moves the version) commits before the batch's locks are
+      // granted, and the batch's write must not land on what it did not see.
+      const holder = await lockHolder(url, opened.schema, ab);
+      const sent = kit.send(ab, bob!, 'second');
+      await holder.nextWaiter();
+      await holder.release(
+        'UPDATE conversations SET members_version = members_version + 1 WHERE id = $1',
+      );
+      const answer = await sent;
+      expect(answer.message.seq).toBe(2);
+      // Decided again: the members it reports are those of the new version.
+      expect(answer.members?.version).toBe(version + 1);
+      expect(stale(store) - staleBefore).toBe(1);
+      expect(transactions(store) - before).toBe(2);
+    });
+
+    it('two nodes whose batches read the same last seq: one writes, the other decides again', async () => {
+      const store = kit.store;
+      const node2 = await openPostgresStore({
+        url,
+        schema: opened.schema,
+        migrate: false,
+        maxConnections: 4,
+      });
+      try {
+        const other = new SuiteKit();
+        other.store = node2;
+        const [alice, bob] = await kit.users(2);
+        const ab = await kit.direct(alice!, bob!);
+        await kit.send(ab, alice!, 'first');
+        const staleBefore = stale(store) + stale(node2);
+        const holder = await lockHolder(url, opened.schema, ab);
+        const fromOne = kit.send(ab, alice!, 'from node 1');
+        await holder.nextWaiter();
+        const fromTwo = other.send(ab, bob!, 'from node 2');
+        await holder.nextWaiter();
+        await holder.release();
+        const [aliceSeq, bobSeq] = (await Promise.all([fromOne, fromTwo])).map(
+          (a) => a.message.seq,
+        );
+        expect([aliceSeq, bobSeq].sort()).toEqual([2, 3]);
+        expect(stale(store) + stale(node2) - staleBefore).toBe(1);
+        const page = await store.history(ab, alice!.id, { limit: 50 });
+        expect(page!.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+        expect(page!.messages.map((m) => m.body).sort()).toEqual(
+          ['first', 'from node 1', 'from node 2'].sort(),
+        );
+        // Each sender's read position is their own message: whoever got seq 2 has seq 3 unread.
+        const unread = await Promise.all(
+          [alice!, bob!].map(async (who) => (await store.getConversation(ab, who.id))!.unreadCount),
+        );
+        expect(unread).toEqual(aliceSeq === 2 ? [1, 0] : [0, 1]);
+      } finally {
+        await node2.close();
       }
     });
 

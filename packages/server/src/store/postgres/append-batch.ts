@@ -4,24 +4,39 @@
  * pipeline mode: a statement is sent without waiting for the answer to the one before), in two
  * round trips whatever the batch's size:
  *
- *   1. BEGIN; lock the batch's conversations (FOR UPDATE, in id order, the lock every append and
- *      group change takes); read, per message and AFTER the locks were granted, the sender's
- *      membership, an earlier send with the same clientMsgId, the reply target; per direct
- *      conversation, its members' deletion and blocks; the member lists a message needs (version
- *      unknown to the caller, or mentions); and the rows of the files the messages attach (FOR
- *      UPDATE).
- *   2. The node decides every message with the shared rules (append-plan.ts) and hands out seqs;
- *      then one statement writes them all (multi-row INSERT from `unnest` arrays, one
- *      `last_seq = last_seq + n` per conversation, the senders' positions, position log,
- *      un-archiving, mentions, the files attached); COMMIT.
+ *   1. BEGIN; read the batch's conversations (kind, last seq, members version); per message, the
+ *      sender's membership, an earlier send with the same clientMsgId, the reply target; per
+ *      direct conversation, its members' deletion and blocks; the member lists a message needs
+ *      (version unknown to the caller, or mentions). These reads take NO lock.
+ *   2. The node decides every message with the shared rules (append-plan.ts) and hands out seqs
+ *      from the last seqs it read; then, with COMMIT, it sends: the conversations locked (FOR
+ *      UPDATE, in id order, the lock every append and group change takes), and one statement
+ *      that first checks, under those locks, which conversations still have the last seq and
+ *      members version the batch read ("fresh"), and writes the messages of those alone
+ *      (multi-row INSERT from `unnest` arrays, one `last_seq = last_seq + n` per conversation,
+ *      the senders' positions, position log, un-archiving, mentions).
+ *
+ * So a batch holds its conversations' locks only while PostgreSQL runs its write and commits,
+ * never while the node's event loop gets round to the reads' answer: two nodes appending to the
+ * same conversations no longer queue behind each other's event loops (docs/performance.md,
+ * "Two nodes"). A conversation another transaction changed in between (a message appended by
+ * another node, a membership change: both move what the check compares) is "stale": its
+ * messages are decided again at once, in a transaction that takes the locks BEFORE its reads (the
+ * locked path), before any later batch runs. Every message of such a conversation is decided
+ * again, refused ones too; a refusal in a conversation the batch wrote nothing to stands as
+ * decided from its reads. A batch with files takes the locked path from the start: their rows
+ * are locked (FOR UPDATE) after the conversations, as appendOne locks them.
+ *
+ * Architecture Invariant: a message is written only in a transaction that holds its
+ * conversation's lock and has seen, under it, the last seq and members version it was decided
+ * from; seqs stay gap-free and a removed member's send never lands after the removal.
  *
  * A message the rules refuse fails alone; the others commit. So does one attaching a file that
  * is unknown, someone else's, attached already or claimed by an earlier message of the batch: it
- * stores nothing and takes no seq. A membership change waits on the
- * conversation lock, so it lands wholly before the batch (and is seen by step 1) or after it.
- * A lost connection fails every append of the batch (`unavailable`), none is acked. A deadlock,
- * or the same clientMsgId committed meanwhile by another transaction, runs the batch again; any
- * other error falls back to one transaction per message (`appendOne`), so it fails alone too.
+ * stores nothing and takes no seq. A lost connection fails every append of the batch
+ * (`unavailable`), none is acked. A deadlock, or the same clientMsgId committed meanwhile by
+ * another transaction, runs the batch again; any other error falls back to one transaction per
+ * message (`appendOne`), so it fails alone too.
  */
 import type pg from 'pg';
 import type { AppendResult, MemberSet, NewMessage } from '../store.js';
@@ -57,8 +72,13 @@ const MAX_BATCH = 1000;
 
 type Pending = BatchCall<NewMessage, AppendResult>;
 
-const LOCK_SQL = `SELECT id, kind, last_seq, members_version FROM conversations
-  WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
+/** How a batch reads its conversations: without locks (then checked at the write), or locked. */
+type Reads = 'unlocked' | 'locked';
+
+const READ_SQL = `SELECT id, kind, last_seq, members_version FROM conversations
+  WHERE id = ANY($1::text[])`;
+
+const LOCK_SQL = `${READ_SQL} ORDER BY id FOR UPDATE`;
 
 // Every lookup a LATERAL probe of its index, whatever the planner thinks of the tables' sizes (a
 // hash join would read all of messages once per batch). LIMIT 1 keeps PostgreSQL from pulling a
@@ -137,48 +157,64 @@ const FILES_SQL = `SELECT * FROM files WHERE id = ANY($1::text[]) ORDER BY id FO
 
 // Data-modifying CTEs all run, to completion, whether or not the final SELECT reads them. The
 // sender rows (positions) and the others' rows (un-archived) are disjoint: one statement never
-// updates a row twice.
-const WRITE_SQL = `WITH inserted AS (
+// updates a row twice. `fresh`: the conversations whose last seq and members version are still
+// the ones the batch decided from. Run after the conversations were locked (in an earlier
+// statement of the transaction: READ COMMITTED gives this one a snapshot taken after the locks
+// were granted), so they cannot change before COMMIT. Every CTE writes for fresh ones alone.
+const WRITE_SQL = `WITH fresh AS (
+    SELECT c.id FROM conversations c
+    JOIN unnest($29::text[], $30::int[], $31::int[]) AS s(id, last_seq, version) ON c.id = s.id
+    WHERE c.last_seq = s.last_seq AND c.members_version = s.version
+  ), inserted AS (
     INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at,
       reply_to_seq, mentions_json, search_vector, attachments_json)
     SELECT id, conv, seq, sender, client, body, at, reply, mentions, vector::tsvector, files
     FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
       $7::bigint[], $8::int[], $9::text[], $10::text[], $25::text[])
       AS v(id, conv, seq, sender, client, body, at, reply, mentions, vector, files)
+    WHERE v.conv IN (SELECT id FROM fresh)
     RETURNING 1
   ), seqs AS (
     UPDATE conversations c
     SET last_seq = c.last_seq + v.n, last_activity_at = greatest(c.last_activity_at, v.at)
     FROM unnest($11::text[], $12::int[], $13::bigint[]) AS v(id, n, at)
-    WHERE c.id = v.id
+    WHERE c.id = v.id AND v.id IN (SELECT id FROM fresh)
   ), positions AS (
     UPDATE members m
     SET read_seq = v.seq, delivered_seq = v.seq,
       archived = CASE WHEN v.unarchive THEN 0 ELSE m.archived END
     FROM unnest($14::text[], $15::text[], $16::int[], $17::bool[]) AS v(conv, usr, seq, unarchive)
-    WHERE m.conversation_id = v.conv AND m.user_id = v.usr
+    WHERE m.conversation_id = v.conv AND m.user_id = v.usr AND v.conv IN (SELECT id FROM fresh)
   ), unarchived AS (
     UPDATE members m SET archived = 0
-    WHERE m.archived = 1 AND m.conversation_id = ANY($11::text[])
+    WHERE m.archived = 1 AND m.conversation_id IN (SELECT id FROM fresh)
       AND NOT EXISTS (SELECT 1 FROM unnest($14::text[], $15::text[]) AS s(conv, usr)
         WHERE s.conv = m.conversation_id AND s.usr = m.user_id)
   ), logged AS (
     INSERT INTO position_log (conversation_id, user_id, kind, seq, at)
     SELECT conv, usr, 'read', seq, at
     FROM unnest($18::text[], $19::text[], $20::int[], $21::bigint[]) AS v(conv, usr, seq, at)
+    WHERE v.conv IN (SELECT id FROM fresh)
   ), mentioned AS (
     INSERT INTO mentions (conversation_id, user_id, seq)
     SELECT conv, usr, seq FROM unnest($22::text[], $23::text[], $24::bigint[]) AS v(conv, usr, seq)
+    WHERE v.conv IN (SELECT id FROM fresh)
     ON CONFLICT DO NOTHING
   ), attached AS (
     UPDATE files f SET conversation_id = v.conv, seq = v.seq
     FROM unnest($26::text[], $27::text[], $28::int[]) AS v(id, conv, seq)
-    WHERE f.id = v.id
+    WHERE f.id = v.id AND v.conv IN (SELECT id FROM fresh)
   )
-  SELECT count(*)::int AS inserted FROM inserted`;
+  SELECT (SELECT count(*)::int FROM inserted) AS inserted, ARRAY(SELECT id FROM fresh) AS fresh`;
 
-/** Columns of BatchWrites as the arrays WRITE_SQL takes, in its parameter order. */
-function writeParameters(writes: BatchWrites): unknown[] {
+/**
+ * Columns of BatchWrites as the arrays WRITE_SQL takes, in its parameter order; last, the last
+ * seq and members version each written conversation was decided from.
+ */
+function writeParameters(
+  writes: BatchWrites,
+  seen: ReadonlyMap<string, LockedConversation>,
+): unknown[] {
   const m = writes.messages;
   const c = writes.conversations;
   const p = writes.positions;
@@ -214,12 +250,19 @@ function writeParameters(writes: BatchWrites): unknown[] {
     f.map((r) => r.id),
     f.map((r) => r.conversationId),
     f.map((r) => r.seq),
+    c.map((r) => r.id),
+    c.map((r) => seen.get(r.id)!.last_seq),
+    c.map((r) => seen.get(r.id)!.members_version),
   ];
 }
 
 /** Worth running the whole batch again: a deadlock, or a clientMsgId that committed meanwhile. */
 const retryable = (error: unknown): boolean =>
   pipeline.isRetryableConflict(error) || violatedConstraint(error) === 'messages_client_msg_key';
+
+/** A message of a conversation that changed between the batch's reads and its write. */
+const STALE = { kind: 'stale' } as const;
+type BatchOutcome = AppendOutcome | typeof STALE;
 
 export class AppendBatcher {
   private readonly batcher = new TickBatcher<NewMessage, AppendResult>(
@@ -237,20 +280,45 @@ export class AppendBatcher {
   }
 
   private async run(batch: Pending[]): Promise<void> {
+    const files = batch.some((pending) => (pending.item.attachments?.length ?? 0) > 0);
+    const outcomes = await this.commit(batch, files ? 'locked' : 'unlocked');
+    if (!outcomes) return;
+    const stale = batch.filter((_, i) => outcomes[i]!.kind === 'stale');
+    this.stats.stale += new Set(stale.map((pending) => pending.item.conversationId)).size;
+    const answers = this.settle(batch, outcomes, 'later');
+    // Before any later batch: a sender's next message must not take an earlier seq.
+    const again = stale.length > 0 ? await this.commit(stale, 'locked') : undefined;
+    await Promise.all([answers, again && this.settle(stale, again, 'fail')]);
+  }
+
+  /** Commits a batch; undefined when its calls were settled already (commitOrEachAlone). */
+  private commit(batch: Pending[], reads: Reads): Promise<BatchOutcome[] | undefined> {
     const messages = batch.map((pending) => pending.item);
-    const outcomes = await pipeline.commitOrEachAlone(
+    return pipeline.commitOrEachAlone(
       batch,
       this.stats,
-      () => this.commitWithRetries(messages),
+      () => this.commitWithRetries(messages, reads),
       this.deps.appendOne,
     );
-    if (!outcomes) return;
+  }
+
+  /**
+   * Answers every call of a committed batch but the stale ones, decided again by `run`. (A batch
+   * that read under its locks cannot meet a stale conversation; should it, the call fails.)
+   */
+  private async settle(
+    batch: Pending[],
+    outcomes: BatchOutcome[],
+    stale: 'later' | 'fail',
+  ): Promise<void> {
     const stored = outcomes.reduce((n, outcome) => n + (outcome.kind === 'created' ? 1 : 0), 0);
     if (stored > 0) this.deps.onStored?.(stored);
     await Promise.all(
       batch.map(async (pending, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.kind === 'stale' && stale === 'later') return;
         try {
-          pending.resolve(await this.answer(outcomes[i]!));
+          pending.resolve(await this.answer(outcome));
         } catch (error) {
           pending.reject(error);
         }
@@ -258,8 +326,9 @@ export class AppendBatcher {
     );
   }
 
-  private async answer(outcome: AppendOutcome): Promise<AppendResult> {
+  private async answer(outcome: BatchOutcome): Promise<AppendResult> {
     if (outcome.kind === 'failed') throw outcome.error;
+    if (outcome.kind === 'stale') throw new Error('A conversation changed under its lock.');
     if (outcome.kind === 'created') return outcome.result;
     // A committed message: reading it after the batch sees it (or its later edits).
     const [message] = await messagesBetween(this.deps.db, outcome.conversationId, outcome.seq);
@@ -267,28 +336,39 @@ export class AppendBatcher {
     return { message, created: false };
   }
 
-  private commitWithRetries(messages: NewMessage[]): Promise<AppendOutcome[]> {
+  private commitWithRetries(messages: NewMessage[], reads: Reads): Promise<BatchOutcome[]> {
     return pipeline.withRetries(
       () =>
-        pipeline.pipelinedTransaction(this.deps.pool, (client) => this.decide(client, messages)),
+        pipeline.pipelinedTransaction(this.deps.pool, (client) =>
+          this.decide(client, messages, reads),
+        ),
       retryable,
       () => this.stats.retries++,
     );
   }
 
-  /** The batch's reads (after BEGIN, in the same pipeline), its decisions and its write. */
+  /** The batch's reads (after BEGIN, in the same pipeline), its decisions and its writes. */
   private async decide(
     client: pg.PoolClient,
     messages: NewMessage[],
-  ): Promise<pipeline.Decided<AppendOutcome[]>> {
+    reads: Reads,
+  ): Promise<pipeline.Decided<BatchOutcome[]>> {
     const fileIds = [...new Set(messages.flatMap((m) => m.attachments ?? []))].sort();
     const conversationIds = [...new Set(messages.map((m) => m.conversationId))].sort();
-    const lock = client.query<LockedConversation>({
+    const lock = {
       name: 'letter_append_lock',
       text: LOCK_SQL,
       values: [conversationIds],
-    });
-    const [locked, checks, direct, sets, files] = await pipeline.settled<
+    };
+    const read =
+      reads === 'locked'
+        ? client.query<LockedConversation>(lock)
+        : client.query<LockedConversation>({
+            name: 'letter_append_read',
+            text: READ_SQL,
+            values: [conversationIds],
+          });
+    const [seen, checks, direct, sets, files] = await pipeline.settled<
       [
         pg.QueryResult<LockedConversation>,
         pg.QueryResult<CheckRow>,
@@ -297,7 +377,7 @@ export class AppendBatcher {
         pg.QueryResult<FilesTable> | null,
       ]
     >([
-      lock,
+      read,
       client.query<CheckRow>({
         name: 'letter_append_check',
         text: CHECK_SQL,
@@ -322,7 +402,7 @@ export class AppendBatcher {
           messages.map((m) => (m.mentions?.length ?? 0) > 0),
         ],
       }),
-      fileIds.length > 0
+      fileIds.length > 0 && reads === 'locked'
         ? client.query<FilesTable>({
             name: 'letter_append_files',
             text: FILES_SQL,
@@ -339,17 +419,31 @@ export class AppendBatcher {
       if (list) list.push(row);
       else members.set(row.conversation_id, [row]);
     }
+    const conversations = new Map(seen.rows.map((row) => [row.id, row]));
     const plan = planBatch(
       messages,
-      new Map(locked.rows.map((row) => [row.id, row])),
+      conversations,
       checks.rows.map((row, i) => withPeer(row, messages[i]!, members)),
       memberSets,
       new Map(files?.rows.map((row) => [row.id, row])),
     );
-    const write =
-      plan.writes.messages.length > 0
-        ? { name: 'letter_append_write', text: WRITE_SQL, values: writeParameters(plan.writes) }
-        : null;
-    return { value: plan.outcomes, write };
+    if (plan.writes.messages.length === 0) return pipeline.decided(plan.outcomes, null);
+    const write = {
+      name: 'letter_append_write',
+      text: WRITE_SQL,
+      values: writeParameters(plan.writes, conversations),
+    };
+    return {
+      // Unlocked reads: the locks are taken now, and the write checks what they protect.
+      writes: reads === 'locked' ? [write] : [lock, write],
+      finish: (results) => {
+        const fresh = new Set<string>(results.at(-1)!.rows[0].fresh);
+        const written = new Set(plan.writes.conversations.map((c) => c.id));
+        return plan.outcomes.map((outcome, i) => {
+          const id = messages[i]!.conversationId;
+          return written.has(id) && !fresh.has(id) ? STALE : outcome;
+        });
+      },
+    };
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A batch's transaction on a pipelined connection (pg's `pipeline` mode: a statement goes out
  * without waiting for the answer to the one before), in two round trips: BEGIN with the reads
- * the batch decides on, then its one write with COMMIT. Used by the group commits of appends
+ * the batch decides on, then its writes with COMMIT. Used by the group commits of appends
  * (append-batch.ts) and of positions (position-batch.ts).
  */
 import type pg from 'pg';
@@ -18,16 +18,24 @@ export async function settled<T extends unknown[]>(
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
 }
 
-/** What a batch decided from its reads: its answer, and the statement that writes it (if any). */
+/** What a batch decided from its reads: the statements that write it, and its answer. */
 export interface Decided<T> {
-  value: T;
-  write: pg.QueryConfig | null;
+  /** Sent together with COMMIT, in this order; none when there is nothing to write. */
+  writes: pg.QueryConfig[];
+  /** The batch's answer, once COMMIT succeeded; given what the writes returned, in order. */
+  finish(results: readonly pg.QueryResult[]): T;
 }
+
+/** A decision whose answer does not depend on what its write returns. */
+export const decided = <T>(value: T, write: pg.QueryConfig | null): Decided<T> => ({
+  writes: write ? [write] : [],
+  finish: () => value,
+});
 
 /**
  * Runs one READ COMMITTED transaction: `BEGIN` is sent, then `decide` sends its reads on the
  * same connection (pipelined behind BEGIN, so they run in the transaction, in order) and decides;
- * its write and `COMMIT` go out together. A failed write makes PostgreSQL answer COMMIT with
+ * its writes and `COMMIT` go out together. A failed write makes PostgreSQL answer COMMIT with
  * ROLLBACK, and the write's error is thrown. A connection that was lost, or cannot roll back, is
  * discarded, never handed to the next batch.
  */
@@ -50,14 +58,15 @@ export async function pipelinedTransaction<T>(
     await begin;
     // After this the transaction is over either way.
     open = false;
-    const [, committed] = await settled<[pg.QueryResult | null, pg.QueryResult]>(
+    const results = await settled<pg.QueryResult[]>(
       corked(client, () => [
-        decided.write ? client.query(decided.write) : Promise.resolve(null),
+        ...decided.writes.map((write) => client.query(write)),
         client.query('COMMIT'),
       ]),
     );
+    const committed = results.pop()!;
     if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
-    return decided.value;
+    return decided.finish(results);
   } catch (error) {
     if (isLostConnection(error)) broken = error as Error;
     else if (open) {
@@ -123,6 +132,11 @@ export interface BatchStats {
   retries: number;
   /** Batches that fell back to one transaction per call. */
   fallbacks: number;
+  /**
+   * Appends only: conversations another transaction changed between a batch's unlocked reads and
+   * its write, whose messages were then decided again under the lock (append-batch.ts).
+   */
+  stale: number;
 }
 
 export const newBatchStats = (): BatchStats => ({
@@ -131,6 +145,7 @@ export const newBatchStats = (): BatchStats => ({
   maxBatch: 0,
   retries: 0,
   fallbacks: 0,
+  stale: 0,
 });
 
 /**

@@ -20,6 +20,7 @@ import type { PositionResult } from '../store.js';
 import { positionMove } from '../shared/rules.js';
 import {
   commitOrEachAlone,
+  decided,
   isRetryableConflict,
   newBatchStats,
   pipelinedTransaction,
@@ -187,7 +188,7 @@ export class PositionBatcher {
         : [];
       return { seq: move.seq, changed: move.moved, audience: audienceOf };
     });
-    if (changed.size === 0) return { value: outcomes, write: null };
+    if (changed.size === 0) return decided(outcomes, null);
     const rows = [...changed];
     const write = {
       name: 'letter_position_write',
@@ -200,6 +201,6 @@ export class PositionBatcher {
         rows.map((row) => row.delivered_seq),
       ],
     };
-    return { value: outcomes, write };
+    return decided(outcomes, write);
   }
 }
