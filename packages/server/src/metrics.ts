@@ -102,7 +102,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'letter_store_stale_conversations_total',
-      help: "PostgreSQL: conversations changed by another node between an append batch's reads and its write (decided again)",
+      help: "PostgreSQL: conversations whose members changed between an append batch's reads and its write (decided again)",
       registers: [registry],
       collect() {
         this.set(storeStats().staleConversations ?? 0);

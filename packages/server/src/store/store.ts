@@ -609,6 +609,8 @@ export interface StoreStats {
    * lock (postgres/append-batch.ts).
    */
   staleConversations?: number;
+  /** PostgreSQL: conversations where a batch's seqs moved up past messages another node stored. */
+  shiftedConversations?: number;
 }
 
 /** What the SQLite checkpointer thread did (sqlite/checkpoints.ts). */

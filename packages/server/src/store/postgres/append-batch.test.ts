@@ -362,7 +362,7 @@ if (!url) {
       expect(transactions(store) - before).toBe(2);
     });
 
-    it('two nodes whose batches read the same last seq: one writes, the other decides again', async () => {
+    it('two nodes whose batches read the same last seq: the later one moves its seqs up', async () => {
       const store = kit.store;
       const node2 = await openPostgresStore({
         url,
@@ -376,28 +376,47 @@ if (!url) {
         const [alice, bob] = await kit.users(2);
         const ab = await kit.direct(alice!, bob!);
         await kit.send(ab, alice!, 'first');
-        const staleBefore = stale(store) + stale(node2);
+        const counts = () =>
+          [store, node2].reduce(
+            (sum, s) => [sum[0]! + stale(s), sum[1]! + s.stats!().shiftedConversations!],
+            [0, 0],
+          );
+        const before = counts();
+        // Both batches read last seq 1; node 2's queues first for the lock, so node 1's batch
+        // (a message and a reply to it, by the seq it expects) finds seq 2 taken.
         const holder = await lockHolder(url, opened.schema, ab);
-        const fromOne = kit.send(ab, alice!, 'from node 1');
+        const fromTwo = other.send(ab, bob!, 'from node 2', T0 + 10);
         await holder.nextWaiter();
-        const fromTwo = other.send(ab, bob!, 'from node 2');
+        const fromOne = [
+          kit.send(ab, alice!, 'from node 1', T0 + 20),
+          kit.send(ab, alice!, 'reply', T0 + 30, { replyToSeq: 2 }),
+        ];
         await holder.nextWaiter();
         await holder.release();
-        const [aliceSeq, bobSeq] = (await Promise.all([fromOne, fromTwo])).map(
-          (a) => a.message.seq,
-        );
-        expect([aliceSeq, bobSeq].sort()).toEqual([2, 3]);
-        expect(stale(store) + stale(node2) - staleBefore).toBe(1);
+        const answers = await Promise.all([fromTwo, ...fromOne]);
+        expect(answers.map((a) => [a.message.seq, a.message.replyToSeq])).toEqual([
+          [2, null],
+          [3, null],
+          [4, 3],
+        ]);
+        expect(counts().map((n, i) => n - before[i]!)).toEqual([0, 1]);
         const page = await store.history(ab, alice!.id, { limit: 50 });
-        expect(page!.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
-        expect(page!.messages.map((m) => m.body).sort()).toEqual(
-          ['first', 'from node 1', 'from node 2'].sort(),
-        );
-        // Each sender's read position is their own message: whoever got seq 2 has seq 3 unread.
+        expect(page!.messages.map((m) => [m.seq, m.body, m.replyToSeq])).toEqual([
+          [1, 'first', null],
+          [2, 'from node 2', null],
+          [3, 'from node 1', null],
+          [4, 'reply', 3],
+        ]);
+        // Alice's first message now covers bob's: her read of it is logged at her send, and
+        // each sender has read up to their own last message.
+        const iso = (ms: number) => new Date(T0 + ms).toISOString();
+        expect(await store.receipts(ab, 2, bob!.id)).toEqual([
+          { userId: alice!.id, deliveredAt: iso(20), readAt: iso(20) },
+        ]);
         const unread = await Promise.all(
           [alice!, bob!].map(async (who) => (await store.getConversation(ab, who.id))!.unreadCount),
         );
-        expect(unread).toEqual(aliceSeq === 2 ? [1, 0] : [0, 1]);
+        expect(unread).toEqual([0, 2]);
       } finally {
         await node2.close();
       }

@@ -11,25 +11,30 @@
  *   2. The node decides every message with the shared rules (append-plan.ts) and hands out seqs
  *      from the last seqs it read; then, with COMMIT, it sends: the conversations locked (FOR
  *      UPDATE, in id order, the lock every append and group change takes), and one statement
- *      that first checks, under those locks, which conversations still have the last seq and
- *      members version the batch read ("fresh"), and writes the messages of those alone
- *      (multi-row INSERT from `unnest` arrays, one `last_seq = last_seq + n` per conversation,
- *      the senders' positions, position log, un-archiving, mentions).
+ *      that reads, under those locks, each conversation's last seq and members version and
+ *      writes (multi-row INSERT from `unnest` arrays, one `last_seq = last_seq + n` per
+ *      conversation, the senders' positions, position log, un-archiving, mentions).
  *
  * So a batch holds its conversations' locks only while PostgreSQL runs its write and commits,
  * never while the node's event loop gets round to the reads' answer: two nodes appending to the
  * same conversations no longer queue behind each other's event loops (docs/performance.md,
- * "Two nodes"). A conversation another transaction changed in between (a message appended by
- * another node, a membership change: both move what the check compares) is "stale": its
- * messages are decided again at once, in a transaction that takes the locks BEFORE its reads (the
- * locked path), before any later batch runs. Every message of such a conversation is decided
- * again, refused ones too; a refusal in a conversation the batch wrote nothing to stands as
- * decided from its reads. A batch with files takes the locked path from the start: their rows
- * are locked (FOR UPDATE) after the conversations, as appendOne locks them.
+ * "Two nodes"). What may have changed in between, the write settles under the locks:
+ *
+ * - messages stored meanwhile by another node: the batch's seqs move up past them ("shifted"),
+ *   in the write and in the answers; replies to the batch's own messages move along; a sender
+ *   whose first message now covers those messages has that read logged. Nothing else the batch
+ *   decided depends on the last seq.
+ * - a members version that moved (a membership change): the conversation is "stale" and none of
+ *   its messages is written; they are decided again at once, refused ones too, in a transaction
+ *   that takes the locks BEFORE its reads (the locked path), before any later batch runs.
+ *
+ * A batch with files takes the locked path from the start: their rows are locked (FOR UPDATE)
+ * after the conversations, as appendOne locks them.
  *
  * Architecture Invariant: a message is written only in a transaction that holds its
- * conversation's lock and has seen, under it, the last seq and members version it was decided
- * from; seqs stay gap-free and a removed member's send never lands after the removal.
+ * conversation's lock and has seen, under it, the members version it was decided from; its seq
+ * is the last seq read under that lock plus its place in the batch, so seqs stay gap-free, and a
+ * removed member's send never lands after the removal.
  *
  * A message the rules refuse fails alone; the others commit. So does one attaching a file that
  * is unknown, someone else's, attached already or claimed by an earlier message of the batch: it
@@ -40,7 +45,7 @@
  */
 import type pg from 'pg';
 import type { AppendResult, MemberSet, NewMessage } from '../store.js';
-import { LetterError } from '@letter/protocol';
+import { LetterError, type Message } from '@letter/protocol';
 import { violatedConstraint, type Db } from './db.js';
 import * as pipeline from './pipeline.js';
 import { searchVector } from './search.js';
@@ -157,59 +162,69 @@ const FILES_SQL = `SELECT * FROM files WHERE id = ANY($1::text[]) ORDER BY id FO
 
 // Data-modifying CTEs all run, to completion, whether or not the final SELECT reads them. The
 // sender rows (positions) and the others' rows (un-archived) are disjoint: one statement never
-// updates a row twice. `fresh`: the conversations whose last seq and members version are still
-// the ones the batch decided from. Run after the conversations were locked (in an earlier
-// statement of the transaction: READ COMMITTED gives this one a snapshot taken after the locks
-// were granted), so they cannot change before COMMIT. Every CTE writes for fresh ones alone.
-const WRITE_SQL = `WITH fresh AS (
-    SELECT c.id FROM conversations c
+// updates a row twice. `shift`: per conversation whose members version is still the one the batch
+// decided from, how many messages other transactions stored since the batch read its last seq
+// (`delta`): the batch's seqs move up by it, and so do replies to the batch's own messages (past
+// the seq it read, `seen`). Read after the conversations were locked (in an earlier statement of
+// the transaction: READ COMMITTED gives this one a snapshot taken after the locks were granted),
+// so nothing changes before COMMIT. Every CTE writes for those conversations alone.
+const WRITE_SQL = `WITH shift AS (
+    SELECT c.id, c.last_seq - s.last_seq AS delta, s.last_seq AS seen FROM conversations c
     JOIN unnest($29::text[], $30::int[], $31::int[]) AS s(id, last_seq, version) ON c.id = s.id
-    WHERE c.last_seq = s.last_seq AND c.members_version = s.version
+    WHERE c.members_version = s.version
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at,
       reply_to_seq, mentions_json, search_vector, attachments_json)
-    SELECT id, conv, seq, sender, client, body, at, reply, mentions, vector::tsvector, files
+    SELECT v.id, v.conv, v.seq + d.delta, v.sender, v.client, v.body, v.at,
+      CASE WHEN v.reply > d.seen THEN v.reply + d.delta ELSE v.reply END,
+      v.mentions, v.vector::tsvector, v.files
     FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
       $7::bigint[], $8::int[], $9::text[], $10::text[], $25::text[])
       AS v(id, conv, seq, sender, client, body, at, reply, mentions, vector, files)
-    WHERE v.conv IN (SELECT id FROM fresh)
+    JOIN shift d ON d.id = v.conv
     RETURNING 1
   ), seqs AS (
     UPDATE conversations c
     SET last_seq = c.last_seq + v.n, last_activity_at = greatest(c.last_activity_at, v.at)
     FROM unnest($11::text[], $12::int[], $13::bigint[]) AS v(id, n, at)
-    WHERE c.id = v.id AND v.id IN (SELECT id FROM fresh)
+    WHERE c.id = v.id AND v.id IN (SELECT id FROM shift)
   ), positions AS (
     UPDATE members m
-    SET read_seq = v.seq, delivered_seq = v.seq,
+    SET read_seq = v.seq + d.delta, delivered_seq = v.seq + d.delta,
       archived = CASE WHEN v.unarchive THEN 0 ELSE m.archived END
-    FROM unnest($14::text[], $15::text[], $16::int[], $17::bool[]) AS v(conv, usr, seq, unarchive)
-    WHERE m.conversation_id = v.conv AND m.user_id = v.usr AND v.conv IN (SELECT id FROM fresh)
+    FROM unnest($14::text[], $15::text[], $16::int[], $17::bool[]) AS v(conv, usr, seq, unarchive),
+      shift d
+    WHERE m.conversation_id = v.conv AND m.user_id = v.usr AND d.id = v.conv
   ), unarchived AS (
     UPDATE members m SET archived = 0
-    WHERE m.archived = 1 AND m.conversation_id IN (SELECT id FROM fresh)
+    WHERE m.archived = 1 AND m.conversation_id IN (SELECT id FROM shift)
       AND NOT EXISTS (SELECT 1 FROM unnest($14::text[], $15::text[]) AS s(conv, usr)
         WHERE s.conv = m.conversation_id AND s.usr = m.user_id)
   ), logged AS (
     INSERT INTO position_log (conversation_id, user_id, kind, seq, at)
-    SELECT conv, usr, 'read', seq, at
-    FROM unnest($18::text[], $19::text[], $20::int[], $21::bigint[]) AS v(conv, usr, seq, at)
-    WHERE v.conv IN (SELECT id FROM fresh)
+    SELECT v.conv, v.usr, 'read', v.seq + d.delta, v.at
+    FROM unnest($18::text[], $19::text[], $20::int[], $21::bigint[], $32::bool[])
+      AS v(conv, usr, seq, at, if_shifted)
+    JOIN shift d ON d.id = v.conv
+    WHERE NOT v.if_shifted OR d.delta > 0
   ), mentioned AS (
     INSERT INTO mentions (conversation_id, user_id, seq)
-    SELECT conv, usr, seq FROM unnest($22::text[], $23::text[], $24::bigint[]) AS v(conv, usr, seq)
-    WHERE v.conv IN (SELECT id FROM fresh)
+    SELECT v.conv, v.usr, v.seq + d.delta
+    FROM unnest($22::text[], $23::text[], $24::bigint[]) AS v(conv, usr, seq)
+    JOIN shift d ON d.id = v.conv
     ON CONFLICT DO NOTHING
   ), attached AS (
-    UPDATE files f SET conversation_id = v.conv, seq = v.seq
-    FROM unnest($26::text[], $27::text[], $28::int[]) AS v(id, conv, seq)
-    WHERE f.id = v.id AND v.conv IN (SELECT id FROM fresh)
+    UPDATE files f SET conversation_id = v.conv, seq = v.seq + d.delta
+    FROM unnest($26::text[], $27::text[], $28::int[]) AS v(id, conv, seq), shift d
+    WHERE f.id = v.id AND d.id = v.conv
   )
-  SELECT (SELECT count(*)::int FROM inserted) AS inserted, ARRAY(SELECT id FROM fresh) AS fresh`;
+  SELECT (SELECT count(*)::int FROM inserted) AS inserted,
+    (SELECT json_object_agg(id, delta) FROM shift) AS shifts`;
 
 /**
- * Columns of BatchWrites as the arrays WRITE_SQL takes, in its parameter order; last, the last
- * seq and members version each written conversation was decided from.
+ * Columns of BatchWrites as the arrays WRITE_SQL takes, in its parameter order; then the last
+ * seq and members version each written conversation was decided from, and which log entries
+ * count only when the batch's seqs moved.
  */
 function writeParameters(
   writes: BatchWrites,
@@ -253,6 +268,7 @@ function writeParameters(
     c.map((r) => r.id),
     c.map((r) => seen.get(r.id)!.last_seq),
     c.map((r) => seen.get(r.id)!.members_version),
+    l.map((r) => r.ifShifted),
   ];
 }
 
@@ -260,7 +276,17 @@ function writeParameters(
 const retryable = (error: unknown): boolean =>
   pipeline.isRetryableConflict(error) || violatedConstraint(error) === 'messages_client_msg_key';
 
-/** A message of a conversation that changed between the batch's reads and its write. */
+/**
+ * A message the batch stored, moved up by `delta` seqs (other transactions stored that many in
+ * its conversation after the batch read `seen` as its last seq); a reply to a message of the
+ * batch (past `seen`) moves with it.
+ */
+function shiftMessage(message: Message, delta: number, seen: number): void {
+  message.seq += delta;
+  if (message.replyToSeq !== null && message.replyToSeq > seen) message.replyToSeq += delta;
+}
+
+/** A message of a conversation whose members changed between the batch's reads and its write. */
 const STALE = { kind: 'stale' } as const;
 type BatchOutcome = AppendOutcome | typeof STALE;
 
@@ -437,11 +463,19 @@ export class AppendBatcher {
       // Unlocked reads: the locks are taken now, and the write checks what they protect.
       writes: reads === 'locked' ? [write] : [lock, write],
       finish: (results) => {
-        const fresh = new Set<string>(results.at(-1)!.rows[0].fresh);
+        const row = results.at(-1)!.rows[0] as { shifts: Record<string, number> | null };
+        const shifts = new Map(Object.entries(row.shifts ?? {}));
+        for (const delta of shifts.values()) if (delta > 0) this.stats.shifted++;
         const written = new Set(plan.writes.conversations.map((c) => c.id));
         return plan.outcomes.map((outcome, i) => {
           const id = messages[i]!.conversationId;
-          return written.has(id) && !fresh.has(id) ? STALE : outcome;
+          if (!written.has(id)) return outcome;
+          const delta = shifts.get(id);
+          if (delta === undefined) return STALE;
+          if (outcome.kind === 'created' && delta > 0) {
+            shiftMessage(outcome.result.message, delta, conversations.get(id)!.last_seq);
+          }
+          return outcome;
         });
       },
     };

@@ -60,8 +60,12 @@ export interface BatchWrites {
   /** Per (conversation, sender): the sender's new position, and whether another sender's
    * message in this batch un-archives the conversation for them. */
   positions: { conversationId: string; userId: string; seq: number; unarchive: boolean }[];
-  /** Read entries of the position log (ownMoveIsLogged). */
-  log: { conversationId: string; userId: string; seq: number; at: number }[];
+  /**
+   * Read entries of the position log (ownMoveIsLogged). `ifShifted`: the first message of a
+   * sender in this batch whose move covers nothing the batch read; logged only when the write
+   * finds other messages stored before the batch's (append-batch.ts: they are then covered).
+   */
+  log: { conversationId: string; userId: string; seq: number; at: number; ifShifted: boolean }[];
   mentions: { conversationId: string; userId: string; seq: number }[];
   /** Files attached to a message of the batch (each claimed once). */
   files: { id: string; conversationId: string; seq: number }[];
@@ -186,9 +190,12 @@ export function planBatch(
     writes.messages.push(row);
     made.set(`${senderId}\u0000${message.clientMsgId}`, row);
     for (const userId of mentions) writes.mentions.push({ conversationId, userId, seq });
-    const sender = state.senders.get(senderId) ?? { readSeq: check.read_seq, seq };
-    if (ownMoveIsLogged({ read_seq: sender.readSeq }, seq)) {
-      writes.log.push({ conversationId, userId: senderId, seq, at: message.createdAt });
+    const before = state.senders.get(senderId);
+    const sender = before ?? { readSeq: check.read_seq, seq };
+    const logged = ownMoveIsLogged({ read_seq: sender.readSeq }, seq);
+    if (logged || !before) {
+      const at = message.createdAt;
+      writes.log.push({ conversationId, userId: senderId, seq, at, ifShifted: !logged });
     }
     state.senders.set(senderId, { readSeq: seq, seq });
     state.at = Math.max(state.at, message.createdAt);

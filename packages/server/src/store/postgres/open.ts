@@ -74,6 +74,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       writes: counts.writes + appends.calls + positions.calls,
       maxBatch: Math.max(appends.maxBatch, positions.maxBatch, counts.writes > 0 ? 1 : 0),
       staleConversations: appends.stale,
+      shiftedConversations: appends.shifted,
     };
   };
 

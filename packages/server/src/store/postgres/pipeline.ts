@@ -133,10 +133,12 @@ export interface BatchStats {
   /** Batches that fell back to one transaction per call. */
   fallbacks: number;
   /**
-   * Appends only: conversations another transaction changed between a batch's unlocked reads and
-   * its write, whose messages were then decided again under the lock (append-batch.ts).
+   * Appends only: conversations whose members changed between a batch's unlocked reads and its
+   * write, whose messages were then decided again under the lock (append-batch.ts).
    */
   stale: number;
+  /** Appends only: conversations whose batch's seqs moved up past messages stored meanwhile. */
+  shifted: number;
 }
 
 export const newBatchStats = (): BatchStats => ({
@@ -146,6 +148,7 @@ export const newBatchStats = (): BatchStats => ({
   retries: 0,
   fallbacks: 0,
   stale: 0,
+  shifted: 0,
 });
 
 /**
