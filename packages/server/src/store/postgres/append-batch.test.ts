@@ -422,6 +422,85 @@ if (!url) {
       }
     });
 
+    it('two nodes racing on shared conversations while members come and go: every ok is stored as answered', async () => {
+      const store = kit.store;
+      const node2 = await openPostgresStore({
+        url,
+        schema: opened.schema,
+        migrate: false,
+        maxConnections: 4,
+      });
+      try {
+        const other = new SuiteKit();
+        other.store = node2;
+        const [admin, a, b, c] = await kit.users(4);
+        const group = await kit.group(admin!, [a!, b!, c!]);
+        const direct = await kit.direct(a!, b!);
+        const acked = new Map<string, AppendResult['message']>();
+        let lastSeen = 1;
+        for (let round = 0; round < 8; round++) {
+          const sends = Array.from({ length: 30 }, (_, i) => {
+            const via = i % 2 === 0 ? kit : other;
+            const who = [a!, b!, c!][i % 3]!;
+            const inDirect = i % 5 === 0 && who !== c;
+            return settle(
+              via.send(inDirect ? direct : group, who, `r${round} m${i}`, T0 + round, {
+                // c may not reply to what came before they were added back.
+                ...(!inDirect && who !== c && i % 7 === 3 && { replyToSeq: lastSeen }),
+              }),
+            );
+          });
+          // From either node, mid-batch: c leaves in even rounds and is added back in odd ones.
+          const changeVia = round % 2 === 0 ? store : node2;
+          const base = { conversationId: group, actorId: admin!.id, now: T0 + round };
+          const ids = { messageIds: [kit.id('m'), kit.id('m')] as [string, string] };
+          const change =
+            round % 2 === 0
+              ? changeVia.removeMember({ ...base, ...ids, userId: c!.id })
+              : changeVia.addMembers({ ...base, ...ids, userIds: [c!.id] });
+          const [answers, changed] = await Promise.all([Promise.all(sends), change]);
+          const changedAt = changed.messages[0]!.seq;
+          answers.forEach((answer, i) => {
+            if (!('ok' in answer)) {
+              // Only c is ever refused: a send of theirs that met them outside the group.
+              expect([i % 3, answer.code]).toEqual([2, 'not_found']);
+              return;
+            }
+            const message = answer.ok.message;
+            acked.set(message.id, message);
+            if (message.senderId === c!.id) {
+              // Never after their removal, never before their return.
+              if (round % 2 === 0) expect(message.seq).toBeLessThan(changedAt);
+              else expect(message.seq).toBeGreaterThan(changedAt);
+            }
+            if (message.conversationId === group) lastSeen = Math.max(lastSeen, message.seq);
+          });
+        }
+        for (const [conversationId, viewer] of [
+          [group, admin!],
+          [direct, a!],
+        ] as const) {
+          const page = await store.history(conversationId, viewer.id, { limit: 1000 });
+          const messages = page!.messages;
+          expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1));
+          for (const stored of messages) {
+            const answered = acked.get(stored.id);
+            if (answered) {
+              expect([answered.seq, answered.replyToSeq]).toEqual([stored.seq, stored.replyToSeq]);
+              acked.delete(stored.id);
+            }
+          }
+        }
+        // Every acked message was found, at the seq its answer gave.
+        expect([...acked.keys()]).toEqual([]);
+        const counts = [store, node2].map((s) => s.stats!());
+        // The race was real: some batch's seqs moved, some conversation went stale.
+        expect(counts.reduce((n, s) => n + s.shiftedConversations!, 0)).toBeGreaterThan(0);
+      } finally {
+        await node2.close();
+      }
+    });
+
     it('a member removed while a batch runs: their appends land before the removal or fail', async () => {
       const store = kit.store;
       for (let round = 0; round < 5; round++) {
