@@ -402,6 +402,9 @@ async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise
     const { poolSize, connectTimeoutMs, statementTimeoutMs, idleTimeoutMs } = config.database;
     return openPostgresStore({
       url: config.databaseUrl,
+      // Nodes that share the database meet on the same conversations: their append batches
+      // then take the conversation locks only with their writes (postgres/append-batch.ts).
+      appendReads: config.redisUrl ? 'unlocked' : 'locked',
       maxConnections: poolSize,
       connectTimeoutMs,
       statementTimeoutMs,

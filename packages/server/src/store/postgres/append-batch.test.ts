@@ -69,11 +69,13 @@ if (!url) {
     it.skip('needs LETTER_TEST_PG_URL (postgres://…): not set, so nothing ran', () => {});
   });
 } else {
-  describe('PostgreSQL append batches', () => {
+  // Every test with batches that read under their locks (one node) and without (nodes that
+  // share the database); the races between reads and writes only exist without.
+  describe.each(['locked', 'unlocked'] as const)('PostgreSQL append batches, %s reads', (reads) => {
     let opened: TestPostgresStore;
     const kit = new SuiteKit();
     beforeAll(async () => {
-      opened = await openTestPostgresStore(url);
+      opened = await openTestPostgresStore(url, { appendReads: reads });
       kit.store = opened.store;
     });
     afterAll(() => opened.cleanup());
@@ -338,168 +340,177 @@ if (!url) {
       }
     });
 
-    it("a conversation changed between a batch's reads and its write is decided again under the lock", async () => {
-      const store = kit.store;
-      const [alice, bob] = await kit.users(2);
-      const ab = await kit.direct(alice!, bob!);
-      await kit.send(ab, alice!, 'first');
-      const version = (await store.memberSet(ab)).version;
-      const [staleBefore, before] = [stale(store), transactions(store)];
-      // The batch reads without locks, so it decides from seq 1 and this version; the holder's
-      // change (a membership change moves the version) commits before the batch's locks are
-      // granted, and the batch's write must not land on what it did not see.
-      const holder = await lockHolder(url, opened.schema, ab);
-      const sent = kit.send(ab, bob!, 'second');
-      await holder.nextWaiter();
-      await holder.release(
-        'UPDATE conversations SET members_version = members_version + 1 WHERE id = $1',
-      );
-      const answer = await sent;
-      expect(answer.message.seq).toBe(2);
-      // Decided again: the members it reports are those of the new version.
-      expect(answer.members?.version).toBe(version + 1);
-      expect(stale(store) - staleBefore).toBe(1);
-      expect(transactions(store) - before).toBe(2);
-    });
-
-    it('two nodes whose batches read the same last seq: the later one moves its seqs up', async () => {
-      const store = kit.store;
-      const node2 = await openPostgresStore({
-        url,
-        schema: opened.schema,
-        migrate: false,
-        maxConnections: 4,
-      });
-      try {
-        const other = new SuiteKit();
-        other.store = node2;
+    if (reads === 'unlocked') {
+      it("a conversation changed between a batch's reads and its write is decided again under the lock", async () => {
+        const store = kit.store;
         const [alice, bob] = await kit.users(2);
         const ab = await kit.direct(alice!, bob!);
         await kit.send(ab, alice!, 'first');
-        const counts = () =>
-          [store, node2].reduce(
-            (sum, s) => [sum[0]! + stale(s), sum[1]! + s.stats!().shiftedConversations!],
-            [0, 0],
-          );
-        const before = counts();
-        // Both batches read last seq 1; node 2's queues first for the lock, so node 1's batch
-        // (a message and a reply to it, by the seq it expects) finds seq 2 taken.
+        const version = (await store.memberSet(ab)).version;
+        const [staleBefore, before] = [stale(store), transactions(store)];
+        // The batch reads without locks, so it decides from seq 1 and this version; the holder's
+        // change (a membership change moves the version) commits before the batch's locks are
+        // granted, and the batch's write must not land on what it did not see.
         const holder = await lockHolder(url, opened.schema, ab);
-        const fromTwo = other.send(ab, bob!, 'from node 2', T0 + 10);
+        const sent = kit.send(ab, bob!, 'second');
         await holder.nextWaiter();
-        const fromOne = [
-          kit.send(ab, alice!, 'from node 1', T0 + 20),
-          kit.send(ab, alice!, 'reply', T0 + 30, { replyToSeq: 2 }),
-        ];
-        await holder.nextWaiter();
-        await holder.release();
-        const answers = await Promise.all([fromTwo, ...fromOne]);
-        expect(answers.map((a) => [a.message.seq, a.message.replyToSeq])).toEqual([
-          [2, null],
-          [3, null],
-          [4, 3],
-        ]);
-        expect(counts().map((n, i) => n - before[i]!)).toEqual([0, 1]);
-        const page = await store.history(ab, alice!.id, { limit: 50 });
-        expect(page!.messages.map((m) => [m.seq, m.body, m.replyToSeq])).toEqual([
-          [1, 'first', null],
-          [2, 'from node 2', null],
-          [3, 'from node 1', null],
-          [4, 'reply', 3],
-        ]);
-        // Alice's first message now covers bob's: her read of it is logged at her send, and
-        // each sender has read up to their own last message.
-        const iso = (ms: number) => new Date(T0 + ms).toISOString();
-        expect(await store.receipts(ab, 2, bob!.id)).toEqual([
-          { userId: alice!.id, deliveredAt: iso(20), readAt: iso(20) },
-        ]);
-        const unread = await Promise.all(
-          [alice!, bob!].map(async (who) => (await store.getConversation(ab, who.id))!.unreadCount),
+        await holder.release(
+          'UPDATE conversations SET members_version = members_version + 1 WHERE id = $1',
         );
-        expect(unread).toEqual([0, 2]);
-      } finally {
-        await node2.close();
-      }
-    });
-
-    it('two nodes racing on shared conversations while members come and go: every ok is stored as answered', async () => {
-      const store = kit.store;
-      const node2 = await openPostgresStore({
-        url,
-        schema: opened.schema,
-        migrate: false,
-        maxConnections: 4,
+        const answer = await sent;
+        expect(answer.message.seq).toBe(2);
+        // Decided again: the members it reports are those of the new version.
+        expect(answer.members?.version).toBe(version + 1);
+        expect(stale(store) - staleBefore).toBe(1);
+        expect(transactions(store) - before).toBe(2);
       });
-      try {
-        const other = new SuiteKit();
-        other.store = node2;
-        const [admin, a, b, c] = await kit.users(4);
-        const group = await kit.group(admin!, [a!, b!, c!]);
-        const direct = await kit.direct(a!, b!);
-        const acked = new Map<string, AppendResult['message']>();
-        let lastSeen = 1;
-        for (let round = 0; round < 8; round++) {
-          const sends = Array.from({ length: 30 }, (_, i) => {
-            const via = i % 2 === 0 ? kit : other;
-            const who = [a!, b!, c!][i % 3]!;
-            const inDirect = i % 5 === 0 && who !== c;
-            return settle(
-              via.send(inDirect ? direct : group, who, `r${round} m${i}`, T0 + round, {
-                // c may not reply to what came before they were added back.
-                ...(!inDirect && who !== c && i % 7 === 3 && { replyToSeq: lastSeen }),
-              }),
+
+      it('two nodes whose batches read the same last seq: the later one moves its seqs up', async () => {
+        const store = kit.store;
+        const node2 = await openPostgresStore({
+          url,
+          schema: opened.schema,
+          migrate: false,
+          maxConnections: 4,
+          appendReads: 'unlocked',
+        });
+        try {
+          const other = new SuiteKit();
+          other.store = node2;
+          const [alice, bob] = await kit.users(2);
+          const ab = await kit.direct(alice!, bob!);
+          await kit.send(ab, alice!, 'first');
+          const counts = () =>
+            [store, node2].reduce(
+              (sum, s) => [sum[0]! + stale(s), sum[1]! + s.stats!().shiftedConversations!],
+              [0, 0],
             );
-          });
-          // From either node, mid-batch: c leaves in even rounds and is added back in odd ones.
-          const changeVia = round % 2 === 0 ? store : node2;
-          const base = { conversationId: group, actorId: admin!.id, now: T0 + round };
-          const ids = { messageIds: [kit.id('m'), kit.id('m')] as [string, string] };
-          const change =
-            round % 2 === 0
-              ? changeVia.removeMember({ ...base, ...ids, userId: c!.id })
-              : changeVia.addMembers({ ...base, ...ids, userIds: [c!.id] });
-          const [answers, changed] = await Promise.all([Promise.all(sends), change]);
-          const changedAt = changed.messages[0]!.seq;
-          answers.forEach((answer, i) => {
-            if (!('ok' in answer)) {
-              // Only c is ever refused: a send of theirs that met them outside the group.
-              expect([i % 3, answer.code]).toEqual([2, 'not_found']);
-              return;
-            }
-            const message = answer.ok.message;
-            acked.set(message.id, message);
-            if (message.senderId === c!.id) {
-              // Never after their removal, never before their return.
-              if (round % 2 === 0) expect(message.seq).toBeLessThan(changedAt);
-              else expect(message.seq).toBeGreaterThan(changedAt);
-            }
-            if (message.conversationId === group) lastSeen = Math.max(lastSeen, message.seq);
-          });
+          const before = counts();
+          // Both batches read last seq 1; node 2's queues first for the lock, so node 1's batch
+          // (a message and a reply to it, by the seq it expects) finds seq 2 taken.
+          const holder = await lockHolder(url, opened.schema, ab);
+          const fromTwo = other.send(ab, bob!, 'from node 2', T0 + 10);
+          await holder.nextWaiter();
+          const fromOne = [
+            kit.send(ab, alice!, 'from node 1', T0 + 20),
+            kit.send(ab, alice!, 'reply', T0 + 30, { replyToSeq: 2 }),
+          ];
+          await holder.nextWaiter();
+          await holder.release();
+          const answers = await Promise.all([fromTwo, ...fromOne]);
+          expect(answers.map((a) => [a.message.seq, a.message.replyToSeq])).toEqual([
+            [2, null],
+            [3, null],
+            [4, 3],
+          ]);
+          expect(counts().map((n, i) => n - before[i]!)).toEqual([0, 1]);
+          const page = await store.history(ab, alice!.id, { limit: 50 });
+          expect(page!.messages.map((m) => [m.seq, m.body, m.replyToSeq])).toEqual([
+            [1, 'first', null],
+            [2, 'from node 2', null],
+            [3, 'from node 1', null],
+            [4, 'reply', 3],
+          ]);
+          // Alice's first message now covers bob's: her read of it is logged at her send, and
+          // each sender has read up to their own last message.
+          const iso = (ms: number) => new Date(T0 + ms).toISOString();
+          expect(await store.receipts(ab, 2, bob!.id)).toEqual([
+            { userId: alice!.id, deliveredAt: iso(20), readAt: iso(20) },
+          ]);
+          const unread = await Promise.all(
+            [alice!, bob!].map(
+              async (who) => (await store.getConversation(ab, who.id))!.unreadCount,
+            ),
+          );
+          expect(unread).toEqual([0, 2]);
+        } finally {
+          await node2.close();
         }
-        for (const [conversationId, viewer] of [
-          [group, admin!],
-          [direct, a!],
-        ] as const) {
-          const page = await store.history(conversationId, viewer.id, { limit: 1000 });
-          const messages = page!.messages;
-          expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1));
-          for (const stored of messages) {
-            const answered = acked.get(stored.id);
-            if (answered) {
-              expect([answered.seq, answered.replyToSeq]).toEqual([stored.seq, stored.replyToSeq]);
-              acked.delete(stored.id);
+      });
+
+      it('two nodes racing on shared conversations while members come and go: every ok is stored as answered', async () => {
+        const store = kit.store;
+        const node2 = await openPostgresStore({
+          url,
+          schema: opened.schema,
+          migrate: false,
+          maxConnections: 4,
+          appendReads: 'unlocked',
+        });
+        try {
+          const other = new SuiteKit();
+          other.store = node2;
+          const [admin, a, b, c] = await kit.users(4);
+          const group = await kit.group(admin!, [a!, b!, c!]);
+          const direct = await kit.direct(a!, b!);
+          const acked = new Map<string, AppendResult['message']>();
+          let lastSeen = 1;
+          for (let round = 0; round < 8; round++) {
+            const sends = Array.from({ length: 30 }, (_, i) => {
+              const via = i % 2 === 0 ? kit : other;
+              const who = [a!, b!, c!][i % 3]!;
+              const inDirect = i % 5 === 0 && who !== c;
+              return settle(
+                via.send(inDirect ? direct : group, who, `r${round} m${i}`, T0 + round, {
+                  // c may not reply to what came before they were added back.
+                  ...(!inDirect && who !== c && i % 7 === 3 && { replyToSeq: lastSeen }),
+                }),
+              );
+            });
+            // From either node, mid-batch: c leaves in even rounds and is added back in odd ones.
+            const changeVia = round % 2 === 0 ? store : node2;
+            const base = { conversationId: group, actorId: admin!.id, now: T0 + round };
+            const ids = { messageIds: [kit.id('m'), kit.id('m')] as [string, string] };
+            const change =
+              round % 2 === 0
+                ? changeVia.removeMember({ ...base, ...ids, userId: c!.id })
+                : changeVia.addMembers({ ...base, ...ids, userIds: [c!.id] });
+            const [answers, changed] = await Promise.all([Promise.all(sends), change]);
+            const changedAt = changed.messages[0]!.seq;
+            answers.forEach((answer, i) => {
+              if (!('ok' in answer)) {
+                // Only c is ever refused: a send of theirs that met them outside the group.
+                expect([i % 3, answer.code]).toEqual([2, 'not_found']);
+                return;
+              }
+              const message = answer.ok.message;
+              acked.set(message.id, message);
+              if (message.senderId === c!.id) {
+                // Never after their removal, never before their return.
+                if (round % 2 === 0) expect(message.seq).toBeLessThan(changedAt);
+                else expect(message.seq).toBeGreaterThan(changedAt);
+              }
+              if (message.conversationId === group) lastSeen = Math.max(lastSeen, message.seq);
+            });
+          }
+          for (const [conversationId, viewer] of [
+            [group, admin!],
+            [direct, a!],
+          ] as const) {
+            const page = await store.history(conversationId, viewer.id, { limit: 1000 });
+            const messages = page!.messages;
+            expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1));
+            for (const stored of messages) {
+              const answered = acked.get(stored.id);
+              if (answered) {
+                expect([answered.seq, answered.replyToSeq]).toEqual([
+                  stored.seq,
+                  stored.replyToSeq,
+                ]);
+                acked.delete(stored.id);
+              }
             }
           }
+          // Every acked message was found, at the seq its answer gave.
+          expect([...acked.keys()]).toEqual([]);
+          const counts = [store, node2].map((s) => s.stats!());
+          // The race was real: some batch's seqs moved, some conversation went stale.
+          expect(counts.reduce((n, s) => n + s.shiftedConversations!, 0)).toBeGreaterThan(0);
+        } finally {
+          await node2.close();
         }
-        // Every acked message was found, at the seq its answer gave.
-        expect([...acked.keys()]).toEqual([]);
-        const counts = [store, node2].map((s) => s.stats!());
-        // The race was real: some batch's seqs moved, some conversation went stale.
-        expect(counts.reduce((n, s) => n + s.shiftedConversations!, 0)).toBeGreaterThan(0);
-      } finally {
-        await node2.close();
-      }
-    });
+      });
+    }
 
     it('a member removed while a batch runs: their appends land before the removal or fail', async () => {
       const store = kit.store;

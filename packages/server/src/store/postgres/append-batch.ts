@@ -29,7 +29,8 @@
  *   that takes the locks BEFORE its reads (the locked path), before any later batch runs.
  *
  * A batch with files takes the locked path from the start: their rows are locked (FOR UPDATE)
- * after the conversations, as appendOne locks them.
+ * after the conversations, as appendOne locks them. So does every batch of a store opened with
+ * `appendReads: 'locked'` (a node without peers: AppendReads).
  *
  * Architecture Invariant: a message is written only in a transaction that holds its
  * conversation's lock and has seen, under it, the members version it was decided from; its seq
@@ -70,15 +71,22 @@ export interface AppendBatcherDeps {
   appendOne(message: NewMessage): Promise<AppendResult>;
   /** Told how many messages a batch stored, once it committed (pending-list.ts). */
   onStored?: ((count: number) => void) | undefined;
+  /** How batches without files read: see AppendReads. */
+  reads: AppendReads;
 }
+
+/**
+ * How a batch reads its conversations: `unlocked` (reads first, locks with the write: for nodes
+ * that share the database, whose batches meet on the same conversations) or `locked` (the locks
+ * first, held until COMMIT: one node, where measured as fast or faster; docs/performance.md,
+ * "Two nodes, round six").
+ */
+export type AppendReads = 'unlocked' | 'locked';
 
 /** Most appends in one transaction: bounds the statements' size and a batch's latency. */
 const MAX_BATCH = 1000;
 
 type Pending = BatchCall<NewMessage, AppendResult>;
-
-/** How a batch reads its conversations: without locks (then checked at the write), or locked. */
-type Reads = 'unlocked' | 'locked';
 
 const READ_SQL = `SELECT id, kind, last_seq, members_version FROM conversations
   WHERE id = ANY($1::text[])`;
@@ -167,11 +175,12 @@ const FILES_SQL = `SELECT * FROM files WHERE id = ANY($1::text[]) ORDER BY id FO
 // (`delta`): the batch's seqs move up by it, and so do replies to the batch's own messages (past
 // the seq it read, `seen`). Read after the conversations were locked (in an earlier statement of
 // the transaction: READ COMMITTED gives this one a snapshot taken after the locks were granted),
-// so nothing changes before COMMIT. Every CTE writes for those conversations alone.
+// so nothing changes before COMMIT. Every CTE writes for those conversations alone. (`= ANY`:
+// an index probe per conversation; the join alone was planned as a scan of all conversations.)
 const WRITE_SQL = `WITH shift AS (
     SELECT c.id, c.last_seq - s.last_seq AS delta, s.last_seq AS seen FROM conversations c
     JOIN unnest($29::text[], $30::int[], $31::int[]) AS s(id, last_seq, version) ON c.id = s.id
-    WHERE c.members_version = s.version
+    WHERE c.id = ANY($29::text[]) AND c.members_version = s.version
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at,
       reply_to_seq, mentions_json, search_vector, attachments_json)
@@ -307,7 +316,7 @@ export class AppendBatcher {
 
   private async run(batch: Pending[]): Promise<void> {
     const files = batch.some((pending) => (pending.item.attachments?.length ?? 0) > 0);
-    const outcomes = await this.commit(batch, files ? 'locked' : 'unlocked');
+    const outcomes = await this.commit(batch, files ? 'locked' : this.deps.reads);
     if (!outcomes) return;
     const stale = batch.filter((_, i) => outcomes[i]!.kind === 'stale');
     this.stats.stale += new Set(stale.map((pending) => pending.item.conversationId)).size;
@@ -318,7 +327,7 @@ export class AppendBatcher {
   }
 
   /** Commits a batch; undefined when its calls were settled already (commitOrEachAlone). */
-  private commit(batch: Pending[], reads: Reads): Promise<BatchOutcome[] | undefined> {
+  private commit(batch: Pending[], reads: AppendReads): Promise<BatchOutcome[] | undefined> {
     const messages = batch.map((pending) => pending.item);
     return pipeline.commitOrEachAlone(
       batch,
@@ -362,7 +371,7 @@ export class AppendBatcher {
     return { message, created: false };
   }
 
-  private commitWithRetries(messages: NewMessage[], reads: Reads): Promise<BatchOutcome[]> {
+  private commitWithRetries(messages: NewMessage[], reads: AppendReads): Promise<BatchOutcome[]> {
     return pipeline.withRetries(
       () =>
         pipeline.pipelinedTransaction(this.deps.pool, (client) =>
@@ -377,7 +386,7 @@ export class AppendBatcher {
   private async decide(
     client: pg.PoolClient,
     messages: NewMessage[],
-    reads: Reads,
+    reads: AppendReads,
   ): Promise<pipeline.Decided<BatchOutcome[]>> {
     const fileIds = [...new Set(messages.flatMap((m) => m.attachments ?? []))].sort();
     const conversationIds = [...new Set(messages.map((m) => m.conversationId))].sort();

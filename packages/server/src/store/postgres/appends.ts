@@ -7,7 +7,7 @@ import { LetterError } from '@letter/protocol';
 import type { AppendResult, NewMessage } from '../store.js';
 import { Abort, writeTx, type Db } from './db.js';
 import type { PostgresCore } from './core.js';
-import { AppendBatcher } from './append-batch.js';
+import { AppendBatcher, type AppendReads } from './append-batch.js';
 import type { BatchStats } from './pipeline.js';
 import { moveOwnPositions } from './positions.js';
 import { memberSetOf, membershipOf, messagesBetween, type Membership } from './views.js';
@@ -25,10 +25,12 @@ export class PostgresAppends {
     private readonly store: PostgresCore,
     /** Pipelined connections for the batches (createPool with `pipeline: true`). */
     pool: pg.Pool,
+    reads: AppendReads,
   ) {
     this.pendingList = new PendingListMerger(store.db);
     this.batcher = new AppendBatcher({
       pool,
+      reads,
       db: store.db,
       appendOne: (message) => this.appendOne(message),
       onStored: (count) => this.pendingList.noteAppended(count),

@@ -7,6 +7,7 @@
 import type { Store, StoreStats } from '../store.js';
 import { createDb, createPool, mapStoreError, type PostgresOptions } from './db.js';
 import { PostgresStore } from './postgres-store.js';
+import type { AppendReads } from './append-batch.js';
 import { storeMethods, type StoreMethod } from '../shared/store-methods.js';
 
 export interface PostgresStoreOptions extends PostgresOptions {
@@ -14,6 +15,11 @@ export interface PostgresStoreOptions extends PostgresOptions {
   migrate?: boolean | undefined;
   /** A search's statement_timeout in ms (default DEFAULT_SEARCH_TIMEOUT_MS, 5 s). */
   searchTimeoutMs?: number | undefined;
+  /**
+   * How append batches read (append-batch.ts): `unlocked` for nodes that share the database
+   * with other nodes (node.ts: when Redis is configured), `locked` (the default) for one node.
+   */
+  appendReads?: AppendReads | undefined;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
@@ -46,7 +52,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     max: 3,
     maxLifetimeSeconds: 600,
   });
-  const store = new PostgresStore(db, options.schema, appendPool);
+  const store = new PostgresStore(db, options.schema, appendPool, options.appendReads);
   if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
   const destroy = async () => {
     await db.destroy();

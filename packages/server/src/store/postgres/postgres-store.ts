@@ -8,6 +8,7 @@
  */
 import { sql } from 'kysely';
 import type pg from 'pg';
+import type { AppendReads } from './append-batch.js';
 import {
   LetterError,
   type Conversation,
@@ -88,11 +89,16 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
 
   /**
    * `appendPool`: pipelined connections (createPool with `pipeline: true`) for the batches of
-   * appends and of positions.
+   * appends and of positions; `appendReads`: how append batches read (append-batch.ts).
    */
-  constructor(db: Db, schema: string | undefined, appendPool: pg.Pool) {
+  constructor(
+    db: Db,
+    schema: string | undefined,
+    appendPool: pg.Pool,
+    appendReads: AppendReads = 'locked',
+  ) {
     super(db, schema);
-    this.appends = new PostgresAppends(this, appendPool);
+    this.appends = new PostgresAppends(this, appendPool, appendReads);
     this.positions = new PositionBatcher(appendPool, (input) =>
       advancePosition(db, input.conversationId, input.userId, input.kind, input.seq, input.now),
     );
