@@ -341,6 +341,20 @@ if (!url) {
     });
 
     if (reads === 'unlocked') {
+      /** Another node on the same schema (pools of its own), and a kit that sends through it. */
+      const secondNode = async () => {
+        const node2 = await openPostgresStore({
+          url,
+          schema: opened.schema,
+          migrate: false,
+          maxConnections: 4,
+          appendReads: 'unlocked',
+        });
+        const other = new SuiteKit();
+        other.store = node2;
+        return { node2, other };
+      };
+
       it("a conversation changed between a batch's reads and its write is decided again under the lock", async () => {
         const store = kit.store;
         const [alice, bob] = await kit.users(2);
@@ -367,16 +381,8 @@ if (!url) {
 
       it('two nodes whose batches read the same last seq: the later one moves its seqs up', async () => {
         const store = kit.store;
-        const node2 = await openPostgresStore({
-          url,
-          schema: opened.schema,
-          migrate: false,
-          maxConnections: 4,
-          appendReads: 'unlocked',
-        });
+        const { node2, other } = await secondNode();
         try {
-          const other = new SuiteKit();
-          other.store = node2;
           const [alice, bob] = await kit.users(2);
           const ab = await kit.direct(alice!, bob!);
           await kit.send(ab, alice!, 'first');
@@ -430,16 +436,8 @@ if (!url) {
 
       it('two nodes racing on shared conversations while members come and go: every ok is stored as answered', async () => {
         const store = kit.store;
-        const node2 = await openPostgresStore({
-          url,
-          schema: opened.schema,
-          migrate: false,
-          maxConnections: 4,
-          appendReads: 'unlocked',
-        });
+        const { node2, other } = await secondNode();
         try {
-          const other = new SuiteKit();
-          other.store = node2;
           const [admin, a, b, c] = await kit.users(4);
           const group = await kit.group(admin!, [a!, b!, c!]);
           const direct = await kit.direct(a!, b!);
