@@ -75,7 +75,8 @@ async function run(mode) {
             await store.advancePosition(conversations[pair], recipient.id, 'read', seq, Date.now());
           });
         pending.add(p);
-        void p.finally(() => pending.delete(p));
+        const settled = () => pending.delete(p);
+        p.then(settled, settled);
         next += interval;
       }
       await new Promise((resolve) => setImmediate(resolve));

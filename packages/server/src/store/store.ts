@@ -604,9 +604,9 @@ export interface StoreStats {
   /** SQLite: the checkpointer thread's work (sqlite/checkpoints.ts); absent without one. */
   checkpoints?: CheckpointStats;
   /**
-   * PostgreSQL: conversations another transaction (another node, a group change) changed between
-   * an append batch's unlocked reads and its write; their messages were decided again under the
-   * lock (postgres/append-batch.ts).
+   * PostgreSQL: conversations whose members changed (a group change) between an append batch's
+   * unlocked reads and its write; their messages were decided again under the lock
+   * (postgres/append-batch.ts).
    */
   staleConversations?: number;
   /** PostgreSQL: conversations where a batch's seqs moved up past messages another node stored. */
