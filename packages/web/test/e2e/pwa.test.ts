@@ -256,15 +256,22 @@ describe('notifications', () => {
     await expect.poll(readNotifications, { timeout: 10_000 }).toEqual([]);
 
     // Shown again, then clicked: the worker gets `notificationclick` as the browser would send
-    // it, and the open tab opens the chat.
-    await cdp.send('ServiceWorker.deliverPushMessage', {
-      origin: server.url,
-      registrationId,
-      data: JSON.stringify({ ...payload, body: 'see you at 8' }),
-    });
-    await expect
-      .poll(readNotifications, { timeout: 10_000 })
-      .toEqual([{ title: 'Ben Pwa', body: 'see you at 8', tag: chatId }]);
+    // it, and the open tab opens the chat. A notification shown right after one with the same tag
+    // was closed once never showed in CI (1 run of many; not reproduced in 40 rounds under load):
+    // the new one shares the closed one's id in Chromium. The push is delivered again, at most
+    // twice, if nothing shows; the worker must still show it for the test to pass.
+    const again = { ...payload, body: 'see you at 8' };
+    const shownAgain = [{ title: 'Ben Pwa', body: 'see you at 8', tag: chatId }];
+    for (let attempt = 1; ; attempt++) {
+      await deliver(again);
+      try {
+        await expect.poll(readNotifications, { timeout: 5_000 }).toEqual(shownAgain);
+        break;
+      } catch (error) {
+        if (attempt === 3) throw error;
+        console.warn(`pwa.test: push not shown after 5 s, delivering it again (${attempt})`);
+      }
+    }
     await screenshotNotifications(elsewhere, await readNotifications());
     const worker = context.serviceWorkers().find((w) => w.url() === `${server.url}/sw.js`);
     expect(worker).toBeDefined();
