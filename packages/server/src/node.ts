@@ -76,6 +76,8 @@ export interface LetterNode {
   sweeper: Sweeper;
   /** Sends the Web Pushes of messages committed here (tests wait for `idle()`). */
   pusher: Pusher;
+  /** Who is online here and on the other nodes; where deliveries are routed (tests wait on it). */
+  presence: BusPresence;
   /** Where GET /metrics is served when it has a port of its own (after listen). */
   readonly metricsUrl: string | undefined;
   /** Starts listening; resolves to the base URL. */
@@ -325,6 +327,7 @@ export async function createNode(options: NodeOptions): Promise<LetterNode> {
     files,
     sweeper,
     pusher,
+    presence,
     get metricsUrl() {
       return metricsServer?.url;
     },

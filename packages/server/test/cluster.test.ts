@@ -3,7 +3,7 @@
  * memory bus, and again real Redis — the way socket.io tests its cluster adapter.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Bus } from '../src/bus/bus.js';
 import { MemoryBus } from '../src/bus/memory.js';
 import { RedisBus } from '../src/bus/redis.js';
@@ -22,6 +22,9 @@ import {
   type TestUser,
 } from '../src/testing/harness.js';
 import { redisTestUrl } from '../src/testing/services.js';
+
+/** Gossip over a loaded machine's Redis can take a while; fixed sleeps flaked. */
+const WAIT = { timeout: 10_000, interval: 20 };
 
 function describeCluster(
   name: string,
@@ -109,7 +112,11 @@ function describeCluster(
       try {
         const anaOn0 = await connect(ana, 0);
         const benOn0 = await connect(ben, 0);
-        await sleep(300); // presence announcements of these connections are out
+        // Node 0 has heard that the last test's sessions on nodes 1 and 2 are gone.
+        const elsewhere = (user: TestUser) => [
+          ...(nodes[0]!.node.presence.nodesOf(user.user.id) ?? []),
+        ];
+        await vi.waitFor(() => expect([elsewhere(ana), elsewhere(ben)]).toEqual([[], []]), WAIT);
         const first = await anaOn0.request({
           type: 'send',
           conversationId,
@@ -122,7 +129,7 @@ function describeCluster(
         expect(deliveries()).toEqual([0, 0, 0, 0]);
 
         const benOn1 = await connect(ben, 1);
-        await sleep(300);
+        await vi.waitFor(() => expect(elsewhere(ben)).toEqual([nodes[1]!.node.hub.nodeId]), WAIT);
         const second = await anaOn0.request({
           type: 'send',
           conversationId,
