@@ -8,6 +8,9 @@
  *
  *   node packages/bench/loop-cpu.mjs <rate> <seconds> <rounds> <repoRoot>[=label[=node flags]] …
  *
+ * A label may end in `{NAME:value;NAME:value}`: environment for that build's server only, e.g.
+ * `.=inline{LETTER_SQLITE_WRITER:inline}` against `.=thread{LETTER_SQLITE_WRITER:thread}`.
+ *
  * LOOP_CPU_PROF=<dir>: servers run with `--cpu-prof --cpu-prof-dir=<dir>` (profiles are written
  * when they exit at the end).
  */
@@ -24,9 +27,13 @@ const prof = process.env.LOOP_CPU_PROF;
 process.on('exit', killAll);
 
 class ProfiledLetter extends LetterTarget {
-  constructor(env, flags) {
+  constructor(env, flags, serverEnv) {
     super(env);
     this.flags = flags;
+    this.serverEnv = serverEnv;
+  }
+  extraEnv() {
+    return { ...super.extraEnv(), ...this.serverEnv };
   }
   argv() {
     const [node, ...rest] = super.argv();
@@ -79,11 +86,19 @@ const config = {
 const builds = [];
 for (const spec of roots) {
   // root[=label[=node flags]]
-  const [repoRoot, label = repoRoot, ...flagParts] = spec.split('=');
+  const [repoRoot, named = repoRoot, ...flagParts] = spec.split('=');
   const flags = flagParts.join('=');
+  const [, label, envList = ''] = /^([^{]*)(?:\{(.*)\})?$/.exec(named);
+  const serverEnv = Object.fromEntries(
+    envList
+      .split(';')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf(':')), pair.slice(pair.indexOf(':') + 1)]),
+  );
   const target = new ProfiledLetter(
     { repoRoot, workDir: '/tmp', serverCore: 0 },
     flags.split(' ').filter(Boolean),
+    serverEnv,
   );
   await target.start();
   await target.ensureUsers(2 * config.pairs);

@@ -81,6 +81,12 @@ export interface Config {
    * on disk.
    */
   sqliteSync?: 'pipelined' | 'commit';
+  /**
+   * SQLite only: where the writer runs. `thread`: a worker thread; `inline`: the main thread.
+   * Default: `inline` when the process may use one core (CPU affinity), else `thread`
+   * (sqlite/inline-writer.ts).
+   */
+  sqliteWriter?: 'thread' | 'inline';
   /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */
   database: {
     poolSize: number;
@@ -163,6 +169,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteSync: oneOf('LETTER_SQLITE_SYNC', env.LETTER_SQLITE_SYNC, [
       'pipelined',
       'commit',
+    ] as const),
+    sqliteWriter: oneOf('LETTER_SQLITE_WRITER', env.LETTER_SQLITE_WRITER, [
+      'thread',
+      'inline',
     ] as const),
     database: {
       poolSize: int('LETTER_PG_POOL_SIZE', 10),

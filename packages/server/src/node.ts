@@ -427,6 +427,7 @@ async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise
     commitDelayMs: config.sqliteCommitDelayMs,
     checkpoints: config.sqliteCheckpoints,
     sync: config.sqliteSync,
+    writer: config.sqliteWriter,
   });
 }
 

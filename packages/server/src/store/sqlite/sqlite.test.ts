@@ -16,7 +16,12 @@ import { latestVersion, migrations } from './migrations.js';
 import { createQueries } from './queries.js';
 import { describeStore } from '../suite/suite.js';
 import { T0, expectCode, range } from '../suite/helpers.js';
-import { openSqliteStore, workerScriptUrl, type SqliteStoreHandle } from './worker-store.js';
+import {
+  openSqliteStore as openStore,
+  workerScriptUrl,
+  type SqliteStoreHandle,
+  type SqliteStoreOptions,
+} from './worker-store.js';
 
 const workerFile = fileURLToPath(workerScriptUrl());
 
@@ -37,8 +42,13 @@ async function tempFile(): Promise<string> {
   return join(dir, 'letter.db');
 }
 
-describeStore('sqlite (worker thread)', async () => {
-  const store = await openSqliteStore({ file: await tempFile() });
+describeStore('sqlite (writer on a worker thread)', async () => {
+  const store = await openStore({ file: await tempFile(), writer: 'thread' });
+  return { store, cleanup: () => store.close() };
+});
+
+describeStore('sqlite (writer on the main thread)', async () => {
+  const store = await openStore({ file: await tempFile(), writer: 'inline' });
   return { store, cleanup: () => store.close() };
 });
 
@@ -79,7 +89,9 @@ function inspect<T>(file: string, read: (db: Database.Database) => T): T {
   }
 }
 
-describe('SQLite store', () => {
+describe.each(['thread', 'inline'] as const)('SQLite store, writer: %s', (writer) => {
+  const openSqliteStore = (options: SqliteStoreOptions) => openStore({ writer, ...options });
+
   it('keeps everything across close and reopen, and migrates idempotently', async () => {
     const file = await tempFile();
     let store = await openSqliteStore({ file });
@@ -283,7 +295,7 @@ describe('SQLite store', () => {
     // A child process appends as fast as it can and prints each acknowledged seq.
     const script = `
       const { openSqliteStore } = await import(${JSON.stringify(storeModule)});
-      const store = await openSqliteStore({ file: ${JSON.stringify(file)} });
+      const store = await openSqliteStore({ file: ${JSON.stringify(file)}, writer: ${JSON.stringify(writer)} });
       for (const id of ['u_a', 'u_b']) {
         await store.createUser({ id, username: id, displayName: id, passwordHash: 'h', createdAt: 0 });
       }

@@ -1,9 +1,13 @@
 /**
- * The SQLite store as seen from the main thread: every call is a message to the worker
- * (sqlite/worker.ts), answered after the batch holding it committed. The event loop never waits
- * on SQLite, not for queries, not for fsync, not for WAL checkpoints.
+ * The SQLite store as seen from the main thread: every call is a message to the writer
+ * (sqlite/writer.ts), answered after the batch holding it committed. The writer runs on a worker
+ * thread, and then the event loop never waits on SQLite, not for queries, not for fsync, not for
+ * WAL checkpoints; or, in a process with one core, on the main thread (`writer: 'inline'`,
+ * sqlite/inline-writer.ts), where the event loop runs the batches but still never waits for an
+ * fsync or a checkpoint.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -47,6 +51,11 @@ export interface SqliteStoreOptions {
   /** Where WAL checkpoints run (default `thread`; see sqlite/checkpointer.ts). */
   checkpoints?: 'thread' | 'inline';
   /**
+   * Where the writer runs: a worker thread (`thread`), or the main thread (`inline`; see
+   * sqlite/inline-writer.ts). Default: `inline` when the process may use one core only.
+   */
+  writer?: WriterPlace;
+  /**
    * Caps the database file at this many pages (SQLite's max_page_count): past it, a batch fails
    * as on a full disk. Lets a test run out of space without filling a disk.
    */
@@ -58,6 +67,47 @@ export function workerScriptUrl(from: string = import.meta.url): URL {
   return distScript('./worker.js', from);
 }
 
+export type WriterPlace = 'thread' | 'inline';
+
+/** The writer's place when none is chosen: inline when this process may use one core only. */
+export function defaultWriterPlace(cores: number = availableParallelism()): WriterPlace {
+  return cores <= 1 ? 'inline' : 'thread';
+}
+
+/** What the store needs of the writer's host: a Worker, or an InlineWriter acting as one. */
+interface WriterHost {
+  postMessage(message: ToWorker): void;
+  on(event: 'message', listener: (message: FromWorker) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: 'exit', listener: (code: number) => void): this;
+  off(event: 'message', listener: (message: FromWorker) => void): this;
+  off(event: 'error', listener: (error: Error) => void): this;
+  off(event: 'exit', listener: (code: number) => void): this;
+  ref(): void;
+  unref(): void;
+  terminate(): Promise<number>;
+}
+
+/**
+ * How to start the writer where `place` says. Starting it is synchronous, so the caller listens
+ * before the writer can post `ready`.
+ */
+async function writerHost(place: WriterPlace): Promise<(data: WorkerOptions) => WriterHost> {
+  if (place === 'inline') {
+    // Only then does the main thread load better-sqlite3 (through the writer).
+    const [{ startWriter }, { InlineWriter }] = await Promise.all([
+      import('./writer.js'),
+      import('./inline-writer.js'),
+    ]);
+    return (workerData) => new InlineWriter(startWriter, workerData);
+  }
+  const script = workerScriptUrl();
+  if (!existsSync(script)) {
+    throw new Error(`${fileURLToPath(script)} is missing: build the server first (npx tsc -b).`);
+  }
+  return (workerData) => new Worker(script, { workerData });
+}
+
 interface Pending {
   method: StoreMethod;
   resolve: (value: unknown) => void;
@@ -66,10 +116,7 @@ interface Pending {
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStoreHandle> {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-  const script = workerScriptUrl();
-  if (!existsSync(script)) {
-    throw new Error(`${fileURLToPath(script)} is missing: build the server first (npx tsc -b).`);
-  }
+  const startHost = await writerHost(options.writer ?? defaultWriterPlace());
   const workerData: WorkerOptions = {
     file: options.file,
     busyTimeoutMs: options.busyTimeoutMs,
@@ -78,7 +125,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     checkpoints: options.checkpoints,
     maxPageCount: options.maxPageCount,
   };
-  const worker = new Worker(script, { workerData });
+  const worker = startHost(workerData);
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };

@@ -1,0 +1,416 @@
+/**
+ * The SQLite store's writer, doing group commit: every request that arrives while
+ * the previous batch was committing runs in the next batch, one `BEGIN IMMEDIATE … COMMIT`, each
+ * request in its own savepoint so a failing one undoes only itself. Replies go out only after
+ * COMMIT returned, and leave the store only once the WAL is fsynced: inside COMMIT
+ * (`sync: 'commit'`), or by the main thread before it releases them (`pipelined`, the default,
+ * sqlite/wal-sync.ts), so an answer always means "durable". One fsync thus covers a whole burst.
+ *
+ * A commit costs ~250 µs of CPU (WAL write and fsync) whatever its size, so at a steady 5,000
+ * requests/s, committing each as it comes spends most of a core on commits. Like PostgreSQL's
+ * commit_delay, a batch therefore waits up to `commitDelayMs` for company, but only when the
+ * recent arrival rate says company is coming (two or more requests within the delay); a lone
+ * request on a quiet server commits at once. docs/performance.md has the measurements.
+ *
+ * It runs on a worker thread of its own (sqlite/worker.ts) or, with `writer: 'inline'`, on the
+ * main thread (sqlite/inline-writer.ts): the same code, fed the same messages.
+ */
+import { performance } from 'node:perf_hooks';
+import { LetterError } from '@letter/protocol';
+import type { AppendResult, HistoryPage, StoreStats } from '../store.js';
+import { SqliteStore } from './sqlite-store.js';
+import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
+import { keepsAppendState } from './append.js';
+import { Checkpoints } from './checkpoints.js';
+import {
+  DEFAULT_COMMIT_DELAY_MS,
+  isReadOnly,
+  isStoreMethod,
+  toAppendReply,
+  toHistoryReply,
+  type Call,
+  type FromWorker,
+  type Reply,
+  type SerializedError,
+  type ToWorker,
+  type WorkerOptions,
+} from './rpc.js';
+
+/** Bounds the latency a single batch adds to its first request. */
+const MAX_BATCH = 1000;
+/** A waiting batch this large commits at once: waiting longer would save little. */
+const FULL_BATCH = 256;
+/** Wait only when at least this many more requests are expected within the delay. */
+const MIN_COMPANY = 2;
+/** The arrival rate is a count decayed with this time constant. */
+const RATE_WINDOW_MS = 50;
+/** This many appended rows waiting for the search index: index them now, in their own transaction. */
+const INDEX_BATCH = 500;
+/** Fewer wait until the worker has had nothing to do for this long. */
+const INDEX_IDLE_MS = 10;
+/** After a catch-up found the database locked by another process. */
+const INDEX_RETRY_MS = 200;
+
+/** How the writer talks to sqlite/worker-store.ts, wherever it runs. */
+export interface WriterIo {
+  /** Sends a message to the main thread's side; never called back synchronously. */
+  post(message: FromWorker): void;
+  /** After `closed` was posted: the writer has nothing left to do. */
+  done(): void;
+  /**
+   * Timers and immediates run their work through this: on a worker thread it lets an exception
+   * end the thread (its 'error' event fails the store); inline it fails the store instead of
+   * the process.
+   */
+  guard(work: () => void): () => void;
+  /** Whether the writer's timers may keep the process alive (inline: no, the host decides). */
+  refTimers: boolean;
+}
+
+/** A writer fed with `receive`. */
+export interface Writer {
+  receive(message: ToWorker): void;
+}
+
+/**
+ * Opens the database and starts the writer; throws (the store fails to open) if the database
+ * cannot be opened or migrated. Posts `ready` once it can take calls.
+ */
+export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
+  const { post, guard } = io;
+  const timer = (handle: NodeJS.Timeout): NodeJS.Timeout =>
+    io.refTimers ? handle : handle.unref();
+  const commitDelayMs = Math.max(0, options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS);
+  const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+  const store = new SqliteStore(
+    options.file,
+    options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs },
+  );
+  if (options.maxPageCount !== undefined)
+    store.db.pragma(`max_page_count = ${options.maxPageCount}`);
+  store.migrate();
+  // Appended rows reach the search index after their commit, in batches (catchUpIndex), and
+  // before any search or other write that needs them there (writeDeferred). Rows committed but
+  // not indexed when the process last stopped are indexed now.
+  store.deferSearchIndex = true;
+  store.db.transaction(() => store.indexPending())();
+  // This thread is the database's only writer, and every call goes through store.call, which
+  // keeps the append path's conversation state exact; runBatch writes what it defers
+  // (flushWrites) before any other call and before COMMIT, and forgets it after a rollback.
+  store.appends.keep = true;
+  store.appends.defer = true;
+  // Checkpoints run on a thread of their own (sqlite/checkpointer.ts), never inside a commit,
+  // unless `checkpoints: 'inline'` leaves them to SQLite's automatic checkpoint.
+  /** A file database (WAL); `:memory:` has no log to checkpoint or sync. */
+  const wal = store.db.pragma('journal_mode', { simple: true }) === 'wal';
+  const checkpoints =
+    options.checkpoints !== 'inline' && wal ? new Checkpoints(store.db, options.file) : null;
+
+  const stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
+  let queue: Call[] = [];
+  /** `now`: a flush is queued with setImmediate; `waiting`: a batch is waiting for company. */
+  let scheduled: 'now' | 'waiting' | null = null;
+  let delayTimer: NodeJS.Timeout | undefined;
+  /** When the oldest queued call was posted: a batch waits from then, not from when we saw it. */
+  let oldestSentAt = 0;
+  let recentArrivals = 0;
+  let lastArrival = performance.now();
+  /** Appends committed since the search index last caught up (0: it has every row). */
+  let unindexedRows = 0;
+  /** The same count within the open batch: committed with it, forgotten if it rolls back. */
+  let batchUnindexed = 0;
+  let indexTimer: NodeJS.Timeout | undefined;
+
+  const receive = (message: ToWorker): void => {
+    if (message.type === 'calls') {
+      if (queue.length === 0) oldestSentAt = message.sentAt;
+      for (const call of message.calls) queue.push(call);
+      // The rate is judged on what came before these calls: a lone request on a quiet server
+      // must not count as the company it would wait for.
+      schedule(arrivalsBefore(message.calls.length));
+    } else if (message.type === 'close') {
+      flush();
+      catchUpIndex();
+      clearTimeout(indexTimer);
+      // The writer's connection closes last, so it checkpoints the whole log and removes it.
+      void (checkpoints?.close() ?? Promise.resolve()).then(
+        guard(() => {
+          store.close();
+          post({ type: 'closed', stats: snapshot() });
+          io.done();
+        }),
+      );
+    }
+  };
+  // With the WAL fsynced by the main thread before it releases replies (sqlite/wal-sync.ts),
+  // commits need not sync it themselves: NORMAL still syncs around every checkpoint.
+  const pipelined = options.sync !== 'commit' && wal;
+  if (pipelined) store.db.pragma('synchronous = NORMAL');
+  post({ type: 'ready', walFile: pipelined ? `${options.file}-wal` : null });
+
+  function snapshot(): StoreStats {
+    return checkpoints ? { ...stats, checkpoints: { ...checkpoints.stats } } : { ...stats };
+  }
+
+  /** The recent arrival count before `count` new calls, which it then adds. */
+  function arrivalsBefore(count: number): number {
+    const now = performance.now();
+    const before = recentArrivals * Math.exp(-(now - lastArrival) / RATE_WINDOW_MS);
+    recentArrivals = before + count;
+    lastArrival = now;
+    return before;
+  }
+
+  /**
+   * Commits now, or waits for company: only while the oldest queued call is younger than the
+   * delay (calls that queued up behind a commit have waited already), the rate says company is
+   * coming, and the batch is not full yet.
+   */
+  function schedule(recent: number): void {
+    if (scheduled === 'now') return;
+    const expected = (recent / RATE_WINDOW_MS) * commitDelayMs;
+    const waitMs = oldestSentAt + commitDelayMs - (performance.timeOrigin + performance.now());
+    if (waitMs >= 1 && expected >= MIN_COMPANY && queue.length < FULL_BATCH) {
+      if (scheduled === null) {
+        scheduled = 'waiting';
+        delayTimer = timer(setTimeout(guard(flush), waitMs));
+      }
+      return;
+    }
+    clearTimeout(delayTimer);
+    scheduled = 'now';
+    // setImmediate runs after every message already waiting on the port has been queued.
+    setImmediate(guard(flush));
+  }
+
+  function flush(): void {
+    clearTimeout(delayTimer);
+    scheduled = null;
+    while (queue.length > 0) {
+      const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
+      queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
+      const reads = readsOnly(batch);
+      const replies = reads ? runReads(batch) : runBatch(batch);
+      stats.requests += batch.length;
+      post({ type: 'replies', replies, wrote: !reads, stats: snapshot() });
+    }
+    scheduleIndex();
+  }
+
+  /** Reads only, and no search while the index lacks rows (catching it up is a write). */
+  const readsOnly = (batch: Call[]): boolean =>
+    batch.every(isRead) && (unindexedRows === 0 || !batch.some((c) => c.method === 'search'));
+
+  /**
+   * Appended rows reach the search index off the ack path: at INDEX_BATCH rows at once, else once
+   * the worker idles. One FTS5 insert of hundreds of rows costs far less per row than one per
+   * small batch, and its pages are written by one commit instead of every batch's.
+   */
+  function scheduleIndex(): void {
+    clearTimeout(indexTimer);
+    if (unindexedRows >= INDEX_BATCH) catchUpIndex();
+    else if (unindexedRows > 0) indexTimer = timer(setTimeout(guard(catchUpIndex), INDEX_IDLE_MS));
+  }
+
+  function catchUpIndex(): void {
+    clearTimeout(indexTimer);
+    if (unindexedRows === 0 || !store.db.open) return;
+    // Calls are waiting: their batch goes first and schedules this again.
+    if (queue.length > 0 && scheduled !== null) return;
+    const db = store.db;
+    // Never wait for a lock another process holds (a backup, say): try again later instead.
+    db.pragma('busy_timeout = 0');
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      store.indexPending();
+      db.exec('COMMIT');
+      checkpoints?.wrote();
+      unindexedRows = 0;
+    } catch {
+      // The rows are committed and stay findable by catching up (SqliteStore.deferSearchIndex):
+      // the next batch, search or retry does it.
+      try {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      } catch {
+        // Nothing more to undo.
+      }
+      indexTimer = timer(setTimeout(guard(catchUpIndex), INDEX_RETRY_MS));
+    } finally {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    }
+  }
+
+  const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly(call.method);
+
+  function invoke(call: Call): unknown {
+    if (!isStoreMethod(call.method)) throw new Error(`unknown store method ${String(call.method)}`);
+    const value = store.call(call.method, call.args);
+    if (call.method === 'appendMessage') return toAppendReply(value as AppendResult);
+    if (call.method === 'history') return toHistoryReply(value as HistoryPage | null);
+    return value;
+  }
+
+  /**
+   * Any call but an append sees the database as appends left it: their deferred seqs and
+   * positions are written first, and before a search or a write that could touch a body, the
+   * search index is caught up. Should that fail, the whole transaction is rolled back (runBatch
+   * then fails the batch's earlier successes): an acknowledged append without its seq written
+   * must never commit.
+   */
+  function writeDeferred(call: Call): void {
+    if (call.method === 'appendMessage') return;
+    try {
+      store.flushWrites();
+      if (call.method === 'search' || !keepsAppendState(call.method)) {
+        store.indexPending();
+        batchUnindexed = 0;
+      }
+    } catch (error) {
+      if (store.db.inTransaction) store.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Inside the batch's transaction, better-sqlite3 runs this as a SAVEPOINT. */
+  const inSavepoint = store.db.transaction(invoke);
+
+  // Prepared once: db.pragma() prepares its statement at every call (~30 µs each, twice per
+  // batch of reads; docs/performance.md, round three).
+  const readOnlyOn = store.db.prepare('PRAGMA query_only = ON');
+  const readOnlyOff = store.db.prepare('PRAGMA query_only = OFF');
+
+  /**
+   * A batch of reads only: one read transaction (a consistent snapshot, no write lock, nothing to
+   * sync), with writes refused outright should a method labelled `read` ever write.
+   */
+  function runReads(batch: Call[]): Reply[] {
+    const db = store.db;
+    const replies: Reply[] = [];
+    try {
+      readOnlyOn.run();
+      db.exec('BEGIN');
+      for (const call of batch) {
+        try {
+          replies.push({ id: call.id, value: invoke(call) });
+        } catch (error) {
+          replies.push({ id: call.id, error: serialize(error) });
+        }
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      // Only BEGIN or COMMIT of a read transaction can land here (e.g. an I/O error).
+      const failure = serialize(error);
+      const answered = new Set(replies.map((reply) => reply.id));
+      for (const call of batch)
+        if (!answered.has(call.id)) replies.push({ id: call.id, error: failure });
+      if (db.inTransaction) db.exec('ROLLBACK');
+    } finally {
+      readOnlyOff.run();
+    }
+    return replies;
+  }
+
+  function runBatch(batch: Call[]): Reply[] {
+    const db = store.db;
+    /** Final answers: failed calls, and successes SQLite undid. */
+    const settled: Reply[] = [];
+    /** Successes that stand only if COMMIT does. */
+    let pending: Reply[] = [];
+    /** Writing calls in the transaction that is open. */
+    let writes = 0;
+    let beginError = begin();
+    for (const call of batch) {
+      if (beginError) {
+        settled.push({ id: call.id, error: beginError });
+        continue;
+      }
+      try {
+        // A read needs no savepoint: it has nothing to undo.
+        writeDeferred(call);
+        const read = isRead(call);
+        if (!read) writes += 1;
+        const value = read ? invoke(call) : inSavepoint(call);
+        if (call.method === 'appendMessage') batchUnindexed += 1;
+        pending.push({ id: call.id, value });
+      } catch (error) {
+        settled.push({ id: call.id, error: serialize(error) });
+      }
+      if (!db.inTransaction) {
+        // SQLite rolled the whole transaction back (e.g. disk full): the earlier successes of this
+        // batch are gone too, so they must not be acknowledged.
+        store.forgetPending();
+        settled.push(...pending.map(undone));
+        pending = [];
+        writes = 0;
+        beginError = begin();
+      }
+    }
+    if (beginError) return settled;
+    try {
+      store.flushWrites();
+      db.exec('COMMIT');
+      if (writes > 0) checkpoints?.wrote();
+      unindexedRows = batchUnindexed;
+      stats.transactions += 1;
+      stats.writes += writes;
+      stats.maxBatch = Math.max(stats.maxBatch, batch.length);
+      return settled.concat(pending);
+    } catch (error) {
+      const failure = serialize(error);
+      store.forgetPending();
+      try {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      } catch {
+        // The failed COMMIT's own error is the one worth reporting.
+      }
+      return settled.concat(pending.map((reply) => ({ id: reply.id, error: failure })));
+    }
+  }
+
+  /** Takes the write lock for a batch; a failure (e.g. SQLITE_BUSY) fails the batch, not the worker. */
+  function begin(): SerializedError | null {
+    batchUnindexed = unindexedRows;
+    // Nothing is pending here: a COMMIT indexed and wrote it all, and every rollback forgot it
+    // (forgetPending, which also drops the append path's cached state).
+    try {
+      store.db.exec('BEGIN IMMEDIATE');
+      return null;
+    } catch (error) {
+      return serialize(error);
+    }
+  }
+
+  return { receive };
+}
+
+function undone(reply: Reply): Reply {
+  if ('error' in reply) return reply;
+  return {
+    id: reply.id,
+    error: { code: 'unavailable', message: 'The transaction was rolled back; nothing was saved.' },
+  };
+}
+
+/**
+ * SQLite result codes that say the database cannot work right now, not that the call was wrong:
+ * a full disk, an I/O error, a lock held too long by another process, no memory, a file that
+ * became read-only or vanished. The batch was rolled back; the call answers `unavailable`.
+ */
+const UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|CANTOPEN|READONLY|PROTOCOL)/;
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof LetterError) return { code: error.code, message: error.message };
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && UNAVAILABLE.test(code)) {
+    return {
+      code: 'unavailable',
+      message: `The database is unavailable (${code}); nothing was saved.`,
+    };
+  }
+  if (error instanceof Error) {
+    return error.stack === undefined
+      ? { message: error.message }
+      : { message: error.message, stack: error.stack };
+  }
+  return { message: String(error) };
+}
