@@ -19,4 +19,16 @@ export class ManualClock implements Clock {
   }
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
+let lastMs = NaN;
+let lastIso = '';
+/**
+ * ISO 8601 of epoch ms. The last answer is kept: the messages of a batch mostly share their
+ * millisecond, and each of their rows is turned into a message with this.
+ */
+export function iso(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}

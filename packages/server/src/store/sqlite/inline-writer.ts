@@ -32,20 +32,23 @@ export class InlineWriter extends EventEmitter {
     super();
     this.keepAlive.unref();
     try {
-      this.writer = startWriter(options, {
-        // Delivered as a worker's message would be: later, never inside the writer's own call.
-        post: (message) => queueMicrotask(() => this.deliver(message)),
-        done: () => {},
-        guard: (work) => () => {
-          if (this.failed || this.ended) return;
-          try {
-            work();
-          } catch (error) {
-            this.fail(error);
-          }
+      this.writer = startWriter(
+        { ...options, inline: true },
+        {
+          // Delivered as a worker's message would be: later, never inside the writer's own call.
+          post: (message) => queueMicrotask(() => this.deliver(message)),
+          done: () => {},
+          guard: (work) => () => {
+            if (this.failed || this.ended) return;
+            try {
+              work();
+            } catch (error) {
+              this.fail(error);
+            }
+          },
+          refTimers: false,
         },
-        refTimers: false,
-      });
+      );
     } catch (error) {
       clearInterval(this.keepAlive);
       throw error;

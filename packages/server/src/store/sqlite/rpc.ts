@@ -2,6 +2,7 @@
  * The messages between sqlite/worker-store.ts (main thread) and sqlite/worker.ts. Kept free of
  * better-sqlite3 so the main thread never loads the native module.
  */
+import type { Message } from '@letter/protocol';
 import type { AppendResult, HistoryPage, StoreStats } from '../store.js';
 import type { StoreMethod } from '../shared/store-methods.js';
 
@@ -25,6 +26,8 @@ export interface WorkerOptions {
   checkpoints?: 'thread' | 'inline' | undefined;
   /** Caps the database at this many pages: past it, writes fail as on a full disk (tests). */
   maxPageCount?: number | undefined;
+  /** Set by sqlite/inline-writer.ts: the writer shares the main thread (see AppendReply). */
+  inline?: boolean | undefined;
 }
 
 export interface Call {
@@ -53,13 +56,16 @@ export type Reply = { id: number; value: unknown } | { id: number; error: Serial
 
 /**
  * How an appendMessage answer crosses the thread boundary: the message as its JSON, made once in
- * the worker (and reused for the frames that carry it), not an object graph to clone.
+ * the worker (and reused for the frames that carry it), not an object graph to clone. A writer
+ * on the main thread (`inline`) hands over the message object too, so nobody parses the JSON
+ * back: the object is new for this answer and the writer keeps no reference to it.
  */
-export type AppendReply = Omit<AppendResult, 'message'> & { json: string };
+export type AppendReply = Omit<AppendResult, 'message'> & { json: string; message?: Message };
 
 /** Every other field of the result crosses as it is. */
-export function toAppendReply({ message, ...rest }: AppendResult): AppendReply {
-  return { ...rest, json: JSON.stringify(message) };
+export function toAppendReply({ message, ...rest }: AppendResult, inline = false): AppendReply {
+  const json = JSON.stringify(message);
+  return inline ? { ...rest, json, message } : { ...rest, json };
 }
 
 /**

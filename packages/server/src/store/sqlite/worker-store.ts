@@ -248,9 +248,12 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   return handle as unknown as SqliteStoreHandle;
 }
 
-/** The worker sent the message as JSON: parsed once here, and the JSON kept for its frames. */
-function fromAppendReply({ json, created, members }: AppendReply): AppendResult {
-  const message = withMessageJson(JSON.parse(json) as Message, json);
+/**
+ * The worker sent the message as JSON: parsed once here, and the JSON kept for its frames. An
+ * inline writer sent the object with it: nothing to parse.
+ */
+function fromAppendReply({ json, created, members, message: sent }: AppendReply): AppendResult {
+  const message = withMessageJson(sent ?? (JSON.parse(json) as Message), json);
   return members === undefined ? { message, created } : { message, created, members };
 }
 

@@ -78,6 +78,7 @@ export interface Writer {
  */
 export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   const { post, guard } = io;
+  const inline = options.inline === true;
   const timer = (handle: NodeJS.Timeout): NodeJS.Timeout =>
     io.refTimers ? handle : handle.unref();
   const commitDelayMs = Math.max(0, options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS);
@@ -245,7 +246,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   function invoke(call: Call): unknown {
     if (!isStoreMethod(call.method)) throw new Error(`unknown store method ${String(call.method)}`);
     const value = store.call(call.method, call.args);
-    if (call.method === 'appendMessage') return toAppendReply(value as AppendResult);
+    if (call.method === 'appendMessage') return toAppendReply(value as AppendResult, inline);
     if (call.method === 'history') return toHistoryReply(value as HistoryPage | null);
     return value;
   }
