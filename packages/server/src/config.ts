@@ -82,9 +82,9 @@ export interface Config {
    */
   sqliteSync?: 'pipelined' | 'commit';
   /**
-   * SQLite only: where the writer runs. `thread`: a worker thread; `inline`: the main thread.
-   * Default: `inline` when the process may use one core (CPU affinity), else `thread`
-   * (sqlite/inline-writer.ts).
+   * SQLite only: where the writer runs. `thread` (default): a worker thread; `inline`: the main
+   * thread (sqlite/inline-writer.ts: on one core ~8 % less CPU per message, but the writer's
+   * long steps then hold the event loop, and the tail latency rose; docs/performance.md).
    */
   sqliteWriter?: 'thread' | 'inline';
   /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */

@@ -2,7 +2,7 @@
  * The writer on the main thread (sqlite/inline-writer.ts): what it must keep of a worker
  * thread's behaviour. The store's conformance suite and the SQLite store's own tests run over
  * it too (sqlite.test.ts); here: the copies, a failure that ends the store and not the process,
- * where it runs by default, and a node that chats with it.
+ * and a node that chats with it.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InlineWriter } from './inline-writer.js';
 import type { FromWorker, ToWorker, WorkerOptions } from './rpc.js';
 import type { WriterIo, startWriter } from './writer.js';
-import { defaultWriterPlace, openSqliteStore } from './worker-store.js';
+import { openSqliteStore } from './worker-store.js';
 import { directConversation, register, startServer, TestSocket } from '../../testing/harness.js';
 
 const dirs: string[] = [];
@@ -41,12 +41,6 @@ const messages = (host: InlineWriter): Promise<FromWorker> =>
   new Promise((resolve) => host.once('message', resolve));
 
 describe('the writer on the main thread', () => {
-  it('runs there by default only when the process may use one core', () => {
-    expect(defaultWriterPlace(1)).toBe('inline');
-    expect(defaultWriterPlace(2)).toBe('thread');
-    expect(defaultWriterPlace(16)).toBe('thread');
-  });
-
   it('copies arguments and replies as a worker would, except an append’s', async () => {
     const fake = fakeWriter();
     const host = new InlineWriter(fake.start, { file: ':memory:' });

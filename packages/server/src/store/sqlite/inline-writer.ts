@@ -1,9 +1,12 @@
 /**
  * The SQLite store's writer (sqlite/writer.ts) on the main thread, behind the same messages a
- * worker thread would get: for a process that has one core. There a thread of its own adds no
- * compute, only hand-offs: a structured clone and a wake-up each way per batch, and four
+ * worker thread would get (`LETTER_SQLITE_WRITER=inline`). On one core a thread of its own adds
+ * no compute, only hand-offs: a structured clone and a wake-up each way per batch, and four
  * threads (event loop, writer, fsync, event loop) taking turns on the core for every append.
- * docs/performance.md ("The writer on the main thread") has the measurements.
+ * Inline saves those (~8 % of the CPU per message), but the writer's long steps (a search-index
+ * catch-up, a tail copy of the log, a large batch) then hold the event loop for their whole
+ * run, where the scheduler would have interleaved them with it: the tail latency rose, so it is
+ * not the default. docs/performance.md ("The writer on the main thread") has the measurements.
  *
  * Architecture Invariant: what crosses here is what a worker would have received, never an
  * object both sides keep: every call's arguments and every reply are copied with

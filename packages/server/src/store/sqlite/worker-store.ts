@@ -2,12 +2,11 @@
  * The SQLite store as seen from the main thread: every call is a message to the writer
  * (sqlite/writer.ts), answered after the batch holding it committed. The writer runs on a worker
  * thread, and then the event loop never waits on SQLite, not for queries, not for fsync, not for
- * WAL checkpoints; or, in a process with one core, on the main thread (`writer: 'inline'`,
- * sqlite/inline-writer.ts), where the event loop runs the batches but still never waits for an
- * fsync or a checkpoint.
+ * WAL checkpoints; or, when asked (`writer: 'inline'`, sqlite/inline-writer.ts), on the main
+ * thread, where the event loop runs the batches but still never waits for an fsync or a
+ * checkpoint.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -52,7 +51,7 @@ export interface SqliteStoreOptions {
   checkpoints?: 'thread' | 'inline';
   /**
    * Where the writer runs: a worker thread (`thread`), or the main thread (`inline`; see
-   * sqlite/inline-writer.ts). Default: `inline` when the process may use one core only.
+   * sqlite/inline-writer.ts: less CPU on one core, a higher tail latency). Default `thread`.
    */
   writer?: WriterPlace;
   /**
@@ -68,11 +67,6 @@ export function workerScriptUrl(from: string = import.meta.url): URL {
 }
 
 export type WriterPlace = 'thread' | 'inline';
-
-/** The writer's place when none is chosen: inline when this process may use one core only. */
-export function defaultWriterPlace(cores: number = availableParallelism()): WriterPlace {
-  return cores <= 1 ? 'inline' : 'thread';
-}
 
 /** What the store needs of the writer's host: a Worker, or an InlineWriter acting as one. */
 interface WriterHost {
@@ -116,7 +110,7 @@ interface Pending {
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStoreHandle> {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-  const startHost = await writerHost(options.writer ?? defaultWriterPlace());
+  const startHost = await writerHost(options.writer ?? 'thread');
   const workerData: WorkerOptions = {
     file: options.file,
     busyTimeoutMs: options.busyTimeoutMs,

@@ -209,7 +209,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
    */
   function scheduleIndex(): void {
     clearTimeout(indexTimer);
-    if (unindexedRows >= INDEX_BATCH) catchUpIndex();
+    // Inline, the batch's replies are still to be delivered (a microtask after this turn), and
+    // the catch-up would hold them, and the fsync they wait for, for its whole run: it goes next.
+    if (unindexedRows >= INDEX_BATCH && inline) setImmediate(guard(catchUpIndex));
+    else if (unindexedRows >= INDEX_BATCH) catchUpIndex();
     else if (unindexedRows > 0) indexTimer = timer(setTimeout(guard(catchUpIndex), INDEX_IDLE_MS));
   }
 
