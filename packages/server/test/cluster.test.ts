@@ -181,12 +181,14 @@ function describeCluster(
 
       anaOn2.close();
       await benOn1.waitFor((f) => f.type === 'presence' && f.userId === ana.user.id && !f.online);
-      await sleep(50);
-      const after = await api(nodes[0]!, 'GET', '/api/contacts', ben.accessToken);
-      expect(after.body.contacts[0]).toMatchObject({
-        online: false,
-        lastSeenAt: expect.any(String),
-      });
+      // Node 0 decides on its own, from the same gossip: it may take a moment longer.
+      await vi.waitFor(async () => {
+        const after = await api(nodes[0]!, 'GET', '/api/contacts', ben.accessToken);
+        expect(after.body.contacts[0]).toMatchObject({
+          online: false,
+          lastSeenAt: expect.any(String),
+        });
+      }, WAIT);
     });
 
     it('a node that joins later learns who is online elsewhere', async () => {
@@ -199,9 +201,11 @@ function describeCluster(
         config: { jwtSecret: 'cluster-test-secret-0123456789abcdef' },
       });
       nodes.push(late);
-      await sleep(200);
-      const contacts = await api(late, 'GET', '/api/contacts', ben.accessToken);
-      expect(contacts.body.contacts[0]).toMatchObject({ online: true });
+      // It asks the others who is online when it starts; their lists arrive over the bus.
+      await vi.waitFor(async () => {
+        const contacts = await api(late, 'GET', '/api/contacts', ben.accessToken);
+        expect(contacts.body.contacts[0]).toMatchObject({ online: true });
+      }, WAIT);
       anaOn0.close();
     });
   });
