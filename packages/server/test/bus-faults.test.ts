@@ -6,7 +6,7 @@
  * store on the run's engine (SQLite, and PostgreSQL in its own pass: vitest.config.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Bus } from '../src/bus/bus.js';
 import { MemoryBus } from '../src/bus/memory.js';
 import { RedisBus } from '../src/bus/redis.js';
@@ -151,7 +151,14 @@ describe('local delivery', () => {
     const benOnA = await TestSocket.connect(nodeA, ben.accessToken);
     const benOnB = await TestSocket.connect(nodeB, ben.accessToken);
     sockets.push(anaOnA, benOnA, benOnB);
-    await sleep(200); // presence announcements of these connections are out
+    // Node A has heard that ben has a session on B.
+    await vi.waitFor(
+      () =>
+        expect([...(nodeA.node.presence.nodesOf(ben.user.id) ?? [])]).toEqual([
+          nodeB.node.hub.nodeId,
+        ]),
+      { timeout: 10_000, interval: 20 },
+    );
     const toB = nodeChannel(nodeB.node.hub.nodeId);
     const before = busA.count(toB);
     const everyoneBefore = busA.count(HUB_CHANNEL);
@@ -163,8 +170,9 @@ describe('local delivery', () => {
     });
     await benOnA.waitFor((f) => f.type === 'message' && f.message.id === ok.message.id);
     await benOnB.waitFor((f) => f.type === 'message' && f.message.id === ok.message.id);
-    await sleep(50);
     // Routed: once, on node B's own channel; nothing for every node.
+    await vi.waitFor(() => expect(busA.count(toB) - before).toBe(1), { timeout: 10_000 });
+    await sleep(50);
     expect(busA.count(toB) - before).toBe(1);
     expect(busA.count(HUB_CHANNEL) - everyoneBefore).toBe(0);
     // Node A's own payload came back from the bus and was skipped: one copy per socket.

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   api,
   register,
@@ -178,16 +178,21 @@ describe('two people chatting', () => {
 
   it('announces presence to contacts, without flapping on a quick reconnect', async () => {
     for (const socket of sockets.splice(0)) socket.close();
-    await sleep(400); // past the 200 ms grace in tests
     const benSocket = await connect(ben);
-    const contacts = await api(server, 'GET', '/api/contacts', ben.accessToken);
-    expect(contacts.body.contacts).toEqual([
-      expect.objectContaining({
-        user: expect.objectContaining({ id: ana.user.id }),
-        online: false,
-      }),
-    ]);
-    expect(contacts.body.contacts[0].lastSeenAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // Offline once the 200 ms grace (in tests) has passed.
+    await vi.waitFor(
+      async () => {
+        const contacts = await api(server, 'GET', '/api/contacts', ben.accessToken);
+        expect(contacts.body.contacts).toEqual([
+          expect.objectContaining({
+            user: expect.objectContaining({ id: ana.user.id }),
+            online: false,
+          }),
+        ]);
+        expect(contacts.body.contacts[0].lastSeenAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
 
     const anaSocket = await connect(ana);
     await benSocket.waitFor(
