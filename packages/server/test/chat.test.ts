@@ -178,8 +178,8 @@ describe('two people chatting', () => {
 
   it('announces presence to contacts, without flapping on a quick reconnect', async () => {
     for (const socket of sockets.splice(0)) socket.close();
-    const benSocket = await connect(ben);
-    // Offline once the 200 ms grace (in tests) has passed.
+    // Offline once the 200 ms grace (in tests) has passed; ben connects after, so he hears
+    // nothing of it.
     await vi.waitFor(
       async () => {
         const contacts = await api(server, 'GET', '/api/contacts', ben.accessToken);
@@ -193,6 +193,7 @@ describe('two people chatting', () => {
       },
       { timeout: 10_000, interval: 50 },
     );
+    const benSocket = await connect(ben);
 
     const anaSocket = await connect(ana);
     await benSocket.waitFor(
