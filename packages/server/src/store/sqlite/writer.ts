@@ -87,14 +87,20 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     options.file,
     options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs },
   );
-  if (options.maxPageCount !== undefined)
-    store.db.pragma(`max_page_count = ${options.maxPageCount}`);
-  store.migrate();
-  // Appended rows reach the search index after their commit, in batches (catchUpIndex), and
-  // before any search or other write that needs them there (writeDeferred). Rows committed but
-  // not indexed when the process last stopped are indexed now.
-  store.deferSearchIndex = true;
-  store.db.transaction(() => store.indexPending())();
+  try {
+    if (options.maxPageCount !== undefined)
+      store.db.pragma(`max_page_count = ${options.maxPageCount}`);
+    store.migrate();
+    // Appended rows reach the search index after their commit, in batches (catchUpIndex), and
+    // before any search or other write that needs them there (writeDeferred). Rows committed
+    // but not indexed when the process last stopped are indexed now.
+    store.deferSearchIndex = true;
+    store.db.transaction(() => store.indexPending())();
+  } catch (error) {
+    // A thread would take the connection with it; inline, nothing else would close it.
+    store.close();
+    throw error;
+  }
   // This thread is the database's only writer, and every call goes through store.call, which
   // keeps the append path's conversation state exact; runBatch writes what it defers
   // (flushWrites) before any other call and before COMMIT, and forgets it after a rollback.
