@@ -1,5 +1,5 @@
 /**
- * The messages between sqlite/worker-store.ts (main thread) and sqlite/worker.ts. Kept free of
+ * The messages between sqlite/worker-store.ts (main thread) and sqlite/writer.ts. Kept free of
  * better-sqlite3 so the main thread never loads the native module.
  */
 import type { Message } from '@letter/protocol';
@@ -14,7 +14,7 @@ export const DEFAULT_COMMIT_DELAY_MS = 2;
 export interface WorkerOptions {
   file: string;
   busyTimeoutMs?: number | undefined;
-  /** Longest a batch may wait for company under sustained load (see sqlite/worker.ts). */
+  /** Longest a batch may wait for company under sustained load (see sqlite/writer.ts). */
   commitDelayMs?: number | undefined;
   /**
    * `pipelined` (default): commits with synchronous=NORMAL and the main thread fsyncs the WAL

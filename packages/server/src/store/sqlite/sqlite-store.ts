@@ -1,7 +1,7 @@
 /**
- * The SQLite store's logic, synchronous over better-sqlite3. It runs inside the worker thread
- * (sqlite/worker.ts), which wraps each call in a savepoint of a group-commit transaction; the
- * methods themselves assume they already run inside a transaction.
+ * The SQLite store's logic, synchronous over better-sqlite3. It runs inside the writer
+ * (sqlite/writer.ts, on its worker thread or inline), which wraps each call in a savepoint of a
+ * group-commit transaction; the methods themselves assume they already run inside a transaction.
  */
 import {
   LetterError,

@@ -40,7 +40,7 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /**
    * Under sustained load, how long a batch may wait for more requests before it commits
-   * (default `DEFAULT_COMMIT_DELAY_MS`, 2 ms; 0 commits as soon as the previous commit is done). See sqlite/worker.ts.
+   * (default `DEFAULT_COMMIT_DELAY_MS`, 2 ms; 0 commits as soon as the previous commit is done). See sqlite/writer.ts.
    */
   commitDelayMs?: number;
   /** Where the WAL is fsynced (default `pipelined`; see sqlite/wal-sync.ts). */
