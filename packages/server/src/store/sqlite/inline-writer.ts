@@ -49,7 +49,6 @@ export class InlineWriter extends EventEmitter {
               this.fail(error);
             }
           },
-          refTimers: false,
         },
       );
     } catch (error) {

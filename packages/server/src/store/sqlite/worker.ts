@@ -15,7 +15,5 @@ const writer = startWriter(workerData as WorkerOptions, {
   post: (message) => port.postMessage(message),
   done: () => port.close(),
   guard: (work) => work,
-  // The thread is unreferenced by the main thread: its timers keep only the thread alive.
-  refTimers: true,
 });
 port.on('message', (message: ToWorker) => writer.receive(message));

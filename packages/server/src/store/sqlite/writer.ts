@@ -63,8 +63,6 @@ export interface WriterIo {
    * the process.
    */
   guard(work: () => void): () => void;
-  /** Whether the writer's timers may keep the process alive (inline: no, the host decides). */
-  refTimers: boolean;
 }
 
 /** A writer fed with `receive`. */
@@ -79,8 +77,9 @@ export interface Writer {
 export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   const { post, guard } = io;
   const inline = options.inline === true;
-  const timer = (handle: NodeJS.Timeout): NodeJS.Timeout =>
-    io.refTimers ? handle : handle.unref();
+  // Inline, the writer's timers never keep the process alive: the host is ref'd while answers
+  // are owed (inline-writer.ts). A worker thread's keep only the thread alive.
+  const timer = (handle: NodeJS.Timeout): NodeJS.Timeout => (inline ? handle.unref() : handle);
   const commitDelayMs = Math.max(0, options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS);
   const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
   const store = new SqliteStore(
