@@ -16,7 +16,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { LetterTarget } from './dist/targets.js';
-import { connectPairs, measureFixed } from './dist/scenarios.js';
+import { connectPairs, measureFixed, rowsPerTransaction } from './dist/scenarios.js';
 import { clockTicks, killAll } from './dist/proc.js';
 import { fullConfig } from './dist/config.js';
 
@@ -26,6 +26,13 @@ const prof = process.env.LOOP_CPU_PROF;
 // A build that fails to start must not leave the others running.
 process.on('exit', killAll);
 
+/**
+ * The server starts through packages/server/bin/letter, a shell launcher, so node flags (a build's own
+ * and the profiler's) reach node through LETTER_NODE_FLAGS, after the flags the launcher itself
+ * picks for the one core the server is pinned to.
+ */
+const LAUNCHER_ONE_CORE_FLAGS = '--single-threaded-gc --v8-pool-size=1';
+
 class ProfiledLetter extends LetterTarget {
   constructor(env, flags, serverEnv) {
     super(env);
@@ -33,12 +40,14 @@ class ProfiledLetter extends LetterTarget {
     this.serverEnv = serverEnv;
   }
   extraEnv() {
-    return { ...super.extraEnv(), ...this.serverEnv };
-  }
-  argv() {
-    const [node, ...rest] = super.argv();
     const profile = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
-    return [node, ...profile, ...this.flags, ...rest];
+    const extra = [...profile, ...this.flags];
+    const base = this.serverEnv.LETTER_NODE_FLAGS ?? LAUNCHER_ONE_CORE_FLAGS;
+    return {
+      ...super.extraEnv(),
+      ...this.serverEnv,
+      ...(extra.length > 0 && { LETTER_NODE_FLAGS: [base, ...extra].join(' ') }),
+    };
   }
 }
 
@@ -111,8 +120,10 @@ for (const spec of roots) {
 for (let round = 0; round < Number(rounds); round++) {
   for (const build of builds) {
     const before = threads(build.target.pid);
+    const metricsBefore = await build.target.metrics();
     const result = await measureFixed(build.target, build.pairs, config);
     const split = byName(before, threads(build.target.pid));
+    const rows = rowsPerTransaction(metricsBefore, await build.target.metrics());
     const per = (m) => (m / result.delivered).toFixed(1);
     const total = [...split.values()].reduce((a, b) => a + b, 0);
     const parts = [...split]
@@ -124,7 +135,7 @@ for (let round = 0; round < Number(rounds); round++) {
     build.results.push(total / result.delivered);
     build.main.push(main / result.delivered);
     console.log(
-      `${build.label} round ${round}: ${per(total)} µs/msg (${parts}); delivered ${result.delivered}/${result.sent}, lost ${result.lost}, errors ${result.errors}, p99 ${result.latency.p99} ms, rest of machine ${result.otherCpu.toFixed(2)} cores`,
+      `${build.label} round ${round}: ${per(total)} µs/msg (${parts}); delivered ${result.delivered}/${result.sent}, lost ${result.lost}, errors ${result.errors}, p99 ${result.latency.p99} ms, ${rows?.toFixed(1)} writes/tx, rest of machine ${result.otherCpu.toFixed(2)} cores`,
     );
   }
 }

@@ -126,7 +126,7 @@ export interface ThroughputResult {
   valid: boolean;
 }
 
-function rowsPerTransaction(
+export function rowsPerTransaction(
   before: Samples | undefined,
   after: Samples | undefined,
 ): number | undefined {
