@@ -417,8 +417,9 @@ if (!url) {
             [3, 'from node 1', null],
             [4, 'reply', 3],
           ]);
-          // Alice's first message now covers bob's: her read of it is logged at her send, and
-          // each sender has read up to their own last message.
+          // Alice's first message now comes after bob's: it dates her read of his (receipts read
+          // it from the messages, no log entry needed), and each sender has read up to their own
+          // last message.
           const iso = (ms: number) => new Date(T0 + ms).toISOString();
           expect(await store.receipts(ab, 2, bob!.id)).toEqual([
             { userId: alice!.id, deliveredAt: iso(20), readAt: iso(20) },

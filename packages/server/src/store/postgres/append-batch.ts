@@ -13,7 +13,8 @@
  *      UPDATE, in id order, the lock every append and group change takes), and one statement
  *      that reads, under those locks, each conversation's last seq and members version and
  *      writes (multi-row INSERT from `unnest` arrays, one `last_seq = last_seq + n` per
- *      conversation, the senders' positions, position log, un-archiving, mentions).
+ *      conversation, the senders' positions, un-archiving, mentions; a send's read position
+ *      needs no position_log entry: its message dates it, see positions.ts `receipts`).
  *
  * So a batch holds its conversations' locks only while PostgreSQL runs its write and commits,
  * never while the node's event loop gets round to the reads' answer: two nodes appending to the
@@ -21,9 +22,8 @@
  * "Two nodes"). What may have changed in between, the write settles under the locks:
  *
  * - messages stored meanwhile by another node: the batch's seqs move up past them ("shifted"),
- *   in the write and in the answers; replies to the batch's own messages move along; a sender
- *   whose first message now covers those messages has that read logged. Nothing else the batch
- *   decided depends on the last seq.
+ *   in the write and in the answers; replies to the batch's own messages move along. Nothing
+ *   else the batch decided depends on the last seq.
  * - a members version that moved (a membership change): the conversation is "stale" and none of
  *   its messages is written; they are decided again at once, refused ones too, in a transaction
  *   that takes the locks BEFORE its reads (the locked path), before any later batch runs.
@@ -179,8 +179,8 @@ const FILES_SQL = `SELECT * FROM files WHERE id = ANY($1::text[]) ORDER BY id FO
 // an index probe per conversation; the join alone was planned as a scan of all conversations.)
 const WRITE_SQL = `WITH shift AS (
     SELECT c.id, c.last_seq - s.last_seq AS delta, s.last_seq AS seen FROM conversations c
-    JOIN unnest($29::text[], $30::int[], $31::int[]) AS s(id, last_seq, version) ON c.id = s.id
-    WHERE c.id = ANY($29::text[]) AND c.members_version = s.version
+    JOIN unnest($25::text[], $26::int[], $27::int[]) AS s(id, last_seq, version) ON c.id = s.id
+    WHERE c.id = ANY($25::text[]) AND c.members_version = s.version
   ), inserted AS (
     INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at,
       reply_to_seq, mentions_json, search_vector, attachments_json)
@@ -188,7 +188,7 @@ const WRITE_SQL = `WITH shift AS (
       CASE WHEN v.reply > d.seen THEN v.reply + d.delta ELSE v.reply END,
       v.mentions, v.vector::tsvector, v.files
     FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
-      $7::bigint[], $8::int[], $9::text[], $10::text[], $25::text[])
+      $7::bigint[], $8::int[], $9::text[], $10::text[], $21::text[])
       AS v(id, conv, seq, sender, client, body, at, reply, mentions, vector, files)
     JOIN shift d ON d.id = v.conv
     RETURNING 1
@@ -209,22 +209,15 @@ const WRITE_SQL = `WITH shift AS (
     WHERE m.archived = 1 AND m.conversation_id IN (SELECT id FROM shift)
       AND NOT EXISTS (SELECT 1 FROM unnest($14::text[], $15::text[]) AS s(conv, usr)
         WHERE s.conv = m.conversation_id AND s.usr = m.user_id)
-  ), logged AS (
-    INSERT INTO position_log (conversation_id, user_id, kind, seq, at)
-    SELECT v.conv, v.usr, 'read', v.seq + d.delta, v.at
-    FROM unnest($18::text[], $19::text[], $20::int[], $21::bigint[], $32::bool[])
-      AS v(conv, usr, seq, at, if_shifted)
-    JOIN shift d ON d.id = v.conv
-    WHERE NOT v.if_shifted OR d.delta > 0
   ), mentioned AS (
     INSERT INTO mentions (conversation_id, user_id, seq)
     SELECT v.conv, v.usr, v.seq + d.delta
-    FROM unnest($22::text[], $23::text[], $24::bigint[]) AS v(conv, usr, seq)
+    FROM unnest($18::text[], $19::text[], $20::bigint[]) AS v(conv, usr, seq)
     JOIN shift d ON d.id = v.conv
     ON CONFLICT DO NOTHING
   ), attached AS (
     UPDATE files f SET conversation_id = v.conv, seq = v.seq + d.delta
-    FROM unnest($26::text[], $27::text[], $28::int[]) AS v(id, conv, seq), shift d
+    FROM unnest($22::text[], $23::text[], $24::int[]) AS v(id, conv, seq), shift d
     WHERE f.id = v.id AND d.id = v.conv
   )
   SELECT (SELECT count(*)::int FROM inserted) AS inserted,
@@ -232,8 +225,7 @@ const WRITE_SQL = `WITH shift AS (
 
 /**
  * Columns of BatchWrites as the arrays WRITE_SQL takes, in its parameter order; then the last
- * seq and members version each written conversation was decided from, and which log entries
- * count only when the batch's seqs moved.
+ * seq and members version each written conversation was decided from.
  */
 function writeParameters(
   writes: BatchWrites,
@@ -242,7 +234,6 @@ function writeParameters(
   const m = writes.messages;
   const c = writes.conversations;
   const p = writes.positions;
-  const l = writes.log;
   const n = writes.mentions;
   const f = writes.files;
   return [
@@ -263,10 +254,6 @@ function writeParameters(
     p.map((r) => r.userId),
     p.map((r) => r.seq),
     p.map((r) => r.unarchive),
-    l.map((r) => r.conversationId),
-    l.map((r) => r.userId),
-    l.map((r) => r.seq),
-    l.map((r) => r.at),
     n.map((r) => r.conversationId),
     n.map((r) => r.userId),
     n.map((r) => r.seq),
@@ -277,7 +264,6 @@ function writeParameters(
     c.map((r) => r.id),
     c.map((r) => seen.get(r.id)!.last_seq),
     c.map((r) => seen.get(r.id)!.members_version),
-    l.map((r) => r.ifShifted),
   ];
 }
 

@@ -6,13 +6,7 @@
  */
 import { LetterError } from '@letter/protocol';
 import type { AppendResult, MemberSet, NewMessage } from '../store.js';
-import {
-  badReply,
-  mayReplyTo,
-  ownMoveIsLogged,
-  refuseDirectSend,
-  refuseRepeatElsewhere,
-} from '../shared/rules.js';
+import { badReply, mayReplyTo, refuseDirectSend, refuseRepeatElsewhere } from '../shared/rules.js';
 import {
   mentionsOf,
   toFileRecord,
@@ -60,12 +54,6 @@ export interface BatchWrites {
   /** Per (conversation, sender): the sender's new position, and whether another sender's
    * message in this batch un-archives the conversation for them. */
   positions: { conversationId: string; userId: string; seq: number; unarchive: boolean }[];
-  /**
-   * Read entries of the position log (ownMoveIsLogged). `ifShifted`: the first message of a
-   * sender in this batch whose move covers nothing the batch read; logged only when the write
-   * finds other messages stored before the batch's (append-batch.ts: they are then covered).
-   */
-  log: { conversationId: string; userId: string; seq: number; at: number; ifShifted: boolean }[];
   mentions: { conversationId: string; userId: string; seq: number }[];
   /** Files attached to a message of the batch (each claimed once). */
   files: { id: string; conversationId: string; seq: number }[];
@@ -101,7 +89,8 @@ const hasNul = (text: string): boolean => text.includes('\u0000');
 interface ConversationState {
   locked: LockedConversation;
   lastSeq: number;
-  senders: Map<string, { readSeq: number; seq: number }>;
+  /** Each sender's last message in the batch: their new read and delivered position. */
+  senders: Map<string, number>;
   at: number;
 }
 
@@ -126,7 +115,6 @@ export function planBatch(
     messages: [],
     conversations: [],
     positions: [],
-    log: [],
     mentions: [],
     files: [],
   };
@@ -190,14 +178,10 @@ export function planBatch(
     writes.messages.push(row);
     made.set(`${senderId}\u0000${message.clientMsgId}`, row);
     for (const userId of mentions) writes.mentions.push({ conversationId, userId, seq });
-    const before = state.senders.get(senderId);
-    const sender = before ?? { readSeq: check.read_seq, seq };
-    const logged = ownMoveIsLogged({ read_seq: sender.readSeq }, seq);
-    if (logged || !before) {
-      const at = message.createdAt;
-      writes.log.push({ conversationId, userId: senderId, seq, at, ifShifted: !logged });
-    }
-    state.senders.set(senderId, { readSeq: seq, seq });
+    // Sending moves the sender's positions to their message, with no position_log entry: the
+    // message dates the read (receipts read it through messages_by_sender_live; a deletion logs
+    // it, message-actions.ts), as in the SQLite store.
+    state.senders.set(senderId, seq);
     state.at = Math.max(state.at, message.createdAt);
     const result: AppendResult = { message: toMessages([row], [])[0]!, created: true };
     if (message.knownMembersVersion !== conversation.members_version) {
@@ -213,7 +197,7 @@ export function planBatch(
     if (count === 0) continue;
     writes.conversations.push({ id, count, at: state.at });
     const senders = [...state.senders.keys()];
-    for (const [userId, { seq }] of state.senders) {
+    for (const [userId, seq] of state.senders) {
       const unarchive = senders.some((other) => other !== userId);
       writes.positions.push({ conversationId: id, userId, seq, unarchive });
     }

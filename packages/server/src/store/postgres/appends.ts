@@ -9,7 +9,7 @@ import { Abort, writeTx, type Db } from './db.js';
 import type { PostgresCore } from './core.js';
 import { AppendBatcher, type AppendReads } from './append-batch.js';
 import type { BatchStats } from './pipeline.js';
-import { moveOwnPositions } from './positions.js';
+import { setPositions } from './positions.js';
 import { memberSetOf, membershipOf, messagesBetween, type Membership } from './views.js';
 import { badReply, mayReplyTo, refuseRepeatElsewhere } from '../shared/rules.js';
 import { mentionsOf, toMessages, userMessageRow } from '../shared/rows.js';
@@ -101,7 +101,8 @@ export class PostgresAppends {
           )
           .onConflict((oc) => oc.doNothing())
           .execute();
-      await moveOwnPositions(tx, conversationId, senderId, membership, seq, createdAt);
+      // No position_log entry: the message dates the sender's read (positions.ts, `receipts`).
+      await setPositions(tx, conversationId, senderId, seq, seq);
       // Every send un-archives the conversation for the others (the partial index makes it a
       // probe).
       await tx

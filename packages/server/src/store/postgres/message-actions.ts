@@ -18,6 +18,7 @@ interface Target {
   row: {
     sender_id: string | null;
     body: string;
+    created_at: number;
     deleted_at: number | null;
     system_json: string | null;
   };
@@ -65,6 +66,22 @@ export class PostgresMessageActions {
         .where('conversation_id', '=', input.conversationId)
         .where('seq', '=', input.seq)
         .execute();
+      // A send moved its sender's read position with no position_log entry: receipts date it by
+      // the message, through messages_by_sender_live, which a tombstone leaves. Its entry is
+      // written now (positions.ts, `receipts`).
+      if (row.sender_id !== null) {
+        await tx
+          .insertInto('position_log')
+          .values({
+            conversation_id: input.conversationId,
+            user_id: row.sender_id,
+            kind: 'read',
+            seq: input.seq,
+            at: row.created_at,
+          })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
       await tx
         .deleteFrom('reactions')
         .where('conversation_id', '=', input.conversationId)
@@ -118,7 +135,7 @@ export class PostgresMessageActions {
     rules.refuseUnseen(membership, input.seq);
     const row = await db
       .selectFrom('messages')
-      .select(['sender_id', 'body', 'deleted_at', 'system_json'])
+      .select(['sender_id', 'body', 'created_at', 'deleted_at', 'system_json'])
       .where('conversation_id', '=', input.conversationId)
       .where('seq', '=', input.seq)
       .forUpdate()

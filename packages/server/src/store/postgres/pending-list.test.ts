@@ -80,6 +80,18 @@ if (!url) {
       expect(plan).not.toContain('Sort');
     });
 
+    it("dates a member's read by their next own message through the export index", async () => {
+      // The shape of the receipts subquery (positions.ts): a send writes no position_log entry.
+      const plan = await genericPlan(
+        opened.schema,
+        `SELECT created_at FROM messages WHERE sender_id = $1 AND conversation_id = $2
+          AND seq > $3 AND deleted_at IS NULL ORDER BY seq LIMIT 1`,
+        [`'u'`, `'c'`, '0'],
+      );
+      expect(plan).toContain('messages_by_sender_live');
+      expect(plan).not.toContain('Sort');
+    });
+
     it('merges the pending list once enough appends were told, one merge at a time', async () => {
       const [alice, bob] = await kit.users(2);
       const direct = await kit.direct(alice!, bob!);

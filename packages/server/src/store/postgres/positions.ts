@@ -78,7 +78,7 @@ export async function logPosition(
     .execute();
 }
 
-async function setPositions(
+export async function setPositions(
   db: Db,
   conversationId: string,
   userId: string,
@@ -117,7 +117,7 @@ export function receipts(
       .selectFrom('members as m')
       .select((eb) => {
         // Positions and times grow together, so the first log entry at or past `seq` holds the
-        // answer.
+        // answer, or the member's first message after it, whichever came first.
         const firstAt = (kind: ReceiptKind) =>
           eb
             .selectFrom('position_log as l')
@@ -132,6 +132,20 @@ export function receipts(
           'm.user_id',
           firstAt('delivered').as('delivered_at'),
           firstAt('read').as('read_at'),
+          // Sending reads everything before, and a send logs no entry (append-plan.ts): the
+          // member's first live message after `seq`, through messages_by_sender_live (its
+          // partial condition is repeated so the index serves it). A deleted message's entry was
+          // logged when it was deleted (message-actions.ts).
+          eb
+            .selectFrom('messages as own')
+            .select('own.created_at')
+            .whereRef('own.sender_id', '=', 'm.user_id')
+            .whereRef('own.conversation_id', '=', 'm.conversation_id')
+            .where('own.seq', '>', seq)
+            .where('own.deleted_at', 'is', null)
+            .orderBy('own.seq')
+            .limit(1)
+            .as('sent_after_at'),
         ];
       })
       .where('m.conversation_id', '=', conversationId)
@@ -142,7 +156,7 @@ export function receipts(
       .orderBy('m.joined_at')
       .orderBy('m.user_id')
       .execute();
-    // Reading implies delivery, and read entries stand in for delivered ones.
+    // Reading implies delivery, and read entries stand in for delivered ones; so does sending.
     return rows.map(toReceipt);
   });
 }

@@ -241,22 +241,28 @@ export function positionMove(
 export const ownMoveIsLogged = (before: { read_seq: number }, seq: number): boolean =>
   before.read_seq < seq - 1;
 
-/** A receipt from the first log entries at or past the seq: reading implies delivery. */
+/**
+ * A receipt from the first log entries at or past the seq, and the member's first own message
+ * after it, if any (sending reads everything before, and a send writes no log entry): reading
+ * implies delivery.
+ */
 export function toReceipt(row: {
   user_id: string;
   delivered_at: number | null;
   read_at: number | null;
+  sent_after_at: number | null;
 }): Receipt {
-  const delivered =
-    row.delivered_at === null || row.read_at === null
-      ? (row.delivered_at ?? row.read_at)
-      : Math.min(row.delivered_at, row.read_at);
+  const read = earliest(row.read_at, row.sent_after_at);
+  const delivered = earliest(row.delivered_at, read);
   return {
     userId: row.user_id,
     deliveredAt: delivered === null ? null : iso(delivered),
-    readAt: row.read_at === null ? null : iso(row.read_at),
+    readAt: read === null ? null : iso(read),
   };
 }
+
+const earliest = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.min(a, b);
 
 /** An upload of bytes whose blob is being deleted: it may be retried in a moment. */
 export function blobBeingDeleted(): LetterError {

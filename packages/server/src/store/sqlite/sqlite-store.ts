@@ -503,9 +503,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     if (!message) return null;
     const rows = this.q.receipts.all({ conversationId, seq, senderId: message.sender_id ?? '' });
     // Reading implies delivery, and read entries stand in for delivered ones; so does sending.
-    return rows.map(({ read_at, sent_after_at, ...row }) =>
-      toReceipt({ ...row, read_at: earliest(read_at, sent_after_at) }),
-    );
+    return rows.map(toReceipt);
   }
 
   // Helpers
@@ -595,6 +593,3 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     this.q.logPosition.run({ conversationId, userId, kind, seq, at });
   }
 }
-
-const earliest = (a: number | null, b: number | null): number | null =>
-  a === null ? b : b === null ? a : Math.min(a, b);

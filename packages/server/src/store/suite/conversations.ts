@@ -449,5 +449,30 @@ function describePositions(kit: SuiteKit): void {
       const outsider = await kit.user();
       expect(await kit.store.receipts(conversationId, 2, outsider.id)).toBeNull();
     });
+
+    it('dates a read by the reader’s own message, and keeps it when that message is deleted', async () => {
+      const [a, b] = await kit.users(2);
+      const conversationId = await kit.direct(a!, b!);
+      const receiptOfB = async (seq: number) => {
+        const receipt = (await kit.store.receipts(conversationId, seq, a!.id))!.find(
+          (r) => r.userId === b!.id,
+        );
+        return [receipt?.deliveredAt, receipt?.readAt];
+      };
+      await kit.send(conversationId, a!, 'seq 1', T0 + 1);
+      await kit.send(conversationId, a!, 'seq 2', T0 + 2);
+      expect(await receiptOfB(1)).toEqual([null, null]);
+      // b answers without a read of their own: the answer says b has read both.
+      await kit.send(conversationId, b!, 'seq 3', T0 + 5);
+      expect(await receiptOfB(1)).toEqual([iso(T0 + 5), iso(T0 + 5)]);
+      expect(await receiptOfB(2)).toEqual([iso(T0 + 5), iso(T0 + 5)]);
+      // A read after the answer dates nothing earlier.
+      await kit.store.advancePosition(conversationId, b!.id, 'read', 3, T0 + 9);
+      expect(await receiptOfB(2)).toEqual([iso(T0 + 5), iso(T0 + 5)]);
+      // Deleting the answer for everyone does not undo having read what came before it.
+      await kit.store.deleteMessage({ conversationId, seq: 3, userId: b!.id, now: T0 + 20 });
+      expect(await receiptOfB(1)).toEqual([iso(T0 + 5), iso(T0 + 5)]);
+      expect(await receiptOfB(2)).toEqual([iso(T0 + 5), iso(T0 + 5)]);
+    });
   });
 }
