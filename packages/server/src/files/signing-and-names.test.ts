@@ -28,6 +28,19 @@ describe('signed file URLs', () => {
     expect(signer.verify('f1', { ...q, s: ['a', 'b'] }, NOW)).toBe('invalid');
     expect(signer.verify('f1', {}, NOW)).toBeNull();
   });
+
+  it('writes the query as URLSearchParams would, escaping the user id', () => {
+    for (const userId of ['u_01jabc', 'ü ser&e=1#x+y/z']) {
+      const written = signer.sign('f1', userId, NOW, 3600);
+      const q = query(written);
+      expect(q.u).toBe(userId);
+      expect(signer.verify('f1', q, NOW)).toEqual({ userId, expiresAt: NOW / 1000 + 3600 });
+      expect(Object.keys(q)).toEqual(['u', 'e', 's']);
+    }
+    expect(signer.sign('f1', 'u_01jabc', NOW, 3600)).toBe(
+      new URLSearchParams(query(signer.sign('f1', 'u_01jabc', NOW, 3600))).toString(),
+    );
+  });
 });
 
 describe('file names', () => {
