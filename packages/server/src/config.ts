@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { checkJwtSecret } from './auth/secret.js';
 import { DEFAULT_COMMIT_DELAY_MS } from './store/sqlite/rpc.js';
+import { DEFAULT_PG_COMMIT_DELAY_MS } from './store/postgres/tick-batcher.js';
 
 export interface Config {
   port: number;
@@ -87,12 +88,16 @@ export interface Config {
    * long steps then hold the event loop, and the tail latency rose; docs/performance.md).
    */
   sqliteWriter?: 'thread' | 'inline';
-  /** PostgreSQL pool: size, connect wait, statement timeout, idle close (ms; see the README). */
+  /**
+   * PostgreSQL pool: size, connect wait, statement timeout, idle close, and how long a batch of
+   * appends or position moves may wait for company under a steady rate (ms; see the README).
+   */
   database: {
     poolSize: number;
     connectTimeoutMs: number;
     statementTimeoutMs: number;
     idleTimeoutMs: number;
+    commitDelayMs: number;
   };
   /** Web Push (README, "Notifications"). */
   push: {
@@ -179,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutMs: int('LETTER_PG_CONNECT_TIMEOUT_MS', 5000),
       statementTimeoutMs: int('LETTER_PG_QUERY_TIMEOUT_MS', 15_000),
       idleTimeoutMs: int('LETTER_PG_IDLE_TIMEOUT_MS', 30_000),
+      commitDelayMs: int('LETTER_PG_COMMIT_DELAY_MS', DEFAULT_PG_COMMIT_DELAY_MS),
     },
     push: {
       vapidPublicKey: env.LETTER_VAPID_PUBLIC_KEY || undefined,

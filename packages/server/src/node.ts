@@ -402,13 +402,15 @@ async function openDefaultBus(config: Config): Promise<Bus> {
 async function openDefaultStore(config: Config, log: FastifyBaseLogger): Promise<Store> {
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./store/postgres/open.js');
-    const { poolSize, connectTimeoutMs, statementTimeoutMs, idleTimeoutMs } = config.database;
+    const { poolSize, connectTimeoutMs, statementTimeoutMs, idleTimeoutMs, commitDelayMs } =
+      config.database;
     return openPostgresStore({
       url: config.databaseUrl,
       // Nodes that share the database meet on the same conversations: their append batches
       // then take the conversation locks only with their writes (postgres/append-batch.ts).
       appendReads: config.redisUrl ? 'unlocked' : 'locked',
       maxConnections: poolSize,
+      commitDelayMs,
       connectTimeoutMs,
       statementTimeoutMs,
       idleTimeoutMs,

@@ -73,6 +73,8 @@ export interface AppendBatcherDeps {
   onStored?: ((count: number) => void) | undefined;
   /** How batches without files read: see AppendReads. */
   reads: AppendReads;
+  /** The longest a batch waits for company (tick-batcher.ts; 0 or absent: never). */
+  commitDelayMs?: number | undefined;
 }
 
 /**
@@ -286,13 +288,12 @@ const STALE = { kind: 'stale' } as const;
 type BatchOutcome = AppendOutcome | typeof STALE;
 
 export class AppendBatcher {
-  private readonly batcher = new TickBatcher<NewMessage, AppendResult>(
-    (batch) => this.run(batch),
-    MAX_BATCH,
-  );
+  private readonly batcher: TickBatcher<NewMessage, AppendResult>;
   readonly stats = pipeline.newBatchStats();
 
-  constructor(private readonly deps: AppendBatcherDeps) {}
+  constructor(private readonly deps: AppendBatcherDeps) {
+    this.batcher = new TickBatcher((batch) => this.run(batch), MAX_BATCH, deps.commitDelayMs);
+  }
 
   append(message: NewMessage): Promise<AppendResult> {
     const refused = refusedInput(message);

@@ -26,11 +26,13 @@ export class PostgresAppends {
     /** Pipelined connections for the batches (createPool with `pipeline: true`). */
     pool: pg.Pool,
     reads: AppendReads,
+    commitDelayMs: number,
   ) {
     this.pendingList = new PendingListMerger(store.db);
     this.batcher = new AppendBatcher({
       pool,
       reads,
+      commitDelayMs,
       db: store.db,
       appendOne: (message) => this.appendOne(message),
       onStored: (count) => this.pendingList.noteAppended(count),

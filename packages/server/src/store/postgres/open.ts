@@ -8,6 +8,7 @@ import type { Store, StoreStats } from '../store.js';
 import { createDb, createPool, mapStoreError, type PostgresOptions } from './db.js';
 import { PostgresStore } from './postgres-store.js';
 import type { AppendReads } from './append-batch.js';
+import { DEFAULT_PG_COMMIT_DELAY_MS } from './tick-batcher.js';
 import { storeMethods, type StoreMethod } from '../shared/store-methods.js';
 
 export interface PostgresStoreOptions extends PostgresOptions {
@@ -20,6 +21,11 @@ export interface PostgresStoreOptions extends PostgresOptions {
    * with other nodes (node.ts: when Redis is configured), `locked` (the default) for one node.
    */
   appendReads?: AppendReads | undefined;
+  /**
+   * Under a steady rate, how long a batch of appends or of position moves may wait for more
+   * before it commits (tick-batcher.ts; default DEFAULT_PG_COMMIT_DELAY_MS, 0: never).
+   */
+  commitDelayMs?: number | undefined;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
@@ -52,7 +58,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     max: 3,
     maxLifetimeSeconds: 600,
   });
-  const store = new PostgresStore(db, options.schema, appendPool, options.appendReads);
+  const store = new PostgresStore(
+    db,
+    options.schema,
+    appendPool,
+    options.appendReads,
+    options.commitDelayMs ?? DEFAULT_PG_COMMIT_DELAY_MS,
+  );
   if (options.searchTimeoutMs !== undefined) store.searchTimeoutMs = options.searchTimeoutMs;
   const destroy = async () => {
     await db.destroy();

@@ -78,10 +78,7 @@ interface MemberPosition {
 const key = (conversationId: string, userId: string) => `${conversationId}\u0000${userId}`;
 
 export class PositionBatcher {
-  private readonly batcher = new TickBatcher<PositionMoveInput, Outcome>(
-    (batch) => this.run(batch),
-    MAX_BATCH,
-  );
+  private readonly batcher: TickBatcher<PositionMoveInput, Outcome>;
 
   readonly stats = newBatchStats();
 
@@ -89,7 +86,11 @@ export class PositionBatcher {
     private readonly pool: pg.Pool,
     /** One move in a transaction of its own: what a batch falls back to. */
     private readonly moveOne: (input: PositionMoveInput) => Promise<Outcome>,
-  ) {}
+    /** The longest a batch waits for company (tick-batcher.ts). */
+    commitDelayMs = 0,
+  ) {
+    this.batcher = new TickBatcher((batch) => this.run(batch), MAX_BATCH, commitDelayMs);
+  }
 
   move(input: PositionMoveInput): Promise<Outcome> {
     return this.batcher.add(input);

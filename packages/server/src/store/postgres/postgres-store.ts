@@ -96,11 +96,16 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
     schema: string | undefined,
     appendPool: pg.Pool,
     appendReads: AppendReads = 'locked',
+    /** How long append and position batches may wait for company (tick-batcher.ts). */
+    commitDelayMs = 0,
   ) {
     super(db, schema);
-    this.appends = new PostgresAppends(this, appendPool, appendReads);
-    this.positions = new PositionBatcher(appendPool, (input) =>
-      advancePosition(db, input.conversationId, input.userId, input.kind, input.seq, input.now),
+    this.appends = new PostgresAppends(this, appendPool, appendReads, commitDelayMs);
+    this.positions = new PositionBatcher(
+      appendPool,
+      (input) =>
+        advancePosition(db, input.conversationId, input.userId, input.kind, input.seq, input.now),
+      commitDelayMs,
     );
   }
 

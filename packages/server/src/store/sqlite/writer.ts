@@ -6,11 +6,9 @@
  * (`sync: 'commit'`), or by the main thread before it releases them (`pipelined`, the default,
  * sqlite/wal-sync.ts), so an answer always means "durable". One fsync thus covers a whole burst.
  *
- * A commit costs ~250 µs of CPU (WAL write and fsync) whatever its size, so at a steady 5,000
- * requests/s, committing each as it comes spends most of a core on commits. Like PostgreSQL's
- * commit_delay, a batch therefore waits up to `commitDelayMs` for company, but only when the
- * recent arrival rate says company is coming (two or more requests within the delay); a lone
- * request on a quiet server commits at once. docs/performance.md has the measurements.
+ * A commit costs ~250 µs of CPU (WAL write and fsync) whatever its size, so a batch waits up to
+ * `commitDelayMs` for company when the arrival rate says company is coming (shared/commit-delay.ts);
+ * a lone request on a quiet server commits at once. docs/performance.md has the measurements.
  *
  * It runs on a worker thread of its own (sqlite/worker.ts) or, with `writer: 'inline'`, on the
  * main thread (sqlite/inline-writer.ts): the same code, fed the same messages.
@@ -22,6 +20,7 @@ import { SqliteStore } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
 import { Checkpoints } from './checkpoints.js';
+import { CommitDelay } from '../shared/commit-delay.js';
 import {
   DEFAULT_COMMIT_DELAY_MS,
   isReadOnly,
@@ -40,10 +39,6 @@ import {
 const MAX_BATCH = 1000;
 /** A waiting batch this large commits at once: waiting longer would save little. */
 const FULL_BATCH = 256;
-/** Wait only when at least this many more requests are expected within the delay. */
-const MIN_COMPANY = 2;
-/** The arrival rate is a count decayed with this time constant. */
-const RATE_WINDOW_MS = 50;
 /** This many appended rows waiting for the search index: index them now, in their own transaction. */
 const INDEX_BATCH = 500;
 /** Fewer wait until the worker has had nothing to do for this long. */
@@ -80,7 +75,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   // Inline, the writer's timers never keep the process alive: the host is ref'd while answers
   // are owed (inline-writer.ts). A worker thread's keep only the thread alive.
   const timer = (handle: NodeJS.Timeout): NodeJS.Timeout => (inline ? handle.unref() : handle);
-  const commitDelayMs = Math.max(0, options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS);
+  const commitDelay = new CommitDelay(
+    Math.max(0, options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS),
+    FULL_BATCH,
+  );
   const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
   const store = new SqliteStore(
     options.file,
@@ -119,8 +117,6 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   let delayTimer: NodeJS.Timeout | undefined;
   /** When the oldest queued call was posted: a batch waits from then, not from when we saw it. */
   let oldestSentAt = 0;
-  let recentArrivals = 0;
-  let lastArrival = performance.now();
   /** Appends committed since the search index last caught up (0: it has every row). */
   let unindexedRows = 0;
   /** The same count within the open batch: committed with it, forgotten if it rolls back. */
@@ -131,9 +127,9 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     if (message.type === 'calls') {
       if (queue.length === 0) oldestSentAt = message.sentAt;
       for (const call of message.calls) queue.push(call);
-      // The rate is judged on what came before these calls: a lone request on a quiet server
-      // must not count as the company it would wait for.
-      schedule(arrivalsBefore(message.calls.length));
+      // sentAt is on the main thread's clock: made this thread's performance.now().
+      const oldestAt = oldestSentAt - performance.timeOrigin;
+      schedule(commitDelay.arrived(message.calls.length, oldestAt, queue.length));
     } else if (message.type === 'close') {
       flush();
       catchUpIndex();
@@ -158,25 +154,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     return checkpoints ? { ...stats, checkpoints: { ...checkpoints.stats } } : { ...stats };
   }
 
-  /** The recent arrival count before `count` new calls, which it then adds. */
-  function arrivalsBefore(count: number): number {
-    const now = performance.now();
-    const before = recentArrivals * Math.exp(-(now - lastArrival) / RATE_WINDOW_MS);
-    recentArrivals = before + count;
-    lastArrival = now;
-    return before;
-  }
-
-  /**
-   * Commits now, or waits for company: only while the oldest queued call is younger than the
-   * delay (calls that queued up behind a commit have waited already), the rate says company is
-   * coming, and the batch is not full yet.
-   */
-  function schedule(recent: number): void {
+  /** Commits now, or after `waitMs` (CommitDelay: company is coming, the batch is not full). */
+  function schedule(waitMs: number): void {
     if (scheduled === 'now') return;
-    const expected = (recent / RATE_WINDOW_MS) * commitDelayMs;
-    const waitMs = oldestSentAt + commitDelayMs - (performance.timeOrigin + performance.now());
-    if (waitMs >= 1 && expected >= MIN_COMPANY && queue.length < FULL_BATCH) {
+    if (waitMs > 0) {
       if (scheduled === null) {
         scheduled = 'waiting';
         delayTimer = timer(setTimeout(guard(flush), waitMs));
