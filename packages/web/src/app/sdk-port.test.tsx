@@ -4,7 +4,7 @@
  * local echoes, history paging, and the whole signed-in flow rendered in jsdom.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { act, cleanup, render, screen, within } from '@testing-library/react';
+import { act, cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { FakeClock, FakeServer, createTestClient, settle } from '@letter/sdk';
 import type { LetterClient } from '@letter/sdk';
@@ -148,7 +148,8 @@ describe('sdk port', () => {
     await user.click(screen.getByRole('button', { name: 'Log in' }));
     const item = await screen.findByRole('button', { name: /^Bob/ });
     expect(item.textContent).toContain('are you around?');
-    expect(document.title).toBe('(1) Letter');
+    // The title follows in an effect (Messenger.tsx), which may run after the list painted.
+    await waitFor(() => expect(document.title).toBe('(1) Letter'));
 
     await user.click(item);
     await screen.findByText('are you around?', { selector: '.body *, .body' });
