@@ -42,6 +42,13 @@ export interface BenchConfig {
   /** (h): two nodes vs one: the fixed rate and how long. */
   clusterRate: number;
   clusterMs: number;
+  /**
+   * (h): an unrecorded run at `clusterRate` first, on one node and on two alike: a fresh node
+   * compiles its hot paths for seconds (V8's optimizing compiler took 8–20 % of the core in the
+   * first ten seconds of load), and the one node had run the step search before while the two
+   * started cold.
+   */
+  clusterWarmupMs: number;
   /** (i): messages stored before the start-up, history and search figures, and samples of each. */
   storedMessages: number;
   storedSamples: number;
@@ -84,6 +91,7 @@ export const fullConfig: BenchConfig = {
   drainMs: 5000,
   clusterRate: 2000,
   clusterMs: 10_000,
+  clusterWarmupMs: 10_000,
   storedMessages: 1_000_000,
   storedSamples: 1000,
   storedWarmup: 1000,
@@ -120,6 +128,7 @@ export const quickConfig: BenchConfig = {
   drainMs: 2000,
   clusterRate: 500,
   clusterMs: 1000,
+  clusterWarmupMs: 300,
   storedMessages: 20_000,
   storedSamples: 50,
   storedWarmup: 20,

@@ -152,7 +152,14 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
         }
         if (want('h')) {
           result.cluster = await attempt(`(h) fixed ${config.clusterRate} msg/s`, () =>
-            measureFixedAt(target, pairs, config, config.clusterRate, config.clusterMs),
+            measureFixedAt(
+              target,
+              pairs,
+              config,
+              config.clusterRate,
+              config.clusterMs,
+              config.clusterWarmupMs,
+            ),
           );
         }
         const max = result.throughput?.maxPerSec ?? 0;

@@ -23,18 +23,25 @@ export async function measureFixedAt(
   config: BenchConfig,
   rate: number,
   durationMs: number,
+  warmupMs = 0,
 ): Promise<LoadResult> {
+  const run = (ms: number) =>
+    runOpenLoop({
+      rate,
+      durationMs: ms,
+      senders: pairs.senders,
+      hooks: pairs.hooks,
+      serverPid: target.pid,
+      drainMs: config.drainMs,
+      maxBacklogSeconds: 5,
+      expectAcks: true,
+    });
+  if (warmupMs > 0) {
+    await quiesce(pairs.hooks, 300, 20_000);
+    await run(warmupMs);
+  }
   await quiesce(pairs.hooks, 300, 20_000);
-  return runOpenLoop({
-    rate,
-    durationMs,
-    senders: pairs.senders,
-    hooks: pairs.hooks,
-    serverPid: target.pid,
-    drainMs: config.drainMs,
-    maxBacklogSeconds: 5,
-    expectAcks: true,
-  });
+  return run(durationMs);
 }
 
 // ---------------------------------------------------------------- (e) connect + auth, raw sockets
