@@ -8,7 +8,7 @@
  * cluster's), and the GIN index's pending list (needs `pgstattuple` in the database; skipped
  * without it). Then a summary of the seconds after `--warmup`. Run after `npx tsc -b`:
  *   LETTER_TEST_PG_URL=postgres://… node packages/bench/pg-rate.mjs --rate=8000 [--seconds=20]
- *     [--warmup=3] [--pairs=100]
+ *     [--warmup=3] [--pairs=100] [--reads=unlocked]
  */
 import pg from 'pg';
 import { openPostgresStore } from '../server/dist/store/postgres/open.js';
@@ -20,6 +20,8 @@ const rate = numberOption('rate', 4000);
 const seconds = numberOption('seconds', 20);
 const warmup = numberOption('warmup', 3);
 const pairs = numberOption('pairs', 100);
+// `unlocked`: as the nodes of a cluster open the store (append-batch.ts); default as one node.
+const appendReads = process.argv.find((a) => a.startsWith('--reads='))?.slice(8) ?? 'locked';
 const base = process.env.LETTER_TEST_PG_URL;
 if (!base) throw new Error('set LETTER_TEST_PG_URL');
 const app = `letter_pg_rate_${process.pid}`;
@@ -28,7 +30,7 @@ url.searchParams.set('application_name', app);
 // The store's sessions time their own WAL writes and flushes (pg_stat_wal; superuser only).
 url.searchParams.set('options', '-c track_wal_io_timing=on');
 const schema = freshSchemaName();
-const store = await openPostgresStore({ url: url.toString(), schema });
+const store = await openPostgresStore({ url: url.toString(), schema, appendReads });
 // Experiments: run a statement in the fresh schema before the load, e.g.
 // --setup='DROP INDEX messages_by_sender'.
 const setup = process.argv.find((a) => a.startsWith('--setup='))?.slice(8);

@@ -2,7 +2,8 @@
  * A batch's transaction on a pipelined connection (pg's `pipeline` mode: a statement goes out
  * without waiting for the answer to the one before), in two round trips: BEGIN with the reads
  * the batch decides on, then its writes with COMMIT. Used by the group commits of appends
- * (append-batch.ts) and of positions (position-batch.ts).
+ * (append-batch.ts) and of positions (position-batch.ts); appends that read without locks write
+ * in one statement instead, outside a transaction (`pipelinedStatement`).
  */
 import type pg from 'pg';
 import { isLostConnection, isUnavailableError, pgCode } from './db.js';
@@ -74,6 +75,34 @@ export async function pipelinedTransaction<T>(
         broken = failed instanceof Error ? failed : new Error(String(failed));
       });
     }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * A batch whose write is ONE statement that takes its own locks (append-batch.ts, unlocked
+ * reads), run with no transaction around it: the reads go out first, each in a snapshot of its
+ * own (the write checks what they decided from), and the write commits alone, as a statement
+ * outside BEGIN does. Against `pipelinedTransaction`: no BEGIN and no COMMIT to send, parse and
+ * run, and no transaction open between the round trips.
+ */
+export async function pipelinedStatement<T>(
+  pool: pg.Pool,
+  decide: (client: pg.PoolClient) => Promise<Decided<T>>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const decided = await corked(client, () => decide(client));
+    if (decided.writes.length > 1) throw new Error('pipelinedStatement: one write statement');
+    const results = await settled<pg.QueryResult[]>(
+      decided.writes.map((write) => client.query(write)),
+    );
+    return decided.finish(results);
+  } catch (error) {
+    if (isLostConnection(error)) broken = error as Error;
     throw error;
   } finally {
     client.release(broken);

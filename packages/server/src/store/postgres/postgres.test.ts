@@ -23,6 +23,11 @@ if (!url) {
   });
 } else {
   describeStore('postgres', () => openTestPostgresStore(url));
+  // As every node of a cluster opens it: append batches read without locks and write in one
+  // statement that takes them (append-batch.ts).
+  describeStore('postgres, unlocked reads', () =>
+    openTestPostgresStore(url, { appendReads: 'unlocked' }),
+  );
   describePostgresOnly(url);
 }
 
