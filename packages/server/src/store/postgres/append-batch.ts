@@ -102,7 +102,7 @@ const LOCK_SQL = `${READ_SQL} ORDER BY id FOR UPDATE`;
 // Every lookup a LATERAL probe of its index, whatever the planner thinks of the tables' sizes (a
 // hash join would read all of messages once per batch). LIMIT 1 keeps PostgreSQL from pulling a
 // subquery up into a plain join, where it may pick that hash join again.
-export const CHECK_SQL = `SELECT m.read_seq, m.join_seq,
+export const CHECK_SQL = `SELECT i.ord, m.read_seq, m.join_seq,
     e.conversation_id AS existing_conversation, e.seq AS existing_seq,
     r.seq IS NOT NULL AS reply_found
   FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
@@ -163,16 +163,45 @@ function withPeer(
 
 const MEMBERS_SQL = `SELECT c.id, c.members_version,
     array_agg(m.user_id ORDER BY m.join_seq, m.joined_at, m.user_id) AS user_ids
-  FROM conversations c JOIN members m ON m.conversation_id = c.id
-  WHERE c.id IN (
+  FROM conversations c
+  CROSS JOIN LATERAL (SELECT user_id, join_seq, joined_at FROM members
+    WHERE conversation_id = c.id OFFSET 0) m
+  WHERE c.id = ANY (ARRAY(
     SELECT k.conv FROM unnest($1::text[], $2::int[], $3::bool[]) AS k(conv, known, mentions)
-    JOIN conversations kc ON kc.id = k.conv
-    WHERE k.known IS DISTINCT FROM kc.members_version OR k.mentions)
+    JOIN LATERAL (SELECT members_version FROM conversations WHERE id = k.conv LIMIT 1) kc ON true
+    WHERE k.known IS DISTINCT FROM kc.members_version OR k.mentions))
   GROUP BY c.id, c.members_version`;
+
+/** `text` with every parameter `$n` renumbered `$(n + by)`, to be one part of a larger statement. */
+const renumbered = (text: string, by: number): string =>
+  text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
+
+/**
+ * The batch's reads as ONE statement (one snapshot, one answer): READ_SQL's conversations, the
+ * CHECK_SQL row of each message, DIRECT_SQL's members and MEMBERS_SQL's lists, each as a JSON
+ * array (PostgreSQL builds it; the node parses one value per part, not a row per item). Four
+ * statements before: each costs the node and PostgreSQL a Bind, an Execute, a result to describe
+ * and parse, and a wake-up, whatever its size. The check rows in the messages' order (`ord`).
+ */
+export const READS_SQL = `SELECT (SELECT json_agg(c) FROM (${READ_SQL}) c) AS seen,
+    (SELECT json_agg(k ORDER BY k.ord) FROM (${renumbered(CHECK_SQL, 1)}) k) AS checks,
+    (SELECT json_agg(d) FROM (${DIRECT_SQL}) d) AS direct,
+    (SELECT json_agg(s) FROM (${renumbered(MEMBERS_SQL, 5)}) s) AS sets`;
+
+/** READS_SQL's one row; a part that found nothing is null. */
+interface ReadsRow {
+  seen: LockedConversation[] | null;
+  checks: CheckRow[] | null;
+  direct: DirectMemberRow[] | null;
+  sets: { id: string; members_version: number; user_ids: string[] }[] | null;
+}
 
 // The files the batch's messages attach, locked after the conversations (as appendOne does) so
 // that no other transaction attaches or removes one between this read and the write.
-const FILES_SQL = `SELECT * FROM files WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
+// A probe per id (as CHECK_SQL's), so that even a plan made for an empty table reads no other row.
+const FILES_SQL = `SELECT f.* FROM unnest($1::text[]) AS k(id)
+  JOIN LATERAL (SELECT * FROM files WHERE id = k.id LIMIT 1) f ON true
+  ORDER BY f.id FOR UPDATE OF f`;
 
 // Data-modifying CTEs all run, to completion, whether or not the final SELECT reads them. The
 // sender rows (positions) and the others' rows (un-archived) are disjoint: one statement never
@@ -398,43 +427,29 @@ export class AppendBatcher {
   ): Promise<pipeline.Decided<BatchOutcome[]>> {
     const fileIds = [...new Set(messages.flatMap((m) => m.attachments ?? []))].sort();
     const conversationIds = [...new Set(messages.map((m) => m.conversationId))].sort();
-    const read = client.query<LockedConversation>(
+    const byMessage = <T>(pick: (m: NewMessage) => T): T[] => messages.map(pick);
+    // Locked: the conversations' locks first; the reads, a later statement of the transaction,
+    // then see what was committed before the locks were granted.
+    const lock =
       reads === 'locked'
-        ? { name: 'letter_append_lock', text: LOCK_SQL, values: [conversationIds] }
-        : { name: 'letter_append_read', text: READ_SQL, values: [conversationIds] },
-    );
-    const [seen, checks, direct, sets, files] = await pipeline.settled<
-      [
-        pg.QueryResult<LockedConversation>,
-        pg.QueryResult<CheckRow>,
-        pg.QueryResult<DirectMemberRow>,
-        pg.QueryResult<{ id: string; members_version: number; user_ids: string[] }>,
-        pg.QueryResult<FilesTable> | null,
-      ]
+        ? client.query({ name: 'letter_append_lock', text: LOCK_SQL, values: [conversationIds] })
+        : Promise.resolve(null);
+    const [, read, files] = await pipeline.settled<
+      [pg.QueryResult | null, pg.QueryResult<ReadsRow>, pg.QueryResult<FilesTable> | null]
     >([
-      read,
-      client.query<CheckRow>({
-        name: 'letter_append_check',
-        text: CHECK_SQL,
+      lock,
+      client.query<ReadsRow>({
+        name: 'letter_append_reads',
+        text: READS_SQL,
         values: [
-          messages.map((m) => m.conversationId),
-          messages.map((m) => m.senderId),
-          messages.map((m) => m.clientMsgId),
-          messages.map((m) => m.replyToSeq),
-        ],
-      }),
-      client.query<DirectMemberRow>({
-        name: 'letter_append_direct',
-        text: DIRECT_SQL,
-        values: [conversationIds],
-      }),
-      client.query<{ id: string; members_version: number; user_ids: string[] }>({
-        name: 'letter_append_members',
-        text: MEMBERS_SQL,
-        values: [
-          messages.map((m) => m.conversationId),
-          messages.map((m) => m.knownMembersVersion ?? null),
-          messages.map((m) => (m.mentions?.length ?? 0) > 0),
+          conversationIds,
+          byMessage((m) => m.conversationId),
+          byMessage((m) => m.senderId),
+          byMessage((m) => m.clientMsgId),
+          byMessage((m) => m.replyToSeq),
+          byMessage((m) => m.conversationId),
+          byMessage((m) => m.knownMembersVersion ?? null),
+          byMessage((m) => (m.mentions?.length ?? 0) > 0),
         ],
       }),
       fileIds.length > 0 && reads === 'locked'
@@ -445,20 +460,25 @@ export class AppendBatcher {
           })
         : Promise.resolve(null),
     ]);
+    const row = read.rows[0]!;
     const memberSets = new Map<string, MemberSet>(
-      sets.rows.map((row) => [row.id, { userIds: row.user_ids, version: row.members_version }]),
+      (row.sets ?? []).map((set) => [
+        set.id,
+        { userIds: set.user_ids, version: set.members_version },
+      ]),
     );
     const members = new Map<string, DirectMemberRow[]>();
-    for (const row of direct.rows) {
-      const list = members.get(row.conversation_id);
-      if (list) list.push(row);
-      else members.set(row.conversation_id, [row]);
+    for (const member of row.direct ?? []) {
+      const list = members.get(member.conversation_id);
+      if (list) list.push(member);
+      else members.set(member.conversation_id, [member]);
     }
-    const conversations = new Map(seen.rows.map((row) => [row.id, row]));
+    const conversations = new Map((row.seen ?? []).map((c) => [c.id, c]));
+    const checks = row.checks ?? [];
     const plan = planBatch(
       messages,
       conversations,
-      checks.rows.map((row, i) => withPeer(row, messages[i]!, members)),
+      checks.map((check, i) => withPeer(check, messages[i]!, members)),
       memberSets,
       new Map(files?.rows.map((row) => [row.id, row])),
     );
@@ -489,3 +509,12 @@ export class AppendBatcher {
     };
   }
 }
+
+/** The statements a batch runs on the append pool, by name (their plans: pending-list.test.ts). */
+export const APPEND_BATCH_SQL = {
+  lock: LOCK_SQL,
+  reads: READS_SQL,
+  files: FILES_SQL,
+  write: WRITE_SQL,
+  lockingWrite: LOCKING_WRITE_SQL,
+};

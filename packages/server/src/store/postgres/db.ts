@@ -105,6 +105,13 @@ export interface PoolSettings {
    * mode): the append batches (postgres/append-batch.ts) send a transaction's statements at once.
    */
   pipeline?: boolean | undefined;
+  /**
+   * `plan_cache_mode=force_generic_plan`: a named statement is planned once per connection, not
+   * at each run. For the batches' statements, whose plans do not depend on their parameters (id
+   * arrays, each id an index probe); left to itself PostgreSQL re-planned the batch's read at
+   * every run (docs/performance.md, round nine).
+   */
+  genericPlans?: boolean | undefined;
   /** Most connections, overriding `options.maxConnections`. */
   max?: number | undefined;
   /** Connections are closed (when next released) after this long and opened afresh. */
@@ -119,6 +126,7 @@ export function createPool(options: PostgresOptions, settings: PoolSettings = {}
     startup.push(`-c search_path=${checkSchemaName(options.schema)}`);
   }
   if (settings.synchronousCommit) startup.push('-c synchronous_commit=on');
+  if (settings.genericPlans) startup.push('-c plan_cache_mode=force_generic_plan');
   const statementTimeoutMs = options.statementTimeoutMs ?? POSTGRES_DEFAULTS.statementTimeoutMs;
   if (statementTimeoutMs > 0) startup.push(`-c statement_timeout=${statementTimeoutMs}`);
   const { url, urlOptions } = withoutOptions(options.url);

@@ -47,14 +47,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const db = createDb(pool);
   // Batches of appends and of positions run one at a time each (append-batch.ts,
   // position-batch.ts); a third connection stands by for when one was lost with its batch.
-  // Their statements are named, so each connection keeps the generic plans it made in its first
-  // minutes, sized for the tables as they were then; without autovacuum's ANALYZE nothing ever
-  // invalidates them (the write's joins stay sequential scans of conversations and members as
-  // those grow, docs/performance.md, round four). A connection lives ten minutes, then its
-  // successor plans for the tables as they are.
+  // Their statements are named and planned once per connection (genericPlans), so each keeps
+  // the plans it made in its first minutes, sized for the tables as they were then; without
+  // autovacuum's ANALYZE nothing ever invalidates them (the write's joins stay sequential scans
+  // of conversations and members as those grow, docs/performance.md, round four). A connection
+  // lives ten minutes, then its successor plans for the tables as they are; the appends'
+  // statements probe indexes even as planned for empty tables (pending-list.test.ts).
   const appendPool = createPool(options, {
     synchronousCommit,
     pipeline: true,
+    genericPlans: true,
     max: 3,
     maxLifetimeSeconds: 600,
   });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { postgresTestUrl } from '../../testing/services.js';
 import { adminQuery, openTestPostgresStore, type TestPostgresStore } from './testing.js';
-import { CHECK_SQL } from './append-batch.js';
+import { APPEND_BATCH_SQL, CHECK_SQL, READS_SQL } from './append-batch.js';
 import { createDb, createPool } from './db.js';
 import { PendingListMerger } from './pending-list.js';
 import { SuiteKit, T0 } from '../suite/helpers.js';
@@ -67,6 +67,32 @@ if (!url) {
       // Through the export index it read all of the sender's messages per append.
       expect(plan).toContain('Index Cond: ((sender_id = i.sender) AND (client_msg_id = i.client))');
       expect(plan).not.toContain('messages_by_sender');
+      // And so as one part of the batch's one read statement.
+      const reads = await genericPlan(opened.schema, READS_SQL, [
+        `'{c}'`,
+        `'{c}'`,
+        `'{u}'`,
+        `'{k}'`,
+        `'{1}'`,
+        `'{c}'`,
+        `'{1}'`,
+        `'{f}'`,
+      ]);
+      expect(reads).toContain(
+        'Index Cond: ((sender_id = i.sender) AND (client_msg_id = i.client))',
+      );
+      expect(reads).not.toContain('messages_by_sender');
+    });
+
+    it('plans every statement of an append batch with index probes, even for empty tables', async () => {
+      // The append pool plans each statement once per connection (force_generic_plan), when a
+      // fresh install's tables are empty; no plan may then scan a whole table for ever after.
+      for (const [name, text] of Object.entries(APPEND_BATCH_SQL)) {
+        const count = Math.max(...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+        const plan = await genericPlan(opened.schema, text, Array<string>(count).fill('NULL'));
+        expect(plan, name).toContain('Index');
+        expect(plan, name).not.toContain('Seq Scan');
+      }
     });
 
     it('pages the export through its index', async () => {
