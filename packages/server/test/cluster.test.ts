@@ -104,7 +104,7 @@ function describeCluster(
       const unsubscribe = await Promise.all(
         channels.map((channel) =>
           spy.subscribe(channel, (payload) => {
-            if (payload.startsWith('D')) counts.set(channel, (counts.get(channel) ?? 0) + 1);
+            if (/^[DB]/.test(payload)) counts.set(channel, (counts.get(channel) ?? 0) + 1);
           }),
         ),
       );

@@ -57,10 +57,11 @@ async function cluster(bus: MemoryBus) {
   return { hubs: made, routes };
 }
 
-async function countDeliveries(bus: MemoryBus, channel: string): Promise<() => number> {
+/** Delivery payloads published on `channel`: one delivery (`D`) or a turn's batch (`B`). */
+async function countDeliveries(bus: MemoryBus, channel: string, kinds = /^[DB]/) {
   let n = 0;
   await bus.subscribe(channel, (payload) => {
-    if (payload.startsWith('D')) n++;
+    if (kinds.test(payload)) n++;
   });
   return () => n;
 }
@@ -84,6 +85,41 @@ describe('routed deliveries', () => {
     expect([onB(), onC(), everyone()]).toEqual([1, 0, 0]);
     expect(ana.frames).toEqual(['{"n":1}', '{"n":2}']);
     expect(ben.frames).toEqual(['{"n":2}']);
+  });
+
+  it("publishes a turn's deliveries to a node as one payload, in order; a bad batch delivers nothing", async () => {
+    const bus = new MemoryBus();
+    const { hubs: h, routes } = await cluster(bus);
+    const batches = await countDeliveries(bus, nodeChannel('b'), /^B/);
+    const singles = await countDeliveries(bus, nodeChannel('b'), /^D/);
+    const ben = connection('ben');
+    const cara = connection('cara');
+    h.b.attach(ben.conn);
+    h.b.attach(cara.conn);
+    routes.a.arrive('ben', 'b');
+    routes.a.arrive('cara', 'b');
+
+    h.a.deliverJson(['ben'], '{"n":1}');
+    h.a.deliverJson(['cara'], '{"n":2,"s":"é|,\\n"}');
+    h.a.deliverJson(['ben', 'cara'], '{"n":3}', '', { conversationId: 'k', seq: 3 });
+    await sleep(10);
+    expect([batches(), singles()]).toEqual([1, 0]);
+    expect(ben.frames).toEqual(['{"n":1}', '{"n":3}']);
+    expect(cara.frames).toEqual(['{"n":2,"s":"é|,\\n"}', '{"n":3}']);
+
+    h.a.deliverJson(['ben'], '{"n":4}'); // alone in its turn: as it is
+    await sleep(10);
+    expect([batches(), singles()]).toEqual([1, 1]);
+    expect(ben.frames.at(-1)).toBe('{"n":4}');
+
+    // Lengths that do not add up, or a part that is not a delivery: nothing of it is delivered.
+    const part = 'Da||k 5|ben\n{"n":5}';
+    await bus.publish(nodeChannel('b'), `Ba|${part.length},3\n${part}xyz`);
+    await bus.publish(nodeChannel('b'), `Ba|${part.length + 1}\n${part}`);
+    await bus.publish(nodeChannel('b'), `Ba|3,${part.length}\nxyz${part}`);
+    h.a.deliverJson(['ben'], '{"n":6}');
+    await sleep(10);
+    expect(ben.frames.slice(-2)).toEqual(['{"n":4}', '{"n":6}']);
   });
 
   it('replays a delivery to a node whose recipient was announced after it was routed', async () => {

@@ -127,6 +127,9 @@ export class Hub {
   private resyncEveryone = false;
   private busFailing = false;
   private stopped = false;
+  /** Routed deliveries of this turn, per node channel, published together (`flushRouted`). */
+  private routed = new Map<string, { payloads: string[]; missed: (() => void)[] }>();
+  private flushing = false;
   /** Publishes of this hub that failed (bus away or saturated); the bus is never the only copy. */
   publishFailures = 0;
 
@@ -149,6 +152,7 @@ export class Hub {
   }
 
   async stop(): Promise<void> {
+    this.flushRouted();
     this.stopped = true;
     await this.unsubscribe?.();
     await this.unsubscribeOwn?.();
@@ -221,7 +225,7 @@ export class Hub {
     for (const userId of userIds) {
       for (const nodeId of routes.nodesOf(userId) ?? []) nodes.add(nodeId);
     }
-    for (const nodeId of nodes) this.send(payload, missed, nodeChannel(nodeId));
+    for (const nodeId of nodes) this.sendRouted(payload, missed, nodeChannel(nodeId));
     this.recent.record(userIds, { except: exceptConnectionId, keyText, json, nodes: [...nodes] });
   }
 
@@ -234,7 +238,41 @@ export class Hub {
     if (this.stopped || nodeId === this.nodeId) return;
     for (const d of this.recent.missedBy(userId, nodeId)) {
       const payload = `D${this.nodeId}|${d.except}|${d.keyText}|${userId}\n${d.json}`;
-      this.send(payload, () => this.missedBy([userId]), nodeChannel(nodeId));
+      this.sendRouted(payload, () => this.missedBy([userId]), nodeChannel(nodeId));
+    }
+  }
+
+  /**
+   * Queues a routed delivery for `channel`; the turn's deliveries go out at its end, one publish
+   * per node (a batch of appends answers many sends at once, and each publish costs both nodes
+   * and Redis a command whatever its size). Same order as queued; `missed` each on a failure.
+   */
+  private sendRouted(payload: string, missed: () => void, channel: string): void {
+    let queued = this.routed.get(channel);
+    if (!queued) this.routed.set(channel, (queued = { payloads: [], missed: [] }));
+    queued.payloads.push(payload);
+    queued.missed.push(missed);
+    if (this.flushing) return;
+    this.flushing = true;
+    // After the promise jobs of this turn: every answer of a batch is delivered by then.
+    process.nextTick(() => this.flushRouted());
+  }
+
+  /**
+   * Publishes the queued routed deliveries: one alone as it is (`D…`), more as `B<node>|<length
+   * of each>,…` + a newline + their payloads back to back.
+   */
+  private flushRouted(): void {
+    this.flushing = false;
+    const routed = this.routed;
+    if (routed.size === 0) return;
+    this.routed = new Map();
+    for (const [channel, { payloads, missed }] of routed) {
+      const onFailure = () => missed.forEach((m) => m());
+      const lengths = payloads.map((p) => p.length).join(',');
+      const payload =
+        payloads.length === 1 ? payloads[0]! : `B${this.nodeId}|${lengths}\n${payloads.join('')}`;
+      this.send(payload, onFailure, channel);
     }
   }
 
@@ -367,6 +405,7 @@ export class Hub {
     if (payload.slice(1, bar) === this.nodeId) return; // delivered here when published
     try {
       if (payload.startsWith('D')) return this.deliverFromBus(payload, bar);
+      if (payload.startsWith('B')) return this.deliverBatchFromBus(payload, bar);
       if (payload.startsWith('E')) this.handleEvent(JSON.parse(payload.slice(bar + 1)) as HubEvent);
     } catch (error) {
       // A bad payload (another version, a stray publisher) must not end the process.
@@ -400,6 +439,20 @@ export class Hub {
       if (this.revoked.size <= REVOKED_MEMORY) break;
       this.revoked.delete(oldest);
     }
+  }
+
+  /** A `B` payload (flushRouted): its deliveries, each checked whole before any is made. */
+  private deliverBatchFromBus(payload: string, bar: number): void {
+    const newline = payload.indexOf('\n');
+    const parts: string[] = [];
+    let at = newline + 1;
+    for (const length of payload.slice(bar + 1, newline).split(',')) {
+      const part = payload.slice(at, (at += Number(length)));
+      if (!/^\d+$/.test(length) || !part.startsWith('D')) throw new Error('bad batch payload');
+      parts.push(part);
+    }
+    if (at !== payload.length) throw new Error('bad batch payload');
+    for (const part of parts) this.deliverFromBus(part, part.indexOf('|'));
   }
 
   private deliverFromBus(payload: string, bar: number): void {
