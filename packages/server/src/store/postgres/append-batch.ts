@@ -15,9 +15,9 @@
  *      takes), reads under those locks each one's last seq and members version, and writes
  *      (multi-row INSERT from `unnest` arrays, one `last_seq = last_seq + n` per conversation,
  *      the senders' positions, un-archiving, mentions; a send's read position needs no
- *      position_log entry: its message dates it, see positions.ts `receipts`). Five statements
- *      a batch, where BEGIN, a separate lock and COMMIT made eight: at 1,000 appends a second
- *      (batches of ~4) ~15 % less CPU in the node and in PostgreSQL (docs/performance.md).
+ *      position_log entry: its message dates it, see positions.ts `receipts`). Two statements
+ *      a batch, one read (READS_SQL) and this write, where there were eight (BEGIN, four
+ *      reads, the lock, the write, COMMIT): docs/performance.md, "Round nine".
  *
  * So a batch holds its conversations' locks only while PostgreSQL runs its write and commits,
  * never while the node's event loop gets round to the reads' answer: two nodes appending to the
