@@ -33,7 +33,7 @@ const READ = `SELECT id, kind, last_seq, members_version FROM conversations WHER
 const DIRECT = READS_SQL.match(/json_agg\(d\) FROM \(([\s\S]*?)\) d\) AS direct/)[1];
 const MEMBERS = READS_SQL.match(/json_agg\(s\) FROM \(([\s\S]*)\) s\) AS sets/)[1].replace(
   /\$(\d+)/g,
-  (_, n) => `$${Number(n) - 5}`,
+  (_, n) => `$${Number(n) === 2 ? 1 : Number(n) - 4}`,
 );
 
 const values = (k) => {
@@ -67,7 +67,7 @@ const one = (v) =>
   client.query({
     name: 'one',
     text: READS_SQL,
-    values: [v.ids, v.convs, v.senders, v.clients, v.replies, v.convs, v.known, v.mentions],
+    values: [v.ids, v.convs, v.senders, v.clients, v.replies, v.known, v.mentions],
   });
 
 async function measure(name, run) {

@@ -269,10 +269,12 @@ export class Hub {
     this.routed = new Map();
     for (const [channel, { payloads, missed }] of routed) {
       const onFailure = () => missed.forEach((m) => m());
+      if (payloads.length === 1) {
+        this.send(payloads[0]!, onFailure, channel);
+        continue;
+      }
       const lengths = payloads.map((p) => p.length).join(',');
-      const payload =
-        payloads.length === 1 ? payloads[0]! : `B${this.nodeId}|${lengths}\n${payloads.join('')}`;
-      this.send(payload, onFailure, channel);
+      this.send(`B${this.nodeId}|${lengths}\n${payloads.join('')}`, onFailure, channel);
     }
   }
 

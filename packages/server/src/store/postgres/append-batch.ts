@@ -97,7 +97,8 @@ type Pending = BatchCall<NewMessage, AppendResult>;
 const READ_SQL = `SELECT id, kind, last_seq, members_version FROM conversations
   WHERE id = ANY($1::text[])`;
 
-const LOCK_SQL = `${READ_SQL} ORDER BY id FOR UPDATE`;
+// The locked path's lock alone: what the rows hold, READS_SQL reads after it, under it.
+const LOCK_SQL = `SELECT id FROM conversations WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
 
 // Every lookup a LATERAL probe of its index, whatever the planner thinks of the tables' sizes (a
 // hash join would read all of messages once per batch). LIMIT 1 keeps PostgreSQL from pulling a
@@ -172,9 +173,9 @@ const MEMBERS_SQL = `SELECT c.id, c.members_version,
     WHERE k.known IS DISTINCT FROM kc.members_version OR k.mentions))
   GROUP BY c.id, c.members_version`;
 
-/** `text` with every parameter `$n` renumbered `$(n + by)`, to be one part of a larger statement. */
-const renumbered = (text: string, by: number): string =>
-  text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
+/** `text` with every parameter `$n` renumbered `$to(n)`, to be one part of a larger statement. */
+const renumbered = (text: string, to: (n: number) => number): string =>
+  text.replace(/\$(\d+)/g, (_, n: string) => `$${to(Number(n))}`);
 
 /**
  * The batch's reads as ONE statement (one snapshot, one answer): READ_SQL's conversations, the
@@ -184,9 +185,9 @@ const renumbered = (text: string, by: number): string =>
  * and parse, and a wake-up, whatever its size. The check rows in the messages' order (`ord`).
  */
 export const READS_SQL = `SELECT (SELECT json_agg(c) FROM (${READ_SQL}) c) AS seen,
-    (SELECT json_agg(k ORDER BY k.ord) FROM (${renumbered(CHECK_SQL, 1)}) k) AS checks,
+    (SELECT json_agg(k ORDER BY k.ord) FROM (${renumbered(CHECK_SQL, (n) => n + 1)}) k) AS checks,
     (SELECT json_agg(d) FROM (${DIRECT_SQL}) d) AS direct,
-    (SELECT json_agg(s) FROM (${renumbered(MEMBERS_SQL, 5)}) s) AS sets`;
+    (SELECT json_agg(s) FROM (${renumbered(MEMBERS_SQL, (n) => (n === 1 ? 2 : n + 4))}) s) AS sets`;
 
 /** READS_SQL's one row; a part that found nothing is null. */
 interface ReadsRow {
@@ -447,7 +448,6 @@ export class AppendBatcher {
           byMessage((m) => m.senderId),
           byMessage((m) => m.clientMsgId),
           byMessage((m) => m.replyToSeq),
-          byMessage((m) => m.conversationId),
           byMessage((m) => m.knownMembersVersion ?? null),
           byMessage((m) => (m.mentions?.length ?? 0) > 0),
         ],
