@@ -1,6 +1,7 @@
 /**
  * Letter on PostgreSQL (`letter-pg`) and two Letter nodes over PostgreSQL + Redis
- * (`letter-cluster`, clients spread over both: even users on node A, odd on node B).
+ * (`letter-cluster`, clients spread over both: even users on node A, odd on node B; from
+ * `pairsOnOneNodeFrom` on, both users of a pair on one node).
  * Each run keeps its tables in a fresh schema `letter_bench_<hex>`, dropped at the end.
  */
 import { randomBytes } from 'node:crypto';
@@ -126,9 +127,27 @@ export class LetterClusterTarget extends LetterPgTarget {
     await super.stop();
   }
 
-  /** Even users on this node, odd users on the peer: each pair spans both nodes. */
+  /**
+   * Users from here on are placed by pair (users `from + 2p` and `from + 2p + 1` on node A for
+   * an even p, on node B for an odd one): their messages cross no node. Below it, even users on
+   * node A and odd users on node B: each pair (2p, 2p + 1) spans both nodes.
+   */
+  pairsOnOneNodeFrom = Number.POSITIVE_INFINITY;
+
+  /** Both nodes' processes (for CPU). */
+  get pids(): number[] {
+    return this.peer ? [this.pid, this.peer.pid] : [this.pid];
+  }
+
+  /** A single node on its own schema, to compare with: started and stopped by the caller. */
+  singleNode(): LetterPgTarget {
+    return new LetterPgTarget(this.env);
+  }
+
   override connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient> {
-    if (user % 2 === 0 || !this.peer) return super.connect(user, hooks, opts);
+    const from = this.pairsOnOneNodeFrom;
+    const onPeer = user >= from ? Math.floor((user - from) / 2) % 2 === 1 : user % 2 === 1;
+    if (!onPeer || !this.peer) return super.connect(user, hooks, opts);
     return connectClient({
       url: this.peer.wsUrl,
       protocol: 'letter',

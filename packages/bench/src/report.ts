@@ -5,6 +5,8 @@
 import type { BenchConfig } from './config.js';
 import type { TargetResult } from './run.js';
 import { GENERATOR_CPU_LIMIT } from './scenarios.js';
+import { arrangements } from './scenarios-cluster.js';
+import type { Arrangement } from './scenarios-cluster.js';
 import type { TargetName } from './targets.js';
 
 export interface Meta {
@@ -78,6 +80,53 @@ function figure(results: TargetResult[], label: string, unit: string, pick: Pick
     ratios: { ws: ratio(values.ws), socketio: ratio(values.socketio) },
     invalid,
   };
+}
+
+const arrangementLabels: Record<Arrangement, string> = {
+  one: 'one node',
+  across: 'two nodes, pairs across them',
+  local: 'two nodes, each pair on one',
+};
+
+/** (h): per arrangement, the median over the rounds of its p99 and of its nodes' CPU. */
+function clusterFigures(results: TargetResult[], config: BenchConfig): Figure[] {
+  const rate = config.clusterRate.toLocaleString('en-US');
+  const busiest = (r: TargetResult, a: Arrangement) =>
+    Math.max(...(r.cluster?.rounds.map((round) => round[a].load.generatorCpu) ?? [0]));
+  return arrangements.flatMap((a) => [
+    figure(results, `(h) p99 at ${rate} msg/s, ${arrangementLabels[a]} (median)`, 'ms', (r) =>
+      r.cluster ? { value: r.cluster.median[a].p99, generatorCpu: busiest(r, a) } : undefined,
+    ),
+    figure(results, `(h) server CPU per delivery, ${arrangementLabels[a]} (median)`, 'µs', (r) =>
+      r.cluster ? { value: r.cluster.median[a].cpuMicrosPerDelivery } : undefined,
+    ),
+  ]);
+}
+
+/** (h) round by round, in the order they ran. */
+function clusterRounds(results: TargetResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (!r.cluster) continue;
+    lines.push(
+      `## (h) rounds: ${r.label}`,
+      '',
+      '| round | arrangement | p50 ms | p99 ms | ok p99 ms | lost | server CPU per delivery µs | rest of machine |',
+      '|---:|---|---:|---:|---:|---:|---:|---:|',
+    );
+    r.cluster.rounds.forEach((round, i) => {
+      for (const a of arrangements) {
+        const { load, cpuMicrosPerDelivery } = round[a];
+        lines.push(
+          `| ${i + 1} | ${arrangementLabels[a]} | ${formatNumber(load.latency.p50)} | ` +
+            `${formatNumber(load.latency.p99)} | ${formatNumber(load.ack?.p99)} | ${load.lost} | ` +
+            `${formatNumber(cpuMicrosPerDelivery)} | ${Math.round(load.otherCpu * 100)}% |`,
+        );
+      }
+    });
+    lines.push('');
+  }
+  return lines;
 }
 
 /** RSS per connection at the largest count every target reached. */
@@ -179,11 +228,7 @@ export function buildFigures(results: TargetResult[], config: BenchConfig): Figu
     );
   }
   figures.push(
-    f(
-      `(h) p99 at ${config.clusterRate.toLocaleString('en-US')} msg/s (one node vs two)`,
-      'ms',
-      (r) => r.cluster && { value: r.cluster.latency.p99, generatorCpu: r.cluster.generatorCpu },
-    ),
+    ...clusterFigures(results, config),
     f(`(i) history page p99, ${config.storedMessages.toLocaleString('en-US')} stored`, 'ms', (r) =>
       r.stored ? { value: r.stored.history.p99 } : undefined,
     ),
@@ -284,6 +329,7 @@ export function renderMarkdown(report: Report): string {
     }
     lines.push('');
   }
+  lines.push(...clusterRounds(results));
   lines.push('## Notes', '');
   for (const r of results) {
     const extra = [...r.notes];

@@ -24,9 +24,12 @@ import type {
   StallResult,
   ThroughputResult,
 } from './scenarios.js';
-import { measureFixedAt, measureRawConnect, measureStored } from './scenarios-12.js';
+import { measureRawConnect, measureStored } from './scenarios-12.js';
 import type { StoredResult } from './scenarios-12.js';
 import { measureImageFanout, measureUpload } from './scenarios-13.js';
+import { measureCluster } from './scenarios-cluster.js';
+import type { ClusterResult } from './scenarios-cluster.js';
+import { LetterClusterTarget } from './letter-targets.js';
 import type { ImageFanoutResult, UploadResult } from './scenarios-13.js';
 import { LetterTarget } from './targets.js';
 import type { Target, TargetName } from './targets.js';
@@ -44,8 +47,8 @@ export interface TargetResult {
   stall?: StallResult;
   groups: GroupResult[];
   idle?: IdleResult;
-  /** (h) the pairs at `clusterRate` (one node vs two nodes over Redis). */
-  cluster?: LoadResult;
+  /** (h) the pairs at `clusterRate`: one node, two nodes across, two nodes each pair local. */
+  cluster?: ClusterResult;
   /** (i) 1,000,000 stored messages. */
   stored?: StoredResult;
   /** (j) one large upload: MB/s and the server's RSS growth (issue 13). */
@@ -151,16 +154,12 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
           );
         }
         if (want('h')) {
-          result.cluster = await attempt(`(h) fixed ${config.clusterRate} msg/s`, () =>
-            measureFixedAt(
-              target,
-              pairs,
-              config,
-              config.clusterRate,
-              config.clusterMs,
-              config.clusterWarmupMs,
-            ),
-          );
+          // The cluster target starts its own single node to compare with, round by round.
+          if (target instanceof LetterClusterTarget) {
+            result.cluster = await attempt(`(h) fixed ${config.clusterRate} msg/s`, () =>
+              measureCluster(target, pairs, config, log),
+            );
+          } else result.notes.push('(h) runs on letter-cluster, which starts its own one node');
         }
         const max = result.throughput?.maxPerSec ?? 0;
         const half = max > 0 ? Math.round(max / 2) : Math.round(config.startRate / 2);

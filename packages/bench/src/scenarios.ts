@@ -65,12 +65,16 @@ export interface Pairs {
   senders: Sender[];
 }
 
-export async function connectPairs(target: Target, config: BenchConfig): Promise<Pairs> {
+export async function connectPairs(
+  target: Target,
+  config: BenchConfig,
+  firstUser = 0,
+): Promise<Pairs> {
   const hooks = freshHooks();
   const clients: BenchClient[] = [];
   const senders: Sender[] = [];
   for (let p = 0; p < config.pairs; p++) {
-    const [a, b] = [2 * p, 2 * p + 1];
+    const [a, b] = [firstUser + 2 * p, firstUser + 2 * p + 1];
     const [ca, cb] = await Promise.all([target.connect(a, hooks), target.connect(b, hooks)]);
     clients.push(ca, cb);
     senders.push({ client: ca, route: await target.direct(a, b) });
