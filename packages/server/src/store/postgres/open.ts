@@ -51,8 +51,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // the plans it made in its first minutes, sized for the tables as they were then; without
   // autovacuum's ANALYZE nothing ever invalidates them (the write's joins stay sequential scans
   // of conversations and members as those grow, docs/performance.md, round four). A connection
-  // lives ten minutes, then its successor plans for the tables as they are; the appends'
-  // statements probe indexes even as planned for empty tables (pending-list.test.ts).
+  // lives ten minutes, then its successor plans for the tables as they are; every statement of
+  // an append or position batch probes indexes even as planned for empty tables
+  // (pending-list.test.ts).
   const appendPool = createPool(options, {
     synchronousCommit,
     pipeline: true,

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { postgresTestUrl } from '../../testing/services.js';
 import { adminQuery, openTestPostgresStore, type TestPostgresStore } from './testing.js';
 import { APPEND_BATCH_SQL, CHECK_SQL, READS_SQL } from './append-batch.js';
+import { POSITION_BATCH_SQL } from './position-batch.js';
 import { createDb, createPool } from './db.js';
 import { PendingListMerger } from './pending-list.js';
 import { SuiteKit, T0 } from '../suite/helpers.js';
@@ -83,10 +84,12 @@ if (!url) {
       expect(reads).not.toContain('messages_by_sender');
     });
 
-    it('plans every statement of an append batch with index probes, even for empty tables', async () => {
+    it('plans every statement of an append or position batch with index probes, even for empty tables', async () => {
       // The append pool plans each statement once per connection (force_generic_plan), when a
       // fresh install's tables are empty; no plan may then scan a whole table for ever after.
-      for (const [name, text] of Object.entries(APPEND_BATCH_SQL)) {
+      const statements = Object.entries({ ...APPEND_BATCH_SQL, ...POSITION_BATCH_SQL });
+      expect(statements.length).toBe(9);
+      for (const [name, text] of statements) {
         const count = Math.max(...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
         const plan = await genericPlan(opened.schema, text, Array<string>(count).fill('NULL'));
         expect(plan, name).toContain('Index');

@@ -58,6 +58,8 @@ const LOCK_MEMBERS_SQL = `SELECT m.conversation_id, m.user_id, m.read_seq, m.del
 const AUDIENCE_SQL = `SELECT conversation_id, user_id, join_seq FROM members
   WHERE conversation_id = ANY($1::text[])`;
 
+// `= ANY`: the member rows found through the primary key. Planned once for a fresh install's
+// empty tables (the append pool's generic plans), the join alone was a scan of all members.
 const WRITE_SQL = `WITH logged AS (
     INSERT INTO position_log (conversation_id, user_id, kind, seq, at)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[])
@@ -65,7 +67,8 @@ const WRITE_SQL = `WITH logged AS (
   UPDATE members m SET read_seq = v.read_seq, delivered_seq = v.delivered_seq
   FROM unnest($6::text[], $7::text[], $8::int[], $9::int[])
     AS v(conv, usr, read_seq, delivered_seq)
-  WHERE m.conversation_id = v.conv AND m.user_id = v.usr`;
+  WHERE m.conversation_id = ANY($6::text[]) AND m.conversation_id = v.conv
+    AND m.user_id = v.usr`;
 
 interface MemberPosition {
   conversation_id: string;
@@ -205,3 +208,11 @@ export class PositionBatcher {
     return decided(outcomes, write);
   }
 }
+
+/** The statements a batch runs on the append pool, by name (their plans: pending-list.test.ts). */
+export const POSITION_BATCH_SQL = {
+  positionLockConversations: LOCK_CONVERSATIONS_SQL,
+  positionLockMembers: LOCK_MEMBERS_SQL,
+  positionAudience: AUDIENCE_SQL,
+  positionWrite: WRITE_SQL,
+};
