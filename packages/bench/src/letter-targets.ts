@@ -80,6 +80,16 @@ export class LetterPgTarget extends LetterTarget {
   }
 }
 
+/**
+ * Whether `user` connects to node B of a cluster: odd users below `pairsOnOneNodeFrom` (each
+ * pair 2p, 2p + 1 across the nodes); from there on, both users of every odd pair.
+ */
+export function onPeerNode(user: number, pairsOnOneNodeFrom: number): boolean {
+  return user >= pairsOnOneNodeFrom
+    ? Math.floor((user - pairsOnOneNodeFrom) / 2) % 2 === 1
+    : user % 2 === 1;
+}
+
 /** A second node of a cluster: same schema, same Redis, its own port and log. */
 class PeerNode extends LetterPgTarget {
   constructor(
@@ -145,9 +155,9 @@ export class LetterClusterTarget extends LetterPgTarget {
   }
 
   override connect(user: number, hooks: Hooks, opts?: ConnectOpts): Promise<BenchClient> {
-    const from = this.pairsOnOneNodeFrom;
-    const onPeer = user >= from ? Math.floor((user - from) / 2) % 2 === 1 : user % 2 === 1;
-    if (!onPeer || !this.peer) return super.connect(user, hooks, opts);
+    if (!onPeerNode(user, this.pairsOnOneNodeFrom) || !this.peer) {
+      return super.connect(user, hooks, opts);
+    }
     return connectClient({
       url: this.peer.wsUrl,
       protocol: 'letter',
