@@ -17,31 +17,25 @@ import type { LetterTarget, Target } from './targets.js';
 
 // ---------------------------------------------------------------- (h) fixed rate, one node vs two
 
+/** The pairs at `rate` for `durationMs`, acks timed (scenarios-cluster.ts runs (h)'s rounds). */
 export async function measureFixedAt(
   target: Target,
   pairs: Pairs,
   config: BenchConfig,
   rate: number,
   durationMs: number,
-  warmupMs = 0,
 ): Promise<LoadResult> {
-  const run = (ms: number) =>
-    runOpenLoop({
-      rate,
-      durationMs: ms,
-      senders: pairs.senders,
-      hooks: pairs.hooks,
-      serverPid: target.pid,
-      drainMs: config.drainMs,
-      maxBacklogSeconds: 5,
-      expectAcks: true,
-    });
-  if (warmupMs > 0) {
-    await quiesce(pairs.hooks, 300, 20_000);
-    await run(warmupMs);
-  }
   await quiesce(pairs.hooks, 300, 20_000);
-  return run(durationMs);
+  return runOpenLoop({
+    rate,
+    durationMs,
+    senders: pairs.senders,
+    hooks: pairs.hooks,
+    serverPid: target.pid,
+    drainMs: config.drainMs,
+    maxBacklogSeconds: 5,
+    expectAcks: true,
+  });
 }
 
 // ---------------------------------------------------------------- (e) connect + auth, raw sockets
