@@ -7,10 +7,11 @@ import { connect as tcpConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import Database from 'better-sqlite3';
 import type { BenchConfig } from './config.js';
-import { quiesce, runOpenLoop } from './load.js';
+import { quiesce } from './load.js';
 import { processCpuMicros, sleep } from './proc.js';
 import type { LoadResult } from './load.js';
 import { keepAliveGetter, postJson } from './letter-api.js';
+import { pairRun } from './scenarios.js';
 import type { Pairs } from './scenarios.js';
 import type { ConnectResult } from './scenarios.js';
 import type { LetterTarget, Target } from './targets.js';
@@ -26,13 +27,7 @@ export async function measureFixedAt(
   durationMs: number,
 ): Promise<LoadResult> {
   await quiesce(pairs.hooks, 300, 20_000);
-  return runOpenLoop({
-    rate,
-    durationMs,
-    senders: pairs.senders,
-    hooks: pairs.hooks,
-    serverPid: target.pid,
-    drainMs: config.drainMs,
+  return pairRun(target, pairs, config, rate, durationMs, {
     maxBacklogSeconds: 5,
     expectAcks: true,
   });

@@ -83,13 +83,15 @@ export async function connectPairs(
   return { hooks, clients, senders };
 }
 
-function pairRun(
+/** The pairs at `rate` for `durationMs` (by default: 2 s of backlog at most, Letter's acks). */
+export function pairRun(
   target: Target,
   pairs: Pairs,
   config: BenchConfig,
   rate: number,
   durationMs: number,
-) {
+  options: { maxBacklogSeconds?: number; expectAcks?: boolean } = {},
+): Promise<LoadResult> {
   return runOpenLoop({
     rate,
     durationMs,
@@ -97,8 +99,8 @@ function pairRun(
     hooks: pairs.hooks,
     serverPid: target.pid,
     drainMs: config.drainMs,
-    maxBacklogSeconds: 2,
-    expectAcks: target.name === 'letter',
+    maxBacklogSeconds: options.maxBacklogSeconds ?? 2,
+    expectAcks: options.expectAcks ?? target.name === 'letter',
   });
 }
 
