@@ -39,7 +39,7 @@ export const arrangements: Arrangement[] = ['one', 'across', 'local'];
 export interface ClusterResult {
   rounds: ClusterRound[];
   /** Per arrangement, the median over the rounds. */
-  median: Record<Arrangement, { p50: number; p99: number; cpuMicrosPerDelivery: number }>;
+  median: Record<Arrangement, { p99: number; cpuMicrosPerDelivery: number }>;
 }
 
 /** The median of `values` (the mean of the middle two for an even count). */
@@ -52,14 +52,14 @@ export function median(values: number[]): number {
 /** A finished run of an arrangement: an unrecorded warm-up first, CPU over the recorded run. */
 async function runArrangement(
   target: Target,
-  pids: () => number[],
+  pids: number[],
   pairs: Pairs,
   config: BenchConfig,
   warmupMs: number,
 ): Promise<ClusterRun> {
   const rate = config.clusterRate;
   if (warmupMs > 0) await measureFixedAt(target, pairs, config, rate, warmupMs);
-  const cpu = () => pids().reduce((sum, pid) => sum + processCpuMicros(pid), 0);
+  const cpu = () => pids.reduce((sum, pid) => sum + processCpuMicros(pid), 0);
   const before = cpu();
   const load = await measureFixedAt(target, pairs, config, rate, config.clusterMs);
   const micros = cpu() - before;
@@ -91,14 +91,12 @@ export async function measureCluster(
       // The first round warms all three up; later ones only settle after the previous run.
       const warmupMs = i === 0 ? config.clusterWarmupMs : config.clusterRoundWarmupMs;
       log(`(h) round ${i + 1} of ${config.clusterRounds}`);
-      const one = await runArrangement(single, () => [single.pid], alone, config, warmupMs);
-      const pids = () => cluster.pids;
-      const crossing = await runArrangement(cluster, pids, across, config, warmupMs);
-      const onOneNode = await runArrangement(cluster, pids, local, config, warmupMs);
+      const one = await runArrangement(single, [single.pid], alone, config, warmupMs);
+      const crossing = await runArrangement(cluster, cluster.pids, across, config, warmupMs);
+      const onOneNode = await runArrangement(cluster, cluster.pids, local, config, warmupMs);
       rounds.push({ one, across: crossing, local: onOneNode });
     }
     const summary = (a: Arrangement) => ({
-      p50: median(rounds.map((r) => r[a].load.latency.p50)),
       p99: median(rounds.map((r) => r[a].load.latency.p99)),
       cpuMicrosPerDelivery: median(rounds.map((r) => r[a].cpuMicrosPerDelivery)),
     });
