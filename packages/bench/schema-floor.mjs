@@ -1,13 +1,13 @@
 /**
  * What a durable 1:1 append costs in SQLite alone, feature by feature (docs/performance.md,
  * "The floor of an append"): one thread, raw better-sqlite3, no Letter code, batches of B
- * appends over 100 direct conversations (their two members taking turns, sdk-style random
- * client ids, time-ordered message ids), WAL with `synchronous=FULL` as the bench's ws + SQLite
- * relay. Each layer adds one thing Letter's schema has to the layer before:
+ * appends over 100 direct conversations (their two members taking turns, client ids made by
+ * the sdk's own factory (UUIDv7), time-ordered message ids), WAL with `synchronous=FULL` as the
+ * bench's ws + SQLite relay. Each layer adds one thing Letter's schema has to the layer before:
  *   relay     the bench relay's table: (sender, target, body, created_at), rowid only
  *   messages  Letter's messages row with its history index (conversation, seq) and the
  *             message id's unique index; seq taken from a JS counter
- *   +idem     the permanent idempotency index (sender, client id)
+ *   +idem     the permanent idempotency index (client id, sender)
  *   +export   the export index (sender, conversation, seq)
  *   +state    the conversation's last seq and the sender's positions, once per conversation per batch
  *   +search   the FTS5 index, filled 500 rows at a time in its own transaction (as the worker does)
@@ -21,9 +21,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../server/dist/store/sqlite/sqlite-store.js';
+import { makeIdFactory } from '../sdk/dist/clock.js';
 import { seedPairs } from './append-pairs.mjs';
 
 const total = Number(process.argv[2] ?? 20_000);
@@ -92,7 +92,7 @@ function open(layer) {
       created_at INTEGER NOT NULL, edited_at INTEGER, deleted_at INTEGER, reply_to_seq INTEGER,
       system_json TEXT, mentions_json TEXT, attachments_json TEXT,
       UNIQUE (conversation_id, seq)) STRICT;
-    ${on('+idem') ? 'CREATE UNIQUE INDEX messages_idem ON messages(sender_id, client_msg_id);' : ''}
+    ${on('+idem') ? 'CREATE UNIQUE INDEX messages_idem ON messages(client_msg_id, sender_id);' : ''}
     ${on('+export') ? 'CREATE INDEX messages_by_sender ON messages(sender_id, conversation_id, seq);' : ''}
     ${on('+search') ? "CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2', prefix='2 3');" : ''}
   `);
@@ -145,6 +145,8 @@ function open(layer) {
   };
 }
 
+const newClientId = makeIdFactory(Math.random);
+
 async function run(layer, batch) {
   const t = layer === 'Letter' ? await openLetter() : open(layer);
   let n = 0;
@@ -153,7 +155,7 @@ async function run(layer, batch) {
     id: `m_${Date.now().toString(36).padStart(9, '0')}${String(i).padStart(16, '0')}`,
     conversationId: `c${i % PAIRS}`,
     senderId: `u${2 * (i % PAIRS) + (Math.floor(i / PAIRS) % 2)}`,
-    clientMsgId: randomUUID(),
+    clientMsgId: newClientId(),
     body: `message ${i} lorem ipsum dolor sit amet, consectetur adipiscing`,
     createdAt: Date.now(),
   });

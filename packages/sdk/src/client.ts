@@ -188,7 +188,7 @@ export class LetterClient {
       storage: options.outboxStorage ?? new MemoryOutboxStorage(),
       clock,
       random,
-      newId: options.newId ?? makeIdFactory(random),
+      newId: options.newId ?? makeIdFactory(random, () => clock.now()),
       sender: {
         ready: () => this.connection.status === 'online' && !this.live.syncing,
         send: async (entry) => {

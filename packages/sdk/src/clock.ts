@@ -22,13 +22,33 @@ export const systemClock: Clock = {
 
 export const systemRandom: Random = () => Math.random();
 
-/** A fresh unique id (clientMsgId): a UUID where the platform has one, random otherwise. */
-export function makeIdFactory(random: Random): () => string {
-  const cryptoApi = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (cryptoApi?.randomUUID) return () => cryptoApi.randomUUID!();
+/**
+ * A fresh unique id (clientMsgId): a UUIDv7 (RFC 9562), its first 48 bits the clock's
+ * milliseconds and the rest random, so ids made later sort later. The server's idempotency index
+ * is led by the client id, and time-ordered ids land at its right edge together: a batch of
+ * sends writes one leaf page of it instead of one per sender (docs/performance.md, round
+ * eleven). Random bits from the platform's CSPRNG where there is one, `random` otherwise.
+ */
+export function makeIdFactory(random: Random, now: () => number = Date.now): () => string {
+  const cryptoApi = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } })
+    .crypto;
+  const bytes = new Uint8Array(16);
+  const fill = cryptoApi?.getRandomValues
+    ? () => cryptoApi.getRandomValues!(bytes)
+    : () => {
+        for (let i = 6; i < 16; i++) bytes[i] = Math.floor(random() * 256);
+      };
   return () => {
-    let out = '';
-    for (let i = 0; i < 24; i++) out += Math.floor(random() * 36).toString(36);
-    return out;
+    fill();
+    let ms = Math.max(0, Math.floor(now()));
+    for (let i = 5; i >= 0; i--) {
+      bytes[i] = ms % 256;
+      ms = Math.floor(ms / 256);
+    }
+    bytes[6] = (bytes[6]! & 0x0f) | 0x70; // version 7
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10
+    let hex = '';
+    for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   };
 }

@@ -302,6 +302,18 @@ export const pgMigrations: readonly PgMigration[] = [
         WHERE deleted_at IS NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'the idempotency index led by the client id',
+    sql: `
+      -- As SQLite's step 9: led by the sender, each append went to its sender's part of the
+      -- index, one leaf page per sender a batch (and a full-page image of it in the WAL after
+      -- each checkpoint); led by the client id, the sdk's time-ordered ids land at the right
+      -- edge together. Same rule, same name (append-batch.ts retries on it).
+      ALTER TABLE messages DROP CONSTRAINT messages_client_msg_key,
+        ADD CONSTRAINT messages_client_msg_key UNIQUE (client_msg_id, sender_id);
+    `,
+  },
 ];
 
 export const pgLatestVersion = pgMigrations.reduce((max, m) => Math.max(max, m.version), 0);

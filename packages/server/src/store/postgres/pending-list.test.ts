@@ -66,7 +66,8 @@ if (!url) {
         `'{1}'`,
       ]);
       // Through the export index it read all of the sender's messages per append.
-      expect(plan).toContain('Index Cond: ((sender_id = i.sender) AND (client_msg_id = i.client))');
+      expect(plan).toContain('messages_client_msg_key');
+      expect(plan).toContain('Index Cond: ((client_msg_id = i.client) AND (sender_id = i.sender))');
       expect(plan).not.toContain('messages_by_sender');
       // And so as one part of the batch's one read statement.
       const reads = await genericPlan(opened.schema, READS_SQL, [
@@ -79,7 +80,7 @@ if (!url) {
         `'{f}'`,
       ]);
       expect(reads).toContain(
-        'Index Cond: ((sender_id = i.sender) AND (client_msg_id = i.client))',
+        'Index Cond: ((client_msg_id = i.client) AND (sender_id = i.sender))',
       );
       expect(reads).not.toContain('messages_by_sender');
     });
