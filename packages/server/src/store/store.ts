@@ -611,6 +611,11 @@ export interface StoreStats {
   staleConversations?: number;
   /** PostgreSQL: conversations where a batch's seqs moved up past messages another node stored. */
   shiftedConversations?: number;
+  /**
+   * PostgreSQL: append batches read without member lists that then read again with them (a
+   * message's members version was not the current one: a node's first send to a conversation).
+   */
+  memberRereads?: number;
 }
 
 /** What the SQLite checkpointer thread did (sqlite/checkpoints.ts). */

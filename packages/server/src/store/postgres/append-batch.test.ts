@@ -166,6 +166,60 @@ if (!url) {
       ]);
     });
 
+    it('a batch with no reply or mention reads member lists only for a members version it did not know', async () => {
+      const store = kit.store;
+      const [alice, bob, carol] = await kit.users(3);
+      const group = await kit.group(alice!, [bob!]);
+      const rereads = () => store.stats!().memberRereads!;
+      const append = (who: User, body: string, knownMembersVersion?: number) =>
+        store.appendMessage({
+          id: kit.id('m'),
+          conversationId: group,
+          senderId: who.id,
+          clientMsgId: kit.id('cm'),
+          body,
+          replyToSeq: null,
+          createdAt: T0 + 1,
+          ...(knownMembersVersion !== undefined && { knownMembersVersion }),
+        });
+      // Unknown version: the plain read is followed by a full one, and the list comes along.
+      let before = rereads();
+      const first = await append(alice!, 'first');
+      expect(rereads() - before).toBe(1);
+      expect(first.members?.userIds.sort()).toEqual([alice!.id, bob!.id].sort());
+      const version = first.members!.version;
+
+      before = rereads();
+      const known = await Promise.all([
+        append(alice!, 'two', version),
+        append(bob!, 'three', version),
+      ]);
+      expect(rereads() - before).toBe(0);
+      expect(known.map((r) => [r.message.seq, r.members])).toEqual([
+        [first.message.seq + 1, undefined],
+        [first.message.seq + 2, undefined],
+      ]);
+
+      // Carol joins: a batch that knew the old version reads again and answers the new list.
+      const change = await store.addMembers({
+        conversationId: group,
+        actorId: alice!.id,
+        userIds: [carol!.id],
+        now: T0 + 2,
+        messageIds: [kit.id('m'), kit.id('m')],
+      });
+      before = rereads();
+      const after = await Promise.all([
+        append(bob!, 'old version', version),
+        append(carol!, 'new version', change.members.version),
+      ]);
+      expect(rereads() - before).toBe(1);
+      expect(after[0].members).toEqual(change.members);
+      expect(after[1].members).toBeUndefined();
+      const page = await store.history(group, carol!.id, { limit: 50 });
+      expect(page!.messages.map((m) => m.body).slice(-2)).toEqual(['old version', 'new version']);
+    });
+
     it('messages with files share the batch; a refused file fails only its own message', async () => {
       const store = kit.store;
       const [alice, bob] = await kit.users(2);

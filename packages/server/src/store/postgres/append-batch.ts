@@ -102,21 +102,28 @@ const LOCK_SQL = `SELECT id FROM conversations WHERE id = ANY($1::text[]) ORDER 
 
 // Every lookup a LATERAL probe of its index, whatever the planner thinks of the tables' sizes (a
 // hash join would read all of messages once per batch). LIMIT 1 keeps PostgreSQL from pulling a
-// subquery up into a plain join, where it may pick that hash join again.
-export const CHECK_SQL = `SELECT i.ord, m.read_seq, m.join_seq,
+// subquery up into a plain join, where it may pick that hash join again. Without `replies`
+// (no message of the batch replies): no reply probe, and its parameter ($4) is not taken.
+const checkSql = (replies: boolean) => `SELECT i.ord, m.read_seq, m.join_seq,
     e.conversation_id AS existing_conversation, e.seq AS existing_seq,
-    r.seq IS NOT NULL AS reply_found
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
-    WITH ORDINALITY AS i(conv, sender, client, reply, ord)
+    ${replies ? 'r.seq IS NOT NULL' : 'false'} AS reply_found
+  FROM unnest($1::text[], $2::text[], $3::text[]${replies ? ', $4::int[]' : ''})
+    WITH ORDINALITY AS i(conv, sender, client${replies ? ', reply' : ''}, ord)
   LEFT JOIN LATERAL (
     SELECT read_seq, join_seq FROM members
     WHERE conversation_id = i.conv AND user_id = i.sender LIMIT 1) m ON true
   LEFT JOIN LATERAL (
     SELECT conversation_id, seq FROM messages
-    WHERE sender_id = i.sender AND client_msg_id = i.client LIMIT 1) e ON true
+    WHERE sender_id = i.sender AND client_msg_id = i.client LIMIT 1) e ON true${
+      replies
+        ? `
   LEFT JOIN LATERAL (
-    SELECT seq FROM messages WHERE conversation_id = i.conv AND seq = i.reply LIMIT 1) r ON true
+    SELECT seq FROM messages WHERE conversation_id = i.conv AND seq = i.reply LIMIT 1) r ON true`
+        : ''
+    }
   ORDER BY i.ord`;
+
+export const CHECK_SQL = checkSql(true);
 
 // The members of the batch's direct conversations, their deletion and whether each blocks the
 // other member: read once per conversation, not per message (a 1:1 batch holds both peers'
@@ -188,6 +195,19 @@ export const READS_SQL = `SELECT (SELECT json_agg(c) FROM (${READ_SQL}) c) AS se
     (SELECT json_agg(k ORDER BY k.ord) FROM (${renumbered(CHECK_SQL, (n) => n + 1)}) k) AS checks,
     (SELECT json_agg(d) FROM (${DIRECT_SQL}) d) AS direct,
     (SELECT json_agg(s) FROM (${renumbered(MEMBERS_SQL, (n) => (n === 1 ? 2 : n + 4))}) s) AS sets`;
+
+/**
+ * READS_SQL for the common batch (no reply, no mention): without the reply probe and the member
+ * lists, whose plan nodes every batch paid to start and run empty (docs/performance.md, round
+ * eleven). A member list is needed only where a message's members version is not the current
+ * one (a node's first send to a conversation, or after a membership change): the batch then
+ * reads again with READS_SQL, in one snapshot, and decides from that (`decide`).
+ */
+export const PLAIN_READS_SQL = `SELECT (SELECT json_agg(c) FROM (${READ_SQL}) c) AS seen,
+    (SELECT json_agg(k ORDER BY k.ord) FROM (${renumbered(checkSql(false), (n) => n + 1)}) k)
+      AS checks,
+    (SELECT json_agg(d) FROM (${DIRECT_SQL}) d) AS direct,
+    NULL::json AS sets`;
 
 /** READS_SQL's one row; a part that found nothing is null. */
 interface ReadsRow {
@@ -333,13 +353,29 @@ function shiftMessage(message: Message, delta: number, seen: number): void {
   if (message.replyToSeq !== null && message.replyToSeq > seen) message.replyToSeq += delta;
 }
 
+/**
+ * Whether a batch read with PLAIN_READS_SQL lacks a member list it needs: a message whose members
+ * version is not its conversation's current one gets the current list in its answer.
+ */
+function needsMemberSets(
+  messages: readonly NewMessage[],
+  seen: readonly LockedConversation[] | null,
+): boolean {
+  const versions = new Map((seen ?? []).map((c) => [c.id, c.members_version]));
+  return messages.some((m) => {
+    const version = versions.get(m.conversationId);
+    return version !== undefined && m.knownMembersVersion !== version;
+  });
+}
+
 /** A message of a conversation whose members changed between the batch's reads and its write. */
 const STALE = { kind: 'stale' } as const;
 type BatchOutcome = AppendOutcome | typeof STALE;
 
 export class AppendBatcher {
   private readonly batcher: TickBatcher<NewMessage, AppendResult>;
-  readonly stats = pipeline.newBatchStats();
+  /** With `rereads`: batches read plainly that had to read again for member lists. */
+  readonly stats = { ...pipeline.newBatchStats(), rereads: 0 };
 
   constructor(private readonly deps: AppendBatcherDeps) {
     this.batcher = new TickBatcher((batch) => this.run(batch), MAX_BATCH, deps.commitDelayMs);
@@ -435,23 +471,38 @@ export class AppendBatcher {
       reads === 'locked'
         ? client.query({ name: 'letter_append_lock', text: LOCK_SQL, values: [conversationIds] })
         : Promise.resolve(null);
+    const fullReads = (): pg.QueryConfig => ({
+      name: 'letter_append_reads',
+      text: READS_SQL,
+      values: [
+        conversationIds,
+        byMessage((m) => m.conversationId),
+        byMessage((m) => m.senderId),
+        byMessage((m) => m.clientMsgId),
+        byMessage((m) => m.replyToSeq),
+        byMessage((m) => m.knownMembersVersion ?? null),
+        byMessage((m) => (m.mentions?.length ?? 0) > 0),
+      ],
+    });
+    const plain = messages.every((m) => m.replyToSeq === null && !m.mentions?.length);
     const [, read, files] = await pipeline.settled<
       [pg.QueryResult | null, pg.QueryResult<ReadsRow>, pg.QueryResult<FilesTable> | null]
     >([
       lock,
-      client.query<ReadsRow>({
-        name: 'letter_append_reads',
-        text: READS_SQL,
-        values: [
-          conversationIds,
-          byMessage((m) => m.conversationId),
-          byMessage((m) => m.senderId),
-          byMessage((m) => m.clientMsgId),
-          byMessage((m) => m.replyToSeq),
-          byMessage((m) => m.knownMembersVersion ?? null),
-          byMessage((m) => (m.mentions?.length ?? 0) > 0),
-        ],
-      }),
+      client.query<ReadsRow>(
+        plain
+          ? {
+              name: 'letter_append_plain_reads',
+              text: PLAIN_READS_SQL,
+              values: [
+                conversationIds,
+                byMessage((m) => m.conversationId),
+                byMessage((m) => m.senderId),
+                byMessage((m) => m.clientMsgId),
+              ],
+            }
+          : fullReads(),
+      ),
       fileIds.length > 0 && reads === 'locked'
         ? client.query<FilesTable>({
             name: 'letter_append_files',
@@ -460,7 +511,13 @@ export class AppendBatcher {
           })
         : Promise.resolve(null),
     ]);
-    const row = read.rows[0]!;
+    let row = read.rows[0]!;
+    if (plain && needsMemberSets(messages, row.seen)) {
+      // Rare: read everything again, member lists included, in one snapshot (under the locks
+      // when the batch holds them), and decide from that alone.
+      this.stats.rereads++;
+      row = (await client.query<ReadsRow>(fullReads())).rows[0]!;
+    }
     const memberSets = new Map<string, MemberSet>(
       (row.sets ?? []).map((set) => [
         set.id,
@@ -514,6 +571,7 @@ export class AppendBatcher {
 export const APPEND_BATCH_SQL = {
   lock: LOCK_SQL,
   reads: READS_SQL,
+  plainReads: PLAIN_READS_SQL,
   files: FILES_SQL,
   write: WRITE_SQL,
   lockingWrite: LOCKING_WRITE_SQL,

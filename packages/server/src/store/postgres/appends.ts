@@ -40,7 +40,7 @@ export class PostgresAppends {
   }
 
   /** Batches and appends so far, retries and fallbacks (for measurements and tests). */
-  get stats(): BatchStats {
+  get stats(): BatchStats & { rereads: number } {
     return this.batcher.stats;
   }
 

@@ -96,6 +96,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       maxBatch: Math.max(appends.maxBatch, positions.maxBatch, counts.writes > 0 ? 1 : 0),
       staleConversations: appends.stale,
       shiftedConversations: appends.shifted,
+      memberRereads: appends.rereads,
     };
   };
 

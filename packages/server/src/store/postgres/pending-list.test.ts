@@ -83,13 +83,23 @@ if (!url) {
         'Index Cond: ((client_msg_id = i.client) AND (sender_id = i.sender))',
       );
       expect(reads).not.toContain('messages_by_sender');
+      const plain = await genericPlan(opened.schema, APPEND_BATCH_SQL.plainReads, [
+        `'{c}'`,
+        `'{c}'`,
+        `'{u}'`,
+        `'{k}'`,
+      ]);
+      expect(plain).toContain(
+        'Index Cond: ((client_msg_id = i.client) AND (sender_id = i.sender))',
+      );
+      expect(plain).not.toContain('messages_by_sender');
     });
 
     it('plans every statement of an append or position batch with index probes, even for empty tables', async () => {
       // The append pool plans each statement once per connection (force_generic_plan), when a
       // fresh install's tables are empty; no plan may then scan a whole table for ever after.
       const statements = Object.entries({ ...APPEND_BATCH_SQL, ...POSITION_BATCH_SQL });
-      expect(statements.length).toBe(9);
+      expect(statements.length).toBe(10);
       for (const [name, text] of statements) {
         const count = Math.max(...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
         const plan = await genericPlan(opened.schema, text, Array<string>(count).fill('NULL'));

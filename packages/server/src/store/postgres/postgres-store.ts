@@ -110,7 +110,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   }
 
   /** Append batches so far (postgres/append-batch.ts): for measurements and tests. */
-  get appendStats(): BatchStats {
+  get appendStats(): BatchStats & { rereads: number } {
     return this.appends.stats;
   }
 
