@@ -8,7 +8,9 @@
  *      sender's membership, an earlier send with the same clientMsgId, the reply target; per
  *      direct conversation, its members' deletion and blocks; the member lists a message needs
  *      (version unknown to the caller, or mentions). These reads take NO lock, and run outside
- *      any transaction (pipeline.ts `pipelinedStatement`).
+ *      any transaction (pipeline.ts `pipelinedStatement`). A batch with no reply and no mention
+ *      reads without the reply probe and the member lists (PLAIN_READS_SQL), and again with them
+ *      only when a message's members version turns out not to be the current one.
  *   2. The node decides every message with the shared rules (append-plan.ts) and hands out seqs
  *      from the last seqs it read; then it sends ONE statement, its own transaction, that locks
  *      the conversations (FOR UPDATE, in id order, the lock every append and group change
