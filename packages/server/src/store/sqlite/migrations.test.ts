@@ -3,7 +3,7 @@
  * (dropping the old table must not cascade), their check before it commits, and back on after.
  */
 import { describe, expect, it } from 'vitest';
-import { latestVersion, migrate } from './migrations.js';
+import { latestVersion, migrate, migrations, type Migration } from './migrations.js';
 import { openDatabase } from './people.js';
 
 /** A database at version 8 (before the idempotency index's rebuild) with a reacted message. */
@@ -78,15 +78,34 @@ describe('SQLite schema steps that rebuild a table', () => {
 
   it('refuses to commit a rebuild that leaves dangling foreign keys, and turns them back on', () => {
     const db = atVersion8();
+    // A faulty rebuild: with foreign keys off, emptying messages orphans the reaction.
+    const faulty: Migration[] = [
+      ...migrations.filter((m) => m.version <= 8),
+      {
+        version: 9,
+        name: 'faulty',
+        rebuildsTables: true,
+        sql: 'DROP TRIGGER messages_fts_delete; DELETE FROM messages;',
+      },
+    ];
+    expect(() => migrate(db, 9, faulty)).toThrow(/foreign keys point nowhere/);
+    expect(db.pragma('user_version', { simple: true })).toBe(8);
+    expect(db.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 2 });
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    db.close();
+  });
+
+  it('migrates a database that already had a dangling row, and keeps it', () => {
+    const db = atVersion8();
     db.pragma('foreign_keys = OFF');
     db.prepare(
       `INSERT INTO reactions (conversation_id, seq, user_id, emoji, created_at) VALUES ('c', 9, 'u_a', '🙂', 0)`,
     ).run();
     db.pragma('foreign_keys = ON');
 
-    expect(() => migrate(db)).toThrow(/foreign keys point nowhere/);
-    expect(db.pragma('user_version', { simple: true })).toBe(8);
-    expect(idempotencyIndex(db)).toEqual(['sender_id', 'client_msg_id']);
+    expect(migrate(db)).toBe(latestVersion);
+    expect(idempotencyIndex(db)).toEqual(['client_msg_id', 'sender_id']);
+    expect(db.prepare('SELECT count(*) AS n FROM reactions').get()).toEqual({ n: 2 });
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     db.close();
   });
