@@ -473,14 +473,18 @@ export class AppendBatcher {
       reads === 'locked'
         ? client.query({ name: 'letter_append_lock', text: LOCK_SQL, values: [conversationIds] })
         : Promise.resolve(null);
+    // PLAIN_READS_SQL's parameters; READS_SQL takes three more.
+    const plainValues = [
+      conversationIds,
+      byMessage((m) => m.conversationId),
+      byMessage((m) => m.senderId),
+      byMessage((m) => m.clientMsgId),
+    ];
     const fullReads = (): pg.QueryConfig => ({
       name: 'letter_append_reads',
       text: READS_SQL,
       values: [
-        conversationIds,
-        byMessage((m) => m.conversationId),
-        byMessage((m) => m.senderId),
-        byMessage((m) => m.clientMsgId),
+        ...plainValues,
         byMessage((m) => m.replyToSeq),
         byMessage((m) => m.knownMembersVersion ?? null),
         byMessage((m) => (m.mentions?.length ?? 0) > 0),
@@ -493,16 +497,7 @@ export class AppendBatcher {
       lock,
       client.query<ReadsRow>(
         plain
-          ? {
-              name: 'letter_append_plain_reads',
-              text: PLAIN_READS_SQL,
-              values: [
-                conversationIds,
-                byMessage((m) => m.conversationId),
-                byMessage((m) => m.senderId),
-                byMessage((m) => m.clientMsgId),
-              ],
-            }
+          ? { name: 'letter_append_plain_reads', text: PLAIN_READS_SQL, values: plainValues }
           : fullReads(),
       ),
       fileIds.length > 0 && reads === 'locked'
