@@ -91,6 +91,9 @@ export interface AppendBatcherDeps {
  */
 export type AppendReads = 'unlocked' | 'locked';
 
+/** A batcher's counters, and `rereads`: batches read plainly that read again for member lists. */
+export type AppendBatchStats = pipeline.BatchStats & { rereads: number };
+
 /** Most appends in one transaction: bounds the statements' size and a batch's latency. */
 const MAX_BATCH = 1000;
 
@@ -376,8 +379,7 @@ type BatchOutcome = AppendOutcome | typeof STALE;
 
 export class AppendBatcher {
   private readonly batcher: TickBatcher<NewMessage, AppendResult>;
-  /** With `rereads`: batches read plainly that had to read again for member lists. */
-  readonly stats = { ...pipeline.newBatchStats(), rereads: 0 };
+  readonly stats: AppendBatchStats = { ...pipeline.newBatchStats(), rereads: 0 };
 
   constructor(private readonly deps: AppendBatcherDeps) {
     this.batcher = new TickBatcher((batch) => this.run(batch), MAX_BATCH, deps.commitDelayMs);

@@ -7,8 +7,7 @@ import { LetterError } from '@letter/protocol';
 import type { AppendResult, NewMessage } from '../store.js';
 import { Abort, writeTx, type Db } from './db.js';
 import type { PostgresCore } from './core.js';
-import { AppendBatcher, type AppendReads } from './append-batch.js';
-import type { BatchStats } from './pipeline.js';
+import { AppendBatcher, type AppendBatchStats, type AppendReads } from './append-batch.js';
 import { setPositions } from './positions.js';
 import { memberSetOf, membershipOf, messagesBetween, type Membership } from './views.js';
 import { badReply, mayReplyTo, refuseRepeatElsewhere } from '../shared/rules.js';
@@ -40,7 +39,7 @@ export class PostgresAppends {
   }
 
   /** Batches and appends so far, retries and fallbacks (for measurements and tests). */
-  get stats(): BatchStats & { rereads: number } {
+  get stats(): AppendBatchStats {
     return this.batcher.stats;
   }
 

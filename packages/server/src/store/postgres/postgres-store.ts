@@ -8,7 +8,7 @@
  */
 import { sql } from 'kysely';
 import type pg from 'pg';
-import type { AppendReads } from './append-batch.js';
+import type { AppendBatchStats, AppendReads } from './append-batch.js';
 import {
   LetterError,
   type Conversation,
@@ -110,7 +110,7 @@ export class PostgresStore extends PostgresPeople implements PostgresStoreMethod
   }
 
   /** Append batches so far (postgres/append-batch.ts): for measurements and tests. */
-  get appendStats(): BatchStats & { rereads: number } {
+  get appendStats(): AppendBatchStats {
     return this.appends.stats;
   }
 
