@@ -8,9 +8,10 @@
  *   messages  Letter's messages row with its history index (conversation, seq) and the
  *             message id's unique index; seq taken from a JS counter
  *   +idem     the permanent idempotency index (client id, sender)
- *   +export   the export index (sender, conversation, seq)
+ *   +export   the export index (sender, conversation, seq): a table of its own, filled 500 rows
+ *             at a time in key order, in its own transaction (as the worker does since migration 10)
  *   +state    the conversation's last seq and the sender's positions, once per conversation per batch
- *   +search   the FTS5 index, filled 500 rows at a time in its own transaction (as the worker does)
+ *   +search   the FTS5 index, filled in the same catch-up (as the worker does)
  *   +savept   a savepoint around each append (the worker's isolation of one failing call)
  *   Letter    Letter's own append path (SqliteStore, as the worker runs a batch; its full schema,
  *             which also has the receipts' and mentions' tables and the triggers)
@@ -93,7 +94,7 @@ function open(layer) {
       system_json TEXT, mentions_json TEXT, attachments_json TEXT,
       UNIQUE (conversation_id, seq)) STRICT;
     ${on('+idem') ? 'CREATE UNIQUE INDEX messages_idem ON messages(client_msg_id, sender_id);' : ''}
-    ${on('+export') ? 'CREATE INDEX messages_by_sender ON messages(sender_id, conversation_id, seq);' : ''}
+    ${on('+export') ? 'CREATE TABLE sent_messages (sender_id TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (sender_id, conversation_id, seq)) STRICT, WITHOUT ROWID;' : ''}
     ${on('+search') ? "CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2', prefix='2 3');" : ''}
   `);
   for (let i = 0; i < PAIRS; i++) {
@@ -113,11 +114,16 @@ function open(layer) {
   const lastSeq = new Map();
   const dirty = new Map();
   let indexed = 0;
-  const indexFrom = on('+search')
-    ? db.prepare(
-        'INSERT INTO messages_fts(rowid, body) SELECT rowid, body FROM messages WHERE rowid > ?',
-      )
-    : null;
+  const catchUps = [
+    on('+export') &&
+      `INSERT INTO sent_messages SELECT sender_id, conversation_id, seq, created_at FROM messages
+       WHERE rowid > ? AND sender_id IS NOT NULL ORDER BY sender_id, conversation_id, seq`,
+    on('+search') &&
+      'INSERT INTO messages_fts(rowid, body) SELECT rowid, body FROM messages WHERE rowid > ?',
+  ]
+    .filter(Boolean)
+    .map((text) => db.prepare(text));
+  const maxRowid = db.prepare('SELECT coalesce(max(rowid), 0) FROM messages').pluck();
   const row = (m) => {
     const seq = (lastSeq.get(m.conversationId) ?? 0) + 1;
     lastSeq.set(m.conversationId, seq);
@@ -137,9 +143,10 @@ function open(layer) {
       dirty.clear();
     },
     index() {
-      if (!indexFrom) return;
+      if (catchUps.length === 0) return;
       db.exec('BEGIN IMMEDIATE');
-      indexed += indexFrom.run(indexed).changes;
+      for (const statement of catchUps) statement.run(indexed);
+      indexed = maxRowid.get();
       db.exec('COMMIT');
     },
   };

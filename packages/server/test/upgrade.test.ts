@@ -72,6 +72,17 @@ async function expectFixtureRows(store: Store): Promise<void> {
   // Old messages are searchable after the upgrade.
   const found = await store.search(alice.id, { text: FIXTURE.searchWord, limit: 10 });
   expect(found?.map((r) => [r.conversationId, r.message.seq])).toEqual([[FIXTURE.direct, 1]]);
+  // The export and receipts find old messages (SQLite reads both through its export index).
+  const exported = await store.sentMessages(alice.id, { limit: 10 });
+  expect(exported.map((m) => [m.conversationId, m.seq])).toEqual([
+    [FIXTURE.direct, 1],
+    [FIXTURE.group, 1],
+  ]);
+  const receipts = await store.receipts(FIXTURE.group, 1, alice.id);
+  // Carol's reply (seq 2, at + 2) read it before her read entry (at + 6) did.
+  expect(receipts?.find((r) => r.userId === carol.id)?.readAt).toBe(
+    new Date(FIXTURE.at + 2).toISOString(),
+  );
   // The session survives: its refresh token still rotates.
   expect((await store.getSession(FIXTURE.session))?.revokedAt).toBeNull();
   const rotated = await store.rotateRefreshToken(

@@ -40,8 +40,20 @@ export interface MessagesFtsTable {
   messages_fts: string;
 }
 
+/**
+ * The export index: one row per message with a sender, filled with the search index after the
+ * commit (SqliteStore.indexPending), for receipts and the export.
+ */
+export interface SentMessagesTable {
+  sender_id: string;
+  conversation_id: string;
+  seq: number;
+  created_at: number;
+}
+
 export interface DB extends SharedTables {
   messages_fts: MessagesFtsTable;
+  sent_messages: SentMessagesTable;
 }
 
 /** A query builder that never connects: it only compiles SQL for better-sqlite3 to run. */

@@ -16,12 +16,25 @@ import {
   blockedEitherWayWith,
   longestStandingMembers,
   membersWhoMaySee,
-  sentMessagesAfter,
-  sentReactionsBetween,
   upsertReaction,
 } from '../shared/queries.js';
 
 const ONE = sql.lit(1);
+
+/**
+ * A user's live messages after (conversation, seq), found through the export index
+ * (`sent_messages`, keyed by sender, conversation and seq): the export's pages and their reactions.
+ */
+function sentKeys(userId: string, after: { conversationId: string; seq: number }) {
+  return qb
+    .selectFrom('sent_messages as s')
+    .innerJoin('messages as msg', (join) =>
+      join.onRef('msg.conversation_id', '=', 's.conversation_id').onRef('msg.seq', '=', 's.seq'),
+    )
+    .where('s.sender_id', '=', userId)
+    .where(sql<boolean>`(s.conversation_id, s.seq) > (${after.conversationId}, ${after.seq})`)
+    .where('msg.deleted_at', 'is', null);
+}
 
 type Conv = { conversationId: string };
 type ConvUser = { conversationId: string; userId: string };
@@ -234,13 +247,20 @@ export function createActionQueries(db: Db) {
         .where('m.user_id', '=', p.userId)
         .orderBy('c.id'),
     ),
-    /** A page of the export: the sender's messages after a (conversation, seq), in that order. */
+    /**
+     * A page of the export: the sender's live messages after a (conversation, seq), in that
+     * order, through the export index (caught up first: READS_INDEXES).
+     */
     sentMessages: prepare(
       db,
       (p: { userId: string; conversationId: string; seq: number; limit: number }) =>
-        sentMessagesAfter(qb, p.userId, p, p.limit),
+        sentKeys(p.userId, { conversationId: p.conversationId, seq: p.seq })
+          .select(MESSAGE_COLUMNS)
+          .orderBy('s.conversation_id')
+          .orderBy('s.seq')
+          .limit(p.limit),
     ),
-    /** The reactions of the page: the sender's messages in (from, to]. */
+    /** The reactions of the page: on the sender's live messages in (from, to]. */
     sentReactions: prepare(
       db,
       (p: {
@@ -250,12 +270,16 @@ export function createActionQueries(db: Db) {
         toConversation: string;
         toSeq: number;
       }) =>
-        sentReactionsBetween(
-          qb,
-          p.userId,
-          { conversationId: p.fromConversation, seq: p.fromSeq },
-          { conversationId: p.toConversation, seq: p.toSeq },
-        ),
+        sentKeys(p.userId, { conversationId: p.fromConversation, seq: p.fromSeq })
+          .where(sql<boolean>`(s.conversation_id, s.seq) <= (${p.toConversation}, ${p.toSeq})`)
+          .innerJoin('reactions as r', (join) =>
+            join.onRef('r.conversation_id', '=', 's.conversation_id').onRef('r.seq', '=', 's.seq'),
+          )
+          .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
+          .orderBy('r.conversation_id')
+          .orderBy('r.seq')
+          .orderBy('r.created_at')
+          .orderBy('r.user_id'),
     ),
 
     // Pruning (the rules are in shared/prune.ts)

@@ -397,17 +397,34 @@ export function createQueries(db: Db) {
       qb.insertInto('messages').values(messageValues(p)),
     ),
     /**
-     * Adds every row above the index's highest rowid to the search index: the batched
-     * replacement of an AFTER INSERT trigger (SqliteStore.deferSearchIndex says why those are
-     * exactly the rows not indexed). System messages and tombstones go in too, with their empty
-     * bodies, so the index's row count matches the table and its delete triggers always find
-     * their row.
+     * The highest rowid the search index holds: it and the export index (sent_messages) hold
+     * every row up to it and none above (SqliteStore.deferSearchIndex says why).
      */
-    indexMessages: prepare(db, (_p: Record<string, never>) => ({
+    indexedUpTo: prepare(db, (_p: Record<string, never>) => ({
+      compile: () =>
+        sql<{ rowid: number }>`SELECT coalesce(max(id), 0) AS rowid
+            FROM messages_fts_docsize`.compile(qb),
+    })),
+    /**
+     * Adds every row above `from` to the search index: the batched replacement of an AFTER
+     * INSERT trigger. System messages and tombstones go in too, with their empty bodies, so the
+     * index's row count matches the table and its delete triggers always find their row.
+     */
+    indexMessages: prepare(db, (p: { from: number }) => ({
       compile: () =>
         sql`INSERT INTO messages_fts(rowid, body)
-            SELECT rowid, body FROM messages
-            WHERE rowid > (SELECT coalesce(max(id), 0) FROM messages_fts_docsize)`.compile(qb),
+            SELECT rowid, body FROM messages WHERE rowid > ${p.from}`.compile(qb),
+    })),
+    /**
+     * Adds every message with a sender above `from` to the export index, in its key order: a
+     * catch-up of hundreds of rows writes each sender's last leaf once, not once per message.
+     */
+    indexSenders: prepare(db, (p: { from: number }) => ({
+      compile: () =>
+        sql`INSERT INTO sent_messages (sender_id, conversation_id, seq, created_at)
+            SELECT sender_id, conversation_id, seq, created_at FROM messages
+            WHERE rowid > ${p.from} AND sender_id IS NOT NULL
+            ORDER BY sender_id, conversation_id, seq`.compile(qb),
     })),
     messageBySeq: prepare(db, (p: Conv & { seq: number }) =>
       qb
@@ -493,9 +510,9 @@ export function createQueries(db: Db) {
             firstAt('delivered').as('delivered_at'),
             firstAt('read').as('read_at'),
             // Sending reads everything before (sqlite/append.ts logs no entry for it): the
-            // member's first message after `seq`, found through messages_by_sender.
+            // member's first message after `seq`, found in the export index (caught up first).
             eb
-              .selectFrom('messages as own')
+              .selectFrom('sent_messages as own')
               .select('own.created_at')
               .whereRef('own.sender_id', '=', 'm.user_id')
               .whereRef('own.conversation_id', '=', 'm.conversation_id')

@@ -81,6 +81,16 @@ export type SyncStore = {
   [K in StoreMethod]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>>;
 };
 
+/**
+ * Reads that need the search or export index complete (SqliteStore.deferSearchIndex): the worker
+ * catches both up before them, which makes their batch a write.
+ */
+export const READS_INDEXES: ReadonlySet<StoreMethod> = new Set<StoreMethod>([
+  'search',
+  'receipts',
+  'sentMessages',
+]);
+
 /** Above every seq: `seq < NO_UPPER_BOUND` is the absent `before`. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
@@ -429,18 +439,20 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     return searchMessages(this.a, reactionsOf, viewerId, input);
   }
 
-  // The search index, filled in batches after the commit (docs/performance.md)
+  // The search and export indexes, filled in batches after the commit (docs/performance.md)
 
   /**
-   * When on (the worker), appended rows reach the FTS index only when the worker catches it up
-   * (indexPending: in batches after their commit, before any search and before any other write
-   * that could delete or change a body). Rows other calls insert are indexed in that call.
-   * Off, every row is indexed by the statement that inserted it, like the trigger it replaces.
+   * When on (the worker), appended rows reach the FTS index and the export index
+   * (`sent_messages`) only when the worker catches them up (indexPending: in batches after
+   * their commit, before any call in READS_INDEXES and before any other write that could delete
+   * or change a body). Rows other calls insert are indexed in that call. Off, every row is
+   * indexed by the statement that inserted it, like the trigger it replaces.
    *
-   * Rows wait for the index only at the end of the table: appends take rowid max + 1, and every
-   * write that could delete a row catches the index up first. So "not yet indexed" is exactly
-   * "rowid above the index's highest" (messages_fts_docsize), in every committed state too: a
-   * restart after kill -9 finds what is missing without any record of it.
+   * Rows wait for the indexes only at the end of the table: appends take rowid max + 1, and every
+   * write that could delete a row catches the indexes up first. So "not yet indexed" is exactly
+   * "rowid above the search index's highest" (messages_fts_docsize), for both (one catch-up
+   * fills both, in one transaction), in every committed state too: a restart after kill -9
+   * finds what is missing without any record of it.
    */
   deferSearchIndex = false;
 
@@ -477,9 +489,14 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     this.appends.flushWrites();
   }
 
-  /** Brings the search index up to every message row there is (in this transaction). */
+  /**
+   * Brings the search index and the export index up to every message row there is (in this
+   * transaction). Returns the rows added to the search index.
+   */
   indexPending(): number {
-    return this.q.indexMessages.run({}).changes;
+    const from = this.q.indexedUpTo.get({})!.rowid;
+    this.q.indexSenders.run({ from });
+    return this.q.indexMessages.run({ from }).changes;
   }
 
   /** The transaction was rolled back: what was cached in it may be gone with it. */

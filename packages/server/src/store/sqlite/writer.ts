@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import { LetterError } from '@letter/protocol';
 import type { AppendResult, HistoryPage, StoreStats } from '../store.js';
-import { SqliteStore } from './sqlite-store.js';
+import { READS_INDEXES, SqliteStore } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
 import { Checkpoints } from './checkpoints.js';
@@ -39,7 +39,7 @@ import {
 const MAX_BATCH = 1000;
 /** A waiting batch this large commits at once: waiting longer would save little. */
 const FULL_BATCH = 256;
-/** This many appended rows waiting for the search index: index them now, in their own transaction. */
+/** This many appended rows waiting for the search and export indexes: index them now, in their own transaction. */
 const INDEX_BATCH = 500;
 /** Fewer wait until the worker has had nothing to do for this long. */
 const INDEX_IDLE_MS = 10;
@@ -88,9 +88,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     if (options.maxPageCount !== undefined)
       store.db.pragma(`max_page_count = ${options.maxPageCount}`);
     store.migrate();
-    // Appended rows reach the search index after their commit, in batches (catchUpIndex), and
-    // before any search or other write that needs them there (writeDeferred). Rows committed
-    // but not indexed when the process last stopped are indexed now.
+    // Appended rows reach the search and export indexes after their commit, in batches
+    // (catchUpIndex), and before any call that reads them or write that needs them there
+    // (writeDeferred). Rows committed but not indexed when the process last stopped are
+    // indexed now.
     store.deferSearchIndex = true;
     store.db.transaction(() => store.indexPending())();
   } catch (error) {
@@ -117,7 +118,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   let delayTimer: NodeJS.Timeout | undefined;
   /** When the oldest queued call was posted: a batch waits from then, not from when we saw it. */
   let oldestSentAt = 0;
-  /** Appends committed since the search index last caught up (0: it has every row). */
+  /** Appends committed since the indexes last caught up (0: they have every row). */
   let unindexedRows = 0;
   /** The same count within the open batch: committed with it, forgotten if it rolls back. */
   let batchUnindexed = 0;
@@ -184,14 +185,15 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     scheduleIndex();
   }
 
-  /** Reads only, and no search while the index lacks rows (catching it up is a write). */
+  /** Reads only, and none that needs the indexes while they lack rows (a catch-up is a write). */
   const readsOnly = (batch: Call[]): boolean =>
-    batch.every(isRead) && (unindexedRows === 0 || !batch.some((c) => c.method === 'search'));
+    batch.every(isRead) && (unindexedRows === 0 || !batch.some(readsIndexes));
 
   /**
-   * Appended rows reach the search index off the ack path: at INDEX_BATCH rows at once, else once
-   * the worker idles. One FTS5 insert of hundreds of rows costs far less per row than one per
-   * small batch, and its pages are written by one commit instead of every batch's.
+   * Appended rows reach the search and export indexes off the ack path: at INDEX_BATCH rows at
+   * once, else once the worker idles. One FTS5 insert of hundreds of rows costs far less per row
+   * than one per small batch, and the export index's rows, inserted in key order, write each
+   * sender's last leaf once per catch-up instead of once per append.
    */
   function scheduleIndex(): void {
     clearTimeout(indexTimer);
@@ -231,6 +233,8 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   }
 
   const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly(call.method);
+  const readsIndexes = (call: Call): boolean =>
+    isStoreMethod(call.method) && READS_INDEXES.has(call.method);
 
   function invoke(call: Call): unknown {
     if (!isStoreMethod(call.method)) throw new Error(`unknown store method ${String(call.method)}`);
@@ -242,8 +246,8 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
 
   /**
    * Any call but an append sees the database as appends left it: their deferred seqs and
-   * positions are written first, and before a search or a write that could touch a body, the
-   * search index is caught up. Should that fail, the whole transaction is rolled back (runBatch
+   * positions are written first, and before a call that reads the indexes (READS_INDEXES) or a
+   * write that could touch a body, the search and export indexes are caught up. Should that fail, the whole transaction is rolled back (runBatch
    * then fails the batch's earlier successes): an acknowledged append without its seq written
    * must never commit.
    */
@@ -251,7 +255,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     if (call.method === 'appendMessage') return;
     try {
       store.flushWrites();
-      if (call.method === 'search' || !keepsAppendState(call.method)) {
+      if (readsIndexes(call) || !keepsAppendState(call.method)) {
         store.indexPending();
         batchUnindexed = 0;
       }
