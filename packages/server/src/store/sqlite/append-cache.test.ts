@@ -117,6 +117,41 @@ describe('SQLite append state cache', () => {
     expect((await kit.send(c, a!)).message.seq).toBe(4);
   });
 
+  it('runs an append without a savepoint: a failing insert undoes only itself, in its batch', async () => {
+    const [ann, bob, cat] = await kit.users(3);
+    const a = await kit.direct(ann!, bob!);
+    const b = await kit.direct(ann!, cat!);
+    await kit.send(b, ann!);
+    // Another connection takes seq 2 of b behind the worker's back: the worker's cached last seq
+    // is 1, so its next append to b collides with that row (one way to make one INSERT fail).
+    const other = new Database(join(dir, 'letter.db'));
+    other
+      .prepare(
+        `INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
+         VALUES (?, ?, 2, ?, 'cm-intruder', 'intruder', ?)`,
+      )
+      .run(kit.id('m'), b, cat!.id, T0);
+    other.close();
+    const [first, failed, last] = await outcomes([
+      kit.send(a, ann!),
+      kit.send(b, ann!),
+      kit.send(a, bob!),
+    ]);
+    expect([first, last]).toEqual([1, 2]);
+    expect(String(failed)).toMatch(
+      /UNIQUE constraint failed: messages\.conversation_id, messages\.seq/,
+    );
+    // The batch's other appends committed; the failed one left no row.
+    expect((await store.history(a, ann!.id, { limit: 10 }))?.messages.map((m) => m.seq)).toEqual([
+      1, 2,
+    ]);
+    const inB = await store.history(b, ann!.id, { limit: 10 });
+    expect(inB?.messages.map((m) => [m.seq, m.senderId])).toEqual([
+      [1, ann!.id],
+      [2, cat!.id],
+    ]);
+  });
+
   it('answers a retry with the original, also after a block and from another conversation', async () => {
     const [a, b, d] = await kit.users(3);
     const c = await kit.direct(a!, b!);

@@ -120,9 +120,12 @@ export class AppendPath {
   private readonly states = new Map<string, ConversationState>();
   private readonly unwritten = new Set<ConversationState>();
   private readonly s: AppendQueries;
+  /** Runs `write` in a savepoint (a transaction when none is open): all of it, or none. */
+  private readonly inSavepoint: (write: () => MessageRow | null) => MessageRow | null;
 
   constructor(private readonly host: AppendHost) {
     this.s = createAppendQueries(host.db);
+    this.inSavepoint = host.db.transaction((write: () => MessageRow | null) => write());
   }
 
   /** Keeps the cache exact after `method` ran (or failed) with `args`. */
@@ -190,25 +193,36 @@ export class AppendPath {
     // to a new seq for a repeat would fail (they are attached already) or mislead.
     const repeat = message.attachments?.length ? this.original(message) : null;
     if (repeat) return repeat;
-    const files = message.attachments?.length
-      ? this.host.attachFiles({
-          fileIds: message.attachments,
-          uploaderId: senderId,
-          conversationId,
-          seq,
-        })
-      : [];
-    const row = userMessageRow(message, seq, mentions, files);
-    if (!this.host.insertMessageRow(row, this.s.insertSend, true)) return this.original(message)!;
-    for (const userId of mentions) this.host.insertMention({ conversationId, userId, seq });
-    // Sending dates the sender's read position without a position_log row: the message itself
-    // is the entry (receipts read the sender's first message after a seq through the export
-    // index), so a 1:1 exchange, where nearly every send covers the peer's last message, writes
-    // one B-tree leaf less per append (docs/performance.md, "The floor of an append").
-    if (state.anyArchived) {
-      this.host.q.unarchiveOthers.run({ conversationId, userId: senderId });
-      state.anyArchived = this.host.q.anyArchived.get({ conversationId }) !== undefined;
-    }
+    /** Every write of the append; the row, or null when the insert was refused (a repeat). */
+    const write = (): MessageRow | null => {
+      const files = message.attachments?.length
+        ? this.host.attachFiles({
+            fileIds: message.attachments,
+            uploaderId: senderId,
+            conversationId,
+            seq,
+          })
+        : [];
+      const inserted = userMessageRow(message, seq, mentions, files);
+      if (!this.host.insertMessageRow(inserted, this.s.insertSend, true)) return null;
+      for (const userId of mentions) this.host.insertMention({ conversationId, userId, seq });
+      // Sending dates the sender's read position without a position_log row: the message itself
+      // is the entry (receipts read the sender's first message after a seq through the export
+      // index), so a 1:1 exchange, where nearly every send covers the peer's last message, writes
+      // one B-tree leaf less per append (docs/performance.md, "The floor of an append").
+      if (state.anyArchived) {
+        this.host.q.unarchiveOthers.run({ conversationId, userId: senderId });
+        state.anyArchived = this.host.q.anyArchived.get({ conversationId }) !== undefined;
+      }
+      return inserted;
+    };
+    // The worker runs an append without the savepoint it gives every other write (writer.ts).
+    // One INSERT is atomic by itself: a failing statement undoes its own changes. An append
+    // that writes more (files, mentions, un-archiving) makes its own savepoint, so a failure
+    // part-way undoes every write of the call and nothing else.
+    const single = !message.attachments?.length && mentions.length === 0 && !state.anyArchived;
+    const row = single ? write() : this.inSavepoint(write);
+    if (row === null) return this.original(message)!;
     // Every statement succeeded: only now does the cache move (a failure left it as it was).
     state.lastSeq = seq;
     state.unwrittenAt = Math.max(state.unwrittenAt, message.createdAt);

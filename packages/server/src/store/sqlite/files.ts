@@ -1,6 +1,7 @@
 /**
- * File metadata for the SQLite store (the queries are shared/queries.ts's). Runs inside the
- * worker's savepoint: a throw undoes every change of the call (attachFiles is all or none).
+ * File metadata for the SQLite store (the queries are shared/queries.ts's). Runs inside a
+ * savepoint (the worker's, or an append's own: sqlite/append.ts): a throw undoes every change of
+ * the call (attachFiles is all or none).
  */
 import { LetterError } from '@letter/protocol';
 import {

@@ -1,7 +1,8 @@
 /**
  * The SQLite store's writer, doing group commit: every request that arrives while
  * the previous batch was committing runs in the next batch, one `BEGIN IMMEDIATE … COMMIT`, each
- * request in its own savepoint so a failing one undoes only itself. Replies go out only after
+ * request in its own savepoint so a failing one undoes only itself (an append makes its own when
+ * it writes more than one statement: sqlite/append.ts). Replies go out only after
  * COMMIT returned, and leave the store only once the WAL is fsynced: inside COMMIT
  * (`sync: 'commit'`), or by the main thread before it releases them (`pipelined`, the default,
  * sqlite/wal-sync.ts), so an answer always means "durable". One fsync thus covers a whole burst.
@@ -319,11 +320,13 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
         continue;
       }
       try {
-        // A read needs no savepoint: it has nothing to undo.
+        // A read needs no savepoint: it has nothing to undo. Nor does an append: it makes its
+        // own when it writes more than its one INSERT (sqlite/append.ts). A savepoint per
+        // append cost ~8 µs of this thread's ~70 per message (docs/performance.md, round twelve).
         writeDeferred(call);
         const read = isRead(call);
         if (!read) writes += 1;
-        const value = read ? invoke(call) : inSavepoint(call);
+        const value = read || call.method === 'appendMessage' ? invoke(call) : inSavepoint(call);
         if (call.method === 'appendMessage') batchUnindexed += 1;
         pending.push({ id: call.id, value });
       } catch (error) {
