@@ -40,7 +40,10 @@ import {
 const MAX_BATCH = 1000;
 /** A waiting batch this large commits at once: waiting longer would save little. */
 const FULL_BATCH = 256;
-/** This many appended rows waiting for the search and export indexes: index them now, in their own transaction. */
+/**
+ * This many appended rows waiting for the search and export indexes: index them now, in their own
+ * transaction.
+ */
 const INDEX_BATCH = 500;
 /** Fewer wait until the worker has had nothing to do for this long. */
 const INDEX_IDLE_MS = 10;
@@ -248,9 +251,9 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   /**
    * Any call but an append sees the database as appends left it: their deferred seqs and
    * positions are written first, and before a call that reads the indexes (READS_INDEXES) or a
-   * write that could touch a body, the search and export indexes are caught up. Should that fail, the whole transaction is rolled back (runBatch
-   * then fails the batch's earlier successes): an acknowledged append without its seq written
-   * must never commit.
+   * write that could touch a body, the search and export indexes are caught up. Should that
+   * fail, the whole transaction is rolled back (runBatch then fails the batch's earlier
+   * successes): an acknowledged append without its seq written must never commit.
    */
   function writeDeferred(call: Call): void {
     if (call.method === 'appendMessage') return;
@@ -326,8 +329,11 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
         writeDeferred(call);
         const read = isRead(call);
         if (!read) writes += 1;
-        const value = read || call.method === 'appendMessage' ? invoke(call) : inSavepoint(call);
+        // Counted before the call: without a savepoint, an append that failed after its INSERT
+        // (its reply could not be made) still left a row to index. Counting one too many only
+        // makes a catch-up find less to do.
         if (call.method === 'appendMessage') batchUnindexed += 1;
+        const value = read || call.method === 'appendMessage' ? invoke(call) : inSavepoint(call);
         pending.push({ id: call.id, value });
       } catch (error) {
         settled.push({ id: call.id, error: serialize(error) });
