@@ -23,7 +23,7 @@ import {
 import { readTx, writeTx } from './db.js';
 import type { PostgresGroups } from './groups.js';
 import type { PostgresCore } from './core.js';
-import { sentMessagesAfter, sentReactionsBetween } from '../shared/queries.js';
+import { sentFromMessages, sentMessagesAfter, sentReactionsBetween } from '../shared/queries.js';
 import { toMessages } from '../shared/rows.js';
 import * as rules from '../shared/rules.js';
 
@@ -105,11 +105,17 @@ export class PostgresAccounts {
   sentMessages(userId: string, page: SentMessagesPage): Promise<Message[]> {
     const from = { conversationId: page.after?.conversationId ?? '', seq: page.after?.seq ?? 0 };
     return readTx(this.store.db, async (tx) => {
-      const rows = await sentMessagesAfter(tx, userId, from, rules.pageLimit(page.limit)).execute();
+      const source = sentFromMessages(tx);
+      const rows = await sentMessagesAfter(
+        source,
+        userId,
+        from,
+        rules.pageLimit(page.limit),
+      ).execute();
       const last = rows.at(-1);
       if (!last) return [];
       const to = { conversationId: last.conversation_id, seq: last.seq };
-      const reactions = await sentReactionsBetween(tx, userId, from, to).execute();
+      const reactions = await sentReactionsBetween(source, userId, from, to).execute();
       return toMessages(rows, reactions);
     });
   }

@@ -2,7 +2,7 @@
  * Queries both SQL stores run as they are: one kysely builder over the shared tables, so a rule
  * that decides who may learn what is written once and compiled for each engine.
  */
-import { sql, type QueryCreator, type RawBuilder } from 'kysely';
+import { sql, type QueryCreator, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import { limits } from '@letter/protocol';
 import {
   CONVERSATION_COLUMNS,
@@ -10,6 +10,7 @@ import {
   MESSAGE_COLUMNS,
   VIEWER_COLUMNS,
   type FilesTable,
+  type MessagesTable,
   type SharedTables,
 } from './tables.js';
 import type { FileSelector } from '../store.js';
@@ -130,41 +131,72 @@ export function upsertReaction(
     );
 }
 
+/**
+ * Where a store finds a user's messages by (sender, conversation, seq): `messages as msg`
+ * itself (PostgreSQL, through messages_by_sender_live), or an export index of those keys joined to
+ * it (SQLite's `sent_messages as s`, filled after the commit). `keys` names the alias whose
+ * columns the page's bounds and order use, so each engine's plan walks its own index.
+ */
+export interface SentSource {
+  messages: SelectQueryBuilder<SharedTables & { msg: MessagesTable }, 'msg', object>;
+  keys: 'msg' | 's';
+}
+
+/** PostgreSQL's source: the messages table (its partial index holds live messages only). */
+export const sentFromMessages = (db: QueryCreator<SharedTables>): SentSource => ({
+  messages: db.selectFrom('messages as msg'),
+  keys: 'msg',
+});
+
+/** A key column of the source: `msg.seq` or `s.seq`. */
+const sentKey = (source: SentSource, column: 'sender_id' | 'conversation_id' | 'seq') =>
+  sql.ref(`${source.keys}.${column}`);
+
+/** A user's live messages after (conversation, seq): what the export's pages walk. */
+function sentAfter(
+  source: SentSource,
+  userId: string,
+  after: { conversationId: string; seq: number },
+) {
+  const key = (column: 'sender_id' | 'conversation_id' | 'seq') => sentKey(source, column);
+  return source.messages
+    .where(sql<boolean>`${key('sender_id')} = ${userId}`)
+    .where(
+      sql<boolean>`(${key('conversation_id')}, ${key('seq')}) > (${after.conversationId}, ${after.seq})`,
+    )
+    .where('msg.deleted_at', 'is', null);
+}
+
 /** A page of a user's export: their live messages after (conversation, seq), in that order. */
 export function sentMessagesAfter(
-  db: QueryCreator<SharedTables>,
+  source: SentSource,
   userId: string,
   after: { conversationId: string; seq: number },
   limit: number,
 ) {
-  return db
-    .selectFrom('messages as msg')
+  return sentAfter(source, userId, after)
     .select(MESSAGE_COLUMNS)
-    .where('msg.sender_id', '=', userId)
-    .where(sql<boolean>`(msg.conversation_id, msg.seq) > (${after.conversationId}, ${after.seq})`)
-    .where('msg.deleted_at', 'is', null)
-    .orderBy('msg.conversation_id')
-    .orderBy('msg.seq')
+    .orderBy(sentKey(source, 'conversation_id'))
+    .orderBy(sentKey(source, 'seq'))
     .limit(limit);
 }
 
 /** The reactions of such a page: on the user's live messages in (from, to]. */
 export function sentReactionsBetween(
-  db: QueryCreator<SharedTables>,
+  source: SentSource,
   userId: string,
   from: { conversationId: string; seq: number },
   to: { conversationId: string; seq: number },
 ) {
-  return db
-    .selectFrom('messages as msg')
+  const key = (column: 'conversation_id' | 'seq') => sentKey(source, column);
+  return sentAfter(source, userId, from)
+    .where(
+      sql<boolean>`(${key('conversation_id')}, ${key('seq')}) <= (${to.conversationId}, ${to.seq})`,
+    )
     .innerJoin('reactions as r', (join) =>
       join.onRef('r.conversation_id', '=', 'msg.conversation_id').onRef('r.seq', '=', 'msg.seq'),
     )
     .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
-    .where('msg.sender_id', '=', userId)
-    .where(sql<boolean>`(msg.conversation_id, msg.seq) > (${from.conversationId}, ${from.seq})`)
-    .where(sql<boolean>`(msg.conversation_id, msg.seq) <= (${to.conversationId}, ${to.seq})`)
-    .where('msg.deleted_at', 'is', null)
     .orderBy('r.conversation_id')
     .orderBy('r.seq')
     .orderBy('r.created_at')

@@ -16,25 +16,26 @@ import {
   blockedEitherWayWith,
   longestStandingMembers,
   membersWhoMaySee,
+  sentMessagesAfter,
+  sentReactionsBetween,
   upsertReaction,
+  type SentSource,
 } from '../shared/queries.js';
 
 const ONE = sql.lit(1);
 
 /**
- * A user's live messages after (conversation, seq), found through the export index
- * (`sent_messages`, keyed by sender, conversation and seq): the export's pages and their reactions.
+ * The export's source on SQLite: the export index (`sent_messages`, keyed by sender,
+ * conversation and seq, caught up before these reads: READS_INDEXES) joined to its messages.
  */
-function sentKeys(userId: string, after: { conversationId: string; seq: number }) {
-  return qb
+const sentIndex = (): SentSource => ({
+  messages: qb
     .selectFrom('sent_messages as s')
     .innerJoin('messages as msg', (join) =>
       join.onRef('msg.conversation_id', '=', 's.conversation_id').onRef('msg.seq', '=', 's.seq'),
-    )
-    .where('s.sender_id', '=', userId)
-    .where(sql<boolean>`(s.conversation_id, s.seq) > (${after.conversationId}, ${after.seq})`)
-    .where('msg.deleted_at', 'is', null);
-}
+    ) as unknown as SentSource['messages'],
+  keys: 's',
+});
 
 type Conv = { conversationId: string };
 type ConvUser = { conversationId: string; userId: string };
@@ -254,11 +255,7 @@ export function createActionQueries(db: Db) {
     sentMessages: prepare(
       db,
       (p: { userId: string; conversationId: string; seq: number; limit: number }) =>
-        sentKeys(p.userId, { conversationId: p.conversationId, seq: p.seq })
-          .select(MESSAGE_COLUMNS)
-          .orderBy('s.conversation_id')
-          .orderBy('s.seq')
-          .limit(p.limit),
+        sentMessagesAfter(sentIndex(), p.userId, p, p.limit),
     ),
     /** The reactions of the page: on the sender's live messages in (from, to]. */
     sentReactions: prepare(
@@ -270,16 +267,12 @@ export function createActionQueries(db: Db) {
         toConversation: string;
         toSeq: number;
       }) =>
-        sentKeys(p.userId, { conversationId: p.fromConversation, seq: p.fromSeq })
-          .where(sql<boolean>`(s.conversation_id, s.seq) <= (${p.toConversation}, ${p.toSeq})`)
-          .innerJoin('reactions as r', (join) =>
-            join.onRef('r.conversation_id', '=', 's.conversation_id').onRef('r.seq', '=', 's.seq'),
-          )
-          .select(['r.conversation_id', 'r.seq', 'r.user_id', 'r.emoji'])
-          .orderBy('r.conversation_id')
-          .orderBy('r.seq')
-          .orderBy('r.created_at')
-          .orderBy('r.user_id'),
+        sentReactionsBetween(
+          sentIndex(),
+          p.userId,
+          { conversationId: p.fromConversation, seq: p.fromSeq },
+          { conversationId: p.toConversation, seq: p.toSeq },
+        ),
     ),
 
     // Pruning (the rules are in shared/prune.ts)
