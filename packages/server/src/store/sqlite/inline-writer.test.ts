@@ -12,6 +12,7 @@ import { InlineWriter } from './inline-writer.js';
 import type { FromWorker, ToWorker, WorkerOptions } from './rpc.js';
 import type { WriterIo, startWriter } from './writer.js';
 import { openSqliteStore } from './worker-store.js';
+import { fromWire } from './wire-calls.js';
 import { directConversation, register, startServer, TestSocket } from '../../testing/harness.js';
 
 const dirs: string[] = [];
@@ -29,7 +30,7 @@ function fakeWriter() {
       receive(message: ToWorker) {
         seen.push(message);
         if (message.type !== 'calls') return;
-        const replies = message.calls.map((call) => ({ id: call.id, value: kept.value }));
+        const replies = message.calls.map((call) => ({ id: fromWire(call).id, value: kept.value }));
         given.post({ type: 'replies', replies, wrote: true, stats: {} as never });
       },
     };
@@ -57,10 +58,10 @@ describe('the writer on the main thread', () => {
         { id: 2, method: 'appendMessage', args: [input] },
       ],
     });
-    const received = fake.seen[0] as Extract<ToWorker, { type: 'calls' }>;
-    expect(received.calls[0]!.args).toEqual([user]);
-    expect(received.calls[0]!.args[0]).not.toBe(user);
-    expect(received.calls[1]!.args[0]).toBe(input);
+    const received = (fake.seen[0] as Extract<ToWorker, { type: 'calls' }>).calls.map(fromWire);
+    expect(received[0]!.args).toEqual([user]);
+    expect(received[0]!.args[0]).not.toBe(user);
+    expect(received[1]!.args[0]).toBe(input);
 
     const reply = (await replied) as Extract<FromWorker, { type: 'replies' }>;
     const [created, appended] = reply.replies as { id: number; value: unknown }[];

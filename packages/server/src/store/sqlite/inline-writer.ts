@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import type { StoreMethod } from '../shared/store-methods.js';
 import { isHistoryJsonReply, type FromWorker, type ToWorker, type WorkerOptions } from './rpc.js';
 import type { startWriter as StartWriter, Writer } from './writer.js';
+import { fromWire } from './wire-calls.js';
 
 /** Calls whose arguments and replies cross uncopied (see the invariant above). */
 const UNCOPIED: ReadonlySet<StoreMethod> = new Set(['appendMessage']);
@@ -60,7 +61,9 @@ export class InlineWriter extends EventEmitter {
   postMessage(message: ToWorker): void {
     if (this.failed || this.ended) return;
     if (message.type === 'calls') {
-      for (const call of message.calls) {
+      for (const wire of message.calls) {
+        // Never a string here: worker-store.ts packs calls only for a worker thread.
+        const call = fromWire(wire);
         this.methods.set(call.id, call.method);
         if (!UNCOPIED.has(call.method)) call.args = structuredClone(call.args);
       }

@@ -5,6 +5,7 @@
 import type { Message } from '@letter/protocol';
 import type { AppendResult, HistoryPage, StoreStats } from '../store.js';
 import type { StoreMethod } from '../shared/store-methods.js';
+import type { WireCall } from './wire-calls.js';
 
 export { isReadOnly, isStoreMethod, storeMethods } from '../shared/store-methods.js';
 
@@ -39,9 +40,10 @@ export interface Call {
 export type ToWorker =
   /**
    * Every call made in one turn of the main thread's event loop, posted as one message. `sentAt`:
-   * performance.timeOrigin + performance.now() when posted (comparable across threads).
+   * performance.timeOrigin + performance.now() when posted (comparable across threads). To a
+   * worker thread, plain appends cross as strings (sqlite/wire-calls.ts).
    */
-  | { type: 'calls'; calls: Call[]; sentAt: number }
+  | { type: 'calls'; calls: WireCall[]; sentAt: number }
   /** Answer everything queued before this, close the database, then answer `closed`. */
   | { type: 'close' };
 

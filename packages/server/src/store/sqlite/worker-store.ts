@@ -18,7 +18,6 @@ import {
   storeMethods,
   type AppendReply,
   type HistoryJsonReply,
-  type Call,
   type FromWorker,
   type Reply,
   type SerializedError,
@@ -28,6 +27,7 @@ import {
 import type { StoreMethod } from './sqlite-store.js';
 import { distScript } from './dist-script.js';
 import { WalSync, walFileSync, type SyncFn } from './wal-sync.js';
+import { toWire, type WireCall } from './wire-calls.js';
 
 export interface SqliteStoreHandle extends Store {
   stats(): StoreStats;
@@ -110,7 +110,8 @@ interface Pending {
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStoreHandle> {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-  const startHost = await writerHost(options.writer ?? 'thread');
+  const place = options.writer ?? 'thread';
+  const startHost = await writerHost(place);
   const workerData: WorkerOptions = {
     file: options.file,
     busyTimeoutMs: options.busyTimeoutMs,
@@ -197,7 +198,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
    * side, not one per call. A turn, not a tick: each socket's data is a callback of its own,
    * with its own microtask checkpoint, so a microtask would post once per frame read.
    */
-  let outgoing: Call[] = [];
+  let outgoing: WireCall[] = [];
   const post = (): void => {
     if (outgoing.length === 0) return;
     const sentAt = performance.timeOrigin + performance.now();
@@ -213,7 +214,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
       pending.set(id, { method, resolve, reject });
       if (pending.size === 1) worker.ref();
       if (outgoing.length === 0) setImmediate(post);
-      outgoing.push({ id, method, args });
+      // On the main thread the writer takes the call as it is: nothing crosses.
+      outgoing.push(place === 'thread' ? toWire({ id, method, args }) : { id, method, args });
     });
   };
 

@@ -21,6 +21,7 @@ import { READS_INDEXES, SqliteStore } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
 import { Checkpoints } from './checkpoints.js';
+import { fromWire } from './wire-calls.js';
 import { CommitDelay } from '../shared/commit-delay.js';
 import {
   DEFAULT_COMMIT_DELAY_MS,
@@ -131,7 +132,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   const receive = (message: ToWorker): void => {
     if (message.type === 'calls') {
       if (queue.length === 0) oldestSentAt = message.sentAt;
-      for (const call of message.calls) queue.push(call);
+      for (const call of message.calls) queue.push(fromWire(call));
       // sentAt is on the main thread's clock: made this thread's performance.now().
       const oldestAt = oldestSentAt - performance.timeOrigin;
       schedule(commitDelay.arrived(message.calls.length, oldestAt, queue.length));
