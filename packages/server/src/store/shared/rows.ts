@@ -123,8 +123,11 @@ export const toUser = (row: UserRow): User => ({
   displayName: row.display_name,
 });
 
+/** Field by field (not `{ ...toUser(row), … }`: a new hidden class per record in V8, see toAppendReply). */
 export const toUserRecord = (row: UsersTable): UserRecord => ({
-  ...toUser(row),
+  id: row.id,
+  username: row.username,
+  displayName: row.display_name,
   passwordHash: row.password_hash,
   createdAt: row.created_at,
   lastSeenAt: row.last_seen_at,
