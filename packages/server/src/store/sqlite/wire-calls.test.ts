@@ -16,16 +16,22 @@ const number = fc.oneof(
   fc.constant(Number.NaN),
 );
 
+/** An append's fields, its ids and numbers drawn from `id` and `n`. */
+const appendFields = (id: fc.Arbitrary<string>, n: fc.Arbitrary<number>) => ({
+  id,
+  conversationId: id,
+  senderId: id,
+  clientMsgId: id,
+  body: fc.oneof(text, fc.constant('\u0000\u0000x\u0000')),
+  replyToSeq: fc.option(n, { nil: null }),
+  createdAt: n,
+  knownMembersVersion: fc.option(n, { nil: undefined }),
+});
+
+/** Any append, packable or not. */
 const message = fc.record(
   {
-    id: idText,
-    conversationId: idText,
-    senderId: idText,
-    clientMsgId: idText,
-    body: fc.oneof(text, fc.constant('\u0000\u0000x\u0000')),
-    replyToSeq: fc.option(number, { nil: null }),
-    createdAt: number,
-    knownMembersVersion: fc.option(number, { nil: undefined }),
+    ...appendFields(idText, number),
     mentions: fc.option(fc.array(text, { maxLength: 2 }), { nil: undefined }),
     attachments: fc.option(fc.array(text, { maxLength: 2 }), { nil: undefined }),
   },
@@ -45,17 +51,12 @@ const safe = fc.oneof(
   fc.constant(Number.MAX_SAFE_INTEGER),
   fc.constant(Number.MIN_SAFE_INTEGER),
 );
-const plainText = text.filter((s) => !s.includes('\u0000'));
-const packable = fc.record({
-  id: plainText,
-  conversationId: plainText,
-  senderId: plainText,
-  clientMsgId: plainText,
-  body: fc.oneof(text, fc.constant('\u0000\u0000x\u0000')),
-  replyToSeq: fc.option(safe, { nil: null }),
-  createdAt: safe,
-  knownMembersVersion: fc.option(safe, { nil: undefined }),
-});
+const packable = fc.record(
+  appendFields(
+    text.filter((s) => !s.includes('\u0000')),
+    safe,
+  ),
+);
 
 describe('calls across the thread boundary', () => {
   it('packs every plain append into a string that reads back exactly', () => {
