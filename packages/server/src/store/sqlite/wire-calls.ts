@@ -8,7 +8,8 @@
  * The string is the fields in a fixed order, separated by NUL, the body last (so it may hold
  * anything, NUL included). A call whose other fields could not be read back exactly (a NUL in
  * an id, a number that is not a safe integer) or that carries mentions or files crosses as it
- * is: `fromWire(toWire(call))` equals `call` for every call (wire-calls.test.ts).
+ * is: `fromWire(toWire(call))` equals `call` for every call, but for keys whose value is
+ * undefined (`mentions: undefined` comes back absent; wire-calls.test.ts).
  */
 import type { NewMessage } from '../store.js';
 import type { Call } from './rpc.js';
