@@ -186,8 +186,19 @@ export function seedSqlite(db: Database.Database): void {
       }
     }
     // Versions 3+ index new messages per batch in the store, not by trigger: do what it does.
-    if (db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'`).get()) {
-      db.exec(`INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')`);
+    const has = (name: string) =>
+      db.prepare(`SELECT 1 FROM sqlite_master WHERE name = ?`).get(name) !== undefined;
+    if (has('messages_fts')) db.exec(`INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')`);
+    // Versions 10+ fill the export index the same way (SqliteStore.indexExport), 11+ mark it.
+    if (has('sent_messages')) {
+      db.exec(`INSERT INTO sent_messages (sender_id, conversation_id, seq, created_at)
+        SELECT sender_id, conversation_id, seq, created_at FROM messages
+        WHERE sender_id IS NOT NULL`);
+    }
+    if (has('sent_messages_mark')) {
+      db.exec(
+        `UPDATE sent_messages_mark SET upto = (SELECT coalesce(max(rowid), 0) FROM messages)`,
+      );
     }
   })();
 }

@@ -41,8 +41,8 @@ export interface MessagesFtsTable {
 }
 
 /**
- * The export index: one row per message with a sender, filled with the search index after the
- * commit (SqliteStore.indexPending), for receipts and the export.
+ * The export index: one row per message with a sender, filled after the commit, in catch-ups of
+ * its own (SqliteStore.indexExport), for receipts and the export.
  */
 export interface SentMessagesTable {
   sender_id: string;
@@ -51,9 +51,16 @@ export interface SentMessagesTable {
   created_at: number;
 }
 
+/** The export index's mark: one row, the highest message rowid it holds (migration 11). */
+export interface SentMessagesMarkTable {
+  id: number;
+  upto: number;
+}
+
 export interface DB extends SharedTables {
   messages_fts: MessagesFtsTable;
   sent_messages: SentMessagesTable;
+  sent_messages_mark: SentMessagesMarkTable;
 }
 
 /** A query builder that never connects: it only compiles SQL for better-sqlite3 to run. */

@@ -392,6 +392,31 @@ export const migrations: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 11,
+    name: 'the export index caught up on its own, less often than the search index',
+    sql: `
+      -- Filling the export index costs a catch-up more per row than the search index does: its
+      -- rows go to each sender's part of the key, so the fewer rows per catch-up, the more
+      -- leaves written per row. It now catches up every few thousand rows (and, as before,
+      -- before every read that needs it), the search index every few hundred, so each needs
+      -- its own mark: the export's is this one row, the highest message rowid it holds (it
+      -- holds every row with a sender up to it and none above). The search index's is still
+      -- the highest rowid in messages_fts_docsize. Until now both were that one.
+      CREATE TABLE sent_messages_mark (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        upto INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO sent_messages_mark (id, upto)
+        SELECT 1, coalesce(max(id), 0) FROM messages_fts_docsize;
+      -- A new row takes rowid max + 1: were the last rows deleted, their rowids would come back
+      -- below the mark and never be indexed. So the mark never stays above the table's end.
+      CREATE TRIGGER sent_messages_mark_delete AFTER DELETE ON messages BEGIN
+        UPDATE sent_messages_mark SET upto = (SELECT coalesce(max(rowid), 0) FROM messages)
+          WHERE upto > (SELECT coalesce(max(rowid), 0) FROM messages);
+      END;
+    `,
+  },
 ];
 
 export const latestVersion = migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -397,8 +397,8 @@ export function createQueries(db: Db) {
       qb.insertInto('messages').values(messageValues(p)),
     ),
     /**
-     * The highest rowid the search index holds: it and the export index (sent_messages) hold
-     * every row up to it and none above (SqliteStore.deferSearchIndex says why).
+     * The highest rowid the search index holds: it holds every row up to it and none above
+     * (SqliteStore.deferSearchIndex says why).
      */
     indexedUpTo: prepare(db, (_p: Record<string, never>) => ({
       compile: () =>
@@ -415,9 +415,19 @@ export function createQueries(db: Db) {
         sql`INSERT INTO messages_fts(rowid, body)
             SELECT rowid, body FROM messages WHERE rowid > ${p.from}`.compile(qb),
     })),
+    /** The same for the export index (sent_messages), kept in a row of its own (migration 11). */
+    exportedUpTo: prepare(db, (_p: Record<string, never>) =>
+      qb.selectFrom('sent_messages_mark').select('upto as rowid'),
+    ),
+    /** The export index now holds every row there is. */
+    markExported: prepare(db, (_p: Record<string, never>) => ({
+      compile: () =>
+        sql`UPDATE sent_messages_mark
+            SET upto = (SELECT coalesce(max(rowid), 0) FROM messages)`.compile(qb),
+    })),
     /**
      * Adds every message with a sender above `from` to the export index, in its key order: a
-     * catch-up of hundreds of rows writes each sender's last leaf once, not once per message.
+     * catch-up of thousands of rows writes each sender's last leaf once, not once per message.
      */
     indexSenders: prepare(db, (p: { from: number }) => ({
       compile: () =>

@@ -27,6 +27,8 @@ export interface WorkerOptions {
   checkpoints?: 'thread' | 'inline' | undefined;
   /** Caps the database at this many pages: past it, writes fail as on a full disk (tests). */
   maxPageCount?: number | undefined;
+  /** See SqliteStoreOptions.indexIdleMs. */
+  indexIdleMs?: number | undefined;
   /** Set by sqlite/inline-writer.ts: the writer shares the main thread (see AppendReply). */
   inline?: boolean | undefined;
 }

@@ -443,16 +443,18 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
 
   /**
    * When on (the worker), appended rows reach the FTS index and the export index
-   * (`sent_messages`) only when the worker catches them up (indexPending: in batches after
-   * their commit, before any call in READS_INDEXES and before any other write that could delete
-   * or change a body). Rows other calls insert are indexed in that call. Off, every row is
-   * indexed by the statement that inserted it, like the trigger it replaces.
+   * (`sent_messages`) only when the worker catches them up (indexSearch and indexExport: in
+   * batches after their commit, the export's less often; both before any call in READS_INDEXES
+   * and before any other write that could delete or change a body: indexPending). Rows other
+   * calls insert are indexed in that call. Off, every row is indexed by the statement that
+   * inserted it, like the trigger it replaces.
    *
    * Rows wait for the indexes only at the end of the table: appends take rowid max + 1, and every
-   * write that could delete a row catches the indexes up first. So "not yet indexed" is exactly
-   * "rowid above the search index's highest" (messages_fts_docsize), for both (one catch-up
-   * fills both, in one transaction), in every committed state too: a restart after kill -9
-   * finds what is missing without any record of it.
+   * write that could delete a row catches the indexes up first. So "not yet in the search index"
+   * is exactly "rowid above the search index's highest" (messages_fts_docsize), and "not yet in
+   * the export index" exactly "rowid above its mark" (sent_messages_mark, written in the same
+   * transaction as the rows), in every committed state too: a restart after kill -9 finds what
+   * is missing from each.
    */
   deferSearchIndex = false;
 
@@ -494,9 +496,20 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
    * transaction). Returns the rows added to the search index.
    */
   indexPending(): number {
+    this.indexExport();
+    return this.indexSearch();
+  }
+
+  /** Brings the search index up to every message row (in this transaction); returns the rows. */
+  indexSearch(): number {
     const from = this.q.indexedUpTo.get({})!.rowid;
-    this.q.indexSenders.run({ from });
     return this.q.indexMessages.run({ from }).changes;
+  }
+
+  /** Brings the export index and its mark up to every message row (in this transaction). */
+  indexExport(): void {
+    this.q.indexSenders.run({ from: this.q.exportedUpTo.get({})!.rowid });
+    this.q.markExported.run({});
   }
 
   /** The transaction was rolled back: what was cached in it may be gone with it. */

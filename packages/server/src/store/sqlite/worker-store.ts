@@ -59,6 +59,11 @@ export interface SqliteStoreOptions {
    * as on a full disk. Lets a test run out of space without filling a disk.
    */
   maxPageCount?: number;
+  /**
+   * How long the writer idles before the indexes catch up on rows below their batch sizes
+   * (default 10 ms). Lets a test see the export index lag the search index.
+   */
+  indexIdleMs?: number;
 }
 
 /** The worker's script in the package's dist/ (see `distScript`). */
@@ -119,6 +124,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     sync: options.sync,
     checkpoints: options.checkpoints,
     maxPageCount: options.maxPageCount,
+    indexIdleMs: options.indexIdleMs,
   };
   const worker = startHost(workerData);
   const pending = new Map<number, Pending>();

@@ -42,11 +42,16 @@ const MAX_BATCH = 1000;
 /** A waiting batch this large commits at once: waiting longer would save little. */
 const FULL_BATCH = 256;
 /**
- * This many appended rows waiting for the search and export indexes: index them now, in their own
- * transaction.
+ * This many appended rows waiting for the search index: index them now, in their own transaction.
  */
 const INDEX_BATCH = 500;
-/** Fewer wait until the worker has had nothing to do for this long. */
+/**
+ * The same for the export index, which costs more per row the fewer rows a catch-up adds (each
+ * writes every sender's last leaf): at 4,000 msg/s, 2,000 rows against 500 cut the writer's CPU
+ * from ~70 to ~64 µs per message (docs/performance.md, round fourteen).
+ */
+const EXPORT_BATCH = 2000;
+/** Fewer wait until the worker has had nothing to do for this long (by default). */
 const INDEX_IDLE_MS = 10;
 /** After a catch-up found the database locked by another process. */
 const INDEX_RETRY_MS = 200;
@@ -85,6 +90,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     FULL_BATCH,
   );
   const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+  const indexIdleMs = Math.max(0, options.indexIdleMs ?? INDEX_IDLE_MS);
   const store = new SqliteStore(
     options.file,
     options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs },
@@ -94,7 +100,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       store.db.pragma(`max_page_count = ${options.maxPageCount}`);
     store.migrate();
     // Appended rows reach the search and export indexes after their commit, in batches
-    // (catchUpIndex), and before any call that reads them or write that needs them there
+    // (catchUpIndexes), and before any call that reads them or write that needs them there
     // (writeDeferred). Rows committed but not indexed when the process last stopped are
     // indexed now.
     store.deferSearchIndex = true;
@@ -123,10 +129,13 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   let delayTimer: NodeJS.Timeout | undefined;
   /** When the oldest queued call was posted: a batch waits from then, not from when we saw it. */
   let oldestSentAt = 0;
-  /** Appends committed since the indexes last caught up (0: they have every row). */
+  /** Appends committed since the search index last caught up (0: it has every row). */
   let unindexedRows = 0;
-  /** The same count within the open batch: committed with it, forgotten if it rolls back. */
+  /** The same for the export index (it catches up less often: EXPORT_BATCH). */
+  let unexportedRows = 0;
+  /** The same counts within the open batch: committed with it, forgotten if it rolls back. */
   let batchUnindexed = 0;
+  let batchUnexported = 0;
   let indexTimer: NodeJS.Timeout | undefined;
 
   const receive = (message: ToWorker): void => {
@@ -138,7 +147,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       schedule(commitDelay.arrived(message.calls.length, oldestAt, queue.length));
     } else if (message.type === 'close') {
       flush();
-      catchUpIndex();
+      catchUpAll();
       clearTimeout(indexTimer);
       // The writer's connection closes last, so it checkpoints the whole log and removes it.
       void (checkpoints?.close() ?? Promise.resolve()).then(
@@ -192,37 +201,62 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
 
   /** Reads only, and none that needs the indexes while they lack rows (a catch-up is a write). */
   const readsOnly = (batch: Call[]): boolean =>
-    batch.every(isRead) && (unindexedRows === 0 || !batch.some(readsIndexes));
+    batch.every(isRead) && (unexportedRows === 0 || !batch.some(readsIndexes));
 
   /**
-   * Appended rows reach the search and export indexes off the ack path: at INDEX_BATCH rows at
-   * once, else once the worker idles. One FTS5 insert of hundreds of rows costs far less per row
-   * than one per small batch, and the export index's rows, inserted in key order, write each
-   * sender's last leaf once per catch-up instead of once per append.
+   * Appended rows reach the search and export indexes off the ack path: at INDEX_BATCH
+   * (EXPORT_BATCH) rows at once, else once the worker idles. One FTS5 insert of hundreds of rows
+   * costs far less per row than one per small batch, and the export index's rows, inserted in
+   * key order, write each sender's last leaf once per catch-up instead of once per append.
    */
   function scheduleIndex(): void {
     clearTimeout(indexTimer);
+    const due = unindexedRows >= INDEX_BATCH || unexportedRows >= EXPORT_BATCH;
     // Inline, the batch's replies are still to be delivered (a microtask after this turn), and
     // the catch-up would hold them, and the fsync they wait for, for its whole run: it goes next.
-    if (unindexedRows >= INDEX_BATCH && inline) setImmediate(guard(catchUpIndex));
-    else if (unindexedRows >= INDEX_BATCH) catchUpIndex();
-    else if (unindexedRows > 0) indexTimer = timer(setTimeout(guard(catchUpIndex), INDEX_IDLE_MS));
+    if (due && inline) setImmediate(guard(catchUpDue));
+    else if (due) catchUpDue();
+    else catchUpWhenIdle();
   }
 
-  function catchUpIndex(): void {
+  /** Whatever the indexes still lack, they get once the worker has idled for indexIdleMs. */
+  function catchUpWhenIdle(): void {
+    if (unexportedRows > 0) indexTimer = timer(setTimeout(guard(catchUpAll), indexIdleMs));
+  }
+
+  function catchUpDue(): void {
+    catchUpIndexes(false);
+  }
+
+  function catchUpAll(): void {
+    catchUpIndexes(true);
+  }
+
+  /** Catches up the index that is due, or (`all`: the worker idles or closes) both. */
+  function catchUpIndexes(all: boolean): void {
     clearTimeout(indexTimer);
-    if (unindexedRows === 0 || !store.db.open) return;
+    // Every row the search index lacks, the export index lacks too (it never runs ahead).
+    if (unexportedRows === 0 || !store.db.open) return;
     // Calls are waiting: their batch goes first and schedules this again.
     if (queue.length > 0 && scheduled !== null) return;
+    const exportToo = all || unexportedRows >= EXPORT_BATCH;
+    // Nothing is due (an earlier catch-up of this turn did it): the idle one will come.
+    if (!exportToo && unindexedRows === 0) {
+      catchUpWhenIdle();
+      return;
+    }
     const db = store.db;
     // Never wait for a lock another process holds (a backup, say): try again later instead.
     db.pragma('busy_timeout = 0');
     try {
       db.exec('BEGIN IMMEDIATE');
-      store.indexPending();
+      if (exportToo) store.indexPending();
+      else store.indexSearch();
       db.exec('COMMIT');
       checkpoints?.wrote();
       unindexedRows = 0;
+      if (exportToo) unexportedRows = 0;
+      catchUpWhenIdle();
     } catch {
       // The rows are committed and stay findable by catching up (SqliteStore.deferSearchIndex):
       // the next batch, search or retry does it.
@@ -231,7 +265,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       } catch {
         // Nothing more to undo.
       }
-      indexTimer = timer(setTimeout(guard(catchUpIndex), INDEX_RETRY_MS));
+      indexTimer = timer(setTimeout(guard(catchUpAll), INDEX_RETRY_MS));
     } finally {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     }
@@ -263,6 +297,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       if (readsIndexes(call) || !keepsAppendState(call.method)) {
         store.indexPending();
         batchUnindexed = 0;
+        batchUnexported = 0;
       }
     } catch (error) {
       if (store.db.inTransaction) store.db.exec('ROLLBACK');
@@ -333,7 +368,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
         // Counted before the call: without a savepoint, an append that failed after its INSERT
         // (its reply could not be made) still left a row to index. Counting one too many only
         // makes a catch-up find less to do.
-        if (call.method === 'appendMessage') batchUnindexed += 1;
+        if (call.method === 'appendMessage') {
+          batchUnindexed += 1;
+          batchUnexported += 1;
+        }
         const value = read || call.method === 'appendMessage' ? invoke(call) : inSavepoint(call);
         pending.push({ id: call.id, value });
       } catch (error) {
@@ -355,6 +393,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       db.exec('COMMIT');
       if (writes > 0) checkpoints?.wrote();
       unindexedRows = batchUnindexed;
+      unexportedRows = batchUnexported;
       stats.transactions += 1;
       stats.writes += writes;
       stats.maxBatch = Math.max(stats.maxBatch, batch.length);
@@ -374,6 +413,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   /** Takes the write lock for a batch; a failure (e.g. SQLITE_BUSY) fails the batch, not the worker. */
   function begin(): SerializedError | null {
     batchUnindexed = unindexedRows;
+    batchUnexported = unexportedRows;
     // Nothing is pending here: a COMMIT indexed and wrote it all, and every rollback forgot it
     // (forgetPending, which also drops the append path's cached state).
     try {
