@@ -17,6 +17,7 @@ import { makeTarget } from './letter-targets.js';
 import { buildFigures, renderMarkdown } from './report.js';
 import type { Report } from './report.js';
 import { allScenarios, notRun, runTarget } from './run.js';
+import { probeMachine } from './probe.js';
 import type { Scenario, TargetResult } from './run.js';
 import { evaluateRows, planFor, rows } from './rows.js';
 import {
@@ -150,6 +151,8 @@ async function main(): Promise<void> {
     pgUrl: option('pg-url') ?? process.env.LETTER_TEST_PG_URL,
     redisUrl: option('redis-url') ?? process.env.LETTER_TEST_REDIS_URL,
   };
+  const serverCore = canPin ? SERVER_CORE : undefined;
+  const probeStart = config.quick ? null : await probeMachine(serverCore, workDir);
   const results: TargetResult[] = [];
   for (const name of targetNames.filter((n) => perTarget.has(n))) {
     const scenarios = perTarget.get(name)!;
@@ -184,6 +187,9 @@ async function main(): Promise<void> {
     }
   }
 
+  const probe = config.quick
+    ? undefined
+    : { start: probeStart, end: await probeMachine(serverCore, workDir) };
   const figures = buildFigures(results, config);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const report: Report = {
@@ -198,6 +204,7 @@ async function main(): Promise<void> {
       durationSec: (performance.now() - started) / 1000,
       loadAverageAtStart,
       letterFlags,
+      ...(probe && { probe }),
     },
     config,
     results,

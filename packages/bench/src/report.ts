@@ -8,6 +8,8 @@ import { GENERATOR_CPU_LIMIT } from './scenarios.js';
 import { arrangements } from './scenarios-cluster.js';
 import type { Arrangement } from './scenarios-cluster.js';
 import type { TargetName } from './targets.js';
+import { describeProbe } from './probe.js';
+import type { ProbeFigures } from './probe.js';
 
 export interface Meta {
   timestamp: string;
@@ -21,6 +23,8 @@ export interface Meta {
   loadAverageAtStart: number;
   /** The Node flags packages/server/bin/letter chose for the Letter servers. */
   letterFlags: string;
+  /** The machine probe on the server core before the first target and after the last. */
+  probe?: { start: ProbeFigures | null; end: ProbeFigures | null };
 }
 
 /** The most CPU (in cores) other processes used during any load run of the report. */
@@ -274,6 +278,7 @@ export function renderMarkdown(report: Report): string {
       `packages/server/bin/letter as \`node ${meta.letterFlags || '(no flags)'}\`.`,
     '',
   );
+  if (meta.probe) lines.push(describeProbe(meta.probe.start, meta.probe.end), '');
   const other = busiestOther(results);
   if (other > 0.25) {
     lines.push(
