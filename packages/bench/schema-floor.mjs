@@ -8,10 +8,11 @@
  *   messages  Letter's messages row with its history index (conversation, seq) and the
  *             message id's unique index; seq taken from a JS counter
  *   +idem     the permanent idempotency index (client id, sender)
- *   +export   the export index (sender, conversation, seq): a table of its own, filled 500 rows
- *             at a time in key order, in its own transaction (as the worker does since migration 10)
+ *   +export   the export index (sender, conversation, seq): a table of its own, filled 2,000 rows
+ *             at a time in key order, in its own transaction (as the worker does since migration
+ *             11; 500 with the search index before)
  *   +state    the conversation's last seq and the sender's positions, once per conversation per batch
- *   +search   the FTS5 index, filled in the same catch-up (as the worker does)
+ *   +search   the FTS5 index, filled 500 rows at a time (with the export's rows every fourth time)
  *   +savept   a savepoint around each append (the worker's isolation of one failing call, which
  *             a plain append has done without since round twelve: it is one INSERT)
  *   Letter    Letter's own append path (SqliteStore, as the worker runs a batch; its full schema,
@@ -63,9 +64,10 @@ async function openLetter() {
         knownMembersVersion: 1,
       }),
     flush: () => store.flushWrites(),
-    index() {
+    index(exportToo) {
       store.db.exec('BEGIN IMMEDIATE');
-      store.indexPending();
+      if (exportToo) store.indexPending();
+      else store.indexSearch();
       store.db.exec('COMMIT');
     },
   };
@@ -123,15 +125,16 @@ function open(layer) {
   const lastSeq = new Map();
   const dirty = new Map();
   let indexed = 0;
-  const catchUps = [
+  let exported = 0;
+  const exportRows =
     on('+export') &&
-      `INSERT INTO sent_messages SELECT sender_id, conversation_id, seq, created_at FROM messages
-       WHERE rowid > ? AND sender_id IS NOT NULL ORDER BY sender_id, conversation_id, seq`,
+    db.prepare(`INSERT INTO sent_messages SELECT sender_id, conversation_id, seq, created_at
+      FROM messages WHERE rowid > ? AND sender_id IS NOT NULL ORDER BY sender_id, conversation_id, seq`);
+  const searchRows =
     on('+search') &&
+    db.prepare(
       'INSERT INTO messages_fts(rowid, body) SELECT rowid, body FROM messages WHERE rowid > ?',
-  ]
-    .filter(Boolean)
-    .map((text) => db.prepare(text));
+    );
   const maxRowid = db.prepare('SELECT coalesce(max(rowid), 0) FROM messages').pluck();
   const row = (m) => {
     const seq = (lastSeq.get(m.conversationId) ?? 0) + 1;
@@ -151,11 +154,18 @@ function open(layer) {
       }
       dirty.clear();
     },
-    index() {
-      if (catchUps.length === 0) return;
+    index(exportToo) {
+      if (!searchRows && !(exportToo && exportRows)) return;
       db.exec('BEGIN IMMEDIATE');
-      for (const statement of catchUps) statement.run(indexed);
-      indexed = maxRowid.get();
+      const upTo = maxRowid.get();
+      if (exportToo && exportRows) {
+        exportRows.run(exported);
+        exported = upTo;
+      }
+      if (searchRows) {
+        searchRows.run(indexed);
+        indexed = upTo;
+      }
       db.exec('COMMIT');
     },
   };
@@ -167,6 +177,7 @@ async function run(layer, batch) {
   const t = layer === 'Letter' ? await openLetter() : open(layer);
   let n = 0;
   let unindexed = 0;
+  let unexported = 0;
   const message = (i) => ({
     id: `m_${Date.now().toString(36).padStart(9, '0')}${String(i).padStart(16, '0')}`,
     conversationId: `c${i % PAIRS}`,
@@ -180,9 +191,13 @@ async function run(layer, batch) {
     for (let i = 0; i < batch; i++) t.append(message(n++));
     t.flush();
     t.db.exec('COMMIT');
+    unexported += batch;
+    // The worker's schedule (sqlite/writer.ts): search every 500 rows, the export every 2,000.
     if ((unindexed += batch) >= 500) {
-      t.index();
+      const exportToo = unexported >= 2000;
+      t.index(exportToo);
       unindexed = 0;
+      if (exportToo) unexported = 0;
     }
   };
   const measure = (count) => {
