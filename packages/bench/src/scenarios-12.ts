@@ -186,9 +186,9 @@ function percentile(sorted: number[], p: number): number {
 /**
  * Stops Letter, fills its SQLite file directly (a copy of one real message row per generated
  * one, so any column the store adds is filled like the store fills it; then the search and
- * export indexes completed), starts it again (start-up time: spawn to healthy), and times history pages at
- * random points and searches for random words, one at a time: a cold round right after the
- * start, `storedWarmup` untimed pairs, then the round the target is judged on.
+ * export indexes completed), starts it again (start-up time: spawn to healthy), and times
+ * history pages at random points and searches for random words, one at a time: a cold round
+ * right after the start, `storedWarmup` untimed pairs, then the round the target is judged on.
  */
 export async function measureStored(
   target: LetterTarget,
