@@ -122,6 +122,36 @@ describe('the export index (sent_messages)', () => {
     expectIndexEqualsMessages(file);
   });
 
+  it('is not caught up before a search, which waits for the search index alone', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file, indexIdleMs: 60_000 });
+    try {
+      const { a, c, send } = await pair(store, 'find');
+      const before = marks(file);
+      for (const i of range(1, 5)) await send(a.id, T0 + i);
+      expect(marks(file)).toMatchObject({ searchable: before.rows, exported: before.rows });
+      // The search index is caught up for the search, in a batch of its own (a write)…
+      const transactions = store.stats().transactions;
+      const found = await store.search(a.id, { text: 'message', conversationId: c, limit: 10 });
+      expect(found?.map((r) => r.message.seq).sort((x, y) => x - y)).toEqual(range(1, 5));
+      expect(marks(file)).toEqual({
+        searchable: before.rows + 5,
+        exported: before.rows,
+        rows: before.rows + 5,
+      });
+      expect(store.stats().transactions).toBe(transactions + 1);
+      // …and once it is complete, a search is a read again, though the export index lags.
+      await store.search(a.id, { text: 'message', limit: 10 });
+      expect(store.stats().transactions).toBe(transactions + 1);
+      // Receipts still catch the export index up.
+      await store.receipts(c, 5, a.id);
+      expect(marks(file).exported).toBe(before.rows + 5);
+    } finally {
+      await store.close();
+    }
+    expectIndexEqualsMessages(file);
+  });
+
   it('finds after a restart the rows above its mark, and its mark never stays above the table', async () => {
     const file = await tempFile();
     const store = await openSqliteStore({ file });

@@ -82,13 +82,18 @@ export type SyncStore = {
 };
 
 /**
- * Reads that need the search or export index complete (SqliteStore.deferSearchIndex): the worker
- * catches both up before them, which makes their batch a write.
+ * Reads that need an index complete (SqliteStore.deferSearchIndex), and which: the worker catches
+ * that index up before them, which makes their batch a write. A search needs only the search
+ * index; receipts and an export page read the export index (`all` catches both up, since the
+ * export index never runs ahead of the search index).
  */
-export const READS_INDEXES: ReadonlySet<StoreMethod> = new Set<StoreMethod>([
-  'search',
-  'receipts',
-  'sentMessages',
+export const READS_INDEXES: ReadonlyMap<StoreMethod, 'search' | 'all'> = new Map<
+  StoreMethod,
+  'search' | 'all'
+>([
+  ['search', 'search'],
+  ['receipts', 'all'],
+  ['sentMessages', 'all'],
 ]);
 
 /** Above every seq: `seq < NO_UPPER_BOUND` is the absent `before`. */
@@ -444,8 +449,8 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   /**
    * When on (the worker), appended rows reach the FTS index and the export index
    * (`sent_messages`) only when the worker catches them up (indexSearch and indexExport: in
-   * batches after their commit, the export's less often; both before any call in READS_INDEXES
-   * and before any other write that could delete or change a body: indexPending). Rows other
+   * batches after their commit, the export's less often; the one a call in READS_INDEXES reads
+   * before it, and both before any other write that could delete or change a body: indexPending). Rows other
    * calls insert are indexed in that call. Off, every row is indexed by the statement that
    * inserted it, like the trigger it replaces.
    *

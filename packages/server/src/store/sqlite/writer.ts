@@ -199,9 +199,13 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     scheduleIndex();
   }
 
-  /** Reads only, and none that needs the indexes while they lack rows (a catch-up is a write). */
+  /** Reads only, and none that needs an index while it lacks rows (a catch-up is a write). */
   const readsOnly = (batch: Call[]): boolean =>
-    batch.every(isRead) && (unexportedRows === 0 || !batch.some(readsIndexes));
+    batch.every(isRead) && !batch.some((call) => indexLacking(indexesRead(call)));
+
+  /** Whether `need` (of a call: READS_INDEXES) names an index that lacks committed rows. */
+  const indexLacking = (need: 'search' | 'all' | undefined): boolean =>
+    need === 'all' ? unexportedRows > 0 : need === 'search' && unindexedRows > 0;
 
   /**
    * Appended rows reach the search and export indexes off the ack path: at INDEX_BATCH
@@ -272,8 +276,8 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   }
 
   const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly(call.method);
-  const readsIndexes = (call: Call): boolean =>
-    isStoreMethod(call.method) && READS_INDEXES.has(call.method);
+  const indexesRead = (call: Call): 'search' | 'all' | undefined =>
+    isStoreMethod(call.method) ? READS_INDEXES.get(call.method) : undefined;
 
   function invoke(call: Call): unknown {
     if (!isStoreMethod(call.method)) throw new Error(`unknown store method ${String(call.method)}`);
@@ -285,19 +289,24 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
 
   /**
    * Any call but an append sees the database as appends left it: their deferred seqs and
-   * positions are written first, and before a call that reads the indexes (READS_INDEXES) or a
-   * write that could touch a body, the search and export indexes are caught up. Should that
-   * fail, the whole transaction is rolled back (runBatch then fails the batch's earlier
-   * successes): an acknowledged append without its seq written must never commit.
+   * positions are written first; before a search the search index is caught up, and before
+   * receipts, an export page (READS_INDEXES) or a write that could touch a body, both indexes.
+   * Should that fail, the whole transaction is rolled back (runBatch then fails the batch's
+   * earlier successes): an acknowledged append without its seq written must never commit.
    */
   function writeDeferred(call: Call): void {
     if (call.method === 'appendMessage') return;
     try {
       store.flushWrites();
-      if (readsIndexes(call) || !keepsAppendState(call.method)) {
+      const need = keepsAppendState(call.method) ? indexesRead(call) : 'all';
+      if (need === 'all') {
         store.indexPending();
         batchUnindexed = 0;
         batchUnexported = 0;
+      } else if (need === 'search') {
+        // A search waits for no more than the search index: the export's lag stays its own.
+        store.indexSearch();
+        batchUnindexed = 0;
       }
     } catch (error) {
       if (store.db.inTransaction) store.db.exec('ROLLBACK');
