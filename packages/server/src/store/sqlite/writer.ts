@@ -8,8 +8,8 @@
  * sqlite/wal-sync.ts), so an answer always means "durable". One fsync thus covers a whole burst.
  *
  * A commit costs ~250 µs of CPU (WAL write and fsync) whatever its size, so a batch waits up to
- * `commitDelayMs` for company when the arrival rate says company is coming (shared/commit-delay.ts);
- * a lone request on a quiet server commits at once. docs/performance.md has the measurements.
+ * `commitDelayMs` for company when the arrival rate says company is coming (shared/commit-delay.ts),
+ * up to twice that while the process is busy; a lone request on a quiet server commits at once. docs/performance.md has the measurements.
  *
  * It runs on a worker thread of its own (sqlite/worker.ts) or, with `writer: 'inline'`, on the
  * main thread (sqlite/inline-writer.ts): the same code, fed the same messages.
@@ -22,7 +22,7 @@ import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
 import { Checkpoints } from './checkpoints.js';
 import { fromWire } from './wire-calls.js';
-import { CommitDelay } from '../shared/commit-delay.js';
+import { CommitDelay, processBusy } from '../shared/commit-delay.js';
 import {
   DEFAULT_COMMIT_DELAY_MS,
   isReadOnly,
@@ -88,6 +88,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   const commitDelay = new CommitDelay(
     Math.max(0, options.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS),
     FULL_BATCH,
+    processBusy(),
   );
   const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
   const indexIdleMs = Math.max(0, options.indexIdleMs ?? INDEX_IDLE_MS);
