@@ -12,7 +12,7 @@
  *             at a time in key order, in its own transaction (as the worker does since migration
  *             11; 500 with the search index before)
  *   +state    the conversation's last seq and the sender's positions, once per conversation per batch
- *   +search   the FTS5 index, filled 500 rows at a time (with the export's rows every fourth time)
+ *   +search   the FTS5 index, filled 2,000 rows at a time (with the export's rows)
  *   +savept   a savepoint around each append (the worker's isolation of one failing call, which
  *             a plain append has done without since round twelve: it is one INSERT)
  *   Letter    Letter's own append path (SqliteStore, as the worker runs a batch; its full schema,
@@ -192,8 +192,8 @@ async function run(layer, batch) {
     t.flush();
     t.db.exec('COMMIT');
     unexported += batch;
-    // The worker's schedule (sqlite/writer.ts): search every 500 rows, the export every 2,000.
-    if ((unindexed += batch) >= 500) {
+    // The worker's schedule (sqlite/writer.ts): search and export every 2,000 rows.
+    if ((unindexed += batch) >= 2000) {
       const exportToo = unexported >= 2000;
       t.index(exportToo);
       unindexed = 0;

@@ -89,22 +89,18 @@ function marks(file: string): { exported: number; searchable: number; rows: numb
 }
 
 describe('the export index (sent_messages)', () => {
-  it('catches up less often than the search index, and before the reads that need it', async () => {
+  it('lags until 2,000 rows wait, and is caught up before the reads that need it', async () => {
     const file = await tempFile();
-    // The idle catch-up (which does both) never comes while the test looks.
+    // The idle catch-up never comes while the test looks.
     const store = await openSqliteStore({ file, indexIdleMs: 60_000 });
     try {
       const { a, b, c, send } = await pair(store, 'lag');
       const before = marks(file);
-      // One tick: batches of up to 256, then one search catch-up (500 rows or more).
+      // Fewer rows than a catch-up waits for: neither index has them.
       await Promise.all(range(1, 600).map((i) => send(a.id, T0 + i)));
-      // The replies may arrive before the catch-up that follows their batches commits.
-      const after = await vi.waitFor(() => {
-        const now = marks(file);
-        expect(now.searchable).toBe(now.rows);
-        return now;
-      });
+      const after = marks(file);
       expect(after.rows).toBe(before.rows + 600);
+      expect(after.searchable).toBe(before.searchable);
       expect(after.exported).toBe(before.exported);
       // A read that needs it catches it up first, and moves its mark to the end.
       const page = await store.sentMessages(a.id, { limit: 1000 });
@@ -116,6 +112,12 @@ describe('the export index (sent_messages)', () => {
       expect(await store.receipts(c, 600, a.id)).toEqual([
         { userId: b.id, deliveredAt: iso(T0 + 700), readAt: iso(T0 + 700) },
       ]);
+      // 2,000 rows waiting: both indexes catch up on their own (after the replies, so waited for).
+      await Promise.all(range(1, 2000).map((i) => send(b.id, T0 + 1000 + i)));
+      await vi.waitFor(() => {
+        const now = marks(file);
+        expect(now).toEqual({ searchable: now.rows, exported: now.rows, rows: after.rows + 2001 });
+      });
     } finally {
       await store.close();
     }
