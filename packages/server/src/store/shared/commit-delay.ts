@@ -11,7 +11,7 @@
  * calls, and each call's share of the fixed cost (thread hand-offs and wake-ups too, not only the
  * commit) falls where CPU is what the server lacks. On an idle process the wait stays `delayMs`,
  * where latency is what matters. At 5,000 msg/s on one core (~75 % busy) waiting 3–4 ms instead
- * of 2 cut the server's CPU per message by ~10 % (docs/performance.md, "Round fifteen").
+ * of 2 cut the server's CPU per message by 10–15 % (docs/performance.md, "Round fifteen").
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';

@@ -449,9 +449,9 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
   /**
    * When on (the worker), appended rows reach the FTS index and the export index
    * (`sent_messages`) only when the worker catches them up (indexSearch and indexExport: in
-   * batches after their commit, the export's less often; the one a call in READS_INDEXES reads
-   * before it, and both before any other write that could delete or change a body: indexPending). Rows other
-   * calls insert are indexed in that call. Off, every row is indexed by the statement that
+   * batches after their commit; the one a call in READS_INDEXES reads before that call; both
+   * before any other write that could delete or change a body: indexPending). Rows other calls
+   * insert are indexed in that call. Off, every row is indexed by the statement that
    * inserted it, like the trigger it replaces.
    *
    * Rows wait for the indexes only at the end of the table: appends take rowid max + 1, and every
