@@ -64,10 +64,9 @@ async function openLetter() {
         knownMembersVersion: 1,
       }),
     flush: () => store.flushWrites(),
-    index(exportToo) {
+    index() {
       store.db.exec('BEGIN IMMEDIATE');
-      if (exportToo) store.indexPending();
-      else store.indexSearch();
+      store.indexPending();
       store.db.exec('COMMIT');
     },
   };
@@ -154,11 +153,11 @@ function open(layer) {
       }
       dirty.clear();
     },
-    index(exportToo) {
-      if (!searchRows && !(exportToo && exportRows)) return;
+    index() {
+      if (!searchRows && !exportRows) return;
       db.exec('BEGIN IMMEDIATE');
       const upTo = maxRowid.get();
-      if (exportToo && exportRows) {
+      if (exportRows) {
         exportRows.run(exported);
         exported = upTo;
       }
@@ -177,7 +176,6 @@ async function run(layer, batch) {
   const t = layer === 'Letter' ? await openLetter() : open(layer);
   let n = 0;
   let unindexed = 0;
-  let unexported = 0;
   const message = (i) => ({
     id: `m_${Date.now().toString(36).padStart(9, '0')}${String(i).padStart(16, '0')}`,
     conversationId: `c${i % PAIRS}`,
@@ -191,13 +189,10 @@ async function run(layer, batch) {
     for (let i = 0; i < batch; i++) t.append(message(n++));
     t.flush();
     t.db.exec('COMMIT');
-    unexported += batch;
-    // The worker's schedule (sqlite/writer.ts): search and export every 2,000 rows.
+    // The worker's schedule (sqlite/writer.ts): both indexes every 2,000 rows.
     if ((unindexed += batch) >= 2000) {
-      const exportToo = unexported >= 2000;
-      t.index(exportToo);
+      t.index();
       unindexed = 0;
-      if (exportToo) unexported = 0;
     }
   };
   const measure = (count) => {

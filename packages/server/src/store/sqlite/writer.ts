@@ -9,7 +9,8 @@
  *
  * A commit costs ~250 µs of CPU (WAL write and fsync) whatever its size, so a batch waits up to
  * `commitDelayMs` for company when the arrival rate says company is coming (shared/commit-delay.ts),
- * up to twice that while the process is busy; a lone request on a quiet server commits at once. docs/performance.md has the measurements.
+ * up to twice that while the process is busy; a lone request on a quiet server commits at once.
+ * docs/performance.md has the measurements.
  *
  * It runs on a worker thread of its own (sqlite/worker.ts) or, with `writer: 'inline'`, on the
  * main thread (sqlite/inline-writer.ts): the same code, fed the same messages.
@@ -17,7 +18,7 @@
 import { performance } from 'node:perf_hooks';
 import { LetterError } from '@letter/protocol';
 import type { AppendResult, HistoryPage, StoreStats } from '../store.js';
-import { READS_INDEXES, SqliteStore } from './sqlite-store.js';
+import { READS_INDEXES, SqliteStore, type IndexNeed } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
 import { Checkpoints } from './checkpoints.js';
@@ -42,19 +43,15 @@ const MAX_BATCH = 1000;
 /** A waiting batch this large commits at once: waiting longer would save little. */
 const FULL_BATCH = 256;
 /**
- * This many appended rows waiting for the search index: index them now, in their own transaction.
- * FTS5 writes each catch-up as a segment and merges segments as they pile up: in catch-ups of
- * 2,000 rows it spent ~4 µs per row against ~7 in catch-ups of 500 (docs/performance.md, round
- * fifteen).
+ * This many appended rows waiting for the indexes: both catch up now, in a transaction of their
+ * own. Each costs less per row the more rows a catch-up adds. FTS5 writes each catch-up as a
+ * segment and merges segments as they pile up: ~4 µs per row in catch-ups of 2,000 against ~7
+ * in catch-ups of 500 (docs/performance.md, round fifteen). The export index writes every
+ * sender's last leaf per catch-up: at 4,000 msg/s, 2,000 rows against 500 cut the writer's CPU
+ * from ~70 to ~64 µs per message (round fourteen). The two still keep counts and marks of their
+ * own: a search catches up the search index alone.
  */
 const INDEX_BATCH = 2000;
-/**
- * The same for the export index, which costs more per row the fewer rows a catch-up adds (each
- * writes every sender's last leaf): at 4,000 msg/s, 2,000 rows against 500 cut the writer's CPU
- * from ~70 to ~64 µs per message (docs/performance.md, round fourteen). Its own count and mark
- * still matter: a search catches up the search index alone.
- */
-const EXPORT_BATCH = 2000;
 /** Fewer wait until the worker has had nothing to do for this long (by default). */
 const INDEX_IDLE_MS = 10;
 /** After a catch-up found the database locked by another process. */
@@ -136,7 +133,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   let oldestSentAt = 0;
   /** Appends committed since the search index last caught up (0: it has every row). */
   let unindexedRows = 0;
-  /** The same for the export index (it catches up less often: EXPORT_BATCH). */
+  /** The same for the export index (further behind after a search caught up the search index). */
   let unexportedRows = 0;
   /** The same counts within the open batch: committed with it, forgotten if it rolls back. */
   let batchUnindexed = 0;
@@ -152,7 +149,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       schedule(commitDelay.arrived(message.calls.length, oldestAt, queue.length));
     } else if (message.type === 'close') {
       flush();
-      catchUpAll();
+      catchUpIndexes();
       clearTimeout(indexTimer);
       // The writer's connection closes last, so it checkpoints the whole log and removes it.
       void (checkpoints?.close() ?? Promise.resolve()).then(
@@ -209,63 +206,47 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     batch.every(isRead) && !batch.some((call) => indexLacking(indexesRead(call)));
 
   /** Whether `need` (of a call: READS_INDEXES) names an index that lacks committed rows. */
-  const indexLacking = (need: 'search' | 'all' | undefined): boolean =>
+  const indexLacking = (need: IndexNeed | undefined): boolean =>
     need === 'all' ? unexportedRows > 0 : need === 'search' && unindexedRows > 0;
 
   /**
-   * Appended rows reach the search and export indexes off the ack path: at INDEX_BATCH
-   * (EXPORT_BATCH) rows at once, else once the worker idles. One FTS5 insert of hundreds of rows
+   * Appended rows reach the search and export indexes off the ack path: at INDEX_BATCH rows at
+   * once, else once the worker idles. One FTS5 insert of hundreds of rows
    * costs far less per row than one per small batch, and the export index's rows, inserted in
    * key order, write each sender's last leaf once per catch-up instead of once per append.
    */
   function scheduleIndex(): void {
     clearTimeout(indexTimer);
-    const due = unindexedRows >= INDEX_BATCH || unexportedRows >= EXPORT_BATCH;
+    // Every row the search index lacks, the export index lacks too (it never runs ahead).
+    const due = unexportedRows >= INDEX_BATCH;
     // Inline, the batch's replies are still to be delivered (a microtask after this turn), and
     // the catch-up would hold them, and the fsync they wait for, for its whole run: it goes next.
-    if (due && inline) setImmediate(guard(catchUpDue));
-    else if (due) catchUpDue();
+    if (due && inline) setImmediate(guard(catchUpIndexes));
+    else if (due) catchUpIndexes();
     else catchUpWhenIdle();
   }
 
   /** Whatever the indexes still lack, they get once the worker has idled for indexIdleMs. */
   function catchUpWhenIdle(): void {
-    if (unexportedRows > 0) indexTimer = timer(setTimeout(guard(catchUpAll), indexIdleMs));
+    if (unexportedRows > 0) indexTimer = timer(setTimeout(guard(catchUpIndexes), indexIdleMs));
   }
 
-  function catchUpDue(): void {
-    catchUpIndexes(false);
-  }
-
-  function catchUpAll(): void {
-    catchUpIndexes(true);
-  }
-
-  /** Catches up the index that is due, or (`all`: the worker idles or closes) both. */
-  function catchUpIndexes(all: boolean): void {
+  /** Catches both indexes up (due, the worker idles, or it closes). */
+  function catchUpIndexes(): void {
     clearTimeout(indexTimer);
-    // Every row the search index lacks, the export index lacks too (it never runs ahead).
     if (unexportedRows === 0 || !store.db.open) return;
     // Calls are waiting: their batch goes first and schedules this again.
     if (queue.length > 0 && scheduled !== null) return;
-    const exportToo = all || unexportedRows >= EXPORT_BATCH;
-    // Nothing is due (an earlier catch-up of this turn did it): the idle one will come.
-    if (!exportToo && unindexedRows === 0) {
-      catchUpWhenIdle();
-      return;
-    }
     const db = store.db;
     // Never wait for a lock another process holds (a backup, say): try again later instead.
     db.pragma('busy_timeout = 0');
     try {
       db.exec('BEGIN IMMEDIATE');
-      if (exportToo) store.indexPending();
-      else store.indexSearch();
+      store.indexPending();
       db.exec('COMMIT');
       checkpoints?.wrote();
       unindexedRows = 0;
-      if (exportToo) unexportedRows = 0;
-      catchUpWhenIdle();
+      unexportedRows = 0;
     } catch {
       // The rows are committed and stay findable by catching up (SqliteStore.deferSearchIndex):
       // the next batch, search or retry does it.
@@ -274,14 +255,14 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       } catch {
         // Nothing more to undo.
       }
-      indexTimer = timer(setTimeout(guard(catchUpAll), INDEX_RETRY_MS));
+      indexTimer = timer(setTimeout(guard(catchUpIndexes), INDEX_RETRY_MS));
     } finally {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     }
   }
 
   const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly(call.method);
-  const indexesRead = (call: Call): 'search' | 'all' | undefined =>
+  const indexesRead = (call: Call): IndexNeed | undefined =>
     isStoreMethod(call.method) ? READS_INDEXES.get(call.method) : undefined;
 
   function invoke(call: Call): unknown {
