@@ -16,7 +16,9 @@ import { pairMessage, seedPairs } from './append-pairs.mjs';
 
 const total = Number(process.argv[2] ?? 20_000);
 const sizes = process.argv.slice(3).map(Number);
-const INDEX_BATCH = 500;
+/** The worker's batch sizes (sqlite/writer.ts). */
+const SEARCH_BATCH = 2000;
+const EXPORT_BATCH = 4000;
 
 async function run(batch) {
   const dir = mkdtempSync(join(tmpdir(), 'letter-append-batch-'));
@@ -30,21 +32,31 @@ async function run(batch) {
   const inSavepoint = store.db.transaction(append);
   let n = 0;
   let unindexed = 0;
+  let unexported = 0;
+  /** One index's catch-up, in a transaction of its own (as the worker runs it). */
+  const catchUp = (index) => {
+    store.db.exec('BEGIN IMMEDIATE');
+    index();
+    store.db.exec('COMMIT');
+  };
   const runBatch = () => {
     store.db.exec('BEGIN IMMEDIATE');
     for (let i = 0; i < batch; i++, n++) {
       inSavepoint(pairMessage(pairs, n, `m${String(n).padStart(9, '0')}`));
     }
     // Before issue 12's round two the index was caught up in every batch; since, the worker
-    // does it in its own transaction every INDEX_BATCH rows (sqlite/worker.ts).
+    // does it in transactions of its own, each index every so many rows (sqlite/writer.ts).
     if (store.appends) store.flushWrites();
     else store.indexPending();
     store.db.exec('COMMIT');
-    if (store.appends && (unindexed += batch) >= INDEX_BATCH) {
-      store.db.exec('BEGIN IMMEDIATE');
-      store.indexPending();
-      store.db.exec('COMMIT');
+    if (!store.appends) return;
+    if ((unindexed += batch) >= SEARCH_BATCH) {
+      catchUp(() => store.indexSearch());
       unindexed = 0;
+    }
+    if ((unexported += batch) >= EXPORT_BATCH) {
+      catchUp(() => store.indexExport());
+      unexported = 0;
     }
   };
   const measure = (count) => {

@@ -8,11 +8,11 @@
  *   messages  Letter's messages row with its history index (conversation, seq) and the
  *             message id's unique index; seq taken from a JS counter
  *   +idem     the permanent idempotency index (client id, sender)
- *   +export   the export index (sender, conversation, seq): a table of its own, filled 2,000 rows
- *             at a time in key order, in its own transaction (as the worker does since migration
- *             11; 500 with the search index before)
+ *   +export   the export index (sender, conversation, seq): a table of its own, filled 4,000 rows
+ *             at a time in key order, in its own transaction (as the worker does since round
+ *             sixteen; 2,000 with the search index before, 500 before migration 11)
  *   +state    the conversation's last seq and the sender's positions, once per conversation per batch
- *   +search   the FTS5 index, filled 2,000 rows at a time (with the export's rows)
+ *   +search   the FTS5 index, filled 2,000 rows at a time, in its own transaction
  *   +savept   a savepoint around each append (the worker's isolation of one failing call, which
  *             a plain append has done without since round twelve: it is one INSERT)
  *   Letter    Letter's own append path (SqliteStore, as the worker runs a batch; its full schema,
@@ -64,9 +64,10 @@ async function openLetter() {
         knownMembersVersion: 1,
       }),
     flush: () => store.flushWrites(),
-    index() {
+    index(part) {
       store.db.exec('BEGIN IMMEDIATE');
-      store.indexPending();
+      if (part === 'export') store.indexExport();
+      else store.indexSearch();
       store.db.exec('COMMIT');
     },
   };
@@ -153,15 +154,15 @@ function open(layer) {
       }
       dirty.clear();
     },
-    index() {
-      if (!searchRows && !exportRows) return;
+    index(part) {
+      const rows = part === 'export' ? exportRows : searchRows;
+      if (!rows) return;
       db.exec('BEGIN IMMEDIATE');
       const upTo = maxRowid.get();
-      if (exportRows) {
+      if (part === 'export') {
         exportRows.run(exported);
         exported = upTo;
-      }
-      if (searchRows) {
+      } else {
         searchRows.run(indexed);
         indexed = upTo;
       }
@@ -176,6 +177,7 @@ async function run(layer, batch) {
   const t = layer === 'Letter' ? await openLetter() : open(layer);
   let n = 0;
   let unindexed = 0;
+  let unexported = 0;
   const message = (i) => ({
     id: `m_${Date.now().toString(36).padStart(9, '0')}${String(i).padStart(16, '0')}`,
     conversationId: `c${i % PAIRS}`,
@@ -189,10 +191,15 @@ async function run(layer, batch) {
     for (let i = 0; i < batch; i++) t.append(message(n++));
     t.flush();
     t.db.exec('COMMIT');
-    // The worker's schedule (sqlite/writer.ts): both indexes every 2,000 rows.
+    // The worker's batch sizes (sqlite/writer.ts): the search index every 2,000 rows, the
+    // export index every 4,000, each in a transaction of its own.
     if ((unindexed += batch) >= 2000) {
-      t.index();
+      t.index('search');
       unindexed = 0;
+    }
+    if ((unexported += batch) >= 4000) {
+      t.index('export');
+      unexported = 0;
     }
   };
   const measure = (count) => {

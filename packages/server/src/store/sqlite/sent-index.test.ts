@@ -89,7 +89,7 @@ function marks(file: string): { exported: number; searchable: number; rows: numb
 }
 
 describe('the export index (sent_messages)', () => {
-  it('lags until 2,000 rows wait, and is caught up before the reads that need it', async () => {
+  it('lags until 4,000 rows wait (the search index 2,000), and is caught up before the reads that need it', async () => {
     const file = await tempFile();
     // The idle catch-up never comes while the test looks.
     const store = await openSqliteStore({ file, indexIdleMs: 60_000 });
@@ -112,12 +112,60 @@ describe('the export index (sent_messages)', () => {
       expect(await store.receipts(c, 600, a.id)).toEqual([
         { userId: b.id, deliveredAt: iso(T0 + 700), readAt: iso(T0 + 700) },
       ]);
-      // 2,000 rows waiting: both indexes catch up on their own (after the replies, so waited for).
+      // 2,000 rows waiting: the search index catches up on its own (after the replies, so
+      // waited for); the export index, a quarter of its way further, waits for more.
       await Promise.all(range(1, 2000).map((i) => send(b.id, T0 + 1000 + i)));
       await vi.waitFor(() => {
-        const now = marks(file);
-        expect(now).toEqual({ searchable: now.rows, exported: now.rows, rows: after.rows + 2001 });
+        expect(marks(file)).toEqual({
+          searchable: after.rows + 2001,
+          exported: after.rows + 1,
+          rows: after.rows + 2001,
+        });
       });
+      // 2,000 more: the export index, 4,000 rows behind, goes first, then the search index.
+      await Promise.all(range(1, 2000).map((i) => send(b.id, T0 + 4000 + i)));
+      await vi.waitFor(() => {
+        const now = marks(file);
+        expect(now).toEqual({ searchable: now.rows, exported: now.rows, rows: after.rows + 4001 });
+      });
+    } finally {
+      await store.close();
+    }
+    expectIndexEqualsMessages(file);
+  });
+
+  it('takes turns with the search index: never both in one catch-up, neither far behind', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file, indexIdleMs: 60_000 });
+    try {
+      const { a, b, send } = await pair(store, 'turns');
+      const seen = [marks(file)];
+      // Batches of 100, as a steady load makes them: the schedule is looked at after each.
+      for (const chunk of range(1, 60)) {
+        await Promise.all(
+          range(1, 100).map((i) => send(i % 2 ? a.id : b.id, T0 + chunk * 100 + i)),
+        );
+        // Queued behind any catch-up the batch started, so its commit is seen.
+        await store.getUser(a.id);
+        seen.push(marks(file));
+      }
+      const moves = { search: 0, export: 0, both: 0 };
+      for (const [i, now] of seen.entries()) {
+        // Neither lags by more than its batch of rows (and the last batch of appends).
+        expect(now.rows - now.searchable).toBeLessThan(2000 + 100);
+        expect(now.rows - now.exported).toBeLessThan(4000 + 100);
+        if (i === 0) continue;
+        const before = seen[i - 1]!;
+        const search = now.searchable !== before.searchable;
+        const exported = now.exported !== before.exported;
+        if (search && exported) moves.both += 1;
+        else if (search) moves.search += 1;
+        else if (exported) moves.export += 1;
+      }
+      // 6,000 rows: the search index caught up 3 times or so, the export index twice or so.
+      expect(moves.both).toBe(0);
+      expect(moves.search).toBeGreaterThanOrEqual(2);
+      expect(moves.export).toBeGreaterThanOrEqual(1);
     } finally {
       await store.close();
     }

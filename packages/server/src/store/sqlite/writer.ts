@@ -43,15 +43,16 @@ const MAX_BATCH = 1000;
 /** A waiting batch this large commits at once: waiting longer would save little. */
 const FULL_BATCH = 256;
 /**
- * This many appended rows waiting for the indexes: both catch up now, in a transaction of their
- * own. Each costs less per row the more rows a catch-up adds. FTS5 writes each catch-up as a
- * segment and merges segments as they pile up: ~4 µs per row in catch-ups of 2,000 against ~7
- * in catch-ups of 500 (docs/performance.md, round fifteen). The export index writes every
- * sender's last leaf per catch-up: at 4,000 msg/s, 2,000 rows against 500 cut the writer's CPU
- * from ~70 to ~64 µs per message (round fourteen). The two still keep counts and marks of their
- * own: a search catches up the search index alone.
+ * How many rows each index catches up at a time, in a transaction of its own. Each costs less
+ * per row the more rows a catch-up adds. FTS5 writes each catch-up as a segment and merges
+ * segments as they pile up: ~4 µs per row in catch-ups of 2,000 against ~7 in catch-ups of 500
+ * (docs/performance.md, round fifteen). The export index writes every sender's last leaf per
+ * catch-up (~2.1 µs per row at 2,000, ~1.3 at 4,000; round sixteen), and takes about as long
+ * for 4,000 rows as the search index for 2,000. The two take turns (`dueIndex`), and a search
+ * catches up the search index alone.
  */
-const INDEX_BATCH = 2000;
+const SEARCH_BATCH = 2000;
+const EXPORT_BATCH = 4000;
 /** Fewer wait until the worker has had nothing to do for this long (by default). */
 const INDEX_IDLE_MS = 10;
 /** After a catch-up found the database locked by another process. */
@@ -70,6 +71,9 @@ export interface WriterIo {
    */
   guard(work: () => void): () => void;
 }
+
+/** One of the two indexes appended rows reach after their commit. */
+type IndexPart = 'search' | 'export';
 
 /** A writer fed with `receive`. */
 export interface Writer {
@@ -207,34 +211,52 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
 
   /** Whether `need` (of a call: READS_INDEXES) names an index that lacks committed rows. */
   const indexLacking = (need: IndexNeed | undefined): boolean =>
-    need === 'all' ? unexportedRows > 0 : need === 'search' && unindexedRows > 0;
+    need === 'all'
+      ? unexportedRows > 0 || unindexedRows > 0
+      : need === 'search' && unindexedRows > 0;
 
   /**
-   * Appended rows reach the search and export indexes off the ack path: at INDEX_BATCH rows at
-   * once, else once the worker idles. One FTS5 insert of hundreds of rows
+   * Appended rows reach the search and export indexes off the ack path: thousands of rows at
+   * once (SEARCH_BATCH, EXPORT_BATCH), else once the worker idles. One FTS5 insert of hundreds of rows
    * costs far less per row than one per small batch, and the export index's rows, inserted in
    * key order, write each sender's last leaf once per catch-up instead of once per append.
    */
   function scheduleIndex(): void {
     clearTimeout(indexTimer);
-    // Every row the search index lacks, the export index lacks too (it never runs ahead).
-    const due = unexportedRows >= INDEX_BATCH;
+    const due = dueIndex();
     // Inline, the batch's replies are still to be delivered (a microtask after this turn), and
     // the catch-up would hold them, and the fsync they wait for, for its whole run: it goes next.
-    if (due && inline) setImmediate(guard(catchUpIndexes));
-    else if (due) catchUpIndexes();
+    if (due !== null && inline) setImmediate(guard(() => catchUpIndexes(due)));
+    else if (due !== null) catchUpIndexes(due);
     else catchUpWhenIdle();
+  }
+
+  /**
+   * The index whose catch-up is due, if one is: once the two lags, each as a share of its batch,
+   * reach 1.5 together (or either reaches 1), the one further behind. The appends wait behind a
+   * catch-up, so the two never catch up together: they take turns, each catching up about its
+   * batch of rows, and each stall is one index's, about half as long as both together
+   * (docs/performance.md, round sixteen). A search keeps the search index current: the export
+   * index then goes every EXPORT_BATCH rows.
+   */
+  function dueIndex(): IndexPart | null {
+    const exportLag = unexportedRows / EXPORT_BATCH;
+    const searchLag = unindexedRows / SEARCH_BATCH;
+    if (exportLag + searchLag < 1.5 && Math.max(exportLag, searchLag) < 1) return null;
+    return exportLag >= searchLag ? 'export' : 'search';
   }
 
   /** Whatever the indexes still lack, they get once the worker has idled for indexIdleMs. */
   function catchUpWhenIdle(): void {
-    if (unexportedRows > 0) indexTimer = timer(setTimeout(guard(catchUpIndexes), indexIdleMs));
+    if (unexportedRows > 0 || unindexedRows > 0) {
+      indexTimer = timer(setTimeout(guard(catchUpIndexes), indexIdleMs));
+    }
   }
 
-  /** Catches both indexes up (due, the worker idles, or it closes). */
-  function catchUpIndexes(): void {
+  /** Catches one index up (its turn came), or both (the worker idles, or it closes). */
+  function catchUpIndexes(part: IndexPart | 'both' = 'both'): void {
     clearTimeout(indexTimer);
-    if (unexportedRows === 0 || !store.db.open) return;
+    if ((unexportedRows === 0 && unindexedRows === 0) || !store.db.open) return;
     // Calls are waiting: their batch goes first and schedules this again.
     if (queue.length > 0 && scheduled !== null) return;
     const db = store.db;
@@ -242,11 +264,23 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     db.pragma('busy_timeout = 0');
     try {
       db.exec('BEGIN IMMEDIATE');
-      store.indexPending();
+      if (part !== 'search') store.indexExport();
+      if (part !== 'export') store.indexSearch();
       db.exec('COMMIT');
       checkpoints?.wrote();
-      unindexedRows = 0;
-      unexportedRows = 0;
+      if (part !== 'search') unexportedRows = 0;
+      if (part !== 'export') unindexedRows = 0;
+      // The other index's turn, when due already, comes next (after any calls that are waiting),
+      // else with the appends, or when the worker idles.
+      const next = dueIndex();
+      if (next === null) catchUpWhenIdle();
+      else
+        indexTimer = timer(
+          setTimeout(
+            guard(() => catchUpIndexes(next)),
+            0,
+          ),
+        );
     } catch {
       // The rows are committed and stay findable by catching up (SqliteStore.deferSearchIndex):
       // the next batch, search or retry does it.
