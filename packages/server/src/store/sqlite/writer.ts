@@ -217,9 +217,9 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
 
   /**
    * Appended rows reach the search and export indexes off the ack path: thousands of rows at
-   * once (SEARCH_BATCH, EXPORT_BATCH), else once the worker idles. One FTS5 insert of hundreds of rows
-   * costs far less per row than one per small batch, and the export index's rows, inserted in
-   * key order, write each sender's last leaf once per catch-up instead of once per append.
+   * once (SEARCH_BATCH, EXPORT_BATCH), else once the worker idles. One FTS5 insert of hundreds
+   * of rows costs far less per row than one per small batch, and the export index's rows,
+   * inserted in key order, write each sender's last leaf once per catch-up, not once per append.
    */
   function scheduleIndex(): void {
     clearTimeout(indexTimer);
@@ -274,13 +274,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       // else with the appends, or when the worker idles.
       const next = dueIndex();
       if (next === null) catchUpWhenIdle();
-      else
-        indexTimer = timer(
-          setTimeout(
-            guard(() => catchUpIndexes(next)),
-            0,
-          ),
-        );
+      else {
+        const turn = guard(() => catchUpIndexes(next));
+        indexTimer = timer(setTimeout(turn, 0));
+      }
     } catch {
       // The rows are committed and stay findable by catching up (SqliteStore.deferSearchIndex):
       // the next batch, search or retry does it.
