@@ -81,14 +81,14 @@ export type SyncStore = {
   [K in StoreMethod]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>>;
 };
 
-/** The search index alone, or both (the export index never runs ahead of the search index). */
+/** The search index alone, or both indexes (sqlite/writer.ts catches either up on its own). */
 export type IndexNeed = 'search' | 'all';
 
 /**
  * Reads that need an index complete (SqliteStore.deferSearchIndex), and which: the worker catches
  * that index up before them, which makes their batch a write. A search needs only the search
- * index; receipts and an export page read the export index (`all` catches both up, since the
- * export index never runs ahead of the search index).
+ * index; receipts and an export page read the export index, and `all` catches both up (either
+ * may be the one further behind: the two take turns).
  */
 export const READS_INDEXES: ReadonlyMap<StoreMethod, IndexNeed> = new Map<StoreMethod, IndexNeed>([
   ['search', 'search'],

@@ -137,7 +137,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   let oldestSentAt = 0;
   /** Appends committed since the search index last caught up (0: it has every row). */
   let unindexedRows = 0;
-  /** The same for the export index (further behind after a search caught up the search index). */
+  /** The same for the export index (behind or ahead of the search index: they take turns). */
   let unexportedRows = 0;
   /** The same counts within the open batch: committed with it, forgotten if it rolls back. */
   let batchUnindexed = 0;
@@ -253,8 +253,8 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     }
   }
 
-  /** Catches one index up (its turn came), or both (the worker idles, or it closes). */
-  function catchUpIndexes(part: IndexPart | 'both' = 'both'): void {
+  /** Catches one index up (its turn came), or `all` (the worker idles, or it closes). */
+  function catchUpIndexes(part: IndexPart | 'all' = 'all'): void {
     clearTimeout(indexTimer);
     if ((unexportedRows === 0 && unindexedRows === 0) || !store.db.open) return;
     // Calls are waiting: their batch goes first and schedules this again.
