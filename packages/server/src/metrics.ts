@@ -108,6 +108,14 @@ export class Metrics {
         this.set(storeStats().staleConversations ?? 0);
       },
     });
+    new Gauge({
+      name: 'letter_store_batch_fallbacks_total',
+      help: 'PostgreSQL: batches that failed unforeseen and ran again as one transaction per call',
+      registers: [registry],
+      collect() {
+        this.set(storeStats().batchFallbacks ?? 0);
+      },
+    });
   }
 
   stop(): void {

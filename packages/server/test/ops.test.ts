@@ -67,6 +67,7 @@ describe('health and metrics', () => {
         'letter_messages_total',
         'letter_store_transactions_total',
         'letter_store_stale_conversations_total',
+        'letter_store_batch_fallbacks_total',
         'letter_eventloop_delay_max_seconds',
       ]) {
         expect(text, name).toContain(`# TYPE ${name} `);

@@ -616,6 +616,12 @@ export interface StoreStats {
    * message's members version was not the current one: a node's first send to a conversation).
    */
   memberRereads?: number;
+  /**
+   * PostgreSQL: append and position batches that failed for a reason no rule foresaw and fell
+   * back to one transaction per call (postgres/pipeline.ts `commitOrEachAlone`). Should stay 0:
+   * a rise means a fault that costs every such batch a transaction per call.
+   */
+  batchFallbacks?: number;
 }
 
 /** What the SQLite checkpointer thread did (sqlite/checkpoints.ts). */

@@ -55,6 +55,21 @@ describe('FaultProxy', () => {
     client.socket.destroy();
   });
 
+  it('keeps the order when the delay ends with bytes still held back', async () => {
+    // TCP never reorders bytes: a chunk sent just after delay(0) waits behind the held ones.
+    // (It once went straight through, so a pipelined PostgreSQL connection read one query's
+    // answer as another's.)
+    const client = await open();
+    proxy.delay(200);
+    client.socket.write('first ');
+    await sleep(50);
+    proxy.delay(0);
+    client.socket.write('second');
+    await until(() => client.received().length === 'first second'.length);
+    expect(client.received()).toBe('first second');
+    client.socket.destroy();
+  });
+
   it('cut resets open connections and refuses new ones until restored', async () => {
     const client = await open();
     proxy.cut();

@@ -99,7 +99,7 @@ export class FaultProxy {
     this.mode = 'pass';
   }
 
-  /** Adds `ms` of latency to every chunk, both ways (0 removes it). Order is kept. */
+  /** Adds `ms` of latency to every chunk, both ways (0 removes it). Order is kept, always. */
   delay(ms: number): void {
     this.delayMs = ms;
   }
@@ -128,20 +128,27 @@ export class FaultProxy {
     upstream.on('error', end).on('close', end);
   }
 
-  /** Forwards `from` → `to` unless the pair is black-holed; delayed chunks keep their order. */
+  /**
+   * Forwards `from` → `to` unless the pair is black-holed. Every chunk keeps its place, as TCP
+   * keeps it: one that comes while delayed ones are still held back (the delay just ended, or
+   * got shorter) waits behind them, however short its own delay.
+   */
   private pipe(pair: Pair, from: Socket, to: Socket): void {
     let queue: Promise<void> = Promise.resolve();
+    let held = 0;
     from.on('data', (chunk: Buffer) => {
       if (pair.holed) return;
       const ms = this.delayMs;
-      if (ms === 0) {
+      if (ms === 0 && held === 0) {
         if (!to.destroyed) to.write(chunk);
         return;
       }
       const due = Date.now() + ms;
+      held++;
       queue = queue.then(async () => {
         const wait = due - Date.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        held--;
         if (!pair.holed && !to.destroyed) to.write(chunk);
       });
     });

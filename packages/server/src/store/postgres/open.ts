@@ -97,6 +97,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       staleConversations: appends.stale,
       shiftedConversations: appends.shifted,
       memberRereads: appends.rereads,
+      batchFallbacks: appends.fallbacks + positions.fallbacks,
     };
   };
 
