@@ -601,6 +601,8 @@ export interface StoreStats {
   writes: number;
   /** The largest write batch. */
   maxBatch: number;
+  /** SQLite: slices of the search index's merging that merged (sqlite/search-merges.ts). */
+  searchMerges?: number;
   /** SQLite: the checkpointer thread's work (sqlite/checkpoints.ts); absent without one. */
   checkpoints?: CheckpointStats;
   /**

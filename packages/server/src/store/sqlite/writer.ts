@@ -22,6 +22,7 @@ import { READS_INDEXES, SqliteStore, type IndexNeed } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
 import { Checkpoints } from './checkpoints.js';
+import { mergeInSlices, mergeSlices } from './search-merges.js';
 import { fromWire } from './wire-calls.js';
 import { CommitDelay, processBusy } from '../shared/commit-delay.js';
 import {
@@ -57,6 +58,11 @@ const EXPORT_BATCH = 4000;
 const INDEX_IDLE_MS = 10;
 /** After a catch-up found the database locked by another process. */
 const INDEX_RETRY_MS = 200;
+/**
+ * The search index's merge slices (sqlite/search-merges.ts) come no closer together than this:
+ * after a batch, or while the worker idles. A few follow each catch-up.
+ */
+const MERGE_SPACING_MS = 10;
 
 /** How the writer talks to sqlite/worker-store.ts, wherever it runs. */
 export interface WriterIo {
@@ -74,6 +80,8 @@ export interface WriterIo {
 
 /** One of the two indexes appended rows reach after their commit. */
 type IndexPart = 'search' | 'export';
+/** What the writer does between batches: an index's catch-up, or a slice of merging. */
+type IndexWork = IndexPart | 'merge';
 
 /** A writer fed with `receive`. */
 export interface Writer {
@@ -110,7 +118,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     // (writeDeferred). Rows committed but not indexed when the process last stopped are
     // indexed now.
     store.deferSearchIndex = true;
-    store.db.transaction(() => store.indexPending())();
+    store.db.transaction(() => {
+      store.indexPending();
+      mergeInSlices(store.db);
+    })();
   } catch (error) {
     // A thread would take the connection with it; inline, nothing else would close it.
     store.close();
@@ -128,7 +139,18 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   const checkpoints =
     options.checkpoints !== 'inline' && wal ? new Checkpoints(store.db, options.file) : null;
 
-  const stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
+  const stats: StoreStats = {
+    transactions: 0,
+    requests: 0,
+    writes: 0,
+    maxBatch: 0,
+    searchMerges: 0,
+  };
+  const mergeSearch = mergeSlices(store.db);
+  /** Whether the search index may have segments to merge: anything wrote it since the last
+   * slice that found none (so also at start, after a restart in the middle of a merge). */
+  let mergeOwed = true;
+  let lastMergeAt = -Infinity;
   let queue: Call[] = [];
   /** `now`: a flush is queued with setImmediate; `waiting`: a batch is waiting for company. */
   let scheduled: 'now' | 'waiting' | null = null;
@@ -223,13 +245,19 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
    */
   function scheduleIndex(): void {
     clearTimeout(indexTimer);
-    const due = dueIndex();
+    const due: IndexWork | null = dueIndex() ?? (mergeDue() ? 'merge' : null);
     // Inline, the batch's replies are still to be delivered (a microtask after this turn), and
     // the catch-up would hold them, and the fsync they wait for, for its whole run: it goes next.
-    if (due !== null && inline) setImmediate(guard(() => catchUpIndexes(due)));
-    else if (due !== null) catchUpIndexes(due);
+    if (due !== null && inline) setImmediate(guard(() => doIndexWork(due)));
+    else if (due !== null) doIndexWork(due);
     else catchUpWhenIdle();
   }
+
+  const doIndexWork = (work: IndexWork): void =>
+    work === 'merge' ? mergeSearchSlice() : catchUpIndexes(work);
+
+  /** A slice of merging may go now: one is owed, and the last one is long enough ago. */
+  const mergeDue = (): boolean => mergeOwed && performance.now() - lastMergeAt >= MERGE_SPACING_MS;
 
   /**
    * The index whose catch-up is due, if one is: once the two lags, each as a share of its batch,
@@ -246,10 +274,16 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     return exportLag >= searchLag ? 'export' : 'search';
   }
 
-  /** Whatever the indexes still lack, they get once the worker has idled for indexIdleMs. */
+  /**
+   * Whatever the indexes still lack, they get once the worker has idled for indexIdleMs; then
+   * the merge slices owed, MERGE_SPACING_MS apart.
+   */
   function catchUpWhenIdle(): void {
     if (unexportedRows > 0 || unindexedRows > 0) {
       indexTimer = timer(setTimeout(guard(catchUpIndexes), indexIdleMs));
+    } else if (mergeOwed) {
+      const wait = Math.max(0, lastMergeAt + MERGE_SPACING_MS - performance.now());
+      indexTimer = timer(setTimeout(guard(mergeSearchSlice), Math.min(wait, indexIdleMs)));
     }
   }
 
@@ -269,7 +303,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       db.exec('COMMIT');
       checkpoints?.wrote();
       if (part !== 'search') unexportedRows = 0;
-      if (part !== 'export') unindexedRows = 0;
+      if (part !== 'export') {
+        unindexedRows = 0;
+        mergeOwed = true;
+      }
       // The other index's turn, when due already, comes next (after any calls that are waiting),
       // else with the appends, or when the worker idles.
       const next = dueIndex();
@@ -287,6 +324,36 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
         // Nothing more to undo.
       }
       indexTimer = timer(setTimeout(guard(catchUpIndexes), INDEX_RETRY_MS));
+    } finally {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    }
+  }
+
+  /** One slice of the search index's merging, in a transaction of its own (search-merges.ts). */
+  function mergeSearchSlice(): void {
+    clearTimeout(indexTimer);
+    if (!mergeOwed || !store.db.open) return;
+    // Calls are waiting: their batch goes first and schedules this again.
+    if (queue.length > 0 && scheduled !== null) return;
+    const db = store.db;
+    db.pragma('busy_timeout = 0');
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      const merged = mergeSearch();
+      db.exec('COMMIT');
+      lastMergeAt = performance.now();
+      if (merged) {
+        checkpoints?.wrote();
+        stats.searchMerges = (stats.searchMerges ?? 0) + 1;
+      } else mergeOwed = false;
+      catchUpWhenIdle();
+    } catch {
+      try {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      } catch {
+        // Nothing more to undo.
+      }
+      indexTimer = timer(setTimeout(guard(mergeSearchSlice), INDEX_RETRY_MS));
     } finally {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     }
@@ -418,6 +485,9 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       store.flushWrites();
       db.exec('COMMIT');
       if (writes > 0) checkpoints?.wrote();
+      // Any call but an append may have written the search index: a catch-up (writeDeferred),
+      // an edit's or a deletion's triggers. Its segments merge in slices too.
+      if (batch.some((call) => call.method !== 'appendMessage')) mergeOwed = true;
       unindexedRows = batchUnindexed;
       unexportedRows = batchUnexported;
       stats.transactions += 1;
