@@ -44,15 +44,16 @@ const MAX_BATCH = 1000;
 /** A waiting batch this large commits at once: waiting longer would save little. */
 const FULL_BATCH = 256;
 /**
- * How many rows each index catches up at a time, in a transaction of its own. Each costs less
- * per row the more rows a catch-up adds. FTS5 writes each catch-up as a segment and merges
- * segments as they pile up: ~4 µs per row in catch-ups of 2,000 against ~7 in catch-ups of 500
- * (docs/performance.md, round fifteen). The export index writes every sender's last leaf per
- * catch-up (~2.1 µs per row at 2,000, ~1.3 at 4,000; round sixteen), and takes about as long
- * for 4,000 rows as the search index for 2,000. The two take turns (`dueIndex`), and a search
- * catches up the search index alone.
+ * How many rows each index catches up at a time, in a transaction of its own: each catch-up
+ * holds the appends queued behind it, and costs less per row the more rows it adds. The search
+ * index's costs ~3.3 µs per row to insert and commit, whatever its size, since its merges run
+ * in slices of their own (search-merges.ts); smaller catch-ups make more segments to merge
+ * (merging ~4.1 µs per row at 1,000, ~3.5 at 2,000; docs/performance.md, round seventeen): 1,000
+ * rows, ~3.5 ms. The export index writes every sender's last leaf per catch-up (~2.1 µs per row
+ * at 2,000, ~1.3 at 4,000; round sixteen). The two take turns (`dueIndex`), and a search catches
+ * up the search index alone.
  */
-const SEARCH_BATCH = 2000;
+const SEARCH_BATCH = 1000;
 const EXPORT_BATCH = 4000;
 /** Fewer wait until the worker has had nothing to do for this long (by default). */
 const INDEX_IDLE_MS = 10;
