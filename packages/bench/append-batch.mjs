@@ -12,12 +12,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../server/dist/store/sqlite/sqlite-store.js';
-import { pairMessage, seedPairs } from './append-pairs.mjs';
+import { pairMessage, seedPairs, workerMerges } from './append-pairs.mjs';
 
 const total = Number(process.argv[2] ?? 20_000);
 const sizes = process.argv.slice(3).map(Number);
 /** The worker's batch sizes (sqlite/writer.ts). */
-const SEARCH_BATCH = 2000;
+const SEARCH_BATCH = 1000;
 const EXPORT_BATCH = 4000;
 
 async function run(batch) {
@@ -27,6 +27,8 @@ async function run(batch) {
   store.deferSearchIndex = true;
   if (store.appends) Object.assign(store.appends, { keep: true, defer: true });
   const pairs = await seedPairs(store);
+  // The search index's merges, as the worker runs them: in slices of their own.
+  const merge = workerMerges(store.db);
   const append = (message) =>
     store.call ? store.call('appendMessage', [message]) : store.appendMessage(message);
   const inSavepoint = store.db.transaction(append);
@@ -53,6 +55,7 @@ async function run(batch) {
     if ((unindexed += batch) >= SEARCH_BATCH) {
       catchUp(() => store.indexSearch());
       unindexed = 0;
+      merge();
     }
     if ((unexported += batch) >= EXPORT_BATCH) {
       catchUp(() => store.indexExport());

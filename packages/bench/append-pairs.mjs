@@ -2,7 +2,27 @@
  * The 1:1 traffic of append-batch.mjs and append-cpu.mjs: 100 direct conversations, the n-th
  * append going to conversation n mod 100, its two members taking turns.
  */
+import { mergeInSlices, mergeSlices } from '../server/dist/store/sqlite/search-merges.js';
+
 export const PAIRS = 100;
+
+/**
+ * The SQLite worker's merging of the search index (sqlite/search-merges.ts) for the bench's store
+ * tools: automerge off, and the returned function runs every slice owed, each in a transaction
+ * of its own, to call after a catch-up. The worker spreads them over the batches that follow;
+ * the work is the same.
+ */
+export function workerMerges(db) {
+  mergeInSlices(db);
+  const slice = mergeSlices(db);
+  return () => {
+    for (let worked = true; worked;) {
+      db.exec('BEGIN IMMEDIATE');
+      worked = slice();
+      db.exec('COMMIT');
+    }
+  };
+}
 
 /**
  * Users `u0…` and direct conversations `c0…` (the n-th between users 2n and 2n + 1), through any

@@ -12,7 +12,9 @@
  *             at a time in key order, in its own transaction (as the worker does since round
  *             sixteen; 2,000 with the search index before, 500 before migration 11)
  *   +state    the conversation's last seq and the sender's positions, once per conversation per batch
- *   +search   the FTS5 index, filled 2,000 rows at a time, in its own transaction
+ *   +search   the FTS5 index, filled 1,000 rows at a time, in its own transaction, its merges in
+ *             slices of their own after it (as the worker does since round seventeen; 2,000 rows
+ *             with the merges in the catch-up's commit before)
  *   +savept   a savepoint around each append (the worker's isolation of one failing call, which
  *             a plain append has done without since round twelve: it is one INSERT)
  *   Letter    Letter's own append path (SqliteStore, as the worker runs a batch; its full schema,
@@ -27,7 +29,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../server/dist/store/sqlite/sqlite-store.js';
 import { makeIdFactory } from '../sdk/dist/clock.js';
-import { seedPairs } from './append-pairs.mjs';
+import { seedPairs, workerMerges } from './append-pairs.mjs';
 
 const total = Number(process.argv[2] ?? 20_000);
 const sizes = process.argv.slice(3).map(Number);
@@ -44,6 +46,7 @@ async function openLetter() {
   store.deferSearchIndex = true;
   Object.assign(store.appends, { keep: true, defer: true });
   const pairs = await seedPairs(store);
+  const merge = workerMerges(store.db);
   // The worker runs a plain append without a savepoint (sqlite/writer.ts, since round twelve).
   const call = (m) => store.call('appendMessage', [m]);
   return {
@@ -69,6 +72,7 @@ async function openLetter() {
       if (part === 'export') store.indexExport();
       else store.indexSearch();
       store.db.exec('COMMIT');
+      if (part === 'search') merge();
     },
   };
 }
@@ -108,6 +112,7 @@ function open(layer) {
     ${on('+export') ? 'CREATE TABLE sent_messages (sender_id TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (sender_id, conversation_id, seq)) STRICT, WITHOUT ROWID;' : ''}
     ${on('+search') ? "CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2', prefix='2 3');" : ''}
   `);
+  const merge = on('+search') ? workerMerges(db) : () => {};
   for (let i = 0; i < PAIRS; i++) {
     db.prepare('INSERT INTO conversations VALUES (?, 0, 0)').run(`c${i}`);
     for (const u of [2 * i, 2 * i + 1])
@@ -167,6 +172,7 @@ function open(layer) {
         indexed = upTo;
       }
       db.exec('COMMIT');
+      if (part === 'search') merge();
     },
   };
 }
@@ -191,9 +197,9 @@ async function run(layer, batch) {
     for (let i = 0; i < batch; i++) t.append(message(n++));
     t.flush();
     t.db.exec('COMMIT');
-    // The worker's batch sizes (sqlite/writer.ts): the search index every 2,000 rows, the
+    // The worker's batch sizes (sqlite/writer.ts): the search index every 1,000 rows, the
     // export index every 4,000, each in a transaction of its own.
-    if ((unindexed += batch) >= 2000) {
+    if ((unindexed += batch) >= 1000) {
       t.index('search');
       unindexed = 0;
     }
