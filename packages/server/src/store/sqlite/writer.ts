@@ -61,7 +61,8 @@ const INDEX_IDLE_MS = 10;
 const INDEX_RETRY_MS = 200;
 /**
  * The search index's merge slices (sqlite/search-merges.ts) come no closer together than this:
- * after a batch, or while the worker idles. A few follow each catch-up.
+ * after a batch that wrote, or once the worker has idled for `indexIdleMs`. A few follow each
+ * catch-up.
  */
 const MERGE_SPACING_MS = 10;
 
@@ -217,6 +218,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
   function flush(): void {
     clearTimeout(delayTimer);
     scheduled = null;
+    let wrote = false;
     while (queue.length > 0) {
       const batch = queue.length <= MAX_BATCH ? queue : queue.slice(0, MAX_BATCH);
       queue = queue.length <= MAX_BATCH ? [] : queue.slice(MAX_BATCH);
@@ -224,8 +226,9 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       const replies = reads ? runReads(batch) : runBatch(batch);
       stats.requests += batch.length;
       post({ type: 'replies', replies, wrote: !reads, stats: snapshot() });
+      wrote ||= !reads;
     }
-    scheduleIndex();
+    scheduleIndex(wrote);
   }
 
   /** Reads only, and none that needs an index while it lacks rows (a catch-up is a write). */
@@ -244,9 +247,11 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
    * of rows costs far less per row than one per small batch, and the export index's rows,
    * inserted in key order, write each sender's last leaf once per catch-up, not once per append.
    */
-  function scheduleIndex(): void {
+  function scheduleIndex(wrote: boolean): void {
     clearTimeout(indexTimer);
-    const due: IndexWork | null = dueIndex() ?? (mergeDue() ? 'merge' : null);
+    // A slice follows writes, never reads: reads do not wait for merging that writes owe (a
+    // server started on an index with much to merge serves its reads first; it merges when idle).
+    const due: IndexWork | null = dueIndex() ?? (wrote && mergeDue() ? 'merge' : null);
     // Inline, the batch's replies are still to be delivered (a microtask after this turn), and
     // the catch-up would hold them, and the fsync they wait for, for its whole run: it goes next.
     if (due !== null && inline) setImmediate(guard(() => doIndexWork(due)));
@@ -277,14 +282,14 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
 
   /**
    * Whatever the indexes still lack, they get once the worker has idled for indexIdleMs; then
-   * the merge slices owed, MERGE_SPACING_MS apart.
+   * the merge slices owed, one each time it has idled that long again.
    */
   function catchUpWhenIdle(): void {
     if (unexportedRows > 0 || unindexedRows > 0) {
       indexTimer = timer(setTimeout(guard(catchUpIndexes), indexIdleMs));
     } else if (mergeOwed) {
-      const wait = Math.max(0, lastMergeAt + MERGE_SPACING_MS - performance.now());
-      indexTimer = timer(setTimeout(guard(mergeSearchSlice), Math.min(wait, indexIdleMs)));
+      const wait = Math.max(indexIdleMs, lastMergeAt + MERGE_SPACING_MS - performance.now());
+      indexTimer = timer(setTimeout(guard(mergeSearchSlice), wait));
     }
   }
 
