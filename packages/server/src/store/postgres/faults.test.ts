@@ -56,6 +56,17 @@ if (!url) {
       kit.store = opened.store;
     };
 
+    /** Six users in three direct conversations: users 2i and 2i + 1 in conversation i. */
+    const threePairs = async () => {
+      const users = await kit.users(6);
+      const conversations = [
+        await kit.direct(users[0]!, users[1]!),
+        await kit.direct(users[2]!, users[3]!),
+        await kit.direct(users[4]!, users[5]!),
+      ];
+      return { users, conversations };
+    };
+
     afterEach(async () => {
       proxy.restore();
       await opened.cleanup();
@@ -84,12 +95,7 @@ if (!url) {
 
     it('a connection lost under a batch of appends: every one answers unavailable, none is stored', async () => {
       await open();
-      const users = await kit.users(6);
-      const conversations = [
-        await kit.direct(users[0]!, users[1]!),
-        await kit.direct(users[2]!, users[3]!),
-        await kit.direct(users[4]!, users[5]!),
-      ];
+      const { users, conversations } = await threePairs();
       await kit.send(conversations[0]!, users[0]!, 'kept');
       const before = kit.store.stats!().transactions;
       proxy.blackhole();
@@ -118,12 +124,7 @@ if (!url) {
       // another's answer: a batch whose reads read the lock's answer refused every send
       // (`not_found`).
       await open();
-      const users = await kit.users(6);
-      const conversations = [
-        await kit.direct(users[0]!, users[1]!),
-        await kit.direct(users[2]!, users[3]!),
-        await kit.direct(users[4]!, users[5]!),
-      ];
+      const { users, conversations } = await threePairs();
       let flicker = true;
       const flickering = (async () => {
         for (let i = 0; flicker; i++) {

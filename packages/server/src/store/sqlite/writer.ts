@@ -299,39 +299,25 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     if ((unexportedRows === 0 && unindexedRows === 0) || !store.db.open) return;
     // Calls are waiting: their batch goes first and schedules this again.
     if (queue.length > 0 && scheduled !== null) return;
-    const db = store.db;
-    // Never wait for a lock another process holds (a backup, say): try again later instead.
-    db.pragma('busy_timeout = 0');
-    try {
-      db.exec('BEGIN IMMEDIATE');
+    // On failure the rows stay committed and findable by catching up
+    // (SqliteStore.deferSearchIndex): the next batch, search or retry does it.
+    const committed = inOwnTransaction(() => {
       if (part !== 'search') store.indexExport();
       if (part !== 'export') store.indexSearch();
-      db.exec('COMMIT');
-      checkpoints?.wrote();
-      if (part !== 'search') unexportedRows = 0;
-      if (part !== 'export') {
-        unindexedRows = 0;
-        mergeOwed = true;
-      }
-      // The other index's turn, when due already, comes next (after any calls that are waiting),
-      // else with the appends, or when the worker idles.
-      const next = dueIndex();
-      if (next === null) catchUpWhenIdle();
-      else {
-        const turn = guard(() => catchUpIndexes(next));
-        indexTimer = timer(setTimeout(turn, 0));
-      }
-    } catch {
-      // The rows are committed and stay findable by catching up (SqliteStore.deferSearchIndex):
-      // the next batch, search or retry does it.
-      try {
-        if (db.inTransaction) db.exec('ROLLBACK');
-      } catch {
-        // Nothing more to undo.
-      }
-      indexTimer = timer(setTimeout(guard(catchUpIndexes), INDEX_RETRY_MS));
-    } finally {
-      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    }, catchUpIndexes);
+    if (!committed) return;
+    if (part !== 'search') unexportedRows = 0;
+    if (part !== 'export') {
+      unindexedRows = 0;
+      mergeOwed = true;
+    }
+    // The other index's turn, when due already, comes next (after any calls that are waiting),
+    // else with the appends, or when the worker idles.
+    const next = dueIndex();
+    if (next === null) catchUpWhenIdle();
+    else {
+      const turn = guard(() => catchUpIndexes(next));
+      indexTimer = timer(setTimeout(turn, 0));
     }
   }
 
@@ -341,25 +327,36 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     if (!mergeOwed || !store.db.open) return;
     // Calls are waiting: their batch goes first and schedules this again.
     if (queue.length > 0 && scheduled !== null) return;
+    let merged = false;
+    if (!inOwnTransaction(() => (merged = mergeSearch()), mergeSearchSlice)) return;
+    lastMergeAt = performance.now();
+    if (merged) stats.searchMerges = (stats.searchMerges ?? 0) + 1;
+    else mergeOwed = false;
+    catchUpWhenIdle();
+  }
+
+  /**
+   * Runs the writer's own work between batches (a catch-up, a merge slice) in a transaction of
+   * its own, which never waits for a lock another process holds (a backup, say): on any
+   * failure it is rolled back and `retry` runs INDEX_RETRY_MS later. True when it committed.
+   */
+  function inOwnTransaction(work: () => void, retry: () => void): boolean {
     const db = store.db;
     db.pragma('busy_timeout = 0');
     try {
       db.exec('BEGIN IMMEDIATE');
-      const merged = mergeSearch();
+      work();
       db.exec('COMMIT');
-      lastMergeAt = performance.now();
-      if (merged) {
-        checkpoints?.wrote();
-        stats.searchMerges = (stats.searchMerges ?? 0) + 1;
-      } else mergeOwed = false;
-      catchUpWhenIdle();
+      checkpoints?.wrote();
+      return true;
     } catch {
       try {
         if (db.inTransaction) db.exec('ROLLBACK');
       } catch {
         // Nothing more to undo.
       }
-      indexTimer = timer(setTimeout(guard(mergeSearchSlice), INDEX_RETRY_MS));
+      indexTimer = timer(setTimeout(guard(retry), INDEX_RETRY_MS));
+      return false;
     } finally {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     }
