@@ -149,8 +149,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     searchMerges: 0,
   };
   const mergeSearch = mergeSlices(store.db);
-  /** Whether the search index may have segments to merge: anything wrote it since the last
-   * slice that found none (so also at start, after a restart in the middle of a merge). */
+  /**
+   * Whether the search index may have segments to merge: anything wrote it since the last slice
+   * that found none (so also at start, after a restart in the middle of a merge).
+   */
   let mergeOwed = true;
   let lastMergeAt = -Infinity;
   let queue: Call[] = [];
