@@ -26,7 +26,7 @@ Object.assign(store.appends, { keep: true, defer: true });
 const pairs = await seedPairs(store);
 const merge = process.env.AUTOMERGE === 'on' ? () => {} : workerMerges(store.db);
 /** Wall ms of each catch-up's COMMIT. */
-const walls = { commit: [] };
+const commitWalls = [];
 let n = 0,
   un = 0;
 /** CPU µs: appends, the export's INSERT, the search index's, the catch-up's COMMIT. */
@@ -56,7 +56,7 @@ while (n < total) {
     t.srch += d - c;
     const w = performance.now();
     store.db.exec('COMMIT');
-    walls.commit.push(performance.now() - w);
+    commitWalls.push(performance.now() - w);
     const e = cpu();
     t.commit += e - d;
     merge();
@@ -71,6 +71,6 @@ const spread = (list) => {
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1);
   return `p50 ${at(0.5)} p90 ${at(0.9)} max ${at(1)} ms`;
 };
-console.log(`catch-up COMMIT: ${spread(walls.commit)}`);
+console.log(`catch-up COMMIT: ${spread(commitWalls)}`);
 store.close();
 rmSync(dir, { recursive: true, force: true });
