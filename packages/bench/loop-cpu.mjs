@@ -10,12 +10,14 @@
  *
  * A label may end in `{NAME:value;NAME:value}`: environment for that build's server only, e.g.
  * `.=inline{LETTER_SQLITE_WRITER:inline}` against `.=thread{LETTER_SQLITE_WRITER:thread}`.
+ * `@ws-sqlite` in place of a root runs this checkout's ws + SQLite relay instead, e.g.
+ * `@ws-sqlite=pad50{RELAY_PAD_US:50}` (relays/ws-sqlite.ts spins that much CPU per frame).
  *
  * LOOP_CPU_PROF=<dir>: servers run with `--cpu-prof --cpu-prof-dir=<dir>` (profiles are written
  * when they exit at the end).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { LetterTarget } from './dist/targets.js';
+import { LetterTarget, WsSqliteTarget } from './dist/targets.js';
 import { connectPairs, measureFixed, rowsPerTransaction } from './dist/scenarios.js';
 import { clockTicks, killAll } from './dist/proc.js';
 import { fullConfig } from './dist/config.js';
@@ -48,6 +50,17 @@ class ProfiledLetter extends LetterTarget {
       ...this.serverEnv,
       ...(extra.length > 0 && { LETTER_NODE_FLAGS: [base, ...extra].join(' ') }),
     };
+  }
+}
+
+/** The ws + SQLite relay with environment of its own (RELAY_PAD_US). */
+class PaddedRelay extends WsSqliteTarget {
+  constructor(env, serverEnv) {
+    super(env);
+    this.serverEnv = serverEnv;
+  }
+  extraEnv() {
+    return { ...super.extraEnv(), ...this.serverEnv };
   }
 }
 
@@ -104,11 +117,14 @@ for (const spec of roots) {
       .filter(Boolean)
       .map((pair) => [pair.slice(0, pair.indexOf(':')), pair.slice(pair.indexOf(':') + 1)]),
   );
-  const target = new ProfiledLetter(
-    { repoRoot, workDir: '/tmp', serverCore: 0 },
-    flags.split(' ').filter(Boolean),
-    serverEnv,
-  );
+  const target =
+    repoRoot === '@ws-sqlite'
+      ? new PaddedRelay({ repoRoot: '.', workDir: '/tmp', serverCore: 0 }, serverEnv)
+      : new ProfiledLetter(
+          { repoRoot, workDir: '/tmp', serverCore: 0 },
+          flags.split(' ').filter(Boolean),
+          serverEnv,
+        );
   await target.start();
   await target.ensureUsers(2 * config.pairs);
   const pairs = await connectPairs(target, config);
@@ -135,7 +151,7 @@ for (let round = 0; round < Number(rounds); round++) {
     build.results.push(total / result.delivered);
     build.main.push(main / result.delivered);
     console.log(
-      `${build.label} round ${round}: ${per(total)} µs/msg (${parts}); delivered ${result.delivered}/${result.sent}, lost ${result.lost}, errors ${result.errors}, p99 ${result.latency.p99} ms, ${rows?.toFixed(1)} writes/tx, rest of machine ${result.otherCpu.toFixed(2)} cores`,
+      `${build.label} round ${round}: ${per(total)} µs/msg (${parts}); delivered ${result.delivered}/${result.sent}, lost ${result.lost}, errors ${result.errors}, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${rows?.toFixed(1)} writes/tx, rest of machine ${result.otherCpu.toFixed(2)} cores`,
     );
   }
 }

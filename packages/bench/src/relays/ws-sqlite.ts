@@ -4,6 +4,9 @@
  * are gathered and written together in the next one (group commit), one INSERT per frame in
  * WAL mode with `synchronous=FULL` (an fsync per commit), then forwarded. No auth, no acks.
  * The database lives in `RELAY_DB` (a file in a temp dir the harness removes).
+ *
+ * `RELAY_PAD_US` (for `loop-cpu.mjs` only; 0 in the bench): each frame also spins that many µs
+ * of CPU on the event loop, so the relay's latency can be read at Letter's CPU per message.
  */
 import Database from 'better-sqlite3';
 import { WebSocketServer } from 'ws';
@@ -22,6 +25,13 @@ const insert = db.prepare(
 );
 
 const directory = new RelayDirectory();
+const padMs = Number(process.env.RELAY_PAD_US ?? 0) / 1000;
+
+/** Spins `padMs` of CPU (RELAY_PAD_US). */
+function pad(): void {
+  const end = performance.now() + padMs;
+  while (performance.now() < end);
+}
 
 interface Pending {
   from: string;
@@ -58,6 +68,7 @@ wss.on('connection', (socket, req) => {
       return;
     }
     if (typeof frame.body !== 'string') return;
+    if (padMs > 0) pad();
     batch.push({ from: id, socket, frame });
     if (!scheduled) {
       scheduled = true;
