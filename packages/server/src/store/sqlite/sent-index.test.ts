@@ -105,7 +105,7 @@ describe('the export index (sent_messages)', () => {
       // A read that needs it catches it up first, and moves its mark to the end.
       const page = await store.sentMessages(a.id, { limit: 1000 });
       expect(page.map((m) => m.seq)).toEqual(range(1, 600));
-      expect(marks(file).exported).toBe(after.rows);
+      expect(marks(file)).toMatchObject({ exported: after.rows, searchable: before.searchable });
       // Bob's reply, not in the export index yet, dates his read of all 600: receipts catch up.
       await send(b.id, T0 + 700);
       expect(marks(file).exported).toBe(after.rows);
@@ -172,6 +172,42 @@ describe('the export index (sent_messages)', () => {
       expect(moves.both).toBe(0);
       expect(moves.search).toBeGreaterThanOrEqual(4);
       expect(moves.export).toBeGreaterThanOrEqual(1);
+    } finally {
+      await store.close();
+    }
+    expectIndexEqualsMessages(file);
+  });
+
+  it('is caught up alone before receipts and an export page, which wait for no search catch-up', async () => {
+    const file = await tempFile();
+    const store = await openSqliteStore({ file, indexIdleMs: 60_000 });
+    try {
+      const { a, b, c, send } = await pair(store, 'alone');
+      const before = marks(file);
+      for (const i of range(1, 4)) await send(a.id, T0 + i);
+      await send(b.id, T0 + 10);
+      expect(marks(file)).toMatchObject({ searchable: before.rows, exported: before.rows });
+      // Receipts catch the export index up, in a batch of its own (a write), and not the search
+      // index: its catch-up and the merges it owes would only hold the receipts up.
+      const transactions = store.stats().transactions;
+      expect(await store.receipts(c, 4, a.id)).toEqual([
+        { userId: b.id, deliveredAt: iso(T0 + 10), readAt: iso(T0 + 10) },
+      ]);
+      expect(marks(file)).toEqual({
+        searchable: before.rows,
+        exported: before.rows + 5,
+        rows: before.rows + 5,
+      });
+      expect(store.stats().transactions).toBe(transactions + 1);
+      // Once it is complete, an export page is a read, though the search index lags.
+      const page = await store.sentMessages(a.id, { limit: 10 });
+      expect(page.map((m) => m.seq)).toEqual(range(1, 4));
+      expect(store.stats().transactions).toBe(transactions + 1);
+      expect(marks(file).searchable).toBe(before.rows);
+      // The search catches its own index up.
+      const found = await store.search(a.id, { text: 'message', conversationId: c, limit: 10 });
+      expect(found?.map((r) => r.message.seq).sort((x, y) => x - y)).toEqual(range(1, 5));
+      expect(marks(file).searchable).toBe(before.rows + 5);
     } finally {
       await store.close();
     }

@@ -239,9 +239,9 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
 
   /** Whether `need` (of a call: READS_INDEXES) names an index that lacks committed rows. */
   const indexLacking = (need: IndexNeed | undefined): boolean =>
-    need === 'all'
-      ? unexportedRows > 0 || unindexedRows > 0
-      : need === 'search' && unindexedRows > 0;
+    need === undefined
+      ? false
+      : (need !== 'export' && unindexedRows > 0) || (need !== 'search' && unexportedRows > 0);
 
   /**
    * Appended rows reach the search and export indexes off the ack path: thousands of rows at
@@ -378,8 +378,9 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
 
   /**
    * Any call but an append sees the database as appends left it: their deferred seqs and
-   * positions are written first; before a search the search index is caught up, and before
-   * receipts, an export page (READS_INDEXES) or a write that could touch a body, both indexes.
+   * positions are written first; before a search the search index is caught up, before receipts
+   * or an export page the export index (READS_INDEXES), and before a write that could touch a
+   * body, both indexes.
    * Should that fail, the whole transaction is rolled back (runBatch then fails the batch's
    * earlier successes): an acknowledged append without its seq written must never commit.
    */
@@ -396,6 +397,11 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
         // A search waits for no more than the search index: the export's lag stays its own.
         store.indexSearch();
         batchUnindexed = 0;
+      } else if (need === 'export') {
+        // Receipts and an export page, the same for the export index: no search catch-up (and
+        // no merges it would owe) in front of them.
+        store.indexExport();
+        batchUnexported = 0;
       }
     } catch (error) {
       if (store.db.inTransaction) store.db.exec('ROLLBACK');
