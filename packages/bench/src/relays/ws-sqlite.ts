@@ -7,6 +7,8 @@
  *
  * `RELAY_PAD_US` (for `loop-cpu.mjs` only; 0 in the bench): each frame also spins that many µs
  * of CPU on the event loop, so the relay's latency can be read at Letter's CPU per message.
+ * `RELAY_ACK=1` (the same): each frame is also answered to its sender after the commit, as
+ * Letter's `ok` is, carrying the frame with its bench tag defused (the generator ignores it).
  */
 import Database from 'better-sqlite3';
 import { WebSocketServer } from 'ws';
@@ -26,6 +28,7 @@ const insert = db.prepare(
 
 const directory = new RelayDirectory();
 const padMs = Number(process.env.RELAY_PAD_US ?? 0) / 1000;
+const ack = process.env.RELAY_ACK === '1';
 
 /** Spins `padMs` of CPU (RELAY_PAD_US). */
 function pad(): void {
@@ -52,7 +55,10 @@ function flush(): void {
   const items = batch;
   batch = [];
   commit(items);
-  for (const { from, socket, frame } of items) directory.forward(socket, from, frame);
+  for (const { from, socket, frame } of items) {
+    directory.forward(socket, from, frame);
+    if (ack) socket.send(`{"type":"ok","message":${JSON.stringify(frame).replace('~b', '~a')}}`);
+  }
 }
 
 const http = relayHttpServer(() => directory.size);
