@@ -68,7 +68,7 @@ let lastCatchUp = Date.now();
 /** Copies the rows above the mark (at most BATCH) into both indexes; how many it copied. */
 const catchUp = index.transaction(() => {
   const { top: last, n } = top.get(upto);
-  // As the writer's: a full batch, or whatever is there once the table has been quiet.
+  // A full batch, or whatever is there IDLE_MS after the last catch-up (rows counted by rowid).
   if (last === null || (n < BATCH && Date.now() - lastCatchUp < IDLE_MS)) return 0;
   lastCatchUp = Date.now();
   insertFts.run(upto, last);
