@@ -239,9 +239,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
 
   /** Whether `need` (of a call: READS_INDEXES) names an index that lacks committed rows. */
   const indexLacking = (need: IndexNeed | undefined): boolean =>
-    need === undefined
-      ? false
-      : (need !== 'export' && unindexedRows > 0) || (need !== 'search' && unexportedRows > 0);
+    (covers(need, 'search') && unindexedRows > 0) || (covers(need, 'export') && unexportedRows > 0);
 
   /**
    * Appended rows reach the search and export indexes off the ack path: thousands of rows at
@@ -364,6 +362,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     }
   }
 
+  /** Whether a call with `need` reads (or must find complete) index `part`. */
+  const covers = (need: IndexNeed | undefined, part: IndexPart): boolean =>
+    need === 'all' || need === part;
+
   const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly(call.method);
   const indexesRead = (call: Call): IndexNeed | undefined =>
     isStoreMethod(call.method) ? READS_INDEXES.get(call.method) : undefined;
@@ -389,19 +391,16 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     try {
       store.flushWrites();
       const need = keepsAppendState(call.method) ? indexesRead(call) : 'all';
-      if (need === 'all') {
-        store.indexPending();
-        batchUnindexed = 0;
-        batchUnexported = 0;
-      } else if (need === 'search') {
-        // A search waits for no more than the search index: the export's lag stays its own.
-        store.indexSearch();
-        batchUnindexed = 0;
-      } else if (need === 'export') {
-        // Receipts and an export page, the same for the export index: no search catch-up (and
-        // no merges it would owe) in front of them.
+      // A search waits for the search index alone, receipts and an export page for the export
+      // index alone: the other's lag stays its own (no catch-up, nor the merges it would owe,
+      // in front of them).
+      if (covers(need, 'export')) {
         store.indexExport();
         batchUnexported = 0;
+      }
+      if (covers(need, 'search')) {
+        store.indexSearch();
+        batchUnindexed = 0;
       }
     } catch (error) {
       if (store.db.inTransaction) store.db.exec('ROLLBACK');
