@@ -178,7 +178,7 @@ describe('the export index (sent_messages)', () => {
     expectIndexEqualsMessages(file);
   });
 
-  it('is caught up alone before receipts and an export page, which wait for no search catch-up', async () => {
+  it('is caught up alone before receipts and an export page, which wait for no search catch-up; a read position waits for neither', async () => {
     const file = await tempFile();
     const store = await openSqliteStore({ file, indexIdleMs: 60_000 });
     try {
@@ -186,6 +186,10 @@ describe('the export index (sent_messages)', () => {
       const before = marks(file);
       for (const i of range(1, 4)) await send(a.id, T0 + i);
       await send(b.id, T0 + 10);
+      expect(marks(file)).toMatchObject({ searchable: before.rows, exported: before.rows });
+      // A read position moves with every message a client sees; it changes no message, so
+      // neither index catches up for it.
+      expect(await store.advancePosition(c, a.id, 'read', 5, T0 + 11)).not.toBeNull();
       expect(marks(file)).toMatchObject({ searchable: before.rows, exported: before.rows });
       // Receipts catch the export index up, in a batch of its own (a write), and not the search
       // index: its catch-up and the merges it owes would only hold the receipts up.

@@ -97,6 +97,15 @@ export const READS_INDEXES: ReadonlyMap<StoreMethod, IndexNeed> = new Map<StoreM
   ['sentMessages', 'export'],
 ]);
 
+/**
+ * Writes that change the append path's cached state (so not in append.ts's LEAVES_STATE) but
+ * never a message row: the indexes need not catch up before them. Any other write that is not in
+ * LEAVES_STATE could change or delete a body and waits for both (safe by default). A read or
+ * delivered position moves with every message a client sees: before this, each one caught both
+ * indexes up inside its batch, the ack path of the appends beside it.
+ */
+export const LEAVES_MESSAGES: ReadonlySet<StoreMethod> = new Set<StoreMethod>(['advancePosition']);
+
 /** Above every seq: `seq < NO_UPPER_BOUND` is the absent `before`. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 

@@ -18,7 +18,7 @@
 import { performance } from 'node:perf_hooks';
 import { LetterError } from '@letter/protocol';
 import type { AppendResult, HistoryPage, StoreStats } from '../store.js';
-import { READS_INDEXES, SqliteStore, type IndexNeed } from './sqlite-store.js';
+import { LEAVES_MESSAGES, READS_INDEXES, SqliteStore, type IndexNeed } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
 import { keepsAppendState } from './append.js';
 import { Checkpoints } from './checkpoints.js';
@@ -390,7 +390,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     if (call.method === 'appendMessage') return;
     try {
       store.flushWrites();
-      const need = keepsAppendState(call.method) ? indexesRead(call) : 'all';
+      const need =
+        keepsAppendState(call.method) || LEAVES_MESSAGES.has(call.method)
+          ? indexesRead(call)
+          : 'all';
       // A search waits for the search index alone, receipts and an export page for the export
       // index alone: the other's lag stays its own (no catch-up, nor the merges it would owe,
       // in front of them).
@@ -401,6 +404,9 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       if (covers(need, 'search')) {
         store.indexSearch();
         batchUnindexed = 0;
+        // The catch-up, and a write that may change a body (its triggers), write the search
+        // index: its segments merge in slices too.
+        mergeOwed = true;
       }
     } catch (error) {
       if (store.db.inTransaction) store.db.exec('ROLLBACK');
@@ -495,9 +501,6 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       store.flushWrites();
       db.exec('COMMIT');
       if (writes > 0) checkpoints?.wrote();
-      // Any call but an append may have written the search index: a catch-up (writeDeferred),
-      // an edit's or a deletion's triggers. Its segments merge in slices too.
-      if (batch.some((call) => call.method !== 'appendMessage')) mergeOwed = true;
       unindexedRows = batchUnindexed;
       unexportedRows = batchUnexported;
       stats.transactions += 1;
