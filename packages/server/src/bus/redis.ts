@@ -22,6 +22,15 @@ export class RedisBus implements Bus {
   private stalled = false;
   private wasUp = false;
   private closed = false;
+  /**
+   * Redis has processed the subscriber's (re)subscriptions on its current connection. ioredis says
+   * `ready` as it sends them, so a publish made elsewhere at that moment (another node answering
+   * our presence list, say) could reach Redis first and be missed: a PING sent behind them is
+   * answered once they are live. The generation counts the connection's `ready`s and `close`s, so
+   * a late answer from an earlier connection counts for nothing.
+   */
+  private subscriptionsLive = false;
+  private subscriberGeneration = 0;
   /** Publishes refused or failed (`letter_bus_publish_dropped_total`). */
   dropped = 0;
 
@@ -56,6 +65,22 @@ export class RedisBus implements Bus {
     });
     // A fresh connection is not black-holed: it answered the ready check.
     this.publisher.on('ready', () => (this.stalled = false));
+    this.subscriber.on('ready', () => {
+      const generation = ++this.subscriberGeneration;
+      this.subscriptionsLive = false;
+      this.subscriber.ping().then(
+        () => {
+          if (generation !== this.subscriberGeneration) return;
+          this.subscriptionsLive = true;
+          this.checkUp();
+        },
+        () => {}, // the connection went away again: its next `ready` pings anew
+      );
+    });
+    this.subscriber.on('close', () => {
+      this.subscriberGeneration++;
+      this.subscriptionsLive = false;
+    });
     for (const connection of [this.publisher, this.subscriber]) {
       // ioredis reconnects by itself; without a listener an error would be an unhandled event.
       connection.on('error', () => {});
@@ -116,7 +141,8 @@ export class RedisBus implements Bus {
       !this.closed &&
       !this.stalled &&
       this.publisher.status === 'ready' &&
-      this.subscriber.status === 'ready'
+      this.subscriber.status === 'ready' &&
+      this.subscriptionsLive
     );
   }
 
