@@ -15,6 +15,10 @@
  *
  * LOOP_CPU_PROF=<dir>: servers run with `--cpu-prof --cpu-prof-dir=<dir>` (profiles are written
  * when they exit at the end).
+ *
+ * LOOP_CPU_POSITIONS=delivered,read: each recipient answers every message with those position
+ * frames, as the sdk does (`delivered` on arrival, `read` with the chat open), so the server also
+ * stores positions and sends receipts. The bench's rows send none.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { LetterTarget, WsSqliteTarget } from './dist/targets.js';
@@ -25,6 +29,10 @@ import { fullConfig } from './dist/config.js';
 const [rate = '4000', seconds = '10', rounds = '3', ...roots] = process.argv.slice(2);
 if (roots.length === 0) throw new Error('usage: loop-cpu.mjs rate seconds rounds root[=label]…');
 const prof = process.env.LOOP_CPU_PROF;
+const positions = (process.env.LOOP_CPU_POSITIONS ?? '').split(',').filter(Boolean);
+for (const kind of positions) {
+  if (kind !== 'delivered' && kind !== 'read') throw new Error(`LOOP_CPU_POSITIONS: ${kind}?`);
+}
 // A build that fails to start must not leave the others running.
 process.on('exit', killAll);
 
@@ -129,7 +137,7 @@ for (const spec of roots) {
   await target.ensureUsers(2 * config.pairs);
   const pairs = await connectPairs(target, config);
   // Warm-up: JIT, caches, the first batches.
-  await measureFixed(target, pairs, { ...config, fixedMs: 3000 });
+  await measureFixed(target, pairs, { ...config, fixedMs: 3000 }, positions);
   builds.push({ label, target, pairs, results: [], main: [] });
 }
 
@@ -137,7 +145,7 @@ for (let round = 0; round < Number(rounds); round++) {
   for (const build of builds) {
     const before = threads(build.target.pid);
     const metricsBefore = await build.target.metrics();
-    const result = await measureFixed(build.target, build.pairs, config);
+    const result = await measureFixed(build.target, build.pairs, config, positions);
     const split = byName(before, threads(build.target.pid));
     const rows = rowsPerTransaction(metricsBefore, await build.target.metrics());
     const per = (m) => (m / result.delivered).toFixed(1);

@@ -11,7 +11,8 @@ import { WebSocket } from 'ws';
 
 /** Where a client's incoming benchmark frames go; the load engine swaps these per run. */
 export interface Hooks {
-  onDelivery(data: Buffer): void;
+  /** `client`: the socket it arrived on (Letter only; the load engine answers positions on it). */
+  onDelivery(data: Buffer, client?: BenchClient): void;
   /** Letter only: the `ok` for one of our own `send` frames. */
   onAck(data: Buffer): void;
   onError(text: string): void;
@@ -158,7 +159,7 @@ export function connectClient(opts: ConnectOptions): Promise<BenchClient> {
         if (data.indexOf(TAG) === -1) {
           if (data.indexOf(ERROR) !== -1) hooks.onError(String(data));
         } else if (data.indexOf(OK) !== -1) hooks.onAck(data);
-        else if (data.indexOf(MESSAGE) !== -1) hooks.onDelivery(data);
+        else if (data.indexOf(MESSAGE) !== -1) hooks.onDelivery(data, client);
         else if (data.indexOf(ERROR) !== -1) hooks.onError(String(data));
       });
     } else {

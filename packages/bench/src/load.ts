@@ -36,7 +36,15 @@ export interface LoadSpec {
   maxBacklogSeconds: number;
   /** Letter answers each send with an ok; count and time those too. */
   expectAcks: boolean;
+  /**
+   * Letter only: the positions a recipient reports for each message it receives, as the sdk does
+   * (`delivered` on arrival, `read` with the chat open), one frame each. The bench's rows send
+   * none; `loop-cpu.mjs` can (LOOP_CPU_POSITIONS), to measure traffic shaped like a real client's.
+   */
+  positions?: readonly PositionKind[];
 }
+
+export type PositionKind = 'delivered' | 'read';
 
 /** Latency summary in milliseconds. */
 export interface LatencySummary {
@@ -129,9 +137,11 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   const firstErrors: string[] = [];
   const tag: Tag = { run: 0, seq: 0, intendedMicros: 0 };
 
-  spec.hooks.onDelivery = (data) => {
+  const positions = spec.positions ?? [];
+  spec.hooks.onDelivery = (data, client) => {
     const nowMicros = performance.now() * 1000;
     if (!parseTag(data, tag) || tag.run !== run || tag.seq >= total) return;
+    if (client && positions.length > 0) reportPositions(data, client, positions);
     const left = --remaining[tag.seq]!;
     if (left < 0) {
       duplicates++;
@@ -241,6 +251,25 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   spec.hooks.onAck = () => {};
   for (const h of [delivery, completion, ack]) h.destroy();
   return result;
+}
+
+const CONVERSATION_ID = Buffer.from('"conversationId":"');
+const SEQ = Buffer.from('"seq":');
+
+/** Answers a `message` frame with the recipient's position frames, found without parsing it. */
+function reportPositions(data: Buffer, client: BenchClient, kinds: readonly PositionKind[]): void {
+  const idAt = data.indexOf(CONVERSATION_ID);
+  const seqAt = data.indexOf(SEQ);
+  if (idAt === -1 || seqAt === -1) return;
+  const idStart = idAt + CONVERSATION_ID.length;
+  const conversationId = data.toString('latin1', idStart, data.indexOf(0x22 /* " */, idStart));
+  let seq = 0;
+  for (let i = seqAt + SEQ.length; data[i]! >= 0x30 && data[i]! <= 0x39; i++) {
+    seq = seq * 10 + (data[i]! - 0x30);
+  }
+  for (const kind of kinds) {
+    client.sendText(`{"type":"${kind}","conversationId":"${conversationId}","seq":${seq}}`);
+  }
 }
 
 /** Waits until the server has been quiet (no stray deliveries) for `quietMs`, bounded. */

@@ -6,7 +6,7 @@ import type { BenchConfig } from './config.js';
 import { closeAll, connectMany } from './clients.js';
 import type { BenchClient, Hooks } from './clients.js';
 import { quiesce, runOpenLoop } from './load.js';
-import type { LoadResult, Sender } from './load.js';
+import type { LoadResult, PositionKind, Sender } from './load.js';
 import { STALL_METRICS, maxOf, sumOf } from './metrics.js';
 import type { Samples } from './metrics.js';
 import { processRssBytes, sleep } from './proc.js';
@@ -242,6 +242,7 @@ export async function measureFixed(
   target: Target,
   pairs: Pairs,
   config: BenchConfig,
+  positions?: readonly PositionKind[],
 ): Promise<LoadResult> {
   await quiesce(pairs.hooks, 300, 20_000);
   return runOpenLoop({
@@ -253,6 +254,7 @@ export async function measureFixed(
     drainMs: config.drainMs,
     maxBacklogSeconds: 5,
     expectAcks: target.name === 'letter',
+    positions: target.name === 'letter' ? positions : undefined,
   });
 }
 
