@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LetterError } from '@letter/protocol';
+import { LetterError, type Receipt } from '@letter/protocol';
 import { SuiteKit, T0, expectCode } from '../suite/helpers.js';
 import { openSqliteStore, type SqliteStoreHandle } from './worker-store.js';
 
@@ -111,10 +111,75 @@ describe('SQLite append state cache', () => {
     expect((await read)?.seq).toBe(3);
     expect((await view)?.lastSeq).toBe(3);
     expect((await history)?.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
-    // b's own send moved b's positions; a's read was answered from the database.
+    // b's own send moved b's positions; a's read was answered from the cache.
     const summaries = await store.listConversationSummaries(b!.id);
     expect(summaries.find((s) => s.id === c)?.lastSeq).toBe(3);
     expect((await kit.send(c, a!)).message.seq).toBe(4);
+  });
+
+  it('moves positions on the cached state beside the appends of their batch, and writes them before COMMIT', async () => {
+    const [admin, x, y, z] = await kit.users(4);
+    const g = await kit.group(admin!, [x!, z!]);
+    const sorted = (...users: { id: string }[]) => users.map((u) => u.id).sort();
+    // One tick, one batch: two sends (seqs 2 and 3, not yet written to `conversations`) and x's
+    // positions, one of them up to the batch's own last message.
+    const sends = [kit.send(g, admin!, 'one', T0 + 1), kit.send(g, admin!, 'two', T0 + 2)];
+    const delivered = store.advancePosition(g, x!.id, 'delivered', 3, T0 + 3);
+    const read = store.advancePosition(g, x!.id, 'read', 2, T0 + 4);
+    const back = store.advancePosition(g, x!.id, 'delivered', 2, T0 + 5);
+    const past = store.advancePosition(g, x!.id, 'read', 99, T0 + 6);
+    const stranger = store.advancePosition(g, y!.id, 'read', 1, T0 + 6);
+    expect(await outcomes(sends)).toEqual([2, 3]);
+    const moved = (seq: number, audience: string[]) => ({ seq, changed: true, audience });
+    const answers = await Promise.all([delivered, read, back, past]);
+    for (const answer of answers) answer?.audience.sort();
+    const everyone = sorted(admin!, x!, z!);
+    expect(answers).toEqual([
+      moved(3, everyone),
+      moved(2, everyone),
+      { seq: 3, changed: false, audience: [] }, // never back
+      moved(3, everyone), // never past the last message
+    ]);
+    expect(await stranger).toBeNull();
+    // Committed: the members row, the log's times (receipts) and the unread count agree.
+    const db = new Database(join(dir, 'letter.db'), { readonly: true });
+    try {
+      const row = db
+        .prepare(
+          'SELECT read_seq, delivered_seq FROM members WHERE conversation_id = ? AND user_id = ?',
+        )
+        .get(g, x!.id);
+      expect(row).toEqual({ read_seq: 3, delivered_seq: 3 });
+    } finally {
+      db.close();
+    }
+    const at = (ms: number) => new Date(T0 + ms).toISOString();
+    const unseen = { userId: z!.id, deliveredAt: null, readAt: null };
+    const receiptsOf = async (seq: number) =>
+      (await store.receipts(g, seq, admin!.id))?.sort((p, q) => p.userId.localeCompare(q.userId));
+    const inOrder = (...r: Receipt[]) => r.sort((p, q) => p.userId.localeCompare(q.userId));
+    expect(await receiptsOf(2)).toEqual(
+      inOrder({ userId: x!.id, deliveredAt: at(3), readAt: at(4) }, unseen),
+    );
+    expect(await receiptsOf(3)).toEqual(
+      inOrder({ userId: x!.id, deliveredAt: at(3), readAt: at(6) }, unseen),
+    );
+    expect((await store.getConversation(g, x!.id))?.unreadCount).toBe(0);
+    expect((await store.getConversation(g, z!.id))?.unreadCount).toBe(3);
+    // y joins at seq 4 (the `added` message), in the same batch as z's positions: z's read at 3
+    // is not told to y, at 4 it is.
+    const adding = store.addMembers({
+      conversationId: g,
+      actorId: admin!.id,
+      userIds: [y!.id],
+      now: T0,
+      messageIds: ids(),
+    });
+    const before = store.advancePosition(g, z!.id, 'read', 3, T0 + 8);
+    const after = store.advancePosition(g, z!.id, 'read', 4, T0 + 9);
+    await adding;
+    expect((await before)?.audience.sort()).toEqual(everyone);
+    expect((await after)?.audience.sort()).toEqual(sorted(admin!, x!, y!, z!));
   });
 
   it('runs an append without a savepoint: a failing insert undoes only itself, in its batch', async () => {

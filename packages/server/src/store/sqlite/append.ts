@@ -15,12 +15,18 @@
  * a rollback. With `keep` off (a SqliteStore used directly, as tests do), nothing is remembered
  * between calls and every write happens at once.
  */
-import { LetterError } from '@letter/protocol';
-import type { AppendResult, FileRecord, NewMessage } from '../store.js';
+import { LetterError, type ReceiptKind } from '@letter/protocol';
+import type { AppendResult, FileRecord, NewMessage, PositionResult } from '../store.js';
 import type { StoreMethod } from '../shared/store-methods.js';
 import { isReadOnly } from '../shared/store-methods.js';
 import { mentionsOf, toMessage, userMessageRow, type MessageRow } from '../shared/rows.js';
-import { badReply, mayReplyTo, refuseDirectSend, refuseRepeatElsewhere } from '../shared/rules.js';
+import {
+  badReply,
+  mayReplyTo,
+  positionMove,
+  refuseDirectSend,
+  refuseRepeatElsewhere,
+} from '../shared/rules.js';
 import type { Membership } from '../shared/tables.js';
 import type { Db } from './db.js';
 import type { Queries } from './queries.js';
@@ -71,6 +77,13 @@ export interface AppendHost {
     seq: number;
   }): FileRecord[];
   requireMessage(conversationId: string, seq: number): AppendResult['message'];
+  logPosition(
+    conversationId: string,
+    userId: string,
+    kind: ReceiptKind,
+    seq: number,
+    at: number,
+  ): void;
 }
 
 /** Bounds the memory: past this many conversations, the idle ones are forgotten. */
@@ -83,6 +96,8 @@ const MAX_CONVERSATIONS = 20_000;
  */
 const LEAVES_STATE: ReadonlySet<StoreMethod> = new Set<StoreMethod>([
   'appendMessage',
+  // Moves a cached position (`advance`), so the cache is the one place it changes.
+  'advancePosition',
   'createUser',
   'updateDisplayName',
   'updatePasswordHash',
@@ -108,9 +123,19 @@ const LEAVES_STATE: ReadonlySet<StoreMethod> = new Set<StoreMethod>([
   'setPushPreview',
 ]);
 
-/** Whether the cached state stays exact across `method` (advancePosition: see `afterCall`). */
+/** Whether the cached state stays exact across `method`. */
 export const keepsAppendState = (method: StoreMethod): boolean =>
   isReadOnly(method) || LEAVES_STATE.has(method);
+
+/**
+ * The calls decided on the cached state: the worker writes nothing deferred before them (the
+ * cache is ahead of the database, and they read the cache) and runs them without a savepoint (an
+ * append makes its own when it writes more than one row; a position writes at most one).
+ */
+export const ON_APPEND_STATE: ReadonlySet<StoreMethod> = new Set<StoreMethod>([
+  'appendMessage',
+  'advancePosition',
+]);
 
 export class AppendPath {
   /** Keep conversation state between calls (only for the worker: it alone writes). */
@@ -128,12 +153,11 @@ export class AppendPath {
     this.inSavepoint = host.db.transaction((write: () => MessageRow | null) => write());
   }
 
-  /** Keeps the cache exact after `method` ran (or failed) with `args`. */
-  afterCall(method: StoreMethod, args: readonly unknown[]): void {
+  /** Keeps the cache exact after `method` ran (or failed). */
+  afterCall(method: StoreMethod): void {
     if (keepsAppendState(method)) return;
     this.flushWrites();
-    if (method === 'advancePosition') this.states.delete(args[0] as string);
-    else this.states.clear();
+    this.states.clear();
   }
 
   /** Writes every seq and position the cache holds ahead of the database. */
@@ -168,10 +192,50 @@ export class AppendPath {
     try {
       return this.run(message);
     } finally {
-      if (!this.keep) {
-        this.flushWrites();
-        this.states.clear();
+      this.forgetUnlessKept();
+    }
+  }
+
+  /** With `keep` off, nothing outlives the call. */
+  private forgetUnlessKept(): void {
+    if (this.keep) return;
+    this.flushWrites();
+    this.states.clear();
+  }
+
+  /**
+   * Moves a member's read or delivered position (never back, never past the last message). The
+   * move is dated in `position_log` at once (receipts read the times there); the position itself
+   * reaches the `members` row with the batch's other deferred writes, once per member per batch.
+   */
+  advance(
+    conversationId: string,
+    userId: string,
+    kind: ReceiptKind,
+    seq: number,
+    now: number,
+  ): PositionResult | null {
+    try {
+      const state = this.state(conversationId);
+      const member = state?.members.get(userId);
+      if (!state || !member) return null;
+      const move = positionMove({ ...member, last_seq: state.lastSeq }, kind, seq);
+      if (move.log) this.host.logPosition(conversationId, userId, move.log.kind, move.log.seq, now);
+      if (move.write) {
+        // Only now does the cache move (a failed log insert left it as it was).
+        member.read_seq = move.readSeq;
+        member.delivered_seq = move.deliveredSeq;
+        state.unwrittenMembers.add(userId);
+        this.unwritten.add(state);
+        if (!this.defer) this.flushWrites();
       }
+      const audience: string[] = [];
+      if (move.moved) {
+        for (const [id, m] of state.members) if (m.join_seq <= move.seq) audience.push(id);
+      }
+      return { seq: move.seq, changed: move.moved, audience };
+    } finally {
+      this.forgetUnlessKept();
     }
   }
 

@@ -310,14 +310,6 @@ export function createQueries(db: Db) {
         .orderBy('joined_at')
         .orderBy('user_id'),
     ),
-    /** Members who joined at or before `seq`: who may know of it. */
-    memberIdsSeeing: prepare(db, (p: Conv & { seq: number }) =>
-      qb
-        .selectFrom('members')
-        .select('user_id')
-        .where('conversation_id', '=', p.conversationId)
-        .where('join_seq', '<=', p.seq),
-    ),
     membersVersion: prepare(db, (p: Conv) =>
       qb.selectFrom('conversations').select('members_version').where('id', '=', p.conversationId),
     ),

@@ -55,7 +55,6 @@ import {
   otherMembers,
   ownMoveIsLogged,
   pageLimit,
-  positionMove,
   refuseBlockedMembers,
   refuseDirectSend,
   refuseSelfConversation,
@@ -96,15 +95,6 @@ export const READS_INDEXES: ReadonlyMap<StoreMethod, IndexNeed> = new Map<StoreM
   ['receipts', 'export'],
   ['sentMessages', 'export'],
 ]);
-
-/**
- * Writes that change the append path's cached state (so not in append.ts's LEAVES_STATE) but
- * never a message row: the indexes need not catch up before them. Any other write that is not in
- * LEAVES_STATE could change or delete a body and waits for both (safe by default). A read or
- * delivered position moves with every message a client sees: before this, each one caught both
- * indexes up inside its batch, the ack path of the appends beside it.
- */
-export const LEAVES_MESSAGES: ReadonlySet<StoreMethod> = new Set<StoreMethod>(['advancePosition']);
 
 /** Above every seq: `seq < NO_UPPER_BOUND` is the absent `before`. */
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
@@ -413,16 +403,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     seq: number,
     now: number,
   ): PositionResult | null {
-    const member = this.q.membership.get({ conversationId, userId });
-    if (!member) return null;
-    const move = positionMove(member, kind, seq);
-    const { readSeq, deliveredSeq, log, moved } = move;
-    if (log) this.logPosition(conversationId, userId, log.kind, log.seq, now);
-    if (move.write) this.q.setPositions.run({ conversationId, userId, readSeq, deliveredSeq });
-    const audience = moved
-      ? this.q.memberIdsSeeing.all({ conversationId, seq: move.seq }).map((row) => row.user_id)
-      : [];
-    return { seq: move.seq, changed: moved, audience };
+    return this.appends.advance(conversationId, userId, kind, seq, now);
   }
 
   // Message actions (sqlite/message-actions.ts) and search (sqlite/search.ts)
@@ -497,7 +478,7 @@ export class SqliteStore extends SqlitePeople implements SyncStore, SqliteCore {
     try {
       return (this[method] as (...a: unknown[]) => unknown).apply(this, args);
     } finally {
-      this.appends.afterCall(method, args);
+      this.appends.afterCall(method);
     }
   }
 

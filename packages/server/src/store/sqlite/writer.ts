@@ -18,9 +18,9 @@
 import { performance } from 'node:perf_hooks';
 import { LetterError } from '@letter/protocol';
 import type { AppendResult, HistoryPage, StoreStats } from '../store.js';
-import { LEAVES_MESSAGES, READS_INDEXES, SqliteStore, type IndexNeed } from './sqlite-store.js';
+import { READS_INDEXES, SqliteStore, type IndexNeed } from './sqlite-store.js';
 import { DEFAULT_BUSY_TIMEOUT_MS } from './people.js';
-import { keepsAppendState } from './append.js';
+import { ON_APPEND_STATE, keepsAppendState } from './append.js';
 import { Checkpoints } from './checkpoints.js';
 import { mergeInSlices, mergeSlices } from './search-merges.js';
 import { fromWire } from './wire-calls.js';
@@ -367,6 +367,8 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
     need === 'all' || need === part;
 
   const isRead = (call: Call): boolean => isStoreMethod(call.method) && isReadOnly(call.method);
+  const onAppendState = (call: Call): boolean =>
+    isStoreMethod(call.method) && ON_APPEND_STATE.has(call.method);
   const indexesRead = (call: Call): IndexNeed | undefined =>
     isStoreMethod(call.method) ? READS_INDEXES.get(call.method) : undefined;
 
@@ -387,13 +389,10 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
    * earlier successes): an acknowledged append without its seq written must never commit.
    */
   function writeDeferred(call: Call): void {
-    if (call.method === 'appendMessage') return;
+    if (onAppendState(call)) return;
     try {
       store.flushWrites();
-      const need =
-        keepsAppendState(call.method) || LEAVES_MESSAGES.has(call.method)
-          ? indexesRead(call)
-          : 'all';
+      const need = keepsAppendState(call.method) ? indexesRead(call) : 'all';
       // A search waits for the search index alone, receipts and an export page for the export
       // index alone: the other's lag stays its own (no catch-up, nor the merges it would owe,
       // in front of them).
@@ -481,7 +480,7 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
           batchUnindexed += 1;
           batchUnexported += 1;
         }
-        const value = read || call.method === 'appendMessage' ? invoke(call) : inSavepoint(call);
+        const value = read || onAppendState(call) ? invoke(call) : inSavepoint(call);
         pending.push({ id: call.id, value });
       } catch (error) {
         settled.push({ id: call.id, error: serialize(error) });
