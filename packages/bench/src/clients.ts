@@ -16,6 +16,8 @@ export interface Hooks {
   /** Letter only: the `ok` for one of our own `send` frames. */
   onAck(data: Buffer): void;
   onError(text: string): void;
+  /** Letter only: a `receipt` event (a recipient's delivered or read position moved). */
+  onReceipt?(): void;
 }
 
 export const noHooks: Hooks = { onDelivery() {}, onAck() {}, onError() {} };
@@ -73,6 +75,7 @@ export interface ConnectOptions {
 const OK = Buffer.from('"type":"ok"');
 const MESSAGE = Buffer.from('"type":"message"');
 const ERROR = Buffer.from('"type":"error"');
+const RECEIPT = Buffer.from('"type":"receipt"');
 const TAG = Buffer.from('~b');
 
 function zeroMask(mask: Buffer): void {
@@ -158,6 +161,7 @@ export function connectClient(opts: ConnectOptions): Promise<BenchClient> {
         // Order matters: an ok carries the whole message, including `"type":"message"`-free text.
         if (data.indexOf(TAG) === -1) {
           if (data.indexOf(ERROR) !== -1) hooks.onError(String(data));
+          else if (data.indexOf(RECEIPT) !== -1) hooks.onReceipt?.();
         } else if (data.indexOf(OK) !== -1) hooks.onAck(data);
         else if (data.indexOf(MESSAGE) !== -1) hooks.onDelivery(data, client);
         else if (data.indexOf(ERROR) !== -1) hooks.onError(String(data));

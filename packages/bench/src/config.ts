@@ -18,6 +18,14 @@ export interface BenchConfig {
   /** (b) and (c): the fixed rate and how long. */
   fixedRate: number;
   fixedMs: number;
+  /**
+   * (b′) Letter only, no target: the pairs at this rate with every recipient answering each
+   * message with `delivered` and `read`, as the sdk does with the chat open, so the server also
+   * moves positions and sends receipts. The rows' traffic is appends only; this tracks what a
+   * real client's adds.
+   */
+  receiptsRate: number;
+  receiptsMs: number;
   /** (g): how long to run at half the max rate, and how often to read the stall gauge. */
   stallMs: number;
   stallScrapeMs: number;
@@ -86,6 +94,8 @@ export const fullConfig: BenchConfig = {
   p99LimitMs: 100,
   fixedRate: 5000,
   fixedMs: 10_000,
+  receiptsRate: 2000,
+  receiptsMs: 10_000,
   stallMs: 60_000,
   stallScrapeMs: 5000,
   idleCounts: [10_000, 19_500],
@@ -126,6 +136,8 @@ export const quickConfig: BenchConfig = {
   p99LimitMs: 1000,
   fixedRate: 5000,
   fixedMs: 1000,
+  receiptsRate: 500,
+  receiptsMs: 1000,
   stallMs: 1000,
   stallScrapeMs: 500,
   idleCounts: [300],

@@ -84,6 +84,9 @@ export interface LoadResult {
   late: number;
   /** The generator itself fell behind its schedule by more than 100 ms at some point. */
   generatorLagMs: number;
+  /** With `positions`: position frames sent, and `receipt` events heard back by the senders. */
+  positionsSent: number;
+  receiptsHeard: number;
 }
 
 let runCounter = 0;
@@ -138,10 +141,13 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   const tag: Tag = { run: 0, seq: 0, intendedMicros: 0 };
 
   const positions = spec.positions ?? [];
+  let positionsSent = 0;
+  let receiptsHeard = 0;
+  spec.hooks.onReceipt = () => receiptsHeard++;
   spec.hooks.onDelivery = (data, client) => {
     const nowMicros = performance.now() * 1000;
     if (!parseTag(data, tag) || tag.run !== run || tag.seq >= total) return;
-    if (client && positions.length > 0) reportPositions(data, client, positions);
+    if (client && positions.length > 0) positionsSent += reportPositions(data, client, positions);
     const left = --remaining[tag.seq]!;
     if (left < 0) {
       duplicates++;
@@ -242,6 +248,8 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
     aborted,
     late: 0,
     generatorLagMs,
+    positionsSent,
+    receiptsHeard,
   };
   // Keep counting what still arrives for this run until the next run takes the hooks over:
   // a long stall looks like loss to the drain, and the report should say it was not.
@@ -249,6 +257,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
     if (parseTag(data, tag) && tag.run === run) result.late++;
   };
   spec.hooks.onAck = () => {};
+  spec.hooks.onReceipt = () => {};
   for (const h of [delivery, completion, ack]) h.destroy();
   return result;
 }
@@ -256,11 +265,18 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
 const CONVERSATION_ID = Buffer.from('"conversationId":"');
 const SEQ = Buffer.from('"seq":');
 
-/** Answers a `message` frame with the recipient's position frames, found without parsing it. */
-function reportPositions(data: Buffer, client: BenchClient, kinds: readonly PositionKind[]): void {
+/**
+ * Answers a `message` frame with the recipient's position frames, found without parsing it;
+ * returns how many it sent.
+ */
+function reportPositions(
+  data: Buffer,
+  client: BenchClient,
+  kinds: readonly PositionKind[],
+): number {
   const idAt = data.indexOf(CONVERSATION_ID);
   const seqAt = data.indexOf(SEQ);
-  if (idAt === -1 || seqAt === -1) return;
+  if (idAt === -1 || seqAt === -1) return 0;
   const idStart = idAt + CONVERSATION_ID.length;
   const conversationId = data.toString('latin1', idStart, data.indexOf(0x22 /* " */, idStart));
   let seq = 0;
@@ -270,6 +286,7 @@ function reportPositions(data: Buffer, client: BenchClient, kinds: readonly Posi
   for (const kind of kinds) {
     client.sendText(`{"type":"${kind}","conversationId":"${conversationId}","seq":${seq}}`);
   }
+  return kinds.length;
 }
 
 /** Waits until the server has been quiet (no stray deliveries) for `quietMs`, bounded. */

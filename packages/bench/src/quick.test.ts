@@ -90,6 +90,17 @@ describe('npm run bench -- --quick', () => {
       }
       expect(fixed.serverCpuMicrosPerDelivery, where).toBeGreaterThan(0);
     }
+    // (b′): Letter's recipients answered every message with delivered + read, and the senders
+    // heard receipts back (a position refused would have come back as an error frame).
+    for (const name of letters) {
+      const { r, where } = ran(name);
+      const receipts = r.receipts!;
+      expect(receipts.delivered, where).toBeGreaterThan(0);
+      expect(receipts.lost, where).toBe(0);
+      expect(receipts.errors, where).toBe(0);
+      expect(receipts.positionsSent, where).toBe(2 * receipts.delivered);
+      expect(receipts.receiptsHeard, where).toBeGreaterThan(0);
+    }
     // (d), (e), (f): Letter and bare ws.
     for (const name of [...letters, 'ws']) {
       const { r, where } = ran(name);

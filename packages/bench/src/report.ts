@@ -29,7 +29,12 @@ export interface Meta {
 
 /** The most CPU (in cores) other processes used during any load run of the report. */
 export function busiestOther(results: TargetResult[]): number {
-  const loads = results.flatMap((r) => [r.fixed, r.stall?.load, ...r.groups.map((g) => g.load)]);
+  const loads = results.flatMap((r) => [
+    r.fixed,
+    r.receipts,
+    r.stall?.load,
+    ...r.groups.map((g) => g.load),
+  ]);
   const steps = results.flatMap((r) => r.throughput?.steps ?? []);
   return Math.max(0, ...loads.map((l) => l?.otherCpu ?? 0), ...steps.map((s) => s.otherCpu));
 }
@@ -184,6 +189,25 @@ export function buildFigures(results: TargetResult[], config: BenchConfig): Figu
         r.fixed && {
           value: r.fixed.serverCpuMicrosPerDelivery,
           generatorCpu: r.fixed.generatorCpu,
+        },
+    ),
+  );
+  const receiptsRate = config.receiptsRate.toLocaleString('en-US');
+  const receipts = `at ${receiptsRate} msg/s, recipients answering delivered + read (no target)`;
+  figures.push(
+    f(
+      `(b′) p99 latency ${receipts}`,
+      'ms',
+      (r) => r.receipts && { value: r.receipts.latency.p99, generatorCpu: r.receipts.generatorCpu },
+    ),
+    f(`(b′) lost ${receipts}`, 'msgs', (r) => r.receipts && { value: r.receipts.lost }),
+    f(
+      `(c′) server CPU per delivered message ${receipts}`,
+      'µs',
+      (r) =>
+        r.receipts && {
+          value: r.receipts.serverCpuMicrosPerDelivery,
+          generatorCpu: r.receipts.generatorCpu,
         },
     ),
   );
@@ -344,10 +368,16 @@ export function renderMarkdown(report: Report): string {
       extra.push(`(d) ${r.idle.failures} idle connections failed: ${r.idle.reasons.join('; ')}`);
     if (r.idle && r.idle.skipped.length > 0)
       extra.push(`(d) skipped ${r.idle.skipped.join(', ')}: open-file limit ${meta.fileLimit}`);
-    if (r.fixed && r.fixed.errors > 0)
-      extra.push(`(b) ${r.fixed.errors} error frames, e.g. ${r.fixed.firstErrors[0] ?? ''}`);
+    for (const [name, load] of [
+      ['(b)', r.fixed],
+      ['(b′)', r.receipts],
+    ] as const) {
+      if (load && load.errors > 0)
+        extra.push(`${name} ${load.errors} error frames, e.g. ${load.firstErrors[0] ?? ''}`);
+    }
     const runs = [
       ['(b)', r.fixed],
+      ['(b′)', r.receipts],
       ['(g)', r.stall?.load],
       ...r.groups.map((g) => [`(f) group ${g.members}`, g.load] as const),
     ] as const;

@@ -44,6 +44,8 @@ export interface TargetResult {
   connect?: ConnectResult;
   throughput?: ThroughputResult;
   fixed?: LoadResult;
+  /** (b′) Letter only: the recipients answer every message with `delivered` and `read`. */
+  receipts?: LoadResult;
   stall?: StallResult;
   groups: GroupResult[];
   idle?: IdleResult;
@@ -152,6 +154,13 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
           result.fixed = await attempt(`(b, c) fixed ${config.fixedRate} msg/s`, () =>
             measureFixed(target, pairs, config),
           );
+          if (target.name === 'letter') {
+            const at = { ...config, fixedRate: config.receiptsRate, fixedMs: config.receiptsMs };
+            result.receipts = await attempt(
+              `(b′) ${config.receiptsRate} msg/s answered with delivered + read`,
+              () => measureFixed(target, pairs, at, ['delivered', 'read']),
+            );
+          }
         }
         if (want('h')) {
           // The cluster target starts its own single node to compare with, round by round.
