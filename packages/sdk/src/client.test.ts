@@ -182,6 +182,48 @@ describe('LetterClient against the fake server', () => {
     client.close();
   });
 
+  it('reports a busy conversation at most once an interval, the latest seq, and no other one later', async () => {
+    const { server, bob, direct, alice, clock } = setup();
+    const group = server.createGroup(bob.id, 'Busy', [alice.id]);
+    const client = await signedIn(server);
+    const socket = server.socketsOf(alice.id)[0]!;
+    const allReports = (conversationId: string) =>
+      socket.received
+        .filter((f) => f.type === 'delivered' && f.conversationId === conversationId)
+        .map((f) => f.seq);
+    const atSignIn = new Map([group.id, direct.id].map((id) => [id, allReports(id).length]));
+    const signInReports = (conversationId: string) => atSignIn.get(conversationId)!;
+    // Signing in reported what the list showed; once its interval is up the next goes at once.
+    await clock.advance(1500);
+    const reports = (conversationId: string) =>
+      allReports(conversationId).slice(signInReports(conversationId));
+    const first = server.post(bob.id, group.id, 'one').message.seq;
+    await settle();
+    expect(reports(group.id)).toEqual([first]); // at once
+    let last = first;
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(150);
+      last = server.post(bob.id, group.id, `more ${i}`).message.seq;
+      await settle();
+    }
+    expect(reports(group.id)).toEqual([first]); // held: 750 ms since the first
+    // Another conversation is not held back by the busy one.
+    const other = server.post(bob.id, direct.id, 'direct').message.seq;
+    await settle();
+    expect(reports(direct.id)).toEqual([other]);
+    // The test client's random() is 0.5: the interval is 1,250 ms.
+    await clock.advance(400);
+    await settle();
+    expect(reports(group.id)).toEqual([first]);
+    await clock.advance(100);
+    await settle();
+    expect(reports(group.id)).toEqual([first, last]); // the latest, once the interval is up
+    await clock.advance(2000);
+    await settle();
+    expect(reports(group.id)).toEqual([first, last]);
+    client.close();
+  });
+
   it('keeps a read made offline and sends it once back online', async () => {
     const { server, bob, direct, alice, clock } = setup();
     const client = await signedIn(server);

@@ -228,8 +228,11 @@ export class LetterClient {
         storageError: (error) => this.report('outbox storage', error),
       },
     });
-    this.positions = new PositionReporter(this.connection, (error) =>
-      this.report('positions', error),
+    this.positions = new PositionReporter(
+      this.connection,
+      (error) => this.report('positions', error),
+      clock,
+      random,
     );
     this.catchup = new Catchup({
       api: this.api,
