@@ -17,7 +17,12 @@
 import type pg from 'pg';
 import type { ReceiptKind } from '@letter/protocol';
 import type { PositionResult } from '../store.js';
-import { positionMove } from '../shared/rules.js';
+import {
+  RECEIPT_SENDERS_SPAN,
+  looksUpSenders,
+  positionMove,
+  receiptAudience,
+} from '../shared/rules.js';
 import {
   commitOrEachAlone,
   decided,
@@ -57,6 +62,16 @@ const LOCK_MEMBERS_SQL = `SELECT m.conversation_id, m.user_id, m.read_seq, m.del
 
 const AUDIENCE_SQL = `SELECT conversation_id, user_id, join_seq FROM members
   WHERE conversation_id = ANY($1::text[])`;
+
+// The senders of a group's latest messages at or below the highest seq the batch moves to: who
+// hears of a move over them (rules.ts receiptAudience). Direct conversations need none. `= ANY`
+// as in WRITE_SQL: planned for empty tables, the join alone scanned all conversations.
+const RECENT_SENDERS_SQL = `SELECT k.conv AS conversation_id, m.seq, m.sender_id
+  FROM unnest($1::text[], $2::int[]) AS k(conv, top)
+  JOIN conversations c ON c.id = ANY($1::text[]) AND c.id = k.conv AND c.kind = 'group'
+  JOIN LATERAL (
+    SELECT seq, sender_id FROM messages WHERE conversation_id = k.conv AND seq <= k.top
+    ORDER BY seq DESC LIMIT ${RECEIPT_SENDERS_SPAN}) m ON true`;
 
 // `= ANY`: the member rows found through the primary key. Planned once for a fresh install's
 // empty tables (the append pool's generic plans), the join alone was a scan of all members.
@@ -129,11 +144,16 @@ export class PositionBatcher {
     ]
       .map((input) => [input.conversationId, input.userId] as const)
       .sort(([c1, u1], [c2, u2]) => (c1 < c2 ? -1 : c1 > c2 ? 1 : u1 < u2 ? -1 : u1 > u2 ? 1 : 0));
-    const [, locked, audience] = await settled<
+    const tops = new Map<string, number>();
+    for (const { conversationId, seq } of inputs) {
+      tops.set(conversationId, Math.max(tops.get(conversationId) ?? 0, Math.trunc(seq)));
+    }
+    const [, locked, audience, recent] = await settled<
       [
         pg.QueryResult,
         pg.QueryResult<MemberPosition>,
         pg.QueryResult<{ conversation_id: string; user_id: string; join_seq: number }>,
+        pg.QueryResult<RecentSender>,
       ]
     >([
       client.query({
@@ -154,7 +174,13 @@ export class PositionBatcher {
         text: AUDIENCE_SQL,
         values: [conversations],
       }),
+      client.query<RecentSender>({
+        name: 'letter_position_recent_senders',
+        text: RECENT_SENDERS_SQL,
+        values: [conversations, conversations.map((id) => tops.get(id)!)],
+      }),
     ]);
+    const windows = sendersWindows(recent.rows);
     const members = new Map(locked.rows.map((row) => [key(row.conversation_id, row.user_id), row]));
     const joins = new Map<string, { user_id: string; join_seq: number }[]>();
     for (const row of audience.rows) {
@@ -184,13 +210,16 @@ export class PositionBatcher {
         member.delivered_seq = move.deliveredSeq;
         changed.add(member);
       }
-      // Who may hear of it: members who joined at or before the new position.
-      const audienceOf = move.moved
-        ? (joins.get(input.conversationId) ?? [])
-            .filter((row) => row.join_seq <= move.seq)
-            .map((row) => row.user_id)
-        : [];
-      return { seq: move.seq, changed: move.moved, audience: audienceOf };
+      if (!move.moved) return { seq: move.seq, changed: false, audience: [] };
+      const joined = joins.get(input.conversationId) ?? [];
+      const senders = looksUpSenders(joined.length, move.from, move.seq)
+        ? sendersIn(windows.get(input.conversationId), move.from, move.seq)
+        : null;
+      return {
+        seq: move.seq,
+        changed: true,
+        audience: receiptAudience(joined, input.userId, move.seq, senders),
+      };
     });
     if (changed.size === 0) return decided(outcomes, null);
     const rows = [...changed];
@@ -209,10 +238,53 @@ export class PositionBatcher {
   }
 }
 
+interface RecentSender {
+  conversation_id: string;
+  seq: number;
+  sender_id: string | null;
+}
+
+interface SendersWindow {
+  /** seq → sender of the conversation's latest messages read (RECENT_SENDERS_SQL). */
+  senders: Map<number, string | null>;
+  /** The lowest seq read, and whether the read stopped at its limit (older ones exist). */
+  lowest: number;
+  full: boolean;
+}
+
+function sendersWindows(rows: readonly RecentSender[]): Map<string, SendersWindow> {
+  const windows = new Map<string, SendersWindow>();
+  for (const row of rows) {
+    let window = windows.get(row.conversation_id);
+    if (!window) {
+      window = { senders: new Map(), lowest: row.seq, full: false };
+      windows.set(row.conversation_id, window);
+    }
+    window.senders.set(row.seq, row.sender_id);
+    window.lowest = Math.min(window.lowest, row.seq);
+  }
+  for (const window of windows.values()) window.full = window.senders.size >= RECEIPT_SENDERS_SPAN;
+  return windows;
+}
+
+/** The senders of (from, to], or null when the window read does not reach down to `from`. */
+function sendersIn(
+  window: SendersWindow | undefined,
+  from: number,
+  to: number,
+): Set<string | null> | null {
+  if (!window) return null;
+  if (window.full && from + 1 < window.lowest) return null;
+  const senders = new Set<string | null>();
+  for (const [seq, sender] of window.senders) if (seq > from && seq <= to) senders.add(sender);
+  return senders;
+}
+
 /** The statements a batch runs on the append pool, by name (their plans: pending-list.test.ts). */
 export const POSITION_BATCH_SQL = {
   positionLockConversations: LOCK_CONVERSATIONS_SQL,
   positionLockMembers: LOCK_MEMBERS_SQL,
   positionAudience: AUDIENCE_SQL,
+  positionRecentSenders: RECENT_SENDERS_SQL,
   positionWrite: WRITE_SQL,
 };

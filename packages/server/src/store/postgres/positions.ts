@@ -4,7 +4,13 @@
  * one member's position queue and neither ever goes back.
  */
 import type { Receipt, ReceiptKind } from '@letter/protocol';
-import { ownMoveIsLogged, positionMove, toReceipt } from '../shared/rules.js';
+import {
+  looksUpSenders,
+  ownMoveIsLogged,
+  positionMove,
+  receiptAudience,
+  toReceipt,
+} from '../shared/rules.js';
 import type { PositionResult } from '../store.js';
 import { readTx, writeTx, type Db } from './db.js';
 import { membershipOf } from './views.js';
@@ -32,18 +38,29 @@ export function advancePosition(
     if (log) await logPosition(tx, conversationId, userId, log.kind, log.seq, now);
     if (move.write) await setPositions(tx, conversationId, userId, readSeq, deliveredSeq);
     const newSeq = move.seq;
-    // Who may hear of it: members who joined at or before the new position.
-    const audience = moved
-      ? (
-          await tx
-            .selectFrom('members')
-            .select('user_id')
-            .where('conversation_id', '=', conversationId)
-            .where('join_seq', '<=', newSeq)
-            .execute()
-        ).map((row) => row.user_id)
-      : [];
-    return { seq: newSeq, changed: moved, audience };
+    if (!moved) return { seq: newSeq, changed: false, audience: [] };
+    const members = await tx
+      .selectFrom('members')
+      .select(['user_id', 'join_seq'])
+      .where('conversation_id', '=', conversationId)
+      .execute();
+    let senders: Set<string | null> | null = null;
+    if (looksUpSenders(members.length, move.from, newSeq)) {
+      const rows = await tx
+        .selectFrom('messages')
+        .select('sender_id')
+        .distinct()
+        .where('conversation_id', '=', conversationId)
+        .where('seq', '>', move.from)
+        .where('seq', '<=', newSeq)
+        .execute();
+      senders = new Set(rows.map((row) => row.sender_id));
+    }
+    return {
+      seq: newSeq,
+      changed: true,
+      audience: receiptAudience(members, userId, newSeq, senders),
+    };
   });
 }
 

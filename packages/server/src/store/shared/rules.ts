@@ -198,7 +198,8 @@ export interface PositionMove {
   log: { kind: ReceiptKind; seq: number } | null;
   /** Whether the member row changes at all. */
   write: boolean;
-  /** The position of `kind` after the move, and whether it moved. */
+  /** The position of `kind` before and after the move, and whether it moved. */
+  from: number;
   seq: number;
   moved: boolean;
 }
@@ -228,10 +229,51 @@ export function positionMove(
     deliveredSeq,
     log,
     write: readMoved || deliveredMoved,
+    from: kind === 'read' ? member.read_seq : member.delivered_seq,
     seq: kind === 'read' ? readSeq : deliveredSeq,
     moved: kind === 'read' ? readMoved : deliveredMoved,
   };
 }
+
+/**
+ * The widest move, in messages, whose senders a store looks up for its audience
+ * (`receiptAudience`); a wider one (a member catching up on a long absence) is told to everyone.
+ */
+export const RECEIPT_SENDERS_SPAN = 64;
+
+/**
+ * Who hears of a member's position moving from `from` to `to`: the member (their other sessions)
+ * and the senders of the messages it covers, `(from, to]`, whose ticks it changes; only members
+ * who joined at or before `to`. Not every member: in a group each member's position moves with
+ * every message, so telling everyone would make members² frames per message. `senders` is null
+ * when the store did not look them up: a conversation of up to RECEIPT_EVERYONE_MAX members, or a
+ * move wider than RECEIPT_SENDERS_SPAN; then every member who joined by `to` hears.
+ */
+export function receiptAudience(
+  members: Iterable<{ user_id: string; join_seq: number }>,
+  userId: string,
+  to: number,
+  senders: ReadonlySet<string | null> | null,
+): string[] {
+  const audience: string[] = [];
+  for (const { user_id, join_seq } of members) {
+    if (join_seq > to) continue;
+    if (senders === null || user_id === userId || senders.has(user_id)) audience.push(user_id);
+  }
+  return audience;
+}
+
+/**
+ * Up to this many members, every move is told to every member who joined by it: a member's
+ * client then keeps every other member's positions exact (snapshot + events == a fresh snapshot,
+ * sdk-verify-action.test.ts), at a cost that stays small (32 members answering one message: ~2,000
+ * frames, and the sdk reports a busy conversation at most once a second).
+ */
+export const RECEIPT_EVERYONE_MAX = 32;
+
+/** Whether a store looks up the senders of a move for its audience (see `receiptAudience`). */
+export const looksUpSenders = (memberCount: number, from: number, to: number): boolean =>
+  memberCount > RECEIPT_EVERYONE_MAX && to - from <= RECEIPT_SENDERS_SPAN;
 
 /**
  * The sender has seen everything up to their own message. One read entry dates both positions;

@@ -133,6 +133,7 @@ describe('SQLite append state cache', () => {
     const moved = (seq: number, audience: string[]) => ({ seq, changed: true, audience });
     const answers = await Promise.all([delivered, read, back, past]);
     for (const answer of answers) answer?.audience.sort();
+    // A small group: every member hears (rules.ts receiptAudience).
     const everyone = sorted(admin!, x!, z!);
     expect(answers).toEqual([
       moved(3, everyone),

@@ -23,7 +23,9 @@ import { mentionsOf, toMessage, userMessageRow, type MessageRow } from '../share
 import {
   badReply,
   mayReplyTo,
+  looksUpSenders,
   positionMove,
+  receiptAudience,
   refuseDirectSend,
   refuseRepeatElsewhere,
 } from '../shared/rules.js';
@@ -229,14 +231,20 @@ export class AppendPath {
         this.unwritten.add(state);
         if (!this.defer) this.flushWrites();
       }
-      const audience: string[] = [];
-      if (move.moved) {
-        for (const [id, m] of state.members) if (m.join_seq <= move.seq) audience.push(id);
-      }
+      const audience = move.moved ? this.audience(state, userId, move.from, move.seq) : [];
       return { seq: move.seq, changed: move.moved, audience };
     } finally {
       this.forgetUnlessKept();
     }
+  }
+
+  /** Who hears of `userId`'s position moving from `from` to `to` (rules.ts `receiptAudience`). */
+  private audience(state: ConversationState, userId: string, from: number, to: number): string[] {
+    const members = [...state.members].map(([user_id, m]) => ({ user_id, join_seq: m.join_seq }));
+    if (!looksUpSenders(members.length, from, to))
+      return receiptAudience(members, userId, to, null);
+    const rows = this.s.sendersBetween.all({ conversationId: state.id, from, to });
+    return receiptAudience(members, userId, to, new Set(rows.map((row) => row.sender_id)));
   }
 
   private run(message: NewMessage): AppendResult {

@@ -35,6 +35,16 @@ export function createAppendQueries(db: Db) {
               ) AS blocked
             FROM users u WHERE u.id = ${p.peerId}`.compile(qb),
     })),
+    /** Who sent the messages in (from, to]: whose ticks a position move over them changes. */
+    sendersBetween: prepare(db, (p: Conv & { from: number; to: number }) =>
+      qb
+        .selectFrom('messages')
+        .select('sender_id')
+        .distinct()
+        .where('conversation_id', '=', p.conversationId)
+        .where('seq', '>', p.from)
+        .where('seq', '<=', p.to),
+    ),
     /** A user's message: the unique index refused a send, so it is a retry. */
     existing: prepare(db, (p: { senderId: string; clientMsgId: string }) =>
       qb

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { User } from '@letter/protocol';
 import type { SuiteKit } from './helpers.js';
+import type { PositionResult } from '../store.js';
+import { RECEIPT_EVERYONE_MAX, RECEIPT_SENDERS_SPAN } from '../shared/rules.js';
 import { ALL, T0, expectCode, iso, range, sorted } from './helpers.js';
 
 export function describeGroupTests(kit: SuiteKit): void {
@@ -277,7 +279,7 @@ export function describeGroupTests(kit: SuiteKit): void {
       expect(await kit.store.receipts(group, 2, b!.id)).toBeNull();
     });
 
-    it('tells a moved position only to members who joined at or before it', async () => {
+    it('tells a moved position in a small group to every member who joined by it', async () => {
       const [admin, b, late] = await kit.users(3);
       const group = await kit.group(admin!, [b!]);
       await kit.send(group, admin!, 'seq 2', T0 + 1);
@@ -296,6 +298,69 @@ export function describeGroupTests(kit: SuiteKit): void {
       });
       const same = await kit.store.advancePosition(group, b!.id, 'read', 1, T0 + 4);
       expect(same).toEqual({ seq: 2, changed: false, audience: [] });
+    });
+
+    // Past RECEIPT_EVERYONE_MAX members: each member's position moves with every message, so
+    // telling all of them would be members² frames per message.
+    const bigGroup = async () => {
+      const [admin, b, c, ...rest] = await kit.users(RECEIPT_EVERYONE_MAX + 1);
+      const group = await kit.group(admin!, [b!, c!, ...rest]); // seq 1
+      return { admin: admin!, b: b!, c: c!, rest, group };
+    };
+
+    it('tells a moved position in a big group to the member and the senders of what it covers', async () => {
+      const { admin, b, c, group } = await bigGroup();
+      await kit.send(group, admin, 'seq 2', T0 + 1);
+      await kit.send(group, c, 'seq 3', T0 + 2);
+      await kit.send(group, admin, 'seq 4', T0 + 3);
+      const audienceOf = async (move: Promise<PositionResult | null>) => {
+        const result = await move;
+        return result && { ...result, audience: sorted(result.audience) };
+      };
+      // Over 2 and 3: both senders' ticks change, and b's other sessions hear of it.
+      expect(await audienceOf(kit.store.advancePosition(group, b.id, 'read', 3, T0 + 4))).toEqual({
+        seq: 3,
+        changed: true,
+        audience: sorted([admin.id, b.id, c.id]),
+      });
+      // Over 4 alone: admin's message; c's ticks do not move.
+      expect(
+        await audienceOf(kit.store.advancePosition(group, b.id, 'delivered', 4, T0 + 5)),
+      ).toEqual({ seq: 4, changed: true, audience: sorted([admin.id, b.id]) });
+      // c read up to 3 by sending it: 4 is admin's.
+      expect(await audienceOf(kit.store.advancePosition(group, c.id, 'read', 9, T0 + 6))).toEqual({
+        seq: 4,
+        changed: true,
+        audience: sorted([admin.id, c.id]),
+      });
+      expect(await kit.store.advancePosition(group, b.id, 'read', 1, T0 + 7)).toEqual({
+        seq: 3,
+        changed: false,
+        audience: [],
+      });
+    });
+
+    it('tells a move over more messages than it looks up to every member who joined by then', async () => {
+      const { admin, b, c, rest, group } = await bigGroup();
+      const [late] = await kit.users(1);
+      const last = 1 + RECEIPT_SENDERS_SPAN + 1;
+      for (let seq = 2; seq <= last; seq++) await kit.send(group, admin, `seq ${seq}`, T0 + seq);
+      await kit.store.addMembers({ ...base(group, admin), userIds: [late!.id] }); // last + 1
+      const founders = [admin, b, c, ...rest].map((u) => u.id);
+      // b's move covers more than the span: everyone who joined by its end, late not among them.
+      const wide = await kit.store.advancePosition(group, b.id, 'read', last, T0 + 100);
+      expect({ ...wide, audience: sorted(wide!.audience) }).toEqual({
+        seq: last,
+        changed: true,
+        audience: sorted(founders),
+      });
+      // c's reaches the addition: late has joined by then.
+      const after = await kit.store.advancePosition(group, c.id, 'delivered', last + 1, T0 + 101);
+      expect({ ...after, audience: sorted(after!.audience) }).toEqual({
+        seq: last + 1,
+        changed: true,
+        audience: sorted([...founders, late!.id]),
+      });
     });
 
     it('refuses to manage a direct conversation', async () => {
