@@ -42,6 +42,12 @@ export interface LoadSpec {
    * none; `loop-cpu.mjs` can (LOOP_CPU_POSITIONS), to measure traffic shaped like a real client's.
    */
   positions?: readonly PositionKind[];
+  /**
+   * With `positions`: a client reports at most once in this many ms, up to half as long again at
+   * random (its first message after the interval, with the seq it carries), as the sdk reports a
+   * busy conversation (0: every message).
+   */
+  positionsEveryMs?: number;
 }
 
 export type PositionKind = 'delivered' | 'read';
@@ -90,6 +96,8 @@ export interface LoadResult {
 }
 
 let runCounter = 0;
+/** When each client may report positions again (`positionsEveryMs`): kept across runs, as a client keeps it. */
+const nextReport = new WeakMap<BenchClient, number>();
 const DRAIN_CAP_MS = 30_000;
 const PAD_TO = 64;
 
@@ -142,12 +150,22 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
 
   const positions = spec.positions ?? [];
   let positionsSent = 0;
+  const every = spec.positionsEveryMs ?? 0;
+  const due = (client: BenchClient, nowMs: number): boolean => {
+    if (every === 0) return true;
+    if (nowMs < (nextReport.get(client) ?? -Infinity)) return false;
+    // Up to half as long again at random, as the sdk's interval (positions.ts).
+    nextReport.set(client, nowMs + every * (1 + Math.random() / 2));
+    return true;
+  };
   let receiptsHeard = 0;
   spec.hooks.onReceipt = () => receiptsHeard++;
   spec.hooks.onDelivery = (data, client) => {
     const nowMicros = performance.now() * 1000;
     if (!parseTag(data, tag) || tag.run !== run || tag.seq >= total) return;
-    if (client && positions.length > 0) positionsSent += reportPositions(data, client, positions);
+    if (client && positions.length > 0 && due(client, nowMicros / 1000)) {
+      positionsSent += reportPositions(data, client, positions);
+    }
     const left = --remaining[tag.seq]!;
     if (left < 0) {
       duplicates++;

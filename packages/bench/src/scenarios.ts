@@ -327,6 +327,9 @@ export async function measureGroup(
   target: Target,
   config: BenchConfig,
   members: number,
+  /** Letter only: what each member answers every message with (see `LoadSpec.positions`). */
+  positions?: readonly PositionKind[],
+  positionsEveryMs?: number,
 ): Promise<GroupResult> {
   const hooks = freshHooks();
   const memberIndexes = Array.from({ length: members }, (_, i) => i + 1);
@@ -360,6 +363,8 @@ export async function measureGroup(
       drainMs: config.drainMs,
       maxBacklogSeconds: 5,
       expectAcks: target.name === 'letter',
+      positions,
+      positionsEveryMs,
     });
     await quiesce(hooks, 300, 20_000);
     const load = await runOpenLoop({
@@ -371,6 +376,8 @@ export async function measureGroup(
       drainMs: config.drainMs,
       maxBacklogSeconds: 5,
       expectAcks: target.name === 'letter',
+      positions,
+      positionsEveryMs,
     });
     return { members, load, connectRetries: joined.failures };
   } finally {
