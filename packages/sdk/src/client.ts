@@ -349,6 +349,7 @@ export class LetterClient {
     this.saved?.close();
     this.typingExpiry.stop();
     this.live.close();
+    this.positions.reset(); // its interval's timer, if any
     this.events.clear();
   }
 

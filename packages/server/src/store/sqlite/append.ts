@@ -222,6 +222,8 @@ export class AppendPath {
       const member = state?.members.get(userId);
       if (!state || !member) return null;
       const move = positionMove({ ...member, last_seq: state.lastSeq }, kind, seq);
+      // Read before writing: without a savepoint, a call that fails must have written nothing.
+      const audience = move.moved ? this.audience(state, userId, move.from, move.seq) : [];
       if (move.log) this.host.logPosition(conversationId, userId, move.log.kind, move.log.seq, now);
       if (move.write) {
         // Only now does the cache move (a failed log insert left it as it was).
@@ -231,7 +233,6 @@ export class AppendPath {
         this.unwritten.add(state);
         if (!this.defer) this.flushWrites();
       }
-      const audience = move.moved ? this.audience(state, userId, move.from, move.seq) : [];
       return { seq: move.seq, changed: move.moved, audience };
     } finally {
       this.forgetUnlessKept();
