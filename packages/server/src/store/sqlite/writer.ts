@@ -468,8 +468,9 @@ export function startWriter(options: WorkerOptions, io: WriterIo): Writer {
       }
       try {
         // A read needs no savepoint: it has nothing to undo. Nor does an append: it makes its
-        // own when it writes more than its one INSERT (sqlite/append.ts). A savepoint per
-        // append cost ~8 µs of this thread's ~70 per message (docs/performance.md, round twelve).
+        // own when it writes more than its one INSERT (sqlite/append.ts). Nor a position: it
+        // writes one row at most, after its reads (ON_APPEND_STATE). A savepoint per append
+        // cost ~8 µs of this thread's ~70 per message (docs/performance.md, round twelve).
         writeDeferred(call);
         const read = isRead(call);
         if (!read) writes += 1;
