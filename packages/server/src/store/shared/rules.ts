@@ -267,7 +267,7 @@ export function receiptAudience(
  * Up to this many members, every move is told to every member who joined by it: a member's
  * client then keeps every other member's positions exact (snapshot + events == a fresh snapshot,
  * sdk-verify-action.test.ts), at a cost that stays small (32 members answering one message: ~2,000
- * frames, and the sdk reports a busy conversation at most once a second).
+ * frames, and the sdk reports a busy conversation at most once every 1–1.5 s).
  */
 export const RECEIPT_EVERYONE_MAX = 32;
 
