@@ -42,6 +42,12 @@ export const limits = {
   displayNameMax: 64,
   groupTitleMax: 100,
   groupMaxMembers: 1024,
+  /**
+   * Up to this many members, every member hears every member's position move (`receipt`);
+   * above it, the member's own sessions and the senders whose ticks the move changes. Clients of
+   * larger groups spread their reports after a silence (the sdk's positions.ts).
+   */
+  receiptEveryoneMax: 32,
   /** How many members a `GET /api/conversations` entry previews (plus the viewer's own). */
   conversationListMembers: 5,
   userSearchMax: 20,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { limits } from '@letter/protocol';
 import type { Message } from '@letter/protocol';
 import { FakeClock, FakeServer, createTestClient, settle } from './testing/index.js';
 import type { LetterClient } from './client.js';
@@ -221,6 +222,57 @@ describe('LetterClient against the fake server', () => {
     await clock.advance(2000);
     await settle();
     expect(reports(group.id)).toEqual([first, last]);
+    client.close();
+  });
+
+  it("spreads a crowded group's first report after a silence; a direct chat's goes at once", async () => {
+    const { server, bob, direct, alice, clock } = setup();
+    const crowd = Array.from({ length: limits.receiptEveryoneMax }, (_, i) =>
+      server.addUser(`c${i}`, `C${i}`),
+    );
+    const group = server.createGroup(bob.id, 'Crowd', [alice.id, ...crowd.map((u) => u.id)]);
+    const client = await signedIn(server);
+    expect(client.getSnapshot().conversations[group.id]!.memberCount).toBe(
+      limits.receiptEveryoneMax + 2,
+    );
+    const socket = server.socketsOf(alice.id)[0]!;
+    const reports = (conversationId: string) =>
+      socket.received
+        .filter((f) => f.type === 'delivered' && f.conversationId === conversationId)
+        .map((f) => f.seq);
+    await clock.advance(3000); // signing in's reports and their intervals are over
+    const before = { group: reports(group.id).length, direct: reports(direct.id).length };
+    const quietSpell = async () => {
+      const seq = server.post(bob.id, group.id, 'to all').message.seq;
+      const directSeq = server.post(bob.id, direct.id, 'to you').message.seq;
+      await settle();
+      expect(reports(direct.id).slice(before.direct)).toEqual([directSeq]); // at once
+      before.direct++;
+      expect(reports(group.id).slice(before.group)).toEqual([]);
+      // The test client's random() is 0.5: the wait is 500 ms.
+      await clock.advance(499);
+      await settle();
+      expect(reports(group.id).slice(before.group)).toEqual([]);
+      await clock.advance(1);
+      await settle();
+      expect(reports(group.id).slice(before.group)).toEqual([seq]);
+      before.group++;
+    };
+    await quietSpell();
+    // Busy now: the next report waits out the interval (1,250 ms), not a new spread.
+    await clock.advance(100);
+    const next = server.post(bob.id, group.id, 'more').message.seq;
+    await settle();
+    await clock.advance(1149);
+    await settle();
+    expect(reports(group.id).slice(before.group)).toEqual([]);
+    await clock.advance(1);
+    await settle();
+    expect(reports(group.id).slice(before.group)).toEqual([next]);
+    before.group++;
+    // Quiet again: spread again.
+    await clock.advance(5000);
+    await quietSpell();
     client.close();
   });
 

@@ -233,6 +233,8 @@ export class LetterClient {
       (error) => this.report('positions', error),
       clock,
       random,
+      (id) =>
+        (this.store.getSnapshot().conversations[id]?.memberCount ?? 0) > limits.receiptEveryoneMax,
     );
     this.catchup = new Catchup({
       api: this.api,

@@ -10,6 +10,13 @@
  * group of 1,000 at 20 msg/s would send the server 20,000 reports a second. The random part keeps
  * members who all received the same message from reporting in step ever after. Ticks then lag by
  * at most the interval, only while messages keep coming.
+ *
+ * In a group of more than `limits.receiptEveryoneMax` members, a report that would go out at once
+ * (after a silence, or a reconnect) waits too, at random up to `FIRST_SPREAD_MS`: every member's
+ * client receives the first message after a quiet spell in the same few milliseconds, and would
+ * otherwise all answer at once (2,000 frames from a group of 1,000, in front of the next
+ * message's fan-out). The sender's double tick in such a group waits for every member anyway; a
+ * direct chat's and a small group's first report still goes out at once.
  */
 import type { Clock, Random, TimerHandle } from './clock.js';
 import type { ConnectionStatus, OutgoingFrame } from './connection.js';
@@ -23,6 +30,9 @@ export interface PositionTransport {
 type Kind = 'read' | 'delivered';
 
 export const POSITION_INTERVAL_MS = 1000;
+
+/** The longest a crowded conversation's report waits when it would go out at once (see above). */
+export const FIRST_SPREAD_MS = POSITION_INTERVAL_MS;
 
 export class PositionReporter {
   private readonly queued: Record<Kind, Map<string, number>> = {
@@ -47,6 +57,8 @@ export class PositionReporter {
     private readonly onError: (error: unknown) => void,
     private readonly clock: Clock,
     private readonly random: Random,
+    /** Whether a conversation has more than `limits.receiptEveryoneMax` members. */
+    private readonly crowded: (conversationId: string) => boolean = () => false,
   ) {}
 
   read(conversationId: string, seq: number): void {
@@ -132,6 +144,13 @@ export class PositionReporter {
       this.sent[kind].get(conversationId) ?? 0,
     );
     if (seq <= known) return;
+    if (!this.queued[kind].has(conversationId) && this.crowded(conversationId)) {
+      const now = this.clock.now();
+      const due = this.dueAt[kind];
+      if (!((due.get(conversationId) ?? -Infinity) > now)) {
+        due.set(conversationId, now + this.random() * FIRST_SPREAD_MS);
+      }
+    }
     this.queued[kind].set(conversationId, seq);
     if (!schedule || this.scheduled) return;
     // A burst of messages becomes one frame per conversation.

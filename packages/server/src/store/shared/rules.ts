@@ -269,7 +269,7 @@ export function receiptAudience(
  * sdk-verify-action.test.ts), at a cost that stays small (32 members answering one message: ~2,000
  * frames, and the sdk reports a busy conversation at most once every 1–1.5 s).
  */
-export const RECEIPT_EVERYONE_MAX = 32;
+export const RECEIPT_EVERYONE_MAX = limits.receiptEveryoneMax;
 
 /** Whether a store looks up the senders of a move for its audience (see `receiptAudience`). */
 export const looksUpSenders = (memberCount: number, from: number, to: number): boolean =>
