@@ -7,7 +7,12 @@
  *   taskset -c 1 node packages/bench/group-positions.mjs <members> <deliveries/s> <seconds> <kinds>[@ms] <root>[=label] …
  *
  * `kinds`: `delivered`, `read`, `delivered,read`, or `none`; `@1000`: each member reports at most
- * once a second (its first message after the second), as the sdk does, instead of every message.
+ * once a second (its first message after the second), as the sdk does, instead of every message;
+ * `@1000+500`: and a report that would go out at once waits at random up to 500 ms, as the sdk's
+ * does in a group of more than 32 members.
+ *
+ * GROUP_COLD=1: the measured run starts after a silence longer than the interval, so every
+ * member's first report is due at once (the first message after a quiet spell).
  */
 import { LetterTarget } from './dist/targets.js';
 import { measureGroup } from './dist/scenarios.js';
@@ -19,7 +24,9 @@ const [members = '200', perSec = '4000', seconds = '10', kinds = 'delivered', ..
 if (roots.length === 0)
   throw new Error('usage: group-positions.mjs members perSec seconds kinds root[=label]…');
 process.on('exit', killAll);
-const [kindList, everyMs = '0'] = kinds.split('@');
+const [kindList, timing = '0'] = kinds.split('@');
+const [everyMs, spreadMs = '0'] = timing.split('+');
+const cold = process.env.GROUP_COLD === '1';
 const positions = kindList === 'none' ? [] : kindList.split(',');
 const config = {
   ...fullConfig,
@@ -39,6 +46,8 @@ for (const spec of roots) {
       Number(members),
       positions,
       Number(everyMs),
+      Number(spreadMs),
+      cold,
     );
     const per = (n) => (n / Math.max(1, load.sent)).toFixed(0);
     console.log(

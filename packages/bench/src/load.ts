@@ -12,7 +12,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { makeTag, parseTag } from './clients.js';
 import type { BenchClient, Hooks, Tag } from './clients.js';
 import type { Route } from './targets.js';
-import { machineBusyMicros, processCpuMicros } from './proc.js';
+import { machineBusyMicros, processCpuMicros, processCpuSplitMicros } from './proc.js';
 
 export interface Sender {
   client: BenchClient;
@@ -48,6 +48,12 @@ export interface LoadSpec {
    * busy conversation (0: every message).
    */
   positionsEveryMs?: number;
+  /**
+   * With `positionsEveryMs`: a report that would go out at once waits at random up to this many
+   * ms, as the sdk's does in a group of more than `limits.receiptEveryoneMax` members (its
+   * interval starts when it goes out).
+   */
+  positionsSpreadMs?: number;
 }
 
 export type PositionKind = 'delivered' | 'read';
@@ -85,6 +91,8 @@ export interface LoadResult {
   otherCpu: number;
   /** Server CPU µs (utime+stime, all threads) per delivered message, sending + drain. */
   serverCpuMicrosPerDelivery: number;
+  /** Of it, in the kernel (stime): system calls (socket writes, fsync) and their interrupts. */
+  serverSysMicrosPerDelivery: number;
   aborted: string | undefined;
   /** Deliveries of this run that arrived after the drain gave up (they are in `lost`). */
   late: number;
@@ -151,20 +159,30 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   const positions = spec.positions ?? [];
   let positionsSent = 0;
   const every = spec.positionsEveryMs ?? 0;
-  const due = (client: BenchClient, nowMs: number): boolean => {
-    if (every === 0) return true;
-    if (nowMs < (nextReport.get(client) ?? -Infinity)) return false;
+  const spread = spec.positionsSpreadMs ?? 0;
+  /** When the client reports this message: ms from now, or null for not at all. */
+  const due = (client: BenchClient, nowMs: number): number | null => {
+    if (every === 0) return 0;
+    if (nowMs < (nextReport.get(client) ?? -Infinity)) return null;
+    const wait = Math.random() * spread;
     // Up to half as long again at random, as the sdk's interval (positions.ts).
-    nextReport.set(client, nowMs + every * (1 + Math.random() / 2));
-    return true;
+    nextReport.set(client, nowMs + wait + every * (1 + Math.random() / 2));
+    return wait;
   };
   let receiptsHeard = 0;
   spec.hooks.onReceipt = () => receiptsHeard++;
   spec.hooks.onDelivery = (data, client) => {
     const nowMicros = performance.now() * 1000;
     if (!parseTag(data, tag) || tag.run !== run || tag.seq >= total) return;
-    if (client && positions.length > 0 && due(client, nowMicros / 1000)) {
-      positionsSent += reportPositions(data, client, positions);
+    const wait = client && positions.length > 0 ? due(client, nowMicros / 1000) : null;
+    if (wait !== null) {
+      const frames = positionFrames(data, positions);
+      const report = () => {
+        for (const frame of frames) client!.sendText(frame);
+        positionsSent += frames.length;
+      };
+      if (wait === 0) report();
+      else setTimeout(report, wait);
     }
     const left = --remaining[tag.seq]!;
     if (left < 0) {
@@ -192,6 +210,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
 
   const cpu0 = process.cpuUsage();
   const server0 = processCpuMicros(spec.serverPid);
+  const serverSys0 = processCpuSplitMicros(spec.serverPid).sys;
   const machine0 = machineBusyMicros();
   // Start a little ahead so the first batch is not already late.
   const t0 = performance.now() + 2;
@@ -235,6 +254,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
     await new Promise((r) => setTimeout(r, 10));
   }
   const server1 = processCpuMicros(spec.serverPid);
+  const serverSys1 = processCpuSplitMicros(spec.serverPid).sys;
 
   const result: LoadResult = {
     rate: spec.rate,
@@ -263,6 +283,7 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
         sendingMs,
     ),
     serverCpuMicrosPerDelivery: delivered > 0 ? (server1 - server0) / delivered : NaN,
+    serverSysMicrosPerDelivery: delivered > 0 ? (serverSys1 - serverSys0) / delivered : NaN,
     aborted,
     late: 0,
     generatorLagMs,
@@ -287,24 +308,19 @@ const SEQ = Buffer.from('"seq":');
  * Answers a `message` frame with the recipient's position frames, found without parsing it;
  * returns how many it sent.
  */
-function reportPositions(
-  data: Buffer,
-  client: BenchClient,
-  kinds: readonly PositionKind[],
-): number {
+function positionFrames(data: Buffer, kinds: readonly PositionKind[]): string[] {
   const idAt = data.indexOf(CONVERSATION_ID);
   const seqAt = data.indexOf(SEQ);
-  if (idAt === -1 || seqAt === -1) return 0;
+  if (idAt === -1 || seqAt === -1) return [];
   const idStart = idAt + CONVERSATION_ID.length;
   const conversationId = data.toString('latin1', idStart, data.indexOf(0x22 /* " */, idStart));
   let seq = 0;
   for (let i = seqAt + SEQ.length; data[i]! >= 0x30 && data[i]! <= 0x39; i++) {
     seq = seq * 10 + (data[i]! - 0x30);
   }
-  for (const kind of kinds) {
-    client.sendText(`{"type":"${kind}","conversationId":"${conversationId}","seq":${seq}}`);
-  }
-  return kinds.length;
+  return kinds.map(
+    (kind) => `{"type":"${kind}","conversationId":"${conversationId}","seq":${seq}}`,
+  );
 }
 
 /** Waits until the server has been quiet (no stray deliveries) for `quietMs`, bounded. */

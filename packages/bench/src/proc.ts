@@ -123,12 +123,20 @@ export function freePort(): Promise<number> {
 
 /** utime + stime of the whole process (all threads), in microseconds. */
 export function processCpuMicros(pid: number): number {
+  const { user, sys } = processCpuSplitMicros(pid);
+  return user + sys;
+}
+
+/** The process's CPU time in µs, in user space and in the kernel (all its threads). */
+export function processCpuSplitMicros(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name may contain spaces and parentheses: fields start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime is field 14, stime field 15.
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1e6) / clockTicks;
+  return {
+    user: (Number(fields[11]) * 1e6) / clockTicks,
+    sys: (Number(fields[12]) * 1e6) / clockTicks,
+  };
 }
 
 /**

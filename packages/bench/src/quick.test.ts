@@ -89,6 +89,11 @@ describe('npm run bench -- --quick', () => {
         expect(Number.isFinite(v) && v > 0, where).toBe(true);
       }
       expect(fixed.serverCpuMicrosPerDelivery, where).toBeGreaterThan(0);
+      // The kernel's share, a part of it (the cpu row shows it for Letter and the relay).
+      expect(fixed.serverSysMicrosPerDelivery, where).toBeGreaterThanOrEqual(0);
+      expect(fixed.serverSysMicrosPerDelivery, where).toBeLessThanOrEqual(
+        fixed.serverCpuMicrosPerDelivery,
+      );
     }
     // (b′): Letter's recipients answered every message with delivered + read, and the senders
     // heard receipts back (a position refused would have come back as an error frame).
@@ -159,6 +164,8 @@ describe('npm run bench -- --quick', () => {
     }
     // Every row of issues 12 and 13 reports, and a quick run judges none of them.
     expect(report.evaluations.length).toBe(12);
+    const cpuRow = report.evaluations.find((e) => e.target.startsWith('server CPU per message'))!;
+    expect(cpuRow.value.match(/in the kernel/g)).toHaveLength(2);
     for (const e of report.evaluations) expect(e.status, e.target).toBe('n/a');
   });
 });

@@ -330,6 +330,9 @@ export async function measureGroup(
   /** Letter only: what each member answers every message with (see `LoadSpec.positions`). */
   positions?: readonly PositionKind[],
   positionsEveryMs?: number,
+  positionsSpreadMs?: number,
+  /** Start the measured run after a silence longer than the reporting interval. */
+  cold = false,
 ): Promise<GroupResult> {
   const hooks = freshHooks();
   const memberIndexes = Array.from({ length: members }, (_, i) => i + 1);
@@ -365,8 +368,10 @@ export async function measureGroup(
       expectAcks: target.name === 'letter',
       positions,
       positionsEveryMs,
+      positionsSpreadMs,
     });
     await quiesce(hooks, 300, 20_000);
+    if (cold) await sleep(1.5 * (positionsEveryMs ?? 0) + (positionsSpreadMs ?? 0) + 100);
     const load = await runOpenLoop({
       rate,
       durationMs: config.groupMs,
@@ -378,6 +383,7 @@ export async function measureGroup(
       expectAcks: target.name === 'letter',
       positions,
       positionsEveryMs,
+      positionsSpreadMs,
     });
     return { members, load, connectRetries: joined.failures };
   } finally {
