@@ -19,7 +19,11 @@
  * LOOP_CPU_POSITIONS=delivered,read: each recipient answers every message with those position
  * frames, as the sdk does (`delivered` on arrival, `read` with the chat open), so the server also
  * stores positions and sends receipts. The bench's rows send none.
+ *
+ * LOOP_CPU_SYSCALLS=1: each round also counts the server's system calls per delivered message by
+ * kind (`perf stat` on the syscall tracepoints; needs linux-perf and tracefs).
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { LetterTarget, WsSqliteTarget } from './dist/targets.js';
 import { connectPairs, measureFixed, rowsPerTransaction } from './dist/scenarios.js';
@@ -81,21 +85,60 @@ function threads(pid) {
       const close = stat.lastIndexOf(')');
       const name = stat.slice(stat.indexOf('(') + 1, close);
       const fields = stat.slice(close + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
       const us = (t) => (t * 1e6) / clockTicks;
-      // The main thread's user and system time apart; other threads by name (the SQLite
-      // worker thread and V8's helpers are all called "node": each counted on its own).
+      // Each thread's user and system (kernel) time apart; threads by name (the SQLite worker
+      // thread and V8's helpers are all called "node": each counted on its own).
       if (tid === String(pid)) {
         out.set(`${tid}u`, { name: 'main user', micros: us(Number(fields[11])) });
         out.set(`${tid}s`, { name: 'main sys', micros: us(Number(fields[12])) });
       } else {
-        out.set(tid, { name: name === 'node' ? `node#${tid}` : name, micros: us(ticks) });
+        const thread = name === 'node' ? `node#${tid}` : name;
+        out.set(`${tid}u`, { name: thread, micros: us(Number(fields[11])) });
+        out.set(`${tid}s`, { name: `${thread} sys`, micros: us(Number(fields[12])) });
       }
     } catch {
       // the thread ended meanwhile
     }
   }
   return out;
+}
+
+const SYSCALLS = [
+  'fdatasync',
+  'fsync',
+  'pwrite64',
+  'pread64',
+  'write',
+  'writev',
+  'read',
+  'epoll_wait',
+  'futex',
+];
+
+/** Starts counting `pid`'s system calls; the returned function stops and reads the counts. */
+function countSyscalls(pid) {
+  if (process.env.LOOP_CPU_SYSCALLS !== '1') return async () => null;
+  const events = ['raw_syscalls:sys_enter', ...SYSCALLS.map((c) => `syscalls:sys_enter_${c}`)];
+  const perf = spawn('perf', ['stat', '-x', ',', '-e', events.join(','), '-p', String(pid)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  perf.stderr.on('data', (d) => (text += d));
+  const exited = new Promise((resolve) => perf.on('close', resolve));
+  return async () => {
+    perf.kill('SIGINT');
+    await exited;
+    const counts = new Map();
+    for (const line of text.split('\n')) {
+      const [value, , event] = line.split(',');
+      if (!event) continue;
+      const name = event
+        .replace(/^raw_syscalls:sys_enter$/, 'all')
+        .replace(/^syscalls:sys_enter_/, '');
+      counts.set(name, Number(value));
+    }
+    return counts;
+  };
 }
 
 function byName(before, after) {
@@ -145,7 +188,9 @@ for (let round = 0; round < Number(rounds); round++) {
   for (const build of builds) {
     const before = threads(build.target.pid);
     const metricsBefore = await build.target.metrics();
+    const stopCounting = countSyscalls(build.target.pid);
     const result = await measureFixed(build.target, build.pairs, config, positions);
+    const syscalls = await stopCounting();
     const split = byName(before, threads(build.target.pid));
     const rows = rowsPerTransaction(metricsBefore, await build.target.metrics());
     const per = (m) => (m / result.delivered).toFixed(1);
@@ -161,6 +206,13 @@ for (let round = 0; round < Number(rounds); round++) {
     console.log(
       `${build.label} round ${round}: ${per(total)} µs/msg (${parts}); delivered ${result.delivered}/${result.sent}, lost ${result.lost}, errors ${result.errors}, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${rows?.toFixed(1)} writes/tx, rest of machine ${result.otherCpu.toFixed(2)} cores`,
     );
+    if (syscalls) {
+      const calls = [...syscalls]
+        .filter(([, n]) => n > 0)
+        .map(([name, n]) => `${name} ${(n / result.delivered).toFixed(2)}`)
+        .join(', ');
+      console.log(`${build.label} round ${round}: system calls per message: ${calls}`);
+    }
   }
 }
 const summary = (values) => {

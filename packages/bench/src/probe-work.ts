@@ -7,7 +7,9 @@
  * - sqlite: rows appended to a WAL database in transactions of 20 (`synchronous=NORMAL`, no
  *   fsync: the CPU of SQLite's B-tree and WAL code), µs per row;
  * - fsync: one 4 KiB write + `fdatasync` of a file in the bench's work directory, the median
- *   in ms (the disk under every durable commit).
+ *   in ms (the disk under every durable commit), and the CPU each costs the process, mostly in the
+ *   kernel, µs on average: a server that commits more often pays it more often (the `cpu` row's
+ *   relay commits every few messages, Letter every few dozen: docs/performance.md, round twenty).
  */
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ export interface ProbeFigures {
   jsMicros: number;
   sqliteMicros: number;
   fsyncMs: number;
+  fsyncCpuMicros: number;
 }
 
 const JS_ROUNDS = 200_000;
@@ -63,10 +66,11 @@ function probeSqlite(dir: string): number {
   }
 }
 
-function probeFsync(dir: string): number {
+function probeFsync(dir: string): { fsyncMs: number; fsyncCpuMicros: number } {
   const fd = openSync(join(dir, 'probe.sync'), 'w');
   const page = Buffer.alloc(4096, 1);
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   try {
     for (let i = 0; i < FSYNCS; i++) {
       writeSync(fd, page, 0, page.length, (i % 16) * page.length);
@@ -77,8 +81,12 @@ function probeFsync(dir: string): number {
   } finally {
     closeSync(fd);
   }
+  const cpu = process.cpuUsage(cpu0);
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return {
+    fsyncMs: times[Math.floor(times.length / 2)]!,
+    fsyncCpuMicros: (cpu.user + cpu.system) / FSYNCS,
+  };
 }
 
 const [workDir = '/tmp'] = process.argv.slice(2);
@@ -87,7 +95,7 @@ try {
   const figures: ProbeFigures = {
     jsMicros: probeJs(),
     sqliteMicros: probeSqlite(dir),
-    fsyncMs: probeFsync(dir),
+    ...probeFsync(dir),
   };
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 } finally {

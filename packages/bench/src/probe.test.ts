@@ -1,5 +1,5 @@
 /**
- * The machine probe runs its fixed work in a child and reports three positive, finite figures,
+ * The machine probe runs its fixed work in a child and reports four positive, finite figures,
  * and the report's line says what it measured. Never a timing threshold.
  */
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { describeProbe, probeMachine } from './probe.js';
 
 describe('the machine probe', () => {
-  it('measures JSON, SQLite and fdatasync in a child, best of three', async () => {
+  it('measures JSON, SQLite and fdatasync (time and CPU) in a child, best of three', async () => {
     const figures = await probeMachine(undefined, tmpdir());
     expect(figures).not.toBeNull();
     for (const value of Object.values(figures!)) {
@@ -16,6 +16,7 @@ describe('the machine probe', () => {
     }
     const line = describeProbe(figures, null);
     expect(line).toContain(`SQLite row ${figures!.sqliteMicros.toFixed(2)} µs`);
+    expect(line).toContain(`(${figures!.fsyncCpuMicros.toFixed(0)} µs of CPU)`);
     expect(line).toContain('at end did not run');
   }, 120_000);
 });

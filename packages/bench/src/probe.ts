@@ -39,6 +39,7 @@ export async function probeMachine(
     jsMicros: best('jsMicros'),
     sqliteMicros: best('sqliteMicros'),
     fsyncMs: best('fsyncMs'),
+    fsyncCpuMicros: best('fsyncCpuMicros'),
   };
 }
 
@@ -48,7 +49,7 @@ export function describeProbe(start: ProbeFigures | null, end: ProbeFigures | nu
     p === null
       ? 'did not run'
       : `JSON frame ${p.jsMicros.toFixed(2)} µs, SQLite row ${p.sqliteMicros.toFixed(2)} µs, ` +
-        `fdatasync ${p.fsyncMs.toFixed(2)} ms`;
+        `fdatasync ${p.fsyncMs.toFixed(2)} ms (${p.fsyncCpuMicros.toFixed(0)} µs of CPU)`;
   return (
     `Machine probe on the server core (best of ${RUNS}; lower is faster; ` +
     `docs/performance.md, "The machine probe"): at start ${one(start)}; at end ${one(end)}.`
