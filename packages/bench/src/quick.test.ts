@@ -106,6 +106,16 @@ describe('npm run bench -- --quick', () => {
       expect(receipts.positionsSent, where).toBe(2 * receipts.delivered);
       expect(receipts.receiptsHeard, where).toBeGreaterThan(0);
     }
+    // (f′): Letter's largest group again, its members answering as the sdk does.
+    for (const name of letters) {
+      const { r, where } = ran(name);
+      const answering = r.answering!.load;
+      expect(answering.delivered, where).toBeGreaterThan(0);
+      expect(answering.lost, where).toBe(0);
+      expect(answering.errors, where).toBe(0);
+      expect(answering.positionsSent, where).toBeGreaterThan(0);
+      expect(answering.receiptsHeard, where).toBeGreaterThan(0);
+    }
     // (d), (e), (f): Letter and bare ws.
     for (const name of [...letters, 'ws']) {
       const { r, where } = ran(name);

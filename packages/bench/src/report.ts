@@ -34,6 +34,7 @@ export function busiestOther(results: TargetResult[]): number {
     r.receipts,
     r.stall?.load,
     ...r.groups.map((g) => g.load),
+    r.answering?.load,
   ]);
   const steps = results.flatMap((r) => r.throughput?.steps ?? []);
   return Math.max(0, ...loads.map((l) => l?.otherCpu ?? 0), ...steps.map((s) => s.otherCpu));
@@ -255,6 +256,26 @@ export function buildFigures(results: TargetResult[], config: BenchConfig): Figu
       }),
     );
   }
+  const largest = Math.max(...config.groupSizes);
+  const answering = `(f′) group ${largest}, members answering as the sdk does (no target)`;
+  figures.push(
+    f(`${answering}: last member p99`, 'ms', (r) =>
+      r.answering
+        ? { value: r.answering.load.completion.p99, generatorCpu: r.answering.load.generatorCpu }
+        : undefined,
+    ),
+    f(`${answering}: server CPU per delivery`, 'µs', (r) =>
+      r.answering ? { value: r.answering.load.serverCpuMicrosPerDelivery } : undefined,
+    ),
+    f(`${answering}: receipts per message`, '', (r) =>
+      r.answering
+        ? { value: r.answering.load.receiptsHeard / Math.max(1, r.answering.load.sent) }
+        : undefined,
+    ),
+    f(`${answering}: lost deliveries`, '', (r) =>
+      r.answering ? { value: r.answering.load.lost } : undefined,
+    ),
+  );
   figures.push(
     ...clusterFigures(results, config),
     f(`(i) history page p99, ${config.storedMessages.toLocaleString('en-US')} stored`, 'ms', (r) =>
@@ -371,6 +392,7 @@ export function renderMarkdown(report: Report): string {
     for (const [name, load] of [
       ['(b)', r.fixed],
       ['(b′)', r.receipts],
+      ['(f′)', r.answering?.load],
     ] as const) {
       if (load && load.errors > 0)
         extra.push(`${name} ${load.errors} error frames, e.g. ${load.firstErrors[0] ?? ''}`);
@@ -380,6 +402,7 @@ export function renderMarkdown(report: Report): string {
       ['(b′)', r.receipts],
       ['(g)', r.stall?.load],
       ...r.groups.map((g) => [`(f) group ${g.members}`, g.load] as const),
+      ...(r.answering ? [[`(f′) group ${r.answering.members}`, r.answering.load] as const] : []),
     ] as const;
     for (const [name, load] of runs) {
       if (load?.late)

@@ -3,6 +3,7 @@
  * connect rate first (fresh server), then the pairs' runs, then groups; RSS per idle
  * connection last, on a restarted server so earlier garbage is not in its baseline.
  */
+import { limits } from '@letter/protocol';
 import type { BenchConfig } from './config.js';
 import { usersNeeded } from './config.js';
 import { closeAll } from './clients.js';
@@ -48,6 +49,12 @@ export interface TargetResult {
   receipts?: LoadResult;
   stall?: StallResult;
   groups: GroupResult[];
+  /**
+   * (f′) Letter only, no target: the largest group again, its members answering as the sdk does
+   * (`delivered` and `read`, each at most once every 1–1.5 s, the first after a quiet spell
+   * spread over a second: sdk positions.ts), from a silence.
+   */
+  answering?: GroupResult;
   idle?: IdleResult;
   /** (h) the pairs at `clusterRate`: one node, two nodes across, two nodes each pair local. */
   cluster?: ClusterResult;
@@ -190,6 +197,22 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
         measureGroup(target, config, members),
       );
       if (group) result.groups.push(group);
+      if (target.name === 'letter' && members === Math.max(...config.groupSizes)) {
+        await renew(users);
+        result.answering = await attempt(
+          `(f′) group fan-out to ${members}, members answering as the sdk does`,
+          () =>
+            measureGroup(
+              target,
+              config,
+              members,
+              ['delivered', 'read'],
+              limits.positionIntervalMs,
+              members > limits.receiptEveryoneMax ? limits.positionSpreadMs : 0,
+              true,
+            ),
+        );
+      }
     }
     // (j) before (k): its RSS baseline is not a thousand sockets' garbage.
     if (want('j') && letter) {

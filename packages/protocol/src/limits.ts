@@ -48,6 +48,14 @@ export const limits = {
    * larger groups spread their reports after a silence (the sdk's positions.ts).
    */
   receiptEveryoneMax: 32,
+  /**
+   * A client reports each conversation's read and delivered positions at most about this often
+   * while messages keep coming (the sdk: the first at once, then once every 1–1.5 s), and in a
+   * group of more than `receiptEveryoneMax` members a report that would go out at once waits at
+   * random up to `positionSpreadMs`, so the members do not all answer one message together.
+   */
+  positionIntervalMs: 1000,
+  positionSpreadMs: 1000,
   /** How many members a `GET /api/conversations` entry previews (plus the viewer's own). */
   conversationListMembers: 5,
   userSearchMax: 20,

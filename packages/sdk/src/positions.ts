@@ -18,6 +18,7 @@
  * message's fan-out). The sender's double tick in such a group waits for every member anyway; a
  * direct chat's and a small group's first report still goes out at once.
  */
+import { limits } from '@letter/protocol';
 import type { Clock, Random, TimerHandle } from './clock.js';
 import type { ConnectionStatus, OutgoingFrame } from './connection.js';
 import { DisconnectedError, LetterError, TimeoutError } from './errors.js';
@@ -29,10 +30,10 @@ export interface PositionTransport {
 
 type Kind = 'read' | 'delivered';
 
-export const POSITION_INTERVAL_MS = 1000;
+export const POSITION_INTERVAL_MS = limits.positionIntervalMs;
 
 /** The longest a crowded conversation's report waits when it would go out at once (see above). */
-export const FIRST_SPREAD_MS = POSITION_INTERVAL_MS;
+export const FIRST_SPREAD_MS = limits.positionSpreadMs;
 
 export class PositionReporter {
   private readonly queued: Record<Kind, Map<string, number>> = {
