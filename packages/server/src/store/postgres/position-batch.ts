@@ -182,11 +182,11 @@ export class PositionBatcher {
     ]);
     const windows = sendersWindows(recent.rows);
     const members = new Map(locked.rows.map((row) => [key(row.conversation_id, row.user_id), row]));
-    const joins = new Map<string, { user_id: string; join_seq: number }[]>();
+    const joins = new Map<string, Map<string, { join_seq: number }>>();
     for (const row of audience.rows) {
-      let list = joins.get(row.conversation_id);
-      if (!list) joins.set(row.conversation_id, (list = []));
-      list.push(row);
+      let members = joins.get(row.conversation_id);
+      if (!members) joins.set(row.conversation_id, (members = new Map()));
+      members.set(row.user_id, row);
     }
     const log: (string | number)[][] = [[], [], [], [], []];
     const changed = new Set<MemberPosition>();
@@ -211,8 +211,8 @@ export class PositionBatcher {
         changed.add(member);
       }
       if (!move.moved) return { seq: move.seq, changed: false, audience: [] };
-      const joined = joins.get(input.conversationId) ?? [];
-      const senders = looksUpSenders(joined.length, move.from, move.seq)
+      const joined = joins.get(input.conversationId) ?? new Map<string, { join_seq: number }>();
+      const senders = looksUpSenders(joined.size, move.from, move.seq)
         ? sendersIn(windows.get(input.conversationId), move.from, move.seq)
         : null;
       return {

@@ -5,6 +5,7 @@
  */
 import type { Receipt, ReceiptKind } from '@letter/protocol';
 import {
+  joinPoints,
   looksUpSenders,
   ownMoveIsLogged,
   positionMove,
@@ -59,7 +60,7 @@ export function advancePosition(
     return {
       seq: newSeq,
       changed: true,
-      audience: receiptAudience(members, userId, newSeq, senders),
+      audience: receiptAudience(joinPoints(members), userId, newSeq, senders),
     };
   });
 }

@@ -250,17 +250,36 @@ export const RECEIPT_SENDERS_SPAN = 64;
  * move wider than RECEIPT_SENDERS_SPAN; then every member who joined by `to` hears.
  */
 export function receiptAudience(
-  members: Iterable<{ user_id: string; join_seq: number }>,
+  /** The conversation's members by user id, with their join points. */
+  members: ReadonlyMap<string, { join_seq: number }>,
   userId: string,
   to: number,
   senders: ReadonlySet<string | null> | null,
 ): string[] {
   const audience: string[] = [];
-  for (const { user_id, join_seq } of members) {
-    if (join_seq > to) continue;
-    if (senders === null || user_id === userId || senders.has(user_id)) audience.push(user_id);
+  if (senders === null) {
+    for (const [id, { join_seq }] of members) if (join_seq <= to) audience.push(id);
+    return audience;
   }
+  // The member and the senders looked up: a few entries, not every member of a large group
+  // (a move there must not cost as much as the group is large).
+  const consider = (id: string | null) => {
+    if (id === null || audience.includes(id)) return;
+    const member = members.get(id);
+    if (member && member.join_seq <= to) audience.push(id);
+  };
+  consider(userId);
+  for (const sender of senders) consider(sender);
   return audience;
+}
+
+/** Member rows as `receiptAudience` takes them: by user id. */
+export function joinPoints(
+  rows: Iterable<{ user_id: string; join_seq: number }>,
+): Map<string, { join_seq: number }> {
+  const members = new Map<string, { join_seq: number }>();
+  for (const row of rows) members.set(row.user_id, row);
+  return members;
 }
 
 /**

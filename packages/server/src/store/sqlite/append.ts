@@ -241,9 +241,8 @@ export class AppendPath {
 
   /** Who hears of `userId`'s position moving from `from` to `to` (rules.ts `receiptAudience`). */
   private audience(state: ConversationState, userId: string, from: number, to: number): string[] {
-    const members = [...state.members].map(([user_id, m]) => ({ user_id, join_seq: m.join_seq }));
-    if (!looksUpSenders(members.length, from, to))
-      return receiptAudience(members, userId, to, null);
+    const { members } = state;
+    if (!looksUpSenders(members.size, from, to)) return receiptAudience(members, userId, to, null);
     const rows = this.s.sendersBetween.all({ conversationId: state.id, from, to });
     return receiptAudience(members, userId, to, new Set(rows.map((row) => row.sender_id)));
   }
