@@ -305,8 +305,8 @@ const CONVERSATION_ID = Buffer.from('"conversationId":"');
 const SEQ = Buffer.from('"seq":');
 
 /**
- * Answers a `message` frame with the recipient's position frames, found without parsing it;
- * returns how many it sent.
+ * The recipient's position frames answering a `message` frame, found without parsing it (none
+ * when the frame has no conversation id or seq).
  */
 function positionFrames(data: Buffer, kinds: readonly PositionKind[]): string[] {
   const idAt = data.indexOf(CONVERSATION_ID);
