@@ -12,6 +12,7 @@ import {
   receiptAudience,
   toReceipt,
 } from '../shared/rules.js';
+import { sendersBetween } from '../shared/queries.js';
 import type { PositionResult } from '../store.js';
 import { readTx, writeTx, type Db } from './db.js';
 import { membershipOf } from './views.js';
@@ -47,14 +48,7 @@ export function advancePosition(
       .execute();
     let senders: Set<string | null> | null = null;
     if (looksUpSenders(members.length, move.from, newSeq)) {
-      const rows = await tx
-        .selectFrom('messages')
-        .select('sender_id')
-        .distinct()
-        .where('conversation_id', '=', conversationId)
-        .where('seq', '>', move.from)
-        .where('seq', '<=', newSeq)
-        .execute();
+      const rows = await sendersBetween(tx, conversationId, move.from, newSeq).execute();
       senders = new Set(rows.map((row) => row.sender_id));
     }
     return {

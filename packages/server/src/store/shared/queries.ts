@@ -28,6 +28,25 @@ export function membersWhoMaySee(
   return membersInJoinOrder(db, conversationId).where('join_seq', '<=', seq);
 }
 
+/**
+ * Who sent the messages in `(from, to]`: whose ticks a position move over them changes
+ * (rules.ts `receiptAudience`).
+ */
+export function sendersBetween(
+  db: QueryCreator<SharedTables>,
+  conversationId: string,
+  from: number,
+  to: number,
+) {
+  return db
+    .selectFrom('messages')
+    .select('sender_id')
+    .distinct()
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '>', from)
+    .where('seq', '<=', to);
+}
+
 /** A conversation's member ids in join order (join point, then join time, then id). */
 export function membersInJoinOrder(db: QueryCreator<SharedTables>, conversationId: string) {
   return db

@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import { prepare, qb, type Db } from './db.js';
+import { sendersBetween } from '../shared/queries.js';
 import { messageValues, type MessagesTable } from '../shared/tables.js';
 
 type Conv = { conversationId: string };
@@ -35,15 +36,9 @@ export function createAppendQueries(db: Db) {
               ) AS blocked
             FROM users u WHERE u.id = ${p.peerId}`.compile(qb),
     })),
-    /** Who sent the messages in (from, to]: whose ticks a position move over them changes. */
+    /** Who sent the messages in (from, to] (queries.ts). */
     sendersBetween: prepare(db, (p: Conv & { from: number; to: number }) =>
-      qb
-        .selectFrom('messages')
-        .select('sender_id')
-        .distinct()
-        .where('conversation_id', '=', p.conversationId)
-        .where('seq', '>', p.from)
-        .where('seq', '<=', p.to),
+      sendersBetween(qb, p.conversationId, p.from, p.to),
     ),
     /** A user's message: the unique index refused a send, so it is a retry. */
     existing: prepare(db, (p: { senderId: string; clientMsgId: string }) =>
