@@ -209,8 +209,9 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
   };
 
   const cpu0 = process.cpuUsage();
-  const server0 = processCpuMicros(spec.serverPid);
-  const serverSys0 = processCpuSplitMicros(spec.serverPid).sys;
+  // One read of /proc for both figures: the total and its kernel part from the same instant.
+  const { user: serverUser0, sys: serverSys0 } = processCpuSplitMicros(spec.serverPid);
+  const server0 = serverUser0 + serverSys0;
   const machine0 = machineBusyMicros();
   // Start a little ahead so the first batch is not already late.
   const t0 = performance.now() + 2;
@@ -253,8 +254,8 @@ export async function runOpenLoop(spec: LoadSpec): Promise<LoadResult> {
     if (delivered >= expected && (!spec.expectAcks || acked >= sent)) break;
     await new Promise((r) => setTimeout(r, 10));
   }
-  const server1 = processCpuMicros(spec.serverPid);
-  const serverSys1 = processCpuSplitMicros(spec.serverPid).sys;
+  const { user: serverUser1, sys: serverSys1 } = processCpuSplitMicros(spec.serverPid);
+  const server1 = serverUser1 + serverSys1;
 
   const result: LoadResult = {
     rate: spec.rate,
