@@ -228,14 +228,17 @@ export class LetterClient {
         storageError: (error) => this.report('outbox storage', error),
       },
     });
-    this.positions = new PositionReporter(
-      this.connection,
-      (error) => this.report('positions', error),
+    this.positions = new PositionReporter(this.connection, {
+      onError: (error) => this.report('positions', error),
       clock,
       random,
-      (id) =>
+      crowded: (id) =>
         (this.store.getSnapshot().conversations[id]?.memberCount ?? 0) > limits.receiptEveryoneMax,
-    );
+      moved: (kind, conversationId, seq) => {
+        const me = this.store.getSnapshot().me;
+        if (me) this.store.dispatch({ type: 'receipt', conversationId, userId: me.id, kind, seq });
+      },
+    });
     this.catchup = new Catchup({
       api: this.api,
       sync: async (cursors) =>

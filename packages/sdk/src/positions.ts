@@ -30,6 +30,20 @@ export interface PositionTransport {
 
 type Kind = 'read' | 'delivered';
 
+export interface PositionReporterOptions {
+  onError(error: unknown): void;
+  clock: Clock;
+  random: Random;
+  /** Whether a conversation has more than `limits.receiptEveryoneMax` members. */
+  crowded?(conversationId: string): boolean;
+  /**
+   * The server took a report: `seq` is the position it now holds. The socket that reports hears
+   * no receipt of its own move (the answer is its receipt), so this is where the client's own
+   * member position moves.
+   */
+  moved?(kind: Kind, conversationId: string, seq: number): void;
+}
+
 export const POSITION_INTERVAL_MS = limits.positionIntervalMs;
 
 /** The longest a crowded conversation's report waits when it would go out at once (see above). */
@@ -53,14 +67,22 @@ export class PositionReporter {
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
 
+  private readonly onError: (error: unknown) => void;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly crowded: (conversationId: string) => boolean;
+  private readonly moved: (kind: Kind, conversationId: string, seq: number) => void;
+
   constructor(
     private readonly transport: PositionTransport,
-    private readonly onError: (error: unknown) => void,
-    private readonly clock: Clock,
-    private readonly random: Random,
-    /** Whether a conversation has more than `limits.receiptEveryoneMax` members. */
-    private readonly crowded: (conversationId: string) => boolean = () => false,
-  ) {}
+    options: PositionReporterOptions,
+  ) {
+    this.onError = options.onError;
+    this.clock = options.clock;
+    this.random = options.random;
+    this.crowded = options.crowded ?? (() => false);
+    this.moved = options.moved ?? (() => {});
+  }
 
   read(conversationId: string, seq: number): void {
     this.queue('read', conversationId, seq);
@@ -110,9 +132,11 @@ export class PositionReporter {
 
   private send(kind: Kind, conversationId: string, seq: number): void {
     this.transport.request({ type: kind, conversationId, seq }).then(
-      () => {
+      (answer) => {
         const sent = this.sent[kind];
         sent.set(conversationId, Math.max(sent.get(conversationId) ?? 0, seq));
+        const held = (answer as { seq?: unknown } | undefined)?.seq;
+        if (typeof held === 'number' && held > 0) this.moved(kind, conversationId, held);
       },
       (error: unknown) => {
         if (error instanceof DisconnectedError || error instanceof TimeoutError) {

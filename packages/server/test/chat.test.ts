@@ -113,6 +113,7 @@ describe('two people chatting', () => {
   it('sends delivered and read receipts to the sender, and keeps unread counts server-side', async () => {
     const anaSocket = await connect(ana);
     const benSocket = await connect(ben);
+    const benPhone = await connect(ben);
     const sent = await anaSocket.request({
       type: 'send',
       conversationId,
@@ -134,8 +135,16 @@ describe('two people chatting', () => {
       (f) =>
         f.type === 'receipt' && f.kind === 'delivered' && f.seq === seq && f.userId === ben.user.id,
     );
-    expect((await benSocket.request({ type: 'read', conversationId, seq })).type).toBe('ok');
+    const readAnswer = await benSocket.request({ type: 'read', conversationId, seq });
+    expect(readAnswer).toMatchObject({ type: 'ok', seq });
     await anaSocket.waitFor((f) => f.type === 'receipt' && f.kind === 'read' && f.seq === seq);
+    // Ben's other session hears his read; the socket that reported it has its answer instead.
+    await benPhone.waitFor(
+      (f) => f.type === 'receipt' && f.kind === 'read' && f.seq === seq && f.userId === ben.user.id,
+    );
+    await benSocket.request({ type: 'ping' });
+    expect(benSocket.of('receipt').filter((f) => f.userId === ben.user.id)).toEqual([]);
+    benPhone.close();
 
     // Reading backwards is a no-op: positions only move forward.
     await benSocket.request({ type: 'read', conversationId, seq: 1 });

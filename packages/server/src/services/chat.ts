@@ -276,11 +276,17 @@ export class ChatService {
     }
   }
 
+  /**
+   * Moves a member's position and tells its audience. The socket that reported it
+   * (`exceptConnectionId`) gets no receipt: its answer carries the position, as a `send`'s `ok`
+   * does the message. The member's other sessions hear it.
+   */
   async advance(
     userId: string,
     conversationId: string,
     kind: ReceiptKind,
     seq: number,
+    exceptConnectionId = '',
   ): Promise<number> {
     const result = await this.deps.store.advancePosition(
       conversationId,
@@ -293,13 +299,11 @@ export class ChatService {
     if (result.changed) {
       if (kind === 'read') this.deps.onRead?.(userId, conversationId, result.seq);
       // The store's audience: members added after this position hear nothing of it.
-      this.deps.hub.deliver(result.audience, {
-        type: 'receipt',
-        conversationId,
-        userId,
-        kind,
-        seq: result.seq,
-      });
+      this.deps.hub.deliver(
+        result.audience,
+        { type: 'receipt', conversationId, userId, kind, seq: result.seq },
+        exceptConnectionId,
+      );
     }
     return result.seq;
   }

@@ -193,7 +193,13 @@ export class FrameRouter {
       case 'delivered':
       case 'read':
         return {
-          seq: await this.chat.advance(userId, frame.conversationId, frame.type, frame.seq),
+          seq: await this.chat.advance(
+            userId,
+            frame.conversationId,
+            frame.type,
+            frame.seq,
+            context.connection.id,
+          ),
         };
       case 'sync': {
         const replayed = new Map<string, number>();
