@@ -20,13 +20,22 @@
  * frames, as the sdk does (`delivered` on arrival, `read` with the chat open), so the server also
  * stores positions and sends receipts. The bench's rows send none.
  *
+ * LOOP_CPU_MAX=1: each round runs the bench's throughput search on each build instead (see
+ * `maxRounds`), e.g. Letter against the relay running Letter's schema and answering every
+ * frame (`'@ws-sqlite=floor{RELAY_ACK:1;RELAY_SCHEMA:+search}'`: relays/ws-sqlite.ts).
+ *
  * LOOP_CPU_SYSCALLS=1: each round also counts the server's system calls per delivered message by
  * kind (`perf stat` on the syscall tracepoints; needs linux-perf and tracefs).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { LetterTarget, WsSqliteTarget } from './dist/targets.js';
-import { connectPairs, measureFixed, rowsPerTransaction } from './dist/scenarios.js';
+import {
+  connectPairs,
+  measureFixed,
+  measureThroughput,
+  rowsPerTransaction,
+} from './dist/scenarios.js';
 import { clockTicks, killAll } from './dist/proc.js';
 import { fullConfig } from './dist/config.js';
 
@@ -184,6 +193,11 @@ for (const spec of roots) {
   builds.push({ label, target, pairs, results: [], main: [] });
 }
 
+if (process.env.LOOP_CPU_MAX === '1') {
+  await maxRounds();
+  process.exit(0);
+}
+
 for (let round = 0; round < Number(rounds); round++) {
   for (const build of builds) {
     const before = threads(build.target.pid);
@@ -232,9 +246,43 @@ for (const build of builds.slice(1)) {
     `${build.label} − ${builds[0].label}, round by round: server ${summary(diff('results'))}; event loop ${summary(diff('main'))}`,
   );
 }
-for (const build of builds) {
-  for (const c of build.pairs.clients) c.close();
-  await build.target.stop();
-  await build.target.dispose();
-}
+await stopAll();
 process.exit(0);
+
+async function stopAll() {
+  for (const build of builds) {
+    for (const c of build.pairs.clients) c.close();
+    await build.target.stop();
+    await build.target.dispose();
+  }
+}
+
+/**
+ * LOOP_CPU_MAX=1: each round runs the bench's throughput search (the `sqlite-max` row's: steps
+ * of 5 s from 4,000 msg/s, doubling until p99 > 100 ms or a loss, then halving the gap) on each
+ * build in turn; `rate` and `seconds` are not used.
+ */
+async function maxRounds() {
+  for (let round = 0; round < Number(rounds); round++) {
+    for (const build of builds) {
+      const t = await measureThroughput(build.target, build.pairs, config);
+      const steps = t.steps
+        .map(
+          (s) =>
+            `${s.rate}${s.pass ? '' : ' ✗'} (p99 ${s.p99.toFixed(1)} ms, ${((s.serverCpu * 1e6) / s.deliveredPerSec).toFixed(1)} µs/msg, generator ${(100 * s.generatorCpu).toFixed(0)} %)`,
+        )
+        .join(', ');
+      build.results.push(t.maxPerSec);
+      console.log(
+        `${build.label} round ${round}: max ${t.maxPerSec} msg/s${t.valid ? '' : ' (generator over 90 %: a floor)'}; ${steps}`,
+      );
+    }
+  }
+  for (const build of builds) {
+    const sorted = [...build.results].sort((a, b) => a - b);
+    console.log(
+      `${build.label}: max median ${sorted[Math.floor(sorted.length / 2)]} msg/s, range ${sorted[0]}–${sorted.at(-1)}`,
+    );
+  }
+  await stopAll();
+}

@@ -8,7 +8,13 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { connectClient } from './clients.js';
 import type { BenchClient, Hooks } from './clients.js';
-import { LetterTarget, SocketIoTarget, WsRelayTarget, WsSqliteTarget } from './targets.js';
+import {
+  LetterTarget,
+  SocketIoTarget,
+  WsRelayTarget,
+  WsSqliteTarget,
+  LetterFloorTarget,
+} from './targets.js';
 import type { ConnectOpts, Target, TargetEnv, TargetName } from './targets.js';
 
 async function admin(url: string, sql: string): Promise<pg.QueryResultRow[]> {
@@ -174,5 +180,6 @@ export function makeTarget(name: TargetName, env: TargetEnv): Target {
   if (name === 'letter-cluster') return new LetterClusterTarget(env);
   if (name === 'ws') return new WsRelayTarget(env);
   if (name === 'ws-sqlite') return new WsSqliteTarget(env);
+  if (name === 'letter-floor') return new LetterFloorTarget(env);
   return new SocketIoTarget(env);
 }

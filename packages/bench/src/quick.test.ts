@@ -73,14 +73,14 @@ describe('npm run bench -- --quick', () => {
       if (letterBuilt) expect(byName(name)?.status, name).toBe('not run');
     }
 
-    // (a) step search: Letter and the ws + SQLite relay; Letter on PostgreSQL too.
-    for (const name of [...letters, 'ws-sqlite', ...cluster.slice(0, 1)]) {
+    // (a) step search: Letter, the ws + SQLite relay and Letter's floor; Letter on PostgreSQL too.
+    for (const name of [...letters, 'ws-sqlite', 'letter-floor', ...cluster.slice(0, 1)]) {
       const { r, where } = ran(name);
       expect(r.throughput!.steps.length, where).toBeGreaterThan(0);
       if (r.throughput!.best) expect(r.throughput!.best.lost, where).toBe(0);
     }
-    // (b), (c): Letter, bare ws, ws + SQLite.
-    for (const name of [...letters, 'ws', 'ws-sqlite']) {
+    // (b), (c): Letter, bare ws, ws + SQLite, Letter's floor.
+    for (const name of [...letters, 'ws', 'ws-sqlite', 'letter-floor']) {
       const { r, where } = ran(name);
       const fixed = r.fixed!;
       expect(fixed.delivered, where).toBeGreaterThan(0);
@@ -176,6 +176,9 @@ describe('npm run bench -- --quick', () => {
     expect(report.evaluations.length).toBe(12);
     const cpuRow = report.evaluations.find((e) => e.target.startsWith('server CPU per message'))!;
     expect(cpuRow.value.match(/in the kernel/g)).toHaveLength(2);
+    // Letter's floor is reported beside the two rows it explains, not judged.
+    const maxRow = report.evaluations.find((e) => e.target.startsWith('SQLite 1:1 durable max'))!;
+    for (const row of [cpuRow, maxRow]) expect(row.note, row.target).toMatch(/Letter's floor \d/);
     for (const e of report.evaluations) expect(e.status, e.target).toBe('n/a');
   });
 });

@@ -15,7 +15,7 @@ import { freePort, sleep, spawnServer, stopServer } from './proc.js';
 import type { SpawnedServer } from './proc.js';
 
 export type TargetName =
-  'letter' | 'letter-pg' | 'letter-cluster' | 'ws' | 'socketio' | 'ws-sqlite';
+  'letter' | 'letter-pg' | 'letter-cluster' | 'ws' | 'socketio' | 'ws-sqlite' | 'letter-floor';
 export const targetNames: TargetName[] = [
   'letter',
   'letter-pg',
@@ -23,6 +23,7 @@ export const targetNames: TargetName[] = [
   'ws',
   'socketio',
   'ws-sqlite',
+  'letter-floor',
 ];
 export const targetLabels: Record<TargetName, string> = {
   letter: 'Letter',
@@ -31,6 +32,7 @@ export const targetLabels: Record<TargetName, string> = {
   ws: 'bare ws',
   socketio: 'Socket.IO',
   'ws-sqlite': 'ws + SQLite',
+  'letter-floor': "Letter's floor",
 };
 /** The Letter targets (a Letter server behind them; registered users, `send` frames). */
 export const letterTargets: TargetName[] = ['letter', 'letter-pg', 'letter-cluster'];
@@ -373,5 +375,19 @@ export class WsSqliteTarget extends WsRelayTarget {
   }
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same relay doing the work Letter's contract and schema ask of a 1:1 message, with none of
+ * Letter's code: stored in Letter's tables with every index its features need (filled as
+ * Letter's writer fills them), answered to its sender (Letter's `ok`) and forwarded, on one
+ * thread (relays/ws-sqlite.ts, `RELAY_SCHEMA=+search`, `RELAY_ACK=1`). No auth, validation,
+ * rate limits or hand-offs between threads: a floor for Letter on the run's machine.
+ */
+export class LetterFloorTarget extends WsSqliteTarget {
+  override readonly name: TargetName = 'letter-floor';
+  protected override extraEnv(): NodeJS.ProcessEnv {
+    return { ...super.extraEnv(), RELAY_SCHEMA: '+search', RELAY_ACK: '1' };
   }
 }

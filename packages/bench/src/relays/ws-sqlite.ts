@@ -9,22 +9,27 @@
  * of CPU on the event loop, so the relay's latency can be read at Letter's CPU per message.
  * `RELAY_ACK=1` (the same): each frame is also answered to its sender after the commit, as
  * Letter's `ok` is, carrying the frame with its bench tag defused (the generator ignores it).
+ * `RELAY_SCHEMA=<layer>` (the same; default `relay`, the table above): the frames are stored in
+ * that layer of Letter's schema (relays/floor-schema.ts: `+search` is every index Letter's
+ * features need, filled as Letter's writer fills them), each 1:1 pair a conversation. With
+ * `RELAY_ACK=1` that is the floor of Letter's whole path: a message read, stored with Letter's
+ * indexes, answered and forwarded, with none of Letter's code (no auth, validation, threads).
  */
 import Database from 'better-sqlite3';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { relayHttpServer, exitWithParent, listenPort } from './common.js';
 import { RelayDirectory, type RelayFrame } from './directory.js';
+import { isFloorLayer, openFloor } from './floor-schema.js';
 
+const layer = process.env.RELAY_SCHEMA ?? 'relay';
+if (!isFloorLayer(layer)) throw new Error(`RELAY_SCHEMA: ${layer}?`);
 const db = new Database(process.env.RELAY_DB ?? ':memory:');
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.exec(`CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY, sender TEXT NOT NULL, target TEXT NOT NULL, body TEXT NOT NULL,
-  created_at INTEGER NOT NULL)`);
-const insert = db.prepare(
-  'INSERT INTO messages (sender, target, body, created_at) VALUES (?, ?, ?, ?)',
-);
+const store = openFloor(db, layer);
+/** Time-ordered ids (as Letter's message ids and the sdk's client ids are), made cheaply. */
+let counter = 0;
+const nextId = (prefix: string): string =>
+  `${prefix}${Date.now().toString(36)}${(counter++ % 1e9).toString(36).padStart(6, '0')}`;
 
 const directory = new RelayDirectory();
 const padMs = Number(process.env.RELAY_PAD_US ?? 0) / 1000;
@@ -46,7 +51,31 @@ let batch: Pending[] = [];
 let scheduled = false;
 const commit = db.transaction((items: Pending[]) => {
   const now = Date.now();
-  for (const p of items) insert.run(p.from, p.frame.to ?? `#${p.frame.room}`, p.frame.body, now);
+  for (const { from, frame } of items) {
+    const to = frame.to ?? `#${frame.room}`;
+    const body = frame.body ?? '';
+    if (layer === 'relay') {
+      // The baseline's own row: no ids to make.
+      store.append({
+        id: '',
+        conversationId: to,
+        senderId: from,
+        clientMsgId: '',
+        body,
+        createdAt: now,
+      });
+      continue;
+    }
+    store.append({
+      id: nextId('m'),
+      conversationId: from < to ? `${from}|${to}` : `${to}|${from}`,
+      senderId: from,
+      clientMsgId: nextId('c'),
+      body,
+      createdAt: now,
+    });
+  }
+  store.flush();
 });
 
 /** Durable first (one transaction for everything gathered), then forwarded. */
@@ -55,6 +84,7 @@ function flush(): void {
   const items = batch;
   batch = [];
   commit(items);
+  store.committed(items.length);
   for (const { from, socket, frame } of items) {
     directory.forward(socket, from, frame);
     if (ack) socket.send(`{"type":"ok","message":${JSON.stringify(frame).replace('~b', '~a')}}`);
