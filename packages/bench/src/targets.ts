@@ -381,13 +381,14 @@ export class WsSqliteTarget extends WsRelayTarget {
 /**
  * The same relay doing the work Letter's contract and schema ask of a 1:1 message, with none of
  * Letter's code: stored in Letter's tables with every index its features need (filled as
- * Letter's writer fills them), answered to its sender (Letter's `ok`) and forwarded, on one
- * thread (relays/ws-sqlite.ts, `RELAY_SCHEMA=+search`, `RELAY_ACK=1`). No auth, validation,
+ * Letter's writer fills them), answered to its sender (Letter's `ok`) and forwarded, each
+ * socket's frames of a flush in one write as Letter's are, on one thread (relays/ws-sqlite.ts,
+ * `RELAY_SCHEMA=+search`, `RELAY_ACK=1`, `RELAY_CORK=1`). No auth, validation,
  * rate limits or hand-offs between threads: a floor for Letter on the run's machine.
  */
 export class LetterFloorTarget extends WsSqliteTarget {
   override readonly name: TargetName = 'letter-floor';
   protected override extraEnv(): NodeJS.ProcessEnv {
-    return { ...super.extraEnv(), RELAY_SCHEMA: '+search', RELAY_ACK: '1' };
+    return { ...super.extraEnv(), RELAY_SCHEMA: '+search', RELAY_ACK: '1', RELAY_CORK: '1' };
   }
 }

@@ -37,6 +37,11 @@ export class RelayDirectory {
     return id;
   }
 
+  /** The socket connected as `id`, if any. */
+  socket(id: string): WebSocket | undefined {
+    return this.byId.get(id);
+  }
+
   /** Forwards `frame`, sent by `socket` (known as `from`), to its addressee or room. */
   forward(socket: WebSocket, from: string, frame: RelayFrame): void {
     const out = JSON.stringify({ from, body: frame.body });

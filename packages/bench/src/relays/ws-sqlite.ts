@@ -14,10 +14,13 @@
  * features need, filled as Letter's writer fills them), each 1:1 pair a conversation. With
  * `RELAY_ACK=1` that is the floor of Letter's whole path: a message read, stored with Letter's
  * indexes, answered and forwarded, with none of Letter's code (no auth, validation, threads).
+ * `RELAY_CORK=1` (the same): the frames of one flush leave each socket in one write, as
+ * Letter's transport sends a turn's frames (transport/ws.ts), not one system call a frame.
  */
 import Database from 'better-sqlite3';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
 import { relayHttpServer, exitWithParent, listenPort } from './common.js';
 import { RelayDirectory, type RelayFrame } from './directory.js';
 import { isFloorLayer, openFloor } from './floor-schema.js';
@@ -34,6 +37,7 @@ const nextId = (prefix: string): string =>
 const directory = new RelayDirectory();
 const padMs = Number(process.env.RELAY_PAD_US ?? 0) / 1000;
 const ack = process.env.RELAY_ACK === '1';
+const cork = process.env.RELAY_CORK === '1';
 
 /** Spins `padMs` of CPU (RELAY_PAD_US). */
 function pad(): void {
@@ -85,10 +89,29 @@ function flush(): void {
   batch = [];
   commit(items);
   store.committed(items.length);
+  const corked = cork ? corkAll(items) : null;
   for (const { from, socket, frame } of items) {
     directory.forward(socket, from, frame);
     if (ack) socket.send(`{"type":"ok","message":${JSON.stringify(frame).replace('~b', '~a')}}`);
   }
+  if (corked) for (const tcp of corked) tcp.uncork();
+}
+
+/** Corks the TCP stream of every sender and addressee of `items` (RELAY_CORK). */
+function corkAll(items: Pending[]): Set<Duplex> {
+  const streams = new Set<Duplex>();
+  const add = (socket: WebSocket | undefined): void => {
+    const tcp = (socket as unknown as { _socket?: Duplex } | undefined)?._socket;
+    if (tcp && !streams.has(tcp)) {
+      streams.add(tcp);
+      tcp.cork();
+    }
+  };
+  for (const { socket, frame } of items) {
+    add(socket);
+    if (frame.to !== undefined) add(directory.socket(frame.to));
+  }
+  return streams;
 }
 
 const http = relayHttpServer(() => directory.size);
