@@ -55,8 +55,9 @@ export const rows: Row[] = [
       const r = get('ws-sqlite')?.throughput;
       if (!l || !r) return missing('(a) of Letter and of ws + SQLite');
       // Not judged: what the same relay reaches doing Letter's durable work (its schema, the
-      // ok and the event) with none of Letter's code. Below 25,000, no server of this design
-      // meets the row on this machine; above Letter, the rest is Letter's code.
+      // ok and the event, corked) with none of Letter's code. A reference, not a bound: its
+      // fsyncs and index catch-ups stall its one loop, so its p99 limits it before its CPU
+      // does; its CPU per message (the cpu row) is the floor (docs/performance.md, round 21).
       const f = get('letter-floor')?.throughput;
       const floor = f
         ? `Letter's floor ${fmt(f.maxPerSec)} msg/s${f.valid ? '' : ' (generator-bound)'}, Letter ${times(l.maxPerSec, f.maxPerSec)} it`
