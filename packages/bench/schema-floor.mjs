@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../server/dist/store/sqlite/sqlite-store.js';
 import { makeIdFactory } from '../sdk/dist/clock.js';
 import { seedPairs, workerMerges } from './append-pairs.mjs';
-import { FLOOR_LAYERS, openFloor } from './dist/relays/floor-schema.js';
+import { FLOOR_LAYERS, catchUps, openFloor } from './dist/relays/floor-schema.js';
 
 const total = Number(process.argv[2] ?? 20_000);
 const sizes = process.argv.slice(3).map(Number);
@@ -63,25 +63,6 @@ async function openLetter() {
       store.db.exec('COMMIT');
       if (part === 'search') merge();
     }),
-  };
-}
-
-/**
- * The writer's batch sizes (sqlite/writer.ts): the search index every 1,000 rows, the export
- * index every 4,000, each in a transaction of its own (as floor-schema.ts's layers do).
- */
-function catchUps(index) {
-  let unindexed = 0;
-  let unexported = 0;
-  return (rows) => {
-    if ((unindexed += rows) >= 1000) {
-      index('search');
-      unindexed = 0;
-    }
-    if ((unexported += rows) >= 4000) {
-      index('export');
-      unexported = 0;
-    }
   };
 }
 

@@ -60,6 +60,25 @@ const SEARCH_EVERY = 1000;
 const EXPORT_EVERY = 4000;
 
 /**
+ * Counts committed rows and runs `index` for each index whose catch-up they made due, at the
+ * writer's sizes: the search index every 1,000 rows, the export index every 4,000.
+ */
+export function catchUps(index: (part: 'search' | 'export') => void): (rows: number) => void {
+  let unindexed = 0;
+  let unexported = 0;
+  return (rows) => {
+    if ((unindexed += rows) >= SEARCH_EVERY) {
+      index('search');
+      unindexed = 0;
+    }
+    if ((unexported += rows) >= EXPORT_EVERY) {
+      index('export');
+      unexported = 0;
+    }
+  };
+}
+
+/**
  * Creates `layer`'s schema in `db` (WAL, `synchronous=FULL`) and returns its writer. `merges`,
  * given the database once the search index exists, returns what merges it after a catch-up
  * (schema-floor.mjs passes the writer's slices); without it FTS5 merges as it inserts.
@@ -127,8 +146,6 @@ export function openFloor(
   const dirty = new Map<string, { seq: number; senderId: string; at: number }>();
   let indexed = 0;
   let exported = 0;
-  let unindexed = 0;
-  let unexported = 0;
 
   const row = (m: FloorAppend): void => {
     let seq = lastSeq.get(m.conversationId);
@@ -160,16 +177,13 @@ export function openFloor(
       }
       dirty.clear();
     },
-    committed(rows) {
-      if (searchRows && (unindexed += rows) >= SEARCH_EVERY) {
+    committed: catchUps((part) => {
+      if (part === 'search' && searchRows) {
         indexed = catchUp(searchRows, indexed);
-        unindexed = 0;
         merge();
-      }
-      if (exportRows && (unexported += rows) >= EXPORT_EVERY) {
+      } else if (part === 'export' && exportRows) {
         exported = catchUp(exportRows, exported);
-        unexported = 0;
       }
-    },
+    }),
   };
 }
