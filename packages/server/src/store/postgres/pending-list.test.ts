@@ -13,6 +13,7 @@ import { POSITION_BATCH_SQL } from './position-batch.js';
 import { createDb, createPool } from './db.js';
 import { PendingListMerger } from './pending-list.js';
 import { SuiteKit, T0 } from '../suite/helpers.js';
+import { RECEIPT_EVERYONE_MAX } from '../shared/rules.js';
 
 const url = postgresTestUrl();
 
@@ -27,6 +28,21 @@ async function genericPlan(schema: string, text: string, values: string[]): Prom
       `EXPLAIN EXECUTE probe(${values.join(', ')})`,
     );
     return rows.map((row) => row['QUERY PLAN']).join('\n');
+  } finally {
+    await client.end();
+  }
+}
+
+/** `text` run with `values` on a connection whose search_path is `schema`. */
+async function schemaQuery<R extends pg.QueryResultRow>(
+  schema: string,
+  text: string,
+  values: unknown[],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
   } finally {
     await client.end();
   }
@@ -129,6 +145,25 @@ if (!url) {
       );
       expect(plan).toContain('messages_by_sender_live');
       expect(plan).not.toContain('Sort');
+    });
+
+    it("reads a group's recent senders only for a group that uses them (over 32 members)", async () => {
+      // Up to RECEIPT_EVERYONE_MAX members every member hears a move (rules.ts looksUpSenders):
+      // the batch's window of 64 messages would be read for nothing.
+      const [owner, ...others] = await kit.users(RECEIPT_EVERYONE_MAX + 1);
+      const small = await kit.group(owner!, others.slice(0, RECEIPT_EVERYONE_MAX - 1));
+      const large = await kit.group(owner!, others);
+      const [alice, bob] = await kit.users(2);
+      const direct = await kit.direct(alice!, bob!);
+      for (const conversation of [small, large]) await kit.send(conversation, owner!, 'hi');
+      await kit.send(direct, alice!, 'hi');
+      const conversations = [small, large, direct].sort();
+      const rows = await schemaQuery<{ conversation_id: string }>(
+        opened.schema,
+        POSITION_BATCH_SQL.positionRecentSenders,
+        [conversations, conversations.map(() => 100)],
+      );
+      expect(new Set(rows.map((row) => row.conversation_id))).toEqual(new Set([large]));
     });
 
     it('merges the pending list once enough appends were told, one merge at a time', async () => {

@@ -18,6 +18,7 @@ import type pg from 'pg';
 import type { ReceiptKind } from '@letter/protocol';
 import type { PositionResult } from '../store.js';
 import {
+  RECEIPT_EVERYONE_MAX,
   RECEIPT_SENDERS_SPAN,
   looksUpSenders,
   positionMove,
@@ -64,11 +65,16 @@ const AUDIENCE_SQL = `SELECT conversation_id, user_id, join_seq FROM members
   WHERE conversation_id = ANY($1::text[])`;
 
 // The senders of a group's latest messages at or below the highest seq the batch moves to: who
-// hears of a move over them (rules.ts receiptAudience). Direct conversations need none. `= ANY`
-// as in WRITE_SQL: planned for empty tables, the join alone scanned all conversations.
+// hears of a move over them (rules.ts receiptAudience). Only a group of over
+// RECEIPT_EVERYONE_MAX members uses them (`looksUpSenders`): a smaller group, or a direct
+// conversation, reads none, found by reading at most that many + 1 of its members' keys (an
+// index probe; the group's size is not stored). `= ANY` as in WRITE_SQL: planned for empty
+// tables, the join alone scanned all conversations.
 const RECENT_SENDERS_SQL = `SELECT k.conv AS conversation_id, m.seq, m.sender_id
   FROM unnest($1::text[], $2::int[]) AS k(conv, top)
   JOIN conversations c ON c.id = ANY($1::text[]) AND c.id = k.conv AND c.kind = 'group'
+    AND EXISTS (SELECT 1 FROM members g WHERE g.conversation_id = c.id
+      OFFSET ${RECEIPT_EVERYONE_MAX} LIMIT 1)
   JOIN LATERAL (
     SELECT seq, sender_id FROM messages WHERE conversation_id = k.conv AND seq <= k.top
     ORDER BY seq DESC LIMIT ${RECEIPT_SENDERS_SPAN}) m ON true`;
