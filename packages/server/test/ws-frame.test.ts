@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { textFrame } from '../src/transport/ws.js';
+import { framed, textFrame } from '../src/transport/ws.js';
 
 /** ws's frame parser: exported by ws at run time, absent from @types/ws. */
 const { Receiver } = createRequire(import.meta.url)('ws') as {
@@ -37,5 +37,21 @@ describe('textFrame', () => {
     const texts = ['{"type":"ok"}', 'é'.repeat(100), '✓'.repeat(50), 'x'.repeat(300)];
     const bytes = Buffer.concat(texts.map((t) => textFrame(Buffer.from(t))));
     expect(await decode(bytes)).toEqual(texts);
+  });
+
+  it('one payload handed to many sockets is framed once; another payload gets its own frame', async () => {
+    // The hub hands one Buffer to every recipient of a delivery (hub.ts sendToLocal).
+    const group = Buffer.from('{"type":"message"}');
+    const ok = Buffer.from('{"type":"ok","id":"1"}');
+    const sent = [group, group, ok, group, Buffer.from('{"type":"message"}')].map(framed);
+    expect(sent[1]).toBe(sent[0]);
+    expect(sent[3]).not.toBe(sent[0]); // `ok` came between: framed again, same bytes
+    expect(await decode(Buffer.concat(sent))).toEqual([
+      '{"type":"message"}',
+      '{"type":"message"}',
+      '{"type":"ok","id":"1"}',
+      '{"type":"message"}',
+      '{"type":"message"}',
+    ]);
   });
 });

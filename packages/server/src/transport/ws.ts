@@ -81,7 +81,7 @@ class WsConnection implements Connection {
     // instead of ws's two (its header, then the payload), each a chunk of the turn's `writev`.
     // Safe beside ws's own writes (pings, close): without permessage-deflate, ws writes
     // synchronously and never queues, so the byte order is the call order.
-    if (tcp) tcp.write(textFrame(frame));
+    if (tcp) tcp.write(framed(frame));
     else socket.send(frame, { binary: false, compress: false });
   }
 
@@ -110,6 +110,22 @@ function corkStream(tcp: Duplex): void {
   if (corked.size === 0) setImmediate(uncorkAll);
   corked.add(tcp);
   tcp.cork();
+}
+
+/**
+ * The last payload framed, and its frame. A server's frames are not masked, so one payload makes
+ * the same bytes for every socket: the hub hands one Buffer to each recipient of a delivery
+ * (`sendToLocal`), and a message to a group of 1,000 is framed once, not 1,000 times (an
+ * allocation and a copy of the payload each). Sockets only read what they are given to write.
+ */
+let lastPayload: Buffer | null = null;
+let lastFrame: Buffer | null = null;
+export function framed(payload: Buffer): Buffer {
+  if (payload !== lastPayload) {
+    lastFrame = textFrame(payload);
+    lastPayload = payload;
+  }
+  return lastFrame!;
 }
 
 /**
