@@ -39,13 +39,12 @@ describe('textFrame', () => {
     expect(await decode(bytes)).toEqual(texts);
   });
 
-  it('one payload handed to many sockets is framed once; another payload gets its own frame', async () => {
+  it('one payload handed to many sockets is framed once; each payload keeps its own bytes', async () => {
     // The hub hands one Buffer to every recipient of a delivery (hub.ts sendToLocal).
     const group = Buffer.from('{"type":"message"}');
     const ok = Buffer.from('{"type":"ok","id":"1"}');
     const sent = [group, group, ok, group, Buffer.from('{"type":"message"}')].map(framed);
     expect(sent[1]).toBe(sent[0]);
-    expect(sent[3]).not.toBe(sent[0]); // `ok` came between: framed again, same bytes
     expect(await decode(Buffer.concat(sent))).toEqual([
       '{"type":"message"}',
       '{"type":"message"}',
