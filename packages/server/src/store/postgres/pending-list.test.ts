@@ -33,21 +33,6 @@ async function genericPlan(schema: string, text: string, values: string[]): Prom
   }
 }
 
-/** `text` run with `values` on a connection whose search_path is `schema`. */
-async function schemaQuery<R extends pg.QueryResultRow>(
-  schema: string,
-  text: string,
-  values: unknown[],
-): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 /** Pages the pending list still had (and now has not: the call merges them). */
 const mergePending = async (schema: string): Promise<number> =>
   Number(
@@ -158,10 +143,11 @@ if (!url) {
       for (const conversation of [small, large]) await kit.send(conversation, owner!, 'hi');
       await kit.send(direct, alice!, 'hi');
       const conversations = [small, large, direct].sort();
-      const rows = await schemaQuery<{ conversation_id: string }>(
-        opened.schema,
+      const rows = await adminQuery<{ conversation_id: string }>(
+        url,
         POSITION_BATCH_SQL.positionRecentSenders,
         [conversations, conversations.map(() => 100)],
+        opened.schema,
       );
       expect(new Set(rows.map((row) => row.conversation_id))).toEqual(new Set([large]));
     });

@@ -9,13 +9,20 @@ import { openPostgresStore, type PostgresStoreOptions } from './open.js';
 
 export const freshSchemaName = (): string => `letter_${randomBytes(6).toString('hex')}`;
 
-/** Runs one statement on a short-lived connection of its own (not through any store). */
+/**
+ * Runs one statement on a short-lived connection of its own (not through any store); with
+ * `schema`, as a store in that schema would (its `search_path`).
+ */
 export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
   url: string,
   text: string,
   values: unknown[] = [],
+  schema?: string,
 ): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({
+    connectionString: url,
+    ...(schema !== undefined && { options: `-c search_path=${schema}` }),
+  });
   await client.connect();
   try {
     return (await client.query<R>(text, values)).rows;
