@@ -83,9 +83,10 @@ export interface Config {
    */
   sqliteSync?: 'pipelined' | 'commit';
   /**
-   * SQLite only: where the writer runs. `thread` (default): a worker thread; `inline`: the main
-   * thread (sqlite/inline-writer.ts: on one core ~8 % less CPU per message, but the writer's
-   * long steps then hold the event loop, and the tail latency rose; docs/performance.md).
+   * SQLite only: where the writer runs. `thread`: a worker thread; `inline`: the main thread
+   * (sqlite/inline-writer.ts). Unset: `inline` when the process may use one core, `thread` when
+   * more (`defaultWriterPlace`: on one core the thread adds only hand-offs; docs/performance.md,
+   * round twenty-three).
    */
   sqliteWriter?: 'thread' | 'inline';
   /**

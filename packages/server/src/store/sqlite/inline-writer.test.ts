@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InlineWriter } from './inline-writer.js';
 import type { FromWorker, ToWorker, WorkerOptions } from './rpc.js';
 import type { WriterIo, startWriter } from './writer.js';
-import { openSqliteStore } from './worker-store.js';
+import { defaultWriterPlace, openSqliteStore } from './worker-store.js';
 import { fromWire } from './wire-calls.js';
 import { directConversation, register, startServer, TestSocket } from '../../testing/harness.js';
 
@@ -42,6 +42,12 @@ const messages = (host: InlineWriter): Promise<FromWorker> =>
   new Promise((resolve) => host.once('message', resolve));
 
 describe('the writer on the main thread', () => {
+  it('is where the writer runs, unless told, when the process may use one core only', () => {
+    expect(defaultWriterPlace(1)).toBe('inline');
+    expect(defaultWriterPlace(2)).toBe('thread');
+    expect(defaultWriterPlace(16)).toBe('thread');
+  });
+
   it('copies arguments and replies as a worker would, except an append’s', async () => {
     const fake = fakeWriter();
     const host = new InlineWriter(fake.start, { file: ':memory:' });

@@ -2,11 +2,12 @@
  * The SQLite store as seen from the main thread: every call is a message to the writer
  * (sqlite/writer.ts), answered after the batch holding it committed. The writer runs on a worker
  * thread, and then the event loop never waits on SQLite, not for queries, not for fsync, not for
- * WAL checkpoints; or, when asked (`writer: 'inline'`, sqlite/inline-writer.ts), on the main
- * thread, where the event loop runs the batches but still never waits for an fsync or a
- * checkpoint.
+ * WAL checkpoints; or (`writer: 'inline'`, sqlite/inline-writer.ts; the default on one core,
+ * `defaultWriterPlace`) on the main thread, where the event loop runs the batches but still
+ * never waits for an fsync or a checkpoint.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -51,7 +52,7 @@ export interface SqliteStoreOptions {
   checkpoints?: 'thread' | 'inline';
   /**
    * Where the writer runs: a worker thread (`thread`), or the main thread (`inline`; see
-   * sqlite/inline-writer.ts: less CPU on one core, a higher tail latency). Default `thread`.
+   * sqlite/inline-writer.ts). Default: `defaultWriterPlace()`.
    */
   writer?: WriterPlace;
   /**
@@ -72,6 +73,18 @@ export function workerScriptUrl(from: string = import.meta.url): URL {
 }
 
 export type WriterPlace = 'thread' | 'inline';
+
+/**
+ * Where the writer runs unless told: on a thread of its own when the process may use more than
+ * one core (its batches then run beside the event loop), on the main thread when it may use one
+ * (`cores` counts the CPU affinity: `taskset`, cgroup cpusets). On one core a thread adds no
+ * compute, only hand-offs between threads that take turns on the core: there the main thread
+ * took 30,000-32,000 msg/s where the thread took 20,000-24,000, for the same CPU per message at
+ * 5,000 msg/s and 13 % less at 2,000 (docs/performance.md, round twenty-three).
+ */
+export function defaultWriterPlace(cores: number = availableParallelism()): WriterPlace {
+  return cores > 1 ? 'thread' : 'inline';
+}
 
 /** What the store needs of the writer's host: a Worker, or an InlineWriter acting as one. */
 interface WriterHost {
@@ -115,7 +128,7 @@ interface Pending {
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStoreHandle> {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-  const place = options.writer ?? 'thread';
+  const place = options.writer ?? defaultWriterPlace();
   const startHost = await writerHost(place);
   const workerData: WorkerOptions = {
     file: options.file,
