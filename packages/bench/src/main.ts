@@ -10,7 +10,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fullConfig, quickConfig } from './config.js';
 import { canPin, killAll, ownFileLimit, wrapCommand } from './proc.js';
 import { makeTarget } from './letter-targets.js';
@@ -141,8 +141,9 @@ async function main(): Promise<void> {
   );
 
   const letterFlags = launcherFlags(repoRoot, canPin ? SERVER_CORE : undefined);
+  const letterWriter = writerPlace(repoRoot, canPin ? SERVER_CORE : undefined);
   log(
-    `Letter servers start through packages/server/bin/letter: node ${letterFlags || '(no flags)'}`,
+    `Letter servers start through packages/server/bin/letter: node ${letterFlags || '(no flags)'}; SQLite writer ${letterWriter}`,
   );
   const env = {
     repoRoot,
@@ -204,6 +205,7 @@ async function main(): Promise<void> {
       durationSec: (performance.now() - started) / 1000,
       loadAverageAtStart,
       letterFlags,
+      letterWriter,
       ...(probe && { probe }),
     },
     config,
@@ -230,6 +232,20 @@ if (process.env.LETTER_BENCH_INNER !== '1' && process.platform === 'linux') {
       process.exit(1);
     },
   );
+}
+
+/**
+ * Where Letter's SQLite writer runs on the servers' core: LETTER_SQLITE_WRITER, or what the
+ * server itself picks there (`defaultWriterPlace`, asked of a node pinned as the servers are).
+ */
+function writerPlace(repoRoot: string, core: number | undefined): string {
+  const chosen = process.env.LETTER_SQLITE_WRITER;
+  if (chosen) return chosen;
+  const store = join(repoRoot, 'packages/server/dist/store/sqlite/worker-store.js');
+  const ask = `const { defaultWriterPlace } = await import(${JSON.stringify(pathToFileURL(store).href)});
+console.log(defaultWriterPlace());`;
+  const [cmd, ...args] = wrapCommand([process.execPath, '--input-type=module', '-e', ask], core);
+  return execFileSync(cmd!, args, { encoding: 'utf8' }).trim();
 }
 
 /** The Node flags the launcher picks where the servers run (`echo` standing in for node). */

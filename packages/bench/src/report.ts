@@ -23,6 +23,8 @@ export interface Meta {
   loadAverageAtStart: number;
   /** The Node flags packages/server/bin/letter chose for the Letter servers. */
   letterFlags: string;
+  /** Where Letter's SQLite writer ran: `thread` or `inline` (the main thread). */
+  letterWriter?: string;
   /** The machine probe on the server core before the first target and after the last. */
   probe?: { start: ProbeFigures | null; end: ProbeFigures | null };
 }
@@ -320,7 +322,10 @@ export function renderMarkdown(report: Report): string {
   lines.push(
     `Node ${meta.node}, ${meta.cpus} cores, ${meta.pinned}, open-file limit ${meta.fileLimit}, ` +
       `commit ${meta.commit}, ${Math.round(meta.durationSec)} s. Letter started by ` +
-      `packages/server/bin/letter as \`node ${meta.letterFlags || '(no flags)'}\`.`,
+      `packages/server/bin/letter as \`node ${meta.letterFlags || '(no flags)'}\`` +
+      (meta.letterWriter
+        ? `, its SQLite writer ${meta.letterWriter === 'inline' ? 'on the main thread (inline)' : 'on a thread of its own'}.`
+        : '.'),
     '',
   );
   if (meta.probe) lines.push(describeProbe(meta.probe.start, meta.probe.end), '');
