@@ -176,10 +176,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'pipelined',
       'commit',
     ] as const),
-    sqliteWriter: oneOf('LETTER_SQLITE_WRITER', env.LETTER_SQLITE_WRITER, [
-      'thread',
-      'inline',
-    ] as const),
+    // Unset stays unset: the store then picks by the cores the process may use.
+    sqliteWriter: env.LETTER_SQLITE_WRITER
+      ? oneOf('LETTER_SQLITE_WRITER', env.LETTER_SQLITE_WRITER, ['thread', 'inline'] as const)
+      : undefined,
     database: {
       poolSize: int('LETTER_PG_POOL_SIZE', 10),
       connectTimeoutMs: int('LETTER_PG_CONNECT_TIMEOUT_MS', 5000),
