@@ -77,10 +77,12 @@ export type WriterPlace = 'thread' | 'inline';
 /**
  * Where the writer runs unless told: on a thread of its own when the process may use more than
  * one core (its batches then run beside the event loop), on the main thread when it may use one
- * (`cores` counts the CPU affinity: `taskset`, cgroup cpusets). On one core a thread adds no
- * compute, only hand-offs between threads that take turns on the core: there the main thread
- * took 30,000-32,000 msg/s where the thread took 20,000-24,000, for the same CPU per message at
- * 5,000 msg/s and 13 % less at 2,000 (docs/performance.md, round twenty-three).
+ * (`cores` counts the CPU affinity, so `taskset` and cgroup cpusets, not a CPU quota such as
+ * `docker --cpus`). On one core a thread adds no compute, only hand-offs between threads that
+ * take turns on the core: there the main thread took 30,000-32,000 msg/s where the thread took
+ * 16,000-24,000, for 13 % less CPU per message at 2,000 msg/s and the same at 5,000, where its
+ * p99 was 1-10 ms higher: the writer's long steps then hold the event loop too
+ * (docs/performance.md, round twenty-three).
  */
 export function defaultWriterPlace(cores: number = availableParallelism()): WriterPlace {
   return cores > 1 ? 'thread' : 'inline';
