@@ -5,12 +5,11 @@
  * membership change racing a batch never admits a removed member. Position moves likewise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { LetterError, type ErrorCode, type User } from '@letter/protocol';
 import type { AppendResult, Store } from '../store.js';
 import { postgresTestUrl } from '../../testing/services.js';
 import { openPostgresStore } from './open.js';
-import { openTestPostgresStore, type TestPostgresStore } from './testing.js';
+import { connectClient, openTestPostgresStore, type TestPostgresStore } from './testing.js';
 import { SuiteKit, T0 } from '../suite/helpers.js';
 
 const url = postgresTestUrl();
@@ -29,8 +28,7 @@ const stale = (store: Store) => store.stats!().staleConversations!;
  * would, and tells when other sessions queue behind it.
  */
 async function lockHolder(url: string, schema: string, conversationId: string) {
-  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
-  await client.connect();
+  const client = await connectClient(url, schema);
   const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   await client.query('BEGIN');
   await client.query('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [conversationId]);

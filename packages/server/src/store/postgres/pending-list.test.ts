@@ -5,9 +5,13 @@
  * search index's pending list is merged by the store after its batches, not by them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { postgresTestUrl } from '../../testing/services.js';
-import { adminQuery, openTestPostgresStore, type TestPostgresStore } from './testing.js';
+import {
+  adminQuery,
+  connectClient,
+  openTestPostgresStore,
+  type TestPostgresStore,
+} from './testing.js';
 import { APPEND_BATCH_SQL, CHECK_SQL, READS_SQL } from './append-batch.js';
 import { POSITION_BATCH_SQL } from './position-batch.js';
 import { createDb, createPool } from './db.js';
@@ -19,8 +23,7 @@ const url = postgresTestUrl();
 
 /** The generic plan PostgreSQL caches for a named statement, as EXPLAIN prints it. */
 async function genericPlan(schema: string, text: string, values: string[]): Promise<string> {
-  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
-  await client.connect();
+  const client = await connectClient(url!, schema);
   try {
     await client.query('SET plan_cache_mode = force_generic_plan');
     await client.query(`PREPARE probe AS ${text}`);

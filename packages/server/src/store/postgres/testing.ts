@@ -10,20 +10,26 @@ import { openPostgresStore, type PostgresStoreOptions } from './open.js';
 export const freshSchemaName = (): string => `letter_${randomBytes(6).toString('hex')}`;
 
 /**
- * Runs one statement on a short-lived connection of its own (not through any store); with
- * `schema`, as a store in that schema would (its `search_path`).
+ * A connected client of its own (not through any store); with `schema`, seeing the tables as a
+ * store in that schema does (its `search_path`). The caller ends it.
  */
+export async function connectClient(url: string, schema?: string): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: url,
+    ...(schema !== undefined && { options: `-c search_path=${schema}` }),
+  });
+  await client.connect();
+  return client;
+}
+
+/** Runs one statement on a short-lived connection of its own (`connectClient`). */
 export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
   url: string,
   text: string,
   values: unknown[] = [],
   schema?: string,
 ): Promise<R[]> {
-  const client = new pg.Client({
-    connectionString: url,
-    ...(schema !== undefined && { options: `-c search_path=${schema}` }),
-  });
-  await client.connect();
+  const client = await connectClient(url, schema);
   try {
     return (await client.query<R>(text, values)).rows;
   } finally {
