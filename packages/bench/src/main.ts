@@ -244,16 +244,20 @@ function writerPlace(repoRoot: string, core: number | undefined): string {
   const store = join(repoRoot, 'packages/server/dist/store/sqlite/worker-store.js');
   const ask = `const { defaultWriterPlace } = await import(${JSON.stringify(pathToFileURL(store).href)});
 console.log(defaultWriterPlace());`;
-  const [cmd, ...args] = wrapCommand([process.execPath, '--input-type=module', '-e', ask], core);
-  return execFileSync(cmd!, args, { encoding: 'utf8' }).trim();
+  return pinnedOutput([process.execPath, '--input-type=module', '-e', ask], core);
+}
+
+/** What `argv` prints, run on `core` as the servers are. */
+function pinnedOutput(argv: string[], core: number | undefined, env = process.env): string {
+  const [cmd, ...args] = wrapCommand(argv, core);
+  return execFileSync(cmd!, args, { encoding: 'utf8', env }).trim();
 }
 
 /** The Node flags the launcher picks where the servers run (`echo` standing in for node). */
 function launcherFlags(repoRoot: string, core: number | undefined): string {
-  const [cmd, ...args] = wrapCommand(['/bin/sh', LetterTarget.launcher(repoRoot)], core);
-  const line = execFileSync(cmd!, args, {
-    encoding: 'utf8',
-    env: { ...process.env, NODE: '/bin/echo' },
+  const line = pinnedOutput(['/bin/sh', LetterTarget.launcher(repoRoot)], core, {
+    ...process.env,
+    NODE: '/bin/echo',
   });
-  return line.trim().split(' ').slice(0, -1).join(' ');
+  return line.split(' ').slice(0, -1).join(' ');
 }
