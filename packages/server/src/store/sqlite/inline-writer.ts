@@ -19,6 +19,7 @@ import type { StoreMethod } from '../shared/store-methods.js';
 import { isHistoryJsonReply, type FromWorker, type ToWorker, type WorkerOptions } from './rpc.js';
 import type { startWriter as StartWriter, Writer } from './writer.js';
 import { fromWire } from './wire-calls.js';
+import { InFlight } from '../../util/in-flight.js';
 
 /** Calls whose arguments and replies cross uncopied (see the invariant above). */
 const UNCOPIED: ReadonlySet<StoreMethod> = new Set(['appendMessage']);
@@ -27,8 +28,11 @@ export class InlineWriter extends EventEmitter {
   private readonly writer: Writer;
   /** Ref'd while the store owes answers, as a worker thread would be. */
   private readonly keepAlive = setInterval(() => {}, 2 ** 30);
-  /** The method of each call not answered yet, to know which replies to copy. */
-  private readonly methods = new Map<number, StoreMethod>();
+  /**
+   * The method of each call not answered yet, to know which replies to copy (not one Map for the
+   * writer's life: util/in-flight.ts says why).
+   */
+  private readonly methods = new InFlight<StoreMethod>();
   private failed = false;
   private ended = false;
 
@@ -93,8 +97,7 @@ export class InlineWriter extends EventEmitter {
     if (this.ended) return;
     if (message.type === 'replies') {
       for (const reply of message.replies) {
-        const method = this.methods.get(reply.id);
-        this.methods.delete(reply.id);
+        const method = this.methods.take(reply.id);
         if (!('value' in reply) || (method !== undefined && UNCOPIED.has(method))) continue;
         if (method === 'history' && isHistoryJsonReply(reply.value)) continue;
         reply.value = structuredClone(reply.value);

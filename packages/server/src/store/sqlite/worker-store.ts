@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LetterError, isErrorCode, type Message } from '@letter/protocol';
 import type { AppendResult, HistoryPage, Store, StoreStats } from '../store.js';
+import { InFlight } from '../../util/in-flight.js';
 import { forgetPageJson, withMessageJson, withPageJson } from '../../util/message-json.js';
 import {
   isHistoryJsonReply,
@@ -142,7 +143,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     indexIdleMs: options.indexIdleMs,
   };
   const worker = startHost(workerData);
-  const pending = new Map<number, Pending>();
+  /** Not one Map for the store's life: util/in-flight.ts says why. */
+  const pending = new InFlight<Pending>();
   let nextId = 1;
   let stats: StoreStats = { transactions: 0, requests: 0, writes: 0, maxBatch: 0 };
   /** Set once the store can take no more calls: closing, closed, or the worker died. */
@@ -183,9 +185,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   /** Answers a batch's calls; all fail with `unavailable` when the WAL could not be synced. */
   const answer = (replies: Reply[], syncError: Error | null): void => {
     for (const reply of replies) {
-      const request = pending.get(reply.id);
+      const request = pending.take(reply.id);
       if (!request) continue;
-      pending.delete(reply.id);
       if (syncError) request.reject(unsynced(syncError));
       else if ('error' in reply) request.reject(rebuildError(reply.error));
       else if (request.method === 'appendMessage') {
