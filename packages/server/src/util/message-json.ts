@@ -10,7 +10,7 @@ import type { HistoryPage } from '../store/store.js';
  * enumerable: `JSON.stringify`, spreads, `Object.keys` and structured clones never see it, and
  * it lives and dies with the message. Not in a process-wide WeakMap, as before: V8's minor GC
  * copied the JSON of every message recorded in it since the previous collection, dead or not
- * (a WeakMap's value outlives its key by a collection), so at 5,000 msg/s each scavenge copied
+ * (as if each value outlived its key by one collection), so at 5,000 msg/s each scavenge copied
  * ~0.74 MB instead of ~0.08 and took twice as long (docs/performance.md, round twenty-four;
  * test/gc/promotion.test.ts).
  */

@@ -4,7 +4,7 @@
  * it, through a burst that holds 100,000 at once, then back to a few dozen. The test reads how
  * much each minor collection promoted, from V8's trace, before and after the burst. The amount
  * of work is fixed (calls, not seconds), so the collections fall at the same allocations on any
- * machine.
+ * machine. It imports the compiled code (`npm test` builds before it runs the tests).
  */
 import { InFlight } from '../../dist/util/in-flight.js';
 import { messageJson } from '../../dist/util/message-json.js';

@@ -5,8 +5,9 @@
  * threads (event loop, writer, fsync, event loop) taking turns on the core for every append.
  * Inline saves those (~8 % of the CPU per message), but the writer's long steps (a search-index
  * catch-up, a tail copy of the log, a large batch) then hold the event loop for their whole
- * run, where the scheduler would have interleaved them with it: the tail latency rose, so it is
- * not the default. docs/performance.md ("The writer on the main thread") has the measurements.
+ * run, where the scheduler would have interleaved them with it: the tail latency rose. So it is
+ * the default only where the process may use one core (worker-store.ts `defaultWriterPlace`).
+ * docs/performance.md ("The writer on the main thread", round twenty-three) has the measurements.
  *
  * Architecture Invariant: what crosses here is what a worker would have received, never an
  * object both sides keep: every call's arguments and every reply are copied with
