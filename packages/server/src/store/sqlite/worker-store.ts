@@ -83,7 +83,9 @@ export type WriterPlace = 'thread' | 'inline';
  * take turns on the core: there the main thread took 30,000-32,000 msg/s where the thread took
  * 16,000-24,000, for 13 % less CPU per message at 2,000 msg/s and the same at 5,000, where its
  * p99 was 1-10 ms higher: the writer's long steps then hold the event loop too
- * (docs/performance.md, round twenty-three).
+ * (docs/performance.md, round twenty-three). That p99 was measured before round twenty-four's GC
+ * fix (util/in-flight.ts), which hit the main thread in both places; a second look on a noisy
+ * machine settled nothing.
  */
 export function defaultWriterPlace(cores: number = availableParallelism()): WriterPlace {
   return cores > 1 ? 'thread' : 'inline';
