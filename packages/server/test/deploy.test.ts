@@ -98,6 +98,18 @@ describe('bin/letter', () => {
     expect(flags(commandLine({}, 16))).toEqual([]);
   });
 
+  it('with PostgreSQL: allocation-site pretenuring off, on any number of cores', () => {
+    const pg = { LETTER_DATABASE_URL: 'postgres://letter@db/letter' };
+    expect(flags(commandLine(pg, 1))).toEqual([
+      '--single-threaded-gc',
+      '--v8-pool-size=1',
+      '--no-allocation-site-pretenuring',
+    ]);
+    expect(flags(commandLine(pg, 16))).toEqual(['--no-allocation-site-pretenuring']);
+    expect(flags(commandLine({ LETTER_DATABASE_URL: '' }, 16))).toEqual([]);
+    expect(flags(commandLine({ ...pg, LETTER_NODE_FLAGS: '' }, 1))).toEqual([]);
+  });
+
   it('LETTER_NODE_FLAGS replaces the choice, even when empty', () => {
     expect(flags(commandLine({ LETTER_NODE_FLAGS: '' }, 1))).toEqual([]);
     expect(flags(commandLine({ LETTER_NODE_FLAGS: '--max-old-space-size=512' }, 8))).toEqual([
