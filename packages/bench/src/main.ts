@@ -141,9 +141,14 @@ async function main(): Promise<void> {
   );
 
   const letterFlags = launcherFlags(repoRoot, canPin ? SERVER_CORE : undefined);
+  // The launcher's choice for a node on PostgreSQL (it reads only whether the URL is set).
+  const letterPgFlags = launcherFlags(repoRoot, canPin ? SERVER_CORE : undefined, {
+    LETTER_DATABASE_URL: 'postgres://',
+  });
   const letterWriter = writerPlace(repoRoot, canPin ? SERVER_CORE : undefined);
   log(
-    `Letter servers start through packages/server/bin/letter: node ${letterFlags || '(no flags)'}; SQLite writer ${letterWriter}`,
+    `Letter servers start through packages/server/bin/letter: node ${letterFlags || '(no flags)'}` +
+      `, on PostgreSQL node ${letterPgFlags || '(no flags)'}; SQLite writer ${letterWriter}`,
   );
   const env = {
     repoRoot,
@@ -205,6 +210,7 @@ async function main(): Promise<void> {
       durationSec: (performance.now() - started) / 1000,
       loadAverageAtStart,
       letterFlags,
+      letterPgFlags,
       letterWriter,
       ...(probe && { probe }),
     },
@@ -254,9 +260,14 @@ function pinnedOutput(argv: string[], core: number | undefined, env = process.en
 }
 
 /** The Node flags the launcher picks where the servers run (`echo` standing in for node). */
-function launcherFlags(repoRoot: string, core: number | undefined): string {
+function launcherFlags(
+  repoRoot: string,
+  core: number | undefined,
+  serverEnv: NodeJS.ProcessEnv = {},
+): string {
   const line = pinnedOutput(['/bin/sh', LetterTarget.launcher(repoRoot)], core, {
     ...process.env,
+    ...serverEnv,
     NODE: '/bin/echo',
   });
   return line.split(' ').slice(0, -1).join(' ');

@@ -23,6 +23,8 @@ export interface Meta {
   loadAverageAtStart: number;
   /** The Node flags packages/server/bin/letter chose for the Letter servers. */
   letterFlags: string;
+  /** The same for the Letter nodes on PostgreSQL (`letter-pg`, `letter-cluster`). */
+  letterPgFlags?: string;
   /** Where Letter's SQLite writer ran: `thread` or `inline` (the main thread). */
   letterWriter?: string;
   /** The machine probe on the server core before the first target and after the last. */
@@ -323,6 +325,9 @@ export function renderMarkdown(report: Report): string {
     `Node ${meta.node}, ${meta.cpus} cores, ${meta.pinned}, open-file limit ${meta.fileLimit}, ` +
       `commit ${meta.commit}, ${Math.round(meta.durationSec)} s. Letter started by ` +
       `packages/server/bin/letter as \`node ${meta.letterFlags || '(no flags)'}\`` +
+      (meta.letterPgFlags !== undefined && meta.letterPgFlags !== meta.letterFlags
+        ? ` (on PostgreSQL: \`node ${meta.letterPgFlags || '(no flags)'}\`)`
+        : '') +
       (meta.letterWriter
         ? `, its SQLite writer ${meta.letterWriter === 'inline' ? 'on the main thread (inline)' : 'on a thread of its own'}.`
         : '.'),
