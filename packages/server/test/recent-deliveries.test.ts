@@ -34,6 +34,36 @@ describe('RecentDeliveries', () => {
     expect(recent.missedBy('cy', 'c')).toHaveLength(1);
   });
 
+  it('gives back each delivery as it was recorded, past the first chunk and in any script', () => {
+    const recent = new RecentDeliveries(1000, 100_000, () => 0);
+    const sent: RoutedDelivery[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // ~60 bytes to ~4 KB each (~6 MB in all), one of 300 KB: many chunks, one of its own.
+      const body = i === 1500 ? 'y'.repeat(300_000) : `héllo 👋 مرحبا ${'x'.repeat(i % 4000)}\n`;
+      const d = {
+        except: i % 2 ? `c_${i}` : '',
+        keyText: `${i} conv "${i % 7}" | ,`,
+        json: JSON.stringify({ seq: i, body }),
+        nodes: i % 3 ? ['n1', `n${i}`] : [],
+      };
+      sent.push(d);
+      recent.record(['ben', i % 2 ? 'cy' : 'di'], d);
+    }
+    expect(recent.missedBy('ben', 'z')).toEqual(sent);
+    expect(recent.missedBy('cy', 'n1')).toEqual(
+      sent.filter((d, i) => i % 2 === 1 && !d.nodes.includes('n1')),
+    );
+    expect(recent.missedBy('ben', 'z')).toEqual([]);
+  });
+
+  it('records nothing for a delivery without recipients', () => {
+    const recent = new RecentDeliveries(1000, 1, () => 0);
+    recent.record([], delivery('none'));
+    recent.record(['ben'], delivery('a'));
+    expect(recent.dropped).toBe(0);
+    expect(recent.missedBy('ben', 'x').map((d) => d.json)).toEqual(['a']);
+  });
+
   it('stops recording when a generation is full, and counts what it dropped', () => {
     const recent = new RecentDeliveries(1000, 3, () => 0);
     recent.record(['a', 'b'], delivery('1'));
