@@ -155,6 +155,11 @@ export class LetterClusterTarget extends LetterPgTarget {
     return this.peer ? [this.pid, this.peer.pid] : [this.pid];
   }
 
+  /** Where the run's servers go and which services they use (the cluster floor's too). */
+  get targetEnv(): TargetEnv {
+    return this.env;
+  }
+
   /** A single node on its own schema, to compare with: started and stopped by the caller. */
   singleNode(): LetterPgTarget {
     return new LetterPgTarget(this.env);
@@ -181,5 +186,6 @@ export function makeTarget(name: TargetName, env: TargetEnv): Target {
   if (name === 'ws') return new WsRelayTarget(env);
   if (name === 'ws-sqlite') return new WsSqliteTarget(env);
   if (name === 'letter-floor') return new LetterFloorTarget(env);
-  return new SocketIoTarget(env);
+  if (name === 'socketio') return new SocketIoTarget(env);
+  throw new Error(`${name} runs inside letter-cluster's row (h), not on its own`);
 }

@@ -150,7 +150,18 @@ describe('npm run bench -- --quick', () => {
         }
       }
       expect(r.cluster!.median.across.p99, where).toBeGreaterThan(0);
+      // The cluster floor ran the same rounds; it has no error frames, so nothing may be lost.
+      const floor = r.cluster!.floor!;
+      expect(floor.rounds.length, where).toBe(report.config.clusterRounds);
+      for (const round of floor.rounds) {
+        for (const { load } of [round.one, round.across, round.local]) {
+          expect(load.delivered, where).toBeGreaterThan(0);
+          expect(load.lost, where).toBe(0);
+        }
+      }
     }
+    const clusterRow = report.evaluations.find((e) => e.target.startsWith('two nodes + Redis'))!;
+    if (cluster.length > 0) expect(clusterRow.note).toMatch(/cluster floor in the same rounds/);
     // (i): the database filled, Letter started on it, pages and searches timed.
     for (const name of letters) {
       const { r, where } = ran(name);

@@ -6,7 +6,7 @@ import type { BenchConfig } from './config.js';
 import type { TargetResult } from './run.js';
 import { GENERATOR_CPU_LIMIT } from './scenarios.js';
 import { arrangements } from './scenarios-cluster.js';
-import type { Arrangement } from './scenarios-cluster.js';
+import type { Arrangement, ClusterSeries } from './scenarios-cluster.js';
 import type { TargetName } from './targets.js';
 import { describeProbe } from './probe.js';
 import type { ProbeFigures } from './probe.js';
@@ -102,44 +102,71 @@ const arrangementLabels: Record<Arrangement, string> = {
   local: 'two nodes, each pair on one',
 };
 
+/** Letter's (h) series, or the cluster floor's (in the same rounds; shown in Letter's column). */
+const seriesOf = (r: TargetResult, floor: boolean): ClusterSeries | undefined =>
+  floor ? r.cluster?.floor : r.cluster;
+
 /** (h): per arrangement, the median over the rounds of its p99 and of its nodes' CPU. */
 function clusterFigures(results: TargetResult[], config: BenchConfig): Figure[] {
   const rate = config.clusterRate.toLocaleString('en-US');
-  const busiest = (r: TargetResult, a: Arrangement) =>
-    Math.max(...(r.cluster?.rounds.map((round) => round[a].load.generatorCpu) ?? [0]));
-  return arrangements.flatMap((a) => [
-    figure(results, `(h) p99 at ${rate} msg/s, ${arrangementLabels[a]} (median)`, 'ms', (r) =>
-      r.cluster ? { value: r.cluster.median[a].p99, generatorCpu: busiest(r, a) } : undefined,
-    ),
-    figure(results, `(h) server CPU per delivery, ${arrangementLabels[a]} (median)`, 'µs', (r) =>
-      r.cluster ? { value: r.cluster.median[a].cpuMicrosPerDelivery } : undefined,
-    ),
-  ]);
+  const busiest = (s: ClusterSeries, a: Arrangement) =>
+    Math.max(...s.rounds.map((round) => round[a].load.generatorCpu));
+  return [false, true].flatMap((floor) => {
+    const who = floor ? 'cluster floor: ' : '';
+    return arrangements.flatMap((a) => [
+      figure(
+        results,
+        `(h) ${who}p99 at ${rate} msg/s, ${arrangementLabels[a]} (median)`,
+        'ms',
+        (r) => {
+          const s = seriesOf(r, floor);
+          return s ? { value: s.median[a].p99, generatorCpu: busiest(s, a) } : undefined;
+        },
+      ),
+      figure(
+        results,
+        `(h) ${who}server CPU per delivery, ${arrangementLabels[a]} (median)`,
+        'µs',
+        (r) => {
+          const s = seriesOf(r, floor);
+          return s ? { value: s.median[a].cpuMicrosPerDelivery } : undefined;
+        },
+      ),
+    ]);
+  });
 }
 
 /** (h) round by round, in the order they ran. */
 function clusterRounds(results: TargetResult[]): string[] {
   const lines: string[] = [];
   for (const r of results) {
-    if (!r.cluster) continue;
-    lines.push(
-      `## (h) rounds: ${r.label}`,
-      '',
-      '| round | arrangement | p50 ms | p99 ms | ok p99 ms | lost | server CPU per delivery µs | rest of machine |',
-      '|---:|---|---:|---:|---:|---:|---:|---:|',
-    );
-    r.cluster.rounds.forEach((round, i) => {
-      for (const a of arrangements) {
-        const { load, cpuMicrosPerDelivery } = round[a];
-        lines.push(
-          `| ${i + 1} | ${arrangementLabels[a]} | ${formatNumber(load.latency.p50)} | ` +
-            `${formatNumber(load.latency.p99)} | ${formatNumber(load.ack?.p99)} | ${load.lost} | ` +
-            `${formatNumber(cpuMicrosPerDelivery)} | ${Math.round(load.otherCpu * 100)}% |`,
-        );
-      }
-    });
-    lines.push('');
+    for (const floor of [false, true]) {
+      const series = seriesOf(r, floor);
+      if (series)
+        lines.push(...seriesRounds(floor ? `${r.label}, cluster floor` : r.label, series));
+    }
   }
+  return lines;
+}
+
+function seriesRounds(label: string, series: ClusterSeries): string[] {
+  const lines = [
+    `## (h) rounds: ${label}`,
+    '',
+    '| round | arrangement | p50 ms | p99 ms | ok p99 ms | lost | server CPU per delivery µs | rest of machine |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  series.rounds.forEach((round, i) => {
+    for (const a of arrangements) {
+      const { load, cpuMicrosPerDelivery } = round[a];
+      lines.push(
+        `| ${i + 1} | ${arrangementLabels[a]} | ${formatNumber(load.latency.p50)} | ` +
+          `${formatNumber(load.latency.p99)} | ${formatNumber(load.ack?.p99)} | ${load.lost} | ` +
+          `${formatNumber(cpuMicrosPerDelivery)} | ${Math.round(load.otherCpu * 100)}% |`,
+      );
+    }
+  });
+  lines.push('');
   return lines;
 }
 

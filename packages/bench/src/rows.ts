@@ -24,6 +24,7 @@ type Getter = (name: TargetName) => TargetResult | undefined;
 const fmt = (v: number) =>
   v.toLocaleString('en-US', { maximumFractionDigits: Math.abs(v) >= 100 ? 0 : 2 });
 const times = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+const signed = (v: number) => (v >= 0 ? `+${fmt(v)}` : `−${fmt(-v)}`);
 
 function missing(what: string): Omit<Evaluation, 'target'> {
   return { value: 'n/a', status: 'n/a', invalid: false, note: `missing: ${what}` };
@@ -139,6 +140,13 @@ export const rows: Row[] = [
       if (!cluster) return missing('(h) of one and two Letter nodes (needs PostgreSQL and Redis)');
       const { one, across, local } = cluster.median;
       const runs = cluster.rounds.flatMap((r) => [r.one.load, r.across.load, r.local.load]);
+      // The cluster floor's own two nodes against its one, same rounds: the arrangement's cost.
+      const f = cluster.floor?.median;
+      const floor = f
+        ? `cluster floor in the same rounds: two nodes across ${fmt(f.across.p99)} ms vs one ` +
+          `node ${fmt(f.one.p99)} ms (${signed(f.across.p99 - f.one.p99)} ms; each pair on one ` +
+          `node: ${fmt(f.local.p99)} ms)`
+        : undefined;
       const lostCount = runs.reduce((n, load) => n + load.lost, 0);
       const lost = lostCount > 0 ? `${lostCount} lost` : undefined;
       const rounds = cluster.rounds.length;
@@ -148,7 +156,7 @@ export const rows: Row[] = [
           `(median of ${rounds} interleaved round${rounds === 1 ? '' : 's'}; ` +
           `two nodes with each pair on one node: ${fmt(local.p99)} ms)`,
         runs.some((x) => x.generatorCpu > GENERATOR_CPU_LIMIT),
-        [lost, 'routing only to nodes with a recipient: server test/cluster.test.ts'],
+        [lost, floor, 'routing only to nodes with a recipient: server test/cluster.test.ts'],
       );
     },
   },

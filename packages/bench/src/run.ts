@@ -28,6 +28,7 @@ import type {
 import { measureRawConnect, measureStored } from './scenarios-12.js';
 import type { StoredResult } from './scenarios-12.js';
 import { measureImageFanout, measureUpload } from './scenarios-13.js';
+import { FloorCluster } from './floor-cluster.js';
 import { measureCluster } from './scenarios-cluster.js';
 import type { ClusterResult } from './scenarios-cluster.js';
 import { LetterClusterTarget } from './letter-targets.js';
@@ -172,8 +173,9 @@ export async function runTarget(target: Target, ctx: RunContext): Promise<Target
         if (want('h')) {
           // The cluster target starts its own single node to compare with, round by round.
           if (target instanceof LetterClusterTarget) {
+            // The cluster floor in the same rounds: what the arrangement costs on this machine.
             result.cluster = await attempt(`(h) fixed ${config.clusterRate} msg/s`, () =>
-              measureCluster(target, pairs, config, log),
+              measureCluster(target, pairs, config, log, new FloorCluster(target.targetEnv)),
             );
           } else result.notes.push('(h) runs on letter-cluster, which starts its own one node');
         }

@@ -25,11 +25,13 @@ export async function measureFixedAt(
   config: BenchConfig,
   rate: number,
   durationMs: number,
+  /** Letter's `ok`s are awaited and timed; the relays' answers are not counted. */
+  expectAcks = true,
 ): Promise<LoadResult> {
   await quiesce(pairs.hooks, 300, 20_000);
   return pairRun(target, pairs, config, rate, durationMs, {
     maxBacklogSeconds: 5,
-    expectAcks: true,
+    expectAcks,
   });
 }
 

@@ -15,7 +15,15 @@ import { freePort, sleep, spawnServer, stopServer } from './proc.js';
 import type { SpawnedServer } from './proc.js';
 
 export type TargetName =
-  'letter' | 'letter-pg' | 'letter-cluster' | 'ws' | 'socketio' | 'ws-sqlite' | 'letter-floor';
+  | 'letter'
+  | 'letter-pg'
+  | 'letter-cluster'
+  | 'ws'
+  | 'socketio'
+  | 'ws-sqlite'
+  | 'letter-floor'
+  | 'cluster-floor';
+/** Targets a run may name; the cluster floor runs inside `letter-cluster`'s row (h). */
 export const targetNames: TargetName[] = [
   'letter',
   'letter-pg',
@@ -33,6 +41,7 @@ export const targetLabels: Record<TargetName, string> = {
   socketio: 'Socket.IO',
   'ws-sqlite': 'ws + SQLite',
   'letter-floor': "Letter's floor",
+  'cluster-floor': 'cluster floor',
 };
 /** The Letter targets (a Letter server behind them; registered users, `send` frames). */
 export const letterTargets: TargetName[] = ['letter', 'letter-pg', 'letter-cluster'];
