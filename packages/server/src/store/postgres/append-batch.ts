@@ -12,19 +12,25 @@
  *      reads without the reply probe and the member lists (PLAIN_READS_SQL), and again with them
  *      only when a message's members version turns out not to be the current one.
  *   2. The node decides every message with the shared rules (append-plan.ts) and hands out seqs
- *      from the last seqs it read; then it sends ONE statement, its own transaction, that locks
- *      the conversations (FOR UPDATE, in id order, the lock every append and group change
- *      takes), reads under those locks each one's last seq and members version, and writes
- *      (multi-row INSERT from `unnest` arrays, one `last_seq = last_seq + n` per conversation,
- *      the senders' positions, un-archiving, mentions; a send's read position needs no
- *      position_log entry: its message dates it, see positions.ts `receipts`). Two statements
- *      a batch, one read (READS_SQL) and this write, where there were eight (BEGIN, four
- *      reads, the lock, the write, COMMIT): docs/performance.md, "Round nine".
+ *      from the last seqs it read; then it sends its write as one transaction in one go
+ *      (pipeline.ts `pipelinedWrites`): BEGIN; the lock of the conversations (FOR UPDATE, in id
+ *      order, the lock every append and group change takes); ONE statement that reads under
+ *      those locks each one's last seq and members version and writes (multi-row INSERT from
+ *      `unnest` arrays, one `last_seq = last_seq + n` per conversation, the senders' positions,
+ *      un-archiving, mentions; a send's read position needs no position_log entry: its message
+ *      dates it, see positions.ts `receipts`); COMMIT. Two round trips a batch: the read
+ *      (READS_SQL), then those four statements in one write to the socket (round nine cut a
+ *      batch's eight statements to a read and one write: docs/performance.md, "Round nine").
+ *      The lock is a statement of its own again, not the write's first CTE (rounds nine to
+ *      twenty-five): the write's snapshot is then taken after the locks were granted, where a
+ *      statement that locked its own rows saw every row the other node had changed while it
+ *      waited as an update to re-check (EvalPlanQual, a re-initialised plan per row, with the
+ *      locks held): "Round twenty-six".
  *
  * So a batch holds its conversations' locks only while PostgreSQL runs its write and commits,
- * never while the node's event loop gets round to the reads' answer: two nodes appending to the
- * same conversations no longer queue behind each other's event loops (docs/performance.md,
- * "Two nodes"). What may have changed in between, the write settles under the locks:
+ * never while the node's event loop gets round to an answer: two nodes appending to the same
+ * conversations no longer queue behind each other's event loops (docs/performance.md, "Two
+ * nodes"). What may have changed in between, the write settles under the locks:
  *
  * - messages stored meanwhile by another node: the batch's seqs move up past them ("shifted"),
  *   in the write and in the answers; replies to the batch's own messages move along. Nothing
@@ -234,10 +240,9 @@ const FILES_SQL = `SELECT f.* FROM unnest($1::text[]) AS k(id)
 // updates a row twice. `shift`: per conversation whose members version is still the one the batch
 // decided from, how many messages other transactions stored since the batch read its last seq
 // (`delta`): the batch's seqs move up by it, and so do replies to the batch's own messages (past
-// the seq it read, `seen`). `conversations_now` reads them under their locks: taken in an earlier
+// the seq it read, `seen`). `conversations_now` reads them under their locks, taken in an earlier
 // statement of the transaction (READ COMMITTED gives this one a snapshot taken after the locks
-// were granted), or by the statement itself (LOCKING_WRITE_SQL); either way nothing changes
-// before COMMIT. Every CTE writes for those conversations alone. (`= ANY`: an index probe per
+// were granted): nothing changes before COMMIT. Every CTE writes for those conversations alone. (`= ANY`: an index probe per
 // conversation; the join alone was planned as a scan of all conversations.)
 const writeSql = (conversations: string) => `WITH ${conversations}, shift AS (
     SELECT c.id, c.last_seq - s.last_seq AS delta, s.last_seq AS seen FROM conversations_now c
@@ -288,17 +293,6 @@ const writeSql = (conversations: string) => `WITH ${conversations}, shift AS (
 /** The write of a batch whose transaction locked its conversations in an earlier statement. */
 const WRITE_SQL = writeSql(`conversations_now AS (
     SELECT id, last_seq, members_version FROM conversations WHERE id = ANY($25::text[]))`);
-
-/**
- * The write of a batch that read without locks, as one statement and its own transaction: it
- * locks its conversations first (in id order, the order every append and group change locks
- * them). Under READ COMMITTED, SELECT … FOR UPDATE returns the newest version of each row it
- * waited for, so `shift` sees the last seq and members version committed before the lock; the
- * UPDATE of `seqs` re-reads its row the same way (the rows are this statement's to change).
- */
-const LOCKING_WRITE_SQL = writeSql(`conversations_now AS MATERIALIZED (
-    SELECT id, last_seq, members_version FROM conversations WHERE id = ANY($25::text[])
-    ORDER BY id FOR UPDATE)`);
 
 /**
  * Columns of BatchWrites as the arrays WRITE_SQL takes, in its parameter order; then the last
@@ -451,7 +445,7 @@ export class AppendBatcher {
   private commitWithRetries(messages: NewMessage[], reads: AppendReads): Promise<BatchOutcome[]> {
     return pipeline.withRetries(
       () =>
-        (reads === 'locked' ? pipeline.pipelinedTransaction : pipeline.pipelinedStatement)(
+        (reads === 'locked' ? pipeline.pipelinedTransaction : pipeline.pipelinedWrites)(
           this.deps.pool,
           (client) => this.decide(client, messages, reads),
         ),
@@ -539,13 +533,20 @@ export class AppendBatcher {
       new Map(files?.rows.map((row) => [row.id, row])),
     );
     if (plan.writes.messages.length === 0) return pipeline.decided(plan.outcomes, null);
-    // Unlocked reads: the write takes the locks, and checks what they protect.
-    const write =
-      reads === 'locked'
-        ? { name: 'letter_append_write', text: WRITE_SQL }
-        : { name: 'letter_append_locking_write', text: LOCKING_WRITE_SQL };
+    const write = {
+      name: 'letter_append_write',
+      text: WRITE_SQL,
+      values: writeParameters(plan.writes, conversations),
+    };
+    // Unlocked reads: the write's transaction takes the locks first, and the write checks what
+    // they protect.
+    const locks = {
+      name: 'letter_append_lock',
+      text: LOCK_SQL,
+      values: [plan.writes.conversations.map((c) => c.id)],
+    };
     return {
-      writes: [{ ...write, values: writeParameters(plan.writes, conversations) }],
+      writes: reads === 'locked' ? [write] : [locks, write],
       finish: (results) => {
         const row = results.at(-1)!.rows[0] as { shifts: Record<string, number> | null };
         const shifts = new Map(Object.entries(row.shifts ?? {}));
@@ -573,5 +574,4 @@ export const APPEND_BATCH_SQL = {
   plainReads: PLAIN_READS_SQL,
   files: FILES_SQL,
   write: WRITE_SQL,
-  lockingWrite: LOCKING_WRITE_SQL,
 };

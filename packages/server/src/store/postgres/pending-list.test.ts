@@ -103,7 +103,7 @@ if (!url) {
       // The append pool plans each statement once per connection (force_generic_plan), when a
       // fresh install's tables are empty; no plan may then scan a whole table for ever after.
       const statements = Object.entries({ ...APPEND_BATCH_SQL, ...POSITION_BATCH_SQL });
-      expect(statements.length).toBe(11);
+      expect(statements.length).toBe(10);
       for (const [name, text] of statements) {
         const count = Math.max(...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
         const plan = await genericPlan(opened.schema, text, Array<string>(count).fill('NULL'));

@@ -2,8 +2,9 @@
  * A batch's transaction on a pipelined connection (pg's `pipeline` mode: a statement goes out
  * without waiting for the answer to the one before), in two round trips: BEGIN with the reads
  * the batch decides on, then its writes with COMMIT. Used by the group commits of appends
- * (append-batch.ts) and of positions (position-batch.ts); appends that read without locks write
- * in one statement instead, outside a transaction (`pipelinedStatement`).
+ * (append-batch.ts) and of positions (position-batch.ts); appends that read without locks send
+ * their reads outside any transaction, then their writes as one transaction in one go
+ * (`pipelinedWrites`).
  */
 import type pg from 'pg';
 import { isLostConnection, isUnavailableError, pgCode } from './db.js';
@@ -82,27 +83,47 @@ export async function pipelinedTransaction<T>(
 }
 
 /**
- * A batch whose write is ONE statement that takes its own locks (append-batch.ts, unlocked
- * reads), run with no transaction around it: the reads go out first, each in a snapshot of its
- * own (the write checks what they decided from), and the write commits alone, as a statement
- * outside BEGIN does. Against `pipelinedTransaction`: no BEGIN and no COMMIT to send, parse and
- * run, and no transaction open between the round trips.
+ * A batch whose reads take no lock (append-batch.ts, unlocked reads), run with no transaction
+ * around them, each in a snapshot of its own (the writes check what they decided from); then its
+ * writes in ONE transaction sent in one go: BEGIN, the writes, COMMIT, in one write to the
+ * socket. The locks the first write takes are held only while PostgreSQL runs the statements
+ * behind it, never across a round trip to the node; and every later statement takes its
+ * snapshot after they were granted, so it never re-checks a row another transaction changed
+ * meanwhile (EvalPlanQual, which a statement that locked its own rows ran for every row the
+ * other node had written: docs/performance.md, round twenty-six). A failed write makes
+ * PostgreSQL answer COMMIT with ROLLBACK, and the write's error is thrown; either way the
+ * transaction is over when the answers are in.
  */
-export async function pipelinedStatement<T>(
+export async function pipelinedWrites<T>(
   pool: pg.Pool,
   decide: (client: pg.PoolClient) => Promise<Decided<T>>,
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  let begun = false;
   try {
     const decided = await corked(client, () => decide(client));
-    if (decided.writes.length > 1) throw new Error('pipelinedStatement: one write statement');
+    if (decided.writes.length === 0) return decided.finish([]);
+    begun = true;
     const results = await settled<pg.QueryResult[]>(
-      decided.writes.map((write) => client.query(write)),
+      corked(client, () => [
+        client.query('BEGIN ISOLATION LEVEL READ COMMITTED'),
+        ...decided.writes.map((write) => client.query(write)),
+        client.query('COMMIT'),
+      ]),
     );
-    return decided.finish(results);
+    const committed = results.pop()!;
+    if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
+    return decided.finish(results.slice(1));
   } catch (error) {
     if (isLostConnection(error)) broken = error as Error;
+    else if (begun) {
+      // The COMMIT sent ended the transaction (as ROLLBACK after a failed write) unless it never
+      // went out; a ROLLBACK with none open is a warning, and the connection is clean either way.
+      await client.query('ROLLBACK').catch((failed: unknown) => {
+        broken = failed instanceof Error ? failed : new Error(String(failed));
+      });
+    }
     throw error;
   } finally {
     client.release(broken);
