@@ -1,14 +1,25 @@
 /**
- * What both `ws` relays share: who is connected under which id and in which rooms (from the
+ * What the `ws` relays share: who is connected under which id and in which rooms (from the
  * `/?id=<name>&rooms=<a,b>` URL), and how a frame is forwarded — `{"to":id,"body"}` to that
  * client, `{"room","body"}` to every other member of the room, as `{"from","body"}`.
  */
+import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
+import { exitWithParent, listenPort, relayHttpServer } from './common.js';
 
 export interface RelayFrame {
   to?: string;
   room?: string;
   body?: string;
+}
+
+/** A frame's JSON, or undefined when it is not JSON (a relay drops it). */
+function parseFrame(data: unknown): RelayFrame | undefined {
+  try {
+    return JSON.parse(String(data)) as RelayFrame;
+  } catch {
+    return undefined;
+  }
 }
 
 export class RelayDirectory {
@@ -52,4 +63,31 @@ export class RelayDirectory {
         if (member !== socket) member.send(out);
     }
   }
+}
+
+/**
+ * Serves a `ws` relay on PORT/HOST (health and metrics beside it): each socket joins
+ * `directory` under its URL's id, and each of its frames that is JSON goes to `onFrame`. Exits
+ * with the harness (common.ts).
+ */
+export function serveWsRelay(
+  directory: RelayDirectory,
+  onFrame: (socket: WebSocket, id: string, frame: RelayFrame) => void,
+): void {
+  const http = relayHttpServer(() => directory.size);
+  const wss = new WebSocketServer({
+    server: http,
+    perMessageDeflate: false,
+    maxPayload: 64 * 1024,
+  });
+  wss.on('connection', (socket, req) => {
+    const id = directory.join(socket, req.url);
+    socket.on('message', (data) => {
+      const frame = parseFrame(data);
+      if (frame) onFrame(socket, id, frame);
+    });
+  });
+  exitWithParent();
+  const { port, host } = listenPort();
+  http.listen(port, host);
 }

@@ -21,11 +21,9 @@
  */
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Duplex } from 'node:stream';
-import { relayHttpServer, exitWithParent, listenPort } from './common.js';
-import type { RelayFrame } from './directory.js';
+import { RelayDirectory, serveWsRelay, type RelayFrame } from './directory.js';
 
 /**
  * One batch in one statement. `l` takes the row locks of the batch's conversations in id order
@@ -74,7 +72,7 @@ const connect = async (): Promise<pg.Client> => {
 const db = await connect();
 const merger = await connect();
 
-const byId = new Map<string, WebSocket>();
+const directory = new RelayDirectory();
 let appended = 0;
 let merging = false;
 /** Merges the search index's pending list off the append path every MERGE_EVERY appends. */
@@ -116,7 +114,7 @@ if (peer) {
   subscriber.on('message', (_channel: string, message: string) => {
     const cork = corker();
     for (const [to, out] of JSON.parse(message) as [string, string][]) {
-      const socket = byId.get(to);
+      const socket = directory.socket(to);
       cork.add(socket);
       socket?.send(out);
     }
@@ -188,7 +186,7 @@ async function flush(): Promise<void> {
   const remote: [string, string][] = [];
   for (const { from, socket, frame } of items) {
     const out = JSON.stringify({ from, body: frame.body });
-    const addressee = byId.get(frame.to);
+    const addressee = directory.socket(frame.to);
     if (addressee) {
       cork.add(addressee);
       addressee.send(out);
@@ -209,27 +207,8 @@ function schedule(): void {
   setImmediate(() => void flush());
 }
 
-const http = relayHttpServer(() => byId.size);
-const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 64 * 1024 });
-wss.on('connection', (socket, req) => {
-  const id = new URL(req.url ?? '/', 'http://relay').searchParams.get('id') ?? `anon${byId.size}`;
-  byId.set(id, socket);
-  socket.on('close', () => {
-    if (byId.get(id) === socket) byId.delete(id);
-  });
-  socket.on('message', (data) => {
-    let frame: RelayFrame;
-    try {
-      frame = JSON.parse(String(data)) as RelayFrame;
-    } catch {
-      return;
-    }
-    if (typeof frame.body !== 'string' || typeof frame.to !== 'string') return;
-    batch.push({ from: id, socket, frame: frame as Pending['frame'] });
-    schedule();
-  });
+serveWsRelay(directory, (socket, id, frame) => {
+  if (typeof frame.body !== 'string' || typeof frame.to !== 'string') return;
+  batch.push({ from: id, socket, frame: frame as Pending['frame'] });
+  schedule();
 });
-
-exitWithParent();
-const { port, host } = listenPort();
-http.listen(port, host);

@@ -18,11 +18,9 @@
  * Letter's transport sends a turn's frames (transport/ws.ts), not one system call a frame.
  */
 import Database from 'better-sqlite3';
-import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Duplex } from 'node:stream';
-import { relayHttpServer, exitWithParent, listenPort } from './common.js';
-import { RelayDirectory, type RelayFrame } from './directory.js';
+import { RelayDirectory, serveWsRelay, type RelayFrame } from './directory.js';
 import { isFloorLayer, openFloor } from './floor-schema.js';
 
 const layer = process.env.RELAY_SCHEMA ?? 'relay';
@@ -114,30 +112,14 @@ function corkAll(items: Pending[]): Set<Duplex> {
   return streams;
 }
 
-const http = relayHttpServer(() => directory.size);
-const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 64 * 1024 });
-
-wss.on('connection', (socket, req) => {
-  const id = directory.join(socket, req.url);
-  socket.on('message', (data) => {
-    let frame: RelayFrame;
-    try {
-      frame = JSON.parse(String(data)) as RelayFrame;
-    } catch {
-      return;
-    }
-    if (typeof frame.body !== 'string') return;
-    if (padMs > 0) pad();
-    batch.push({ from: id, socket, frame });
-    if (!scheduled) {
-      scheduled = true;
-      // After the frames already read in this turn: they share the transaction.
-      setImmediate(flush);
-    }
-  });
+serveWsRelay(directory, (socket, id, frame) => {
+  if (typeof frame.body !== 'string') return;
+  if (padMs > 0) pad();
+  batch.push({ from: id, socket, frame });
+  if (!scheduled) {
+    scheduled = true;
+    // After the frames already read in this turn: they share the transaction.
+    setImmediate(flush);
+  }
 });
-
-exitWithParent();
 process.on('exit', () => db.close());
-const { port, host } = listenPort();
-http.listen(port, host);
