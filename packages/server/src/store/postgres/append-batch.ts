@@ -242,8 +242,9 @@ const FILES_SQL = `SELECT f.* FROM unnest($1::text[]) AS k(id)
 // (`delta`): the batch's seqs move up by it, and so do replies to the batch's own messages (past
 // the seq it read, `seen`). `conversations_now` reads them under their locks, taken in an earlier
 // statement of the transaction (READ COMMITTED gives this one a snapshot taken after the locks
-// were granted): nothing changes before COMMIT. Every CTE writes for those conversations alone. (`= ANY`: an index probe per
-// conversation; the join alone was planned as a scan of all conversations.)
+// were granted): nothing changes before COMMIT. Every CTE writes for those conversations alone.
+// (`= ANY`: an index probe per conversation; the join alone was planned as a scan of all
+// conversations.)
 const writeSql = (conversations: string) => `WITH ${conversations}, shift AS (
     SELECT c.id, c.last_seq - s.last_seq AS delta, s.last_seq AS seen FROM conversations_now c
     JOIN unnest($25::text[], $26::int[], $27::int[]) AS s(id, last_seq, version) ON c.id = s.id
