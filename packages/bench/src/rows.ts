@@ -146,7 +146,7 @@ export const rows: Row[] = [
         ? `cluster floor in the same rounds: two nodes across ${fmt(f.across.p99)} ms vs one ` +
           `node ${fmt(f.one.p99)} ms (${signed(f.across.p99 - f.one.p99)} ms; each pair on one ` +
           `node: ${fmt(f.local.p99)} ms)`
-        : undefined;
+        : cluster.floorError && `cluster floor not run: ${cluster.floorError}`;
       const lostCount = runs.reduce((n, load) => n + load.lost, 0);
       const lost = lostCount > 0 ? `${lostCount} lost` : undefined;
       const rounds = cluster.rounds.length;

@@ -50,6 +50,8 @@ export interface ClusterSeries {
 /** Letter's series, and the cluster floor's from the same rounds when it ran. */
 export interface ClusterResult extends ClusterSeries {
   floor?: ClusterSeries;
+  /** Why the floor did not run (Letter's rounds ran all the same). */
+  floorError?: string;
 }
 
 /** The median of `values` (the mean of the middle two for an even count). */
@@ -141,21 +143,28 @@ export async function measureCluster(
         acks: true,
       },
     ];
+    let floorError: string | undefined;
     if (floor) {
-      await floor.start();
-      const floorAcross = await connect(floor.two);
-      floor.two.pairsOnOneNodeFrom = firstLocal;
-      systems.push({
-        one: {
-          target: floor.single,
-          pids: () => [floor.single.pid],
-          pairs: await connect(floor.single),
-        },
-        two: { target: floor.two, pids: () => floor.two.pids },
-        across: floorAcross,
-        local: await connect(floor.two, firstLocal),
-        acks: false,
-      });
+      try {
+        await floor.start();
+        const floorAcross = await connect(floor.two);
+        floor.two.pairsOnOneNodeFrom = firstLocal;
+        systems.push({
+          one: {
+            target: floor.single,
+            pids: () => [floor.single.pid],
+            pairs: await connect(floor.single),
+          },
+          two: { target: floor.two, pids: () => floor.two.pids },
+          across: floorAcross,
+          local: await connect(floor.two, firstLocal),
+          acks: false,
+        });
+      } catch (err) {
+        // A baseline that cannot start must not cost the row Letter's own figures.
+        floorError = (err as Error).message;
+        log(`(h) the cluster floor did not start: ${floorError}`);
+      }
     }
     const rounds: ClusterRound[][] = systems.map(() => []);
     for (let i = 0; i < config.clusterRounds; i++) {
@@ -166,7 +175,11 @@ export async function measureCluster(
         rounds[k]!.push(await runRound(system, config, warmupMs));
     }
     const [letter, floorRounds] = rounds as [ClusterRound[], ClusterRound[] | undefined];
-    return { ...series(letter), ...(floorRounds ? { floor: series(floorRounds) } : {}) };
+    return {
+      ...series(letter),
+      ...(floorRounds ? { floor: series(floorRounds) } : {}),
+      ...(floorError ? { floorError } : {}),
+    };
   } finally {
     cluster.pairsOnOneNodeFrom = Number.POSITIVE_INFINITY;
     for (const pairs of connected) await closeAll(pairs.clients);
