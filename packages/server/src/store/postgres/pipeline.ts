@@ -34,6 +34,40 @@ export const decided = <T>(value: T, write: pg.QueryConfig | null): Decided<T> =
   finish: () => value,
 });
 
+const BEGIN = 'BEGIN ISOLATION LEVEL READ COMMITTED';
+
+/**
+ * Sends `writes` and COMMIT (after BEGIN with `begin`) in one write to the socket; the writes'
+ * results once COMMIT succeeded. A failed write makes PostgreSQL answer COMMIT with ROLLBACK,
+ * and the write's error is thrown.
+ */
+async function commitWrites(
+  client: pg.PoolClient,
+  writes: readonly pg.QueryConfig[],
+  { begin = false } = {},
+): Promise<pg.QueryResult[]> {
+  const results = await settled<pg.QueryResult[]>(
+    corked(client, () => [
+      ...(begin ? [client.query(BEGIN)] : []),
+      ...writes.map((write) => client.query(write)),
+      client.query('COMMIT'),
+    ]),
+  );
+  const committed = results.pop()!;
+  if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
+  return begin ? results.slice(1) : results;
+}
+
+/** ROLLBACK after a failure; the error that makes the connection unfit for the pool, if any. */
+async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (failed) {
+    return failed instanceof Error ? failed : new Error(String(failed));
+  }
+}
+
 /**
  * Runs one READ COMMITTED transaction: `BEGIN` is sent, then `decide` sends its reads on the
  * same connection (pipelined behind BEGIN, so they run in the transaction, in order) and decides;
@@ -50,7 +84,7 @@ export async function pipelinedTransaction<T>(
   let open = true;
   try {
     const [begin, deciding] = corked(client, () => {
-      const begin = client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      const begin = client.query(BEGIN);
       // Its failure surfaces through the reads behind it as well; awaited with them below.
       begin.catch(() => {});
       // Sends its reads before its first await, so they share BEGIN's write to the socket.
@@ -60,22 +94,10 @@ export async function pipelinedTransaction<T>(
     await begin;
     // After this the transaction is over either way.
     open = false;
-    const results = await settled<pg.QueryResult[]>(
-      corked(client, () => [
-        ...decided.writes.map((write) => client.query(write)),
-        client.query('COMMIT'),
-      ]),
-    );
-    const committed = results.pop()!;
-    if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
-    return decided.finish(results);
+    return decided.finish(await commitWrites(client, decided.writes));
   } catch (error) {
     if (isLostConnection(error)) broken = error as Error;
-    else if (open) {
-      await client.query('ROLLBACK').catch((failed: unknown) => {
-        broken = failed instanceof Error ? failed : new Error(String(failed));
-      });
-    }
+    else if (open) broken = await rollback(client);
     throw error;
   } finally {
     client.release(broken);
@@ -105,25 +127,12 @@ export async function pipelinedWrites<T>(
     const decided = await corked(client, () => decide(client));
     if (decided.writes.length === 0) return decided.finish([]);
     begun = true;
-    const results = await settled<pg.QueryResult[]>(
-      corked(client, () => [
-        client.query('BEGIN ISOLATION LEVEL READ COMMITTED'),
-        ...decided.writes.map((write) => client.query(write)),
-        client.query('COMMIT'),
-      ]),
-    );
-    const committed = results.pop()!;
-    if (committed.command !== 'COMMIT') throw new Error(`COMMIT answered ${committed.command}`);
-    return decided.finish(results.slice(1));
+    return decided.finish(await commitWrites(client, decided.writes, { begin: true }));
   } catch (error) {
     if (isLostConnection(error)) broken = error as Error;
-    else if (begun) {
-      // The COMMIT sent ended the transaction (as ROLLBACK after a failed write) unless it never
-      // went out; a ROLLBACK with none open is a warning, and the connection is clean either way.
-      await client.query('ROLLBACK').catch((failed: unknown) => {
-        broken = failed instanceof Error ? failed : new Error(String(failed));
-      });
-    }
+    // The COMMIT sent ended the transaction (as ROLLBACK after a failed write) unless it never
+    // went out; a ROLLBACK with none open is a warning, and the connection is clean either way.
+    else if (begun) broken = await rollback(client);
     throw error;
   } finally {
     client.release(broken);
