@@ -58,6 +58,12 @@ function required(name: string): string {
   return value;
 }
 
+/** A floor that loses a batch or a delivery is no floor: stop, and the harness reports the exit. */
+function fail(what: string, err: unknown): never {
+  console.error(`${what}:`, err);
+  process.exit(1);
+}
+
 const schema = required('RELAY_PG_SCHEMA');
 const me = required('RELAY_NODE');
 const peer = process.env.RELAY_PEER;
@@ -66,6 +72,8 @@ const connect = async (): Promise<pg.Client> => {
     connectionString: required('RELAY_PG_URL'),
     options: `-c search_path=${schema} -c synchronous_commit=on`,
   });
+  // A dropped connection is not reconnected: whatever it carried would be lost.
+  client.on('error', (err) => fail('PostgreSQL connection', err));
   await client.connect();
   return client;
 };
@@ -177,9 +185,7 @@ async function flush(): Promise<void> {
   try {
     await store(items);
   } catch (err) {
-    // A floor that loses a batch is no floor: stop, and the harness reports the exit.
-    console.error('append:', err);
-    process.exit(1);
+    fail('append', err);
   }
   countAppends(items.length);
   const cork = corker();
@@ -194,7 +200,9 @@ async function flush(): Promise<void> {
     cork.add(socket);
     socket.send(`{"type":"ok","message":${JSON.stringify(frame).replace('~b', '~a')}}`);
   }
-  if (peer && remote.length > 0) void publisher!.publish(channel(peer), JSON.stringify(remote));
+  if (peer && remote.length > 0) {
+    publisher!.publish(channel(peer), JSON.stringify(remote)).catch((err) => fail('publish', err));
+  }
   cork.uncorkAll();
   running = false;
   schedule();
@@ -204,7 +212,7 @@ function schedule(): void {
   if (scheduled || running || batch.length === 0) return;
   scheduled = true;
   // After the frames already read in this turn: they share the batch.
-  setImmediate(() => void flush());
+  setImmediate(() => flush().catch((err: unknown) => fail('a batch', err)));
 }
 
 serveWsRelay(directory, (socket, id, frame) => {
