@@ -5,23 +5,12 @@
  * of its own, dropped at the end.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { BenchClient, Hooks } from './clients.js';
-import { onPeerNode } from './letter-targets.js';
+import { admin, onPeerNode } from './letter-targets.js';
 import type { Samples } from './metrics.js';
 import { floorClusterSchema } from './relays/pg-schema.js';
 import { WsRelayTarget } from './targets.js';
 import type { ConnectOpts, Route, Target, TargetEnv, TargetName } from './targets.js';
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** One process of the relay: node `node` of its schema, with `peer` the other one's name. */
 class FloorNode extends WsRelayTarget {

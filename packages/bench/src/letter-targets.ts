@@ -17,7 +17,8 @@ import {
 } from './targets.js';
 import type { ConnectOpts, Target, TargetEnv, TargetName } from './targets.js';
 
-async function admin(url: string, sql: string): Promise<pg.QueryResultRow[]> {
+/** One statement on a connection of its own (schemas made and dropped, server settings). */
+export async function admin(url: string, sql: string): Promise<pg.QueryResultRow[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
